@@ -1,0 +1,68 @@
+# mmulab: the two commands of the README, and the builds behind them.
+#
+#   make run     install what is missing, build, run the default scenario
+#   make check   install what is missing, build, run every test: plain,
+#                under ASan+UBSan and under TSan
+#
+# Other targets: build, test (plain tests only), asan, tsan, install, clean.
+
+BUILD ?= build
+MESON_OPTS ?=
+DEBIAN_PACKAGES := gcc make meson ninja-build pkg-config \
+	liburcu-dev libcmocka-dev libxxhash-dev libjson-c-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test check asan tsan install clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y \
+			--no-install-recommends $$missing; \
+	fi
+
+# $(call meson_build,DIR,OPTIONS)
+define meson_build
+	@if [ ! -f $(1)/build.ninja ]; then \
+		meson setup $(1) $(2) $(MESON_OPTS); fi
+	ninja -C $(1)
+endef
+
+build: deps
+	$(call meson_build,$(BUILD),)
+
+run: build
+	./$(BUILD)/mmulab run
+
+test: build
+	meson test -C $(BUILD) --print-errorlogs
+
+asan: deps
+	$(call meson_build,$(BUILD)-asan,-Db_sanitize=address$(,)undefined -Db_lundef=false)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(BUILD)-asan --print-errorlogs
+
+tsan: deps
+	$(call meson_build,$(BUILD)-tsan,-Db_sanitize=thread -Db_lundef=false)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+		setarch $$(uname -m) -R meson test -C $(BUILD)-tsan --print-errorlogs
+
+check: test asan tsan
+	@echo "check: plain, ASan+UBSan and TSan test suites passed"
+
+install: build
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+
+, := ,

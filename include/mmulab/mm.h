@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The primary MMU: a host's physical frames and the process address spaces
+ * (struct mm_struct) that map them through x86-64 four-level page tables.
+ *
+ * A secondary MMU uses this header to look at pages (struct page), to fault
+ * pages in through get_user_pages*() and to read and write their contents;
+ * it keeps itself coherent through <mmulab/mmu_notifier.h>.
+ *
+ * Return conventions follow the kernel: 0 or a count on success, a negative
+ * errno on failure; functions returning objects use ERR_PTR().  Every entry
+ * point validates its arguments: misuse returns -EINVAL (and, where it
+ * reveals a bug in the caller, raises a WARN) rather than corrupting state.
+ */
+#ifndef MMULAB_MM_H
+#define MMULAB_MM_H
+
+#include <sys/mman.h>
+#include <mmulab/bug.h>
+#include <mmulab/sync.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define PAGE_ALIGN(x) (((x) + PAGE_SIZE - 1) & PAGE_MASK)
+#define PMD_SHIFT 21
+#define PMD_SIZE (1UL << PMD_SHIFT)
+#define PUD_SHIFT 30
+#define PUD_SIZE (1UL << PUD_SHIFT)
+#define PGDIR_SHIFT 39
+#define PGDIR_SIZE (1UL << PGDIR_SHIFT)
+#define PTRS_PER_TABLE 512
+
+/** TASK_SIZE - user address spaces span [0, TASK_SIZE): 47 bits, as x86-64. */
+#define TASK_SIZE ((1UL << 47) - PAGE_SIZE)
+
+/* ---------------------------------------------------------------------
+ * Page-table entries, with the x86-64 bit layout
+ */
+
+/** typedef pte_t - a page-table entry at any level. */
+typedef struct {
+	u64 pte;
+} pte_t;
+
+#define _PAGE_PRESENT (1ULL << 0)
+#define _PAGE_RW (1ULL << 1)
+#define _PAGE_USER (1ULL << 2)
+#define _PAGE_PWT (1ULL << 3)
+#define _PAGE_PCD (1ULL << 4)
+#define _PAGE_ACCESSED (1ULL << 5)
+#define _PAGE_DIRTY (1ULL << 6)
+#define _PAGE_PSE (1ULL << 7)
+#define _PAGE_GLOBAL (1ULL << 8)
+#define _PAGE_SPECIAL (1ULL << 9) /* software bit: no struct page refcount */
+#define _PAGE_SOFT_DIRTY (1ULL << 11)
+#define _PAGE_NX (1ULL << 63)
+#define PTE_PFN_MASK 0x000ffffffffff000ULL
+
+static inline u64 pte_val(pte_t pte)
+{
+	return pte.pte;
+}
+static inline pte_t __pte(u64 v)
+{
+	return (pte_t){ v };
+}
+static inline bool pte_none(pte_t pte)
+{
+	return !pte.pte;
+}
+static inline bool pte_present(pte_t pte)
+{
+	return pte.pte & _PAGE_PRESENT;
+}
+static inline bool pte_write(pte_t pte)
+{
+	return pte.pte & _PAGE_RW;
+}
+static inline bool pte_young(pte_t pte)
+{
+	return pte.pte & _PAGE_ACCESSED;
+}
+static inline bool pte_dirty(pte_t pte)
+{
+	return pte.pte & _PAGE_DIRTY;
+}
+static inline bool pte_special(pte_t pte)
+{
+	return pte.pte & _PAGE_SPECIAL;
+}
+static inline bool pte_exec(pte_t pte)
+{
+	return !(pte.pte & _PAGE_NX);
+}
+/** pte_pfn() - frame number a present entry points to. */
+static inline unsigned long pte_pfn(pte_t pte)
+{
+	return (pte.pte & PTE_PFN_MASK) >> PAGE_SHIFT;
+}
+
+/* ---------------------------------------------------------------------
+ * The host: physical memory
+ */
+
+struct host;
+struct page;
+struct mm_struct;
+
+/**
+ * enum host_content - how frame contents are stored.
+ * @HOST_CONTENT_DATA: every frame has 4 KiB of real bytes.
+ * @HOST_CONTENT_TAG: every frame holds one 64-bit tag instead; any access
+ *	to a page reads or writes its tag.  Lets guests of tens of GiB be
+ *	modelled in a few GiB.  Page tables keep real storage in both modes.
+ */
+enum host_content {
+	HOST_CONTENT_DATA,
+	HOST_CONTENT_TAG,
+};
+
+/**
+ * enum change_pte_mode - how the primary MMU re-points a present PTE
+ * (COW break, KSM merge), i.e. which era of set_pte_at_notify() it models.
+ * @CHANGE_PTE_NONE: Linux >= 6.9: no change_pte at all; the PTE is cleared
+ *	and flushed inside invalidate_range_start/end, then set.
+ * @CHANGE_PTE_BOOKENDED: Linux 2012-2024: set_pte_at_notify() inside
+ *	invalidate_range_start/end, so change_pte always finds the secondary
+ *	mapping already zapped (seed 000).
+ * @CHANGE_PTE_DIRECT: Linux 2009-2012: set_pte_at_notify() without the
+ *	surrounding invalidation; the secondary MMU updates in place and must
+ *	bump its own sequence.
+ */
+enum change_pte_mode {
+	CHANGE_PTE_NONE,
+	CHANGE_PTE_BOOKENDED,
+	CHANGE_PTE_DIRECT,
+};
+
+/**
+ * struct host_config - parameters of host_create().
+ * @nr_frames: physical frames (4 KiB each); at least 16.
+ * @content: see enum host_content.
+ * @change_pte: see enum change_pte_mode.
+ */
+struct host_config {
+	unsigned long nr_frames;
+	enum host_content content;
+	enum change_pte_mode change_pte;
+};
+
+/**
+ * enum vm_event_item - host-wide event counters (the kernel's vmstat names
+ * where one exists).
+ */
+enum vm_event_item {
+	PGALLOC,	/* frames allocated */
+	PGFREE,		/* frames freed */
+	PGFAULT,	/* primary page faults handled */
+	PGREUSE,	/* write faults that reused the page in place */
+	COW_FAULT,	/* write faults that copied the page (wp_page_copy) */
+	ZERO_PAGE_MAP,	/* read faults that mapped the shared zero page */
+	GUP_PAGES,	/* pages returned by get_user_pages*() */
+	PIN_PAGES,	/* pages returned by pin_user_pages*() */
+	TLB_FLUSH,	/* primary TLB flushes (each reaches secondary TLBs) */
+	MMU_NOTIFY_START,	/* invalidate_range_start dispatches */
+	MMU_NOTIFY_END,		/* invalidate_range_end dispatches */
+	MMU_NOTIFY_AGE,		/* aging queries dispatched */
+	MMU_NOTIFY_CHANGE_PTE,	/* change_pte dispatches */
+	NR_VM_EVENT_ITEMS,
+};
+
+/** vm_event_name() - printable name of @item, or NULL. */
+const char *vm_event_name(enum vm_event_item item);
+
+/**
+ * host_create() - create a host with the given physical memory.
+ *
+ * Frame 0 is reserved as the shared zero page.
+ *
+ * Return: the host, or ERR_PTR(-EINVAL) for a bad configuration,
+ * ERR_PTR(-ENOMEM) if the memory cannot be reserved.
+ */
+struct host *host_create(const struct host_config *cfg);
+
+/**
+ * host_destroy() - free a host.
+ *
+ * Return: 0, or -EBUSY if an address space of the host is still alive (it
+ * is then left intact).
+ */
+int host_destroy(struct host *host);
+
+/** host_config_of() - the configuration @host was created with. */
+const struct host_config *host_config_of(const struct host *host);
+
+/** host_nr_free_frames() - frames currently free. */
+unsigned long host_nr_free_frames(struct host *host);
+
+/** host_vm_event() - current value of one counter. */
+unsigned long host_vm_event(struct host *host, enum vm_event_item item);
+
+/**
+ * host_notify_events() - invalidations started per mmu_notifier_event,
+ * written to @out, which has room for @n counters.
+ */
+void host_notify_events(struct host *host, unsigned long *out, unsigned int n);
+
+/* ---------------------------------------------------------------------
+ * Pages (frames)
+ */
+
+/** pfn_to_page() - the frame @pfn of @host, or NULL if out of range. */
+struct page *pfn_to_page(struct host *host, unsigned long pfn);
+/** page_to_pfn() - frame number of @page. */
+unsigned long page_to_pfn(const struct page *page);
+/** page_host() - host that owns @page. */
+struct host *page_host(const struct page *page);
+
+/** get_page() - take a reference on @page, which the caller keeps alive. */
+void get_page(struct page *page);
+/** put_page() - drop a reference; the last one frees the frame. */
+void put_page(struct page *page);
+/** page_ref_count() - current reference count of @page. */
+int page_ref_count(const struct page *page);
+/** page_mapcount() - number of primary PTEs mapping @page. */
+int page_mapcount(const struct page *page);
+/**
+ * page_maybe_dma_pinned() - true if @page may be pinned by
+ * pin_user_pages*() (its reference count carries the pin bias).
+ */
+bool page_maybe_dma_pinned(const struct page *page);
+/** is_zero_pfn() - true for the shared zero page's frame number. */
+bool is_zero_pfn(unsigned long pfn);
+
+/**
+ * page_read_u64() - read 8 bytes at @offset (8-aligned, < PAGE_SIZE) of
+ * @page; in tag mode, the page's tag.
+ */
+u64 page_read_u64(struct page *page, unsigned long offset);
+/** page_write_u64() - write 8 bytes at @offset; in tag mode, the tag. */
+void page_write_u64(struct page *page, unsigned long offset, u64 val);
+/**
+ * page_copy_to() - copy @len bytes from @page at @offset into @buf.
+ * Return: 0, or -EINVAL in tag mode or for a range outside the page.
+ */
+int page_copy_to(struct page *page, unsigned long offset, void *buf,
+		 size_t len);
+/** page_copy_from() - copy @len bytes from @buf into @page at @offset. */
+int page_copy_from(struct page *page, unsigned long offset, const void *buf,
+		   size_t len);
+
+/* ---------------------------------------------------------------------
+ * Address spaces
+ */
+
+/**
+ * mm_alloc() - a new, empty address space on @host, with one user (the
+ * caller's) and one reference.
+ * Return: the mm, or ERR_PTR(-ENOMEM).
+ */
+struct mm_struct *mm_alloc(struct host *host);
+
+/** mm_host() - host of @mm. */
+struct host *mm_host(const struct mm_struct *mm);
+
+/** mmget() - take a user reference; the caller already holds one. */
+void mmget(struct mm_struct *mm);
+/** mmget_not_zero() - take a user reference unless the mm is exiting. */
+bool mmget_not_zero(struct mm_struct *mm);
+/**
+ * mmput() - drop a user reference; the last one tears the address space
+ * down (exit_mmap: notifier release, unmap of every VMA, frames freed).
+ */
+void mmput(struct mm_struct *mm);
+/** mmgrab() - keep the mm_struct itself alive (not its mappings). */
+void mmgrab(struct mm_struct *mm);
+/** mmdrop() - drop an mmgrab() reference; the last one frees the struct. */
+void mmdrop(struct mm_struct *mm);
+
+/**
+ * dup_mm() - fork: a new address space that shares @oldmm's private pages
+ * copy-on-write and its shared mappings outright.
+ * Return: the child mm (one user), or ERR_PTR(-ENOMEM).
+ */
+struct mm_struct *dup_mm(struct mm_struct *oldmm);
+
+/** mmap_read_lock() - take @mm's mmap_lock shared. */
+void mmap_read_lock(struct mm_struct *mm);
+/** mmap_read_unlock() - release a shared hold of the mmap_lock. */
+void mmap_read_unlock(struct mm_struct *mm);
+/** mmap_write_lock() - take @mm's mmap_lock exclusive. */
+void mmap_write_lock(struct mm_struct *mm);
+/** mmap_write_unlock() - release an exclusive hold of the mmap_lock. */
+void mmap_write_unlock(struct mm_struct *mm);
+
+/**
+ * vm_mmap() - map anonymous memory.
+ * @mm: address space.
+ * @addr: hint, or the exact address with MAP_FIXED / MAP_FIXED_NOREPLACE.
+ * @len: length in bytes (rounded up to pages).
+ * @prot: PROT_READ | PROT_WRITE | PROT_EXEC, or PROT_NONE.
+ * @flags: MAP_ANONYMOUS with exactly one of MAP_PRIVATE or MAP_SHARED,
+ *	optionally MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE.
+ *
+ * A MAP_FIXED mapping replaces what was there (an UNMAP invalidation).
+ *
+ * Return: the address, or -EINVAL, -ENOMEM, -EEXIST (FIXED_NOREPLACE).
+ */
+long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
+	     unsigned long prot, unsigned long flags);
+
+/**
+ * vm_munmap() - unmap [@start, @start + @len).
+ * Return: 0 or -EINVAL.
+ */
+int vm_munmap(struct mm_struct *mm, unsigned long start, unsigned long len);
+
+/**
+ * do_mprotect() - change protections of [@start, @start + @len), which
+ * must be fully mapped.
+ * Return: 0, -EINVAL or -ENOMEM (a hole in the range).
+ */
+int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
+		unsigned long prot);
+
+/**
+ * do_madvise() - MADV_DONTNEED, MADV_FREE (MADV_NORMAL and friends are
+ * accepted and ignored); later subsystems add more.
+ * Return: 0, -EINVAL, or -ENOMEM for a hole in the range.
+ */
+int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
+	       int behavior);
+
+/**
+ * do_mremap() - resize or move a mapping (MREMAP_MAYMOVE, MREMAP_FIXED).
+ * Return: the new address, or -EINVAL, -ENOMEM, -EFAULT.
+ */
+long do_mremap(struct mm_struct *mm, unsigned long addr,
+	       unsigned long old_len, unsigned long new_len,
+	       unsigned long flags, unsigned long new_addr);
+
+/* ---------------------------------------------------------------------
+ * CPU accesses: what a thread of the process does with a load or store.
+ * They walk the page tables, set the accessed and dirty bits and take page
+ * faults as the hardware would.
+ */
+
+/**
+ * cpu_read() - load @len bytes at @addr into @buf (data mode only).
+ * Return: 0, -EFAULT (no mapping or no permission), -ENOMEM, -EINVAL.
+ */
+int cpu_read(struct mm_struct *mm, unsigned long addr, void *buf, size_t len);
+/** cpu_write() - store @len bytes from @buf at @addr (data mode only). */
+int cpu_write(struct mm_struct *mm, unsigned long addr, const void *buf,
+	      size_t len);
+/**
+ * cpu_read_u64() - load 8 bytes at an 8-aligned @addr; in tag mode the
+ * tag of the page containing @addr.
+ */
+int cpu_read_u64(struct mm_struct *mm, unsigned long addr, u64 *val);
+/** cpu_write_u64() - store 8 bytes at @addr; in tag mode set the tag. */
+int cpu_write_u64(struct mm_struct *mm, unsigned long addr, u64 val);
+
+/**
+ * follow_pte() - the current page-table entry mapping @addr (none if
+ * there is no page table for it).
+ * Return: 0, or -EINVAL for an address outside the user range.
+ */
+int follow_pte(struct mm_struct *mm, unsigned long addr, pte_t *pte);
+
+/* ---------------------------------------------------------------------
+ * get_user_pages: how secondary MMUs find (and fault in) primary pages
+ */
+
+#define FOLL_WRITE 0x01		/* the caller will write: break COW */
+#define FOLL_FORCE 0x10		/* allow writes to read-only private maps */
+#define FOLL_NOFAULT 0x80	/* fail rather than fault pages in */
+#define FOLL_LONGTERM 0x100	/* the reference is long-lived (pins only) */
+
+/**
+ * get_user_pages_remote() - take a reference on each of @nr_pages pages of
+ * @mm starting at @start, faulting them in (for writing with FOLL_WRITE,
+ * which breaks COW).  The caller holds mmap_read_lock(@mm).
+ *
+ * The references keep the frames allocated, not mapped: a non-pinning
+ * secondary MMU drops them as soon as its mapping is installed and relies
+ * on notifiers from then on.
+ *
+ * Return: number of pages taken (possibly fewer than asked when a later
+ * page faults), or -EFAULT, -ENOMEM, -EINVAL when none could be.
+ */
+long get_user_pages_remote(struct mm_struct *mm, unsigned long start,
+			   unsigned long nr_pages, unsigned int gup_flags,
+			   struct page **pages);
+
+/**
+ * get_user_pages_unlocked() - as get_user_pages_remote(), but takes and
+ * releases the mmap_lock itself.
+ */
+long get_user_pages_unlocked(struct mm_struct *mm, unsigned long start,
+			     unsigned long nr_pages, struct page **pages,
+			     unsigned int gup_flags);
+
+/**
+ * pin_user_pages_remote() - as get_user_pages_remote(), but the references
+ * are pins (FOLL_PIN): page_maybe_dma_pinned() becomes true, reclaim and
+ * migration leave the pages alone, fork copies them eagerly, and a read
+ * pin of a COW-shared anonymous page unshares it first.  Release with
+ * unpin_user_page().
+ */
+long pin_user_pages_remote(struct mm_struct *mm, unsigned long start,
+			   unsigned long nr_pages, unsigned int gup_flags,
+			   struct page **pages);
+
+/** unpin_user_page() - release one pin taken by pin_user_pages_remote(). */
+void unpin_user_page(struct page *page);
+/** unpin_user_pages() - release @n pins. */
+void unpin_user_pages(struct page **pages, unsigned long n);
+
+#endif /* MMULAB_MM_H */

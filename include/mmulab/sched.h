@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The deterministic scheduler.
+ *
+ * Between det_begin() and det_end() exactly one mmulab task runs at a time.
+ * At every scheduling point of the concurrency layer (<mmulab/sync.h>) the
+ * scheduler picks the next task to run from a pseudo-random stream seeded
+ * by the run's seed, so the interleaving, and therefore everything the run
+ * does, is a pure function of (program, seed, strategy).  A run replays
+ * exactly from its seed; the event log hash proves it.
+ *
+ * Tasks that block (a held lock, wait_event(), a grace period, a join)
+ * are not chosen until what they wait for changes.  If every task is
+ * blocked the run is deadlocked; if it exceeds its step budget it is
+ * livelocked.  Either way the scheduler reports the run's tasks and what
+ * each waits for, then calls the failure handler (abort() by default).
+ */
+#ifndef MMULAB_SCHED_H
+#define MMULAB_SCHED_H
+
+#include <mmulab/sync.h>
+
+/**
+ * enum det_strategy - how the next task is chosen.
+ * @DET_STRATEGY_RANDOM: uniformly among runnable tasks at every point.
+ * @DET_STRATEGY_PCT: probabilistic concurrency testing: tasks get random
+ *	distinct priorities, the highest-priority runnable task runs, and at
+ *	@pct_depth random steps the running task drops to the lowest
+ *	priority.  Finds bugs of small depth with known probability.
+ * @DET_STRATEGY_ROUND_ROBIN: the next runnable task in id order at every
+ *	point; the seed is unused.
+ */
+enum det_strategy {
+	DET_STRATEGY_RANDOM,
+	DET_STRATEGY_PCT,
+	DET_STRATEGY_ROUND_ROBIN,
+};
+
+/**
+ * struct det_config - parameters of one deterministic run.
+ * @seed: seed of the scheduling decisions.
+ * @strategy: see enum det_strategy.
+ * @pct_depth: number of priority change points (PCT only; 0 means 3).
+ * @pct_steps: expected run length used to place change points (PCT only;
+ *	0 means 10000).
+ * @max_steps: step budget; 0 means 50 million.
+ */
+struct det_config {
+	u64 seed;
+	enum det_strategy strategy;
+	unsigned int pct_depth;
+	unsigned long pct_steps;
+	unsigned long max_steps;
+};
+
+/**
+ * struct det_result - what a finished run did.
+ * @steps: scheduling points passed.
+ * @switches: times the running task changed.
+ * @tasks: tasks that took part, the first one included.
+ * @log_hash: hash of the event log (every point's task and kind, and every
+ *	det_log() line); equal hashes mean equal runs.
+ */
+struct det_result {
+	unsigned long steps;
+	unsigned long switches;
+	unsigned int tasks;
+	u64 log_hash;
+};
+
+/**
+ * det_begin() - start a deterministic run; the caller becomes its first task.
+ *
+ * Return: 0, -EBUSY if a run is active or other mmulab tasks are alive,
+ * -EINVAL for an unknown strategy.
+ */
+int det_begin(const struct det_config *cfg);
+
+/**
+ * det_end() - finish the run begun by det_begin() and fill @res.
+ *
+ * Pending SRCU callbacks of the run are executed first.  Every other task
+ * of the run must have been reaped with kthread_stop().
+ *
+ * Return: 0, -EBUSY if other tasks of the run are still alive, -EINVAL if
+ * no run is active.
+ */
+int det_end(struct det_result *res);
+
+/** det_active() - true between det_begin() and det_end(). */
+bool det_active(void);
+
+/**
+ * det_log() - append a line to the run's event log (hashed; not a
+ * scheduling point).  Outside a run it does nothing.
+ */
+void det_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * det_set_failure_handler() - what to call after a deadlock or livelock has
+ * been reported (default: abort()).  The handler must not return; a
+ * checker typically runs each seed in a child process and _exit()s.
+ */
+void det_set_failure_handler(void (*fn)(const char *why));
+
+#endif /* MMULAB_SCHED_H */

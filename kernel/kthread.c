@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tasks: kthread_run()/kthread_stop() over pthreads, `current`, injected
+ * signals and voluntary scheduling points.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mmulab/bug.h>
+#include "internal.h"
+
+static int next_pid = 1;
+static int nr_live;
+static __thread struct task_struct *current_task;
+static pthread_key_t foreign_key;
+static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
+
+static void free_foreign(void *p)
+{
+	struct task_struct *t = p;
+
+	pthread_cond_destroy(&t->det_cond);
+	free(t);
+}
+
+static void make_foreign_key(void)
+{
+	pthread_key_create(&foreign_key, free_foreign);
+}
+
+static struct task_struct *task_alloc(const char *name)
+{
+	struct task_struct *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+	snprintf(t->comm, sizeof(t->comm), "%s", name);
+	t->det_id = -1;
+	pthread_cond_init(&t->det_cond, NULL);
+	return t;
+}
+
+struct task_struct *get_current(void)
+{
+	struct task_struct *t = current_task;
+
+	if (likely(t))
+		return t;
+	/* A thread mmulab did not start (main, a library's, a test's). */
+	t = task_alloc("thread");
+	if (!t) {
+		fprintf(stderr, "mmulab: out of memory for a task\n");
+		abort();
+	}
+	pthread_once(&foreign_once, make_foreign_key);
+	pthread_setspecific(foreign_key, t);
+	current_task = t;
+	return t;
+}
+
+int task_pid(const struct task_struct *t)
+{
+	return t->pid;
+}
+
+const char *task_comm(const struct task_struct *t)
+{
+	return t->comm;
+}
+
+int kthread_nr_live(void)
+{
+	return __atomic_load_n(&nr_live, __ATOMIC_ACQUIRE);
+}
+
+static void *kthread_trampoline(void *arg)
+{
+	struct task_struct *t = arg;
+
+	current_task = t;
+	if (t->det_id >= 0)
+		det_task_enter(t);
+	t->result = t->fn(t->data);
+	if (t->det_id >= 0)
+		det_task_exit(t);
+	else
+		__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+struct task_struct *kthread_run(int (*fn)(void *data), void *data,
+				const char *name)
+{
+	struct task_struct *t;
+	int err;
+
+	if (WARN_ON(!fn))
+		return ERR_PTR(-EINVAL);
+	t = task_alloc(name ? name : "kthread");
+	if (!t)
+		return ERR_PTR(-ENOMEM);
+	t->fn = fn;
+	t->data = data;
+	sync_point(SP_THREAD, t);
+	__atomic_fetch_add(&nr_live, 1, __ATOMIC_ACQ_REL);
+	if (det_on())
+		det_task_created(t);
+	err = pthread_create(&t->thread, NULL, kthread_trampoline, t);
+	if (err) {
+		/* Only possible before the task ever ran. */
+		if (t->det_id >= 0)
+			det_task_exit(t);
+		__atomic_fetch_sub(&nr_live, 1, __ATOMIC_ACQ_REL);
+		pthread_cond_destroy(&t->det_cond);
+		free(t);
+		return ERR_PTR(-EAGAIN);
+	}
+	return t;
+}
+
+int kthread_stop(struct task_struct *t)
+{
+	int ret;
+
+	if (WARN_ON(IS_ERR_OR_NULL(t) || t == current))
+		return -EINVAL;
+	sync_point(SP_THREAD, t);
+	__atomic_store_n(&t->should_stop, true, __ATOMIC_RELEASE);
+	if (det_on() && t->det_id >= 0) {
+		while (!__atomic_load_n(&t->exited, __ATOMIC_ACQUIRE))
+			det_block_on(t);
+	}
+	pthread_join(t->thread, NULL);
+	ret = t->result;
+	pthread_cond_destroy(&t->det_cond);
+	free(t);
+	__atomic_fetch_sub(&nr_live, 1, __ATOMIC_ACQ_REL);
+	return ret;
+}
+
+bool kthread_should_stop(void)
+{
+	struct task_struct *t = current;
+
+	sync_point(SP_LOAD, &t->should_stop);
+	return __atomic_load_n(&t->should_stop, __ATOMIC_ACQUIRE);
+}
+
+bool signal_pending(struct task_struct *t)
+{
+	sync_point(SP_LOAD, &t->sigpending);
+	return __atomic_load_n(&t->sigpending, __ATOMIC_ACQUIRE);
+}
+
+void set_signal_pending(struct task_struct *t, bool pending)
+{
+	__atomic_store_n(&t->sigpending, pending, __ATOMIC_RELEASE);
+}
+
+void cond_resched(void)
+{
+	sync_point(SP_YIELD, NULL);
+}
+
+void msleep(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	if (det_on()) {
+		sync_point(SP_YIELD, NULL);
+		return;
+	}
+	nanosleep(&ts, NULL);
+}

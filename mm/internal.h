@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private definitions of the primary MMU: the objects behind the opaque
+ * types of <mmulab/mm.h>, and the helpers the files of mm/ share.
+ *
+ * Lock order, outermost first (as in the kernel's mm/rmap.c comment):
+ *
+ *   mmap_lock
+ *     mm_all_locks_mutex             (mm_take_all_locks() only)
+ *       mapping->i_mmap_rwsem
+ *         anon_vma->rwsem
+ *           mm->page_table_lock      (page-table allocation)
+ *           page-table lock (PTL)    (one per page-table page)
+ *             mapping->i_pages_lock  (shared-memory page cache)
+ *
+ * Notifier callbacks run with the mmap_lock or an rmap lock held and never
+ * under a PTL, except the aging ones.
+ */
+#ifndef MMULAB_MM_INTERNAL_H
+#define MMULAB_MM_INTERNAL_H
+
+#include <mmulab/interval_tree.h>
+#include <mmulab/list.h>
+#include <mmulab/mm.h>
+#include <mmulab/mmu_notifier.h>
+
+/* ---------------------------------------------------------------------
+ * struct page: per-frame metadata, at most 64 bytes (asserted).
+ */
+
+enum pageflags {
+	PG_locked,	/* folio lock (migration, KSM) */
+	PG_referenced,
+	PG_uptodate,
+	PG_dirty,
+	PG_lru,
+	PG_active,
+	PG_swapbacked,	/* anon/shmem; cleared by MADV_FREE (lazyfree) */
+	PG_swapcache,
+	PG_anon_exclusive, /* anon page mapped by exactly one mm, may reuse */
+	PG_ksm,
+	PG_reserved,	/* zero page, never freed */
+	PG_pgtable,	/* a page-table page */
+	PG_buddy,	/* free, on the free list */
+	NR_PAGEFLAGS,
+};
+
+/* The top byte of page->flags names the host, as the kernel keeps the
+ * node and section there. */
+#define PAGE_HOST_SHIFT 56
+#define MAX_HOSTS 256
+
+/* page->mapping of an anonymous page points to its anon_vma, tagged. */
+#define PAGE_MAPPING_ANON 0x1UL
+
+/**
+ * struct page - one frame.
+ * @flags: PG_* bits, host index in the top byte.
+ * @_refcount: references; 0 means free.  Each primary mapping holds one,
+ *	as do the shmem page cache, GUP callers and pins (GUP_PIN_BIAS each).
+ * @_mapcount: number of primary PTEs mapping the page.
+ * @mapping: anon_vma | PAGE_MAPPING_ANON, or the address_space.
+ * @index: page offset within the mapping (the VMA's linear index).
+ * @pt_table: for page-table pages, the 512 entries.
+ * @ptl: for page-table pages, the split page-table lock.
+ * @private: swap entry, or free-list link.
+ * @lru_next, @lru_prev: LRU links, as frame numbers.
+ * @tag: content in tag mode.
+ */
+struct page {
+	atomic_long_t flags;
+	atomic_t _refcount;
+	atomic_t _mapcount;
+	union {
+		struct {
+			void *mapping;
+			unsigned long index;
+		};
+		struct {
+			pte_t *pt_table;
+			spinlock_t ptl;
+			u32 pt_used;
+		};
+	};
+	unsigned long private;
+	u32 lru_next, lru_prev;
+	u64 tag;
+};
+
+#define GUP_PIN_BIAS 1024
+
+static inline bool PageFlag(const struct page *page, enum pageflags f)
+{
+	return atomic_long_read(&page->flags) & (1UL << f);
+}
+
+static inline void SetPageFlag(struct page *page, enum pageflags f)
+{
+	sync_point(SP_ATOMIC, page);
+	__atomic_fetch_or(&page->flags.counter, 1L << f, __ATOMIC_SEQ_CST);
+}
+
+static inline void ClearPageFlag(struct page *page, enum pageflags f)
+{
+	sync_point(SP_ATOMIC, page);
+	__atomic_fetch_and(&page->flags.counter, ~(1L << f), __ATOMIC_SEQ_CST);
+}
+
+static inline bool TestClearPageFlag(struct page *page, enum pageflags f)
+{
+	sync_point(SP_ATOMIC, page);
+	return __atomic_fetch_and(&page->flags.counter, ~(1L << f),
+				  __ATOMIC_SEQ_CST) &
+	       (1L << f);
+}
+
+static inline bool PageAnon(const struct page *page)
+{
+	return (unsigned long)page->mapping & PAGE_MAPPING_ANON;
+}
+
+static inline struct anon_vma *page_anon_vma(const struct page *page)
+{
+	if (!PageAnon(page))
+		return NULL;
+	return (struct anon_vma *)((unsigned long)page->mapping &
+				   ~PAGE_MAPPING_ANON);
+}
+
+/* ---------------------------------------------------------------------
+ * The host
+ */
+
+/**
+ * struct host - physical memory and everything global to it.
+ * @cfg: creation parameters.
+ * @index: slot in the host table (top byte of page->flags).
+ * @pages: per-frame metadata, @cfg.nr_frames entries.
+ * @mem: frame contents in data mode (@cfg.nr_frames * PAGE_SIZE bytes).
+ * @free_lock: guards the free list.
+ * @free_head: first free frame, linked through lru_next; ~0U when empty.
+ * @nr_free: frames on the free list.
+ * @nr_mms: address spaces alive.
+ * @vm_events: counters (enum vm_event_item).
+ * @notify_events: invalidations started, per mmu_notifier_event.
+ */
+struct host {
+	struct host_config cfg;
+	unsigned int index;
+	struct page *pages;
+	u8 *mem;
+	spinlock_t free_lock;
+	u32 free_head;
+	atomic_long_t nr_free;
+	atomic_t nr_mms;
+	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
+	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
+};
+
+extern struct host *host_table[MAX_HOSTS];
+
+#define ZERO_PFN 0UL
+
+static inline void count_vm_event(struct host *host, enum vm_event_item item)
+{
+	atomic_long_inc(&host->vm_events[item]);
+}
+
+static inline void count_vm_events(struct host *host, enum vm_event_item item,
+				   long n)
+{
+	atomic_long_add(n, &host->vm_events[item]);
+}
+
+static inline struct host *__page_host(const struct page *page)
+{
+	return host_table[(unsigned long)atomic_long_read(&page->flags) >>
+			  PAGE_HOST_SHIFT];
+}
+
+/* page_alloc.c */
+struct page *alloc_page(struct host *host);
+void free_page_frame(struct page *page);
+void *page_address(struct page *page);
+void copy_page_contents(struct page *dst, struct page *src);
+void clear_page_contents(struct page *page);
+struct page *alloc_pt_page(struct host *host);
+void free_pt_page(struct page *page);
+
+/* ---------------------------------------------------------------------
+ * Address spaces and VMAs
+ */
+
+#define VM_READ 0x1UL
+#define VM_WRITE 0x2UL
+#define VM_EXEC 0x4UL
+#define VM_SHARED 0x8UL
+#define VM_MAYREAD 0x10UL
+#define VM_MAYWRITE 0x20UL
+#define VM_MAYEXEC 0x40UL
+#define VM_MAYSHARE 0x80UL
+#define VM_MERGEABLE 0x80000000UL
+
+#define MMF_OOM_SKIP 0	/* bit in mm->flags */
+#define MMF_EXITING 1
+
+/**
+ * struct anon_vma - reverse map of anonymous pages.  One per fork family:
+ * a VMA and every VMA forked, split or moved from it share it, so an rmap
+ * walk finds every mapping of an anonymous page by visiting the family.
+ * @rwsem: taken shared by rmap walks, exclusive to change @vmas.
+ * @refcount: VMAs and pages' owners keeping it alive.
+ * @vmas: the VMAs (vm_area_struct.anon_vma_node).
+ * @all_locks: set while mm_take_all_locks() holds @rwsem.
+ */
+struct anon_vma {
+	struct rw_semaphore rwsem;
+	atomic_t refcount;
+	struct list_head vmas;
+	bool all_locks;
+};
+
+/**
+ * struct address_space - a shared-memory object (MAP_SHARED|MAP_ANONYMOUS).
+ * @i_mmap_rwsem: taken shared by rmap walks, exclusive to change @i_mmap.
+ * @i_mmap: the VMAs mapping it (vm_area_struct.shared_node).
+ * @refcount: VMAs referring to it.
+ * @i_pages_lock: protects @pages.
+ * @nr_pages: size in pages.
+ * @pages: the page cache, indexed by page offset.
+ * @all_locks: set while mm_take_all_locks() holds @i_mmap_rwsem.
+ */
+struct address_space {
+	struct rw_semaphore i_mmap_rwsem;
+	struct list_head i_mmap;
+	atomic_t refcount;
+	spinlock_t i_pages_lock;
+	unsigned long nr_pages;
+	struct page **pages;
+	bool all_locks;
+};
+
+/**
+ * struct vm_area_struct - one mapping.
+ * @vm_start, @vm_end: [start, end) of the mapping.
+ * @vm_mm: its address space.
+ * @vm_flags: VM_* bits.
+ * @vm_pgoff: linear page index of @vm_start (anon) or offset in @vm_file.
+ * @anon_vma: reverse map of its anonymous pages, set at the first fault.
+ * @anon_vma_node: link in anon_vma->vmas.
+ * @vm_file: the shared-memory object, for shared mappings.
+ * @shared_node: link in vm_file->i_mmap.
+ * @vm_rb: node in the mm's VMA tree, [vm_start, vm_end - 1].
+ */
+struct vm_area_struct {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	struct mm_struct *vm_mm;
+	unsigned long vm_flags;
+	unsigned long vm_pgoff;
+	struct anon_vma *anon_vma;
+	struct list_head anon_vma_node;
+	struct address_space *vm_file;
+	struct list_head shared_node;
+	struct interval_tree_node vm_rb;
+};
+
+struct mmu_notifier_subscriptions;
+
+/**
+ * struct mm_struct - an address space.
+ * @host: physical memory it maps.
+ * @pgd: the top-level page-table page.
+ * @mmap_lock: protects the VMA tree and the page-table structure.
+ * @page_table_lock: serialises page-table allocation.
+ * @mm_users: users of the address space; the last mmput() exits it.
+ * @mm_count: references to this structure; the last mmdrop() frees it.
+ * @mm_vmas: the VMAs, by address.
+ * @map_count: number of VMAs.
+ * @notifier_subscriptions: notifier state, NULL until first registration.
+ * @flags: MMF_* bits.
+ * @mmap_base: where unhinted mappings are placed from.
+ * @id: small id for logs.
+ */
+struct mm_struct {
+	struct host *host;
+	struct page *pgd;
+	struct rw_semaphore mmap_lock;
+	spinlock_t page_table_lock;
+	atomic_t mm_users;
+	atomic_t mm_count;
+	struct interval_tree_root mm_vmas;
+	int map_count;
+	struct mmu_notifier_subscriptions *notifier_subscriptions;
+	atomic_long_t flags;
+	unsigned long mmap_base;
+	int id;
+};
+
+static inline struct vm_area_struct *vma_of(struct interval_tree_node *n)
+{
+	return n ? container_of(n, struct vm_area_struct, vm_rb) : NULL;
+}
+
+/* mmap.c */
+struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
+struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
+struct vm_area_struct *vma_next_in(struct vm_area_struct *vma,
+				   unsigned long end);
+int mm_take_all_locks(struct mm_struct *mm);
+void mm_drop_all_locks(struct mm_struct *mm);
+void exit_mmap(struct mm_struct *mm);
+
+#define for_each_vma_range(mm, vma, start, end)                                \
+	for (vma = vma_of(interval_tree_iter_first(&(mm)->mm_vmas, (start),   \
+						   (end) - 1));                \
+	     vma; vma = vma_next_in(vma, (end)))
+
+static inline void mmap_assert_locked(struct mm_struct *mm)
+{
+	WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
+}
+
+static inline void mmap_assert_write_locked(struct mm_struct *mm)
+{
+	WARN_ON_ONCE(!rwsem_is_write_owner(&mm->mmap_lock));
+}
+
+/* ---------------------------------------------------------------------
+ * Notifier core hooks used by the primary MMU (mm/mmu_notifier.c)
+ */
+
+void __mmu_notifier_release(struct mm_struct *mm);
+void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm);
+
+static inline void mmu_notifier_release(struct mm_struct *mm)
+{
+	if (mm_has_notifiers(mm))
+		__mmu_notifier_release(mm);
+}
+
+/**
+ * set_pte_at_notify() - re-point a present PTE and tell the secondary
+ * MMUs with change_pte (the historical KSM/COW path).  In
+ * CHANGE_PTE_BOOKENDED mode the caller is inside invalidate_range_start/
+ * end for @addr; in CHANGE_PTE_DIRECT mode it is not.
+ */
+void set_pte_at_notify(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
+		       pte_t pte);
+
+#endif /* MMULAB_MM_INTERNAL_H */

@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The host's physical memory: frame metadata, the free list, and frame
+ * contents (4 KiB of bytes in data mode, one 64-bit tag in tag mode).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+_Static_assert(sizeof(struct page) <= 64, "struct page must fit 64 bytes");
+
+#define PFN_NONE 0xffffffffU
+
+struct host *host_table[MAX_HOSTS];
+static struct mutex host_table_lock = __MUTEX_INITIALIZER;
+
+/*
+ * The free list is a stack of frame numbers linked through lru_next and
+ * guarded by free_lock.  It is the only host-wide lock an allocation takes.
+ */
+
+static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
+	[PGALLOC] = "pgalloc",
+	[PGFREE] = "pgfree",
+	[PGFAULT] = "pgfault",
+	[PGREUSE] = "pgreuse",
+	[COW_FAULT] = "cow_fault",
+	[ZERO_PAGE_MAP] = "zero_page_map",
+	[GUP_PAGES] = "gup_pages",
+	[PIN_PAGES] = "pin_pages",
+	[TLB_FLUSH] = "tlb_flush",
+	[MMU_NOTIFY_START] = "mmu_notify_start",
+	[MMU_NOTIFY_END] = "mmu_notify_end",
+	[MMU_NOTIFY_AGE] = "mmu_notify_age",
+	[MMU_NOTIFY_CHANGE_PTE] = "mmu_notify_change_pte",
+};
+
+const char *vm_event_name(enum vm_event_item item)
+{
+	if ((unsigned int)item >= NR_VM_EVENT_ITEMS)
+		return NULL;
+	return vm_event_names[item];
+}
+
+static void *map_zeroed(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int host_table_add(struct host *host)
+{
+	int ret = -ENOSPC;
+
+	mutex_lock(&host_table_lock);
+	for (unsigned int i = 0; i < MAX_HOSTS; i++) {
+		if (!host_table[i]) {
+			host_table[i] = host;
+			host->index = i;
+			ret = 0;
+			break;
+		}
+	}
+	mutex_unlock(&host_table_lock);
+	return ret;
+}
+
+static void host_free_memory(struct host *host)
+{
+	if (host->pages)
+		munmap(host->pages, host->cfg.nr_frames * sizeof(struct page));
+	if (host->mem)
+		munmap(host->mem, host->cfg.nr_frames * PAGE_SIZE);
+	free(host);
+}
+
+static void host_init_frames(struct host *host)
+{
+	unsigned long flags0 = (unsigned long)host->index << PAGE_HOST_SHIFT;
+
+	spin_lock_init(&host->free_lock);
+	host->free_head = PFN_NONE;
+	/* Push high frames first so low frames are handed out first. */
+	for (unsigned long pfn = host->cfg.nr_frames; pfn-- > 1;) {
+		struct page *page = &host->pages[pfn];
+
+		page->flags.counter = flags0 | (1UL << PG_buddy);
+		page->lru_next = host->free_head;
+		host->free_head = (u32)pfn;
+	}
+	atomic_long_set(&host->nr_free, host->cfg.nr_frames - 1);
+	/* Frame 0: the shared zero page, never freed, always zero. */
+	host->pages[ZERO_PFN].flags.counter = flags0 | (1UL << PG_reserved);
+	atomic_set(&host->pages[ZERO_PFN]._refcount, 1);
+}
+
+struct host *host_create(const struct host_config *cfg)
+{
+	struct host *host;
+
+	if (!cfg || cfg->nr_frames < 16 || cfg->nr_frames >= PFN_NONE ||
+	    (unsigned int)cfg->content > HOST_CONTENT_TAG ||
+	    (unsigned int)cfg->change_pte > CHANGE_PTE_DIRECT)
+		return ERR_PTR(-EINVAL);
+	host = calloc(1, sizeof(*host));
+	if (!host)
+		return ERR_PTR(-ENOMEM);
+	host->cfg = *cfg;
+	host->pages = map_zeroed(cfg->nr_frames * sizeof(struct page));
+	if (cfg->content == HOST_CONTENT_DATA)
+		host->mem = map_zeroed(cfg->nr_frames * PAGE_SIZE);
+	if (!host->pages ||
+	    (cfg->content == HOST_CONTENT_DATA && !host->mem) ||
+	    host_table_add(host)) {
+		host_free_memory(host);
+		return ERR_PTR(-ENOMEM);
+	}
+	host_init_frames(host);
+	return host;
+}
+
+int host_destroy(struct host *host)
+{
+	if (!host)
+		return -EINVAL;
+	if (atomic_read(&host->nr_mms))
+		return -EBUSY;
+	/* Every frame but the zero page must be back on the free list. */
+	WARN_ON(atomic_long_read(&host->nr_free) !=
+		(long)host->cfg.nr_frames - 1);
+	mutex_lock(&host_table_lock);
+	host_table[host->index] = NULL;
+	mutex_unlock(&host_table_lock);
+	host_free_memory(host);
+	return 0;
+}
+
+const struct host_config *host_config_of(const struct host *host)
+{
+	return &host->cfg;
+}
+
+unsigned long host_nr_free_frames(struct host *host)
+{
+	return atomic_long_read(&host->nr_free);
+}
+
+unsigned long host_vm_event(struct host *host, enum vm_event_item item)
+{
+	if ((unsigned int)item >= NR_VM_EVENT_ITEMS)
+		return 0;
+	return atomic_long_read(&host->vm_events[item]);
+}
+
+void host_notify_events(struct host *host, unsigned long *out, unsigned int n)
+{
+	for (unsigned int i = 0; i < n && i < MMU_NOTIFY_NR_EVENTS; i++)
+		out[i] = atomic_long_read(&host->notify_events[i]);
+}
+
+/* ---------------------------------------------------------------------
+ * Frames
+ */
+
+struct page *pfn_to_page(struct host *host, unsigned long pfn)
+{
+	if (!host || pfn >= host->cfg.nr_frames)
+		return NULL;
+	return &host->pages[pfn];
+}
+
+unsigned long page_to_pfn(const struct page *page)
+{
+	return page - __page_host(page)->pages;
+}
+
+struct host *page_host(const struct page *page)
+{
+	return __page_host(page);
+}
+
+bool is_zero_pfn(unsigned long pfn)
+{
+	return pfn == ZERO_PFN;
+}
+
+/**
+ * alloc_page() - take a free frame, with one reference and no mapping.
+ * Return: the page, or NULL when the host is out of frames.
+ */
+struct page *alloc_page(struct host *host)
+{
+	unsigned long keep;
+	struct page *page;
+	u32 pfn;
+
+	spin_lock(&host->free_lock);
+	pfn = host->free_head;
+	if (pfn == PFN_NONE) {
+		spin_unlock(&host->free_lock);
+		return NULL;
+	}
+	page = &host->pages[pfn];
+	host->free_head = page->lru_next;
+	spin_unlock(&host->free_lock);
+
+	keep = atomic_long_read(&page->flags) &
+	       ~((1UL << PAGE_HOST_SHIFT) - 1);
+	atomic_long_set(&page->flags, keep);
+	page->mapping = NULL;
+	page->index = 0;
+	page->private = 0;
+	page->lru_next = page->lru_prev = PFN_NONE;
+	page->tag = 0;
+	atomic_set(&page->_mapcount, 0);
+	atomic_set(&page->_refcount, 1);
+	atomic_long_dec(&host->nr_free);
+	count_vm_event(host, PGALLOC);
+	return page;
+}
+
+/**
+ * free_page_frame() - return a frame whose last reference is gone.
+ */
+void free_page_frame(struct page *page)
+{
+	struct host *host = __page_host(page);
+
+	WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
+	WARN_ON_ONCE(PageFlag(page, PG_buddy) || PageFlag(page, PG_reserved));
+	SetPageFlag(page, PG_buddy);
+	spin_lock(&host->free_lock);
+	page->lru_next = host->free_head;
+	host->free_head = (u32)(page - host->pages);
+	spin_unlock(&host->free_lock);
+	atomic_long_inc(&host->nr_free);
+	count_vm_event(host, PGFREE);
+}
+
+void get_page(struct page *page)
+{
+	if (PageFlag(page, PG_reserved))
+		return;
+	WARN_ON_ONCE(atomic_inc_return(&page->_refcount) <= 1);
+}
+
+void put_page(struct page *page)
+{
+	int ref;
+
+	if (PageFlag(page, PG_reserved))
+		return;
+	ref = atomic_dec_return(&page->_refcount);
+	if (ref == 0)
+		free_page_frame(page);
+	else
+		WARN_ON_ONCE(ref < 0);
+}
+
+int page_ref_count(const struct page *page)
+{
+	return atomic_read(&page->_refcount);
+}
+
+int page_mapcount(const struct page *page)
+{
+	return atomic_read(&page->_mapcount);
+}
+
+bool page_maybe_dma_pinned(const struct page *page)
+{
+	return !PageFlag(page, PG_reserved) &&
+	       atomic_read(&page->_refcount) >= GUP_PIN_BIAS;
+}
+
+/* ---------------------------------------------------------------------
+ * Contents.  Accesses are 64-bit relaxed atomics: two CPUs of the model
+ * (a vCPU and a host thread, say) may legitimately race on guest memory,
+ * and that must not be a data race of the model itself.
+ */
+
+void *page_address(struct page *page)
+{
+	struct host *host = __page_host(page);
+
+	if (!host->mem)
+		return NULL;
+	return host->mem + (page - host->pages) * PAGE_SIZE;
+}
+
+u64 page_read_u64(struct page *page, unsigned long offset)
+{
+	u64 *p = page_address(page);
+
+	if (!p)
+		return __atomic_load_n(&page->tag, __ATOMIC_RELAXED);
+	if (WARN_ON_ONCE(offset >= PAGE_SIZE || (offset & 7)))
+		return 0;
+	return __atomic_load_n(&p[offset / 8], __ATOMIC_RELAXED);
+}
+
+void page_write_u64(struct page *page, unsigned long offset, u64 val)
+{
+	u64 *p = page_address(page);
+
+	if (WARN_ON_ONCE(PageFlag(page, PG_reserved)))
+		return;
+	if (!p) {
+		__atomic_store_n(&page->tag, val, __ATOMIC_RELAXED);
+		return;
+	}
+	if (WARN_ON_ONCE(offset >= PAGE_SIZE || (offset & 7)))
+		return;
+	__atomic_store_n(&p[offset / 8], val, __ATOMIC_RELAXED);
+}
+
+int page_copy_to(struct page *page, unsigned long offset, void *buf,
+		 size_t len)
+{
+	u8 *p = page_address(page);
+
+	if (!p || offset > PAGE_SIZE || len > PAGE_SIZE - offset)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		((u8 *)buf)[i] = __atomic_load_n(&p[offset + i],
+						 __ATOMIC_RELAXED);
+	return 0;
+}
+
+int page_copy_from(struct page *page, unsigned long offset, const void *buf,
+		   size_t len)
+{
+	u8 *p = page_address(page);
+
+	if (!p || offset > PAGE_SIZE || len > PAGE_SIZE - offset ||
+	    PageFlag(page, PG_reserved))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		__atomic_store_n(&p[offset + i], ((const u8 *)buf)[i],
+				 __ATOMIC_RELAXED);
+	return 0;
+}
+
+/** copy_page_contents() - @dst gets @src's bytes (or tag). */
+void copy_page_contents(struct page *dst, struct page *src)
+{
+	u64 *d = page_address(dst), *s = page_address(src);
+
+	if (!d) {
+		__atomic_store_n(&dst->tag,
+				 __atomic_load_n(&src->tag, __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
+		return;
+	}
+	for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
+		__atomic_store_n(&d[i], __atomic_load_n(&s[i], __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
+}
+
+/** clear_page_contents() - zero @page (data) or its tag. */
+void clear_page_contents(struct page *page)
+{
+	u64 *d = page_address(page);
+
+	if (!d) {
+		__atomic_store_n(&page->tag, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
+		__atomic_store_n(&d[i], 0, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------------
+ * Page-table pages are frames too (they count against host memory); their
+ * entries live in the frame in data mode and in a side allocation in tag
+ * mode.  The split page-table lock lives in the struct page, as in Linux.
+ */
+
+struct page *alloc_pt_page(struct host *host)
+{
+	struct page *page = alloc_page(host);
+	pte_t *table;
+
+	if (!page)
+		return NULL;
+	table = page_address(page);
+	if (!table) {
+		table = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+		if (!table) {
+			put_page(page);
+			return NULL;
+		}
+	}
+	memset(table, 0, PAGE_SIZE);
+	page->pt_table = table;
+	spin_lock_init(&page->ptl);
+	page->pt_used = 0;
+	SetPageFlag(page, PG_pgtable);
+	return page;
+}
+
+void free_pt_page(struct page *page)
+{
+	if (!page_address(page))
+		free(page->pt_table);
+	ClearPageFlag(page, PG_pgtable);
+	page->pt_table = NULL;
+	page->index = 0;
+	put_page(page);
+}
