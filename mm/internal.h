@@ -438,6 +438,32 @@ int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);
 void __mmu_notifier_release(struct mm_struct *mm);
 void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm);
 
+/**
+ * struct mmu_notifier_snapshot - notifier state of one mm, read at once
+ * under its lock (for tests and checkers, e.g. INV-17).
+ * @has_itree: interval subscribers may exist.
+ * @invalidate_seq: interval-layer sequence; odd while an epoch is open.
+ * @active_invalidate_ranges: start/end pairs in flight (interval layer).
+ * @nr_intervals: interval subscribers in the tree.
+ * @nr_deferred: inserts and removals waiting for the epoch to end.
+ * @nr_subscriptions: linked hlist subscribers.
+ */
+struct mmu_notifier_snapshot {
+	bool has_itree;
+	unsigned long invalidate_seq;
+	unsigned long active_invalidate_ranges;
+	unsigned long nr_intervals;
+	unsigned long nr_deferred;
+	unsigned long nr_subscriptions;
+};
+
+/**
+ * mmu_notifier_snapshot() - fill @snap for @mm.
+ * Return: 0, or -ENOENT if nothing ever registered with @mm.
+ */
+int mmu_notifier_snapshot(struct mm_struct *mm,
+			  struct mmu_notifier_snapshot *snap);
+
 static inline void mmu_notifier_release(struct mm_struct *mm)
 {
 	if (mm_has_notifiers(mm))
