@@ -398,7 +398,7 @@ struct page *alloc_pt_page(struct host *host)
 	memset(table, 0, PAGE_SIZE);
 	page->pt_table = table;
 	spin_lock_init(&page->ptl);
-	page->pt_used = 0;
+	page->pt_level = 0;
 	SetPageFlag(page, PG_pgtable);
 	return page;
 }
