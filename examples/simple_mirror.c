@@ -28,6 +28,7 @@
 
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/sched.h>
 #include <mmulab/sync.h>
 
 #define NR_FRAMES 256
@@ -57,6 +58,7 @@ struct tlb_entry {
  * @tlb: the TLB, indexed by virtual page number.
  * @invalidate_count: invalidation windows open now.
  * @invalidate_seq: bumped at the end of every window.
+ * @nr_starts: windows opened so far (for dev_verify()).
  * @dead: the mm exited; no more fills.
  */
 struct device {
@@ -66,9 +68,10 @@ struct device {
 	struct tlb_entry tlb[TLB_ENTRIES];
 	long invalidate_count;
 	unsigned long invalidate_seq;
+	unsigned long nr_starts;
 	bool dead;
 	struct {
-		atomic_long_t hits;
+		atomic_long_t accesses;
 		atomic_long_t fills;
 		atomic_long_t refused;
 		atomic_long_t flushed;
@@ -78,6 +81,7 @@ struct device {
 
 static atomic_long_t errors;
 static atomic_t generation;	/* newest data generation the CPU wrote */
+static atomic_t passes;		/* device passes over the pages so far */
 
 #define fail(fmt, ...)                                                         \
 	do {                                                                   \
@@ -143,6 +147,7 @@ static int dev_invalidate_start(struct mmu_notifier *mn,
 
 	spin_lock(&dev->lock);
 	dev->invalidate_count++;
+	dev->nr_starts++;
 	tlb_flush_range(dev, range->start, range->end);
 	spin_unlock(&dev->lock);
 	atomic_long_inc(&dev->stats.invalidations);
@@ -251,33 +256,61 @@ static int dev_access(struct device *dev, unsigned long addr, u64 *val,
 	else
 		*val = page_read_u64(e->page, addr & ~PAGE_MASK);
 	spin_unlock(&dev->lock);
-	atomic_long_inc(&dev->stats.hits);
+	atomic_long_inc(&dev->stats.accesses);
 	return 0;
 }
 
-/* Every valid entry must map what the CPU maps, with no more rights. */
+static bool entry_coherent(struct device *dev, const struct tlb_entry *e)
+{
+	pte_t pte;
+
+	return !follow_pte(dev->mm, e->vaddr, &pte) && pte_present(pte) &&
+	       pte_pfn(pte) == page_to_pfn(e->page) &&
+	       (!e->writable || pte_write(pte));
+}
+
+/*
+ * Every valid entry must map what the CPU maps, with no more rights.
+ *
+ * follow_pte() takes the mmap_lock, which ranks above dev->lock (the
+ * callbacks take dev->lock with it held) and may sleep, so the TLB is
+ * snapshotted, the CPU entries read without dev->lock, and the result
+ * believed only if no invalidation began meanwhile.  A primary PTE changes
+ * only after invalidate_range_start dropped the entries for it, and none
+ * is re-created before the end, so an entry that survived the whole check
+ * was coherent throughout.
+ */
 static void dev_verify(struct device *dev, const char *when)
 {
+	struct tlb_entry snap[TLB_ENTRIES];
+	bool bad[TLB_ENTRIES];
+	unsigned long starts;
+	bool stable;
+
 	if (!mmget_not_zero(dev->mm))
 		return;
-	mmap_read_lock(dev->mm);
-	spin_lock(&dev->lock);
-	for (unsigned int i = 0; i < TLB_ENTRIES; i++) {
-		struct tlb_entry *e = &dev->tlb[i];
-		pte_t pte;
+	do {
+		spin_lock(&dev->lock);
+		memcpy(snap, dev->tlb, sizeof(snap));
+		starts = dev->nr_starts;
+		spin_unlock(&dev->lock);
 
-		if (!e->page)
-			continue;
-		if (follow_pte(dev->mm, e->vaddr, &pte) || !pte_present(pte) ||
-		    pte_pfn(pte) != page_to_pfn(e->page) ||
-		    (e->writable && !pte_write(pte)))
-			fail("%s: TLB maps %#lx to pfn %#lx, the CPU to pte "
-			     "%#llx", when, e->vaddr, page_to_pfn(e->page),
-			     (unsigned long long)pte_val(pte));
-	}
-	spin_unlock(&dev->lock);
-	mmap_read_unlock(dev->mm);
+		for (unsigned int i = 0; i < TLB_ENTRIES; i++)
+			bad[i] = snap[i].page && !entry_coherent(dev, &snap[i]);
+
+		spin_lock(&dev->lock);
+		stable = dev->nr_starts == starts;
+		spin_unlock(&dev->lock);
+		if (!stable)
+			cond_resched();
+	} while (!stable);
 	mmput(dev->mm);
+
+	for (unsigned int i = 0; i < TLB_ENTRIES; i++)
+		if (bad[i])
+			fail("%s: TLB maps %#lx to pfn %#lx, not what the CPU "
+			     "maps", when, snap[i].vaddr,
+			     page_to_pfn(snap[i].page));
 }
 
 static unsigned long dev_writable_entries(struct device *dev)
@@ -330,15 +363,16 @@ static void dev_read_check(struct device *dev, unsigned long addr)
 		     (unsigned long long)val);
 }
 
+/* Read every page through the TLB until told to stop. */
 static int device_task(void *data)
 {
 	struct world *w = data;
 
-	for (unsigned int pass = 0;
-	     pass < MIN_PASSES || !kthread_should_stop(); pass++) {
+	while (!kthread_should_stop()) {
 		for (unsigned int i = 0; i < NR_PAGES; i++)
 			dev_read_check(&w->dev, w->base + i * PAGE_SIZE);
 		dev_verify(&w->dev, "concurrent");
+		atomic_inc(&passes);
 		cond_resched();
 	}
 	return 0;
@@ -392,7 +426,9 @@ static void phase_concurrent(struct world *w)
 		fail("kthread_run: %ld", PTR_ERR(t));
 		return;
 	}
-	for (unsigned int round = 0; round < ROUNDS; round++) {
+	/* At least ROUNDS rounds, and until the device overlapped them. */
+	for (unsigned int round = 0;
+	     round < ROUNDS || atomic_read(&passes) < MIN_PASSES; round++) {
 		cpu_round(w, 2 + round);
 		cond_resched();
 	}
@@ -440,29 +476,70 @@ static int teardown(struct world *w)
 	return host_destroy(w->host);
 }
 
-int main(void)
+static int run(void)
 {
 	static struct world w;
 	int ret = setup(&w);
 
 	if (ret) {
 		fprintf(stderr, "simple_mirror: setup failed: %d\n", ret);
-		return 1;
+		return ret;
 	}
 	for (unsigned int i = 0; i < NR_PAGES; i++)
 		dev_read_check(&w.dev, w.base + i * PAGE_SIZE);
 	phase_mprotect(&w);
 	phase_concurrent(&w);
-	if (teardown(&w))
-		fail("host_destroy failed");
+	ret = teardown(&w);
+	if (ret)
+		fail("host_destroy: %d", ret);
 
-	printf("simple_mirror: %ld hits, %ld fills, %ld fills refused, "
-	       "%ld invalidations, %ld entries flushed, %ld errors\n",
-	       atomic_long_read(&w.dev.stats.hits),
+	printf("simple_mirror: %ld accesses, %ld fills, %ld fills refused, "
+	       "%ld invalidations, %ld entries flushed, %d device passes\n",
+	       atomic_long_read(&w.dev.stats.accesses),
 	       atomic_long_read(&w.dev.stats.fills),
 	       atomic_long_read(&w.dev.stats.refused),
 	       atomic_long_read(&w.dev.stats.invalidations),
-	       atomic_long_read(&w.dev.stats.flushed),
-	       atomic_long_read(&errors));
-	return atomic_long_read(&errors) ? 1 : 0;
+	       atomic_long_read(&w.dev.stats.flushed), atomic_read(&passes));
+	return 0;
+}
+
+/*
+ * simple_mirror [SEED]: with a seed, run under the deterministic
+ * scheduler, which then picks every interleaving of the device and the
+ * CPU; the same seed replays the same run (same log hash).
+ */
+int main(int argc, char **argv)
+{
+	struct det_config cfg = { .strategy = DET_STRATEGY_RANDOM };
+	struct det_result res;
+	char *end;
+	int ret;
+
+	if (argc > 2 || (argc == 2 && (cfg.seed = strtoull(argv[1], &end, 0),
+				       *end || !*argv[1]))) {
+		fprintf(stderr, "usage: simple_mirror [SEED]\n");
+		return 2;
+	}
+	if (argc == 2) {
+		ret = det_begin(&cfg);
+		if (ret) {
+			fprintf(stderr, "simple_mirror: det_begin: %d\n", ret);
+			return 1;
+		}
+	}
+	ret = run();
+	if (argc == 2) {
+		if (det_end(&res))
+			fail("det_end failed");
+		else
+			printf("simple_mirror: seed %llu, log hash %016llx\n",
+			       (unsigned long long)cfg.seed,
+			       (unsigned long long)res.log_hash);
+	}
+	if (ret || atomic_long_read(&errors)) {
+		fprintf(stderr, "simple_mirror: FAILED, %ld errors\n",
+			atomic_long_read(&errors));
+		return 1;
+	}
+	return 0;
 }

@@ -45,6 +45,7 @@ static bool mirror_invalidate(struct mmu_interval_notifier *sub,
 		return false;
 
 	mmu_interval_set_seq(sub, cur_seq);
+	m->inv_gen++;
 	for (unsigned long addr = start & PAGE_MASK; addr < end;
 	     addr += PAGE_SIZE) {
 		struct mirror_entry *e = &m->pt[mirror_index(m, addr)];
@@ -173,23 +174,55 @@ static bool entry_coherent(struct mirror *m, unsigned long addr,
 	return !e->writable || pte_write(pte);
 }
 
+/* Snapshot the table; return the invalidation generation it belongs to. */
+static unsigned long mirror_snapshot(struct mirror *m,
+				     struct mirror_entry *snap)
+{
+	unsigned long gen;
+
+	mutex_lock(&m->lock);
+	gen = m->inv_gen;
+	memcpy(snap, m->pt, sizeof(m->pt));
+	mutex_unlock(&m->lock);
+	return gen;
+}
+
+#define MIRROR_CHECK_TRIES 64
+
+/*
+ * follow_pte() takes the mmap_lock, which ranks above the mirror lock
+ * (invalidations arrive with it held), so the CPU page table cannot be
+ * read under the mirror lock.  Instead: snapshot the table, read the CPU
+ * entries unlocked, and believe the comparison only if no invalidation
+ * ran meanwhile.  That is enough: a primary PTE of a mirrored page
+ * changes only after its invalidate callback dropped the entry, and no
+ * entry is re-created while that invalidation is open.
+ */
 unsigned long mirror_check(struct mirror *m)
 {
+	struct mirror_entry snap[MIRROR_MAX_PAGES];
 	unsigned long bad = 0;
 
 	if (!mmget_not_zero(m->mm))
 		return 0;
-	/* Same order as an invalidation: mmap_lock, then the mirror lock. */
-	mmap_read_lock(m->mm);
-	mutex_lock(&m->lock);
-	for (unsigned long addr = m->start; addr < m->end; addr += PAGE_SIZE) {
-		const struct mirror_entry *e = &m->pt[mirror_index(m, addr)];
+	for (unsigned int tries = 0; tries < MIRROR_CHECK_TRIES; tries++) {
+		unsigned long gen = mirror_snapshot(m, snap);
+		bool stable;
 
-		if (e->page && !entry_coherent(m, addr, e))
-			bad++;
+		bad = 0;
+		for (unsigned long i = 0; i < mirror_index(m, m->end); i++)
+			if (snap[i].page &&
+			    !entry_coherent(m, m->start + i * PAGE_SIZE,
+					    &snap[i]))
+				bad++;
+		mutex_lock(&m->lock);
+		stable = m->inv_gen == gen;
+		mutex_unlock(&m->lock);
+		if (stable)
+			break;
+		bad = 0;
+		cond_resched();
 	}
-	mutex_unlock(&m->lock);
-	mmap_read_unlock(m->mm);
 	mmput(m->mm);
 	atomic_long_add(bad, &m->stats.incoherent);
 	return bad;

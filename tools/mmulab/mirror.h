@@ -35,6 +35,8 @@ struct mirror_entry {
  *	around mmu_interval_read_retry() and the install; device accesses
  *	take it so that a frame cannot be freed under them.
  * @pt: the device page table.
+ * @inv_gen: invalidate callbacks run so far (under @lock); lets
+ *	mirror_check() tell whether its snapshot of @pt went stale.
  * @stats: counters for the report (atomics: several tasks update them).
  * @by_event: invalidations received per mmu_notifier_event.
  */
@@ -45,6 +47,7 @@ struct mirror {
 	unsigned long end;
 	struct mutex lock;
 	struct mirror_entry pt[MIRROR_MAX_PAGES];
+	unsigned long inv_gen;
 	struct {
 		atomic_long_t faults;
 		atomic_long_t retries;
@@ -80,7 +83,8 @@ int mirror_write_u64(struct mirror *m, unsigned long addr, u64 val);
 
 /**
  * mirror_check() - compare every valid device entry with the CPU page
- * table: it must map the same frame, with no more permission.
+ * table: it must map the same frame, with no more permission.  Call it
+ * without the mmap_lock.
  * Return: number of incoherent entries found (also counted in stats).
  */
 unsigned long mirror_check(struct mirror *m);

@@ -148,8 +148,8 @@ static void print_grid(FILE *f, const char *label,
 			fprintf(f, "\n%-*s", LABEL_W, "");
 			col = 0;
 		}
-		fprintf(f, "%-*s%*lu  ", NAME_W, c[i].name, VALUE_W,
-			c[i].count);
+		fprintf(f, "%s%-*s%*lu", col ? "  " : "", NAME_W, c[i].name,
+			VALUE_W, c[i].count);
 		col++;
 	}
 	if (!col && skip_zero)
@@ -191,16 +191,16 @@ static void print_steps(const struct report *r, FILE *f)
 static void print_subs(const struct report *r, FILE *f)
 {
 	struct report_count c[MMU_NOTIFY_NR_EVENTS];
-	char label[LABEL_W + 1];
 
 	for (unsigned int i = 0; i < r->nr_subs; i++) {
 		const struct report_sub *s = &r->subs[i];
 
-		snprintf(label, sizeof(label), "%s", s->name);
-		fprintf(f, "%-*s(%s)\n", LABEL_W, label, s->type);
-		print_grid(f, "", s->callbacks, s->nr_callbacks, false);
+		fprintf(f, "%-*s%s (%s)\n", LABEL_W, "subscriber", s->name,
+			s->type);
+		print_grid(f, "  callbacks", s->callbacks, s->nr_callbacks,
+			   false);
 		event_counts(s->by_event, c);
-		print_grid(f, "  by event", c, MMU_NOTIFY_NR_EVENTS, true);
+		print_grid(f, "  invalidations", c, MMU_NOTIFY_NR_EVENTS, true);
 	}
 }
 
@@ -215,7 +215,7 @@ static void print_mirror(const struct report_mirror *m, FILE *f)
 						  m->incoherent },
 	};
 
-	print_grid(f, "mirror", c, MMULAB_ARRAY_SIZE(c), false);
+	print_grid(f, "mirror stats", c, MMULAB_ARRAY_SIZE(c), false);
 }
 
 static void print_failures(const struct report *r, FILE *f)
