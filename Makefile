@@ -71,8 +71,8 @@ install-test: build
 	meson install -C $(BUILD) --destdir "$(STAGE)" --quiet
 	@pcdir=$$(dirname "$$(find $(STAGE) -name mmulab.pc | head -n1)"); \
 	export PKG_CONFIG_PATH="$$pcdir" PKG_CONFIG_SYSROOT_DIR="$(STAGE)"; \
-	cmd="$(CC) -Wall -Wextra -Werror -o $(BUILD)/simple_mirror-installed \
-		examples/simple_mirror.c $$(pkg-config --cflags --libs mmulab)"; \
+	cmd="$(CC) -Wall -Wextra -Werror -o $(BUILD)/simple_mirror-installed"; \
+	cmd="$$cmd examples/simple_mirror.c $$(pkg-config --cflags --libs mmulab)"; \
 	echo "$$cmd"; $$cmd && \
 	LD_LIBRARY_PATH="$$(dirname $$pcdir)" ./$(BUILD)/simple_mirror-installed
 
