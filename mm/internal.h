@@ -312,7 +312,7 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
 struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
 struct vm_area_struct *vma_next_in(struct vm_area_struct *vma,
 				   unsigned long end);
-void do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end);
+int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end);
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *vma,
 				   struct mm_struct *mm, unsigned long start,

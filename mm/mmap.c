@@ -317,8 +317,7 @@ long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 		ret = range_is_free(mm, addr, len) ? (long)addr : -EEXIST;
 	} else if (flags & MAP_FIXED) {
 		/* Replacing a mapping is an munmap first (UNMAP). */
-		do_munmap(mm, addr, addr + len);
-		ret = addr;
+		ret = do_munmap(mm, addr, addr + len) ?: (long)addr;
 	} else {
 		ret = get_unmapped_area(mm, addr, len);
 	}
@@ -357,7 +356,7 @@ long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
  * flush.  VMAs leave the rmap before their page tables are freed, so no
  * rmap walker can be inside a table being freed.
  */
-void do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
+int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
 	struct vm_area_struct *vma, *last, *next;
 	struct mmu_notifier_range range;
@@ -366,18 +365,18 @@ void do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 	mmap_assert_write_locked(mm);
 	vma = find_vma(mm, start);
 	if (!vma || vma->vm_start >= end)
-		return;
+		return 0;
 	if (vma->vm_start < start) {
 		struct vm_area_struct *tail = split_vma(vma, start);
 
 		if (!tail)
-			return;
+			return -ENOMEM;
 		vma = tail;
 	}
 	last = find_vma(mm, end - 1);
 	if (last && last->vm_start < end && last->vm_end > end &&
 	    !split_vma(last, end))
-		return;
+		return -ENOMEM;
 
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, start, end);
@@ -392,6 +391,7 @@ void do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 	}
 	free_pgtables(mm, start, end);
 	tlb_finish_mmu(&tlb);
+	return 0;
 }
 
 static int munmap_check(unsigned long start, unsigned long len)
@@ -412,9 +412,9 @@ int vm_munmap(struct mm_struct *mm, unsigned long start, unsigned long len)
 	if (ret)
 		return ret;
 	mmap_write_lock(mm);
-	do_munmap(mm, start, start + PAGE_ALIGN(len));
+	ret = do_munmap(mm, start, start + PAGE_ALIGN(len));
 	mmap_write_unlock(mm);
-	return 0;
+	return ret;
 }
 
 /* ---------------------------------------------------------------------

@@ -146,18 +146,18 @@ static long mremap_locked(struct mm_struct *mm, unsigned long addr,
 	if (!vma || addr + old_len > vma->vm_end)
 		return -EFAULT;
 	if (flags & MREMAP_FIXED) {
-		do_munmap(mm, new_addr, new_addr + new_len);
+		if (do_munmap(mm, new_addr, new_addr + new_len))
+			return -ENOMEM;
 		if (new_len < old_len) {
-			do_munmap(mm, addr + new_len, addr + old_len);
+			if (do_munmap(mm, addr + new_len, addr + old_len))
+				return -ENOMEM;
 			old_len = new_len;
 		}
 		return move_vma(vma_lookup(mm, addr), addr, old_len, new_len,
 				new_addr);
 	}
-	if (new_len <= old_len) {
-		do_munmap(mm, addr + new_len, addr + old_len);
-		return addr;
-	}
+	if (new_len <= old_len)
+		return do_munmap(mm, addr + new_len, addr + old_len) ?: (long)addr;
 	if (addr + old_len == vma->vm_end && addr + new_len <= TASK_SIZE &&
 	    range_is_free(mm, vma->vm_end, new_len - old_len)) {
 		vma_set_range(vma, vma->vm_start, addr + new_len,
