@@ -3,7 +3,8 @@
  * simple_mirror: a secondary MMU written against the installed mmulab
  * library, as a third party would write one.
  *
- *	cc -o simple_mirror simple_mirror.c $(pkg-config --cflags --libs mmulab)
+ *   cc -o simple_mirror simple_mirror.c \
+ *	$(pkg-config --cflags --libs mmulab)
  *
  * The "device" is a small direct-mapped TLB that caches translations of a
  * process's virtual pages to host frames.  It holds no page references:
@@ -33,7 +34,7 @@
 
 #define NR_FRAMES 256
 #define NR_PAGES 8
-#define TLB_ENTRIES 4		/* fewer than NR_PAGES: entries get evicted */
+#define TLB_ENTRIES 4		/* < NR_PAGES: entries get evicted */
 #define ROUNDS 16
 #define MIN_PASSES 8
 

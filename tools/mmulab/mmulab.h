@@ -14,7 +14,7 @@
 /* Exit statuses of the command. */
 enum {
 	EXIT_OK = 0,		/* the run passed every check */
-	EXIT_FAILED = 1,	/* a check failed, or the run could not be made */
+	EXIT_FAILED = 1,	/* a check failed, or the run was not made */
 	EXIT_USAGE = 2,		/* bad command line */
 };
 

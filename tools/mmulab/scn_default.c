@@ -600,31 +600,37 @@ static void do_munmap(struct demo *d)
 		    "munmap child");
 }
 
+/* The last mmput() of each mm: release, then the RELEASE invalidation. */
+static void exit_mms(struct demo *d)
+{
+	long release;
+
+	step(d, "exit: mmput child and parent (release, RELEASE); "
+		"unsubscribe both");
+	if (d->child)
+		mmput(d->child);
+	mmput(d->mm);
+	if (d->counter_on) {
+		release = counter_calls(&d->counter, CNT_RELEASE);
+		report_check(d->r, release == 1,
+			     "exit: counter got %ld release calls, want 1",
+			     release);
+	}
+	if (d->mirror_on) {
+		release = atomic_long_read(
+			&d->mirror.by_event[MMU_NOTIFY_RELEASE]);
+		report_check(d->r, release == 1,
+			     "exit: mirror got %ld RELEASE invalidations, "
+			     "want 1", release);
+	}
+}
+
 /* Tear down whatever exists; safe after a failed step. */
 static void do_exit(struct demo *d)
 {
-	unsigned long release = 0;
-	int ret;
-
 	if (d->mm)
-		step(d, "exit: mmput child and parent (release, RELEASE); "
-			"unsubscribe both");
-	if (d->child)
-		mmput(d->child);
-	if (d->mm) {
-		mmput(d->mm);
-		if (d->counter_on)
-			release = counter_calls(&d->counter, CNT_RELEASE);
-		report_check(d->r, !d->counter_on || release == 1,
-			     "exit: counter got %lu release calls, want 1",
-			     release);
-		report_check(d->r,
-			     !d->mirror_on ||
-				     atomic_long_read(
-					     &d->mirror.by_event
-						      [MMU_NOTIFY_RELEASE]) == 1,
-			     "exit: mirror missed the RELEASE invalidation");
-	}
+		exit_mms(d);
+	/* Both subscriptions hold the mm_struct until they leave. */
 	if (d->counter_on) {
 		counter_unregister(&d->counter, d->mm);
 		counter_report(&d->counter, "counter", d->r);
@@ -640,8 +646,7 @@ static void do_exit(struct demo *d)
 		     "exit: %lu frames free, want all but the zero page",
 		     d->r->frames_free_end);
 	report_host_counters(d->r, d->host);
-	ret = host_destroy(d->host);
-	check_ret(d, ret, 0, "host_destroy");
+	check_ret(d, host_destroy(d->host), 0, "host_destroy");
 }
 
 void scenario_default(struct report *r)
