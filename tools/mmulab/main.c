@@ -87,9 +87,10 @@ static int cmd_run(int argc, char **argv, const struct run_opts *opts)
 			prog, name, errno_name(ret));
 		return EXIT_FAILED;
 	}
-	if (opts->json)
-		report_print_json(&report, stdout);
-	else if (opts->quiet)
+	if (opts->json) {
+		if (report_print_json(&report, stdout))
+			return EXIT_FAILED;
+	} else if (opts->quiet)
 		report_print_summary(&report, stdout);
 	else
 		report_print_text(&report, stdout);

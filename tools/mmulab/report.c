@@ -15,8 +15,8 @@ void report_init(struct report *r, const char *name)
 	memset(r, 0, sizeof(*r));
 	spin_lock_init(&r->lock);
 	r->scenario = name;
-	r->content = "data";
-	r->change_pte = "none";
+	r->content = "?";
+	r->change_pte = "?";
 }
 
 void report_step(struct report *r, const char *fmt, ...)
@@ -72,6 +72,26 @@ void report_sample_frames(struct report *r, struct host *host)
 	if (used > r->frames_used_peak)
 		r->frames_used_peak = used;
 	spin_unlock(&r->lock);
+}
+
+void report_host_config(struct report *r, struct host *host)
+{
+	static const char *const content[] = {
+		[HOST_CONTENT_DATA] = "data",
+		[HOST_CONTENT_TAG] = "tag",
+	};
+	static const char *const change_pte[] = {
+		[CHANGE_PTE_NONE] = "none",
+		[CHANGE_PTE_BOOKENDED] = "bookended",
+		[CHANGE_PTE_DIRECT] = "direct",
+	};
+	const struct host_config *cfg = host_config_of(host);
+
+	r->frames_total = cfg->nr_frames;
+	if ((unsigned int)cfg->content < MMULAB_ARRAY_SIZE(content))
+		r->content = content[cfg->content];
+	if ((unsigned int)cfg->change_pte < MMULAB_ARRAY_SIZE(change_pte))
+		r->change_pte = change_pte[cfg->change_pte];
 }
 
 void report_host_counters(struct report *r, struct host *host)

@@ -145,6 +145,9 @@ bool report_check(struct report *r, bool ok, const char *fmt, ...)
 /** report_sample_frames() - sample @host's frame use, for the peak. */
 void report_sample_frames(struct report *r, struct host *host);
 
+/** report_host_config() - record how @host was configured. */
+void report_host_config(struct report *r, struct host *host);
+
 /** report_host_counters() - copy @host's event counters into @r. */
 void report_host_counters(struct report *r, struct host *host);
 

@@ -216,13 +216,13 @@ static bool do_setup(struct demo *d)
 
 	step(d, "host: %lu frames of data; mm; counter subscribes to it",
 	     cfg.nr_frames);
-	d->r->frames_total = cfg.nr_frames;
 	d->host = host_create(&cfg);
 	if (!check_ret(d, IS_ERR(d->host) ? PTR_ERR(d->host) : 0, 0,
 		       "host_create")) {
 		d->host = NULL;
 		return false;
 	}
+	report_host_config(d->r, d->host);
 	d->mm = mm_alloc(d->host);
 	if (!check_ret(d, IS_ERR(d->mm) ? PTR_ERR(d->mm) : 0, 0, "mm_alloc")) {
 		d->mm = NULL;
