@@ -90,10 +90,11 @@ static int cmd_run(int argc, char **argv, const struct run_opts *opts)
 	if (opts->json) {
 		if (report_print_json(&report, stdout))
 			return EXIT_FAILED;
-	} else if (opts->quiet)
+	} else if (opts->quiet) {
 		report_print_summary(&report, stdout);
-	else
+	} else {
 		report_print_text(&report, stdout);
+	}
 	return report_failed(&report) ? EXIT_FAILED : EXIT_OK;
 }
 
