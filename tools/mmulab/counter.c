@@ -128,6 +128,11 @@ unsigned long counter_calls(struct counter *c, enum counter_callback cb)
 	return atomic_long_read(&c->calls[cb]);
 }
 
+const char *counter_callback_name(enum counter_callback cb)
+{
+	return (unsigned int)cb < NR_CNT_CALLBACKS ? counter_names[cb] : "?";
+}
+
 unsigned long counter_starts(struct counter *c, enum mmu_notifier_event event)
 {
 	return atomic_long_read(&c->starts[event]);
@@ -140,7 +145,8 @@ void counter_report(struct counter *c, const char *name, struct report *r)
 	if (!s)
 		return;
 	for (unsigned int i = 0; i < NR_CNT_CALLBACKS; i++)
-		report_sub_count(s, counter_names[i], counter_calls(c, i));
+		report_sub_count(s, counter_callback_name(i),
+				 counter_calls(c, i));
 	report_sub_count(s, "change_pte_bookended",
 			 atomic_long_read(&c->change_pte_bookended));
 	for (unsigned int e = 0; e < MMU_NOTIFY_NR_EVENTS; e++)

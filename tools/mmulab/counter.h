@@ -47,6 +47,9 @@ void counter_unregister(struct counter *c, struct mm_struct *mm);
 /** counter_calls() - callbacks of kind @cb received so far. */
 unsigned long counter_calls(struct counter *c, enum counter_callback cb);
 
+/** counter_callback_name() - "release", "invalidate_range_start", ... */
+const char *counter_callback_name(enum counter_callback cb);
+
 /** counter_starts() - starts received for @event so far. */
 unsigned long counter_starts(struct counter *c,
 			     enum mmu_notifier_event event);

@@ -298,11 +298,13 @@ static void do_aging(struct demo *d)
 	check_ret(d, mmu_notifier_clear_young(d->mm, d->priv, end), 0,
 		  "clear_young");
 	check_ret(d, mmu_notifier_test_young(d->mm, d->priv), 0, "test_young");
-	for (unsigned int i = CNT_CLEAR_FLUSH_YOUNG; i <= CNT_TEST_YOUNG; i++)
-		report_check(d->r,
-			     counter_calls(&d->counter, i) - before[i] == 1,
-			     "aging: counter callback %u called %lu times", i,
-			     counter_calls(&d->counter, i) - before[i]);
+	for (unsigned int i = CNT_CLEAR_FLUSH_YOUNG; i <= CNT_TEST_YOUNG; i++) {
+		unsigned long calls = counter_calls(&d->counter, i) - before[i];
+
+		report_check(d->r, calls == 1,
+			     "aging: counter got %lu %s calls, want 1", calls,
+			     counter_callback_name(i));
+	}
 }
 
 static bool do_fork(struct demo *d)
