@@ -87,6 +87,10 @@ static int cmd_run(int argc, char **argv, const struct run_opts *opts)
 			prog, name, errno_name(ret));
 		return EXIT_FAILED;
 	}
+	if (trace_end(report.scenario)) {
+		fprintf(stderr, "%s: writing the trace failed\n", prog);
+		return EXIT_FAILED;
+	}
 	if (opts->json) {
 		if (report_print_json(&report, stdout))
 			return EXIT_FAILED;

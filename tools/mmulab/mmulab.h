@@ -6,6 +6,7 @@
 #define MMULAB_TOOL_H
 
 #include "report.h"
+#include "trace.h"
 
 #ifndef MMULAB_VERSION
 #define MMULAB_VERSION "unknown"
@@ -24,12 +25,14 @@ enum {
  * @quiet: print one summary line instead of the full report.
  * @seeded: run under the deterministic scheduler with @seed.
  * @seed: the seed.
+ * @trace: the traces to write.
  */
 struct run_opts {
 	bool json;
 	bool quiet;
 	bool seeded;
 	u64 seed;
+	struct trace_opts trace;
 };
 
 /**

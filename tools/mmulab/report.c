@@ -9,6 +9,7 @@
 
 #include "mmulab.h"
 #include "report.h"
+#include "trace.h"
 
 void report_init(struct report *r, const char *name)
 {
@@ -29,6 +30,7 @@ void report_step(struct report *r, const char *fmt, ...)
 	va_end(ap);
 	/* Steps are part of the run: a seeded run hashes them. */
 	det_log("step: %s", line);
+	trace_mark(line);
 
 	spin_lock(&r->lock);
 	if (r->nr_steps < REPORT_MAX_STEPS)
@@ -122,6 +124,103 @@ void report_sub_count(struct report_sub *s, const char *name,
 			(struct report_count){ name, count };
 }
 
+struct report_vm *report_add_vm(struct report *r, const char *name)
+{
+	struct report_vm *v;
+
+	if (r->nr_vms >= REPORT_MAX_VMS)
+		return NULL;
+	v = &r->vms[r->nr_vms++];
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	return v;
+}
+
+struct report_workload *report_add_workload(struct report *r,
+					    unsigned int line)
+{
+	struct report_workload *w;
+
+	if (r->nr_workloads >= REPORT_MAX_WORKLOADS) {
+		r->workloads_dropped++;
+		return NULL;
+	}
+	w = &r->workloads[r->nr_workloads++];
+	w->line = line;
+	return w;
+}
+
+static const char *const thread_count_names[NR_RT_COUNTS] = {
+	[RT_OPS] = "ops",
+	[RT_READS] = "reads",
+	[RT_WRITES] = "writes",
+	[RT_FAULTS] = "faults",
+	[RT_MMIO] = "mmio",
+	[RT_MUNMAP] = "munmap",
+	[RT_MPROTECT] = "mprotect",
+	[RT_MADVISE] = "madvise",
+	[RT_FORK] = "fork",
+	[RT_HOST_WRITE] = "host_write",
+};
+
+const char *report_thread_count_name(enum report_thread_count c)
+{
+	return (unsigned int)c < NR_RT_COUNTS ? thread_count_names[c] : "?";
+}
+
+#define STAT(st, field) { #field, (st)->field }
+
+unsigned int report_vm_stat_counts(const struct kvm_vm_stat *st,
+				   struct report_count *c)
+{
+	const struct report_count all[] = {
+		STAT(st, mmu_shadow_zapped),
+		STAT(st, remote_tlb_flush),
+		STAT(st, pages_4k),
+		STAT(st, mmu_invalidations),
+		STAT(st, mmu_invalidations_nomatch),
+		STAT(st, age_calls),
+		STAT(st, age_young),
+		STAT(st, change_pte_calls),
+		STAT(st, change_pte_hits),
+		STAT(st, change_pte_warn),
+		STAT(st, memslot_updates),
+		STAT(st, memslot_waits),
+		STAT(st, pinned_pages),
+	};
+
+	_Static_assert(MMULAB_ARRAY_SIZE(all) == REPORT_VM_STATS,
+		       "REPORT_VM_STATS out of date");
+
+	memcpy(c, all, sizeof(all));
+	return MMULAB_ARRAY_SIZE(all);
+}
+
+unsigned int report_vcpu_stat_counts(const struct kvm_vcpu_stat *st,
+				     struct report_count *c)
+{
+	const struct report_count all[] = {
+		STAT(st, accesses),
+		STAT(st, tlb_hits),
+		STAT(st, tlb_flushes),
+		STAT(st, pf_taken),
+		STAT(st, pf_fixed),
+		STAT(st, pf_spurious),
+		STAT(st, pf_retry_in_progress),
+		STAT(st, pf_retry_seq),
+		STAT(st, pf_retry_race),
+		STAT(st, pf_mmio),
+		STAT(st, pf_efault),
+	};
+
+	_Static_assert(MMULAB_ARRAY_SIZE(all) == REPORT_VCPU_STATS,
+		       "REPORT_VCPU_STATS out of date");
+
+	memcpy(c, all, sizeof(all));
+	return MMULAB_ARRAY_SIZE(all);
+}
+
+#undef STAT
+
 bool report_failed(const struct report *r)
 {
 	return r->data_errors || r->warnings;
@@ -142,7 +241,7 @@ const char *errno_name(long err)
  */
 
 #define LABEL_W 16
-#define NAME_W 22
+#define NAME_W 26
 #define VALUE_W 6
 #define CELLS_PER_LINE 2
 
@@ -187,10 +286,10 @@ static unsigned int event_counts(const unsigned long *by_event,
 
 static void print_header(const struct report *r, FILE *f)
 {
-	fprintf(f, "mmulab %s: scenario %s on a %s host of %lu frames, "
+	fprintf(f, "mmulab %s: scenario %s%s on a %s host of %lu frames, "
 		   "change_pte %s\n",
-		MMULAB_VERSION, r->scenario, r->content, r->frames_total,
-		r->change_pte);
+		MMULAB_VERSION, r->from_file ? "file " : "", r->scenario,
+		r->content, r->frames_total, r->change_pte);
 	if (r->seeded)
 		fprintf(f, "seed %llu: log hash %016llx, %lu scheduling "
 			   "points, %lu switches, %u tasks\n",
@@ -238,6 +337,107 @@ static void print_mirror(const struct report_mirror *m, FILE *f)
 	print_grid(f, "mirror stats", c, MMULAB_ARRAY_SIZE(c), false);
 }
 
+#define VCPU_COLS 8
+#define STAT_W 22
+#define COL_W 8
+
+/* One chunk of the vCPU table: vCPUs [first, last), then the total. */
+static void print_vcpu_chunk(const struct report_vm *v, unsigned int first,
+			     unsigned int last, bool total, FILE *f)
+{
+	struct report_count c[REPORT_VCPU_STATS];
+	unsigned int n = report_vcpu_stat_counts(&v->vcpus[0], c);
+
+	fprintf(f, "  %-*s", STAT_W, "vcpu");
+	for (unsigned int i = first; i < last; i++)
+		fprintf(f, "%*u", COL_W, i);
+	if (total)
+		fprintf(f, "%*s", COL_W, "total");
+	fputc('\n', f);
+	for (unsigned int k = 0; k < n; k++) {
+		unsigned long sum = 0;
+
+		fprintf(f, "  %-*s", STAT_W, c[k].name);
+		for (unsigned int i = 0; i < v->nr_vcpus; i++) {
+			struct report_count ci[REPORT_VCPU_STATS];
+
+			report_vcpu_stat_counts(&v->vcpus[i], ci);
+			sum += ci[k].count;
+			if (i >= first && i < last)
+				fprintf(f, "%*lu", COL_W, ci[k].count);
+		}
+		if (total)
+			fprintf(f, "%*lu", COL_W, sum);
+		fputc('\n', f);
+	}
+}
+
+static void print_vm(const struct report_vm *v, FILE *f)
+{
+	struct report_count c[REPORT_VM_STATS];
+	unsigned int n = report_vm_stat_counts(&v->stat, c);
+
+	fprintf(f, "%-*s%s: %s, %u vCPUs, %u memslots of %lu pages\n",
+		LABEL_W, "vm", v->name,
+		v->pinned ? "pinned, no notifier" : "mmu_notifier",
+		v->nr_vcpus, v->memslots, v->memslot_pages);
+	print_grid(f, "  counters", c, n, false);
+	fprintf(f, "%-*s%lu quiescent checks, %lu stale SPTEs\n", LABEL_W,
+		"  verify", v->verify_points, v->stale_sptes);
+	for (unsigned int i = 0; i < v->nr_vcpus; i += VCPU_COLS) {
+		unsigned int last = i + VCPU_COLS;
+
+		if (last >= v->nr_vcpus)
+			last = v->nr_vcpus;
+		print_vcpu_chunk(v, i, last, last == v->nr_vcpus, f);
+	}
+}
+
+/* Columns that some thread of @w counted; ops always. */
+static unsigned int workload_columns(const struct report_workload *w,
+				     unsigned int *cols)
+{
+	unsigned int n = 0;
+
+	for (unsigned int k = 0; k < NR_RT_COUNTS; k++) {
+		bool used = k == RT_OPS;
+
+		for (unsigned int t = 0; t < w->nr_threads && !used; t++)
+			used = w->threads[t].count[k];
+		if (used)
+			cols[n++] = k;
+	}
+	return n;
+}
+
+static void print_workload(const struct report_workload *w, bool seeded,
+			   FILE *f)
+{
+	unsigned int cols[NR_RT_COUNTS];
+	unsigned int n = workload_columns(w, cols);
+
+	fprintf(f, "%-*sline %u: %u threads", LABEL_W, "workload", w->line,
+		w->nr_threads);
+	if (!seeded)
+		fprintf(f, ", %lu.%03lu ms", w->elapsed_us / 1000,
+			w->elapsed_us % 1000);
+	fprintf(f, "\n  %-*s", STAT_W, "thread");
+	for (unsigned int k = 0; k < n; k++)
+		fprintf(f, " %*s", COL_W + 2,
+			report_thread_count_name(cols[k]));
+	fputc('\n', f);
+	for (unsigned int t = 0; t < w->nr_threads; t++) {
+		const struct report_thread *th = &w->threads[t];
+		char label[REPORT_NAME * 3];
+
+		snprintf(label, sizeof(label), "%s %s", th->kind, th->name);
+		fprintf(f, "  %-*s", STAT_W, label);
+		for (unsigned int k = 0; k < n; k++)
+			fprintf(f, " %*lu", COL_W + 2, th->count[cols[k]]);
+		fputc('\n', f);
+	}
+}
+
 static void print_failures(const struct report *r, FILE *f)
 {
 	if (!r->nr_failures)
@@ -274,6 +474,13 @@ void report_print_text(const struct report *r, FILE *f)
 	print_subs(r, f);
 	if (r->has_mirror)
 		print_mirror(&r->mirror, f);
+	for (unsigned int i = 0; i < r->nr_vms; i++)
+		print_vm(&r->vms[i], f);
+	for (unsigned int i = 0; i < r->nr_workloads; i++)
+		print_workload(&r->workloads[i], r->seeded, f);
+	if (r->workloads_dropped)
+		fprintf(f, "%-*s(%lu more)\n", LABEL_W, "workload",
+			r->workloads_dropped);
 	fprintf(f, "%-*s%lu made, %lu data errors, %lu warnings\n", LABEL_W,
 		"checks", r->checks, r->data_errors, r->warnings);
 	print_failures(r, f);
@@ -416,6 +623,87 @@ static struct json_object *jmirror(const struct report *r)
 	return o;
 }
 
+static struct json_object *jvm(const struct report_vm *v)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *a = json_object_new_array();
+	struct report_count c[REPORT_VM_STATS];
+
+	jadd(o, "name", json_object_new_string(v->name));
+	jadd(o, "pinned", json_object_new_boolean(v->pinned));
+	jadd(o, "memslots", jcount(v->memslots));
+	jadd(o, "memslot_pages", jcount(v->memslot_pages));
+	jadd(o, "verify_points", jcount(v->verify_points));
+	jadd(o, "stale_sptes", jcount(v->stale_sptes));
+	jadd(o, "stat", jcounts(c, report_vm_stat_counts(&v->stat, c)));
+	for (unsigned int i = 0; i < v->nr_vcpus; i++) {
+		struct json_object *vo = json_object_new_object();
+		struct report_count vc[REPORT_VCPU_STATS];
+
+		jadd(vo, "id", jcount(i));
+		jadd(vo, "stat",
+		     jcounts(vc, report_vcpu_stat_counts(&v->vcpus[i], vc)));
+		json_object_array_add(a, vo);
+	}
+	jadd(o, "vcpus", a);
+	return o;
+}
+
+static struct json_object *jvms(const struct report *r)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (unsigned int i = 0; i < r->nr_vms; i++)
+		json_object_array_add(a, jvm(&r->vms[i]));
+	return a;
+}
+
+static struct json_object *jelapsed(const struct report *r,
+				    unsigned long us)
+{
+	return r->seeded ? NULL : jcount(us);
+}
+
+static struct json_object *jthread(const struct report_thread *t)
+{
+	struct json_object *o = json_object_new_object();
+
+	jadd(o, "kind", json_object_new_string(t->kind));
+	jadd(o, "name", json_object_new_string(t->name));
+	for (unsigned int k = 0; k < NR_RT_COUNTS; k++)
+		jadd(o, report_thread_count_name(k), jcount(t->count[k]));
+	return o;
+}
+
+static struct json_object *jworkloads(const struct report *r)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (unsigned int i = 0; i < r->nr_workloads; i++) {
+		const struct report_workload *w = &r->workloads[i];
+		struct json_object *o = json_object_new_object();
+		struct json_object *t = json_object_new_array();
+
+		jadd(o, "line", jcount(w->line));
+		jadd(o, "elapsed_us", jelapsed(r, w->elapsed_us));
+		for (unsigned int k = 0; k < w->nr_threads; k++)
+			json_object_array_add(t, jthread(&w->threads[k]));
+		jadd(o, "threads", t);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static struct json_object *jsource(const struct report *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	jadd(o, "kind",
+	     json_object_new_string(r->from_file ? "file" : "builtin"));
+	jadd(o, "name", json_object_new_string(r->scenario));
+	return o;
+}
+
 static struct json_object *jreport(const struct report *r)
 {
 	struct json_object *o = json_object_new_object();
@@ -423,6 +711,7 @@ static struct json_object *jreport(const struct report *r)
 	jadd(o, "schema", json_object_new_string(REPORT_SCHEMA));
 	jadd(o, "version", json_object_new_string(MMULAB_VERSION));
 	jadd(o, "scenario", json_object_new_string(r->scenario));
+	jadd(o, "source", jsource(r));
 	jadd(o, "result",
 	     json_object_new_string(report_failed(r) ? "fail" : "ok"));
 	jadd(o, "deterministic", jdet(r));
@@ -433,6 +722,10 @@ static struct json_object *jreport(const struct report *r)
 	jadd(o, "invalidations", jevents(r->invalidations));
 	jadd(o, "subscribers", jsubs(r));
 	jadd(o, "mirror", jmirror(r));
+	jadd(o, "vms", jvms(r));
+	jadd(o, "workloads", jworkloads(r));
+	jadd(o, "workloads_dropped", jcount(r->workloads_dropped));
+	jadd(o, "elapsed_us", jelapsed(r, r->elapsed_us));
 	jadd(o, "checks", jcount(r->checks));
 	jadd(o, "data_errors", jcount(r->data_errors));
 	jadd(o, "warnings", jcount(r->warnings));

@@ -10,17 +10,25 @@
 
 #include <stdio.h>
 
+#include <mmulab/kvm.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/sched.h>
 
 #define REPORT_SCHEMA "mmulab-report/1"
 
-#define REPORT_LINE 112
+#define REPORT_LINE 160
 #define REPORT_MAX_STEPS 48
 #define REPORT_MAX_FAILURES 16
 #define REPORT_MAX_SUBS 4
 #define REPORT_MAX_COUNTS 12
+#define REPORT_NAME 32
+#define REPORT_MAX_VMS 8
+#define REPORT_MAX_VCPUS 64
+#define REPORT_MAX_WORKLOADS 16
+#define REPORT_MAX_THREADS 32
+#define REPORT_VM_STATS 13	/* fields of struct kvm_vm_stat */
+#define REPORT_VCPU_STATS 11	/* fields of struct kvm_vcpu_stat */
 
 /**
  * struct report_count - one named counter.
@@ -72,9 +80,87 @@ struct report_mirror {
 };
 
 /**
+ * struct report_vm - one VM: its counters and its vCPUs'.
+ * @name: its name in the scenario.
+ * @pinned: created with KVM_VM_PINNED.
+ * @memslots: memslots it had at the end.
+ * @memslot_pages: pages they covered.
+ * @stat: kvm_get_vm_stat() before the VM was destroyed.
+ * @verify_points: quiescent SPTE-against-PTE checks made.
+ * @stale_sptes: present SPTEs those checks found stale.
+ * @nr_vcpus: entries used in @vcpus.
+ * @vcpus: kvm_get_vcpu_stat() of each vCPU, by id.
+ */
+struct report_vm {
+	char name[REPORT_NAME];
+	bool pinned;
+	unsigned int memslots;
+	unsigned long memslot_pages;
+	struct kvm_vm_stat stat;
+	unsigned long verify_points;
+	unsigned long stale_sptes;
+	unsigned int nr_vcpus;
+	struct kvm_vcpu_stat vcpus[REPORT_MAX_VCPUS];
+};
+
+/**
+ * enum report_thread_count - what a workload thread counts.
+ * @RT_OPS: operations done.
+ * @RT_READS: loads (guest or CPU).
+ * @RT_WRITES: stores.
+ * @RT_FAULTS: accesses the host refused (-EFAULT: a hole, a protection).
+ * @RT_MMIO: guest accesses that exited to the VMM (no usable memslot).
+ * @RT_MUNMAP: churn: ranges unmapped (and mapped again).
+ * @RT_MPROTECT: churn: ranges made read-only (and writable again).
+ * @RT_MADVISE: churn: MADV_DONTNEED calls.
+ * @RT_FORK: churn: forks (the child writes one page and exits).
+ * @RT_HOST_WRITE: churn: host stores into the region.
+ */
+enum report_thread_count {
+	RT_OPS,
+	RT_READS,
+	RT_WRITES,
+	RT_FAULTS,
+	RT_MMIO,
+	RT_MUNMAP,
+	RT_MPROTECT,
+	RT_MADVISE,
+	RT_FORK,
+	RT_HOST_WRITE,
+	NR_RT_COUNTS,
+};
+
+/**
+ * struct report_thread - one thread of a workload.
+ * @kind: "guest", "cpu" or "churn".
+ * @name: what it drives (a vCPU, a process and region).
+ * @count: per enum report_thread_count.
+ */
+struct report_thread {
+	const char *kind;
+	char name[REPORT_NAME * 2];
+	unsigned long count[NR_RT_COUNTS];
+};
+
+/**
+ * struct report_workload - one concurrent workload.
+ * @line: line of its `workload` statement.
+ * @elapsed_us: wall-clock run time; 0 in a seeded run (no wall clock).
+ * @nr_threads: entries used in @threads.
+ * @threads: its threads.
+ */
+struct report_workload {
+	unsigned int line;
+	unsigned long elapsed_us;
+	unsigned int nr_threads;
+	struct report_thread threads[REPORT_MAX_THREADS];
+};
+
+/**
  * struct report - one run.
  * @lock: serialises the updates of tasks running concurrently.
- * @scenario: name of the built-in scenario.
+ * @scenario: name of the built-in scenario, or the file's path.
+ * @from_file: the scenario came from a file, not from the built-ins.
  * @content: "data" or "tag".
  * @change_pte: change_pte mode of the host ("none", ...).
  * @seeded: the run was deterministic; @seed and @det are valid.
@@ -89,6 +175,12 @@ struct report_mirror {
  * @subs: per-subscriber counts.
  * @has_mirror: @mirror is valid.
  * @mirror: the mirror's statistics.
+ * @nr_vms: entries used in @vms.
+ * @vms: per-VM sections.
+ * @nr_workloads: entries used in @workloads.
+ * @workloads_dropped: workloads that did not fit.
+ * @workloads: per-workload sections.
+ * @elapsed_us: wall-clock run time; 0 in a seeded run.
  * @checks: checks made.
  * @data_errors: checks that failed.
  * @warnings: WARN_ON()s raised during the run.
@@ -102,6 +194,7 @@ struct report_mirror {
 struct report {
 	spinlock_t lock;
 	const char *scenario;
+	bool from_file;
 	const char *content;
 	const char *change_pte;
 	bool seeded;
@@ -116,6 +209,12 @@ struct report {
 	struct report_sub subs[REPORT_MAX_SUBS];
 	bool has_mirror;
 	struct report_mirror mirror;
+	unsigned int nr_vms;
+	struct report_vm vms[REPORT_MAX_VMS];
+	unsigned int nr_workloads;
+	unsigned long workloads_dropped;
+	struct report_workload workloads[REPORT_MAX_WORKLOADS];
+	unsigned long elapsed_us;
 	unsigned long checks;
 	unsigned long data_errors;
 	unsigned long warnings;
@@ -158,6 +257,29 @@ struct report_sub *report_add_sub(struct report *r, const char *name,
 /** report_sub_count() - append one callback counter to @s. */
 void report_sub_count(struct report_sub *s, const char *name,
 		      unsigned long count);
+
+/** report_add_vm() - a slot for one more VM, or NULL if full. */
+struct report_vm *report_add_vm(struct report *r, const char *name);
+
+/** report_add_workload() - a slot for one more workload, or NULL. */
+struct report_workload *report_add_workload(struct report *r,
+					    unsigned int line);
+
+/** report_thread_count_name() - "ops", "reads", ... */
+const char *report_thread_count_name(enum report_thread_count c);
+
+/**
+ * report_vm_stat_counts() - names and values of @st, in struct order, into
+ * @c (REPORT_VM_STATS entries).  Return: the number written.
+ */
+unsigned int report_vm_stat_counts(const struct kvm_vm_stat *st,
+				   struct report_count *c);
+
+/**
+ * report_vcpu_stat_counts() - the same for a vCPU (REPORT_VCPU_STATS).
+ */
+unsigned int report_vcpu_stat_counts(const struct kvm_vcpu_stat *st,
+				     struct report_count *c);
 
 /** report_failed() - true if a check failed or a warning was raised. */
 bool report_failed(const struct report *r);

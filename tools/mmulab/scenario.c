@@ -4,6 +4,7 @@
  * the deterministic scheduler when a seed is given.
  */
 #include <string.h>
+#include <time.h>
 
 #include "mmulab.h"
 
@@ -35,9 +36,12 @@ int scenario_run(const struct scenario *sc, const struct run_opts *opts,
 		.strategy = DET_STRATEGY_RANDOM,
 	};
 	unsigned long warnings = warn_count();
+	struct timespec t0, t1;
 	int ret;
 
 	report_init(r, sc->name);
+	trace_begin(&opts->trace, opts->seeded);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (opts->seeded) {
 		ret = det_begin(&cfg);
 		if (ret)
@@ -52,6 +56,10 @@ int scenario_run(const struct scenario *sc, const struct run_opts *opts,
 		ret = det_end(&r->det);
 		if (ret)
 			return ret;
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		r->elapsed_us = (t1.tv_sec - t0.tv_sec) * 1000000UL +
+				(t1.tv_nsec - t0.tv_nsec) / 1000;
 	}
 	r->warnings = warn_count() - warnings;
 	return 0;

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * The default scenario: one process exercises the primary MMU while two
+ * The default scenario: one process exercises the primary MMU while three
  * secondary MMUs watch its address space.
  *
  *  - "counter", a struct mmu_notifier that maps nothing and counts every
  *    callback (see counter.c);
  *  - "mirror", an HMM-style device page table of MIRROR_PAGES pages of the
- *    private mapping, kept coherent by an interval notifier (mirror.c).
+ *    private mapping, kept coherent by an interval notifier (mirror.c);
+ *  - "vm0", a KVM VM whose memslot maps GUEST_PAGES pages of guest RAM,
+ *    with NR_VCPUS vCPUs run by their own tasks (guest.c).
  *
- * Every value read back, by the CPU, through the mirror or through a GUP
- * reference, is compared with what was written; every invalidation the
- * spec prescribes for an operation is checked against the counter.
+ * Every value read back, by the CPU, through the mirror, by a vCPU or
+ * through a GUP reference, is compared with what was written; every
+ * invalidation the spec prescribes for an operation is checked against
+ * the counter; at quiescent points every SPTE of the VM is compared with
+ * the CPU page table.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,8 +25,10 @@
 #include <mmulab/sched.h>
 
 #include "counter.h"
+#include "guest.h"
 #include "mirror.h"
 #include "mmulab.h"
+#include "trace.h"
 
 #define NR_FRAMES 1024
 #define PRIV_PAGES 16
@@ -32,6 +38,12 @@
 #define NR_WORDS 2		/* words checked per page: first and last */
 #define RACE_ROUNDS 4
 #define RACE_PASSES 4
+#define GUEST_PAGES 32
+#define NR_VCPUS 4
+#define VCPU_PAGES (GUEST_PAGES / NR_VCPUS)
+#define VM_RACE_OPS 64		/* guest accesses per vCPU in the race */
+#define VM_RACE_ROUNDS 4
+#define RW (PROT_READ | PROT_WRITE)
 
 /* Generations of the data written, folded into the pattern. */
 enum {
@@ -41,6 +53,23 @@ enum {
 	GEN_DEVICE,
 	GEN_RACE,
 	GEN_DMA,
+	GEN_GUEST,
+	GEN_HOST_FOR_GUEST,
+	GEN_GUEST_COW,
+};
+
+struct demo;
+
+/**
+ * struct vcpu_task - what one vCPU's task is asked to do.
+ * @d: the run.
+ * @idx: the vCPU.
+ * @fn: the body.
+ */
+struct vcpu_task {
+	struct demo *d;
+	unsigned int idx;
+	void (*fn)(struct demo *d, unsigned int idx);
 };
 
 static const unsigned long word_offset[NR_WORDS] = { 0, PAGE_SIZE - 8 };
@@ -61,6 +90,11 @@ static const unsigned long word_offset[NR_WORDS] = { 0, PAGE_SIZE - 8 };
  * @want: what @mm's private pages hold, per page and word.
  * @child_want: the same for @child.
  * @shared_want: what the shared pages hold (both mms see them).
+ * @vm: the VM.
+ * @vm_on: @vm exists.
+ * @guest: the guest RAM mapping, GUEST_PAGES pages, memslot 0 at gpa 0.
+ * @guest_want: what guest RAM holds, per page and word.
+ * @vcpu_tasks: arguments of the vCPU tasks.
  */
 struct demo {
 	struct report *r;
@@ -77,6 +111,11 @@ struct demo {
 	u64 want[PRIV_PAGES][NR_WORDS];
 	u64 child_want[PRIV_PAGES][NR_WORDS];
 	u64 shared_want[SHARED_PAGES][NR_WORDS];
+	struct guest vm;
+	bool vm_on;
+	unsigned long guest;
+	u64 guest_want[GUEST_PAGES][NR_WORDS];
+	struct vcpu_task vcpu_tasks[NR_VCPUS];
 };
 
 /* A value unique to (address, generation), never zero. */
@@ -202,6 +241,295 @@ static void fill_pages(struct demo *d, struct mm_struct *mm,
 }
 
 /* ---------------------------------------------------------------------
+ * The VM: guest RAM is a private mapping of the process, memslot 0 maps
+ * it at gpa 0, and each vCPU is run by a task of its own.
+ */
+
+static unsigned long guest_page(const struct demo *d, unsigned int i)
+{
+	return d->guest + i * PAGE_SIZE;
+}
+
+static gpa_t gpa_of(unsigned int i, unsigned int w)
+{
+	return (gpa_t)i * PAGE_SIZE + word_offset[w];
+}
+
+static bool check_guest(struct demo *d, unsigned int vcpu, gpa_t gpa,
+			u64 want, const char *who)
+{
+	u64 val = 0;
+	int ret = guest_read(&d->vm, vcpu, gpa, &val);
+
+	return report_check(d->r, !ret && val == want,
+			    "%s: vcpu %u read gpa %#llx: %s %#llx, want "
+			    "%#llx", who, vcpu, (unsigned long long)gpa,
+			    errno_name(ret), (unsigned long long)val,
+			    (unsigned long long)want);
+}
+
+static void check_vm_empty(struct demo *d, const char *who)
+{
+	struct kvm_vm_stat st;
+
+	if (!d->vm_on)
+		return;
+	kvm_get_vm_stat(d->vm.kvm, &st);
+	report_check(d->r, !st.pages_4k, "%s: vm0 kept %lu SPTEs", who,
+		     st.pages_4k);
+}
+
+static int vcpu_task_fn(void *data)
+{
+	struct vcpu_task *t = data;
+
+	t->fn(t->d, t->idx);
+	return 0;
+}
+
+/* Run @fn(d, i) for every vCPU i, each on its own task, and wait. */
+static void run_vcpus(struct demo *d, void (*fn)(struct demo *, unsigned int))
+{
+	struct task_struct *t[NR_VCPUS];
+	char name[16];
+
+	for (unsigned int i = 0; i < NR_VCPUS; i++) {
+		d->vcpu_tasks[i] = (struct vcpu_task){ d, i, fn };
+		snprintf(name, sizeof(name), "vcpu%u", i);
+		t[i] = kthread_run(vcpu_task_fn, &d->vcpu_tasks[i], name);
+		if (!check_ret(d, IS_ERR(t[i]) ? PTR_ERR(t[i]) : 0, 0,
+			       "kthread_run"))
+			t[i] = NULL;
+	}
+	for (unsigned int i = 0; i < NR_VCPUS; i++)
+		if (t[i])
+			kthread_stop(t[i]);
+}
+
+static bool do_vm_setup(struct demo *d)
+{
+	long ret;
+
+	ret = vm_mmap(d->mm, 0, GUEST_PAGES * PAGE_SIZE, RW,
+		      MAP_PRIVATE | MAP_ANONYMOUS);
+	if (!report_check(d->r, ret > 0, "vm_mmap guest RAM: %s",
+			  errno_name(ret)))
+		return false;
+	d->guest = ret;
+	step(d, "vm: kvm_create_vm; memslot 0 maps gpa 0 to %d private pages "
+		"at %#lx; %d vCPUs", GUEST_PAGES, d->guest, NR_VCPUS);
+	ret = guest_create(&d->vm, "vm0", d->mm, false);
+	if (!check_ret(d, ret, 0, "kvm_create_vm"))
+		return false;
+	d->vm_on = true;
+	trace_attach_vm(&d->vm);
+	ret = guest_memslot(&d->vm, 0, 0, GUEST_PAGES * PAGE_SIZE, d->guest,
+			    false);
+	if (!check_ret(d, ret, 0, "kvm_set_user_memory_region"))
+		return false;
+	for (unsigned int i = 0; i < NR_VCPUS; i++)
+		if (!check_ret(d, guest_add_vcpu(&d->vm), i,
+			       "kvm_vcpu_create"))
+			return false;
+	return true;
+}
+
+/* Each vCPU writes both words of its own pages and reads them back. */
+static void vcpu_fill(struct demo *d, unsigned int idx)
+{
+	for (unsigned int i = idx * VCPU_PAGES; i < (idx + 1) * VCPU_PAGES;
+	     i++) {
+		for (unsigned int w = 0; w < NR_WORDS; w++) {
+			gpa_t gpa = gpa_of(i, w);
+			u64 val = pattern(gpa, GEN_GUEST);
+
+			if (check_ret(d, guest_write(&d->vm, idx, gpa, val), 0,
+				      "guest write"))
+				d->guest_want[i][w] = val;
+			check_guest(d, idx, gpa, val, "vm fill");
+		}
+	}
+}
+
+/* Each vCPU reads every page of guest RAM. */
+static void vcpu_read_all(struct demo *d, unsigned int idx)
+{
+	for (unsigned int i = 0; i < GUEST_PAGES; i++)
+		for (unsigned int w = 0; w < NR_WORDS; w++)
+			check_guest(d, idx, gpa_of(i, w), d->guest_want[i][w],
+				    "vm read");
+}
+
+static void do_vm_fill(struct demo *d)
+{
+	step(d, "vm: %d vCPU tasks write and read back %d guest pages each; "
+		"the host reads them all", NR_VCPUS, VCPU_PAGES);
+	run_vcpus(d, vcpu_fill);
+	check_pages(d, d->mm, d->guest, GUEST_PAGES, d->guest_want,
+		    "vm fill");
+	step(d, "vm: the host rewrites guest RAM; every vCPU reads all of it");
+	fill_pages(d, d->mm, d->guest, GUEST_PAGES, d->guest_want,
+		   GEN_HOST_FOR_GUEST);
+	run_vcpus(d, vcpu_read_all);
+	guest_verify(&d->vm, d->r, "vm fill");
+}
+
+static void do_vm_aging(struct demo *d)
+{
+	unsigned long start = d->guest, end = guest_page(d, GUEST_PAGES);
+	struct kvm_vm_stat before, after;
+
+	step(d, "vm aging: clear_flush_young over guest RAM finds young "
+		"SPTEs, then none; a guest read makes one young again");
+	kvm_get_vm_stat(d->vm.kvm, &before);
+	check_ret(d, mmu_notifier_clear_flush_young(d->mm, start, end), 1,
+		  "clear_flush_young of guest RAM");
+	check_ret(d, mmu_notifier_clear_flush_young(d->mm, start, end), 0,
+		  "second clear_flush_young");
+	check_ret(d, mmu_notifier_test_young(d->mm, start), 0, "test_young");
+	check_guest(d, 0, 0, d->guest_want[0][0], "vm aging");
+	check_ret(d, mmu_notifier_test_young(d->mm, start), 1,
+		  "test_young after a guest read");
+	kvm_get_vm_stat(d->vm.kvm, &after);
+	report_check(d->r, after.age_calls - before.age_calls == 4 &&
+				   after.age_young - before.age_young == 2,
+		     "vm aging: %lu aging calls, %lu young, want 4 and 2",
+		     after.age_calls - before.age_calls,
+		     after.age_young - before.age_young);
+}
+
+static void do_vm_cow(struct demo *d)
+{
+	unsigned long clear = counter_starts(&d->counter, MMU_NOTIFY_CLEAR);
+	u64 old = d->guest_want[0][0];
+	u64 val = pattern(gpa_of(0, 0), GEN_GUEST_COW);
+	u64 spte;
+
+	step(d, "vm cow: vcpu 0 writes COW-shared guest page 0 (its GUP "
+		"breaks COW); vcpu 1 reads page 1 through a read-only SPTE");
+	if (check_ret(d, guest_write(&d->vm, 0, 0, val), 0, "guest write"))
+		d->guest_want[0][0] = val;
+	check_starts(d, MMU_NOTIFY_CLEAR, clear, 1, "vm cow");
+	check_cpu(d, d->mm, d->guest, val, "vm cow parent");
+	check_cpu(d, d->child, d->guest, old, "vm cow child");
+	check_guest(d, 1, gpa_of(1, 0), d->guest_want[1][0], "vm cow");
+	spte = kvm_lookup_spte(d->vm.kvm, gpa_of(1, 0));
+	report_check(d->r,
+		     (spte & KVM_SPTE_PRESENT) && !(spte & KVM_SPTE_WRITABLE),
+		     "vm cow: SPTE of a COW-shared page is %#llx, want "
+		     "present and read-only", (unsigned long long)spte);
+	guest_verify(&d->vm, d->r, "vm cow");
+}
+
+/*
+ * Values written during the VM race name their page, so a read that
+ * returns another page's value (a stale SPTE onto a recycled frame) is
+ * caught even though the interleaving is unknown.
+ */
+static u64 vm_value(unsigned int page, unsigned int writer, unsigned int seq)
+{
+	return 0xa5ULL << 56 | (u64)page << 32 | writer << 16 | (seq & 0xffff);
+}
+
+static bool vm_value_ok(const struct demo *d, unsigned int page, u64 val)
+{
+	return !val || val == d->guest_want[page][0] ||
+	       (val >> 56 == 0xa5 && (val >> 32 & 0xffffff) == page);
+}
+
+static void vcpu_race(struct demo *d, unsigned int idx)
+{
+	u32 s = idx * 2654435761u + 1;
+
+	for (unsigned int n = 0; n < VM_RACE_OPS; n++) {
+		unsigned int page;
+		u64 val = 0;
+		int ret;
+
+		s = s * 1103515245u + 12345u;
+		page = (s >> 8) % GUEST_PAGES;
+		if (s >> 30 & 1) {
+			ret = guest_write(&d->vm, idx, gpa_of(page, 0),
+					  vm_value(page, idx, n));
+			/* While the host has guest RAM read-only. */
+			report_check(d->r, !ret || ret == -EFAULT,
+				     "vm race: vcpu %u write of page %u: %s",
+				     idx, page, errno_name(ret));
+			continue;
+		}
+		ret = guest_read(&d->vm, idx, gpa_of(page, 0), &val);
+		report_check(d->r, !ret && vm_value_ok(d, page, val),
+			     "vm race: vcpu %u read of page %u: %s %#llx", idx,
+			     page, errno_name(ret), (unsigned long long)val);
+	}
+}
+
+static int vm_race_vcpus(void *data)
+{
+	run_vcpus(data, vcpu_race);
+	return 0;
+}
+
+static void vm_race_round(struct demo *d, unsigned int round)
+{
+	unsigned long len = GUEST_PAGES * PAGE_SIZE;
+	unsigned int first = round * 4 % GUEST_PAGES;
+
+	check_ret(d, do_madvise(d->mm, guest_page(d, first), 4 * PAGE_SIZE,
+				MADV_DONTNEED),
+		  0, "vm race: do_madvise(MADV_DONTNEED)");
+	check_ret(d, cpu_write_u64(d->mm, guest_page(d, first + 4),
+				   vm_value(first + 4, 0xff, round)),
+		  0, "vm race: cpu_write_u64");
+	check_ret(d, do_mprotect(d->mm, d->guest, len, PROT_READ), 0,
+		  "vm race: do_mprotect(PROT_READ)");
+	check_ret(d, do_mprotect(d->mm, d->guest, len, RW), 0,
+		  "vm race: do_mprotect(PROT_READ|PROT_WRITE)");
+}
+
+static void do_vm_race(struct demo *d)
+{
+	struct task_struct *t;
+
+	step(d, "vm race: %d vCPU tasks make %d random guest accesses each "
+		"while the host zaps, rewrites and write-protects guest RAM "
+		"%d times", NR_VCPUS, VM_RACE_OPS, VM_RACE_ROUNDS);
+	t = kthread_run(vm_race_vcpus, d, "vcpus");
+	if (!check_ret(d, IS_ERR(t) ? PTR_ERR(t) : 0, 0, "kthread_run"))
+		return;
+	for (unsigned int round = 0; round < VM_RACE_ROUNDS; round++) {
+		vm_race_round(d, round);
+		cond_resched();
+	}
+	kthread_stop(t);
+	/* Quiescent: every SPTE against the CPU page table, then the data
+	 * as each side reads it. */
+	guest_verify(&d->vm, d->r, "vm race");
+	guest_verify_data(&d->vm, d->r, "vm race");
+}
+
+/* The VMM exits with the VM alive: release zaps every SPTE. */
+static void vm_after_exit(struct demo *d)
+{
+	u64 val;
+
+	check_vm_empty(d, "exit");
+	check_ret(d, guest_read(&d->vm, 0, 0, &val), -EFAULT,
+		  "guest read after the VMM exited");
+	guest_verify(&d->vm, d->r, "exit");
+}
+
+static void vm_teardown(struct demo *d)
+{
+	if (!d->vm_on)
+		return;
+	guest_report(&d->vm, d->r);
+	trace_detach_vm(&d->vm);
+	guest_destroy(&d->vm);
+	d->vm_on = false;
+}
+
+/* ---------------------------------------------------------------------
  * Steps.  Each returns false when the rest cannot run meaningfully.
  */
 
@@ -228,6 +556,9 @@ static bool do_setup(struct demo *d)
 		d->mm = NULL;
 		return false;
 	}
+	if (!check_ret(d, trace_attach_mm(d->mm, "vmm"), 0,
+		       "mmu_notifier_register (tracer)"))
+		return false;
 	d->counter_on = check_ret(d, counter_register(&d->counter, d->mm), 0,
 				  "mmu_notifier_register");
 	if (!d->counter_on)
@@ -312,7 +643,8 @@ static bool do_fork(struct demo *d)
 	unsigned long prot_page =
 		counter_starts(&d->counter, MMU_NOTIFY_PROTECTION_PAGE);
 
-	step(d, "fork: dup_mm; parent's private pages become COW-shared");
+	step(d, "fork: dup_mm; parent's private pages and guest RAM become "
+		"COW-shared");
 	d->child = dup_mm(d->mm);
 	if (!check_ret(d, IS_ERR(d->child) ? PTR_ERR(d->child) : 0, 0,
 		       "dup_mm")) {
@@ -321,8 +653,12 @@ static bool do_fork(struct demo *d)
 	}
 	d->child_priv = d->priv;
 	memcpy(d->child_want, d->want, sizeof(d->want));
-	/* One COW mapping: one PROTECTION_PAGE range on the parent. */
-	check_starts(d, MMU_NOTIFY_PROTECTION_PAGE, prot_page, 1, "fork");
+	check_ret(d, trace_attach_mm(d->child, "child"), 0,
+		  "mmu_notifier_register (tracer)");
+	/* Two COW mappings (private, guest RAM): two PROTECTION_PAGE ranges
+	 * on the parent; the VM dropped every SPTE of guest RAM. */
+	check_starts(d, MMU_NOTIFY_PROTECTION_PAGE, prot_page, 2, "fork");
+	check_vm_empty(d, "fork");
 	report_check(d->r, !mirror_valid_entries(&d->mirror),
 		     "fork: mirror kept entries across the parent's "
 		     "write-protection");
@@ -607,11 +943,13 @@ static void exit_mms(struct demo *d)
 {
 	long release;
 
-	step(d, "exit: mmput child and parent (release, RELEASE); "
-		"unsubscribe both");
+	step(d, "exit: mmput child and parent (release, RELEASE), the VM "
+		"still alive; destroy it; unsubscribe");
 	if (d->child)
 		mmput(d->child);
 	mmput(d->mm);
+	if (d->vm_on)
+		vm_after_exit(d);
 	if (d->counter_on) {
 		release = counter_calls(&d->counter, CNT_RELEASE);
 		report_check(d->r, release == 1,
@@ -641,6 +979,8 @@ static void do_exit(struct demo *d)
 		mirror_fini(&d->mirror);
 		mirror_report(&d->mirror, "mirror", d->r);
 	}
+	vm_teardown(d);
+	trace_detach_all();
 	if (!d->host)
 		return;
 	d->r->frames_free_end = host_nr_free_frames(d->host);
@@ -662,12 +1002,18 @@ void scenario_default(struct report *r)
 		do_fill(d);
 		do_mirror(d);
 		do_aging(d);
-		if (do_fork(d)) {
+		if (do_vm_setup(d)) {
+			do_vm_fill(d);
+			do_vm_aging(d);
+		}
+		if (d->vm_on && do_fork(d)) {
 			do_cow(d);
+			do_vm_cow(d);
 			do_mirror_cow(d);
 			do_mprotect_step(d);
 			do_dontneed(d);
 			do_race(d);
+			do_vm_race(d);
 			if (do_mremap_step(d)) {
 				do_gup(d);
 				do_munmap(d);

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event traces of a run: what the notifier core delivered to each
+ * process's subscribers, and each step of every secondary page fault of
+ * each VM, in the order the tasks did them.
+ *
+ * Built on public interfaces only: two recording subscriptions per
+ * process (one struct mmu_notifier with the invalidation, aging,
+ * change_pte and release callbacks; one with the secondary-TLB callback,
+ * which the core will not combine with the first) and the VM's fault
+ * hook, kvm_set_fault_hook().
+ *
+ * Every process and VM of a scenario is attached whether or not a trace
+ * was asked for: recording then stops short of storing the event, but in
+ * a seeded run it still passes the same scheduling points, so a traced
+ * run is the same run as the untraced one with the same seed.
+ */
+#ifndef MMULAB_TOOL_TRACE_H
+#define MMULAB_TOOL_TRACE_H
+
+#include <stdio.h>
+
+#include <mmulab/mm.h>
+
+#include "guest.h"
+
+/**
+ * struct trace_opts - what to write at the end of the run.
+ * @chrome: stream for the Chrome trace-event JSON, or NULL.
+ * @ftrace: stream for kernel-style trace lines, or NULL.
+ */
+struct trace_opts {
+	FILE *chrome;
+	FILE *ftrace;
+};
+
+/**
+ * trace_begin() - start recording for one run.  @opts may ask for
+ * nothing, in which case nothing is stored.  @deterministic selects
+ * logical timestamps (one microsecond per event) instead of the clock.
+ */
+void trace_begin(const struct trace_opts *opts, bool deterministic);
+
+/**
+ * trace_attach_mm() - subscribe the recorder to @mm, named @name in the
+ * trace.  The caller holds a user reference on @mm.
+ * Return: 0 or mmu_notifier_register()'s error.
+ */
+int trace_attach_mm(struct mm_struct *mm, const char *name);
+
+/**
+ * trace_attach_vm() - record @g's secondary faults (it takes the VM's
+ * fault hook) and mark its process, so that the notifier events of that
+ * process are also printed as KVM's trace events.
+ */
+void trace_attach_vm(struct guest *g);
+
+/** trace_detach_vm() - stop recording @g; call before destroying it. */
+void trace_detach_vm(struct guest *g);
+
+/**
+ * trace_detach_all() - unsubscribe every recorder.  Call once the
+ * processes have exited (or at least before host_destroy()).
+ */
+void trace_detach_all(void);
+
+/** trace_mark() - an instant event on the calling task (a step). */
+void trace_mark(const char *text);
+
+/**
+ * trace_end() - write what was asked for and free the events.
+ * Return: 0, or -EIO when a stream could not be written.
+ */
+int trace_end(const char *scenario);
+
+#endif /* MMULAB_TOOL_TRACE_H */
