@@ -5,7 +5,8 @@
  *	mmulab [OPTIONS] COMMAND [ARGS]
  *
  * Options may come before or after the command.  Exit status: 0 success,
- * 1 a check failed (or the run could not be made), 2 bad usage.
+ * 1 a check failed (or the run could not be made), 2 bad usage or a bad
+ * scenario file.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -17,26 +18,31 @@
 #include <json-c/json.h>
 
 #include "mmulab.h"
+#include "progress.h"
+#include "script.h"
 
 /**
  * struct command - a subcommand.
  * @name: what the user types.
  * @args: argument synopsis for the help.
  * @summary: one line for the help.
+ * @min_args: fewest positional arguments it takes.
  * @max_args: most positional arguments it takes.
- * @seedable: accepts --seed.
+ * @seedable: accepts --seed, --trace and --ftrace.
  * @fn: the body; returns the exit status.
  */
 struct command {
 	const char *name;
 	const char *args;
 	const char *summary;
+	int min_args;
 	int max_args;
 	bool seedable;
 	int (*fn)(int argc, char **argv, const struct run_opts *opts);
 };
 
 static const char *prog = "mmulab";
+static const char *argv_opt; /* the option getopt_long() just read */
 
 static void usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -53,7 +59,7 @@ static void usage_error(const char *fmt, ...)
 }
 
 /* ---------------------------------------------------------------------
- * mmulab run [NAME]
+ * mmulab run [FILE|NAME]
  */
 
 static void det_failed(const char *why)
@@ -63,20 +69,132 @@ static void det_failed(const char *why)
 	_exit(EXIT_FAILED);
 }
 
+/* Read all of @f; more than SCRIPT_MAX_BYTES is an error. */
+static char *read_all(FILE *f, size_t *len)
+{
+	size_t cap = 0, n = 0;
+	char *buf = NULL, *nb;
+
+	do {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > SCRIPT_MAX_BYTES + 1)
+				cap = SCRIPT_MAX_BYTES + 1;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+		}
+		n += fread(buf + n, 1, cap - n, f);
+	} while (n == cap && cap <= SCRIPT_MAX_BYTES && !ferror(f));
+	if (ferror(f)) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+/* Read the scenario file @path ("-": standard input). */
+static char *read_scenario(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *text;
+
+	if (!f) {
+		if (errno == ENOENT && !strchr(path, '/') &&
+		    !strchr(path, '.'))
+			usage_error("unknown scenario '%s': not a built-in "
+				    "('%s list' shows them) nor a file",
+				    path, prog);
+		else
+			usage_error("cannot open '%s': %s", path,
+				    strerror(errno));
+		return NULL;
+	}
+	text = read_all(f, len);
+	if (!text)
+		usage_error("cannot read '%s': %s", path, strerror(errno));
+	if (f != stdin)
+		fclose(f);
+	return text;
+}
+
+static void run_c(struct report *r, void *arg)
+{
+	const struct scenario *sc = arg;
+
+	sc->run(r);
+}
+
+static void run_script(struct report *r, void *arg)
+{
+	struct script *s = arg;
+
+	r->from_file = s->from_file;
+	script_run(s, r);
+}
+
+/* Parse the script of built-in @sc, or of the file @name. */
+static int load_script(const struct scenario *sc, const char *name,
+		       const struct run_opts *opts, struct script **out)
+{
+	char *text;
+	size_t len;
+	int ret;
+
+	if (sc)
+		return script_parse(sc->name, sc->text, strlen(sc->text), out,
+				    opts->seeded) ? EXIT_USAGE : 0;
+	text = read_scenario(name, &len);
+	if (!text)
+		return EXIT_USAGE;
+	ret = script_parse(name, text, len, out, opts->seeded);
+	free(text);
+	if (!ret)
+		(*out)->from_file = true;
+	if (ret == -ENOMEM)
+		fprintf(stderr, "%s: out of memory\n", prog);
+	return ret ? EXIT_USAGE : 0;
+}
+
+static void print_report(const struct report *r, const struct run_opts *opts)
+{
+	if (opts->json) {
+		if (report_print_json(r, stdout))
+			fprintf(stderr, "%s: writing the report failed\n",
+				prog);
+	} else if (opts->quiet) {
+		report_print_summary(r, stdout);
+	} else {
+		report_print_text(r, stdout);
+	}
+}
+
 static int cmd_run(int argc, char **argv, const struct run_opts *opts)
 {
 	static struct report report;
 	const char *name = argc ? argv[0] : "default";
 	const struct scenario *sc = scenario_find(name);
+	struct script *script = NULL;
 	int ret;
 
-	if (!sc) {
-		usage_error("unknown scenario '%s'; '%s list' shows them",
-			    name, prog);
-		return EXIT_USAGE;
+	if (!sc || !sc->run) {
+		ret = load_script(sc, name, opts, &script);
+		if (ret)
+			return ret;
 	}
 	det_set_failure_handler(det_failed);
-	ret = scenario_run(sc, opts, &report);
+	progress_enable(isatty(STDERR_FILENO));
+	if (script)
+		ret = scenario_run(sc ? sc->name : name, run_script, script,
+				   opts, &report);
+	else
+		ret = scenario_run(sc->name, run_c, (void *)sc, opts, &report);
+	script_free(script);
 	if (ret == -ENOSYS) {
 		fprintf(stderr, "%s: --seed: this build has no deterministic "
 				"scheduler (det_begin: ENOSYS)\n", prog);
@@ -91,15 +209,33 @@ static int cmd_run(int argc, char **argv, const struct run_opts *opts)
 		fprintf(stderr, "%s: writing the trace failed\n", prog);
 		return EXIT_FAILED;
 	}
-	if (opts->json) {
-		if (report_print_json(&report, stdout))
-			return EXIT_FAILED;
-	} else if (opts->quiet) {
-		report_print_summary(&report, stdout);
-	} else {
-		report_print_text(&report, stdout);
-	}
+	print_report(&report, opts);
 	return report_failed(&report) ? EXIT_FAILED : EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * mmulab show NAME
+ */
+
+static int cmd_show(int argc, char **argv, const struct run_opts *opts)
+{
+	const struct scenario *sc = scenario_find(argv[0]);
+
+	(void)argc;
+	(void)opts;
+	if (!sc) {
+		usage_error("unknown scenario '%s'; '%s list' shows them",
+			    argv[0], prog);
+		return EXIT_USAGE;
+	}
+	if (!sc->text) {
+		usage_error("'%s' is written in C (tools/mmulab/); only "
+			    "scenario-language built-ins can be shown",
+			    sc->name);
+		return EXIT_USAGE;
+	}
+	fputs(sc->text, stdout);
+	return EXIT_OK;
 }
 
 /* ---------------------------------------------------------------------
@@ -155,15 +291,23 @@ static int cmd_list(int argc, char **argv, const struct run_opts *opts)
  */
 
 static const struct command commands[] = {
-	{ "run", "[NAME]", "run a built-in scenario (default: default) and "
-			   "report what it did", 1, true, cmd_run },
-	{ "list", "", "list the built-in scenarios", 0, false, cmd_list },
+	{ "run", "[FILE|NAME]", "run a scenario file or a built-in "
+				"(default: default) and report", 0, 1, true,
+	  cmd_run },
+	{ "list", "", "list the built-in scenarios", 0, 0, false, cmd_list },
+	{ "show", "NAME", "print a built-in scenario's script", 1, 1, false,
+	  cmd_show },
+	/* "check": the checker (include/mmulab/checker.h) goes here. */
 };
+
+enum { OPT_TRACE = 0x100, OPT_FTRACE };
 
 static const struct option long_options[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "seed", required_argument, NULL, 's' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "ftrace", optional_argument, NULL, OPT_FTRACE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -175,19 +319,28 @@ static void print_help(void)
 	       "A userspace model of the Linux MMU-notifier system.\n\n"
 	       "Commands:\n", prog);
 	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(commands); i++)
-		printf("  %-5s %-8s %s\n", commands[i].name, commands[i].args,
+		printf("  %-5s %-12s %s\n", commands[i].name, commands[i].args,
 		       commands[i].summary);
 	printf("\nOptions:\n"
-	       "      --json     print the report (or the list) as JSON\n"
-	       "      --seed N   run under the deterministic scheduler with "
-	       "seed N;\n"
-	       "                 the report then carries the run's log hash\n"
-	       "  -q, --quiet    print a one-line summary instead of the "
+	       "      --json         print the report (or the list) as JSON\n"
+	       "      --seed N       run under the deterministic scheduler "
+	       "with seed N;\n"
+	       "                     the report then carries the run's log "
+	       "hash\n"
+	       "      --trace FILE   write a Chrome trace-event JSON file "
+	       "(Perfetto)\n"
+	       "      --ftrace[=FILE] print kernel-style trace lines (before "
+	       "the report,\n"
+	       "                     or into FILE)\n"
+	       "  -q, --quiet        print a one-line summary instead of the "
 	       "report\n"
-	       "  -h, --help     show this help and exit\n"
-	       "  -V, --version  print the version and exit\n\n"
+	       "  -h, --help         show this help and exit\n"
+	       "  -V, --version      print the version and exit\n\n"
+	       "A scenario file is a script in the language of "
+	       "docs/scenario.md;\n"
+	       "'-' reads one from standard input.  See mmulab(1).\n\n"
 	       "Exit status: 0 every check passed, 1 a check failed or the "
-	       "run could\nnot be made, 2 bad usage.\n");
+	       "run could\nnot be made, 2 bad usage or a bad scenario file.\n");
 }
 
 static bool parse_seed(const char *s, u64 *seed)
@@ -201,47 +354,87 @@ static bool parse_seed(const char *s, u64 *seed)
 	return !errno && !*end;
 }
 
+/* Open where a trace goes; "-" is standard output. */
+static FILE *open_output(const char *path)
+{
+	FILE *f;
+
+	if (!strcmp(path, "-"))
+		return stdout;
+	f = fopen(path, "w");
+	if (!f)
+		usage_error("cannot write '%s': %s", path, strerror(errno));
+	return f;
+}
+
+static int parse_option(int c, struct run_opts *opts)
+{
+	switch (c) {
+	case 'j':
+		opts->json = true;
+		return -1;
+	case 's':
+		if (!parse_seed(optarg, &opts->seed)) {
+			usage_error("--seed needs a non-negative integer, "
+				    "not '%s'", optarg);
+			return EXIT_USAGE;
+		}
+		opts->seeded = true;
+		return -1;
+	case 'q':
+		opts->quiet = true;
+		return -1;
+	case OPT_TRACE:
+		if (opts->trace.chrome && opts->trace.chrome != stdout)
+			fclose(opts->trace.chrome);
+		opts->trace.chrome = open_output(optarg);
+		return opts->trace.chrome ? -1 : EXIT_USAGE;
+	case OPT_FTRACE:
+		if (opts->trace.ftrace && opts->trace.ftrace != stdout)
+			fclose(opts->trace.ftrace);
+		opts->trace.ftrace = optarg ? open_output(optarg) : stdout;
+		return opts->trace.ftrace ? -1 : EXIT_USAGE;
+	case 'h':
+		print_help();
+		return EXIT_OK;
+	case 'V':
+		printf("%s %s\n", prog, MMULAB_VERSION);
+		return EXIT_OK;
+	case ':':
+		usage_error("option '%s' needs an argument", argv_opt);
+		return EXIT_USAGE;
+	default:
+		if (optopt)
+			usage_error("unknown option '-%c'", optopt);
+		else
+			usage_error("unknown option '%s'", argv_opt);
+		return EXIT_USAGE;
+	}
+}
+
 /* Return -1 to go on, or the exit status. */
 static int parse_options(int argc, char **argv, struct run_opts *opts)
 {
-	int c;
+	int c, ret;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hqV", long_options, NULL)) !=
 	       -1) {
-		switch (c) {
-		case 'j':
-			opts->json = true;
-			break;
-		case 's':
-			if (!parse_seed(optarg, &opts->seed)) {
-				usage_error("--seed needs a non-negative "
-					    "integer, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			opts->seeded = true;
-			break;
-		case 'q':
-			opts->quiet = true;
-			break;
-		case 'h':
-			print_help();
-			return EXIT_OK;
-		case 'V':
-			printf("%s %s\n", prog, MMULAB_VERSION);
-			return EXIT_OK;
-		case ':':
-			usage_error("option '%s' needs an argument",
-				    argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			if (optopt)
-				usage_error("unknown option '-%c'", optopt);
-			else
-				usage_error("unknown option '%s'",
-					    argv[optind - 1]);
-			return EXIT_USAGE;
-		}
+		argv_opt = argv[optind - 1];
+		ret = parse_option(c, opts);
+		if (ret >= 0)
+			return ret;
+	}
+	if (opts->json && opts->trace.ftrace == stdout) {
+		usage_error("--ftrace prints to standard output, where --json "
+			    "goes; give --ftrace=FILE");
+		return EXIT_USAGE;
+	}
+	if (opts->trace.chrome && opts->trace.chrome == stdout &&
+	    (opts->json || opts->trace.ftrace == stdout)) {
+		usage_error("--trace - shares standard output with the "
+			    "report; give a file");
+		return EXIT_USAGE;
 	}
 	return -1;
 }
@@ -254,6 +447,35 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+static int check_command(const struct command *cmd, int argc, char **argv,
+			 const struct run_opts *opts)
+{
+	if (argc > cmd->max_args) {
+		usage_error("%s: unexpected argument '%s'", cmd->name,
+			    argv[cmd->max_args]);
+		return EXIT_USAGE;
+	}
+	if (argc < cmd->min_args) {
+		usage_error("%s: missing %s", cmd->name, cmd->args);
+		return EXIT_USAGE;
+	}
+	if (!cmd->seedable && (opts->seeded || opts->trace.chrome ||
+				   opts->trace.ftrace)) {
+		usage_error("%s: --seed, --trace and --ftrace apply to run "
+			    "only", cmd->name);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static void close_outputs(struct run_opts *opts)
+{
+	if (opts->trace.chrome && opts->trace.chrome != stdout)
+		fclose(opts->trace.chrome);
+	if (opts->trace.ftrace && opts->trace.ftrace != stdout)
+		fclose(opts->trace.ftrace);
+}
+
 int main(int argc, char **argv)
 {
 	struct run_opts opts = { 0 };
@@ -262,26 +484,23 @@ int main(int argc, char **argv)
 
 	ret = parse_options(argc, argv, &opts);
 	if (ret >= 0)
-		return ret;
+		goto out;
+	ret = EXIT_USAGE;
 	if (optind >= argc) {
 		usage_error("no command given");
-		return EXIT_USAGE;
+		goto out;
 	}
 	cmd = find_command(argv[optind]);
 	if (!cmd) {
 		usage_error("unknown command '%s'", argv[optind]);
-		return EXIT_USAGE;
+		goto out;
 	}
 	argc -= optind + 1;
 	argv += optind + 1;
-	if (argc > cmd->max_args) {
-		usage_error("%s: unexpected argument '%s'", cmd->name,
-			    argv[cmd->max_args]);
-		return EXIT_USAGE;
-	}
-	if (opts.seeded && !cmd->seedable) {
-		usage_error("%s: --seed applies to run only", cmd->name);
-		return EXIT_USAGE;
-	}
-	return cmd->fn(argc, argv, &opts);
+	ret = check_command(cmd, argc, argv, &opts);
+	if (ret < 0)
+		ret = cmd->fn(argc, argv, &opts);
+out:
+	close_outputs(&opts);
+	return ret;
 }

@@ -16,7 +16,7 @@
 enum {
 	EXIT_OK = 0,		/* the run passed every check */
 	EXIT_FAILED = 1,	/* a check failed, or the run was not made */
-	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_USAGE = 2,		/* bad command line or scenario file */
 };
 
 /**
@@ -39,15 +39,17 @@ struct run_opts {
  * struct scenario - a built-in scenario.
  * @name: what `mmulab run NAME` calls it.
  * @summary: one line for `mmulab list`.
- * @run: the scenario body.  It runs as the first task of the run (under
- *	the deterministic scheduler when seeded), fills @r with what it did
- *	and checks everything it reads back.  It must leave no host, address
- *	space or task behind.
+ * @run: the scenario body, for one written in C, or NULL.  It runs as
+ *	the first task of the run (under the deterministic scheduler when
+ *	seeded), fills @r with what it did and checks everything it reads
+ *	back.  It must leave no host, address space or task behind.
+ * @text: the scenario in the scenario language, for one written so.
  */
 struct scenario {
 	const char *name;
 	const char *summary;
 	void (*run)(struct report *r);
+	const char *text;
 };
 
 extern const struct scenario scenarios[];
@@ -57,14 +59,19 @@ extern const unsigned int nr_scenarios;
 const struct scenario *scenario_find(const char *name);
 
 /**
- * scenario_run() - run @sc into @r as @opts ask.
+ * scenario_run() - run @fn(@r, @arg) as the scenario @name, as @opts ask:
+ * under the deterministic scheduler when seeded, with the tracer on when
+ * a trace was asked for.
  * Return: 0, or a negative errno when the run could not be made (the
  * deterministic scheduler refused it); a failed check is not an error.
  */
-int scenario_run(const struct scenario *sc, const struct run_opts *opts,
-		 struct report *r);
+int scenario_run(const char *name, void (*fn)(struct report *r, void *arg),
+		 void *arg, const struct run_opts *opts, struct report *r);
 
-/* The built-in scenarios (scn_*.c). */
+/* The built-in scenarios written in C (scn_*.c). */
 void scenario_default(struct report *r);
+
+/* The built-in scenarios written as scripts (scenarios/NAME.mmu). */
+extern const char scn_fault_race[];
 
 #endif /* MMULAB_TOOL_H */

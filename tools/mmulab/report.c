@@ -377,10 +377,11 @@ static void print_vm(const struct report_vm *v, FILE *f)
 	struct report_count c[REPORT_VM_STATS];
 	unsigned int n = report_vm_stat_counts(&v->stat, c);
 
-	fprintf(f, "%-*s%s: %s, %u vCPUs, %u memslots of %lu pages\n",
+	fprintf(f, "%-*s%s: %s, %u vCPUs, %u memslot%s of %lu pages\n",
 		LABEL_W, "vm", v->name,
 		v->pinned ? "pinned, no notifier" : "mmu_notifier",
-		v->nr_vcpus, v->memslots, v->memslot_pages);
+		v->nr_vcpus, v->memslots, v->memslots == 1 ? "" : "s",
+		v->memslot_pages);
 	print_grid(f, "  counters", c, n, false);
 	fprintf(f, "%-*s%lu quiescent checks, %lu stale SPTEs\n", LABEL_W,
 		"  verify", v->verify_points, v->stale_sptes);

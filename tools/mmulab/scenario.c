@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The table of built-in scenarios and the harness that runs one, under
- * the deterministic scheduler when a seed is given.
+ * The table of built-in scenarios and the harness that runs a scenario,
+ * built-in or from a file, under the deterministic scheduler when a seed
+ * is given.
  */
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,13 @@ const struct scenario scenarios[] = {
 			   "counting notifier and an HMM-style mirror",
 		.run = scenario_default,
 	},
+	{
+		.name = "fault-race",
+		.summary = "four vCPUs fault guest RAM in while the host "
+			   "unmaps, write-protects, zaps and forks it; "
+			   "retries by reason, stale SPTEs at quiescent points",
+		.text = scn_fault_race,
+	},
 };
 
 const unsigned int nr_scenarios = MMULAB_ARRAY_SIZE(scenarios);
@@ -28,8 +36,8 @@ const struct scenario *scenario_find(const char *name)
 	return NULL;
 }
 
-int scenario_run(const struct scenario *sc, const struct run_opts *opts,
-		 struct report *r)
+int scenario_run(const char *name, void (*fn)(struct report *r, void *arg),
+		 void *arg, const struct run_opts *opts, struct report *r)
 {
 	struct det_config cfg = {
 		.seed = opts->seed,
@@ -39,7 +47,7 @@ int scenario_run(const struct scenario *sc, const struct run_opts *opts,
 	struct timespec t0, t1;
 	int ret;
 
-	report_init(r, sc->name);
+	report_init(r, name);
 	trace_begin(&opts->trace, opts->seeded);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (opts->seeded) {
@@ -48,10 +56,10 @@ int scenario_run(const struct scenario *sc, const struct run_opts *opts,
 			return ret;
 		r->seeded = true;
 		r->seed = opts->seed;
-		det_log("scenario %s seed %llu", sc->name,
+		det_log("scenario %s seed %llu", name,
 			(unsigned long long)opts->seed);
 	}
-	sc->run(r);
+	fn(r, arg);
 	if (opts->seeded) {
 		ret = det_end(&r->det);
 		if (ret)

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scenario files: a line-oriented language for step scripts and
+ * concurrent workloads (docs/scenario.md).  script_parse() checks a whole
+ * file before anything runs, names, lifetimes and limits included, so
+ * that every input error is reported as FILE:LINE:COLUMN with what was
+ * expected; script_run() then executes it into a report.
+ */
+#ifndef MMULAB_TOOL_SCRIPT_H
+#define MMULAB_TOOL_SCRIPT_H
+
+#include "guest.h"
+#include "report.h"
+
+/* Limits of the language, enforced by the parser. */
+#define SCRIPT_MAX_BYTES (1UL << 20)
+#define SCRIPT_MAX_LINE 4096
+#define SCRIPT_MAX_WORDS 32
+#define SCRIPT_MAX_STMTS 100000
+#define SCRIPT_MAX_NAME 31
+#define SCRIPT_MAX_OBJS 1024
+#define SCRIPT_MAX_PROCS 64
+#define SCRIPT_MAX_VMS REPORT_MAX_VMS
+#define SCRIPT_MAX_THREADS REPORT_MAX_THREADS
+#define SCRIPT_MAX_FRAMES (1UL << 24)
+#define SCRIPT_MAX_REPEAT (1UL << 20)
+#define SCRIPT_MAX_OPS 1000000000UL
+#define SCRIPT_MAX_DURATION_NS (3600ULL * 1000000000ULL)
+#define STMT_MAX_ARGS 16
+
+enum stmt_kind {
+	ST_HOST,
+	ST_PROCESS,
+	ST_MMAP,
+	ST_MUNMAP,
+	ST_MPROTECT,
+	ST_MADVISE,
+	ST_MREMAP,
+	ST_FORK,
+	ST_EXIT,
+	ST_WRITE,
+	ST_READ,
+	ST_AGE,
+	ST_VM,
+	ST_MEMSLOT,
+	ST_VCPU,
+	ST_GWRITE,
+	ST_GREAD,
+	ST_VERIFY,
+	ST_EXPECT,
+	ST_WORKLOAD,
+	ST_END,
+	ST_GUEST,	/* workload threads */
+	ST_CPU,
+	ST_CHURN,
+	NR_STMT_KINDS,
+};
+
+enum obj_kind {
+	OBJ_PROCESS,
+	OBJ_REGION,
+	OBJ_VM,
+	OBJ_VCPU,
+};
+
+/* What an `expect` reads. */
+enum ctr_scope {
+	CTR_WARNINGS,	/* warnings raised since the run began */
+	CTR_HOST_EVENT,	/* host.<vm_event_name()> */
+	CTR_HOST_INVAL,	/* host.<mmu_notifier_event_name()> */
+	CTR_HOST_FREE,	/* host.free_frames */
+	CTR_VM_STAT,	/* VM.<kvm_vm_stat field> */
+	CTR_VM_STALE,	/* VM.stale_sptes */
+	CTR_VM_VCPUS,	/* VM.<kvm_vcpu_stat field>, summed over its vCPUs */
+	CTR_VCPU_STAT,	/* VCPU.<kvm_vcpu_stat field> */
+};
+
+enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+
+/* Special expectations of read, gread and age. */
+enum expect_kind {
+	EXP_NONE,	/* only that the access succeeds */
+	EXP_VALUE,
+	EXP_FAULT,	/* -EFAULT */
+	EXP_MMIO,	/* KVM_EXIT_MMIO */
+	EXP_YOUNG,
+	EXP_OLD,
+};
+
+enum access_pattern { PAT_SEQ, PAT_RANDOM, PAT_ZIPF };
+
+/**
+ * struct arg - one parsed argument.
+ * @set: given (or defaulted) in the statement.
+ * @col: its column, for messages.
+ * @u: number, size, enum index, protection bits, flag, duration (ns) or
+ *	rate (per second).
+ * @real: a real number (theta).
+ * @obj: object index (references and definitions).
+ * @off: offset added to @obj's address; @obj < 0 for an absolute address.
+ * @field: counter field index, with @scope.
+ * @scope: enum ctr_scope.
+ * @exp: enum expect_kind, the value in @u.
+ */
+struct arg {
+	bool set;
+	unsigned int col;
+	u64 u;
+	double real;
+	int obj;
+	u64 off;
+	unsigned int field;
+	unsigned int scope;
+	unsigned int exp;
+};
+
+/**
+ * struct stmt - one statement.
+ * @kind: enum stmt_kind.
+ * @line: its line.
+ * @text: its source, comment and outer blanks removed (owned).
+ * @block: ST_WORKLOAD: index of its ST_END; threads: of their workload.
+ * @a: arguments, indexed by the statement's argument enum.
+ */
+struct stmt {
+	enum stmt_kind kind;
+	unsigned int line;
+	char *text;
+	unsigned int block;
+	struct arg a[STMT_MAX_ARGS];
+};
+
+/**
+ * struct script_obj - a name the script defined.
+ * @kind: enum obj_kind.
+ * @name: the name.
+ * @owner: the process of a region or VM, the VM of a vCPU.
+ * @index: a vCPU's index in its VM; a VM's, among VMs.
+ */
+struct script_obj {
+	enum obj_kind kind;
+	char name[SCRIPT_MAX_NAME + 1];
+	int owner;
+	unsigned int index;
+};
+
+/**
+ * struct script - a parsed scenario.
+ * @path: where it came from, for messages.
+ * @from_file: it came from a file (not a built-in).
+ * @host: its `host` statement, or NULL for the defaults.
+ * @nr_stmts: statements.
+ * @stmts: the statements, in order.
+ * @nr_objs: names defined.
+ * @objs: the names, by index.
+ */
+struct script {
+	const char *path;
+	bool from_file;
+	const struct stmt *host;
+	unsigned int nr_stmts;
+	struct stmt *stmts;
+	unsigned int nr_objs;
+	struct script_obj objs[SCRIPT_MAX_OBJS];
+};
+
+/* Argument indices of each statement: positionals first, then options. */
+enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE };
+enum { PROCESS_NAME };
+enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
+       MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };
+enum { RANGE_PROC, RANGE_ADDR, RANGE_LEN, RANGE_PROT, RANGE_ADVICE,
+       RANGE_EXPECT };	/* munmap, mprotect, madvise, age */
+enum { MREMAP_PROC, MREMAP_REGION, MREMAP_LEN, MREMAP_TO };
+enum { FORK_PROC, FORK_NAME };
+enum { EXIT_PROC };
+enum { ACC_WHO, ACC_ADDR, ACC_VALUE, ACC_EXPECT, ACC_COUNT, ACC_STRIDE };
+			/* write, read, gwrite, gread */
+enum { VM_NAME, VM_PROC, VM_PINNED };
+enum { SLOT_VM, SLOT_SLOT, SLOT_GPA, SLOT_LEN, SLOT_HVA, SLOT_READONLY };
+enum { VCPU_NAME, VCPU_VM, VCPU_COUNT };
+enum { VERIFY_VM, VERIFY_DATA };
+enum { EXPECT_CTR, EXPECT_OP, EXPECT_VALUE };
+enum { WL_OPS, WL_DURATION, WL_SEED };
+enum { TH_WHO, TH_REGION, TH_OPS, TH_RATE, TH_PATTERN, TH_THETA, TH_READS,
+       TH_GPA, TH_LEN, TH_MUNMAP, TH_MPROTECT, TH_MADVISE, TH_FORK,
+       TH_WRITE, TH_SPAN };	/* guest, cpu, churn */
+
+/**
+ * struct rt_obj - what a name stands for while the script runs.
+ * @mm: a process's address space; NULL before it exists and after exit.
+ * @addr: a region's address (as mmap or mremap returned it).
+ * @len: its length.
+ * @prot: its protection (as mmap, or an mprotect of all of it, set it).
+ * @flags: its mmap flags, MAP_FIXED and MAP_POPULATE excepted.
+ * @g: a VM.
+ */
+struct rt_obj {
+	struct mm_struct *mm;
+	unsigned long addr;
+	unsigned long len;
+	unsigned long prot;
+	unsigned long flags;
+	struct guest *g;
+};
+
+/**
+ * struct rt - the executor's state.
+ * @s: the script.
+ * @r: the report.
+ * @host: the host.
+ * @warn0: warn_count() when the run began.
+ * @objs: per name of the script.
+ */
+struct rt {
+	struct script *s;
+	struct report *r;
+	struct host *host;
+	unsigned long warn0;
+	struct rt_obj *objs;
+};
+
+/** rt_addr() - the address an ADDR argument denotes. */
+unsigned long rt_addr(const struct rt *rt, const struct arg *a);
+
+/**
+ * rt_peek_u64() - word 0 of the page mapped at @addr in @mm, read
+ * through the page table without faulting; 0 when nothing is mapped.
+ * Only at quiescent points.
+ */
+u64 rt_peek_u64(struct rt *rt, struct mm_struct *mm, unsigned long addr);
+
+/**
+ * run_workload() - run the workload whose `workload` statement is
+ * @rt->s->stmts[@i], to its `end`.
+ */
+void run_workload(struct rt *rt, unsigned int i);
+
+/**
+ * script_parse() - parse and check @len bytes of @text, from @path, for a
+ * run that is @seeded (which has no wall clock).  Errors are printed on
+ * stderr as "PATH:LINE:COL: error: ...".
+ * Return: 0 with *@out set, -EINVAL for bad input, -ENOMEM.
+ */
+int script_parse(const char *path, const char *text, size_t len,
+		 struct script **out, bool seeded);
+
+/** script_free() - free a parsed script. */
+void script_free(struct script *s);
+
+/**
+ * script_run() - run @s into @r.  Runs as the first task of the run;
+ * leaves no host, process, VM or task behind.
+ */
+void script_run(struct script *s, struct report *r);
+
+/** stmt_name() - the keyword of @kind. */
+const char *stmt_name(enum stmt_kind kind);
+
+#endif /* MMULAB_TOOL_SCRIPT_H */

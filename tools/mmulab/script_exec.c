@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Running a parsed scenario.
+ *
+ * Statements run in order on the scenario's own task.  An operation that
+ * returns an error nobody asked for (expect=) is a failed check, and the
+ * run goes on, except when the statement creates something later
+ * statements use (a process, a region, a VM, a vCPU): then the run stops
+ * there, and only the teardown follows.  The teardown always runs:
+ * every VM is reported and destroyed, every live process exits, and the
+ * host must get every frame back.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mmulab/kvm.h>
+#include <mmulab/mmu_notifier.h>
+
+#include "mmulab.h"
+#include "script.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+
+unsigned long rt_addr(const struct rt *rt, const struct arg *a)
+{
+	return (a->obj < 0 ? 0 : rt->objs[a->obj].addr) + a->off;
+}
+
+u64 rt_peek_u64(struct rt *rt, struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page;
+	pte_t pte;
+
+	if (follow_pte(mm, addr & PAGE_MASK, &pte) || !pte_present(pte))
+		return 0;
+	page = pfn_to_page(rt->host, pte_pfn(pte));
+	return page ? page_read_u64(page, 0) : 0;
+}
+
+/* A failed check, named by the statement's line. */
+static bool st_check(struct rt *rt, const struct stmt *st, bool ok,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static bool st_check(struct rt *rt, const struct stmt *st, bool ok,
+		     const char *fmt, ...)
+{
+	char msg[REPORT_LINE];
+	va_list ap;
+
+	if (ok)
+		return report_check(rt->r, true, "%s", "");
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return report_check(rt->r, false, "line %u: %s", st->line, msg);
+}
+
+static bool st_ret(struct rt *rt, const struct stmt *st, long ret)
+{
+	return st_check(rt, st, ret >= 0, "%s: %s", stmt_name(st->kind),
+			errno_name(ret));
+}
+
+static const char *obj_name(const struct rt *rt, const struct arg *a)
+{
+	return rt->s->objs[a->obj].name;
+}
+
+static struct mm_struct *proc_mm(const struct rt *rt, const struct arg *a)
+{
+	return rt->objs[a->obj].mm;
+}
+
+/* The length a range statement covers: len=, or to the region's end. */
+static unsigned long range_len(const struct rt *rt, const struct arg *addr,
+			       const struct arg *len)
+{
+	const struct rt_obj *o;
+
+	if (len->set)
+		return len->u;
+	o = &rt->objs[addr->obj];
+	return addr->off < o->len ? o->len - addr->off : 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The host and the processes
+ */
+
+static bool do_host(struct rt *rt)
+{
+	const struct stmt *h = rt->s->host;
+	struct host_config cfg = {
+		.nr_frames = 4096,
+		.content = HOST_CONTENT_DATA,
+		.change_pte = CHANGE_PTE_NONE,
+	};
+
+	if (h && h->a[HOST_FRAMES].set)
+		cfg.nr_frames = h->a[HOST_FRAMES].u;
+	if (h && h->a[HOST_CONTENT].set)
+		cfg.content = h->a[HOST_CONTENT].u;
+	if (h && h->a[HOST_CHANGE_PTE].set)
+		cfg.change_pte = h->a[HOST_CHANGE_PTE].u;
+	rt->host = host_create(&cfg);
+	if (IS_ERR(rt->host)) {
+		report_check(rt->r, false, "host_create(%lu frames): %s",
+			     cfg.nr_frames, errno_name(PTR_ERR(rt->host)));
+		rt->host = NULL;
+		return false;
+	}
+	report_host_config(rt->r, rt->host);
+	return true;
+}
+
+static bool do_process(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *name = &st->a[PROCESS_NAME];
+	struct mm_struct *mm = mm_alloc(rt->host);
+
+	if (!st_check(rt, st, !IS_ERR(mm), "mm_alloc: %s",
+		      errno_name(PTR_ERR(mm))))
+		return false;
+	rt->objs[name->obj].mm = mm;
+	return st_check(rt, st, !trace_attach_mm(mm, obj_name(rt, name)),
+			"cannot subscribe the tracer");
+}
+
+static bool do_mmap(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct rt_obj *o = &rt->objs[a[MMAP_NAME].obj];
+	unsigned long prot = a[MMAP_PROT].set ? a[MMAP_PROT].u : RW;
+	unsigned long flags = MAP_ANONYMOUS |
+			      (a[MMAP_SHARED].set ? MAP_SHARED : MAP_PRIVATE);
+	unsigned long extra = (a[MMAP_FIXED].set ? MAP_FIXED : 0) |
+			      (a[MMAP_NOREPLACE].set ? MAP_FIXED_NOREPLACE : 0) |
+			      (a[MMAP_POPULATE].set ? MAP_POPULATE : 0);
+	unsigned long at = a[MMAP_AT].set ? rt_addr(rt, &a[MMAP_AT]) : 0;
+	long ret = vm_mmap(proc_mm(rt, &a[MMAP_PROC]), at, a[MMAP_LEN].u,
+			   prot, flags | extra);
+
+	if (!st_ret(rt, st, ret))
+		return false;
+	o->addr = ret;
+	o->len = PAGE_ALIGN(a[MMAP_LEN].u);
+	o->prot = prot;
+	o->flags = flags;
+	return true;
+}
+
+static void do_range(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct mm_struct *mm = proc_mm(rt, &a[RANGE_PROC]);
+	unsigned long start = rt_addr(rt, &a[RANGE_ADDR]);
+	unsigned long len = range_len(rt, &a[RANGE_ADDR], &a[RANGE_LEN]);
+	long ret = 0;
+
+	switch (st->kind) {
+	case ST_MUNMAP:
+		ret = vm_munmap(mm, start, len);
+		break;
+	case ST_MPROTECT:
+		ret = do_mprotect(mm, start, len, a[RANGE_PROT].u);
+		if (!ret && a[RANGE_ADDR].obj >= 0 && !a[RANGE_ADDR].off &&
+		    len == rt->objs[a[RANGE_ADDR].obj].len)
+			rt->objs[a[RANGE_ADDR].obj].prot = a[RANGE_PROT].u;
+		break;
+	case ST_MADVISE:
+		ret = do_madvise(mm, start, len,
+				 a[RANGE_ADVICE].u ? MADV_FREE : MADV_DONTNEED);
+		break;
+	default:
+		break;
+	}
+	st_ret(rt, st, ret);
+}
+
+static void do_age(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	unsigned long start = rt_addr(rt, &a[RANGE_ADDR]);
+	unsigned long len = range_len(rt, &a[RANGE_ADDR], &a[RANGE_LEN]);
+	int young = mmu_notifier_clear_flush_young(proc_mm(rt, &a[RANGE_PROC]),
+						   start, start + len);
+
+	if (a[RANGE_EXPECT].set)
+		st_check(rt, st, !young == (a[RANGE_EXPECT].exp == EXP_OLD),
+			 "age: %s, expected %s", young ? "young" : "old",
+			 a[RANGE_EXPECT].exp == EXP_OLD ? "old" : "young");
+}
+
+static void do_mremap_st(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct rt_obj *o = &rt->objs[a[MREMAP_REGION].obj];
+	unsigned long len = a[MREMAP_LEN].set ? a[MREMAP_LEN].u : o->len;
+	unsigned long flags = MREMAP_MAYMOVE;
+	unsigned long to = 0;
+	long ret;
+
+	if (a[MREMAP_TO].set) {
+		flags |= MREMAP_FIXED;
+		to = rt_addr(rt, &a[MREMAP_TO]);
+	}
+	ret = do_mremap(proc_mm(rt, &a[MREMAP_PROC]), o->addr, o->len, len,
+			flags, to);
+	if (st_ret(rt, st, ret)) {
+		o->addr = ret;
+		o->len = PAGE_ALIGN(len);
+	}
+}
+
+static bool do_fork(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct mm_struct *child = dup_mm(proc_mm(rt, &a[FORK_PROC]));
+
+	if (!st_check(rt, st, !IS_ERR(child), "dup_mm: %s",
+		      errno_name(PTR_ERR(child))))
+		return false;
+	rt->objs[a[FORK_NAME].obj].mm = child;
+	return st_check(rt, st,
+			!trace_attach_mm(child, obj_name(rt, &a[FORK_NAME])),
+			"cannot subscribe the tracer");
+}
+
+static void do_exit(struct rt *rt, const struct stmt *st)
+{
+	struct rt_obj *o = &rt->objs[st->a[EXIT_PROC].obj];
+
+	mmput(o->mm);
+	o->mm = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Accesses
+ */
+
+static bool access_ok(struct rt *rt, const struct stmt *st, int ret, u64 val,
+		      u64 want, unsigned long addr)
+{
+	const struct arg *e = &st->a[ACC_EXPECT];
+
+	switch (e->set ? e->exp : EXP_NONE) {
+	case EXP_VALUE:
+		return st_check(rt, st, !ret && val == want,
+				"%s %#lx: %s %#llx, expected %#llx",
+				stmt_name(st->kind), addr, errno_name(ret),
+				(unsigned long long)val,
+				(unsigned long long)want);
+	case EXP_FAULT:
+		return st_check(rt, st, ret == -EFAULT,
+				"%s %#lx: %s, expected a fault (EFAULT)",
+				stmt_name(st->kind), addr, errno_name(ret));
+	case EXP_MMIO:
+		return st_check(rt, st, ret == KVM_EXIT_MMIO,
+				"%s %#lx: %s, expected an MMIO exit",
+				stmt_name(st->kind), addr,
+				ret == KVM_EXIT_MMIO ? "MMIO" :
+						       errno_name(ret));
+	default:
+		return st_check(rt, st, !ret, "%s %#lx: %s",
+				stmt_name(st->kind), addr,
+				ret == KVM_EXIT_MMIO ? "MMIO exit" :
+						       errno_name(ret));
+	}
+}
+
+static void do_access(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	u64 count = a[ACC_COUNT].set ? a[ACC_COUNT].u : 1;
+	u64 stride = a[ACC_STRIDE].set ? a[ACC_STRIDE].u : PAGE_SIZE;
+	bool guest = st->kind == ST_GWRITE || st->kind == ST_GREAD;
+	const struct script_obj *who = &rt->s->objs[a[ACC_WHO].obj];
+	struct guest *g = guest ? rt->objs[who->owner].g : NULL;
+	struct mm_struct *mm = guest ? NULL : rt->objs[a[ACC_WHO].obj].mm;
+	u64 base = guest ? a[ACC_ADDR].u : rt_addr(rt, &a[ACC_ADDR]);
+
+	for (u64 k = 0; k < count; k++) {
+		u64 addr = base + k * stride, val = 0;
+		int ret;
+
+		switch (st->kind) {
+		case ST_WRITE:
+			ret = cpu_write_u64(mm, addr, a[ACC_VALUE].u + k);
+			break;
+		case ST_READ:
+			ret = cpu_read_u64(mm, addr, &val);
+			break;
+		case ST_GWRITE:
+			ret = guest_write(g, who->index, addr,
+					  a[ACC_VALUE].u + k);
+			break;
+		default:
+			ret = guest_read(g, who->index, addr, &val);
+			break;
+		}
+		if (!access_ok(rt, st, ret, val, a[ACC_EXPECT].u + k, addr))
+			break;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * VMs
+ */
+
+static bool do_vm(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct guest *g = calloc(1, sizeof(*g));
+	int ret;
+
+	if (!st_check(rt, st, g, "out of memory"))
+		return false;
+	ret = guest_create(g, obj_name(rt, &a[VM_NAME]),
+			   proc_mm(rt, &a[VM_PROC]), a[VM_PINNED].set);
+	if (!st_ret(rt, st, ret)) {
+		free(g);
+		return false;
+	}
+	rt->objs[a[VM_NAME].obj].g = g;
+	trace_attach_vm(g);
+	return true;
+}
+
+static void do_memslot(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct guest *g = rt->objs[a[SLOT_VM].obj].g;
+	u64 hva = a[SLOT_HVA].set ? rt_addr(rt, &a[SLOT_HVA]) : 0;
+
+	st_ret(rt, st, guest_memslot(g, a[SLOT_SLOT].u, a[SLOT_GPA].u,
+				     a[SLOT_LEN].u, hva,
+				     a[SLOT_READONLY].set));
+}
+
+static bool do_vcpu(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct guest *g = rt->objs[a[VCPU_VM].obj].g;
+	unsigned int n = a[VCPU_COUNT].set ? a[VCPU_COUNT].u : 1;
+
+	for (unsigned int k = 0; k < n; k++) {
+		const struct script_obj *o = &rt->s->objs[a[VCPU_NAME].obj + k];
+		int ret = guest_add_vcpu(g);
+
+		if (!st_ret(rt, st, ret))
+			return false;
+		/* The parser numbered them the same way. */
+		BUG_ON((unsigned int)ret != o->index);
+	}
+	return true;
+}
+
+static void do_verify(struct rt *rt, const struct stmt *st)
+{
+	struct guest *g = rt->objs[st->a[VERIFY_VM].obj].g;
+	char who[24];
+
+	snprintf(who, sizeof(who), "line %u", st->line);
+	guest_verify(g, rt->r, who);
+	if (st->a[VERIFY_DATA].set)
+		guest_verify_data(g, rt->r, who);
+}
+
+/* ---------------------------------------------------------------------
+ * expect
+ */
+
+static u64 stat_at(const struct kvm_vm_stat *vs, const struct kvm_vcpu_stat *cs,
+		   unsigned int field)
+{
+	struct report_count c[REPORT_VM_STATS];
+
+	if (vs)
+		report_vm_stat_counts(vs, c);
+	else
+		report_vcpu_stat_counts(cs, c);
+	return c[field].count;
+}
+
+static u64 counter_value(struct rt *rt, const struct arg *a)
+{
+	unsigned long inv[MMU_NOTIFY_NR_EVENTS];
+	struct kvm_vcpu_stat cs;
+	struct kvm_vm_stat vs;
+	struct guest *g;
+	u64 sum = 0;
+
+	switch (a->scope) {
+	case CTR_WARNINGS:
+		return warn_count() - rt->warn0;
+	case CTR_HOST_EVENT:
+		return host_vm_event(rt->host, a->field);
+	case CTR_HOST_INVAL:
+		host_notify_events(rt->host, inv, MMU_NOTIFY_NR_EVENTS);
+		return inv[a->field];
+	case CTR_HOST_FREE:
+		return host_nr_free_frames(rt->host);
+	case CTR_VCPU_STAT: {
+		const struct script_obj *o = &rt->s->objs[a->obj];
+
+		g = rt->objs[o->owner].g;
+		kvm_get_vcpu_stat(g->vcpus[o->index], &cs);
+		return stat_at(NULL, &cs, a->field);
+	}
+	}
+	g = rt->objs[a->obj].g;
+	if (a->scope == CTR_VM_STALE)
+		return g->stale;
+	if (a->scope == CTR_VM_STAT) {
+		kvm_get_vm_stat(g->kvm, &vs);
+		return stat_at(&vs, NULL, a->field);
+	}
+	for (unsigned int i = 0; i < g->nr_vcpus; i++) {
+		kvm_get_vcpu_stat(g->vcpus[i], &cs);
+		sum += stat_at(NULL, &cs, a->field);
+	}
+	return sum;
+}
+
+static void do_expect(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	u64 v = counter_value(rt, &a[EXPECT_CTR]), n = a[EXPECT_VALUE].u;
+	bool ok;
+
+	switch (a[EXPECT_OP].u) {
+	case OP_EQ:
+		ok = v == n;
+		break;
+	case OP_NE:
+		ok = v != n;
+		break;
+	case OP_LT:
+		ok = v < n;
+		break;
+	case OP_LE:
+		ok = v <= n;
+		break;
+	case OP_GT:
+		ok = v > n;
+		break;
+	default:
+		ok = v >= n;
+		break;
+	}
+	st_check(rt, st, ok, "%s: the counter is %llu", st->text,
+		 (unsigned long long)v);
+}
+
+/* ---------------------------------------------------------------------
+ * The statement loop and the teardown
+ */
+
+/* Run statement @i.  Return: the next one, or nr_stmts to stop. */
+static unsigned int run_stmt(struct rt *rt, unsigned int i)
+{
+	const struct stmt *st = &rt->s->stmts[i];
+	bool ok = true;
+
+	report_sample_frames(rt->r, rt->host);
+	if (st->kind != ST_HOST)
+		report_step(rt->r, "%u: %s", st->line, st->text);
+	switch (st->kind) {
+	case ST_PROCESS:
+		ok = do_process(rt, st);
+		break;
+	case ST_MMAP:
+		ok = do_mmap(rt, st);
+		break;
+	case ST_MUNMAP:
+	case ST_MPROTECT:
+	case ST_MADVISE:
+		do_range(rt, st);
+		break;
+	case ST_AGE:
+		do_age(rt, st);
+		break;
+	case ST_MREMAP:
+		do_mremap_st(rt, st);
+		break;
+	case ST_FORK:
+		ok = do_fork(rt, st);
+		break;
+	case ST_EXIT:
+		do_exit(rt, st);
+		break;
+	case ST_WRITE:
+	case ST_READ:
+	case ST_GWRITE:
+	case ST_GREAD:
+		do_access(rt, st);
+		break;
+	case ST_VM:
+		ok = do_vm(rt, st);
+		break;
+	case ST_MEMSLOT:
+		do_memslot(rt, st);
+		break;
+	case ST_VCPU:
+		ok = do_vcpu(rt, st);
+		break;
+	case ST_VERIFY:
+		do_verify(rt, st);
+		break;
+	case ST_EXPECT:
+		do_expect(rt, st);
+		break;
+	case ST_WORKLOAD:
+		run_workload(rt, i);
+		return st->block + 1;
+	default:
+		break;
+	}
+	if (!ok) {
+		report_step(rt->r, "stopped: line %u failed", st->line);
+		return rt->s->nr_stmts;
+	}
+	return i + 1;
+}
+
+static void teardown(struct rt *rt)
+{
+	struct report *r = rt->r;
+
+	for (unsigned int i = 0; i < rt->s->nr_objs; i++) {
+		struct guest *g = rt->objs[i].g;
+
+		if (!g)
+			continue;
+		guest_report(g, r);
+		trace_detach_vm(g);
+		guest_destroy(g);
+		free(g);
+	}
+	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
+		if (rt->objs[i].mm)
+			mmput(rt->objs[i].mm);
+	trace_detach_all();
+	mmu_notifier_synchronize();
+	r->frames_free_end = host_nr_free_frames(rt->host);
+	report_check(r, r->frames_free_end == r->frames_total - 1,
+		     "end: %lu frames free, want all but the zero page",
+		     r->frames_free_end);
+	report_host_counters(r, rt->host);
+	report_check(r, !host_destroy(rt->host), "host_destroy failed");
+}
+
+void script_run(struct script *s, struct report *r)
+{
+	struct rt rt = { .s = s, .r = r, .warn0 = warn_count() };
+
+	rt.objs = calloc(s->nr_objs ? s->nr_objs : 1, sizeof(*rt.objs));
+	if (!report_check(r, rt.objs, "out of memory") || !do_host(&rt)) {
+		free(rt.objs);
+		return;
+	}
+	for (unsigned int i = 0; i < s->nr_stmts;)
+		i = run_stmt(&rt, i);
+	teardown(&rt);
+	free(rt.objs);
+}

@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Concurrent workloads: the threads between `workload` and `end`, each a
+ * task of its own, started together and waited for.
+ *
+ *  - guest VCPU: guest loads and stores through one vCPU over a range of
+ *    guest-physical pages;
+ *  - cpu PROCESS REGION: the same through the host CPU over a region;
+ *  - churn PROCESS REGION: host operations on random spans of a region,
+ *    each leaving the region as it found it: munmap then mmap back,
+ *    mprotect read-only then back, MADV_DONTNEED, fork (the child writes
+ *    one page and exits), or a host store.
+ *
+ * Nobody knows the interleaving, so values are checked by what they
+ * name: every store writes a value that names the host page it was meant
+ * for (its host virtual page number), and a load must return zero, what
+ * the page held when the workload began, or a value naming that very
+ * page.  A stale secondary mapping onto a frame since reused for another
+ * page shows up as a value naming the wrong page.  Accesses the host
+ * refuses (a hole left by munmap, a read-only window) are counted, not
+ * failed.
+ *
+ * Each thread's accesses follow a pseudo-random stream seeded by the
+ * workload's seed and the thread's position, so the accesses are the
+ * same from run to run; only the interleaving differs, unless the run is
+ * seeded (--seed), in which case it is the same too.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mmulab/kvm.h>
+#include <mmulab/sched.h>
+
+#include "mmulab.h"
+#include "progress.h"
+#include "script.h"
+
+#define WL_POLL_MS 1
+#define WL_PROGRESS_EVERY 64	/* ops between progress updates */
+#define VALUE_MAGIC 0xa5ULL
+
+struct workload;
+
+/**
+ * struct wl_thread - one thread of a workload.
+ * @wl: its workload.
+ * @st: its statement.
+ * @id: its position in the workload, from 1 (written into values).
+ * @limit: operations to do; 0 for as many as the duration allows.
+ * @rate: operations per second to pace to; 0 for as fast as possible.
+ * @rng: the pseudo-random state.
+ * @mm: the process (cpu, churn), or the VM's (guest).
+ * @g: the VM and @vcpu its vCPU (guest).
+ * @base: first address: gpa (guest) or host address (cpu, churn).
+ * @npages: pages from @base.
+ * @reads: percentage of loads.
+ * @pattern: enum access_pattern; @theta its zipf exponent.
+ * @before: per page, word 0 when the workload began.
+ * @span: churn: pages per operation.
+ * @weights: churn: munmap, mprotect, madvise, fork, write.
+ * @region: churn: the region (its protection and flags).
+ * @out: where its counts go.
+ * @task: its task.
+ * @end_ns: when it finished (not in seeded runs).
+ */
+struct wl_thread {
+	struct workload *wl;
+	const struct stmt *st;
+	unsigned int id;
+	u64 limit;
+	u64 rate;
+	u64 rng;
+	struct mm_struct *mm;
+	struct guest *g;
+	unsigned int vcpu;
+	u64 base;
+	unsigned long npages;
+	unsigned int reads;
+	unsigned int pattern;
+	double theta;
+	u64 *before;
+	unsigned long span;
+	unsigned int weights[5];
+	const struct rt_obj *region;
+	struct report_thread *out;
+	struct task_struct *task;
+	u64 end_ns;
+};
+
+/**
+ * struct workload - one run of a workload block.
+ * @rt: the script's state.
+ * @stop: set when the duration is over.
+ * @running: threads that have not finished.
+ * @progress: operations done, summed over the threads.
+ * @total: operations to do (0 for a duration).
+ * @duration_ns: its duration (0 for an operation count).
+ * @nr: threads in @th.
+ * @th: the threads.
+ * @spare: counts of threads the report has no room for.
+ */
+struct workload {
+	struct rt *rt;
+	int stop;
+	atomic_t running;
+	atomic_long_t progress;
+	u64 total;
+	u64 duration_ns;
+	unsigned int nr;
+	struct wl_thread th[SCRIPT_MAX_THREADS];
+	struct report_thread spare[SCRIPT_MAX_THREADS];
+};
+
+/* ---------------------------------------------------------------------
+ * Streams and values
+ */
+
+static u64 splitmix64(u64 x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static u64 next_rand(struct wl_thread *t)
+{
+	t->rng ^= t->rng >> 12;
+	t->rng ^= t->rng << 25;
+	t->rng ^= t->rng >> 27;
+	return t->rng * 0x2545f4914f6cdd1dULL;
+}
+
+/* Uniform in [0, 1). */
+static double next_unit(struct wl_thread *t)
+{
+	return (next_rand(t) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/*
+ * Zipf-like: page k (from 0) is drawn with probability about
+ * proportional to 1 / (k + 1)^theta, by inverting the continuous
+ * distribution on [1, n + 1).  Page 0 is the hottest.
+ */
+static unsigned long zipf_page(struct wl_thread *t)
+{
+	double n = t->npages, u = next_unit(t), x;
+
+	if (fabs(t->theta - 1.0) < 1e-9)
+		x = exp(u * log(n + 1));
+	else
+		x = pow((pow(n + 1, 1 - t->theta) - 1) * u + 1,
+			1 / (1 - t->theta));
+	if (x < 1)
+		x = 1;
+	return (unsigned long)x - 1 < t->npages ? (unsigned long)x - 1 :
+						  t->npages - 1;
+}
+
+static unsigned long pick_page(struct wl_thread *t, u64 op)
+{
+	switch (t->pattern) {
+	case PAT_SEQ:
+		return op % t->npages;
+	case PAT_ZIPF:
+		return zipf_page(t);
+	default:
+		return next_rand(t) % t->npages;
+	}
+}
+
+/* A value naming host page @hpage, written by thread @id. */
+static u64 wl_value(unsigned long hpage, unsigned int id, u64 op)
+{
+	return VALUE_MAGIC << 56 | (u64)(hpage & 0xffffffffffULL) << 16 |
+	       (u64)(id & 0xff) << 8 | (op & 0xff);
+}
+
+static bool wl_value_ok(const struct wl_thread *t, unsigned long page,
+			unsigned long hpage, u64 val)
+{
+	return !val || val == t->before[page] ||
+	       (val >> 56 == VALUE_MAGIC &&
+		(val >> 16 & 0xffffffffffULL) == (hpage & 0xffffffffffULL));
+}
+
+static void count(struct wl_thread *t, enum report_thread_count c)
+{
+	t->out->count[c]++;
+}
+
+/* ---------------------------------------------------------------------
+ * Thread bodies: one operation each
+ */
+
+static void bad_result(struct wl_thread *t, const char *what, u64 addr,
+		       int ret, u64 val)
+{
+	report_check(t->wl->rt->r, false, "line %u: %s %#llx: %s %#llx",
+		     t->st->line, what, (unsigned long long)addr,
+		     ret == KVM_EXIT_MMIO ? "MMIO exit" : errno_name(ret),
+		     (unsigned long long)val);
+}
+
+/* Count what an access returned; false if it was not allowed. */
+static bool access_result(struct wl_thread *t, int ret)
+{
+	if (ret == -EFAULT)
+		count(t, RT_FAULTS);
+	else if (ret == KVM_EXIT_MMIO && t->g)
+		count(t, RT_MMIO);
+	else if (ret)
+		return false;
+	return true;
+}
+
+static void access_op(struct wl_thread *t, u64 op)
+{
+	unsigned long page = pick_page(t, op);
+	u64 addr = t->base + (u64)page * PAGE_SIZE, val = 0;
+	unsigned long hva = t->g ? guest_gpa_to_hva(t->g, addr) : addr;
+	bool read = next_rand(t) % 100 < t->reads;
+	int ret;
+
+	if (read) {
+		count(t, RT_READS);
+		ret = t->g ? guest_read(t->g, t->vcpu, addr, &val) :
+			     cpu_read_u64(t->mm, addr, &val);
+	} else {
+		count(t, RT_WRITES);
+		val = wl_value(hva >> PAGE_SHIFT, t->id, op);
+		ret = t->g ? guest_write(t->g, t->vcpu, addr, val) :
+			     cpu_write_u64(t->mm, addr, val);
+	}
+	if (!access_result(t, ret))
+		bad_result(t, read ? "load" : "store", addr, ret, val);
+	else if (!ret && read && !wl_value_ok(t, page, hva >> PAGE_SHIFT, val))
+		bad_result(t, "load returned another page's value at", addr,
+			   ret, val);
+	else
+		report_check(t->wl->rt->r, true, "%s", "");
+}
+
+static bool churn_ret(struct wl_thread *t, const char *what, u64 addr,
+		      long ret, long want)
+{
+	if (ret == want)
+		return true;
+	report_check(t->wl->rt->r, false, "line %u: churn: %s %#llx: %s",
+		     t->st->line, what, (unsigned long long)addr,
+		     errno_name(ret < 0 ? ret : 0));
+	return false;
+}
+
+static void churn_munmap(struct wl_thread *t, u64 a, u64 len)
+{
+	const struct rt_obj *r = t->region;
+
+	if (churn_ret(t, "munmap", a, vm_munmap(t->mm, a, len), 0))
+		churn_ret(t, "mmap", a,
+			  vm_mmap(t->mm, a, len, r->prot, r->flags | MAP_FIXED),
+			  a);
+	count(t, RT_MUNMAP);
+}
+
+static void churn_mprotect(struct wl_thread *t, u64 a, u64 len)
+{
+	if (churn_ret(t, "mprotect", a, do_mprotect(t->mm, a, len, PROT_READ),
+		      0))
+		churn_ret(t, "mprotect", a,
+			  do_mprotect(t->mm, a, len, t->region->prot), 0);
+	count(t, RT_MPROTECT);
+}
+
+static void churn_fork(struct wl_thread *t, u64 a, u64 op)
+{
+	struct mm_struct *child = dup_mm(t->mm);
+	int ret;
+
+	if (!churn_ret(t, "fork", a, IS_ERR(child) ? PTR_ERR(child) : 0, 0))
+		return;
+	/* The child's store breaks COW in the child only. */
+	ret = cpu_write_u64(child, a, wl_value(a >> PAGE_SHIFT, t->id, op));
+	if (ret != -EFAULT)
+		churn_ret(t, "child store", a, ret, 0);
+	mmput(child);
+	count(t, RT_FORK);
+}
+
+static void churn_op(struct wl_thread *t, u64 op)
+{
+	unsigned int sum = 0, pick, k;
+	unsigned long first = next_rand(t) % (t->npages - t->span + 1);
+	u64 a = t->base + first * PAGE_SIZE, len = t->span * PAGE_SIZE;
+	int ret;
+
+	for (k = 0; k < 5; k++)
+		sum += t->weights[k];
+	pick = next_rand(t) % sum;
+	for (k = 0; pick >= t->weights[k]; k++)
+		pick -= t->weights[k];
+	switch (k) {
+	case 0:
+		churn_munmap(t, a, len);
+		break;
+	case 1:
+		churn_mprotect(t, a, len);
+		break;
+	case 2:
+		churn_ret(t, "madvise", a,
+			  do_madvise(t->mm, a, len, MADV_DONTNEED), 0);
+		count(t, RT_MADVISE);
+		break;
+	case 3:
+		churn_fork(t, a, op);
+		break;
+	default:
+		ret = cpu_write_u64(t->mm, a, wl_value(a >> PAGE_SHIFT, t->id,
+						       op));
+		if (ret == -EFAULT)
+			count(t, RT_FAULTS);
+		else
+			churn_ret(t, "store", a, ret, 0);
+		count(t, RT_HOST_WRITE);
+		break;
+	}
+}
+
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Sleep while more than a millisecond ahead of @rate; not when seeded. */
+static void pace(struct wl_thread *t, u64 t0, u64 done)
+{
+	u64 due, now;
+
+	if (!t->rate || det_active())
+		return;
+	due = t0 + done * 1000000000ULL / t->rate;
+	now = now_ns();
+	if (due > now + 1000000)
+		msleep((due - now) / 1000000);
+}
+
+static int wl_thread_fn(void *data)
+{
+	struct wl_thread *t = data;
+	struct workload *wl = t->wl;
+	u64 t0 = now_ns(), op;
+
+	for (op = 0; !t->limit || op < t->limit; op++) {
+		if (wl->duration_ns && READ_ONCE(wl->stop))
+			break;
+		if (t->st->kind == ST_CHURN)
+			churn_op(t, op);
+		else
+			access_op(t, op);
+		count(t, RT_OPS);
+		if (op % WL_PROGRESS_EVERY == WL_PROGRESS_EVERY - 1)
+			atomic_long_add(WL_PROGRESS_EVERY, &wl->progress);
+		pace(t, t0, op + 1);
+	}
+	atomic_long_add(op % WL_PROGRESS_EVERY, &wl->progress);
+	if (!det_active())
+		t->end_ns = now_ns();
+	atomic_dec(&wl->running);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Setting a thread up
+ */
+
+static bool snapshot(struct wl_thread *t, struct rt *rt)
+{
+	t->before = calloc(t->npages, sizeof(*t->before));
+	if (!t->before)
+		return false;
+	for (unsigned long i = 0; i < t->npages; i++) {
+		u64 a = t->base + i * PAGE_SIZE;
+		unsigned long hva = t->g ? guest_gpa_to_hva(t->g, a) : a;
+
+		if (hva && t->mm && mmget_not_zero(t->mm)) {
+			t->before[i] = rt_peek_u64(rt, t->mm, hva);
+			mmput(t->mm);
+		}
+	}
+	return true;
+}
+
+static void setup_guest(struct wl_thread *t, struct rt *rt)
+{
+	const struct arg *a = t->st->a;
+	const struct script_obj *v = &rt->s->objs[a[TH_WHO].obj];
+
+	t->g = rt->objs[v->owner].g;
+	t->vcpu = v->index;
+	t->mm = t->g->mm;
+	t->base = a[TH_GPA].u & PAGE_MASK;
+	t->npages = a[TH_LEN].u >> PAGE_SHIFT;
+	snprintf(t->out->name, sizeof(t->out->name), "%s", v->name);
+}
+
+static void setup_region(struct wl_thread *t, struct rt *rt)
+{
+	const struct arg *a = t->st->a;
+
+	t->mm = rt->objs[a[TH_WHO].obj].mm;
+	t->region = &rt->objs[a[TH_REGION].obj];
+	t->base = t->region->addr;
+	t->npages = t->region->len >> PAGE_SHIFT;
+	snprintf(t->out->name, sizeof(t->out->name), "%s/%s",
+		 rt->s->objs[a[TH_WHO].obj].name,
+		 rt->s->objs[a[TH_REGION].obj].name);
+}
+
+static bool setup_thread(struct workload *wl, struct wl_thread *t,
+			 const struct stmt *st, const struct stmt *w)
+{
+	static const char *const kinds[] = {
+		[ST_GUEST] = "guest", [ST_CPU] = "cpu", [ST_CHURN] = "churn",
+	};
+	const struct arg *a = st->a;
+	u64 seed = w->a[WL_SEED].set ? w->a[WL_SEED].u : 1;
+
+	t->wl = wl;
+	t->st = st;
+	t->out->kind = kinds[st->kind];
+	t->limit = a[TH_OPS].set ? a[TH_OPS].u : w->a[WL_OPS].u;
+	t->rate = a[TH_RATE].set ? a[TH_RATE].u : 0;
+	t->rng = splitmix64(seed * 1000003 + t->id) | 1;
+	t->reads = a[TH_READS].set ? a[TH_READS].u : 50;
+	t->pattern = a[TH_PATTERN].set ? a[TH_PATTERN].u : PAT_RANDOM;
+	t->theta = a[TH_THETA].set ? a[TH_THETA].real : 1.0;
+	if (st->kind == ST_GUEST)
+		setup_guest(t, wl->rt);
+	else
+		setup_region(t, wl->rt);
+	if (st->kind == ST_CHURN) {
+		t->span = a[TH_SPAN].set ? a[TH_SPAN].u >> PAGE_SHIFT : 4;
+		if (t->span > t->npages)
+			t->span = t->npages;
+		for (unsigned int k = 0; k < 5; k++)
+			t->weights[k] = a[TH_MUNMAP + k].u;
+	}
+	if (!t->npages || (st->kind == ST_CHURN && !t->span))
+		return report_check(wl->rt->r, false, "line %u: %s: the range "
+					      "is empty", st->line,
+				    t->out->kind);
+	return report_check(wl->rt->r,
+			    st->kind == ST_CHURN || snapshot(t, wl->rt),
+			    "line %u: out of memory", st->line);
+}
+
+static bool start_thread(struct workload *wl, struct wl_thread *t)
+{
+	char full[sizeof(t->out->name) + 8], name[16];
+	struct task_struct *task;
+
+	if (t->st->kind == ST_GUEST)
+		snprintf(full, sizeof(full), "%s", t->out->name);
+	else
+		snprintf(full, sizeof(full), "%s-%s", t->out->kind,
+			 t->out->name);
+	snprintf(name, sizeof(name), "%.15s", full);
+	atomic_inc(&wl->running);
+	task = kthread_run(wl_thread_fn, t, name);
+	if (IS_ERR(task)) {
+		atomic_dec(&wl->running);
+		return report_check(wl->rt->r, false, "line %u: kthread_run: "
+					      "%s", t->st->line,
+				    errno_name(PTR_ERR(task)));
+	}
+	t->task = task;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * The workload
+ */
+
+static void wait_threads(struct workload *wl, u64 t0)
+{
+	while (atomic_read(&wl->running)) {
+		u64 elapsed;
+
+		msleep(WL_POLL_MS);
+		if (wl->duration_ns) {
+			elapsed = now_ns() - t0;
+			if (elapsed >= wl->duration_ns)
+				WRITE_ONCE(wl->stop, 1);
+			progress_update(elapsed / 1000000,
+					wl->duration_ns / 1000000);
+		} else {
+			progress_update(atomic_long_read(&wl->progress),
+					wl->total);
+		}
+	}
+	for (unsigned int i = 0; i < wl->nr; i++)
+		if (wl->th[i].task)
+			kthread_stop(wl->th[i].task);
+}
+
+static unsigned int setup_threads(struct workload *wl, unsigned int i)
+{
+	struct rt *rt = wl->rt;
+	const struct stmt *w = &rt->s->stmts[i];
+	struct report_workload *rw = report_add_workload(rt->r, w->line);
+
+	for (unsigned int k = i + 1; k < w->block; k++) {
+		struct wl_thread *t = &wl->th[wl->nr];
+
+		t->id = wl->nr + 1;
+		t->out = rw ? &rw->threads[wl->nr] : &wl->spare[wl->nr];
+		if (rw)
+			rw->nr_threads++;
+		wl->nr++;
+		if (!setup_thread(wl, t, &rt->s->stmts[k], w))
+			return 0;
+		wl->total += t->limit;
+	}
+	return wl->nr;
+}
+
+/* When the last thread finished; the threads have been reaped. */
+static u64 last_end(const struct workload *wl, u64 t0)
+{
+	u64 end = t0;
+
+	for (unsigned int i = 0; i < wl->nr; i++)
+		if (wl->th[i].end_ns > end)
+			end = wl->th[i].end_ns;
+	return end;
+}
+
+void run_workload(struct rt *rt, unsigned int i)
+{
+	const struct stmt *w = &rt->s->stmts[i];
+	struct workload *wl = calloc(1, sizeof(*wl));
+	struct report_workload *rw;
+	char label[32];
+	u64 t0;
+
+	if (!report_check(rt->r, wl, "line %u: out of memory", w->line))
+		return;
+	wl->rt = rt;
+	wl->duration_ns = w->a[WL_DURATION].set ? w->a[WL_DURATION].u : 0;
+	atomic_set(&wl->running, 0);
+	if (setup_threads(wl, i)) {
+		snprintf(label, sizeof(label), "line %u", w->line);
+		progress_begin(label);
+		t0 = now_ns();
+		for (unsigned int k = 0; k < wl->nr; k++)
+			if (!start_thread(wl, &wl->th[k]))
+				break;
+		wait_threads(wl, t0);
+		progress_end();
+		rw = rt->r->nr_workloads ?
+			     &rt->r->workloads[rt->r->nr_workloads - 1] : NULL;
+		if (rw && rw->line == w->line && !det_active())
+			rw->elapsed_us = (last_end(wl, t0) - t0) / 1000;
+	}
+	for (unsigned int k = 0; k < wl->nr; k++)
+		free(wl->th[k].before);
+	free(wl);
+}
