@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "check.h"
 #include "mmulab.h"
 
 /**
@@ -256,6 +257,9 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int ret;
 
+	/* check has options of its own. */
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
 	ret = parse_options(argc, argv, &opts);
 	if (ret >= 0)
 		return ret;

@@ -161,12 +161,14 @@ static int kvm_invalidate_slot(struct kvm *kvm, struct kvm_memory_slot *old,
 			       struct kvm_memslots **out)
 {
 	struct kvm_memslots *inv = memslots_copy(kvm->memslots);
+	gfn_t base = old->base_gfn, npages = old->npages;
 
+	/* @old belongs to the generation the swap below frees. */
 	if (!inv)
 		return -ENOMEM;
 	inv->by_id[old->id]->flags |= KVM_MEMSLOT_INVALID;
 	kvm_swap_active_memslots(kvm, inv);
-	kvm_zap_gfn_range(kvm, old->base_gfn, old->base_gfn + old->npages);
+	kvm_zap_gfn_range(kvm, base, base + npages);
 	*out = memslots_copy(inv);
 	if (!*out) {
 		/* Leave it invalid; the VMM may try again. */
@@ -415,7 +417,11 @@ static void kvm_mmu_invalidate_end(struct kvm *kvm)
 	WRITE_ONCE(kvm->mmu_invalidate_seq, kvm->mmu_invalidate_seq + 1);
 	smp_wmb();
 	kvm->mmu_invalidate_in_progress--;
-	WARN_ON_ONCE(kvm->mmu_invalidate_in_progress < 0);
+	if (WARN_ON_ONCE(kvm->mmu_invalidate_in_progress < 0))
+		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, ~0UL, 0,
+			     ~0ULL, "kvm",
+			     "invalidate_range_end without its start: "
+			     "mmu_invalidate_in_progress went negative");
 }
 
 static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
@@ -464,12 +470,21 @@ kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 		.on_lock = kvm_mmu_invalidate_end,
 		.write = true,
 	};
+	long left;
 	bool wake;
 
 	handle_hva_range(kvm, &hva_range);
 	spin_lock(&kvm->mn_invalidate_lock);
-	wake = atomic_long_dec_return(&kvm->mn_active_invalidate_count) == 0;
+	left = atomic_long_dec_return(&kvm->mn_active_invalidate_count);
 	spin_unlock(&kvm->mn_invalidate_lock);
+	if (WARN_ON_ONCE(left < 0)) {
+		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, ~0UL,
+			     range->start, ~0ULL, "kvm",
+			     "invalidate_range_end without its start: "
+			     "mn_active_invalidate_count went negative");
+		atomic_long_set(&kvm->mn_active_invalidate_count, 0);
+	}
+	wake = left <= 0;
 	if (wake)
 		wake_up_all(&kvm->mn_memslots_update_wq);
 }
@@ -952,11 +967,16 @@ static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 			r = 0;
 			break;
 		}
-		if (once == 2)
+		/* Lost a race: let whoever won (an invalidation) finish. */
+		if (once == 2) {
+			cond_resched();
 			continue;
+		}
 		r = kvm_tdp_page_fault(vcpu, gpa, write);
 		if (r == KVM_EXIT_MMIO || r < 0)
 			break;
+		if (r == RET_PF_RETRY)
+			cond_resched();
 		r = -EAGAIN;
 	}
 	mutex_unlock(&vcpu->mutex);
