@@ -18,6 +18,8 @@
 #ifndef MMULAB_SCHED_H
 #define MMULAB_SCHED_H
 
+#include <sys/types.h>
+
 #include <mmulab/sync.h>
 
 /**
@@ -102,5 +104,19 @@ void det_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * checker typically runs each seed in a child process and _exit()s.
  */
 void det_set_failure_handler(void (*fn)(const char *why));
+
+/**
+ * det_fork() - fork() the calling process, to run a seed in a child.
+ *
+ * liburcu's worker threads, which run SRCU callbacks outside deterministic
+ * runs, are not copied into a child.  det_fork() quiesces them around the
+ * fork(), as liburcu requires, so that SRCU, and det_begin(), which waits
+ * for pending callbacks, keep working in both processes.  Call it outside
+ * any run and any SRCU read-side section.
+ *
+ * Return: as fork(): the child's pid in the parent, 0 in the child, or -1
+ * with errno set.
+ */
+pid_t det_fork(void);
 
 #endif /* MMULAB_SCHED_H */

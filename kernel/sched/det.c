@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <urcu-bp.h>
@@ -50,8 +51,8 @@ enum det_task_state {
 
 /*
  * One entry per task ever created in the run, indexed by det id.  @task
- * is cleared when the task exits: its task_struct is then freed by
- * kthread_stop() at a time the scheduler does not control.
+ * stays set after the task exits, until kthread_stop() reaps it (and then
+ * frees it): a failing run still knows which threads it leaves behind.
  */
 struct det_slot {
 	struct task_struct *task;
@@ -254,7 +255,8 @@ static void task_register(struct task_struct *t)
 	det.live[det.nr_live++] = t->det_id;
 }
 
-static void task_unregister(struct task_struct *t)
+/* @t is done: it is never chosen again, but stays in its slot. */
+static void task_retire(struct task_struct *t)
 {
 	unsigned int i = live_index(t->det_id);
 
@@ -262,8 +264,15 @@ static void task_unregister(struct task_struct *t)
 	memmove(&det.live[i], &det.live[i + 1],
 		(det.nr_live - i - 1) * sizeof(det.live[0]));
 	det.nr_live--;
-	det.slots[t->det_id].task = NULL;
 	t->det_state = DET_TASK_DONE;
+}
+
+/* @t is about to be freed: forget it. */
+static void task_forget(struct task_struct *t)
+{
+	BUG_ON(det.slots[t->det_id].task != t ||
+	       t->det_state != DET_TASK_DONE);
+	det.slots[t->det_id].task = NULL;
 }
 
 /* ---------------------------------------------------------------------
@@ -352,17 +361,21 @@ static void report_task(int id)
 	const char *last = s->seen_point ? point_names[s->last_kind] : "-";
 
 	fprintf(stderr, "  task %d \"%s\" (pid %d): ", id, t->comm, t->pid);
-	if (t->det_state == DET_TASK_RUNNABLE) {
+	switch (t->det_state) {
+	case DET_TASK_RUNNABLE:
 		fprintf(stderr, "%s, last point %s\n",
 			id == det.running ? "running" : "runnable", last);
+		return;
+	case DET_TASK_DONE:
+		fprintf(stderr, "exited, not reaped\n");
 		return;
 	}
 	fprintf(stderr, "blocked on %p (at %s)", t->det_blocked_on, last);
 	/* A joiner blocks on the task it waits for: name that task. */
-	for (unsigned int i = 0; i < det.nr_live; i++) {
-		struct task_struct *w = slot_task(det.live[i]);
+	for (unsigned int i = 0; i < det.nr_slots; i++) {
+		struct task_struct *w = slot_task((int)i);
 
-		if (w == t->det_blocked_on)
+		if (w && w == t->det_blocked_on)
 			fprintf(stderr, ", the exit of task %d \"%s\"",
 				w->det_id, w->comm);
 	}
@@ -379,12 +392,25 @@ static __attribute__((noreturn)) void det_fail(const char *why)
 	void (*fn)(const char *why);
 
 	fprintf(stderr,
-		"mmulab: det: %s (seed %llu, strategy %s, step %lu, "
-		"%u live tasks)\n",
-		why, (unsigned long long)det.cfg.seed,
-		strategy_names[det.cfg.strategy], det.steps, det.nr_live);
-	for (unsigned int i = 0; i < det.nr_live; i++)
-		report_task(det.live[i]);
+		"mmulab: det: %s (seed %llu, strategy %s, step %lu)\n", why,
+		(unsigned long long)det.cfg.seed,
+		strategy_names[det.cfg.strategy], det.steps);
+	for (unsigned int i = 0; i < det.nr_slots; i++) {
+		struct task_struct *t = slot_task((int)i);
+
+		if (!t)
+			continue;
+		report_task((int)i);
+		/*
+		 * The run is abandoned and nobody will reap this one; let
+		 * its thread go (the handler typically ends the process).
+		 * Tasks other than task 0 were created by kthread_run(),
+		 * whose pthread_create() returned before the creator's next
+		 * scheduling point, so @thread is set.
+		 */
+		if (t->det_state == DET_TASK_DONE)
+			pthread_detach(t->thread);
+	}
 	fflush(stderr);
 	fn = __atomic_load_n(&failure_handler, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&det_lock);
@@ -412,13 +438,13 @@ static void hand_over(int next)
 	pthread_cond_signal(&slot_task(next)->det_cond);
 }
 
-/* The running task @t gives up the CPU (it blocked or exited). */
-static void schedule_away(void)
+/* The running task gives up the CPU (it blocked or exited). */
+static void schedule_away(const char *why_deadlock)
 {
 	int next = pick_next();
 
 	if (next < 0)
-		det_fail("deadlock: every task is blocked");
+		det_fail(why_deadlock);
 	hand_over(next);
 }
 
@@ -473,7 +499,7 @@ void det_block_on(const void *obj)
 	log_record(DET_EV_BLOCK, t->det_id, 0);
 	t->det_state = DET_TASK_BLOCKED;
 	t->det_blocked_on = obj;
-	schedule_away();
+	schedule_away("deadlock: every task is blocked");
 	wait_for_turn(t);
 	pthread_mutex_unlock(&det_lock);
 }
@@ -527,18 +553,26 @@ void det_task_enter(struct task_struct *t)
 
 void det_task_exit(struct task_struct *t)
 {
-	bool was_running;
-
 	pthread_mutex_lock(&det_lock);
-	/* kthread_run() also ends a task whose pthread never started. */
-	was_running = det.running == t->det_id;
 	log_record(DET_EV_EXIT, t->det_id, 0);
-	task_unregister(t);
+	task_retire(t);
 	__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
-	wake_locked(t);
+	if (det.running != t->det_id) {
+		/* kthread_run() failed to start it, and frees it now. */
+		task_forget(t);
+	} else {
+		wake_locked(t);
+		schedule_away("deadlock: the last runnable task exited");
+	}
 	/* From here on @t may be freed by its joiner as soon as it runs. */
-	if (was_running)
-		schedule_away();
+	pthread_mutex_unlock(&det_lock);
+}
+
+void det_task_reap(struct task_struct *t)
+{
+	pthread_mutex_lock(&det_lock);
+	(void)det_caller();
+	task_forget(t);
 	pthread_mutex_unlock(&det_lock);
 }
 
@@ -678,7 +712,8 @@ int det_end(struct det_result *res)
 		res->tasks = det.nr_slots;
 		res->log_hash = XXH3_64bits_digest(det.xxh);
 	}
-	task_unregister(t);
+	task_retire(t);
+	task_forget(t);
 	t->det_id = -1;
 	t->det_state = 0;
 	det_reset();
@@ -723,6 +758,34 @@ void det_log(const char *fmt, ...)
 	pthread_mutex_unlock(&det_lock);
 	if (line != buf)
 		free(line);
+}
+
+pid_t det_fork(void)
+{
+	pid_t pid;
+	int err;
+
+	if (WARN_ON(det_active())) {
+		errno = EBUSY;
+		return -1;
+	}
+	/*
+	 * Park the call_rcu workers first: one may be inside a grace period,
+	 * holding the lock urcu_bp_before_fork() takes.
+	 */
+	call_rcu_before_fork();
+	urcu_bp_before_fork();
+	pid = fork();
+	err = errno;
+	if (pid == 0) {
+		urcu_bp_after_fork_child();
+		call_rcu_after_fork_child();
+	} else {
+		urcu_bp_after_fork_parent();
+		call_rcu_after_fork_parent();
+	}
+	errno = err;
+	return pid;
 }
 
 void det_set_failure_handler(void (*fn)(const char *why))
