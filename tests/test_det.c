@@ -90,10 +90,17 @@ static struct det_result det_run_cfg(const struct det_config *cfg,
 	return res;
 }
 
+/* A budget far above what any test here needs, so a livelock fails fast. */
+#define TEST_MAX_STEPS 1000000
+
 static struct det_result det_run(u64 seed, enum det_strategy strategy,
 				 det_body_fn body, void *arg)
 {
-	struct det_config cfg = { .seed = seed, .strategy = strategy };
+	struct det_config cfg = {
+		.seed = seed,
+		.strategy = strategy,
+		.max_steps = TEST_MAX_STEPS,
+	};
 
 	return det_run_cfg(&cfg, body, arg);
 }
@@ -271,7 +278,8 @@ static void test_mutual_exclusion(void **state)
 
 struct replay {
 	struct mutex lock;
-	int order[REPLAY_TASKS * REPLAY_ITERS];	/* who took the lock when */
+	/* Who took the lock, in order. */
+	int order[REPLAY_TASKS * REPLAY_ITERS];
 	int n;
 	const char *tag;	/* folded into the log by det_log() */
 };
@@ -453,7 +461,8 @@ static void test_det_log_hashed(void **state)
 #define YIELD_MAX_ITERS 100
 
 struct yield_log {
-	int seq[YIELDERS * YIELD_MAX_ITERS];	/* worker index per record */
+	/* The worker index of each record, in order. */
+	int seq[YIELDERS * YIELD_MAX_ITERS];
 	int n;
 	unsigned int iters;
 };
@@ -636,7 +645,7 @@ struct gp {
 	wait_queue_head_t wq;
 	int state[SRCU_READERS];
 	int gp_started;		/* readers stay inside until it is set */
-	int waited;		/* readers the grace period had to wait for */
+	int waited;	/* readers the grace period had to wait for */
 };
 
 struct gp_arg {
@@ -1049,7 +1058,10 @@ static void test_deadlock_abba(void **state)
 
 	(void)state;
 	for (size_t s = 0; s < NR_STRATEGIES; s++) {
-		struct det_config cfg = { .seed = 5, .strategy = strategies[s] };
+		struct det_config cfg = {
+			.seed = 5,
+			.strategy = strategies[s],
+		};
 		struct abba x = { .a_held = 0 };
 
 		mutex_init(&x.a);
@@ -1091,7 +1103,10 @@ static void test_deadlock_at_exit(void **state)
 
 	(void)state;
 	for (size_t s = 0; s < NR_STRATEGIES; s++) {
-		struct det_config cfg = { .seed = 11, .strategy = strategies[s] };
+		struct det_config cfg = {
+			.seed = 11,
+			.strategy = strategies[s],
+		};
 		struct sleeper sl = { .go = 0 };
 
 		init_waitqueue_head(&sl.wq);

@@ -358,7 +358,10 @@ static void report_task(int id)
 {
 	struct det_slot *s = &det.slots[id];
 	struct task_struct *t = s->task;
-	const char *last = s->seen_point ? point_names[s->last_kind] : "-";
+	const char *last = "-";
+
+	if (s->seen_point && s->last_kind < SP_NR)
+		last = point_names[s->last_kind];
 
 	fprintf(stderr, "  task %d \"%s\" (pid %d): ", id, t->comm, t->pid);
 	switch (t->det_state) {
@@ -423,14 +426,14 @@ static __attribute__((noreturn)) void det_fail(const char *why)
  * Switching.  All of these run with det_lock held.
  */
 
-/* Wait, holding det_lock across the sleeps, until @t is chosen. */
+/* Sleep until @t is chosen to run (det_lock is dropped while asleep). */
 static void wait_for_turn(struct task_struct *t)
 {
 	while (det.running != t->det_id)
 		pthread_cond_wait(&t->det_cond, &det_lock);
 }
 
-/* Hand the CPU to @next (not the caller); the caller does not wait. */
+/* Make @next the running task and wake its thread. */
 static void hand_over(int next)
 {
 	det.running = next;
@@ -448,13 +451,15 @@ static void schedule_away(const char *why_deadlock)
 	hand_over(next);
 }
 
-static struct task_struct *det_caller(void)
+/*
+ * The calling thread, which must be the running task of the run: only it
+ * may change the scheduler's state (everyone else is asleep).
+ */
+static struct task_struct *running_task(void)
 {
 	struct task_struct *t = current;
 
-	if (t->det_id < 0)
-		return NULL;
-	BUG_ON(!det.active || det.running != t->det_id);
+	BUG_ON(!det.active || t->det_id < 0 || det.running != t->det_id);
 	return t;
 }
 
@@ -472,7 +477,7 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 	if (t->det_id < 0)
 		return;
 	pthread_mutex_lock(&det_lock);
-	t = det_caller();
+	running_task();
 	det.steps++;
 	det.slots[t->det_id].last_kind = kind;
 	det.slots[t->det_id].seen_point = true;
@@ -491,11 +496,10 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 
 void det_block_on(const void *obj)
 {
-	struct task_struct *t = current;
+	struct task_struct *t;
 
-	BUG_ON(t->det_id < 0);
 	pthread_mutex_lock(&det_lock);
-	t = det_caller();
+	t = running_task();
 	log_record(DET_EV_BLOCK, t->det_id, 0);
 	t->det_state = DET_TASK_BLOCKED;
 	t->det_blocked_on = obj;
@@ -523,18 +527,17 @@ void det_wake(const void *obj)
 	if (WARN_ON_ONCE(current->det_id < 0))
 		return;
 	pthread_mutex_lock(&det_lock);
-	(void)det_caller();
+	running_task();
 	wake_locked(obj);
 	pthread_mutex_unlock(&det_lock);
 }
 
 void det_task_created(struct task_struct *t)
 {
-	struct task_struct *creator = current;
+	struct task_struct *creator;
 
-	BUG_ON(creator->det_id < 0);
 	pthread_mutex_lock(&det_lock);
-	creator = det_caller();
+	creator = running_task();
 	task_register(t);
 	log_record(DET_EV_CREATE, creator->det_id, (u32)t->det_id);
 	pthread_mutex_unlock(&det_lock);
@@ -571,7 +574,7 @@ void det_task_exit(struct task_struct *t)
 void det_task_reap(struct task_struct *t)
 {
 	pthread_mutex_lock(&det_lock);
-	(void)det_caller();
+	running_task();
 	task_forget(t);
 	pthread_mutex_unlock(&det_lock);
 }
@@ -579,15 +582,6 @@ void det_task_reap(struct task_struct *t)
 /* ---------------------------------------------------------------------
  * Runs
  */
-
-static bool change_point_taken(unsigned long step, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		if (det.change_points[i] == step)
-			return true;
-	}
-	return false;
-}
 
 static int cmp_ulong(const void *a, const void *b)
 {
@@ -597,24 +591,20 @@ static int cmp_ulong(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Place distinct change points uniformly in [1, pct_steps]. */
+/*
+ * Place the change points uniformly in [1, pct_steps].  Two may fall on
+ * the same step; the running task is then lowered twice, which is the
+ * same as once.
+ */
 static int pct_setup(void)
 {
 	unsigned int n = det.cfg.pct_depth;
 
-	if (n > det.cfg.pct_steps)
-		n = (unsigned int)det.cfg.pct_steps;
-	det.change_points = calloc(n ? n : 1, sizeof(*det.change_points));
+	det.change_points = calloc(n, sizeof(*det.change_points));
 	if (!det.change_points)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++) {
-		unsigned long step;
-
-		do {
-			step = 1 + (unsigned long)rng_below(det.cfg.pct_steps);
-		} while (change_point_taken(step, i));
-		det.change_points[i] = step;
-	}
+	for (unsigned int i = 0; i < n; i++)
+		det.change_points[i] = 1 + rng_below(det.cfg.pct_steps);
 	qsort(det.change_points, n, sizeof(*det.change_points), cmp_ulong);
 	det.nr_change_points = n;
 	det.next_change = 0;
@@ -659,6 +649,8 @@ int det_begin(const struct det_config *cfg)
 		     cfg->strategy != DET_STRATEGY_PCT &&
 		     cfg->strategy != DET_STRATEGY_ROUND_ROBIN))
 		return -EINVAL;
+	if (det_active())
+		return -EBUSY;
 	/*
 	 * Callbacks queued with call_srcu() before the run would otherwise
 	 * run on liburcu's thread in the middle of it, at times no seed
@@ -752,7 +744,7 @@ void det_log(const char *fmt, ...)
 		va_end(ap);
 	}
 	pthread_mutex_lock(&det_lock);
-	(void)det_caller();
+	running_task();
 	log_record(DET_EV_LOG, t->det_id, (u32)len);
 	XXH3_64bits_update(det.xxh, line, (size_t)len);
 	pthread_mutex_unlock(&det_lock);
