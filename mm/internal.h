@@ -63,6 +63,7 @@ enum pageflags {
  * @index: page offset within the mapping (the VMA's linear index).
  * @pt_table: for page-table pages, the 512 entries.
  * @ptl: for page-table pages, the split page-table lock.
+ * @pt_level: for page-table pages, the level (enum pt_level).
  * @private: swap entry, or free-list link.
  * @lru_next, @lru_prev: LRU links, as frame numbers.
  * @tag: content in tag mode.
@@ -79,7 +80,7 @@ struct page {
 		struct {
 			pte_t *pt_table;
 			spinlock_t ptl;
-			u32 pt_used;
+			u32 pt_level;
 		};
 	};
 	unsigned long private;
@@ -212,12 +213,14 @@ void free_pt_page(struct page *page);
  * @refcount: VMAs and pages' owners keeping it alive.
  * @vmas: the VMAs (vm_area_struct.anon_vma_node).
  * @all_locks: set while mm_take_all_locks() holds @rwsem.
+ * @rcu: deferred free (rmap walkers may still look at it).
  */
 struct anon_vma {
 	struct rw_semaphore rwsem;
 	atomic_t refcount;
 	struct list_head vmas;
 	bool all_locks;
+	struct callback_head rcu;
 };
 
 /**
@@ -229,6 +232,7 @@ struct anon_vma {
  * @nr_pages: size in pages.
  * @pages: the page cache, indexed by page offset.
  * @all_locks: set while mm_take_all_locks() holds @i_mmap_rwsem.
+ * @rcu: deferred free (rmap walkers may still look at it).
  */
 struct address_space {
 	struct rw_semaphore i_mmap_rwsem;
@@ -238,6 +242,7 @@ struct address_space {
 	unsigned long nr_pages;
 	struct page **pages;
 	bool all_locks;
+	struct callback_head rcu;
 };
 
 /**
@@ -307,6 +312,21 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
 struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
 struct vm_area_struct *vma_next_in(struct vm_area_struct *vma,
 				   unsigned long end);
+int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end);
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *vma,
+				   struct mm_struct *mm, unsigned long start,
+				   unsigned long end, unsigned long pgoff);
+bool range_is_free(struct mm_struct *mm, unsigned long addr,
+		   unsigned long len);
+long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
+		       unsigned long len);
+void vma_insert(struct vm_area_struct *vma);
+void vma_set_range(struct vm_area_struct *vma, unsigned long start,
+		   unsigned long end, unsigned long pgoff);
+struct vm_area_struct *split_vma(struct vm_area_struct *vma,
+				 unsigned long addr);
+void vma_remove_free(struct vm_area_struct *vma);
 int mm_take_all_locks(struct mm_struct *mm);
 void mm_drop_all_locks(struct mm_struct *mm);
 void exit_mmap(struct mm_struct *mm);
@@ -326,12 +346,123 @@ static inline void mmap_assert_write_locked(struct mm_struct *mm)
 	WARN_ON_ONCE(!rwsem_is_write_owner(&mm->mmap_lock));
 }
 
+/* memory.c */
+#define FAULT_FLAG_WRITE 0x1	/* the access writes */
+#define FAULT_FLAG_UNSHARE 0x2	/* make a COW-shared anon page exclusive */
+#define FAULT_FLAG_FORCE 0x4	/* FOLL_FORCE: write to a private read-only map */
+
+typedef unsigned int vm_fault_t;
+#define VM_FAULT_OOM 0x1
+#define VM_FAULT_SIGSEGV 0x2
+
+vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned int flags);
+
+#define MMU_GATHER_BATCH 256
+
+/**
+ * struct mmu_gather - pages unmapped but not yet freed, and the range of
+ * the primary TLB flush that must come before they are.  When the batch
+ * fills, it is flushed and freed on the spot, which can be inside
+ * invalidate_range_start/end: why secondary MMUs must drop mappings in
+ * start, not end.
+ */
+struct mmu_gather {
+	struct mm_struct *mm;
+	unsigned long start, end;
+	unsigned int nr;
+	struct page *pages[MMU_GATHER_BATCH];
+};
+
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
+void tlb_flush_mmu(struct mmu_gather *tlb);
+void tlb_finish_mmu(struct mmu_gather *tlb);
+void flush_tlb_range(struct mm_struct *mm, unsigned long start,
+		     unsigned long end);
+void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		      unsigned long addr, unsigned long end);
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long size);
+int copy_page_range(struct vm_area_struct *dst_vma,
+		    struct vm_area_struct *src_vma);
+bool vma_access_ok(struct vm_area_struct *vma, unsigned int fault_flags);
+
+/* rmap.c */
+int anon_vma_prepare(struct vm_area_struct *vma);
+void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *anon_vma);
+void unlink_anon_vma(struct vm_area_struct *vma);
+void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			    unsigned long addr);
+void page_dup_rmap(struct page *page);
+void page_add_file_rmap(struct page *page);
+void page_remove_rmap(struct page *page);
+unsigned long linear_page_index(struct vm_area_struct *vma,
+				unsigned long addr);
+struct srcu_struct *rmap_srcu(void);
+
+/**
+ * struct rmap_walk_control - what rmap_walk() does with each mapping.
+ * @rmap_one: called for every VMA that may map the page, with the address
+ *	it would have there; return false to stop the walk.
+ * @arg: passed through.
+ */
+struct rmap_walk_control {
+	bool (*rmap_one)(struct page *page, struct vm_area_struct *vma,
+			 unsigned long addr, void *arg);
+	void *arg;
+};
+
+void rmap_walk(struct page *page, struct rmap_walk_control *rwc);
+bool try_to_unmap(struct page *page);
+int folio_referenced(struct page *page);
+
+/* shmem.c */
+struct address_space *shmem_create(unsigned long nr_pages);
+void shmem_get_mapping(struct address_space *mapping);
+void shmem_put_mapping(struct address_space *mapping);
+struct page *shmem_get_page(struct address_space *mapping, unsigned long pgoff,
+			    struct host *host, int *err);
+void shmem_link_vma(struct vm_area_struct *vma);
+void shmem_unlink_vma(struct vm_area_struct *vma);
+
+/* gup.c */
+#define FOLL_PIN 0x40000	/* internal: pin, not get */
+
+/* fork.c */
+int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);
+
 /* ---------------------------------------------------------------------
  * Notifier core hooks used by the primary MMU (mm/mmu_notifier.c)
  */
 
 void __mmu_notifier_release(struct mm_struct *mm);
 void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm);
+
+/**
+ * struct mmu_notifier_snapshot - notifier state of one mm, read at once
+ * under its lock (for tests and checkers, e.g. INV-17).
+ * @has_itree: interval subscribers may exist.
+ * @invalidate_seq: interval-layer sequence; odd while an epoch is open.
+ * @active_invalidate_ranges: start/end pairs in flight (interval layer).
+ * @nr_intervals: interval subscribers in the tree.
+ * @nr_deferred: inserts and removals waiting for the epoch to end.
+ * @nr_subscriptions: linked hlist subscribers.
+ */
+struct mmu_notifier_snapshot {
+	bool has_itree;
+	unsigned long invalidate_seq;
+	unsigned long active_invalidate_ranges;
+	unsigned long nr_intervals;
+	unsigned long nr_deferred;
+	unsigned long nr_subscriptions;
+};
+
+/**
+ * mmu_notifier_snapshot() - fill @snap for @mm.
+ * Return: 0, or -ENOENT if nothing ever registered with @mm.
+ */
+int mmu_notifier_snapshot(struct mm_struct *mm,
+			  struct mmu_notifier_snapshot *snap);
 
 static inline void mmu_notifier_release(struct mm_struct *mm)
 {

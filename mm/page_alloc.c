@@ -261,6 +261,18 @@ void put_page(struct page *page)
 		WARN_ON_ONCE(ref < 0);
 }
 
+void set_page_dirty(struct page *page)
+{
+	if (!PageFlag(page, PG_reserved))
+		SetPageFlag(page, PG_dirty);
+}
+
+void mark_page_accessed(struct page *page)
+{
+	if (!PageFlag(page, PG_reserved))
+		SetPageFlag(page, PG_referenced);
+}
+
 int page_ref_count(const struct page *page)
 {
 	return atomic_read(&page->_refcount);
@@ -398,7 +410,7 @@ struct page *alloc_pt_page(struct host *host)
 	memset(table, 0, PAGE_SIZE);
 	page->pt_table = table;
 	spin_lock_init(&page->ptl);
-	page->pt_used = 0;
+	page->pt_level = 0;
 	SetPageFlag(page, PG_pgtable);
 	return page;
 }
