@@ -465,6 +465,9 @@ struct yield_log {
 	int seq[YIELDERS * YIELD_MAX_ITERS];
 	int n;
 	unsigned int iters;
+	/* Step with an atomic operation instead of cond_resched(). */
+	bool busy;
+	atomic_t ticks;
 };
 
 struct yield_arg {
@@ -478,7 +481,10 @@ static int yielder(void *arg)
 
 	for (unsigned int i = 0; i < a->log->iters; i++) {
 		a->log->seq[a->log->n++] = a->idx;
-		cond_resched();
+		if (a->log->busy)
+			atomic_inc(&a->log->ticks);
+		else
+			cond_resched();
 	}
 	return 0;
 }
@@ -552,9 +558,9 @@ static void test_round_robin_order(void **state)
 }
 
 /*
- * PCT runs the highest-priority runnable task until it blocks, exits or
- * meets a change point, so tasks that only yield switch rarely; the
- * random strategy switches at about every other point.
+ * PCT runs the highest-priority runnable task until it blocks, exits,
+ * yields or meets a change point, so busy tasks switch rarely; the random
+ * strategy switches at about every other point.
  */
 static void test_pct_few_switches(void **state)
 {
@@ -568,16 +574,72 @@ static void test_pct_few_switches(void **state)
 			.pct_depth = DEPTH,
 			.pct_steps = YIELDERS * ITERS,
 		};
-		struct yield_log log = { .iters = ITERS };
-		struct det_result pct, rnd;
+		struct yield_log log = { .iters = ITERS, .busy = true };
+		struct det_result pct, rnd, pct_yield;
 
 		pct = det_run_cfg(&cfg, yield_body, &log);
-		log = (struct yield_log){ .iters = ITERS };
+		log = (struct yield_log){ .iters = ITERS, .busy = true };
 		rnd = det_run(seed, DET_STRATEGY_RANDOM, yield_body, &log);
-		/* Creations, exits, joins and change points; not yields. */
+		/* Creations, exits, joins and change points; not steps. */
 		assert_true(pct.switches <= 4 * (YIELDERS + 1) + DEPTH);
 		assert_true(rnd.switches >= YIELDERS * ITERS / 3);
+		/* A yield lets the others go first. */
+		log = (struct yield_log){ .iters = ITERS };
+		pct_yield = det_run_cfg(&cfg, yield_body, &log);
+		assert_true(pct_yield.switches >= YIELDERS * ITERS / 2);
 	}
+}
+
+struct busy_wait {
+	int flag;
+	int spins;
+};
+
+static int set_flag(void *arg)
+{
+	struct busy_wait *b = arg;
+
+	WRITE_ONCE(b->flag, 1);
+	return 0;
+}
+
+static void busy_wait_body(void *arg)
+{
+	struct busy_wait *b = arg;
+	struct task_struct *t = spawn(set_flag, b, "setter");
+
+	while (!READ_ONCE(b->flag)) {
+		b->spins++;
+		cpu_relax();
+	}
+	assert_int_equal(kthread_stop(t), 0);
+}
+
+/*
+ * Under PCT a busy-wait on a lower-priority task ends at its first
+ * cpu_relax(), without waiting for a change point (placed out of reach
+ * here; a livelock would exhaust the step budget and abort).
+ */
+static void test_pct_busy_wait(void **state)
+{
+	int waited = 0;
+
+	(void)state;
+	for (u64 seed = 1; seed <= 8; seed++) {
+		struct det_config cfg = {
+			.seed = seed,
+			.strategy = DET_STRATEGY_PCT,
+			.pct_steps = 1UL << 40,
+			.max_steps = TEST_MAX_STEPS,
+		};
+		struct busy_wait b = { .flag = 0 };
+
+		det_run_cfg(&cfg, busy_wait_body, &b);
+		assert_true(b.spins <= 1);
+		waited += b.spins;
+	}
+	/* In some seeds the waiter had the higher priority. */
+	assert_true(waited > 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -1288,6 +1350,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_robin_order, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pct_few_switches, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pct_busy_wait, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wait_event, setup,
 						teardown),

@@ -28,7 +28,9 @@
  * @DET_STRATEGY_PCT: probabilistic concurrency testing: tasks get random
  *	distinct priorities, the highest-priority runnable task runs, and at
  *	@pct_depth random steps the running task drops to the lowest
- *	priority.  Finds bugs of small depth with known probability.
+ *	priority.  Finds bugs of small depth with known probability.  A task
+ *	that yields (cond_resched(), cpu_relax(), msleep()) drops to the
+ *	lowest priority too, so that busy-waits end.
  * @DET_STRATEGY_ROUND_ROBIN: the next runnable task in id order at every
  *	point; the seed is unused.
  */

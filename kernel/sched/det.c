@@ -339,15 +339,24 @@ static int pick_next(void)
 	}
 }
 
-/* PCT: at a change point the running task drops below everyone. */
-static void pct_change_point(struct task_struct *t)
+/*
+ * PCT: at a change point the running task drops below everyone.  So does
+ * a task that yields (cond_resched(), cpu_relax(), msleep()): under strict
+ * priorities a busy-wait for a lower-priority task would spin forever,
+ * whereas on real hardware the awaited task runs on another CPU.
+ */
+static void pct_reprioritize(struct task_struct *t, enum sync_point_kind kind)
 {
+	bool drop = kind == SP_YIELD;
+
 	while (det.next_change < det.nr_change_points &&
 	       det.change_points[det.next_change] <= det.steps) {
 		if (det.change_points[det.next_change] == det.steps)
-			t->det_prio = --det.lowest_prio;
+			drop = true;
 		det.next_change++;
 	}
+	if (drop)
+		t->det_prio = --det.lowest_prio;
 }
 
 /* ---------------------------------------------------------------------
@@ -485,7 +494,7 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 	if (det.steps > det.cfg.max_steps)
 		det_fail("livelock: step budget exhausted");
 	if (det.cfg.strategy == DET_STRATEGY_PCT)
-		pct_change_point(t);
+		pct_reprioritize(t, kind);
 	next = pick_next();
 	if (next != t->det_id) {
 		hand_over(next);
@@ -593,8 +602,7 @@ static int cmp_ulong(const void *a, const void *b)
 
 /*
  * Place the change points uniformly in [1, pct_steps].  Two may fall on
- * the same step; the running task is then lowered twice, which is the
- * same as once.
+ * the same step; the running task is then lowered once.
  */
 static int pct_setup(void)
 {
