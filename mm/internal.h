@@ -19,6 +19,7 @@
 #ifndef MMULAB_MM_INTERNAL_H
 #define MMULAB_MM_INTERNAL_H
 
+#include <mmulab/checker.h>
 #include <mmulab/interval_tree.h>
 #include <mmulab/list.h>
 #include <mmulab/mm.h>
@@ -144,6 +145,7 @@ static inline struct anon_vma *page_anon_vma(const struct page *page)
  * @nr_mms: address spaces alive.
  * @vm_events: counters (enum vm_event_item).
  * @notify_events: invalidations started, per mmu_notifier_event.
+ * @checker: the coherence checker, when attached.
  */
 struct host {
 	struct host_config cfg;
@@ -156,7 +158,20 @@ struct host {
 	atomic_t nr_mms;
 	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
+	struct checker *checker;
 };
+
+/* checker.c */
+void checker_page_free(struct host *host, unsigned long pfn);
+
+extern int mmulab_mutant;
+
+/** mutant_is() - is protocol mutant @m active?  (See <mmulab/checker.h>.) */
+static inline bool mutant_is(enum mutant m)
+{
+	return unlikely(__atomic_load_n(&mmulab_mutant, __ATOMIC_RELAXED) ==
+			(int)m);
+}
 
 extern struct host *host_table[MAX_HOSTS];
 

@@ -431,6 +431,8 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
+	if (mutant_is(MUTANT_CHANGE_PTE_UNBOOKENDED))
+		mode = CHANGE_PTE_DIRECT; /* broken on purpose */
 	if (mode != CHANGE_PTE_DIRECT)
 		mmu_notifier_invalidate_range_start(&range);
 	pte = pte_offset_map_lock(mm, addr, &ptl);

@@ -380,6 +380,12 @@ int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, start, end);
+	if (mutant_is(MUTANT_FREE_BEFORE_START)) {
+		/* Broken on purpose: pages go before the secondaries know. */
+		for (struct vm_area_struct *v = vma; v; v = vma_next_in(v, end))
+			unmap_page_range(&tlb, v, v->vm_start, v->vm_end);
+		tlb_flush_mmu(&tlb);
+	}
 	mmu_notifier_invalidate_range_start(&range);
 	for (struct vm_area_struct *v = vma; v; v = vma_next_in(v, end))
 		unmap_page_range(&tlb, v, v->vm_start, v->vm_end);

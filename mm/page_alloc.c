@@ -232,6 +232,8 @@ void free_page_frame(struct page *page)
 
 	WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
 	WARN_ON_ONCE(PageFlag(page, PG_buddy) || PageFlag(page, PG_reserved));
+	if (unlikely(READ_ONCE(host->checker)))
+		checker_page_free(host, page - host->pages);
 	SetPageFlag(page, PG_buddy);
 	spin_lock(&host->free_lock);
 	page->lru_next = host->free_head;

@@ -17,6 +17,7 @@
 
 #include <json-c/json.h>
 
+#include "check.h"
 #include "mmulab.h"
 #include "progress.h"
 #include "script.h"
@@ -297,7 +298,7 @@ static const struct command commands[] = {
 	{ "list", "", "list the built-in scenarios", 0, 0, false, cmd_list },
 	{ "show", "NAME", "print a built-in scenario's script", 1, 1, false,
 	  cmd_show },
-	/* "check": the checker (include/mmulab/checker.h) goes here. */
+	/* check (check.c) parses options of its own: main() calls it first. */
 };
 
 enum { OPT_TRACE = 0x100, OPT_FTRACE };
@@ -321,6 +322,9 @@ static void print_help(void)
 	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(commands); i++)
 		printf("  %-5s %-12s %s\n", commands[i].name, commands[i].args,
 		       commands[i].summary);
+	printf("  %-5s %-12s %s\n%21s%s\n", "check", "[SCENARIO]",
+	       "search race scenarios for protocol violations, seed after "
+	       "seed", "", "(its own options: mmulab check --help)");
 	printf("\nOptions:\n"
 	       "      --json         print the report (or the list) as JSON\n"
 	       "      --seed N       run under the deterministic scheduler "
@@ -482,6 +486,9 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int ret;
 
+	/* check has options of its own. */
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
 	ret = parse_options(argc, argv, &opts);
 	if (ret >= 0)
 		goto out;

@@ -150,6 +150,7 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 	if (!try_cmpxchg(leaf, &old, new))
 		return RET_PF_RETRY;
 	atomic_long_inc(&kvm->stat.pages_4k);
+	checker_secondary_map(kvm->host, pfn, 1);
 	return RET_PF_FIXED;
 }
 
@@ -168,6 +169,7 @@ static void handle_removed_leaf(struct kvm *kvm, u64 old)
 		mark_page_accessed(page);
 	atomic_long_dec(&kvm->stat.pages_4k);
 	atomic_long_inc(&kvm->stat.mmu_shadow_zapped);
+	checker_secondary_map(kvm->host, spte_pfn(old), -1);
 	if (kvm_pinned(kvm)) {
 		unpin_user_page(page);
 		atomic_long_dec(&kvm->stat.pinned_pages);
@@ -283,6 +285,7 @@ bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte)
 		WRITE_ONCE(*leaf, ((u64)pte_pfn(host_pte) << PAGE_SHIFT) |
 					  KVM_SPTE_PRESENT);
 		atomic_long_inc(&kvm->stat.pages_4k);
+		checker_secondary_map(kvm->host, pte_pfn(host_pte), 1);
 	}
 	return true;
 }
