@@ -130,7 +130,7 @@ static const char *spte_stale(struct guest *g, bool alive, unsigned long hva,
 
 static unsigned long verify_slot(struct guest *g, bool alive,
 				 const struct kvm_userspace_memory_region *s,
-				 struct report *r, const char *who)
+				 struct report *r, const char *who, bool allow)
 {
 	unsigned long bad = 0;
 
@@ -144,6 +144,8 @@ static unsigned long verify_slot(struct guest *g, bool alive,
 			continue;
 		why = spte_stale(g, alive, s->userspace_addr + off, spte, &pte);
 		bad += why != NULL;
+		if (allow)
+			continue;
 		report_check(r, !why,
 			     "%s: vm %s: stale SPTE at gpa %#llx (hva %#llx): "
 			     "%s (spte %#llx, pte %#llx)", who, g->name,
@@ -156,13 +158,14 @@ static unsigned long verify_slot(struct guest *g, bool alive,
 }
 
 unsigned long guest_verify(struct guest *g, struct report *r,
-			   const char *who)
+			   const char *who, bool allow_stale)
 {
 	bool alive = mmget_not_zero(g->mm);
 	unsigned long bad = 0;
 
 	for (unsigned int i = 0; i < g->nr_slots; i++)
-		bad += verify_slot(g, alive, &g->slots[i], r, who);
+		bad += verify_slot(g, alive, &g->slots[i], r, who,
+				   allow_stale);
 	if (alive)
 		mmput(g->mm);
 	g->verify_points++;

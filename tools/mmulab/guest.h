@@ -85,11 +85,13 @@ int guest_write(struct guest *g, unsigned int i, gpa_t gpa, u64 val);
  * guest_verify() - at a quiescent point (no vCPU running, no host
  * operation in flight), compare every present SPTE of every memslot with
  * the CPU page table of the VMM.  After the VMM exited every present SPTE
- * is stale.  Each disagreement is a failed check of @r, named with @who.
+ * is stale.  Each disagreement is a failed check of @r, named with @who,
+ * unless @allow_stale: then stale SPTEs are only counted (a pinned VM's
+ * are expected).
  * Return: the number of stale SPTEs found.
  */
 unsigned long guest_verify(struct guest *g, struct report *r,
-			   const char *who);
+			   const char *who, bool allow_stale);
 
 /**
  * guest_verify_data() - read every page of every memslot (word 0) through

@@ -371,7 +371,7 @@ static void do_vm_fill(struct demo *d)
 	fill_pages(d, d->mm, d->guest, GUEST_PAGES, d->guest_want,
 		   GEN_HOST_FOR_GUEST);
 	run_vcpus(d, vcpu_read_all);
-	guest_verify(&d->vm, d->r, "vm fill");
+	guest_verify(&d->vm, d->r, "vm fill", false);
 }
 
 static void do_vm_aging(struct demo *d)
@@ -418,7 +418,7 @@ static void do_vm_cow(struct demo *d)
 		     (spte & KVM_SPTE_PRESENT) && !(spte & KVM_SPTE_WRITABLE),
 		     "vm cow: SPTE of a COW-shared page is %#llx, want "
 		     "present and read-only", (unsigned long long)spte);
-	guest_verify(&d->vm, d->r, "vm cow");
+	guest_verify(&d->vm, d->r, "vm cow", false);
 }
 
 /*
@@ -504,7 +504,7 @@ static void do_vm_race(struct demo *d)
 	kthread_stop(t);
 	/* Quiescent: every SPTE against the CPU page table, then the data
 	 * as each side reads it. */
-	guest_verify(&d->vm, d->r, "vm race");
+	guest_verify(&d->vm, d->r, "vm race", false);
 	guest_verify_data(&d->vm, d->r, "vm race");
 }
 
@@ -516,7 +516,7 @@ static void vm_after_exit(struct demo *d)
 	check_vm_empty(d, "exit");
 	check_ret(d, guest_read(&d->vm, 0, 0, &val), -EFAULT,
 		  "guest read after the VMM exited");
-	guest_verify(&d->vm, d->r, "exit");
+	guest_verify(&d->vm, d->r, "exit", false);
 }
 
 static void vm_teardown(struct demo *d)

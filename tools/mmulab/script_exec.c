@@ -363,7 +363,7 @@ static void do_verify(struct rt *rt, const struct stmt *st)
 	char who[24];
 
 	snprintf(who, sizeof(who), "line %u", st->line);
-	guest_verify(g, rt->r, who);
+	guest_verify(g, rt->r, who, st->a[VERIFY_ALLOW_STALE].set);
 	if (st->a[VERIFY_DATA].set)
 		guest_verify_data(g, rt->r, who);
 }

@@ -161,6 +161,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[ACC_WHO] = { "PROCESS", T_PROC, POS },
 		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
 		[ACC_VALUE] = { "VALUE", T_VALUE, POS },
+		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
 		REPEAT_ARGS,
 	} },
 	[ST_READ] = { "read", CTX_TOP, {
@@ -191,6 +192,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[ACC_WHO] = { "VCPU", T_VCPU, POS },
 		[ACC_ADDR] = { "GPA", T_GPA, POS, 0, MAX_SIZE },
 		[ACC_VALUE] = { "VALUE", T_VALUE, POS },
+		[ACC_EXPECT] = { "expect", T_EXP_GUEST, OPT },
 		REPEAT_ARGS,
 	} },
 	[ST_GREAD] = { "gread", CTX_TOP, {
@@ -202,6 +204,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 	[ST_VERIFY] = { "verify", CTX_TOP, {
 		[VERIFY_VM] = { "VM", T_VM, POS },
 		[VERIFY_DATA] = { "data", T_FLAG, FLAG },
+		[VERIFY_ALLOW_STALE] = { "allow_stale", T_FLAG, FLAG },
 	} },
 	[ST_EXPECT] = { "expect", CTX_TOP, {
 		[EXPECT_CTR] = { "COUNTER", T_COUNTER, POS },
@@ -318,28 +321,38 @@ static bool word_is(const struct word *w, const char *s)
 	return strlen(s) == w->len && !memcmp(w->s, s, w->len);
 }
 
-/* Edit distance of two short words, for "did you mean". */
+/*
+ * Edit distance of two short words, a swap of neighbours counting one
+ * (optimal string alignment), for "did you mean".
+ */
 static unsigned int edit_distance(const char *a, unsigned int la,
 				  const char *b)
 {
-	unsigned int lb = strlen(b), prev[40], cur[40];
+	unsigned int lb = strlen(b), d[3][40];
 
 	if (la >= 40 || lb >= 40)
 		return 99;
 	for (unsigned int j = 0; j <= lb; j++)
-		prev[j] = j;
+		d[0][j] = j;
 	for (unsigned int i = 1; i <= la; i++) {
+		unsigned int *cur = d[i % 3], *prev = d[(i + 2) % 3];
+		unsigned int *prev2 = d[(i + 1) % 3];
+
 		cur[0] = i;
 		for (unsigned int j = 1; j <= lb; j++) {
-			unsigned int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			unsigned int del = prev[j] + 1, ins = cur[j - 1] + 1;
+			unsigned int v = prev[j - 1] + (a[i - 1] != b[j - 1]);
 
-			cur[j] = sub < del ? (sub < ins ? sub : ins) :
-					     (del < ins ? del : ins);
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
 		}
-		memcpy(prev, cur, sizeof(prev));
 	}
-	return prev[lb];
+	return d[la % 3][lb];
 }
 
 /* The closest of @n candidates to @w, or NULL if none is close. */
@@ -592,19 +605,30 @@ static int add_obj(struct parser *p, const char *name, unsigned int len,
 	return p->s->nr_objs++;
 }
 
+/* "mmap: " for a positional, "mmap: at: " for an option. */
+static const char *key_prefix(const struct parser *p, const char *key,
+			      char *buf, size_t len)
+{
+	if (key[0] >= 'A' && key[0] <= 'Z')
+		snprintf(buf, len, "%s", p->spec->name);
+	else
+		snprintf(buf, len, "%s: %s", p->spec->name, key);
+	return buf;
+}
+
 static int parse_ref(struct parser *p, const struct word *w,
 		     enum obj_kind kind, const char *key, struct arg *a)
 {
 	int i = is_name(w) ? find_obj(p, w->s, w->len) : -1;
+	char pre[48];
 
+	key_prefix(p, key, pre, sizeof(pre));
 	if (i < 0)
-		return perr(p, w->col, "%s: %s: '%.*s%s' is not defined; "
-				       "expected %s", p->spec->name, key, WQ(w),
-			    obj_kind_name(kind));
+		return perr(p, w->col, "%s: '%.*s%s' is not defined; expected "
+				       "%s", pre, WQ(w), obj_kind_name(kind));
 	if (p->s->objs[i].kind != kind)
-		return perr(p, w->col, "%s: %s: '%.*s%s' is %s, expected %s",
-			    p->spec->name, key, WQ(w),
-			    obj_kind_name(p->s->objs[i].kind),
+		return perr(p, w->col, "%s: '%.*s%s' is %s, expected %s", pre,
+			    WQ(w), obj_kind_name(p->s->objs[i].kind),
 			    obj_kind_name(kind));
 	if (kind == OBJ_PROCESS && p->sym[i].exited)
 		return perr(p, w->col, "%s: process '%.*s%s' exited at line %u",
@@ -780,10 +804,10 @@ static int host_field(const struct word *f, struct arg *a)
 	return 0;
 }
 
-static int stat_field(const struct word *f, bool vm)
+/* The counter names of a VM (@vm) or a vCPU; returns how many. */
+static unsigned int stat_names(bool vm, const char **names)
 {
-	struct report_count c[REPORT_VM_STATS + REPORT_VCPU_STATS];
-	const char *names[REPORT_VM_STATS + REPORT_VCPU_STATS];
+	struct report_count c[REPORT_VM_STATS];
 	struct kvm_vm_stat vs = { 0 };
 	struct kvm_vcpu_stat cs = { 0 };
 	unsigned int n = vm ? report_vm_stat_counts(&vs, c) :
@@ -791,7 +815,28 @@ static int stat_field(const struct word *f, bool vm)
 
 	for (unsigned int i = 0; i < n; i++)
 		names[i] = c[i].name;
+	return n;
+}
+
+static int stat_field(const struct word *f, bool vm)
+{
+	const char *names[REPORT_VM_STATS];
+	unsigned int n = stat_names(vm, names);
+
 	return find_name(f->s, f->len, names, n);
+}
+
+/* The closest counter name of a VM (@vm) or a vCPU to @f, or NULL. */
+static const char *near_counter(const struct word *f, bool vm)
+{
+	const char *names[REPORT_VM_STATS + REPORT_VCPU_STATS + 1];
+	unsigned int n = stat_names(false, names);
+
+	if (vm) {
+		n += stat_names(true, names + n);
+		names[n++] = "stale_sptes";
+	}
+	return closest(f, names, n);
 }
 
 static int counter_field(const struct script_obj *o, const struct word *f,
@@ -851,10 +896,15 @@ static int parse_counter(struct parser *p, const struct word *w,
 				       "vCPU; counters belong to host, a VM or "
 				       "a vCPU", WQ(&obj));
 	a->obj = i;
-	if (counter_field(&p->s->objs[i], &f, a))
-		return perr(p, f.col, "expect: %s has no counter '%.*s%s' "
-				      "(docs/scenario.md lists them)",
-			    obj_kind_name(p->s->objs[i].kind), WQ(&f));
+	if (counter_field(&p->s->objs[i], &f, a)) {
+		const char *near = near_counter(
+			&f, p->s->objs[i].kind == OBJ_VM);
+
+		return perr(p, f.col, "expect: %s has no counter '%.*s%s'%s%s"
+				      "%s", obj_kind_name(p->s->objs[i].kind),
+			    WQ(&f), near ? " (did you mean '" : "",
+			    near ? near : "", near ? "'?)" : "");
+	}
 	return 0;
 }
 
@@ -865,21 +915,23 @@ static int parse_counter(struct parser *p, const struct word *w,
 static int value_error(struct parser *p, const struct word *w,
 		       const struct arg_spec *as, int ret)
 {
+	char pre[48];
+
+	key_prefix(p, as->key, pre, sizeof(pre));
 	if (ret == -ERANGE)
-		return perr(p, w->col, "%s: %s: '%.*s%s' is out of range",
-			    p->spec->name, as->key, WQ(w));
+		return perr(p, w->col, "%s: '%.*s%s' is out of range", pre,
+			    WQ(w));
 	if (as->type == T_ENUM) {
 		char list[128] = "";
 
 		for (unsigned int i = 0; as->choices[i]; i++)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list),
 				 "%s%s", i ? ", " : "", as->choices[i]);
-		return perr(p, w->col, "%s: %s: expected one of %s, got "
-				       "'%.*s%s'", p->spec->name, as->key, list,
-			    WQ(w));
+		return perr(p, w->col, "%s: expected one of %s, got '%.*s%s'",
+			    pre, list, WQ(w));
 	}
-	return perr(p, w->col, "%s: %s: expected %s, got '%.*s%s'",
-		    p->spec->name, as->key, type_what(as->type), WQ(w));
+	return perr(p, w->col, "%s: expected %s, got '%.*s%s'", pre,
+		    type_what(as->type), WQ(w));
 }
 
 static int check_range(struct parser *p, const struct word *w,
@@ -1444,6 +1496,14 @@ static int sem_stmt(struct parser *p)
 				 &a[FORK_NAME]);
 	case ST_EXIT:
 		p->sym[a[EXIT_PROC].obj].exited = p->line;
+		return 0;
+	case ST_WRITE:
+	case ST_GWRITE:
+		if (a[ACC_EXPECT].set && a[ACC_EXPECT].exp == EXP_VALUE)
+			return perr(p, a[ACC_EXPECT].col, "%s: a store expects "
+				    "no value: expect=fault%s", p->spec->name,
+				    p->st->kind == ST_GWRITE ? " or expect=mmio" :
+							      "");
 		return 0;
 	case ST_VM:
 		return sem_vm(p, w[VM_NAME]);
