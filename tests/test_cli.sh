@@ -7,7 +7,7 @@
 #	test_cli.sh PATH-TO-MMULAB
 set -u
 
-mmulab=$1
+mmulab=${MMULAB:-$1}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0

@@ -643,6 +643,7 @@ static int parse_addr(struct parser *p, const struct word *w,
 {
 	const char *plus = memchr(w->s, '+', w->len);
 	struct word name = *w;
+	char pre[48];
 	int ret;
 
 	a->obj = -1;
@@ -659,11 +660,12 @@ static int parse_addr(struct parser *p, const struct word *w,
 	ret = parse_size(plus + 1, w->len - name.len - 1, true, &a->off);
 number:
 	if (ret == -ERANGE)
-		return perr(p, w->col, "%s: %s: '%.*s%s' is too large",
-			    p->spec->name, key, WQ(w));
+		return perr(p, w->col, "%s: '%.*s%s' is too large",
+			    key_prefix(p, key, pre, sizeof(pre)), WQ(w));
 	if (ret)
-		return perr(p, w->col, "%s: %s: expected %s, got '%.*s%s'",
-			    p->spec->name, key, type_what(T_ADDR), WQ(w));
+		return perr(p, w->col, "%s: expected %s, got '%.*s%s'",
+			    key_prefix(p, key, pre, sizeof(pre)),
+			    type_what(T_ADDR), WQ(w));
 	return 0;
 }
 

@@ -363,8 +363,12 @@ static int wl_thread_fn(void *data)
 		else
 			access_op(t, op);
 		count(t, RT_OPS);
-		if (op % WL_PROGRESS_EVERY == WL_PROGRESS_EVERY - 1)
+		if (op % WL_PROGRESS_EVERY == WL_PROGRESS_EVERY - 1) {
 			atomic_long_add(WL_PROGRESS_EVERY, &wl->progress);
+			if (t->id == 1 && det_active())
+				progress_update(atomic_long_read(&wl->progress),
+						wl->total);
+		}
 		pace(t, t0, op + 1);
 	}
 	atomic_long_add(op % WL_PROGRESS_EVERY, &wl->progress);
@@ -486,9 +490,15 @@ static bool start_thread(struct workload *wl, struct wl_thread *t)
  * The workload
  */
 
+/*
+ * Outside a seeded run the scenario's task polls, draws the progress bar
+ * and ends a timed workload.  In a seeded run polling would only add
+ * scheduling points (and there is no duration): it joins the threads at
+ * once, and the first thread draws the bar.
+ */
 static void wait_threads(struct workload *wl, u64 t0)
 {
-	while (atomic_read(&wl->running)) {
+	while (!det_active() && atomic_read(&wl->running)) {
 		u64 elapsed;
 
 		msleep(WL_POLL_MS);

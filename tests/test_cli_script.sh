@@ -1,0 +1,87 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Running scripts: show, standard input, seeded replay of a workload, a
+# failed expectation (exit 1), a failed setup statement (the run stops,
+# the teardown still frees everything), duration= under --seed (exit 2).
+set -u
+
+mmulab=${MMULAB:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# passes ARGS...: mmulab run --quiet ARGS must exit 0 and say ok.
+passes() {
+	"$mmulab" run --quiet "$@" >"$tmp/out" 2>"$tmp/err"
+	status=$?
+	if [ "$status" != 0 ] || ! grep -q ': ok, ' "$tmp/out"; then
+		fail "run $*: exit $status"
+		cat "$tmp/out" "$tmp/err"
+	fi
+}
+
+# show prints a built-in's script as it is in the source tree.
+"$mmulab" show fault-race >"$tmp/fr.mmu" || fail "show fault-race"
+cmp -s "$tmp/fr.mmu" "$SRCDIR/tools/mmulab/scenarios/fault-race.mmu" ||
+	fail "show fault-race: not the script"
+"$mmulab" show default >/dev/null 2>&1
+[ $? = 2 ] || fail "show default: a C scenario has no script"
+
+# A seeded workload replays: the same report, byte for byte.
+cat >"$tmp/w.mmu" <<'MMU'
+process p
+mmap ram p len=64K
+vm v p
+memslot v gpa=0 len=64K hva=ram
+vcpu c v count=2
+workload ops=40
+  guest c0 pattern=zipf reads=50
+  guest c1 pattern=seq reads=50
+  cpu p ram reads=50
+  churn p ram ops=6
+end
+verify v data
+MMU
+"$mmulab" run --json --seed 11 "$tmp/w.mmu" >"$tmp/a" || fail "workload --seed 11"
+"$mmulab" run --json --seed 11 "$tmp/w.mmu" >"$tmp/b"
+cmp -s "$tmp/a" "$tmp/b" || fail "a seeded workload did not replay"
+grep -q '"elapsed_us": *null' "$tmp/a" || fail "seeded: elapsed_us not null"
+
+# Scripts read from standard input.
+printf 'process p\nmmap b p len=8K\nwrite p b+4K 5\nread p b+4K expect=5\n' |
+	"$mmulab" run - --quiet >"$tmp/out" || fail "run -"
+grep -q '^-: ok, ' "$tmp/out" || fail "run -: $(cat "$tmp/out")"
+
+# A failed expectation: exit 1, the line named.
+printf 'host frames=64\nprocess p\nexpect host.pgfault > 0\n' >"$tmp/x.mmu"
+"$mmulab" run "$tmp/x.mmu" >"$tmp/out"
+[ $? = 1 ] || fail "failed expect: exit status"
+grep -q 'line 3: expect host.pgfault > 0: the counter is 0' "$tmp/out" ||
+	fail "failed expect: message"
+grep -q '^result  *FAIL$' "$tmp/out" || fail "failed expect: result"
+
+# A setup failure stops the run, and the teardown still frees everything.
+printf 'host frames=64\nprocess p\nmmap a p len=16K\nwrite p a 1\nmmap b p len=256T\nwrite p b 1\n' >"$tmp/x.mmu"
+"$mmulab" run "$tmp/x.mmu" >"$tmp/out"
+[ $? = 1 ] || fail "setup failure: exit status"
+grep -q 'stopped: line 5 failed' "$tmp/out" || fail "setup failure: no stop"
+grep -q 'line 5: mmap: ENOMEM' "$tmp/out" || fail "setup failure: message"
+grep -q 'free at end 63$' "$tmp/out" || fail "setup failure: frames leaked"
+
+# duration= needs the wall clock.
+"$mmulab" run --seed 1 "$SRCDIR/examples/scenarios/soak.mmu" >/dev/null 2>"$tmp/err"
+[ $? = 2 ] || fail "duration= under --seed: exit status"
+grep -q 'soak.mmu:[0-9]*:[0-9]*: error: workload: duration= needs the wall clock' \
+	"$tmp/err" || fail "duration= under --seed: message"
+
+if [ "$failures" != 0 ]; then
+	echo "$failures failures"
+	exit 1
+fi
+echo "all passed"
