@@ -45,9 +45,26 @@ expect 2 --seed -1 run
 expect 2 --seed 12x run
 expect 2 list --seed 1
 expect 2 list extra
+expect 2 run --json --ftrace
+expect 2 run --trace
+expect 2 run --trace "$tmp/no/such/dir/t.json"
+expect 2 list --trace "$tmp/t.json"
+expect 2 show
+expect 2 show no-such-scenario
+expect 2 show default
+expect 2 run "$tmp/no-such-file.mmu"
+grep -q "cannot open '.*no-such-file.mmu': No such file" "$tmp/err" ||
+	fail "run of a missing file: message"
+expect 2 run "$tmp"
+grep -q "cannot read '$tmp': Is a directory" "$tmp/err" ||
+	fail "run of a directory: message"
+expect 0 --help
+grep -q '^  check ' "$tmp/out" || fail "--help does not list check"
+grep -q '^  show ' "$tmp/out" || fail "--help does not list show"
 
 expect 0 list
 grep -q '^default ' "$tmp/out" || fail "list does not show default"
+grep -q '^fault-race ' "$tmp/out" || fail "list does not show fault-race"
 expect 0 list --json
 python3 -c '
 import json, sys
@@ -68,6 +85,12 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["schema"] == "mmulab-report/1", d["schema"]
 assert d["scenario"] == "default" and d["result"] == "ok"
+assert d["source"] == {"kind": "builtin", "name": "default"}
+vm = d["vms"][0]
+assert vm["name"] == "vm0" and len(vm["vcpus"]) == 4 and vm["stale_sptes"] == 0
+assert vm["verify_points"] >= 4 and vm["stat"]["mmu_invalidations"] > 0
+assert vm["stat"]["age_young"] >= 2 and vm["stat"]["pages_4k"] == 0
+assert sum(v["stat"]["pf_fixed"] for v in vm["vcpus"]) > 0
 assert d["deterministic"] is None
 assert d["data_errors"] == 0 and d["warnings"] == 0 and d["checks"] > 0
 f = d["host"]["frames"]
