@@ -122,7 +122,7 @@ assert d["seed"] == 7 and len(d["log_hash"]) == 16 and d["tasks"] == 15
 expect 0 run --quiet --seed 8
 grep -q 'seed 8 log hash [0-9a-f]\{16\}$' "$tmp/out" || fail "--seed: no hash"
 
-for seed in 1 2 3 4 5 6 9 10 11 12 13 14 15 16; do
+for seed in 1 2 3 4 5 6; do
 	expect 0 run --quiet --seed $seed
 done
 
