@@ -85,7 +85,7 @@ awk 'BEGIN { printf "process p"; for (i = 0; i < 5000; i++) printf " "; print "x
 try "$tmp/l.mmu"
 awk 'BEGIN { printf "process p"; for (i = 0; i < 40; i++) printf " x"; print "" }' >"$tmp/l.mmu"
 try "$tmp/l.mmu"
-printf 'host frames=16M content=tag\nprocess p\nmmap b p len=64G\nwrite p b+0xfffffffffffff000 1\n' >"$tmp/l.mmu"
+printf 'host frames=64K content=tag\nprocess p\nmmap b p len=64G\nwrite p b+0xfffffffffffff000 1\n' >"$tmp/l.mmu"
 try "$tmp/l.mmu"
 
 echo "$runs runs, $failures failures"
