@@ -564,7 +564,8 @@ void run_workload(struct rt *rt, unsigned int i)
 	wl->duration_ns = w->a[WL_DURATION].set ? w->a[WL_DURATION].u : 0;
 	atomic_set(&wl->running, 0);
 	if (setup_threads(wl, i)) {
-		snprintf(label, sizeof(label), "line %u", w->line);
+		snprintf(label, sizeof(label), "line %u%s", w->line,
+			 wl->duration_ns ? ", ms" : "");
 		progress_begin(label);
 		t0 = now_ns();
 		for (unsigned int k = 0; k < wl->nr; k++)
