@@ -814,9 +814,11 @@ static int mirror_writer_fn(void *data)
 		mmap_read_unlock(mi->mm);
 
 		mutex_lock(&mi->m.user_lock);
-		if (mi->spte && mi->spte != (unsigned long)atomic_long_read(&mi->pte))
+		if (mi->spte &&
+		    mi->spte != (unsigned long)atomic_long_read(&mi->pte))
 			mi->stale_after_end++;
 		mutex_unlock(&mi->m.user_lock);
+		cond_resched();
 	}
 	__atomic_fetch_sub(&mi->writers_left, 1, __ATOMIC_RELEASE);
 	return 0;
@@ -827,24 +829,38 @@ static bool mirror_writers_done(struct mirror *mi)
 	return !__atomic_load_n(&mi->writers_left, __ATOMIC_ACQUIRE);
 }
 
+/* One read_begin/read/retry/install attempt; true if it installed. */
+static bool mirror_read_once(struct mirror *mi)
+{
+	unsigned long seq = mmu_interval_read_begin(&mi->m.in);
+	unsigned long v = atomic_long_read(&mi->pte);
+	bool installed = false;
+
+	cond_resched();
+	mutex_lock(&mi->m.user_lock);
+	if (!mmu_interval_read_retry(&mi->m.in, seq)) {
+		if (v != (unsigned long)atomic_long_read(&mi->pte))
+			mi->bad_install++;
+		mi->spte = v;
+		mi->installs++;
+		installed = true;
+	}
+	mutex_unlock(&mi->m.user_lock);
+	return installed;
+}
+
+/*
+ * Mirror until the writers are gone, then once more: with no writer left
+ * nothing can invalidate M, so that last attempt must install.
+ */
 static int mirror_reader_fn(void *data)
 {
 	struct mirror *mi = data;
+	bool done;
 
-	while (!mirror_writers_done(mi)) {
-		unsigned long seq = mmu_interval_read_begin(&mi->m.in);
-		unsigned long v = atomic_long_read(&mi->pte);
-
-		cond_resched();
-		mutex_lock(&mi->m.user_lock);
-		if (!mmu_interval_read_retry(&mi->m.in, seq)) {
-			if (v != (unsigned long)atomic_long_read(&mi->pte))
-				mi->bad_install++;
-			mi->spte = v;
-			mi->installs++;
-		}
-		mutex_unlock(&mi->m.user_lock);
-	}
+	do {
+		done = mirror_writers_done(mi);
+	} while (!mirror_read_once(mi) || !done);
 	return 0;
 }
 
@@ -915,6 +931,7 @@ static void run_mirror(struct mm_struct *mm, int iterations)
 	assert_int_equal(mi->inv17_broken, 0);
 	assert_int_equal(atomic_long_read(&mi->pte), 1 + 2 * iterations);
 	assert_true(mi->installs > 0);
+	assert_int_equal(mi->spte, atomic_long_read(&mi->pte));
 	check_inv17(mm);
 	assert_int_equal(snap(mm).active_invalidate_ranges, 0);
 	mmu_interval_notifier_remove(&mi->m.in);
