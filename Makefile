@@ -4,7 +4,8 @@
 #   make check   install what is missing, build, run every test: plain,
 #                under ASan+UBSan and under TSan
 #
-# Other targets: build, test (plain tests only), asan, tsan, install, clean.
+# Other targets: build, test (plain tests only), asan, tsan, install,
+# install-test (build an example against the installed library), clean.
 
 BUILD ?= build
 MESON_OPTS ?=
@@ -12,7 +13,7 @@ DEBIAN_PACKAGES := gcc make meson ninja-build pkg-config \
 	liburcu-dev libcmocka-dev libxxhash-dev libjson-c-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test check asan tsan install clean
+.PHONY: all deps build run test check asan tsan install install-test clean
 
 all: build
 
@@ -56,11 +57,24 @@ tsan: deps
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		setarch $$(uname -m) -R meson test -C $(BUILD)-tsan --print-errorlogs
 
-check: test asan tsan
+check: test asan tsan install-test
 	@echo "check: plain, ASan+UBSan and TSan test suites passed"
 
 install: build
 	meson install -C $(BUILD)
+
+# Install into a staging tree, then build and run examples/simple_mirror.c
+# with nothing but pkg-config and what was installed, as a third party would.
+STAGE = $(CURDIR)/$(BUILD)/stage
+install-test: build
+	rm -rf $(STAGE)
+	meson install -C $(BUILD) --destdir "$(STAGE)" --quiet
+	@pcdir=$$(dirname "$$(find $(STAGE) -name mmulab.pc | head -n1)"); \
+	export PKG_CONFIG_PATH="$$pcdir" PKG_CONFIG_SYSROOT_DIR="$(STAGE)"; \
+	cmd="$(CC) -Wall -Wextra -Werror -o $(BUILD)/simple_mirror-installed"; \
+	cmd="$$cmd examples/simple_mirror.c $$(pkg-config --cflags --libs mmulab)"; \
+	echo "$$cmd"; $$cmd && \
+	LD_LIBRARY_PATH="$$(dirname $$pcdir)" ./$(BUILD)/simple_mirror-installed
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 #include <mmulab/bug.h>
@@ -163,6 +164,15 @@ void set_signal_pending(struct task_struct *t, bool pending)
 void cond_resched(void)
 {
 	sync_point(SP_YIELD, NULL);
+}
+
+void cpu_relax(void)
+{
+	if (det_on()) {
+		sync_point(SP_YIELD, NULL);
+		return;
+	}
+	sched_yield();
 }
 
 void msleep(unsigned int ms)

@@ -225,3 +225,20 @@ node_t *interval_tree_next(node_t *node)
 	} while (node && node->__right == child);
 	return node;
 }
+
+node_t *interval_tree_prev(node_t *node)
+{
+	node_t *child;
+
+	if (node->__left) {
+		node = node->__left;
+		while (node->__right)
+			node = node->__right;
+		return node;
+	}
+	do {
+		child = node;
+		node = node->__parent;
+	} while (node && node->__left == child);
+	return node;
+}

@@ -19,6 +19,7 @@
 #ifndef MMULAB_MM_INTERNAL_H
 #define MMULAB_MM_INTERNAL_H
 
+#include <mmulab/checker.h>
 #include <mmulab/interval_tree.h>
 #include <mmulab/list.h>
 #include <mmulab/mm.h>
@@ -63,6 +64,7 @@ enum pageflags {
  * @index: page offset within the mapping (the VMA's linear index).
  * @pt_table: for page-table pages, the 512 entries.
  * @ptl: for page-table pages, the split page-table lock.
+ * @pt_level: for page-table pages, the level (enum pt_level).
  * @private: swap entry, or free-list link.
  * @lru_next, @lru_prev: LRU links, as frame numbers.
  * @tag: content in tag mode.
@@ -79,7 +81,7 @@ struct page {
 		struct {
 			pte_t *pt_table;
 			spinlock_t ptl;
-			u32 pt_used;
+			u32 pt_level;
 		};
 	};
 	unsigned long private;
@@ -143,6 +145,7 @@ static inline struct anon_vma *page_anon_vma(const struct page *page)
  * @nr_mms: address spaces alive.
  * @vm_events: counters (enum vm_event_item).
  * @notify_events: invalidations started, per mmu_notifier_event.
+ * @checker: the coherence checker, when attached.
  */
 struct host {
 	struct host_config cfg;
@@ -155,7 +158,20 @@ struct host {
 	atomic_t nr_mms;
 	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
+	struct checker *checker;
 };
+
+/* checker.c */
+void checker_page_free(struct host *host, unsigned long pfn);
+
+extern int mmulab_mutant;
+
+/** mutant_is() - is protocol mutant @m active?  (See <mmulab/checker.h>.) */
+static inline bool mutant_is(enum mutant m)
+{
+	return unlikely(__atomic_load_n(&mmulab_mutant, __ATOMIC_RELAXED) ==
+			(int)m);
+}
 
 extern struct host *host_table[MAX_HOSTS];
 
@@ -212,12 +228,14 @@ void free_pt_page(struct page *page);
  * @refcount: VMAs and pages' owners keeping it alive.
  * @vmas: the VMAs (vm_area_struct.anon_vma_node).
  * @all_locks: set while mm_take_all_locks() holds @rwsem.
+ * @rcu: deferred free (rmap walkers may still look at it).
  */
 struct anon_vma {
 	struct rw_semaphore rwsem;
 	atomic_t refcount;
 	struct list_head vmas;
 	bool all_locks;
+	struct callback_head rcu;
 };
 
 /**
@@ -229,6 +247,7 @@ struct anon_vma {
  * @nr_pages: size in pages.
  * @pages: the page cache, indexed by page offset.
  * @all_locks: set while mm_take_all_locks() holds @i_mmap_rwsem.
+ * @rcu: deferred free (rmap walkers may still look at it).
  */
 struct address_space {
 	struct rw_semaphore i_mmap_rwsem;
@@ -238,6 +257,7 @@ struct address_space {
 	unsigned long nr_pages;
 	struct page **pages;
 	bool all_locks;
+	struct callback_head rcu;
 };
 
 /**
@@ -307,6 +327,21 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
 struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
 struct vm_area_struct *vma_next_in(struct vm_area_struct *vma,
 				   unsigned long end);
+int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end);
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *vma,
+				   struct mm_struct *mm, unsigned long start,
+				   unsigned long end, unsigned long pgoff);
+bool range_is_free(struct mm_struct *mm, unsigned long addr,
+		   unsigned long len);
+long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
+		       unsigned long len);
+void vma_insert(struct vm_area_struct *vma);
+void vma_set_range(struct vm_area_struct *vma, unsigned long start,
+		   unsigned long end, unsigned long pgoff);
+struct vm_area_struct *split_vma(struct vm_area_struct *vma,
+				 unsigned long addr);
+void vma_remove_free(struct vm_area_struct *vma);
 int mm_take_all_locks(struct mm_struct *mm);
 void mm_drop_all_locks(struct mm_struct *mm);
 void exit_mmap(struct mm_struct *mm);
@@ -325,6 +360,91 @@ static inline void mmap_assert_write_locked(struct mm_struct *mm)
 {
 	WARN_ON_ONCE(!rwsem_is_write_owner(&mm->mmap_lock));
 }
+
+/* memory.c */
+#define FAULT_FLAG_WRITE 0x1	/* the access writes */
+#define FAULT_FLAG_UNSHARE 0x2	/* make a COW-shared anon page exclusive */
+#define FAULT_FLAG_FORCE 0x4	/* FOLL_FORCE: write to a private read-only map */
+
+typedef unsigned int vm_fault_t;
+#define VM_FAULT_OOM 0x1
+#define VM_FAULT_SIGSEGV 0x2
+
+vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned int flags);
+
+#define MMU_GATHER_BATCH 256
+
+/**
+ * struct mmu_gather - pages unmapped but not yet freed, and the range of
+ * the primary TLB flush that must come before they are.  When the batch
+ * fills, it is flushed and freed on the spot, which can be inside
+ * invalidate_range_start/end: why secondary MMUs must drop mappings in
+ * start, not end.
+ */
+struct mmu_gather {
+	struct mm_struct *mm;
+	unsigned long start, end;
+	unsigned int nr;
+	struct page *pages[MMU_GATHER_BATCH];
+};
+
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
+void tlb_flush_mmu(struct mmu_gather *tlb);
+void tlb_finish_mmu(struct mmu_gather *tlb);
+void flush_tlb_range(struct mm_struct *mm, unsigned long start,
+		     unsigned long end);
+void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		      unsigned long addr, unsigned long end);
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long size);
+int copy_page_range(struct vm_area_struct *dst_vma,
+		    struct vm_area_struct *src_vma);
+bool vma_access_ok(struct vm_area_struct *vma, unsigned int fault_flags);
+
+/* rmap.c */
+int anon_vma_prepare(struct vm_area_struct *vma);
+void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *anon_vma);
+void unlink_anon_vma(struct vm_area_struct *vma);
+void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			    unsigned long addr);
+void page_dup_rmap(struct page *page);
+void page_add_file_rmap(struct page *page);
+void page_remove_rmap(struct page *page);
+unsigned long linear_page_index(struct vm_area_struct *vma,
+				unsigned long addr);
+struct srcu_struct *rmap_srcu(void);
+
+/**
+ * struct rmap_walk_control - what rmap_walk() does with each mapping.
+ * @rmap_one: called for every VMA that may map the page, with the address
+ *	it would have there; return false to stop the walk.
+ * @arg: passed through.
+ */
+struct rmap_walk_control {
+	bool (*rmap_one)(struct page *page, struct vm_area_struct *vma,
+			 unsigned long addr, void *arg);
+	void *arg;
+};
+
+void rmap_walk(struct page *page, struct rmap_walk_control *rwc);
+bool try_to_unmap(struct page *page);
+int folio_referenced(struct page *page);
+
+/* shmem.c */
+struct address_space *shmem_create(unsigned long nr_pages);
+void shmem_get_mapping(struct address_space *mapping);
+void shmem_put_mapping(struct address_space *mapping);
+struct page *shmem_get_page(struct address_space *mapping, unsigned long pgoff,
+			    struct host *host, int *err);
+void shmem_link_vma(struct vm_area_struct *vma);
+void shmem_unlink_vma(struct vm_area_struct *vma);
+
+/* gup.c */
+#define FOLL_PIN 0x40000	/* internal: pin, not get */
+
+/* fork.c */
+int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);
 
 /* ---------------------------------------------------------------------
  * Notifier core hooks used by the primary MMU (mm/mmu_notifier.c)

@@ -232,6 +232,8 @@ void free_page_frame(struct page *page)
 
 	WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
 	WARN_ON_ONCE(PageFlag(page, PG_buddy) || PageFlag(page, PG_reserved));
+	if (unlikely(READ_ONCE(host->checker)))
+		checker_page_free(host, page - host->pages);
 	SetPageFlag(page, PG_buddy);
 	spin_lock(&host->free_lock);
 	page->lru_next = host->free_head;
@@ -259,6 +261,18 @@ void put_page(struct page *page)
 		free_page_frame(page);
 	else
 		WARN_ON_ONCE(ref < 0);
+}
+
+void set_page_dirty(struct page *page)
+{
+	if (!PageFlag(page, PG_reserved))
+		SetPageFlag(page, PG_dirty);
+}
+
+void mark_page_accessed(struct page *page)
+{
+	if (!PageFlag(page, PG_reserved))
+		SetPageFlag(page, PG_referenced);
 }
 
 int page_ref_count(const struct page *page)
@@ -398,7 +412,7 @@ struct page *alloc_pt_page(struct host *host)
 	memset(table, 0, PAGE_SIZE);
 	page->pt_table = table;
 	spin_lock_init(&page->ptl);
-	page->pt_used = 0;
+	page->pt_level = 0;
 	SetPageFlag(page, PG_pgtable);
 	return page;
 }

@@ -75,6 +75,9 @@ interval_tree_first(struct interval_tree_root *root);
 /** interval_tree_next() - in-order successor of @node, or NULL. */
 struct interval_tree_node *interval_tree_next(struct interval_tree_node *node);
 
+/** interval_tree_prev() - in-order predecessor of @node, or NULL. */
+struct interval_tree_node *interval_tree_prev(struct interval_tree_node *node);
+
 /** interval_tree_empty() - true when @root has no nodes. */
 static inline bool interval_tree_empty(const struct interval_tree_root *root)
 {

@@ -230,6 +230,17 @@ int page_mapcount(const struct page *page);
  * pin_user_pages*() (its reference count carries the pin bias).
  */
 bool page_maybe_dma_pinned(const struct page *page);
+/**
+ * set_page_dirty() - record that @page was written through a mapping the
+ * primary MMU cannot see (a secondary MMU's dirty SPTE, DMA), so reclaim
+ * and KSM treat its contents as changed.
+ */
+void set_page_dirty(struct page *page);
+/**
+ * mark_page_accessed() - record that @page was accessed through such a
+ * mapping, so aging treats it as recently used.
+ */
+void mark_page_accessed(struct page *page);
 /** is_zero_pfn() - true for the shared zero page's frame number. */
 bool is_zero_pfn(unsigned long pfn);
 

@@ -437,6 +437,12 @@ void set_signal_pending(struct task_struct *t, bool pending);
 
 /** cond_resched() - a voluntary scheduling point. */
 void cond_resched(void);
+/**
+ * cpu_relax() - one iteration of a busy wait: a scheduling point in a
+ * deterministic run, a yield of the processor otherwise, so the task
+ * waited for can run even when threads outnumber processors.
+ */
+void cpu_relax(void);
 /** msleep() - sleep @ms milliseconds (a single yield in a deterministic run). */
 void msleep(unsigned int ms);
 

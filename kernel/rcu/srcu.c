@@ -30,18 +30,29 @@ _Static_assert(sizeof(struct rcu_head) <=
 
 #if defined(__SANITIZE_THREAD__)
 /*
- * liburcu is not built with ThreadSanitizer, so TSan cannot see that a
- * grace period orders every earlier read-side section before the code
- * after synchronize.  Tell it: every reader releases into this word when
- * it leaves, every grace period acquires from it when it ends.
+ * liburcu is not built with ThreadSanitizer, so TSan sees none of the
+ * ordering its grace periods and barriers provide.  Tell it:
+ *
+ *  - every reader releases into tsan_gp_word when it leaves, and every
+ *    grace period (and every callback, which runs after one) acquires
+ *    from it, so read-side sections happen before what follows the
+ *    grace period;
+ *  - every callback releases into tsan_cb_word when it returns, and
+ *    srcu_barrier() acquires from it, so callbacks happen before what
+ *    follows the barrier.
  */
-static unsigned long tsan_gp_word;
+static unsigned long tsan_gp_word, tsan_cb_word;
 #define tsan_reader_release()                                                  \
 	__atomic_fetch_add(&tsan_gp_word, 1, __ATOMIC_RELEASE)
 #define tsan_gp_acquire() (void)__atomic_load_n(&tsan_gp_word, __ATOMIC_ACQUIRE)
+#define tsan_cb_release()                                                      \
+	__atomic_fetch_add(&tsan_cb_word, 1, __ATOMIC_RELEASE)
+#define tsan_cb_acquire() (void)__atomic_load_n(&tsan_cb_word, __ATOMIC_ACQUIRE)
 #else
 #define tsan_reader_release() do { } while (0)
 #define tsan_gp_acquire() do { } while (0)
+#define tsan_cb_release() do { } while (0)
+#define tsan_cb_acquire() do { } while (0)
 #endif
 
 /* Domains, so the end of a deterministic run can flush their callbacks. */
@@ -140,6 +151,7 @@ static void urcu_trampoline(struct rcu_head *rh)
 	tsan_gp_acquire();
 	func = __atomic_load_n(&head->func, __ATOMIC_ACQUIRE);
 	func(head);
+	tsan_cb_release();
 }
 
 void call_srcu(struct srcu_struct *ssp, struct callback_head *head,
@@ -186,6 +198,7 @@ void srcu_barrier(struct srcu_struct *ssp)
 	}
 	urcu_bp_barrier();
 	tsan_gp_acquire();
+	tsan_cb_acquire();
 }
 
 void det_srcu_flush_all(void)

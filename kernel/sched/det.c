@@ -1,44 +1,731 @@
 // SPDX-License-Identifier: MIT
-/* Deterministic scheduler: placeholder until the scheduler lands. */
+/*
+ * The deterministic scheduler.
+ *
+ * Every task of a run is a real pthread, but only the one whose id is in
+ * det.running executes; all others sleep on their own det_cond, each with
+ * the predicate "det.running is my id".  The scheduler is the concurrency
+ * layer, so its own state is protected by a raw pthread mutex, det_lock,
+ * and every hand-over happens under it: the task giving up the CPU sets
+ * det.running, signals the chosen task and then (unless it exited) waits
+ * for its own turn.  Because the mutex is passed from task to task, every
+ * access one task made happens-before everything the next task does.
+ *
+ * The choice of the next task depends only on the pseudo-random stream
+ * seeded by the run's seed and on the sequence of events of the run, and
+ * the event log hash folds in task ids and event kinds only (never a
+ * pointer or a time), so a (program, seed, strategy) triple replays
+ * exactly.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include <urcu-bp.h>
+#include <urcu/call-rcu.h>
+/* liburcu's pointer helpers; ours (<mmulab/sync.h>) take their place. */
+#undef rcu_dereference
+#undef rcu_assign_pointer
+
 #include <mmulab/bug.h>
 #include "../internal.h"
 
 int mmulab_det_active;
 
+/* task_struct.det_state.  Zero is a task that belongs to no run. */
+enum det_task_state {
+	DET_TASK_RUNNABLE = 1,	/* running, or may be chosen to */
+	DET_TASK_BLOCKED,	/* in det_block_on(), until det_wake() */
+	DET_TASK_DONE,		/* its body returned */
+};
+
+#define DET_DEFAULT_PCT_DEPTH 3U
+#define DET_DEFAULT_PCT_STEPS 10000UL
+#define DET_DEFAULT_MAX_STEPS 50000000UL
+
+/* PCT priorities handed out at creation lie in [1, 2^62]. */
+#define DET_PCT_PRIO_BITS 62
+
+/*
+ * One entry per task ever created in the run, indexed by det id.  @task
+ * is cleared when the task exits: its task_struct is then freed by
+ * kthread_stop() at a time the scheduler does not control.
+ */
+struct det_slot {
+	struct task_struct *task;
+	enum sync_point_kind last_kind;
+	bool seen_point;
+};
+
+/* Event record tags folded into the log hash. */
+enum det_event {
+	DET_EV_POINT = 1,
+	DET_EV_BLOCK,
+	DET_EV_CREATE,
+	DET_EV_EXIT,
+	DET_EV_LOG,
+};
+
+static pthread_mutex_t det_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Everything below is protected by det_lock. */
+static struct {
+	bool active;
+	struct det_config cfg;
+	u64 rng[4];			/* xoshiro256** state */
+	XXH3_state_t *xxh;
+	unsigned long steps;
+	unsigned long switches;
+	int running;			/* det id of the running task */
+
+	struct det_slot *slots;		/* indexed by det id */
+	unsigned int nr_slots, cap_slots;
+	int *live;			/* ids of tasks not done, ascending */
+	unsigned int nr_live;
+
+	unsigned long *change_points;	/* PCT, ascending */
+	unsigned int nr_change_points, next_change;
+	long lowest_prio;		/* PCT: below every priority so far */
+} det;
+
+static void (*failure_handler)(const char *why);
+
+static const char *const point_names[SP_NR] = {
+	[SP_LOAD] = "load",	[SP_STORE] = "store",
+	[SP_ATOMIC] = "atomic",	[SP_BARRIER] = "barrier",
+	[SP_LOCK] = "lock",	[SP_UNLOCK] = "unlock",
+	[SP_WAIT] = "wait",	[SP_WAKE] = "wake",
+	[SP_RCU] = "srcu",	[SP_THREAD] = "thread",
+	[SP_YIELD] = "yield",
+};
+
+static const char *const strategy_names[] = {
+	[DET_STRATEGY_RANDOM] = "random",
+	[DET_STRATEGY_PCT] = "pct",
+	[DET_STRATEGY_ROUND_ROBIN] = "round-robin",
+};
+
+static __attribute__((noreturn)) void det_oom(void)
+{
+	fprintf(stderr, "mmulab: det: out of memory\n");
+	abort();
+}
+
+/* ---------------------------------------------------------------------
+ * Pseudo-random stream: xoshiro256**, seeded through splitmix64.
+ */
+
+static u64 splitmix64(u64 *x)
+{
+	u64 z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static u64 rotl64(u64 x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static void rng_seed(u64 seed)
+{
+	for (int i = 0; i < 4; i++)
+		det.rng[i] = splitmix64(&seed);
+}
+
+static u64 rng_next(void)
+{
+	u64 *s = det.rng;
+	u64 result = rotl64(s[1] * 5, 7) * 9;
+	u64 t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl64(s[3], 45);
+	return result;
+}
+
+/* Uniform in [0, n), n > 0, without modulo bias. */
+static u64 rng_below(u64 n)
+{
+	u64 limit = -n % n;	/* 2^64 mod n: the biased low values */
+	u64 r;
+
+	do {
+		r = rng_next();
+	} while (r < limit);
+	return r % n;
+}
+
+/* ---------------------------------------------------------------------
+ * Event log.  Records are fixed little-endian byte strings, so the hash
+ * does not depend on the host's struct layout.
+ */
+
+static void log_record(enum det_event ev, int id, u32 arg)
+{
+	u8 rec[9];
+	u32 uid = (u32)id;
+
+	rec[0] = (u8)ev;
+	for (int i = 0; i < 4; i++) {
+		rec[1 + i] = (u8)(uid >> (8 * i));
+		rec[5 + i] = (u8)(arg >> (8 * i));
+	}
+	XXH3_64bits_update(det.xxh, rec, sizeof(rec));
+}
+
+/* ---------------------------------------------------------------------
+ * Task table
+ */
+
+static struct task_struct *slot_task(int id)
+{
+	return det.slots[id].task;
+}
+
+static bool is_runnable(int id)
+{
+	return slot_task(id)->det_state == DET_TASK_RUNNABLE;
+}
+
+static unsigned int live_index(int id)
+{
+	unsigned int lo = 0, hi = det.nr_live;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (det.live[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A PCT priority above every lowered one and distinct from all others. */
+static long pct_fresh_prio(void)
+{
+	long prio;
+	bool taken;
+
+	do {
+		prio = 1 + (long)(rng_next() >> (64 - DET_PCT_PRIO_BITS));
+		taken = false;
+		for (unsigned int i = 0; i < det.nr_live; i++)
+			taken |= slot_task(det.live[i])->det_prio == prio;
+	} while (taken);
+	return prio;
+}
+
+/* Give @t the next det id and make it runnable. */
+static void task_register(struct task_struct *t)
+{
+	if (det.nr_slots == det.cap_slots) {
+		unsigned int cap = det.cap_slots ? 2 * det.cap_slots : 16;
+		struct det_slot *slots;
+		int *live;
+
+		slots = realloc(det.slots, cap * sizeof(*slots));
+		if (!slots)
+			det_oom();
+		det.slots = slots;
+		live = realloc(det.live, cap * sizeof(*live));
+		if (!live)
+			det_oom();
+		det.live = live;
+		det.cap_slots = cap;
+	}
+	t->det_id = (int)det.nr_slots++;
+	t->det_state = DET_TASK_RUNNABLE;
+	t->det_blocked_on = NULL;
+	t->det_prio = det.cfg.strategy == DET_STRATEGY_PCT ? pct_fresh_prio()
+							   : 0;
+	det.slots[t->det_id] = (struct det_slot){ .task = t };
+	/* Ids only grow, so appending keeps det.live sorted. */
+	det.live[det.nr_live++] = t->det_id;
+}
+
+static void task_unregister(struct task_struct *t)
+{
+	unsigned int i = live_index(t->det_id);
+
+	BUG_ON(i >= det.nr_live || det.live[i] != t->det_id);
+	memmove(&det.live[i], &det.live[i + 1],
+		(det.nr_live - i - 1) * sizeof(det.live[0]));
+	det.nr_live--;
+	det.slots[t->det_id].task = NULL;
+	t->det_state = DET_TASK_DONE;
+}
+
+/* ---------------------------------------------------------------------
+ * Choosing the next task.  Each returns a runnable id, or -1 if none.
+ */
+
+static int pick_random(void)
+{
+	unsigned int n = 0, k;
+
+	for (unsigned int i = 0; i < det.nr_live; i++)
+		n += is_runnable(det.live[i]);
+	if (!n)
+		return -1;
+	k = (unsigned int)rng_below(n);
+	for (unsigned int i = 0;; i++) {
+		if (is_runnable(det.live[i]) && k-- == 0)
+			return det.live[i];
+	}
+}
+
+static int pick_pct(void)
+{
+	int best = -1;
+	long best_prio = 0;
+
+	for (unsigned int i = 0; i < det.nr_live; i++) {
+		struct task_struct *t = slot_task(det.live[i]);
+
+		if (t->det_state != DET_TASK_RUNNABLE)
+			continue;
+		if (best < 0 || t->det_prio > best_prio) {
+			best = det.live[i];
+			best_prio = t->det_prio;
+		}
+	}
+	return best;
+}
+
+/* The first runnable id after det.running, wrapping around. */
+static int pick_round_robin(void)
+{
+	unsigned int start = live_index(det.running + 1);
+
+	for (unsigned int k = 0; k < det.nr_live; k++) {
+		int id = det.live[(start + k) % det.nr_live];
+
+		if (is_runnable(id))
+			return id;
+	}
+	return -1;
+}
+
+static int pick_next(void)
+{
+	switch (det.cfg.strategy) {
+	case DET_STRATEGY_PCT:
+		return pick_pct();
+	case DET_STRATEGY_ROUND_ROBIN:
+		return pick_round_robin();
+	case DET_STRATEGY_RANDOM:
+	default:
+		return pick_random();
+	}
+}
+
+/* PCT: at a change point the running task drops below everyone. */
+static void pct_change_point(struct task_struct *t)
+{
+	while (det.next_change < det.nr_change_points &&
+	       det.change_points[det.next_change] <= det.steps) {
+		if (det.change_points[det.next_change] == det.steps)
+			t->det_prio = --det.lowest_prio;
+		det.next_change++;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Failures
+ */
+
+static void report_task(int id)
+{
+	struct det_slot *s = &det.slots[id];
+	struct task_struct *t = s->task;
+	const char *last = s->seen_point ? point_names[s->last_kind] : "-";
+
+	fprintf(stderr, "  task %d \"%s\" (pid %d): ", id, t->comm, t->pid);
+	if (t->det_state == DET_TASK_RUNNABLE) {
+		fprintf(stderr, "%s, last point %s\n",
+			id == det.running ? "running" : "runnable", last);
+		return;
+	}
+	fprintf(stderr, "blocked on %p (at %s)", t->det_blocked_on, last);
+	/* A joiner blocks on the task it waits for: name that task. */
+	for (unsigned int i = 0; i < det.nr_live; i++) {
+		struct task_struct *w = slot_task(det.live[i]);
+
+		if (w == t->det_blocked_on)
+			fprintf(stderr, ", the exit of task %d \"%s\"",
+				w->det_id, w->comm);
+	}
+	fputc('\n', stderr);
+}
+
+/*
+ * Report why the run cannot go on and call the failure handler, which
+ * does not return.  Called with det_lock held; drops it first so that the
+ * handler may use the scheduler's queries.
+ */
+static __attribute__((noreturn)) void det_fail(const char *why)
+{
+	void (*fn)(const char *why);
+
+	fprintf(stderr,
+		"mmulab: det: %s (seed %llu, strategy %s, step %lu, "
+		"%u live tasks)\n",
+		why, (unsigned long long)det.cfg.seed,
+		strategy_names[det.cfg.strategy], det.steps, det.nr_live);
+	for (unsigned int i = 0; i < det.nr_live; i++)
+		report_task(det.live[i]);
+	fflush(stderr);
+	fn = __atomic_load_n(&failure_handler, __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&det_lock);
+	if (fn)
+		fn(why);
+	abort();
+}
+
+/* ---------------------------------------------------------------------
+ * Switching.  All of these run with det_lock held.
+ */
+
+/* Wait, holding det_lock across the sleeps, until @t is chosen. */
+static void wait_for_turn(struct task_struct *t)
+{
+	while (det.running != t->det_id)
+		pthread_cond_wait(&t->det_cond, &det_lock);
+}
+
+/* Hand the CPU to @next (not the caller); the caller does not wait. */
+static void hand_over(int next)
+{
+	det.running = next;
+	det.switches++;
+	pthread_cond_signal(&slot_task(next)->det_cond);
+}
+
+/* The running task @t gives up the CPU (it blocked or exited). */
+static void schedule_away(void)
+{
+	int next = pick_next();
+
+	if (next < 0)
+		det_fail("deadlock: every task is blocked");
+	hand_over(next);
+}
+
+static struct task_struct *det_caller(void)
+{
+	struct task_struct *t = current;
+
+	if (t->det_id < 0)
+		return NULL;
+	BUG_ON(!det.active || det.running != t->det_id);
+	return t;
+}
+
+/* ---------------------------------------------------------------------
+ * Hooks of the concurrency layer
+ */
+
 void det_sched_point(enum sync_point_kind kind, const void *obj)
 {
-	(void)kind;
+	struct task_struct *t = current;
+	int next;
+
 	(void)obj;
+	/* Threads outside the run (liburcu's, a test's) are not scheduled. */
+	if (t->det_id < 0)
+		return;
+	pthread_mutex_lock(&det_lock);
+	t = det_caller();
+	det.steps++;
+	det.slots[t->det_id].last_kind = kind;
+	det.slots[t->det_id].seen_point = true;
+	log_record(DET_EV_POINT, t->det_id, (u32)kind);
+	if (det.steps > det.cfg.max_steps)
+		det_fail("livelock: step budget exhausted");
+	if (det.cfg.strategy == DET_STRATEGY_PCT)
+		pct_change_point(t);
+	next = pick_next();
+	if (next != t->det_id) {
+		hand_over(next);
+		wait_for_turn(t);
+	}
+	pthread_mutex_unlock(&det_lock);
 }
 
 void det_block_on(const void *obj)
 {
-	(void)obj;
-	BUG();
+	struct task_struct *t = current;
+
+	BUG_ON(t->det_id < 0);
+	pthread_mutex_lock(&det_lock);
+	t = det_caller();
+	log_record(DET_EV_BLOCK, t->det_id, 0);
+	t->det_state = DET_TASK_BLOCKED;
+	t->det_blocked_on = obj;
+	schedule_away();
+	wait_for_turn(t);
+	pthread_mutex_unlock(&det_lock);
+}
+
+static void wake_locked(const void *obj)
+{
+	for (unsigned int i = 0; i < det.nr_live; i++) {
+		struct task_struct *t = slot_task(det.live[i]);
+
+		if (t->det_state == DET_TASK_BLOCKED &&
+		    t->det_blocked_on == obj) {
+			t->det_state = DET_TASK_RUNNABLE;
+			t->det_blocked_on = NULL;
+		}
+	}
 }
 
 void det_wake(const void *obj)
 {
-	(void)obj;
+	/* Only the running task may change who is runnable. */
+	if (WARN_ON_ONCE(current->det_id < 0))
+		return;
+	pthread_mutex_lock(&det_lock);
+	(void)det_caller();
+	wake_locked(obj);
+	pthread_mutex_unlock(&det_lock);
 }
 
 void det_task_created(struct task_struct *t)
 {
-	(void)t;
+	struct task_struct *creator = current;
+
+	BUG_ON(creator->det_id < 0);
+	pthread_mutex_lock(&det_lock);
+	creator = det_caller();
+	task_register(t);
+	log_record(DET_EV_CREATE, creator->det_id, (u32)t->det_id);
+	pthread_mutex_unlock(&det_lock);
 }
 
 void det_task_enter(struct task_struct *t)
 {
-	(void)t;
+	/*
+	 * The scheduler may have chosen @t before this pthread got here;
+	 * det.running then already holds its id and no wait happens.
+	 */
+	pthread_mutex_lock(&det_lock);
+	wait_for_turn(t);
+	pthread_mutex_unlock(&det_lock);
 }
 
 void det_task_exit(struct task_struct *t)
 {
+	bool was_running;
+
+	pthread_mutex_lock(&det_lock);
+	/* kthread_run() also ends a task whose pthread never started. */
+	was_running = det.running == t->det_id;
+	log_record(DET_EV_EXIT, t->det_id, 0);
+	task_unregister(t);
 	__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
+	wake_locked(t);
+	/* From here on @t may be freed by its joiner as soon as it runs. */
+	if (was_running)
+		schedule_away();
+	pthread_mutex_unlock(&det_lock);
+}
+
+/* ---------------------------------------------------------------------
+ * Runs
+ */
+
+static bool change_point_taken(unsigned long step, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (det.change_points[i] == step)
+			return true;
+	}
+	return false;
+}
+
+static int cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Place distinct change points uniformly in [1, pct_steps]. */
+static int pct_setup(void)
+{
+	unsigned int n = det.cfg.pct_depth;
+
+	if (n > det.cfg.pct_steps)
+		n = (unsigned int)det.cfg.pct_steps;
+	det.change_points = calloc(n ? n : 1, sizeof(*det.change_points));
+	if (!det.change_points)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned long step;
+
+		do {
+			step = 1 + (unsigned long)rng_below(det.cfg.pct_steps);
+		} while (change_point_taken(step, i));
+		det.change_points[i] = step;
+	}
+	qsort(det.change_points, n, sizeof(*det.change_points), cmp_ulong);
+	det.nr_change_points = n;
+	det.next_change = 0;
+	det.lowest_prio = 0;
+	return 0;
+}
+
+static void det_reset(void)
+{
+	free(det.slots);
+	free(det.live);
+	free(det.change_points);
+	if (det.xxh)
+		XXH3_freeState(det.xxh);
+	memset(&det, 0, sizeof(det));
+}
+
+static int det_setup(const struct det_config *cfg)
+{
+	det.cfg = *cfg;
+	if (!det.cfg.pct_depth)
+		det.cfg.pct_depth = DET_DEFAULT_PCT_DEPTH;
+	if (!det.cfg.pct_steps)
+		det.cfg.pct_steps = DET_DEFAULT_PCT_STEPS;
+	if (!det.cfg.max_steps)
+		det.cfg.max_steps = DET_DEFAULT_MAX_STEPS;
+	rng_seed(det.cfg.seed);
+	det.xxh = XXH3_createState();
+	if (!det.xxh || XXH3_64bits_reset(det.xxh) != XXH_OK)
+		return -ENOMEM;
+	if (det.cfg.strategy == DET_STRATEGY_PCT && pct_setup())
+		return -ENOMEM;
+	return 0;
 }
 
 int det_begin(const struct det_config *cfg)
 {
-	(void)cfg;
-	return -ENOSYS;
+	struct task_struct *t = current;
+	int err;
+
+	if (!cfg || (cfg->strategy != DET_STRATEGY_RANDOM &&
+		     cfg->strategy != DET_STRATEGY_PCT &&
+		     cfg->strategy != DET_STRATEGY_ROUND_ROBIN))
+		return -EINVAL;
+	/*
+	 * Callbacks queued with call_srcu() before the run would otherwise
+	 * run on liburcu's thread in the middle of it, at times no seed
+	 * decides.
+	 */
+	urcu_bp_barrier();
+
+	pthread_mutex_lock(&det_lock);
+	if (det.active || kthread_nr_live() != 0) {
+		pthread_mutex_unlock(&det_lock);
+		return -EBUSY;
+	}
+	err = det_setup(cfg);
+	if (err) {
+		det_reset();
+		pthread_mutex_unlock(&det_lock);
+		return err;
+	}
+	task_register(t);
+	det.running = t->det_id;
+	det.active = true;
+	pthread_mutex_unlock(&det_lock);
+
+	__atomic_store_n(&mmulab_det_active, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int det_end(struct det_result *res)
+{
+	struct task_struct *t = current;
+
+	pthread_mutex_lock(&det_lock);
+	if (!det.active || t->det_id < 0) {
+		pthread_mutex_unlock(&det_lock);
+		return -EINVAL;
+	}
+	if (kthread_nr_live() != 0) {
+		pthread_mutex_unlock(&det_lock);
+		return -EBUSY;
+	}
+	pthread_mutex_unlock(&det_lock);
+
+	/* The caller is the only task left; this may still block on it. */
+	det_srcu_flush_all();
+	__atomic_store_n(&mmulab_det_active, 0, __ATOMIC_SEQ_CST);
+
+	pthread_mutex_lock(&det_lock);
+	if (res) {
+		res->steps = det.steps;
+		res->switches = det.switches;
+		res->tasks = det.nr_slots;
+		res->log_hash = XXH3_64bits_digest(det.xxh);
+	}
+	task_unregister(t);
+	t->det_id = -1;
+	t->det_state = 0;
+	det_reset();
+	pthread_mutex_unlock(&det_lock);
+	return 0;
+}
+
+bool det_active(void)
+{
+	return __atomic_load_n(&mmulab_det_active, __ATOMIC_ACQUIRE);
+}
+
+void det_log(const char *fmt, ...)
+{
+	struct task_struct *t;
+	char buf[256], *line = buf;
+	va_list ap;
+	int len;
+
+	if (!det_active())
+		return;
+	t = current;
+	if (t->det_id < 0)
+		return;
+	va_start(ap, fmt);
+	len = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	if ((size_t)len >= sizeof(buf)) {
+		line = malloc((size_t)len + 1);
+		if (!line)
+			det_oom();
+		va_start(ap, fmt);
+		vsnprintf(line, (size_t)len + 1, fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_lock(&det_lock);
+	(void)det_caller();
+	log_record(DET_EV_LOG, t->det_id, (u32)len);
+	XXH3_64bits_update(det.xxh, line, (size_t)len);
+	pthread_mutex_unlock(&det_lock);
+	if (line != buf)
+		free(line);
+}
+
+void det_set_failure_handler(void (*fn)(const char *why))
+{
+	__atomic_store_n(&failure_handler, fn, __ATOMIC_RELEASE);
 }

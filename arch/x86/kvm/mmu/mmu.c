@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The secondary page fault (an EPT violation), with KVM's invalidation
+ * retry protocol.
+ *
+ * Why each step is there:
+ *  1. mmu_invalidate_seq is read before the page is looked up, with a read
+ *     barrier, so an invalidation that ends after the lookup started is
+ *     seen as a change of sequence;
+ *  2. the page is faulted in through GUP with no KVM lock held (it may
+ *     sleep, break COW, and trigger invalidations of this very range);
+ *  3. under mmu_lock, the fault gives up if an invalidation covering the
+ *     gfn is in progress (its start may already have zapped, and the page
+ *     may be freed at any moment) or if one ended since the snapshot (the
+ *     page GUP returned may already be gone);
+ *  4. the SPTE is installed under the same mmu_lock the invalidation takes
+ *     for write, so either the fault sees the invalidation or the
+ *     invalidation sees (and zaps) the new SPTE;
+ *  5. the GUP reference is dropped: the notifier, not a pin, protects the
+ *     mapping from now on.
+ */
+#include "../../../../virt/kvm/kvm_host.h"
+
+static void fault_hook(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
+		       gpa_t gpa)
+{
+	kvm_fault_hook_t hook = READ_ONCE(vcpu->kvm->fault_hook);
+
+	if (hook)
+		hook(vcpu, stage, gpa, vcpu->kvm->fault_hook_arg);
+}
+
+/*
+ * Must the fault retry?  Called with mmu_lock held, so the invalidation
+ * state is stable: an invalidation updates it only under the write lock.
+ */
+static int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
+				    gfn_t gfn, struct kvm_vcpu_stat *stat)
+{
+	if (unlikely(kvm->mmu_invalidate_in_progress) &&
+	    !mutant_is(MUTANT_SKIP_IN_PROGRESS_CHECK)) {
+		gfn_t first = kvm->mmu_invalidate_range_start;
+
+		/* begin() always sets the hull before mmu_lock is dropped. */
+		if (WARN_ON_ONCE(first == INVALID_GFN ||
+				 kvm->mmu_invalidate_range_end == INVALID_GFN))
+			return 1;
+		if (mutant_is(MUTANT_RANGE_OFF_BY_ONE))
+			first++; /* broken on purpose */
+		if (gfn >= first && gfn < kvm->mmu_invalidate_range_end) {
+			stat_inc(&stat->pf_retry_in_progress);
+			return 1;
+		}
+	}
+	if (kvm->mmu_invalidate_seq != mmu_seq &&
+	    !mutant_is(MUTANT_SKIP_SEQ_CHECK)) {
+		stat_inc(&stat->pf_retry_seq);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * hva_to_pfn: the page behind @hva, referenced (pinned for a pinned VM).
+ * A read fault takes the page writable if the host already maps it so,
+ * without faulting, so a later guest write needs no second exit.
+ */
+static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
+			struct page **page, bool *writable)
+{
+	struct mm_struct *mm = kvm->mm;
+	unsigned int flags = write ? FOLL_WRITE : 0;
+	long n;
+
+	if (!mmget_not_zero(mm))
+		return -EFAULT;
+	mmap_read_lock(mm);
+	if (kvm_pinned(kvm)) {
+		*writable = true;
+		n = pin_user_pages_remote(mm, hva, 1, FOLL_WRITE | FOLL_NOFAULT |
+						      FOLL_LONGTERM, page);
+		if (n != 1 && !write) {
+			*writable = false;
+			n = pin_user_pages_remote(mm, hva, 1, FOLL_LONGTERM,
+						  page);
+		} else if (n != 1) {
+			n = pin_user_pages_remote(mm, hva, 1,
+						  flags | FOLL_LONGTERM, page);
+		}
+	} else {
+		*writable = true;
+		n = get_user_pages_remote(mm, hva, 1, FOLL_WRITE | FOLL_NOFAULT,
+					  page);
+		if (n != 1) {
+			*writable = write;
+			n = get_user_pages_remote(mm, hva, 1, flags, page);
+		}
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	if (n == 1)
+		return 0;
+	return n == -ENOMEM ? -ENOMEM : -EFAULT;
+}
+
+static void release_page(struct kvm *kvm, struct page *page, bool keep_pin)
+{
+	if (!kvm_pinned(kvm)) {
+		if (!mutant_is(MUTANT_KEEP_GUP_REF)) /* broken on purpose */
+			put_page(page);
+		return;
+	}
+	if (keep_pin) {
+		atomic_long_inc(&kvm->stat.pinned_pages);
+		return;
+	}
+	unpin_user_page(page);
+}
+
+/**
+ * kvm_tdp_page_fault() - resolve a guest access to @gpa that missed.
+ * Return: RET_PF_FIXED, RET_PF_SPURIOUS or RET_PF_RETRY (the access is
+ * retried), KVM_EXIT_MMIO, or a negative errno for the VMM.
+ */
+int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
+{
+	struct kvm *kvm = vcpu->kvm;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	struct kvm_memory_slot *slot;
+	unsigned long mmu_seq, hva;
+	struct page *page;
+	bool writable;
+	int idx, r;
+
+	stat_inc(&vcpu->stat.pf_taken);
+	idx = srcu_read_lock(&kvm->srcu);
+	slot = gfn_to_memslot(rcu_dereference(kvm->memslots), gfn);
+	if (!slot || (slot->flags & KVM_MEMSLOT_INVALID) ||
+	    (write && (slot->flags & KVM_MEM_READONLY))) {
+		srcu_read_unlock(&kvm->srcu, idx);
+		stat_inc(&vcpu->stat.pf_mmio);
+		return KVM_EXIT_MMIO;
+	}
+	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+
+	mmu_seq = READ_ONCE(kvm->mmu_invalidate_seq);
+	smp_rmb();
+	fault_hook(vcpu, KVM_FAULT_SNAPSHOT, gpa);
+
+	r = faultin_page(kvm, hva, write, &page, &writable);
+	if (r) {
+		srcu_read_unlock(&kvm->srcu, idx);
+		stat_inc(&vcpu->stat.pf_efault);
+		return r;
+	}
+	if (slot->flags & KVM_MEM_READONLY)
+		writable = false;
+	fault_hook(vcpu, KVM_FAULT_GUP_DONE, gpa);
+
+	read_lock(&kvm->mmu_lock);
+	fault_hook(vcpu, KVM_FAULT_LOCKED, gpa);
+	if (mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn, &vcpu->stat)) {
+		r = RET_PF_RETRY;
+	} else {
+		r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write);
+		if (r == RET_PF_RETRY)
+			stat_inc(&vcpu->stat.pf_retry_race);
+	}
+	read_unlock(&kvm->mmu_lock);
+
+	/* A pinned VM keeps the pin only for a newly installed SPTE. */
+	release_page(kvm, page, r == RET_PF_FIXED);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (r == RET_PF_FIXED || r == RET_PF_UPGRADED)
+		stat_inc(&vcpu->stat.pf_fixed);
+	else if (r == RET_PF_SPURIOUS)
+		stat_inc(&vcpu->stat.pf_spurious);
+	return r;
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The TDP MMU: four-level guest-physical page tables (EPT-like), one root
+ * per VM.
+ *
+ * Concurrency, as in x86's TDP MMU: faults hold mmu_lock for read and
+ * install entries with compare-and-swap, so vCPUs fault in parallel and a
+ * lost race is simply retried; zaps hold mmu_lock for write.  Non-leaf
+ * tables are never freed while the VM lives, so vCPUs in guest mode walk
+ * the tables without any lock, as the hardware does.
+ *
+ * A present leaf is never replaced by a present leaf with a different
+ * pfn: it is zapped (and the TLBs flushed) first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../../virt/kvm/kvm_host.h"
+
+#define TDP_LEVELS 4
+#define TDP_ENTRIES 512
+
+static unsigned int tdp_index(gfn_t gfn, int level)
+{
+	return (gfn >> (9 * level)) & (TDP_ENTRIES - 1);
+}
+
+static u64 *tdp_table(u64 spte)
+{
+	return (u64 *)(uintptr_t)(spte & KVM_SPTE_PFN_MASK);
+}
+
+static u64 *tdp_alloc_table(void)
+{
+	u64 *t = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+
+	if (t)
+		memset(t, 0, PAGE_SIZE);
+	return t;
+}
+
+static unsigned long spte_pfn(u64 spte)
+{
+	return (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
+}
+
+int kvm_tdp_mmu_init(struct kvm *kvm)
+{
+	kvm->root = tdp_alloc_table();
+	return kvm->root ? 0 : -ENOMEM;
+}
+
+static void free_tables(u64 *table, int level)
+{
+	if (level > 0) {
+		for (int i = 0; i < TDP_ENTRIES; i++) {
+			if (table[i] & KVM_SPTE_PRESENT)
+				free_tables(tdp_table(table[i]), level - 1);
+		}
+	}
+	free(table);
+}
+
+/* Called after every leaf was zapped (release or destroy). */
+void kvm_tdp_mmu_destroy(struct kvm *kvm)
+{
+	if (kvm->root)
+		free_tables(kvm->root, TDP_LEVELS - 1);
+	kvm->root = NULL;
+}
+
+/** kvm_tdp_mmu_walk() - the leaf entry for @gfn, or NULL; no locks. */
+u64 *kvm_tdp_mmu_walk(struct kvm *kvm, gfn_t gfn)
+{
+	u64 *table = kvm->root;
+
+	for (int level = TDP_LEVELS - 1; level > 0; level--) {
+		u64 e = READ_ONCE(table[tdp_index(gfn, level)]);
+
+		if (!(e & KVM_SPTE_PRESENT))
+			return NULL;
+		table = tdp_table(e);
+	}
+	return &table[tdp_index(gfn, 0)];
+}
+
+u64 kvm_tdp_mmu_read_spte(struct kvm *kvm, gfn_t gfn)
+{
+	u64 *leaf = kvm_tdp_mmu_walk(kvm, gfn);
+
+	return leaf ? READ_ONCE(*leaf) : 0;
+}
+
+/* The leaf entry for @gfn, creating tables with compare-and-swap. */
+static u64 *tdp_walk_alloc(struct kvm *kvm, gfn_t gfn)
+{
+	u64 *table = kvm->root;
+
+	for (int level = TDP_LEVELS - 1; level > 0; level--) {
+		u64 *slot = &table[tdp_index(gfn, level)];
+		u64 e = READ_ONCE(*slot);
+
+		if (!(e & KVM_SPTE_PRESENT)) {
+			u64 *child = tdp_alloc_table();
+			u64 none = 0;
+
+			if (!child)
+				return NULL;
+			e = (u64)(uintptr_t)child | KVM_SPTE_PRESENT |
+			    KVM_SPTE_WRITABLE;
+			if (!try_cmpxchg(slot, &none, e)) {
+				free(child);
+				e = none;
+			}
+		}
+		table = tdp_table(e);
+	}
+	return &table[tdp_index(gfn, 0)];
+}
+
+/**
+ * kvm_tdp_mmu_map() - install @page at @gfn; mmu_lock held for read and
+ * the retry check passed.  Returns RET_PF_FIXED (new SPTE),
+ * RET_PF_UPGRADED (made writable), RET_PF_SPURIOUS (already mapped well
+ * enough), RET_PF_RETRY (lost a race), or -ENOMEM.
+ */
+int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
+		    bool writable, bool write_fault)
+{
+	unsigned long pfn = page_to_pfn(page);
+	u64 *leaf = tdp_walk_alloc(kvm, gfn);
+	u64 old, new;
+
+	if (!leaf)
+		return -ENOMEM;
+	old = READ_ONCE(*leaf);
+	if (old & KVM_SPTE_PRESENT) {
+		if (WARN_ON_ONCE(spte_pfn(old) != pfn))
+			return RET_PF_RETRY;
+		if (!writable || (old & KVM_SPTE_WRITABLE))
+			return RET_PF_SPURIOUS;
+		new = old | KVM_SPTE_WRITABLE |
+		      (write_fault ? KVM_SPTE_DIRTY : 0);
+		return try_cmpxchg(leaf, &old, new) ? RET_PF_UPGRADED
+						    : RET_PF_RETRY;
+	}
+	new = ((u64)pfn << PAGE_SHIFT) | KVM_SPTE_PRESENT | KVM_SPTE_ACCESSED |
+	      (writable ? KVM_SPTE_WRITABLE : 0) |
+	      (write_fault ? KVM_SPTE_DIRTY : 0);
+	if (!try_cmpxchg(leaf, &old, new))
+		return RET_PF_RETRY;
+	atomic_long_inc(&kvm->stat.pages_4k);
+	checker_secondary_map(kvm->host, pfn, 1);
+	return RET_PF_FIXED;
+}
+
+/*
+ * A leaf went away: hand its dirty and accessed state to the page before
+ * the zap returns (the primary MMU may free or write back the page right
+ * after), and drop the pin of a pinned VM.
+ */
+static void handle_removed_leaf(struct kvm *kvm, u64 old)
+{
+	struct page *page = pfn_to_page(kvm->host, spte_pfn(old));
+
+	if (old & KVM_SPTE_DIRTY)
+		set_page_dirty(page);
+	if (old & KVM_SPTE_ACCESSED)
+		mark_page_accessed(page);
+	atomic_long_dec(&kvm->stat.pages_4k);
+	atomic_long_inc(&kvm->stat.mmu_shadow_zapped);
+	checker_secondary_map(kvm->host, spte_pfn(old), -1);
+	if (kvm_pinned(kvm)) {
+		unpin_user_page(page);
+		atomic_long_dec(&kvm->stat.pinned_pages);
+	}
+}
+
+typedef bool (*leaf_fn)(struct kvm *kvm, u64 *leaf, gfn_t gfn);
+
+/* Visit every present leaf with gfn in [start, end): work proportional to
+ * the populated part of the range. */
+static bool for_each_leaf(struct kvm *kvm, u64 *table, int level, gfn_t base,
+			  gfn_t start, gfn_t end, leaf_fn fn)
+{
+	gfn_t span = 1ULL << (9 * level);
+	unsigned int first = start > base ? (start - base) / span : 0;
+	bool ret = false;
+
+	for (unsigned int i = first; i < TDP_ENTRIES; i++) {
+		gfn_t lo = base + i * span;
+		u64 e;
+
+		if (lo >= end)
+			break;
+		e = READ_ONCE(table[i]);
+		if (!(e & KVM_SPTE_PRESENT))
+			continue;
+		if (level > 0)
+			ret |= for_each_leaf(kvm, tdp_table(e), level - 1, lo,
+					     start, end, fn);
+		else
+			ret |= fn(kvm, &table[i], lo);
+	}
+	return ret;
+}
+
+static bool walk_range(struct kvm *kvm, struct kvm_gfn_range *r, leaf_fn fn)
+{
+	if (!kvm->root || r->start >= r->end)
+		return false;
+	return for_each_leaf(kvm, kvm->root, TDP_LEVELS - 1, 0, r->start,
+			     r->end, fn);
+}
+
+static bool zap_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
+{
+	u64 old = xchg(leaf, 0);
+
+	(void)gfn;
+	if (!(old & KVM_SPTE_PRESENT))
+		return false;
+	handle_removed_leaf(kvm, old);
+	return true;
+}
+
+/**
+ * kvm_tdp_mmu_unmap_gfn_range() - zap every leaf in the range; mmu_lock
+ * held for write.  True if anything was zapped: the caller must flush the
+ * vCPU TLBs before dropping mmu_lock.
+ */
+bool kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
+{
+	return walk_range(kvm, r, zap_leaf);
+}
+
+static bool age_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
+{
+	u64 old;
+
+	(void)kvm;
+	(void)gfn;
+	sync_point(SP_ATOMIC, leaf);
+	old = __atomic_fetch_and(leaf, ~KVM_SPTE_ACCESSED, __ATOMIC_SEQ_CST);
+	return old & KVM_SPTE_ACCESSED;
+}
+
+static bool test_age_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
+{
+	(void)kvm;
+	(void)gfn;
+	return READ_ONCE(*leaf) & KVM_SPTE_ACCESSED;
+}
+
+/** kvm_tdp_mmu_age_gfn_range() - test and clear accessed bits. */
+bool kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
+{
+	return walk_range(kvm, r, age_leaf);
+}
+
+/** kvm_tdp_mmu_test_age_gfn() - any accessed bit set in the range? */
+bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *r)
+{
+	return walk_range(kvm, r, test_age_leaf);
+}
+
+/**
+ * kvm_tdp_mmu_set_spte_gfn() - change_pte: the host now maps @host_pte at
+ * the HVA of @gfn.  A writable new PTE just zaps; a read-only one is
+ * installed in place of the old leaf, by zapping it first.  True if a
+ * present SPTE was found (the caller flushes).  mmu_lock held for write.
+ */
+bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte)
+{
+	u64 *leaf = kvm_tdp_mmu_walk(kvm, gfn);
+	u64 old;
+
+	if (!leaf)
+		return false;
+	old = xchg(leaf, 0);
+	if (!(old & KVM_SPTE_PRESENT))
+		return false;
+	handle_removed_leaf(kvm, old);
+	if (!pte_write(host_pte) && pte_present(host_pte)) {
+		WRITE_ONCE(*leaf, ((u64)pte_pfn(host_pte) << PAGE_SHIFT) |
+					  KVM_SPTE_PRESENT);
+		atomic_long_inc(&kvm->stat.pages_4k);
+		checker_secondary_map(kvm->host, pte_pfn(host_pte), 1);
+	}
+	return true;
+}

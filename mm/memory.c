@@ -1,0 +1,829 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Page tables and the primary MMU's core paths: the page-fault handler,
+ * copy-on-write, zapping with mmu_gather, fork's copy_page_range(), and
+ * CPU loads and stores.
+ *
+ * The rule every path here keeps for secondary MMUs: a present PTE is
+ * never removed, write-protected or re-pointed except inside an
+ * invalidate_range_start/end pair covering it (or, for the historical
+ * CHANGE_PTE_DIRECT mode, with change_pte), and a page is never freed
+ * until the PTE is gone and the TLB flushed.  Filling a none PTE or adding
+ * permissions needs no notification: a secondary MMU can only lag behind
+ * with fewer permissions, and refaults to catch up.
+ */
+#include <string.h>
+
+#include "pgtable.h"
+
+/* ---------------------------------------------------------------------
+ * Page-table walking
+ */
+
+/*
+ * Find (and with @alloc, create) the PTE table covering @addr.  New tables
+ * are installed under page_table_lock, re-checking that nobody installed
+ * one meanwhile.  Returns NULL when a level is missing (or, with @alloc,
+ * when the host is out of frames).
+ */
+static struct page *walk_to_pte_table(struct mm_struct *mm, unsigned long addr,
+				      bool alloc)
+{
+	struct page *table = mm->pgd;
+
+	for (int level = PT_PGD; level > PT_PTE; level--) {
+		pte_t *e = &table->pt_table[pt_index(addr, level)];
+		pte_t v = ptep_get(e);
+
+		if (pte_none(v)) {
+			struct page *new;
+
+			if (!alloc)
+				return NULL;
+			new = alloc_pt_page(mm->host);
+			if (!new)
+				return NULL;
+			new->pt_level = level - 1;
+			spin_lock(&mm->page_table_lock);
+			v = ptep_get(e);
+			if (pte_none(v)) {
+				v = pfn_pte(page_to_pfn(new), _PAGE_TABLE);
+				set_pte(e, v);
+				new = NULL;
+			}
+			spin_unlock(&mm->page_table_lock);
+			if (new)
+				free_pt_page(new);
+		}
+		table = pt_next(mm, v);
+	}
+	return table;
+}
+
+struct page *pte_table_page(struct mm_struct *mm, unsigned long addr)
+{
+	return walk_to_pte_table(mm, addr, false);
+}
+
+static pte_t *lock_entry(struct page *table, unsigned long addr,
+			 spinlock_t **ptlp)
+{
+	spin_lock(&table->ptl);
+	*ptlp = &table->ptl;
+	return &table->pt_table[pt_index(addr, PT_PTE)];
+}
+
+/** pte_offset_map_lock() - the PTE of @addr, locked; NULL if no table. */
+pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr,
+			   spinlock_t **ptlp)
+{
+	struct page *table = walk_to_pte_table(mm, addr, false);
+
+	return table ? lock_entry(table, addr, ptlp) : NULL;
+}
+
+/** pte_alloc_map_lock() - as above, creating tables; NULL on ENOMEM. */
+pte_t *pte_alloc_map_lock(struct mm_struct *mm, unsigned long addr,
+			  spinlock_t **ptlp)
+{
+	struct page *table = walk_to_pte_table(mm, addr, true);
+
+	return table ? lock_entry(table, addr, ptlp) : NULL;
+}
+
+/*
+ * Free the tables below @table (at @level, covering from @base) that meet
+ * [start, end) and whose whole span no VMA covers any more.  Runs with the
+ * mmap_lock held for writing, after the VMAs that covered the span were
+ * unlinked from the rmap, so no walker can be inside these tables.
+ */
+static void free_table_range(struct mm_struct *mm, struct page *table,
+			     int level, unsigned long base, unsigned long start,
+			     unsigned long end)
+{
+	unsigned long span = pt_entry_span(level);
+	unsigned int first = start > base ? (start - base) / span : 0;
+
+	for (unsigned int i = first; i < PTRS_PER_TABLE; i++) {
+		unsigned long lo = base + i * span, hi = lo + span;
+		pte_t *e = &table->pt_table[i];
+		struct page *child;
+
+		if (lo >= end)
+			break;
+		if (pte_none(ptep_get(e)))
+			continue;
+		child = pt_next(mm, ptep_get(e));
+		if (level > PT_PMD)
+			free_table_range(mm, child, level - 1, lo, start, end);
+		if (interval_tree_iter_first(&mm->mm_vmas, lo, hi - 1))
+			continue;
+		if (level == PT_PMD) {
+			for (int j = 0; j < PTRS_PER_TABLE; j++)
+				WARN_ON_ONCE(!pte_none(child->pt_table[j]));
+		}
+		set_pte(e, __pte(0));
+		free_pt_page(child);
+	}
+}
+
+/** free_pgtables() - free the page tables of [@start, @end) no VMA uses. */
+void free_pgtables(struct mm_struct *mm, unsigned long start,
+		   unsigned long end)
+{
+	mmap_assert_write_locked(mm);
+	free_table_range(mm, mm->pgd, PT_PGD, 0, start, end);
+}
+
+/* ---------------------------------------------------------------------
+ * TLB flushing and mmu_gather
+ */
+
+/*
+ * The primary TLB flush.  Secondary TLBs that cache the CPU's own page
+ * tables (IOMMU SVA) are flushed from here, after the PTE change and before
+ * any page of the range can be freed.
+ */
+void flush_tlb_range(struct mm_struct *mm, unsigned long start,
+		     unsigned long end)
+{
+	count_vm_event(mm->host, TLB_FLUSH);
+	mmu_notifier_arch_invalidate_secondary_tlbs(mm, start, end);
+}
+
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm)
+{
+	tlb->mm = mm;
+	tlb->start = ~0UL;
+	tlb->end = 0;
+	tlb->nr = 0;
+}
+
+static void tlb_track(struct mmu_gather *tlb, unsigned long addr)
+{
+	if (addr < tlb->start)
+		tlb->start = addr;
+	if (addr + PAGE_SIZE > tlb->end)
+		tlb->end = addr + PAGE_SIZE;
+}
+
+/* Queue @page's mapping reference; true when the batch is full. */
+static bool tlb_remove_page(struct mmu_gather *tlb, struct page *page)
+{
+	tlb->pages[tlb->nr++] = page;
+	return tlb->nr == MMU_GATHER_BATCH;
+}
+
+/* Flush the primary TLB for what was zapped, then free the pages: F, X. */
+void tlb_flush_mmu(struct mmu_gather *tlb)
+{
+	if (tlb->end > tlb->start)
+		flush_tlb_range(tlb->mm, tlb->start, tlb->end);
+	tlb->start = ~0UL;
+	tlb->end = 0;
+	for (unsigned int i = 0; i < tlb->nr; i++)
+		put_page(tlb->pages[i]);
+	tlb->nr = 0;
+}
+
+void tlb_finish_mmu(struct mmu_gather *tlb)
+{
+	tlb_flush_mmu(tlb);
+}
+
+/* ---------------------------------------------------------------------
+ * Zapping
+ */
+
+/* Clear the PTEs of one PTE table in [addr, end); returns where it stopped. */
+static unsigned long zap_pte_table(struct mmu_gather *tlb,
+				   struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long end,
+				   bool *flush)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	spinlock_t *ptl;
+	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
+
+	if (!pte)
+		return end;
+	for (; addr < end; addr += PAGE_SIZE, pte++) {
+		pte_t v = ptep_get(pte);
+		struct page *page;
+
+		if (pte_none(v))
+			continue;
+		/* Swap entries arrive with swap; nothing else is stored. */
+		WARN_ON_ONCE(!pte_maps_page(v));
+		set_pte(pte, __pte(0));
+		tlb_track(tlb, addr);
+		if (pte_special(v) || !pte_maps_page(v))
+			continue;
+		page = pfn_to_page(mm->host, pte_pfn(v));
+		if (pte_dirty(v))
+			SetPageFlag(page, PG_dirty);
+		if (pte_young(v))
+			SetPageFlag(page, PG_referenced);
+		page_remove_rmap(page);
+		if (tlb_remove_page(tlb, page)) {
+			addr += PAGE_SIZE;
+			*flush = true;
+			break;
+		}
+	}
+	spin_unlock(ptl);
+	return addr;
+}
+
+/**
+ * unmap_page_range() - clear every PTE of @vma in [@addr, @end), queueing
+ * the pages in @tlb.  The caller has started an invalidation covering the
+ * range.  A full batch is flushed and freed here, mid-range.
+ */
+void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		      unsigned long addr, unsigned long end)
+{
+	while (addr < end) {
+		unsigned long next = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+		bool flush = false;
+
+		if (next > end || next == 0)
+			next = end;
+		addr = zap_pte_table(tlb, vma, addr, next, &flush);
+		if (flush)
+			tlb_flush_mmu(tlb);
+		cond_resched();
+	}
+}
+
+/**
+ * zap_page_range_single() - MADV_DONTNEED of [@addr, @addr + @size) in one
+ * VMA: a CLEAR invalidation around the zap, then the flush and the frees.
+ */
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long size)
+{
+	struct mmu_notifier_range range;
+	struct mmu_gather tlb;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, addr,
+				addr + size);
+	tlb_gather_mmu(&tlb, vma->vm_mm);
+	mmu_notifier_invalidate_range_start(&range);
+	unmap_page_range(&tlb, vma, addr, addr + size);
+	mmu_notifier_invalidate_range_end(&range);
+	tlb_finish_mmu(&tlb);
+}
+
+/* ---------------------------------------------------------------------
+ * Page faults
+ */
+
+/** vma_access_ok() - may an access of kind @fault_flags touch @vma? */
+bool vma_access_ok(struct vm_area_struct *vma, unsigned int fault_flags)
+{
+	unsigned long f = vma->vm_flags;
+
+	if (fault_flags & FAULT_FLAG_WRITE) {
+		if (f & VM_WRITE)
+			return true;
+		/* FOLL_FORCE may write a private mapping it could make writable. */
+		return (fault_flags & FAULT_FLAG_FORCE) && !(f & VM_SHARED) &&
+		       (f & VM_MAYWRITE);
+	}
+	return f & (VM_READ | VM_WRITE | VM_EXEC);
+}
+
+static pte_t mk_leaf(unsigned long pfn, struct vm_area_struct *vma,
+		     bool writable, bool dirty)
+{
+	pte_t pte = pfn_pte(pfn, vm_page_prot(vma->vm_flags, writable) |
+					 _PAGE_ACCESSED);
+
+	return dirty ? pte_mkdirty(pte) : pte;
+}
+
+/* First touch of anonymous memory: the zero page for a read, a new page for
+ * a write.  No notification: the PTE was none, nothing can map it. */
+static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
+				    unsigned long addr, unsigned int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	bool write = flags & FAULT_FLAG_WRITE;
+	struct page *page = NULL;
+	spinlock_t *ptl;
+	pte_t *pte;
+
+	if (write) {
+		if (anon_vma_prepare(vma))
+			return VM_FAULT_OOM;
+		page = alloc_page(mm->host);
+		if (!page)
+			return VM_FAULT_OOM;
+		clear_page_contents(page);
+	}
+	pte = pte_alloc_map_lock(mm, addr, &ptl);
+	if (!pte) {
+		if (page)
+			put_page(page);
+		return VM_FAULT_OOM;
+	}
+	if (!pte_none(ptep_get(pte))) {
+		/* Somebody else filled it; let the caller retry the access. */
+		spin_unlock(ptl);
+		if (page)
+			put_page(page);
+		return 0;
+	}
+	if (!page) {
+		set_pte(pte, __pte(mk_leaf(ZERO_PFN, vma, false, false).pte |
+				   _PAGE_SPECIAL));
+		count_vm_event(mm->host, ZERO_PAGE_MAP);
+	} else {
+		page_add_new_anon_rmap(page, vma, addr);
+		set_pte(pte, mk_leaf(page_to_pfn(page), vma, true, true));
+	}
+	spin_unlock(ptl);
+	return 0;
+}
+
+/* Fault on a shared mapping: map the object's page, writable if allowed. */
+static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
+				  unsigned long addr, unsigned int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long pgoff = linear_page_index(vma, addr);
+	struct page *page;
+	spinlock_t *ptl;
+	pte_t *pte;
+	int err;
+
+	page = shmem_get_page(vma->vm_file, pgoff, mm->host, &err);
+	if (!page)
+		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGSEGV;
+	pte = pte_alloc_map_lock(mm, addr, &ptl);
+	if (!pte) {
+		put_page(page);
+		return VM_FAULT_OOM;
+	}
+	if (!pte_none(ptep_get(pte))) {
+		spin_unlock(ptl);
+		put_page(page);
+		return 0;
+	}
+	page_add_file_rmap(page);
+	set_pte(pte, mk_leaf(page_to_pfn(page), vma, true,
+			     flags & FAULT_FLAG_WRITE));
+	spin_unlock(ptl);
+	return 0;
+}
+
+void set_pte_at_notify(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
+		       pte_t pte)
+{
+	mmu_notifier_change_pte(mm, addr, pte);
+	set_pte(ptep, pte);
+}
+
+/* Clear a present PTE and flush the TLB for it (P then F). */
+static pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr,
+			      pte_t *ptep)
+{
+	pte_t old = ptep_get(ptep);
+
+	set_pte(ptep, __pte(0));
+	flush_tlb_range(mm, addr, addr + PAGE_SIZE);
+	return old;
+}
+
+/*
+ * Copy-on-write: give this mapping its own copy of @old (NULL: the zero
+ * page).  The PTE is re-pointed inside a CLEAR invalidation of the page,
+ * cleared and flushed before the new entry is set; the old page's mapping
+ * reference is dropped only after invalidate_range_end.  In
+ * CHANGE_PTE_BOOKENDED mode the new entry is also announced with
+ * change_pte (which finds nothing mapped: start already zapped it); in
+ * CHANGE_PTE_DIRECT mode there is no start/end and change_pte is the only
+ * notification, as in 2009-2012 kernels.
+ */
+static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
+			       pte_t orig, struct page *old,
+			       unsigned int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	enum change_pte_mode mode = mm->host->cfg.change_pte;
+	bool writable = flags & FAULT_FLAG_WRITE;
+	struct mmu_notifier_range range;
+	bool replaced = false;
+	struct page *new;
+	spinlock_t *ptl;
+	pte_t *pte;
+
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	new = alloc_page(mm->host);
+	if (!new)
+		return VM_FAULT_OOM;
+	if (old)
+		copy_page_contents(new, old);
+	else
+		clear_page_contents(new);
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
+				addr + PAGE_SIZE);
+	if (mutant_is(MUTANT_CHANGE_PTE_UNBOOKENDED))
+		mode = CHANGE_PTE_DIRECT; /* broken on purpose */
+	if (mode != CHANGE_PTE_DIRECT)
+		mmu_notifier_invalidate_range_start(&range);
+	pte = pte_offset_map_lock(mm, addr, &ptl);
+	if (pte && pte_val(ptep_get(pte)) == pte_val(orig)) {
+		pte_t entry = mk_leaf(page_to_pfn(new), vma, writable, writable);
+
+		ptep_clear_flush(mm, addr, pte);
+		page_add_new_anon_rmap(new, vma, addr);
+		if (mode == CHANGE_PTE_NONE)
+			set_pte(pte, entry);
+		else
+			set_pte_at_notify(mm, addr, pte, entry);
+		if (old)
+			page_remove_rmap(old);
+		replaced = true;
+		count_vm_event(mm->host, COW_FAULT);
+	}
+	if (pte)
+		spin_unlock(ptl);
+	if (mode != CHANGE_PTE_DIRECT)
+		mmu_notifier_invalidate_range_end(&range);
+	if (!replaced)
+		put_page(new);
+	else if (old)
+		put_page(old);
+	return 0;
+}
+
+/* May a write (or unshare) fault reuse this anonymous page in place? */
+static bool wp_can_reuse_anon_page(struct page *page)
+{
+	if (!PageAnon(page))
+		return false;
+	if (PageFlag(page, PG_anon_exclusive))
+		return true;
+	/* Only this PTE references it: the last sharer after fork. */
+	return page_ref_count(page) == 1 && page_mapcount(page) == 1;
+}
+
+/* Write (or unshare) fault on a present PTE; called with the PTL held. */
+static vm_fault_t do_wp_page(struct vm_area_struct *vma, unsigned long addr,
+			     pte_t *pte, spinlock_t *ptl, pte_t orig,
+			     unsigned int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *page;
+	vm_fault_t ret;
+
+	if (vma->vm_file) {
+		/* Shared memory: upgrade in place, no notification. */
+		set_pte(pte, pte_mkdirty(pte_mkyoung(pte_mkwrite(orig))));
+		spin_unlock(ptl);
+		return 0;
+	}
+	if (pte_special(orig)) {
+		spin_unlock(ptl);
+		return wp_page_copy(vma, addr, orig, NULL, flags);
+	}
+	page = pfn_to_page(mm->host, pte_pfn(orig));
+	if (wp_can_reuse_anon_page(page)) {
+		pte_t entry = pte_mkyoung(orig);
+
+		SetPageFlag(page, PG_anon_exclusive);
+		if ((flags & FAULT_FLAG_WRITE) && (vma->vm_flags & VM_WRITE))
+			entry = pte_mkdirty(pte_mkwrite(entry));
+		set_pte(pte, entry);
+		count_vm_event(mm->host, PGREUSE);
+		spin_unlock(ptl);
+		return 0;
+	}
+	get_page(page);
+	spin_unlock(ptl);
+	ret = wp_page_copy(vma, addr, orig, page, flags);
+	put_page(page);
+	return ret;
+}
+
+/**
+ * handle_mm_fault() - resolve a fault at @addr in @vma.  The caller holds
+ * the mmap_lock and has checked vma_access_ok().  Returns 0 when the
+ * access may be retried (it may fault again), or VM_FAULT_*.
+ */
+vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	spinlock_t *ptl;
+	pte_t *pte, v;
+
+	count_vm_event(mm->host, PGFAULT);
+	addr &= PAGE_MASK;
+	pte = pte_offset_map_lock(mm, addr, &ptl);
+	if (!pte)
+		goto missing;
+	v = ptep_get(pte);
+	if (pte_none(v)) {
+		spin_unlock(ptl);
+		goto missing;
+	}
+	if (!pte_present(v)) {
+		spin_unlock(ptl);
+		return VM_FAULT_SIGSEGV;
+	}
+	if ((flags & FAULT_FLAG_WRITE) && !pte_write(v))
+		return do_wp_page(vma, addr, pte, ptl, v, flags);
+	if ((flags & FAULT_FLAG_UNSHARE) && !pte_special(v) &&
+	    !wp_can_reuse_anon_page(pfn_to_page(mm->host, pte_pfn(v))))
+		return do_wp_page(vma, addr, pte, ptl, v, flags);
+	/* Spurious: already mapped as needed; update the A/D bits. */
+	v = pte_mkyoung(v);
+	if (flags & FAULT_FLAG_WRITE)
+		v = pte_mkdirty(v);
+	set_pte(pte, v);
+	spin_unlock(ptl);
+	return 0;
+missing:
+	if (vma->vm_file)
+		return do_shared_fault(vma, addr, flags);
+	return do_anonymous_page(vma, addr, flags);
+}
+
+/* ---------------------------------------------------------------------
+ * fork
+ */
+
+/*
+ * Share one present entry with the child.  A COW mapping's page becomes
+ * read-only in both (the parent's entry is write-protected under the
+ * PROTECTION_PAGE invalidation the caller opened) and no longer exclusive.
+ * Returns the page to copy eagerly when it may be pinned: a pinned page
+ * must stay the parent's, so the child gets a copy now.
+ */
+static struct page *copy_present_pte(struct vm_area_struct *dst_vma,
+				     pte_t *dst, pte_t *src, bool is_cow)
+{
+	struct mm_struct *mm = dst_vma->vm_mm;
+	pte_t v = ptep_get(src);
+	struct page *page;
+
+	if (!pte_special(v)) {
+		page = pfn_to_page(mm->host, pte_pfn(v));
+		if (PageAnon(page) && page_maybe_dma_pinned(page))
+			return page;
+		get_page(page);
+		page_dup_rmap(page);
+		ClearPageFlag(page, PG_anon_exclusive);
+		if (is_cow && pte_write(v)) {
+			v = pte_wrprotect(v);
+			set_pte(src, v);
+		}
+	}
+	set_pte(dst, pte_mkold(v));
+	return NULL;
+}
+
+/* Give the child its own copy of a possibly pinned page. */
+static void copy_pinned_pte(struct vm_area_struct *dst_vma, pte_t *dst,
+			    unsigned long addr, struct page *src_page,
+			    struct page *new)
+{
+	copy_page_contents(new, src_page);
+	page_add_new_anon_rmap(new, dst_vma, addr);
+	set_pte(dst, mk_leaf(page_to_pfn(new), dst_vma, true, true));
+}
+
+/*
+ * Copy one PTE table's worth of [addr, end).  Returns the address reached;
+ * *need is set when a page must be allocated first (no allocation happens
+ * under page-table locks), *err on ENOMEM.
+ */
+static unsigned long copy_pte_table(struct vm_area_struct *dst_vma,
+				    struct vm_area_struct *src_vma,
+				    unsigned long addr, unsigned long end,
+				    bool is_cow, struct page **prealloc,
+				    bool *need, int *err)
+{
+	spinlock_t *dst_ptl, *src_ptl;
+	pte_t *dst, *src;
+
+	if (!pte_table_page(src_vma->vm_mm, addr))
+		return end;
+	dst = pte_alloc_map_lock(dst_vma->vm_mm, addr, &dst_ptl);
+	if (!dst) {
+		*err = -ENOMEM;
+		return addr;
+	}
+	src = pte_offset_map_lock(src_vma->vm_mm, addr, &src_ptl);
+	for (; addr < end; addr += PAGE_SIZE, src++, dst++) {
+		struct page *pinned;
+
+		if (pte_none(ptep_get(src)))
+			continue;
+		pinned = copy_present_pte(dst_vma, dst, src, is_cow);
+		if (!pinned)
+			continue;
+		if (!*prealloc) {
+			*need = true;
+			break;
+		}
+		copy_pinned_pte(dst_vma, dst, addr, pinned, *prealloc);
+		*prealloc = NULL;
+	}
+	spin_unlock(src_ptl);
+	spin_unlock(dst_ptl);
+	return addr;
+}
+
+/**
+ * copy_page_range() - fork: give @dst_vma the entries of @src_vma.  For a
+ * COW mapping the parent's PTEs are write-protected inside a
+ * PROTECTION_PAGE invalidation of the whole source VMA.
+ */
+int copy_page_range(struct vm_area_struct *dst_vma,
+		    struct vm_area_struct *src_vma)
+{
+	unsigned long addr = src_vma->vm_start, end = src_vma->vm_end;
+	bool is_cow = !(src_vma->vm_flags & VM_SHARED) &&
+		      (src_vma->vm_flags & VM_MAYWRITE);
+	struct mmu_notifier_range range;
+	struct page *prealloc = NULL;
+	int err = 0;
+
+	/* Nothing was ever faulted privately: the child faults afresh. */
+	if (!src_vma->anon_vma)
+		return 0;
+	if (is_cow) {
+		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0,
+					src_vma->vm_mm, addr, end);
+		mmu_notifier_invalidate_range_start(&range);
+	}
+	while (addr < end && !err) {
+		unsigned long next = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+		bool need = false;
+
+		if (next > end || next == 0)
+			next = end;
+		addr = copy_pte_table(dst_vma, src_vma, addr, next, is_cow,
+				      &prealloc, &need, &err);
+		if (need) {
+			prealloc = alloc_page(src_vma->vm_mm->host);
+			if (!prealloc)
+				err = -ENOMEM;
+		}
+	}
+	if (is_cow)
+		mmu_notifier_invalidate_range_end(&range);
+	if (prealloc)
+		put_page(prealloc);
+	return err;
+}
+
+/* ---------------------------------------------------------------------
+ * CPU accesses
+ */
+
+typedef void (*access_fn)(struct page *page, unsigned long offset, void *buf,
+			  size_t len, bool write);
+
+static void access_bytes(struct page *page, unsigned long offset, void *buf,
+			 size_t len, bool write)
+{
+	if (write)
+		page_copy_from(page, offset, buf, len);
+	else
+		page_copy_to(page, offset, buf, len);
+}
+
+static void access_u64(struct page *page, unsigned long offset, void *buf,
+		       size_t len, bool write)
+{
+	(void)len;
+	if (write)
+		page_write_u64(page, offset, *(u64 *)buf);
+	else
+		*(u64 *)buf = page_read_u64(page, offset);
+}
+
+/*
+ * One access within one page: walk, and if the PTE allows it set the
+ * accessed (and dirty) bits and touch the frame under the PTL, which is
+ * what keeps the frame from being freed underneath, as a TLB shootdown
+ * would; otherwise fault and try again.
+ */
+static int access_page(struct mm_struct *mm, unsigned long addr, void *buf,
+		       size_t len, bool write, access_fn fn)
+{
+	unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
+
+	for (int tries = 0; tries < 64; tries++) {
+		struct vm_area_struct *vma = vma_lookup(mm, addr);
+		spinlock_t *ptl;
+		vm_fault_t ret;
+		pte_t *pte;
+
+		if (!vma || !vma_access_ok(vma, flags))
+			return -EFAULT;
+		pte = pte_offset_map_lock(mm, addr, &ptl);
+		if (pte) {
+			pte_t v = ptep_get(pte);
+
+			if (pte_present(v) && (!write || pte_write(v))) {
+				v = pte_mkyoung(v);
+				if (write)
+					v = pte_mkdirty(v);
+				set_pte(pte, v);
+				fn(pfn_to_page(mm->host, pte_pfn(v)),
+				   addr & ~PAGE_MASK, buf, len, write);
+				spin_unlock(ptl);
+				return 0;
+			}
+			spin_unlock(ptl);
+		}
+		ret = handle_mm_fault(vma, addr, flags);
+		if (ret & VM_FAULT_OOM)
+			return -ENOMEM;
+		if (ret & VM_FAULT_SIGSEGV)
+			return -EFAULT;
+	}
+	return -EFAULT;
+}
+
+static int cpu_access(struct mm_struct *mm, unsigned long addr, void *buf,
+		      size_t len, bool write)
+{
+	int ret = 0;
+
+	if (!mm || !buf || addr >= TASK_SIZE || len > TASK_SIZE - addr)
+		return -EINVAL;
+	if (!mm->host->mem)
+		return -EINVAL; /* tag mode has no bytes */
+	mmap_read_lock(mm);
+	while (len && !ret) {
+		size_t chunk = PAGE_SIZE - (addr & ~PAGE_MASK);
+
+		if (chunk > len)
+			chunk = len;
+		ret = access_page(mm, addr, buf, chunk, write, access_bytes);
+		addr += chunk;
+		buf = (u8 *)buf + chunk;
+		len -= chunk;
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+int cpu_read(struct mm_struct *mm, unsigned long addr, void *buf, size_t len)
+{
+	return cpu_access(mm, addr, buf, len, false);
+}
+
+int cpu_write(struct mm_struct *mm, unsigned long addr, const void *buf,
+	      size_t len)
+{
+	return cpu_access(mm, addr, (void *)buf, len, true);
+}
+
+static int cpu_access_u64(struct mm_struct *mm, unsigned long addr, u64 *val,
+			  bool write)
+{
+	int ret;
+
+	if (!mm || !val || addr >= TASK_SIZE || (addr & 7))
+		return -EINVAL;
+	mmap_read_lock(mm);
+	ret = access_page(mm, addr, val, 8, write, access_u64);
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+int cpu_read_u64(struct mm_struct *mm, unsigned long addr, u64 *val)
+{
+	return cpu_access_u64(mm, addr, val, false);
+}
+
+int cpu_write_u64(struct mm_struct *mm, unsigned long addr, u64 val)
+{
+	return cpu_access_u64(mm, addr, &val, true);
+}
+
+int follow_pte(struct mm_struct *mm, unsigned long addr, pte_t *out)
+{
+	spinlock_t *ptl;
+	pte_t *pte;
+
+	if (!mm || !out || addr >= TASK_SIZE)
+		return -EINVAL;
+	mmap_read_lock(mm);
+	pte = pte_offset_map_lock(mm, addr, &ptl);
+	*out = pte ? ptep_get(pte) : __pte(0);
+	if (pte)
+		spin_unlock(ptl);
+	mmap_read_unlock(mm);
+	return 0;
+}

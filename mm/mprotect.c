@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mprotect: change the protections of a range, VMA by VMA.
+ *
+ * Each part of a VMA gets one PROTECTION_VMA invalidation, opened lazily at
+ * the first populated upper-level entry of the part, as the kernel does
+ * per PGD-entry span: an untouched range sends nothing, and upgrades send
+ * it as well as downgrades.  The primary TLB flush comes after the
+ * invalidation ends; no page is freed, so that order is harmless.
+ */
+#include "pgtable.h"
+
+/* The leaf entry @v as it should be under @vm_flags. */
+static pte_t change_pte_prot(struct vm_area_struct *vma, pte_t v)
+{
+	u64 keep = v.pte & (PTE_PFN_MASK | _PAGE_ACCESSED | _PAGE_DIRTY |
+			    _PAGE_SPECIAL);
+	bool writable = false;
+
+	if ((vma->vm_flags & VM_WRITE) && !pte_special(v)) {
+		struct page *page = pfn_to_page(vma->vm_mm->host, pte_pfn(v));
+
+		/*
+		 * Only pages this mapping owns alone may become writable;
+		 * COW-shared ones stay read-only and break on the write.
+		 */
+		writable = vma->vm_file ||
+			   (PageAnon(page) &&
+			    PageFlag(page, PG_anon_exclusive));
+	}
+	return __pte(keep | vm_page_prot(vma->vm_flags, writable));
+}
+
+static void change_pte_table(struct mmu_gather *tlb,
+			     struct vm_area_struct *vma, unsigned long addr,
+			     unsigned long end)
+{
+	spinlock_t *ptl;
+	pte_t *pte = pte_offset_map_lock(vma->vm_mm, addr, &ptl);
+
+	if (!pte)
+		return;
+	for (; addr < end; addr += PAGE_SIZE, pte++) {
+		pte_t v = ptep_get(pte);
+		pte_t n;
+
+		if (!pte_maps_page(v))
+			continue;
+		n = change_pte_prot(vma, v);
+		if (pte_val(n) == pte_val(v))
+			continue;
+		set_pte(pte, n);
+		if (addr < tlb->start)
+			tlb->start = addr;
+		if (addr + PAGE_SIZE > tlb->end)
+			tlb->end = addr + PAGE_SIZE;
+	}
+	spin_unlock(ptl);
+}
+
+/* Is the PUD entry covering @addr populated (a PMD table below it)? */
+static bool pud_populated(struct mm_struct *mm, unsigned long addr)
+{
+	pte_t pgd = ptep_get(&mm->pgd->pt_table[pt_index(addr, PT_PGD)]);
+	struct page *pud_table;
+
+	if (pte_none(pgd))
+		return false;
+	pud_table = pt_next(mm, pgd);
+	return !pte_none(ptep_get(&pud_table->pt_table[pt_index(addr, PT_PUD)]));
+}
+
+static void change_pud_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
+			    unsigned long addr, unsigned long end)
+{
+	while (addr < end) {
+		unsigned long next = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+
+		if (next > end || next == 0)
+			next = end;
+		if (pte_table_page(vma->vm_mm, addr))
+			change_pte_table(tlb, vma, addr, next);
+		addr = next;
+	}
+}
+
+/*
+ * [addr, end) lies within one PGD entry's span.  The invalidation opens at
+ * the first populated PUD entry and runs to @end.
+ */
+static void change_pgd_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
+			    unsigned long addr, unsigned long end)
+{
+	struct mmu_notifier_range range;
+	bool started = false;
+
+	while (addr < end) {
+		unsigned long next = (addr + PUD_SIZE) & ~(PUD_SIZE - 1);
+
+		if (next > end || next == 0)
+			next = end;
+		if (pud_populated(vma->vm_mm, addr)) {
+			if (!started) {
+				mmu_notifier_range_init(
+					&range, MMU_NOTIFY_PROTECTION_VMA, 0,
+					vma->vm_mm, addr, end);
+				mmu_notifier_invalidate_range_start(&range);
+				started = true;
+			}
+			change_pud_span(tlb, vma, addr, next);
+		}
+		addr = next;
+	}
+	if (started)
+		mmu_notifier_invalidate_range_end(&range);
+}
+
+static void change_protection(struct mmu_gather *tlb,
+			      struct vm_area_struct *vma, unsigned long start,
+			      unsigned long end)
+{
+	while (start < end) {
+		unsigned long next = (start + PGDIR_SIZE) & ~(PGDIR_SIZE - 1);
+
+		if (next > end || next == 0)
+			next = end;
+		change_pgd_span(tlb, vma, start, next);
+		start = next;
+	}
+}
+
+static unsigned long prot_to_vm_flags(unsigned long prot)
+{
+	return (prot & PROT_READ ? VM_READ : 0) |
+	       (prot & PROT_WRITE ? VM_WRITE : 0) |
+	       (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
+/* Every byte of [start, end) mapped? */
+static bool range_fully_mapped(struct mm_struct *mm, unsigned long start,
+			       unsigned long end)
+{
+	struct vm_area_struct *vma;
+	unsigned long expect = start;
+
+	for_each_vma_range(mm, vma, start, end) {
+		if (vma->vm_start > expect)
+			return false;
+		expect = vma->vm_end;
+	}
+	return expect >= end;
+}
+
+/* Make [start, end) of @vma its own VMA; returns it, or NULL on ENOMEM. */
+static struct vm_area_struct *isolate_range(struct vm_area_struct *vma,
+					    unsigned long start,
+					    unsigned long end)
+{
+	if (vma->vm_start < start) {
+		vma = split_vma(vma, start);
+		if (!vma)
+			return NULL;
+	}
+	if (vma->vm_end > end && !split_vma(vma, end))
+		return NULL;
+	return vma;
+}
+
+int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
+		unsigned long prot)
+{
+	unsigned long end, newbits = prot_to_vm_flags(prot);
+	struct vm_area_struct *vma, *next;
+	struct mmu_gather tlb;
+	int ret = 0;
+
+	if (!mm || (start & ~PAGE_MASK) ||
+	    (prot & ~(unsigned long)(PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -EINVAL;
+	len = PAGE_ALIGN(len);
+	if (!len)
+		return 0;
+	if (start >= TASK_SIZE || len > TASK_SIZE - start)
+		return -ENOMEM;
+	end = start + len;
+	mmap_write_lock(mm);
+	if (!range_fully_mapped(mm, start, end)) {
+		mmap_write_unlock(mm);
+		return -ENOMEM;
+	}
+	tlb_gather_mmu(&tlb, mm);
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = next) {
+		unsigned long s = vma->vm_start > start ? vma->vm_start : start;
+		unsigned long e = vma->vm_end < end ? vma->vm_end : end;
+
+		vma = isolate_range(vma, s, e);
+		if (!vma) {
+			ret = -ENOMEM;
+			break;
+		}
+		next = vma_next_in(vma, end);
+		vma->vm_flags = (vma->vm_flags & ~(VM_READ | VM_WRITE |
+						   VM_EXEC)) |
+				newbits;
+		change_protection(&tlb, vma, s, e);
+	}
+	tlb_finish_mmu(&tlb);
+	mmap_write_unlock(mm);
+	return ret;
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mremap: shrink, grow in place, or move a mapping.
+ *
+ * A move re-homes the page-table entries, not the pages: the new VMA keeps
+ * the old page offset, so every page's rmap index still resolves, and the
+ * old range gets one UNMAP invalidation around the move with the TLB flush
+ * inside it.  The new range was empty, so it needs no notification.
+ */
+#include "pgtable.h"
+
+static unsigned long to_table_end(unsigned long addr)
+{
+	return PMD_SIZE - (addr & (PMD_SIZE - 1));
+}
+
+/* Create every PTE table of [addr, addr + len) so the move cannot fail. */
+static int prealloc_tables(struct mm_struct *mm, unsigned long addr,
+			   unsigned long len)
+{
+	for (unsigned long off = 0; off < len; off += to_table_end(addr + off)) {
+		spinlock_t *ptl;
+
+		if (!pte_alloc_map_lock(mm, addr + off, &ptl))
+			return -ENOMEM;
+		spin_unlock(ptl);
+	}
+	return 0;
+}
+
+/* Move the entries of [old, old + len), which fits in one table at each
+ * end, to @new.  Both PTLs are held; a shared table is one lock. */
+static void move_ptes(struct mm_struct *mm, unsigned long old,
+		      unsigned long new, unsigned long len)
+{
+	struct page *dst_table = pte_table_page(mm, new);
+	spinlock_t *old_ptl, *new_ptl = &dst_table->ptl;
+	pte_t *src = pte_offset_map_lock(mm, old, &old_ptl);
+	pte_t *dst = &dst_table->pt_table[pt_index(new, PT_PTE)];
+
+	if (!src)
+		return;
+	if (new_ptl != old_ptl)
+		spin_lock(new_ptl);
+	for (unsigned long off = 0; off < len; off += PAGE_SIZE, src++, dst++) {
+		pte_t v = ptep_get(src);
+
+		if (pte_none(v))
+			continue;
+		set_pte(src, __pte(0));
+		set_pte(dst, v);
+	}
+	if (new_ptl != old_ptl)
+		spin_unlock(new_ptl);
+	spin_unlock(old_ptl);
+}
+
+static void move_page_tables(struct mm_struct *mm, unsigned long old,
+			     unsigned long new, unsigned long len)
+{
+	struct mmu_notifier_range range;
+	unsigned long off, chunk;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, old,
+				old + len);
+	mmu_notifier_invalidate_range_start(&range);
+	for (off = 0; off < len; off += chunk) {
+		chunk = len - off;
+		if (chunk > to_table_end(old + off))
+			chunk = to_table_end(old + off);
+		if (chunk > to_table_end(new + off))
+			chunk = to_table_end(new + off);
+		if (pte_table_page(mm, old + off))
+			move_ptes(mm, old + off, new + off, chunk);
+	}
+	flush_tlb_range(mm, old, old + len);
+	mmu_notifier_invalidate_range_end(&range);
+}
+
+/* Make [start, end) of @vma a VMA of its own; NULL on ENOMEM. */
+static struct vm_area_struct *isolate(struct vm_area_struct *vma,
+				      unsigned long start, unsigned long end)
+{
+	if (vma->vm_start < start) {
+		vma = split_vma(vma, start);
+		if (!vma)
+			return NULL;
+	}
+	if (vma->vm_end > end && !split_vma(vma, end))
+		return NULL;
+	return vma;
+}
+
+static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
+		     unsigned long old_len, unsigned long new_len,
+		     unsigned long new_addr)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *new;
+
+	if (prealloc_tables(mm, new_addr, old_len))
+		return -ENOMEM;
+	vma = isolate(vma, old_addr, old_addr + old_len);
+	if (!vma)
+		return -ENOMEM;
+	new = vm_area_dup(vma, mm, new_addr, new_addr + new_len,
+			  vma->vm_pgoff);
+	if (!new)
+		return -ENOMEM;
+	vma_insert(new);
+	move_page_tables(mm, old_addr, new_addr, old_len);
+	vma_remove_free(vma);
+	free_pgtables(mm, old_addr, old_addr + old_len);
+	return new_addr;
+}
+
+static int mremap_check(unsigned long addr, unsigned long old_len,
+			unsigned long new_len, unsigned long flags,
+			unsigned long new_addr)
+{
+	if ((addr & ~PAGE_MASK) ||
+	    (flags & ~(unsigned long)(MREMAP_MAYMOVE | MREMAP_FIXED)))
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
+		return -EINVAL;
+	if (!old_len || !new_len || addr >= TASK_SIZE ||
+	    old_len > TASK_SIZE - addr || new_len > TASK_SIZE)
+		return -EINVAL;
+	if (!(flags & MREMAP_FIXED))
+		return 0;
+	if ((new_addr & ~PAGE_MASK) || new_addr > TASK_SIZE - new_len)
+		return -EINVAL;
+	/* The two ranges must not overlap. */
+	if (new_addr < addr + old_len && addr < new_addr + new_len)
+		return -EINVAL;
+	return 0;
+}
+
+static long mremap_locked(struct mm_struct *mm, unsigned long addr,
+			  unsigned long old_len, unsigned long new_len,
+			  unsigned long flags, unsigned long new_addr)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	long na;
+
+	if (!vma || addr + old_len > vma->vm_end)
+		return -EFAULT;
+	if (flags & MREMAP_FIXED) {
+		if (do_munmap(mm, new_addr, new_addr + new_len))
+			return -ENOMEM;
+		if (new_len < old_len) {
+			if (do_munmap(mm, addr + new_len, addr + old_len))
+				return -ENOMEM;
+			old_len = new_len;
+		}
+		return move_vma(vma_lookup(mm, addr), addr, old_len, new_len,
+				new_addr);
+	}
+	if (new_len <= old_len)
+		return do_munmap(mm, addr + new_len, addr + old_len) ?: (long)addr;
+	if (addr + old_len == vma->vm_end && addr + new_len <= TASK_SIZE &&
+	    range_is_free(mm, vma->vm_end, new_len - old_len)) {
+		vma_set_range(vma, vma->vm_start, addr + new_len,
+			      vma->vm_pgoff);
+		return addr;
+	}
+	if (!(flags & MREMAP_MAYMOVE))
+		return -ENOMEM;
+	na = get_unmapped_area(mm, 0, new_len);
+	if (na < 0)
+		return na;
+	return move_vma(vma, addr, old_len, new_len, na);
+}
+
+long do_mremap(struct mm_struct *mm, unsigned long addr,
+	       unsigned long old_len, unsigned long new_len,
+	       unsigned long flags, unsigned long new_addr)
+{
+	long ret;
+
+	if (!mm)
+		return -EINVAL;
+	old_len = PAGE_ALIGN(old_len);
+	new_len = PAGE_ALIGN(new_len);
+	ret = mremap_check(addr, old_len, new_len, flags, new_addr);
+	if (ret)
+		return ret;
+	mmap_write_lock(mm);
+	ret = mremap_locked(mm, addr, old_len, new_len, flags, new_addr);
+	mmap_write_unlock(mm);
+	return ret;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86-64 four-level page tables: PGD -> PUD -> PMD -> PTE, 512 entries per
+ * level, each table a frame of the host.  Upper-level entries hold the
+ * frame number of the next table; leaf entries the frame of the page.
+ *
+ * Locking: the structure (which tables exist) changes under
+ * mm->page_table_lock when a table is added, and only under the mmap_lock
+ * held for writing when one is freed, so a walker that holds the mmap_lock
+ * (or an rmap lock of a VMA still linked, see free_pgtables()) may follow
+ * upper-level entries without further locks.  Leaf entries are read and
+ * written under the page-table lock (PTL) of their table.
+ */
+#ifndef MMULAB_MM_PGTABLE_H
+#define MMULAB_MM_PGTABLE_H
+
+#include "internal.h"
+
+#define _PAGE_PROTNONE _PAGE_GLOBAL /* non-present, but maps a page */
+#define _PAGE_TABLE                                                            \
+	(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY)
+
+enum pt_level { PT_PGD = 3, PT_PUD = 2, PT_PMD = 1, PT_PTE = 0 };
+
+static inline unsigned int pt_index(unsigned long addr, int level)
+{
+	return (addr >> (PAGE_SHIFT + 9 * level)) & (PTRS_PER_TABLE - 1);
+}
+
+/* Bytes covered by one entry of a table at @level. */
+static inline unsigned long pt_entry_span(int level)
+{
+	return 1UL << (PAGE_SHIFT + 9 * level);
+}
+
+static inline pte_t ptep_get(pte_t *ptep)
+{
+	return __pte(READ_ONCE(ptep->pte));
+}
+
+static inline void set_pte(pte_t *ptep, pte_t pte)
+{
+	WRITE_ONCE(ptep->pte, pte.pte);
+}
+
+static inline bool pte_protnone(pte_t pte)
+{
+	return (pte.pte & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
+}
+
+/* Does the entry reference a page (present, or PROT_NONE)? */
+static inline bool pte_maps_page(pte_t pte)
+{
+	return pte_present(pte) || pte_protnone(pte);
+}
+
+static inline pte_t pte_wrprotect(pte_t pte)
+{
+	return __pte(pte.pte & ~_PAGE_RW);
+}
+static inline pte_t pte_mkwrite(pte_t pte)
+{
+	return __pte(pte.pte | _PAGE_RW);
+}
+static inline pte_t pte_mkold(pte_t pte)
+{
+	return __pte(pte.pte & ~_PAGE_ACCESSED);
+}
+static inline pte_t pte_mkyoung(pte_t pte)
+{
+	return __pte(pte.pte | _PAGE_ACCESSED);
+}
+static inline pte_t pte_mkclean(pte_t pte)
+{
+	return __pte(pte.pte & ~_PAGE_DIRTY);
+}
+static inline pte_t pte_mkdirty(pte_t pte)
+{
+	return __pte(pte.pte | _PAGE_DIRTY);
+}
+
+static inline pte_t pfn_pte(unsigned long pfn, u64 prot)
+{
+	return __pte(((u64)pfn << PAGE_SHIFT) | prot);
+}
+
+/* Protection bits of a leaf entry for a VMA with @vm_flags. */
+static inline u64 vm_page_prot(unsigned long vm_flags, bool writable)
+{
+	u64 prot;
+
+	if (!(vm_flags & (VM_READ | VM_WRITE | VM_EXEC)))
+		return _PAGE_PROTNONE | _PAGE_USER;
+	prot = _PAGE_PRESENT | _PAGE_USER;
+	if (writable && (vm_flags & VM_WRITE))
+		prot |= _PAGE_RW;
+	if (!(vm_flags & VM_EXEC))
+		prot |= _PAGE_NX;
+	return prot;
+}
+
+/* The page-table page an upper-level entry points to. */
+static inline struct page *pt_next(struct mm_struct *mm, pte_t entry)
+{
+	return &mm->host->pages[pte_pfn(entry)];
+}
+
+/* memory.c */
+pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr,
+			   spinlock_t **ptlp);
+pte_t *pte_alloc_map_lock(struct mm_struct *mm, unsigned long addr,
+			  spinlock_t **ptlp);
+struct page *pte_table_page(struct mm_struct *mm, unsigned long addr);
+void free_pgtables(struct mm_struct *mm, unsigned long start,
+		   unsigned long end);
+
+#endif /* MMULAB_MM_PGTABLE_H */

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Non-present page-table entries that still mean something: swap entries
+ * (the page's contents are in a swap slot) and migration entries (the page
+ * is being moved; faults wait for the move to finish).
+ *
+ * Encoding, in a leaf entry with _PAGE_PRESENT and _PAGE_PROTNONE clear:
+ *   bits 1-5   type (SWP_TYPE_SWAP or a migration type)
+ *   bits 12-51 offset (the swap slot, or the frame being migrated)
+ * Offset 0 is never used (swap slot 0 is reserved, frame 0 is the zero
+ * page, which never migrates), so no entry encodes as pte_none().
+ */
+#ifndef MMULAB_MM_SWAPOPS_H
+#define MMULAB_MM_SWAPOPS_H
+
+#include "pgtable.h"
+
+/** typedef swp_entry_t - a decoded non-present entry. */
+typedef struct {
+	unsigned long val;
+} swp_entry_t;
+
+enum swp_type {
+	SWP_TYPE_SWAP = 1,
+	SWP_MIGRATION_READ = 2,  /* the page was mapped read-only */
+	SWP_MIGRATION_WRITE = 3, /* the page was mapped writable */
+};
+
+#define SWP_TYPE_SHIFT 1
+#define SWP_TYPE_MASK (0x1fULL << SWP_TYPE_SHIFT)
+
+static inline swp_entry_t swp_entry(enum swp_type type, unsigned long offset)
+{
+	return (swp_entry_t){ (offset << 5) | type };
+}
+
+static inline enum swp_type swp_type(swp_entry_t e)
+{
+	return (enum swp_type)(e.val & 0x1f);
+}
+
+static inline unsigned long swp_offset(swp_entry_t e)
+{
+	return e.val >> 5;
+}
+
+/** is_swap_pte() - a non-present entry that is not PROT_NONE. */
+static inline bool is_swap_pte(pte_t pte)
+{
+	return !pte_none(pte) && !pte_present(pte) && !pte_protnone(pte);
+}
+
+static inline swp_entry_t pte_to_swp_entry(pte_t pte)
+{
+	return swp_entry((enum swp_type)((pte.pte & SWP_TYPE_MASK) >>
+					 SWP_TYPE_SHIFT),
+			 (pte.pte & PTE_PFN_MASK) >> PAGE_SHIFT);
+}
+
+static inline pte_t swp_entry_to_pte(swp_entry_t e)
+{
+	return __pte(((u64)swp_type(e) << SWP_TYPE_SHIFT) |
+		     ((u64)swp_offset(e) << PAGE_SHIFT));
+}
+
+static inline bool is_migration_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_MIGRATION_READ ||
+	       swp_type(e) == SWP_MIGRATION_WRITE;
+}
+
+static inline bool is_swap_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_TYPE_SWAP;
+}
+
+static inline swp_entry_t make_migration_entry(unsigned long pfn, bool write)
+{
+	return swp_entry(write ? SWP_MIGRATION_WRITE : SWP_MIGRATION_READ, pfn);
+}
+
+#endif /* MMULAB_MM_SWAPOPS_H */

@@ -1,0 +1,747 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The concurrency layer outside deterministic runs: real threads, futexes
+ * and liburcu.
+ *
+ * cmocka's assertions longjmp, which only works on the thread running the
+ * test, so worker threads report through TASK_CHECK() and the test thread
+ * asserts that no check failed once they are joined.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include <mmulab/bug.h>
+#include <mmulab/sync.h>
+#include "kernel/internal.h"
+
+static int task_failures;
+
+static void task_check_failed(const char *file, int line, const char *cond)
+{
+	fprintf(stderr, "%s:%d: task check failed: %s\n", file, line, cond);
+	__atomic_fetch_add(&task_failures, 1, __ATOMIC_RELAXED);
+}
+
+#define TASK_CHECK(cond)                                                       \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			task_check_failed(__FILE__, __LINE__, #cond);          \
+	} while (0)
+
+static int setup(void **state)
+{
+	(void)state;
+	__atomic_store_n(&task_failures, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	/* Every test reaps what it started. */
+	assert_int_equal(kthread_nr_live(), 0);
+	assert_int_equal(__atomic_load_n(&task_failures, __ATOMIC_RELAXED), 0);
+	return 0;
+}
+
+static u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+}
+
+/* Poll @cond every millisecond for up to @ms; evaluates to its last value. */
+#define WAIT_UNTIL(cond, ms)                                                   \
+	({                                                                     \
+		u64 __end = now_ms() + (ms);                                   \
+		bool __ok;                                                     \
+		while (!(__ok = (cond)) && now_ms() < __end)                   \
+			msleep(1);                                             \
+		__ok;                                                          \
+	})
+
+/* Generous: these bound waits that take microseconds when nothing is wrong. */
+#define LONG_MS 5000
+
+/* Widen the window between the load and the store of an increment. */
+static void dawdle(void)
+{
+	for (int i = 0; i < 16; i++)
+		__asm__ volatile("" ::: "memory");
+}
+
+/* ---------------------------------------------------------------------
+ * Mutual exclusion
+ */
+
+enum excl_kind { EX_SPIN, EX_MUTEX, EX_RWSEM, EX_RWLOCK };
+
+struct excl {
+	enum excl_kind kind;
+	unsigned int iters;
+	spinlock_t spin;
+	struct mutex mutex;
+	struct rw_semaphore rwsem;
+	rwlock_t rwlock;
+	unsigned long counter;	/* plain: the lock is its only protection */
+	int inside;		/* writers inside; atomic, checked by readers */
+};
+
+static void excl_lock(struct excl *e)
+{
+	switch (e->kind) {
+	case EX_SPIN:
+		spin_lock(&e->spin);
+		break;
+	case EX_MUTEX:
+		mutex_lock(&e->mutex);
+		TASK_CHECK(mutex_is_owner(&e->mutex));
+		break;
+	case EX_RWSEM:
+		down_write(&e->rwsem);
+		TASK_CHECK(rwsem_is_write_owner(&e->rwsem));
+		break;
+	case EX_RWLOCK:
+		write_lock(&e->rwlock);
+		break;
+	}
+}
+
+static void excl_unlock(struct excl *e)
+{
+	switch (e->kind) {
+	case EX_SPIN:
+		spin_unlock(&e->spin);
+		break;
+	case EX_MUTEX:
+		mutex_unlock(&e->mutex);
+		break;
+	case EX_RWSEM:
+		up_write(&e->rwsem);
+		break;
+	case EX_RWLOCK:
+		write_unlock(&e->rwlock);
+		break;
+	}
+}
+
+static int excl_writer(void *arg)
+{
+	struct excl *e = arg;
+
+	for (unsigned int i = 0; i < e->iters; i++) {
+		unsigned long v;
+
+		excl_lock(e);
+		TASK_CHECK(__atomic_add_fetch(&e->inside, 1,
+					      __ATOMIC_RELAXED) == 1);
+		v = e->counter;
+		dawdle();
+		e->counter = v + 1;
+		__atomic_sub_fetch(&e->inside, 1, __ATOMIC_RELAXED);
+		excl_unlock(e);
+	}
+	return 0;
+}
+
+/* Readers of the reader-writer kinds: no writer may be inside with them. */
+static int excl_reader(void *arg)
+{
+	struct excl *e = arg;
+
+	for (unsigned int i = 0; i < e->iters; i++) {
+		if (e->kind == EX_RWSEM)
+			down_read(&e->rwsem);
+		else
+			read_lock(&e->rwlock);
+		TASK_CHECK(!__atomic_load_n(&e->inside, __ATOMIC_RELAXED));
+		(void)e->counter;
+		if (e->kind == EX_RWSEM)
+			up_read(&e->rwsem);
+		else
+			read_unlock(&e->rwlock);
+	}
+	return 0;
+}
+
+static void run_excl(enum excl_kind kind)
+{
+	enum { WRITERS = 4, READERS = 2, ITERS = 5000 };
+	struct task_struct *t[WRITERS + READERS];
+	struct excl e = { .kind = kind, .iters = ITERS };
+	int n = 0;
+
+	spin_lock_init(&e.spin);
+	mutex_init(&e.mutex);
+	init_rwsem(&e.rwsem);
+	rwlock_init(&e.rwlock);
+	for (int i = 0; i < WRITERS; i++)
+		t[n++] = kthread_run(excl_writer, &e, "writer");
+	if (kind == EX_RWSEM || kind == EX_RWLOCK) {
+		for (int i = 0; i < READERS; i++)
+			t[n++] = kthread_run(excl_reader, &e, "reader");
+	}
+	for (int i = 0; i < n; i++) {
+		assert_false(IS_ERR(t[i]));
+		assert_int_equal(kthread_stop(t[i]), 0);
+	}
+	assert_int_equal(e.counter, (unsigned long)WRITERS * ITERS);
+	assert_false(spin_is_locked(&e.spin));
+	assert_false(mutex_is_locked(&e.mutex));
+	assert_false(rwsem_is_locked(&e.rwsem));
+	assert_false(rwsem_is_locked(&e.rwlock));
+}
+
+static void test_spinlock_excl(void **state)
+{
+	(void)state;
+	run_excl(EX_SPIN);
+}
+
+static void test_mutex_excl(void **state)
+{
+	(void)state;
+	run_excl(EX_MUTEX);
+}
+
+static void test_rwsem_excl(void **state)
+{
+	(void)state;
+	run_excl(EX_RWSEM);
+}
+
+static void test_rwlock_excl(void **state)
+{
+	(void)state;
+	run_excl(EX_RWLOCK);
+}
+
+/* ---------------------------------------------------------------------
+ * Reader-writer semaphores
+ */
+
+struct share {
+	struct rw_semaphore sem;
+	int inside;
+};
+
+/* Returns 1 if it saw the other reader inside while it held the lock. */
+static int share_reader(void *arg)
+{
+	struct share *s = arg;
+	bool met;
+
+	down_read(&s->sem);
+	__atomic_fetch_add(&s->inside, 1, __ATOMIC_RELAXED);
+	met = WAIT_UNTIL(__atomic_load_n(&s->inside, __ATOMIC_RELAXED) == 2,
+			 LONG_MS);
+	up_read(&s->sem);
+	return met;
+}
+
+static void test_rwsem_readers_share(void **state)
+{
+	struct share s = { .inside = 0 };
+	struct task_struct *a, *b;
+
+	(void)state;
+	init_rwsem(&s.sem);
+	a = kthread_run(share_reader, &s, "reader-a");
+	b = kthread_run(share_reader, &s, "reader-b");
+	assert_int_equal(kthread_stop(a), 1);
+	assert_int_equal(kthread_stop(b), 1);
+}
+
+struct stream {
+	struct rw_semaphore sem;
+	int stop;
+	unsigned long reads;
+	u64 deadline;	/* readers give up then, so a starved writer fails */
+};
+
+static int stream_reader(void *arg)
+{
+	struct stream *s = arg;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED) &&
+	       now_ms() < s->deadline) {
+		down_read(&s->sem);
+		__atomic_fetch_add(&s->reads, 1, __ATOMIC_RELAXED);
+		msleep(1);
+		up_read(&s->sem);
+	}
+	return 0;
+}
+
+/*
+ * Readers that overlap (each holds the lock across a sleep) keep it
+ * read-held nearly all the time; only writer preference lets a writer in.
+ */
+static void test_rwsem_writer_not_starved(void **state)
+{
+	enum { READERS = 4 };
+	struct stream s = { .deadline = now_ms() + 3000 };
+	struct task_struct *t[READERS];
+	u64 start, waited;
+
+	(void)state;
+	init_rwsem(&s.sem);
+	for (int i = 0; i < READERS; i++)
+		t[i] = kthread_run(stream_reader, &s, "stream");
+	assert_true(WAIT_UNTIL(__atomic_load_n(&s.reads, __ATOMIC_RELAXED) >=
+				       4 * READERS,
+			       LONG_MS));
+	start = now_ms();
+	down_write(&s.sem);
+	waited = now_ms() - start;
+	__atomic_store_n(&s.stop, 1, __ATOMIC_RELAXED);
+	up_write(&s.sem);
+	for (int i = 0; i < READERS; i++)
+		assert_int_equal(kthread_stop(t[i]), 0);
+	assert_true(waited < 1000);
+}
+
+struct downgrade {
+	struct rw_semaphore sem;
+	int data;
+	int got_read, got_write;
+};
+
+static int downgrade_reader(void *arg)
+{
+	struct downgrade *d = arg;
+	int seen;
+
+	down_read(&d->sem);
+	seen = d->data;
+	__atomic_store_n(&d->got_read, 1, __ATOMIC_RELAXED);
+	up_read(&d->sem);
+	return seen;
+}
+
+static int downgrade_writer(void *arg)
+{
+	struct downgrade *d = arg;
+
+	down_write(&d->sem);
+	d->data = 2;
+	__atomic_store_n(&d->got_write, 1, __ATOMIC_RELAXED);
+	up_write(&d->sem);
+	return 0;
+}
+
+static void test_rwsem_downgrade(void **state)
+{
+	struct downgrade d = { .data = 0 };
+	struct task_struct *r, *w;
+
+	(void)state;
+	init_rwsem(&d.sem);
+	down_write(&d.sem);
+	d.data = 1;
+	downgrade_write(&d.sem);
+	assert_false(rwsem_is_write_owner(&d.sem));
+	assert_true(rwsem_is_locked(&d.sem));
+	assert_false(down_write_trylock(&d.sem));
+	assert_true(down_read_trylock(&d.sem));
+	up_read(&d.sem);
+
+	/* A reader gets in beside the downgraded holder... */
+	r = kthread_run(downgrade_reader, &d, "reader");
+	assert_true(WAIT_UNTIL(__atomic_load_n(&d.got_read, __ATOMIC_RELAXED),
+			       LONG_MS));
+	assert_int_equal(kthread_stop(r), 1);
+	/* ...a writer does not, until the shared hold is dropped. */
+	w = kthread_run(downgrade_writer, &d, "writer");
+	msleep(20);
+	assert_int_equal(__atomic_load_n(&d.got_write, __ATOMIC_RELAXED), 0);
+	up_read(&d.sem);
+	assert_int_equal(kthread_stop(w), 0);
+	assert_int_equal(d.data, 2);
+	assert_false(rwsem_is_locked(&d.sem));
+}
+
+/* ---------------------------------------------------------------------
+ * Trylocks, tried from another thread where the holder is this one
+ */
+
+struct try_ctx {
+	spinlock_t spin;
+	struct mutex mutex;
+	struct rw_semaphore sem;
+};
+
+static int try_spin(void *arg)
+{
+	struct try_ctx *c = arg;
+
+	if (!spin_trylock(&c->spin))
+		return 0;
+	spin_unlock(&c->spin);
+	return 1;
+}
+
+static int try_mutex(void *arg)
+{
+	struct try_ctx *c = arg;
+
+	TASK_CHECK(!mutex_is_owner(&c->mutex));
+	if (!mutex_trylock(&c->mutex))
+		return 0;
+	TASK_CHECK(mutex_is_owner(&c->mutex));
+	mutex_unlock(&c->mutex);
+	return 1;
+}
+
+static int try_read(void *arg)
+{
+	struct try_ctx *c = arg;
+
+	if (!down_read_trylock(&c->sem))
+		return 0;
+	up_read(&c->sem);
+	return 1;
+}
+
+static int try_write(void *arg)
+{
+	struct try_ctx *c = arg;
+
+	if (!down_write_trylock(&c->sem))
+		return 0;
+	up_write(&c->sem);
+	return 1;
+}
+
+static int block_write(void *arg)
+{
+	struct try_ctx *c = arg;
+
+	down_write(&c->sem);
+	up_write(&c->sem);
+	return 0;
+}
+
+/* Run @fn(@c) to completion on a thread of its own; its return value. */
+static int on_other_thread(int (*fn)(void *), struct try_ctx *c)
+{
+	struct task_struct *t = kthread_run(fn, c, "try");
+
+	assert_false(IS_ERR(t));
+	return kthread_stop(t);
+}
+
+static void test_trylocks(void **state)
+{
+	struct try_ctx c;
+	struct task_struct *w;
+
+	(void)state;
+	spin_lock_init(&c.spin);
+	mutex_init(&c.mutex);
+	init_rwsem(&c.sem);
+
+	assert_int_equal(on_other_thread(try_spin, &c), 1);
+	assert_true(spin_trylock(&c.spin));
+	assert_true(spin_is_locked(&c.spin));
+	assert_false(spin_trylock(&c.spin));
+	assert_int_equal(on_other_thread(try_spin, &c), 0);
+	spin_unlock(&c.spin);
+	assert_false(spin_is_locked(&c.spin));
+
+	assert_true(mutex_trylock(&c.mutex));
+	assert_true(mutex_is_owner(&c.mutex));
+	assert_int_equal(on_other_thread(try_mutex, &c), 0);
+	mutex_unlock(&c.mutex);
+	assert_int_equal(on_other_thread(try_mutex, &c), 1);
+
+	assert_true(down_read_trylock(&c.sem));
+	assert_int_equal(on_other_thread(try_read, &c), 1);
+	assert_int_equal(on_other_thread(try_write, &c), 0);
+	up_read(&c.sem);
+	assert_true(down_write_trylock(&c.sem));
+	assert_true(rwsem_is_write_owner(&c.sem));
+	assert_int_equal(on_other_thread(try_read, &c), 0);
+	assert_int_equal(on_other_thread(try_write, &c), 0);
+	up_write(&c.sem);
+	assert_int_equal(on_other_thread(try_write, &c), 1);
+
+	/* A waiting writer turns new readers away. */
+	assert_true(down_read_trylock(&c.sem));
+	w = kthread_run(block_write, &c, "writer");
+	assert_true(WAIT_UNTIL(!on_other_thread(try_read, &c), LONG_MS));
+	up_read(&c.sem);
+	assert_int_equal(kthread_stop(w), 0);
+	assert_int_equal(on_other_thread(try_read, &c), 1);
+}
+
+/* ---------------------------------------------------------------------
+ * Wait queues
+ */
+
+struct waiters {
+	wait_queue_head_t wq;
+	int level;
+	int passed;
+};
+
+static int level_waiter(void *arg)
+{
+	struct waiters *w = arg;
+
+	wait_event(w->wq, READ_ONCE(w->level) >= 2);
+	__atomic_fetch_add(&w->passed, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void test_wait_event(void **state)
+{
+	enum { N = 4 };
+	struct waiters w = { .level = 0 };
+	struct task_struct *t[N];
+
+	(void)state;
+	init_waitqueue_head(&w.wq);
+	for (int i = 0; i < N; i++)
+		t[i] = kthread_run(level_waiter, &w, "waiter");
+	msleep(20);
+	assert_int_equal(__atomic_load_n(&w.passed, __ATOMIC_RELAXED), 0);
+	/* A wake-up whose condition is still false lets nobody through. */
+	WRITE_ONCE(w.level, 1);
+	wake_up_all(&w.wq);
+	msleep(20);
+	assert_int_equal(__atomic_load_n(&w.passed, __ATOMIC_RELAXED), 0);
+	WRITE_ONCE(w.level, 2);
+	wake_up_all(&w.wq);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(kthread_stop(t[i]), 0);
+	assert_int_equal(w.passed, N);
+}
+
+/* ---------------------------------------------------------------------
+ * Tasks
+ */
+
+struct looper {
+	unsigned long loops;
+	int pid_seen;
+};
+
+static int looper_fn(void *arg)
+{
+	struct looper *l = arg;
+
+	l->pid_seen = task_pid(current);
+	while (!kthread_should_stop()) {
+		__atomic_fetch_add(&l->loops, 1, __ATOMIC_RELAXED);
+		msleep(1);
+	}
+	return 1234;
+}
+
+static int quick_fn(void *arg)
+{
+	return -(int)(long)arg;
+}
+
+static void test_kthread(void **state)
+{
+	struct looper l = { .loops = 0 };
+	struct task_struct *t, *q;
+	int pid;
+
+	(void)state;
+	assert_false(kthread_should_stop());
+	t = kthread_run(looper_fn, &l, "a-rather-long-task-name");
+	assert_false(IS_ERR(t));
+	assert_string_equal(task_comm(t), "a-rather-long-t");
+	assert_int_equal(kthread_nr_live(), 1);
+	pid = task_pid(t);
+	assert_int_not_equal(pid, task_pid(current));
+	/* It keeps running until asked to stop. */
+	assert_true(WAIT_UNTIL(__atomic_load_n(&l.loops, __ATOMIC_RELAXED) >= 3,
+			       LONG_MS));
+	assert_int_equal(kthread_stop(t), 1234);
+	assert_int_equal(l.pid_seen, pid);
+	assert_int_equal(kthread_nr_live(), 0);
+
+	/* One that already returned is just reaped. */
+	q = kthread_run(quick_fn, (void *)5L, NULL);
+	assert_false(IS_ERR(q));
+	assert_string_equal(task_comm(q), "kthread");
+	assert_true(WAIT_UNTIL(__atomic_load_n(&q->exited, __ATOMIC_ACQUIRE),
+			       LONG_MS));
+	assert_int_equal(kthread_nr_live(), 1);
+	assert_int_equal(kthread_stop(q), -5);
+	assert_int_equal(kthread_nr_live(), 0);
+}
+
+static int signal_waiter(void *arg)
+{
+	(void)arg;
+	return WAIT_UNTIL(signal_pending(current), LONG_MS);
+}
+
+static void test_signal_pending(void **state)
+{
+	struct task_struct *t;
+
+	(void)state;
+	assert_false(signal_pending(current));
+	set_signal_pending(current, true);
+	assert_true(signal_pending(current));
+	set_signal_pending(current, false);
+	assert_false(signal_pending(current));
+
+	t = kthread_run(signal_waiter, NULL, "sig");
+	assert_false(signal_pending(t));
+	set_signal_pending(t, true);
+	assert_int_equal(kthread_stop(t), 1);
+	assert_false(signal_pending(current));
+}
+
+/* ---------------------------------------------------------------------
+ * SRCU
+ */
+
+struct srcu_ctx {
+	struct srcu_struct srcu;
+	int inside;
+	int done;
+	int release;	/* held_reader leaves its section once set */
+};
+
+/* A reader that stays in its section for a while. */
+static int slow_reader(void *arg)
+{
+	struct srcu_ctx *c = arg;
+	int idx = srcu_read_lock(&c->srcu);
+
+	__atomic_store_n(&c->inside, 1, __ATOMIC_RELAXED);
+	msleep(30);
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELAXED);
+	srcu_read_unlock(&c->srcu, idx);
+	return 0;
+}
+
+static void test_srcu_synchronize(void **state)
+{
+	struct srcu_ctx c = { .inside = 0 };
+	struct task_struct *t;
+
+	(void)state;
+	init_srcu_struct(&c.srcu);
+	/* No reader: returns at once. */
+	synchronize_srcu(&c.srcu);
+	t = kthread_run(slow_reader, &c, "reader");
+	assert_true(WAIT_UNTIL(__atomic_load_n(&c.inside, __ATOMIC_RELAXED),
+			       LONG_MS));
+	synchronize_srcu(&c.srcu);
+	assert_int_equal(__atomic_load_n(&c.done, __ATOMIC_RELAXED), 1);
+	assert_int_equal(kthread_stop(t), 0);
+	cleanup_srcu_struct(&c.srcu);
+}
+
+/* A reader that stays in its section until released. */
+static int held_reader(void *arg)
+{
+	struct srcu_ctx *c = arg;
+	int idx = srcu_read_lock(&c->srcu);
+	bool released;
+
+	__atomic_store_n(&c->inside, 1, __ATOMIC_RELAXED);
+	released = WAIT_UNTIL(__atomic_load_n(&c->release, __ATOMIC_RELAXED),
+			      LONG_MS);
+	srcu_read_unlock(&c->srcu, idx);
+	return released;
+}
+
+struct cb_item {
+	struct callback_head head;
+	int *counter;
+	int stamp;	/* plain: srcu_barrier() must order it for the caller */
+};
+
+static void count_cb(struct callback_head *head)
+{
+	struct cb_item *it = container_of(head, struct cb_item, head);
+
+	it->stamp = __atomic_add_fetch(it->counter, 1, __ATOMIC_RELAXED);
+}
+
+static void test_srcu_callbacks(void **state)
+{
+	enum { N = 8 };
+	struct srcu_ctx c = { .inside = 0 };
+	struct cb_item items[N];
+	struct task_struct *t;
+	int ran = 0;
+
+	(void)state;
+	init_srcu_struct(&c.srcu);
+	for (int i = 0; i < N; i++) {
+		items[i].counter = &ran;
+		call_srcu(&c.srcu, &items[i].head, count_cb);
+	}
+	srcu_barrier(&c.srcu);
+	assert_int_equal(__atomic_load_n(&ran, __ATOMIC_RELAXED), N);
+	for (int i = 0; i < N; i++)
+		assert_in_range(items[i].stamp, 1, N);
+
+	/* A callback waits for a reader that was inside when it was queued. */
+	t = kthread_run(held_reader, &c, "reader");
+	assert_true(WAIT_UNTIL(__atomic_load_n(&c.inside, __ATOMIC_RELAXED),
+			       LONG_MS));
+	call_srcu(&c.srcu, &items[0].head, count_cb);
+	msleep(30);
+	assert_int_equal(__atomic_load_n(&ran, __ATOMIC_RELAXED), N);
+	__atomic_store_n(&c.release, 1, __ATOMIC_RELAXED);
+	srcu_barrier(&c.srcu);
+	assert_int_equal(__atomic_load_n(&ran, __ATOMIC_RELAXED), N + 1);
+	assert_int_equal(kthread_stop(t), 1);
+
+	/* Tearing the domain down runs what is still queued. */
+	call_srcu(&c.srcu, &items[1].head, count_cb);
+	cleanup_srcu_struct(&c.srcu);
+	assert_int_equal(__atomic_load_n(&ran, __ATOMIC_RELAXED), N + 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_spinlock_excl, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_mutex_excl, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rwsem_excl, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rwlock_excl, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rwsem_readers_share, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rwsem_writer_not_starved,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rwsem_downgrade, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_trylocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_event, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_kthread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signal_pending, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_srcu_synchronize, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_srcu_callbacks, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The default scenario: one process exercises the primary MMU while two
+ * secondary MMUs watch its address space.
+ *
+ *  - "counter", a struct mmu_notifier that maps nothing and counts every
+ *    callback (see counter.c);
+ *  - "mirror", an HMM-style device page table of MIRROR_PAGES pages of the
+ *    private mapping, kept coherent by an interval notifier (mirror.c).
+ *
+ * Every value read back, by the CPU, through the mirror or through a GUP
+ * reference, is compared with what was written; every invalidation the
+ * spec prescribes for an operation is checked against the counter.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <mmulab/mm.h>
+#include <mmulab/mmu_notifier.h>
+#include <mmulab/sched.h>
+
+#include "counter.h"
+#include "mirror.h"
+#include "mmulab.h"
+
+#define NR_FRAMES 1024
+#define PRIV_PAGES 16
+#define SHARED_PAGES 4
+#define MIRROR_FIRST 4		/* first private page the mirror covers */
+#define MIRROR_PAGES 8
+#define NR_WORDS 2		/* words checked per page: first and last */
+#define RACE_ROUNDS 4
+#define RACE_PASSES 4
+
+/* Generations of the data written, folded into the pattern. */
+enum {
+	GEN_FILL = 1,
+	GEN_PARENT_COW,
+	GEN_CHILD_COW,
+	GEN_DEVICE,
+	GEN_RACE,
+	GEN_DMA,
+};
+
+static const unsigned long word_offset[NR_WORDS] = { 0, PAGE_SIZE - 8 };
+
+/**
+ * struct demo - state of one run of the scenario.
+ * @r: the report.
+ * @host: the host.
+ * @mm: the process.
+ * @child: its fork.
+ * @counter: the counting subscriber (on @mm).
+ * @mirror: the mirror (on @mm).
+ * @counter_on: @counter is registered.
+ * @mirror_on: @mirror is inserted.
+ * @priv: private anonymous mapping of PRIV_PAGES pages.
+ * @child_priv: where @child maps its copy of it (@priv moves on mremap).
+ * @shared: shared anonymous mapping of SHARED_PAGES pages.
+ * @want: what @mm's private pages hold, per page and word.
+ * @child_want: the same for @child.
+ * @shared_want: what the shared pages hold (both mms see them).
+ */
+struct demo {
+	struct report *r;
+	struct host *host;
+	struct mm_struct *mm;
+	struct mm_struct *child;
+	struct counter counter;
+	struct mirror mirror;
+	bool counter_on;
+	bool mirror_on;
+	unsigned long priv;
+	unsigned long child_priv;
+	unsigned long shared;
+	u64 want[PRIV_PAGES][NR_WORDS];
+	u64 child_want[PRIV_PAGES][NR_WORDS];
+	u64 shared_want[SHARED_PAGES][NR_WORDS];
+};
+
+/* A value unique to (address, generation), never zero. */
+static u64 pattern(unsigned long addr, unsigned int gen)
+{
+	return ((u64)addr * 0x9e3779b97f4a7c15ULL) ^ ((u64)gen << 56) ^ 1;
+}
+
+static unsigned long priv_page(const struct demo *d, unsigned int i)
+{
+	return d->priv + i * PAGE_SIZE;
+}
+
+static void step(struct demo *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void step(struct demo *d, const char *fmt, ...)
+{
+	char line[REPORT_LINE];
+	va_list ap;
+
+	if (d->host)
+		report_sample_frames(d->r, d->host);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	report_step(d->r, "%s", line);
+}
+
+/* ---------------------------------------------------------------------
+ * Checks
+ */
+
+static bool check_ret(struct demo *d, long ret, long want, const char *what)
+{
+	return report_check(d->r, ret == want, "%s returned %ld (%s), want %ld",
+			    what, ret, errno_name(ret < 0 ? ret : 0), want);
+}
+
+static bool check_cpu(struct demo *d, struct mm_struct *mm,
+		      unsigned long addr, u64 want, const char *who)
+{
+	u64 val = 0;
+	int ret = cpu_read_u64(mm, addr, &val);
+
+	return report_check(d->r, !ret && val == want,
+			    "%s: cpu read %#lx: %s %#llx, want %#llx", who,
+			    addr, errno_name(ret), (unsigned long long)val,
+			    (unsigned long long)want);
+}
+
+static bool check_cpu_fault(struct demo *d, struct mm_struct *mm,
+			    unsigned long addr, const char *who)
+{
+	u64 val;
+	int ret = cpu_read_u64(mm, addr, &val);
+
+	return report_check(d->r, ret == -EFAULT,
+			    "%s: cpu read %#lx: %s, want EFAULT", who, addr,
+			    errno_name(ret));
+}
+
+static bool check_device(struct demo *d, unsigned long addr, u64 want,
+			 const char *who)
+{
+	u64 val = 0;
+	int ret = mirror_read_u64(&d->mirror, addr, &val);
+
+	return report_check(d->r, !ret && val == want,
+			    "%s: device read %#lx: %s %#llx, want %#llx", who,
+			    addr, errno_name(ret), (unsigned long long)val,
+			    (unsigned long long)want);
+}
+
+static bool check_mirror(struct demo *d, const char *who)
+{
+	unsigned long bad = mirror_check(&d->mirror);
+
+	return report_check(d->r, !bad,
+			    "%s: %lu mirror entries disagree with the CPU "
+			    "page table", who, bad);
+}
+
+/* The counter saw @want more starts of @event than @before. */
+static bool check_starts(struct demo *d, enum mmu_notifier_event event,
+			 unsigned long before, unsigned long want,
+			 const char *who)
+{
+	unsigned long got = counter_starts(&d->counter, event) - before;
+
+	return report_check(d->r, got == want,
+			    "%s: counter saw %lu %s invalidations, want %lu",
+			    who, got, mmu_notifier_event_name(event), want);
+}
+
+/* Compare @npages pages from @base with @want. */
+static void check_pages(struct demo *d, struct mm_struct *mm,
+			unsigned long base, unsigned int npages,
+			const u64 (*want)[NR_WORDS], const char *who)
+{
+	for (unsigned int i = 0; i < npages; i++)
+		for (unsigned int w = 0; w < NR_WORDS; w++)
+			check_cpu(d, mm, base + i * PAGE_SIZE + word_offset[w],
+				  want[i][w], who);
+}
+
+/* Write generation @gen to @npages pages from @base and record it. */
+static void fill_pages(struct demo *d, struct mm_struct *mm,
+		       unsigned long base, unsigned int npages,
+		       u64 (*want)[NR_WORDS], unsigned int gen)
+{
+	for (unsigned int i = 0; i < npages; i++) {
+		for (unsigned int w = 0; w < NR_WORDS; w++) {
+			unsigned long addr =
+				base + i * PAGE_SIZE + word_offset[w];
+			u64 val = pattern(addr, gen);
+
+			if (check_ret(d, cpu_write_u64(mm, addr, val), 0,
+				      "cpu_write_u64"))
+				want[i][w] = val;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Steps.  Each returns false when the rest cannot run meaningfully.
+ */
+
+static bool do_setup(struct demo *d)
+{
+	struct host_config cfg = {
+		.nr_frames = NR_FRAMES,
+		.content = HOST_CONTENT_DATA,
+		.change_pte = CHANGE_PTE_NONE,
+	};
+	long ret;
+
+	step(d, "host: %lu frames of data; mm; counter subscribes to it",
+	     cfg.nr_frames);
+	d->host = host_create(&cfg);
+	if (!check_ret(d, IS_ERR(d->host) ? PTR_ERR(d->host) : 0, 0,
+		       "host_create")) {
+		d->host = NULL;
+		return false;
+	}
+	report_host_config(d->r, d->host);
+	d->mm = mm_alloc(d->host);
+	if (!check_ret(d, IS_ERR(d->mm) ? PTR_ERR(d->mm) : 0, 0, "mm_alloc")) {
+		d->mm = NULL;
+		return false;
+	}
+	d->counter_on = check_ret(d, counter_register(&d->counter, d->mm), 0,
+				  "mmu_notifier_register");
+	if (!d->counter_on)
+		return false;
+
+	ret = vm_mmap(d->mm, 0, PRIV_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS);
+	if (!report_check(d->r, ret > 0, "vm_mmap private: %s",
+			  errno_name(ret)))
+		return false;
+	d->priv = ret;
+	ret = vm_mmap(d->mm, 0, SHARED_PAGES * PAGE_SIZE,
+		      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+	if (!report_check(d->r, ret > 0, "vm_mmap shared: %s",
+			  errno_name(ret)))
+		return false;
+	d->shared = ret;
+	step(d, "mmap: private anon %d pages at %#lx, shared anon %d at %#lx",
+	     PRIV_PAGES, d->priv, SHARED_PAGES, d->shared);
+
+	step(d, "mirror: interval notifier on private pages %d-%d",
+	     MIRROR_FIRST, MIRROR_FIRST + MIRROR_PAGES - 1);
+	d->mirror_on = check_ret(d, mirror_init(&d->mirror, d->mm,
+						priv_page(d, MIRROR_FIRST),
+						MIRROR_PAGES),
+				 0, "mmu_interval_notifier_insert");
+	return d->mirror_on;
+}
+
+static void do_fill(struct demo *d)
+{
+	step(d, "cpu: write 2 words to each page of both mappings, read back");
+	fill_pages(d, d->mm, d->priv, PRIV_PAGES, d->want, GEN_FILL);
+	fill_pages(d, d->mm, d->shared, SHARED_PAGES, d->shared_want,
+		   GEN_FILL);
+	check_pages(d, d->mm, d->priv, PRIV_PAGES, d->want, "fill");
+	check_pages(d, d->mm, d->shared, SHARED_PAGES, d->shared_want, "fill");
+}
+
+static void do_mirror(struct demo *d)
+{
+	unsigned long addr = priv_page(d, MIRROR_FIRST + 1) + 8;
+	u64 val = pattern(addr, GEN_DEVICE);
+
+	step(d, "mirror: device reads its %d pages, writes one; cpu sees it",
+	     MIRROR_PAGES);
+	for (unsigned int i = MIRROR_FIRST; i < MIRROR_FIRST + MIRROR_PAGES;
+	     i++)
+		check_device(d, priv_page(d, i), d->want[i][0], "mirror");
+	check_ret(d, mirror_write_u64(&d->mirror, addr, val), 0,
+		  "device write");
+	check_cpu(d, d->mm, addr, val, "mirror");
+	check_mirror(d, "mirror");
+}
+
+static void do_aging(struct demo *d)
+{
+	unsigned long end = priv_page(d, PRIV_PAGES);
+	unsigned long before[NR_CNT_CALLBACKS];
+
+	step(d, "aging: clear_flush_young, clear_young, test_young as LRU "
+		"aging sends them");
+	for (unsigned int i = 0; i < NR_CNT_CALLBACKS; i++)
+		before[i] = counter_calls(&d->counter, i);
+	/* Neither subscriber holds an accessed bit: all answer "old". */
+	check_ret(d, mmu_notifier_clear_flush_young(d->mm, d->priv, end), 0,
+		  "clear_flush_young");
+	check_ret(d, mmu_notifier_clear_young(d->mm, d->priv, end), 0,
+		  "clear_young");
+	check_ret(d, mmu_notifier_test_young(d->mm, d->priv), 0, "test_young");
+	for (unsigned int i = CNT_CLEAR_FLUSH_YOUNG; i <= CNT_TEST_YOUNG; i++) {
+		unsigned long calls = counter_calls(&d->counter, i) - before[i];
+
+		report_check(d->r, calls == 1,
+			     "aging: counter got %lu %s calls, want 1", calls,
+			     counter_callback_name(i));
+	}
+}
+
+static bool do_fork(struct demo *d)
+{
+	unsigned long prot_page =
+		counter_starts(&d->counter, MMU_NOTIFY_PROTECTION_PAGE);
+
+	step(d, "fork: dup_mm; parent's private pages become COW-shared");
+	d->child = dup_mm(d->mm);
+	if (!check_ret(d, IS_ERR(d->child) ? PTR_ERR(d->child) : 0, 0,
+		       "dup_mm")) {
+		d->child = NULL;
+		return false;
+	}
+	d->child_priv = d->priv;
+	memcpy(d->child_want, d->want, sizeof(d->want));
+	/* One COW mapping: one PROTECTION_PAGE range on the parent. */
+	check_starts(d, MMU_NOTIFY_PROTECTION_PAGE, prot_page, 1, "fork");
+	report_check(d->r, !mirror_valid_entries(&d->mirror),
+		     "fork: mirror kept entries across the parent's "
+		     "write-protection");
+	check_pages(d, d->child, d->child_priv, PRIV_PAGES, d->child_want,
+		    "child");
+	check_pages(d, d->child, d->shared, SHARED_PAGES, d->shared_want,
+		    "child");
+	return true;
+}
+
+static void do_cow(struct demo *d)
+{
+	unsigned long clear = counter_starts(&d->counter, MMU_NOTIFY_CLEAR);
+
+	step(d, "cow: parent writes page 0, child writes page 1 and a "
+		"shared page");
+	fill_pages(d, d->mm, priv_page(d, 0), 1, &d->want[0], GEN_PARENT_COW);
+	fill_pages(d, d->child, priv_page(d, 1), 1, &d->child_want[1],
+		   GEN_CHILD_COW);
+	fill_pages(d, d->child, d->shared, 1, d->shared_want, GEN_CHILD_COW);
+	/* Only the parent has subscribers: one COW break, one CLEAR. */
+	check_starts(d, MMU_NOTIFY_CLEAR, clear, 1, "cow");
+	check_pages(d, d->mm, d->priv, PRIV_PAGES, d->want, "cow parent");
+	check_pages(d, d->child, d->child_priv, PRIV_PAGES, d->child_want,
+		    "cow child");
+	check_pages(d, d->mm, d->shared, SHARED_PAGES, d->shared_want,
+		    "cow shared");
+}
+
+static void do_mirror_cow(struct demo *d)
+{
+	unsigned int i = MIRROR_FIRST + 3;
+	unsigned long addr = priv_page(d, i) + 8;
+	long retries = atomic_long_read(&d->mirror.stats.retries);
+	unsigned long clear = counter_starts(&d->counter, MMU_NOTIFY_CLEAR);
+	u64 val = pattern(addr, GEN_DEVICE);
+	u64 old = 0;
+
+	step(d, "mirror: device writes COW-shared page %u; its own GUP "
+		"breaks COW and it retries", i);
+	cpu_read_u64(d->child, addr, &old);
+	check_ret(d, mirror_write_u64(&d->mirror, addr, val), 0,
+		  "device write");
+	check_starts(d, MMU_NOTIFY_CLEAR, clear, 1, "mirror cow");
+	report_check(d->r,
+		     atomic_long_read(&d->mirror.stats.retries) > retries,
+		     "mirror cow: an invalidation inside the read window "
+		     "caused no retry");
+	check_cpu(d, d->mm, addr, val, "mirror cow parent");
+	check_cpu(d, d->child, addr, old, "mirror cow child");
+	for (i = MIRROR_FIRST; i < MIRROR_FIRST + MIRROR_PAGES; i++)
+		check_device(d, priv_page(d, i), d->want[i][0], "mirror cow");
+	check_mirror(d, "mirror cow");
+}
+
+static void do_mprotect_step(struct demo *d)
+{
+	unsigned long len = PRIV_PAGES * PAGE_SIZE;
+	unsigned long prot_vma =
+		counter_starts(&d->counter, MMU_NOTIFY_PROTECTION_VMA);
+	unsigned long addr = priv_page(d, 2);
+
+	step(d, "mprotect: private mapping read-only; cpu and device writes "
+		"fault; back to read-write");
+	check_ret(d, do_mprotect(d->mm, d->priv, len, PROT_READ), 0,
+		  "do_mprotect(PROT_READ)");
+	check_ret(d, cpu_write_u64(d->mm, addr, 0), -EFAULT,
+		  "cpu write to read-only page");
+	check_ret(d, mirror_write_u64(&d->mirror, priv_page(d, MIRROR_FIRST),
+				      0),
+		  -EFAULT, "device write to read-only page");
+	check_cpu(d, d->mm, addr, d->want[2][0], "mprotect");
+	check_device(d, priv_page(d, MIRROR_FIRST), d->want[MIRROR_FIRST][0],
+		     "mprotect");
+	check_mirror(d, "mprotect");
+	check_ret(d, do_mprotect(d->mm, d->priv, len, PROT_READ | PROT_WRITE),
+		  0, "do_mprotect(PROT_READ|PROT_WRITE)");
+	/* Upgrades notify too. */
+	check_starts(d, MMU_NOTIFY_PROTECTION_VMA, prot_vma, 2, "mprotect");
+	fill_pages(d, d->mm, addr, 1, &d->want[2], GEN_PARENT_COW);
+	check_pages(d, d->mm, d->priv, PRIV_PAGES, d->want, "mprotect");
+}
+
+static void do_dontneed(struct demo *d)
+{
+	unsigned int first = MIRROR_FIRST + 4;
+	unsigned long clear = counter_starts(&d->counter, MMU_NOTIFY_CLEAR);
+
+	step(d, "madvise: MADV_DONTNEED private pages %u-%u; cpu and device "
+		"read zeros, child keeps its copy", first, first + 1);
+	check_ret(d, do_madvise(d->mm, priv_page(d, first), 2 * PAGE_SIZE,
+				MADV_DONTNEED),
+		  0, "do_madvise(MADV_DONTNEED)");
+	check_starts(d, MMU_NOTIFY_CLEAR, clear, 1, "madvise");
+	memset(&d->want[first], 0, 2 * sizeof(d->want[0]));
+	check_pages(d, d->mm, d->priv, PRIV_PAGES, d->want, "madvise");
+	check_device(d, priv_page(d, first), 0, "madvise");
+	check_device(d, priv_page(d, first + 1), 0, "madvise");
+	check_mirror(d, "madvise");
+	check_pages(d, d->child, d->child_priv, PRIV_PAGES, d->child_want,
+		    "madvise child");
+}
+
+/* ---------------------------------------------------------------------
+ * The race: a device task reads through the mirror while the CPU zaps,
+ * rewrites and write-protects the mirrored pages.  Under --seed the
+ * deterministic scheduler picks the interleaving.
+ */
+
+static u64 race_value(const struct demo *d, unsigned int i)
+{
+	return pattern(priv_page(d, i), GEN_RACE);
+}
+
+static int race_device(void *data)
+{
+	struct demo *d = data;
+
+	for (unsigned int pass = 0; pass < RACE_PASSES; pass++) {
+		for (unsigned int i = MIRROR_FIRST;
+		     i < MIRROR_FIRST + MIRROR_PAGES; i++) {
+			unsigned long addr = priv_page(d, i);
+			u64 val = 0;
+			int ret = mirror_read_u64(&d->mirror, addr, &val);
+
+			/* Zapped (zero page) or rewritten: nothing else. */
+			report_check(d->r,
+				     !ret && (!val || val == race_value(d, i)),
+				     "race: device read %#lx: %s %#llx", addr,
+				     errno_name(ret), (unsigned long long)val);
+		}
+		check_mirror(d, "race");
+	}
+	return 0;
+}
+
+static void race_round(struct demo *d)
+{
+	unsigned long start = priv_page(d, MIRROR_FIRST);
+	unsigned long len = PRIV_PAGES * PAGE_SIZE;
+
+	check_ret(d, do_madvise(d->mm, start, MIRROR_PAGES * PAGE_SIZE,
+				MADV_DONTNEED),
+		  0, "race: do_madvise(MADV_DONTNEED)");
+	for (unsigned int i = MIRROR_FIRST; i < MIRROR_FIRST + MIRROR_PAGES;
+	     i++)
+		check_ret(d, cpu_write_u64(d->mm, priv_page(d, i),
+					   race_value(d, i)),
+			  0, "race: cpu_write_u64");
+	check_ret(d, do_mprotect(d->mm, d->priv, len, PROT_READ), 0,
+		  "race: do_mprotect(PROT_READ)");
+	check_ret(d, do_mprotect(d->mm, d->priv, len, PROT_READ | PROT_WRITE),
+		  0, "race: do_mprotect(PROT_READ|PROT_WRITE)");
+}
+
+static void do_race(struct demo *d)
+{
+	struct task_struct *t;
+
+	step(d, "race: device task reads the mirror %d times while the cpu "
+		"zaps, rewrites and write-protects it %d times",
+	     RACE_PASSES * MIRROR_PAGES, RACE_ROUNDS);
+	race_round(d);
+	t = kthread_run(race_device, d, "device");
+	if (!check_ret(d, IS_ERR(t) ? PTR_ERR(t) : 0, 0, "kthread_run"))
+		return;
+	for (unsigned int round = 1; round < RACE_ROUNDS; round++) {
+		race_round(d);
+		cond_resched();
+	}
+	kthread_stop(t);
+
+	/* Every word of the mirrored pages is zero but the rewritten one. */
+	for (unsigned int i = MIRROR_FIRST; i < MIRROR_FIRST + MIRROR_PAGES;
+	     i++) {
+		d->want[i][0] = race_value(d, i);
+		d->want[i][1] = 0;
+		check_device(d, priv_page(d, i), d->want[i][0], "race end");
+	}
+	check_pages(d, d->mm, d->priv, PRIV_PAGES, d->want, "race end");
+	check_mirror(d, "race end");
+}
+
+static bool do_mremap_step(struct demo *d)
+{
+	unsigned long len = PRIV_PAGES * PAGE_SIZE;
+	unsigned long unmap = counter_starts(&d->counter, MMU_NOTIFY_UNMAP);
+	unsigned long old = d->priv;
+	u64 val;
+	long dst, ret;
+
+	/* Reserve a destination, as userspace does, then move onto it. */
+	dst = vm_mmap(d->mm, 0, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+	if (!report_check(d->r, dst > 0, "vm_mmap destination: %s",
+			  errno_name(dst)))
+		return false;
+	step(d, "mremap: move the private mapping to %#lx; data follows, "
+		"old range and mirror fault", (unsigned long)dst);
+	ret = do_mremap(d->mm, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			dst);
+	if (!check_ret(d, ret, dst, "do_mremap"))
+		return false;
+	d->priv = dst;
+	report_check(d->r,
+		     counter_starts(&d->counter, MMU_NOTIFY_UNMAP) > unmap,
+		     "mremap: counter saw no UNMAP invalidation");
+	check_pages(d, d->mm, d->priv, PRIV_PAGES, d->want, "mremap");
+	check_cpu_fault(d, d->mm, old, "mremap old range");
+	report_check(d->r, !mirror_valid_entries(&d->mirror),
+		     "mremap: mirror kept entries of the moved range");
+	/* The mirror still watches the old addresses: nothing there now. */
+	ret = mirror_read_u64(&d->mirror, old + MIRROR_FIRST * PAGE_SIZE,
+			      &val);
+	check_ret(d, ret, -EFAULT, "device read of the old range");
+	return true;
+}
+
+static void do_gup(struct demo *d)
+{
+	struct page *pages[4];
+	unsigned int first = 12;
+	long n;
+
+	step(d, "gup: get_user_pages_unlocked 4 pages and read them; "
+		"pin_user_pages_remote 2 for a DMA write");
+	n = get_user_pages_unlocked(d->mm, d->priv, 4, pages, 0);
+	if (check_ret(d, n, 4, "get_user_pages_unlocked")) {
+		for (unsigned int i = 0; i < 4; i++) {
+			u64 val = page_read_u64(pages[i], 0);
+
+			report_check(d->r, val == d->want[i][0],
+				     "gup: page %u holds %#llx, want %#llx", i,
+				     (unsigned long long)val,
+				     (unsigned long long)d->want[i][0]);
+			put_page(pages[i]);
+		}
+	}
+
+	mmap_read_lock(d->mm);
+	n = pin_user_pages_remote(d->mm, priv_page(d, first), 2,
+				  FOLL_WRITE | FOLL_LONGTERM, pages);
+	mmap_read_unlock(d->mm);
+	if (!check_ret(d, n, 2, "pin_user_pages_remote"))
+		return;
+	for (unsigned int i = 0; i < 2; i++) {
+		unsigned long addr = priv_page(d, first + i);
+		u64 val = pattern(addr, GEN_DMA);
+
+		report_check(d->r, page_maybe_dma_pinned(pages[i]),
+			     "pin: page %u not seen as pinned", first + i);
+		page_write_u64(pages[i], 0, val);
+		d->want[first + i][0] = val;
+		unpin_user_page(pages[i]);
+		report_check(d->r, !page_maybe_dma_pinned(pages[i]),
+			     "unpin: page %u still seen as pinned", first + i);
+	}
+	check_pages(d, d->mm, d->priv, PRIV_PAGES, d->want, "pin");
+	/* FOLL_WRITE broke COW first: the child's copy is untouched. */
+	check_pages(d, d->child, d->child_priv, PRIV_PAGES, d->child_want,
+		    "pin child");
+}
+
+static void do_munmap(struct demo *d)
+{
+	unsigned long unmap = counter_starts(&d->counter, MMU_NOTIFY_UNMAP);
+
+	step(d, "munmap: both mappings of the parent");
+	check_ret(d, vm_munmap(d->mm, d->priv, PRIV_PAGES * PAGE_SIZE), 0,
+		  "vm_munmap private");
+	check_ret(d, vm_munmap(d->mm, d->shared, SHARED_PAGES * PAGE_SIZE), 0,
+		  "vm_munmap shared");
+	check_starts(d, MMU_NOTIFY_UNMAP, unmap, 2, "munmap");
+	check_cpu_fault(d, d->mm, d->priv, "munmap");
+	check_cpu_fault(d, d->mm, d->shared, "munmap");
+	/* The child still maps the shared pages. */
+	check_pages(d, d->child, d->shared, SHARED_PAGES, d->shared_want,
+		    "munmap child");
+}
+
+/* The last mmput() of each mm: release, then the RELEASE invalidation. */
+static void exit_mms(struct demo *d)
+{
+	long release;
+
+	step(d, "exit: mmput child and parent (release, RELEASE); "
+		"unsubscribe both");
+	if (d->child)
+		mmput(d->child);
+	mmput(d->mm);
+	if (d->counter_on) {
+		release = counter_calls(&d->counter, CNT_RELEASE);
+		report_check(d->r, release == 1,
+			     "exit: counter got %ld release calls, want 1",
+			     release);
+	}
+	if (d->mirror_on) {
+		release = atomic_long_read(
+			&d->mirror.by_event[MMU_NOTIFY_RELEASE]);
+		report_check(d->r, release == 1,
+			     "exit: mirror got %ld RELEASE invalidations, "
+			     "want 1", release);
+	}
+}
+
+/* Tear down whatever exists; safe after a failed step. */
+static void do_exit(struct demo *d)
+{
+	if (d->mm)
+		exit_mms(d);
+	/* Both subscriptions hold the mm_struct until they leave. */
+	if (d->counter_on) {
+		counter_unregister(&d->counter, d->mm);
+		counter_report(&d->counter, "counter", d->r);
+	}
+	if (d->mirror_on) {
+		mirror_fini(&d->mirror);
+		mirror_report(&d->mirror, "mirror", d->r);
+	}
+	if (!d->host)
+		return;
+	d->r->frames_free_end = host_nr_free_frames(d->host);
+	report_check(d->r, d->r->frames_free_end == d->r->frames_total - 1,
+		     "exit: %lu frames free, want all but the zero page",
+		     d->r->frames_free_end);
+	report_host_counters(d->r, d->host);
+	check_ret(d, host_destroy(d->host), 0, "host_destroy");
+}
+
+void scenario_default(struct report *r)
+{
+	static struct demo demo;
+	struct demo *d = &demo;
+
+	memset(d, 0, sizeof(*d));
+	d->r = r;
+	if (do_setup(d)) {
+		do_fill(d);
+		do_mirror(d);
+		do_aging(d);
+		if (do_fork(d)) {
+			do_cow(d);
+			do_mirror_cow(d);
+			do_mprotect_step(d);
+			do_dontneed(d);
+			do_race(d);
+			if (do_mremap_step(d)) {
+				do_gup(d);
+				do_munmap(d);
+			}
+		}
+	}
+	do_exit(d);
+}

@@ -1,0 +1,999 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VMs, memslots, vCPUs and the MMU-notifier callbacks that keep the TDP
+ * MMU coherent with the primary MMU.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvm_host.h"
+
+static inline struct kvm *mmu_notifier_to_kvm(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct kvm, mmu_notifier);
+}
+
+/* ---------------------------------------------------------------------
+ * Memslots
+ */
+
+static unsigned long slot_hva_end(const struct kvm_memory_slot *slot)
+{
+	return slot->userspace_addr + (slot->npages << PAGE_SHIFT);
+}
+
+/** gfn_to_memslot() - the slot containing @gfn, by binary search. */
+struct kvm_memory_slot *gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn)
+{
+	int lo = 0, hi = slots->nr - 1;
+
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		struct kvm_memory_slot *s = slots->sorted[mid];
+
+		if (gfn < s->base_gfn)
+			hi = mid - 1;
+		else if (gfn >= s->base_gfn + s->npages)
+			lo = mid + 1;
+		else
+			return s;
+	}
+	return NULL;
+}
+
+static int cmp_base_gfn(const void *a, const void *b)
+{
+	const struct kvm_memory_slot *x = *(struct kvm_memory_slot *const *)a;
+	const struct kvm_memory_slot *y = *(struct kvm_memory_slot *const *)b;
+
+	return x->base_gfn < y->base_gfn ? -1 : x->base_gfn > y->base_gfn;
+}
+
+/* Rebuild the lookup structures of a generation from its by_id table. */
+static void memslots_index(struct kvm_memslots *slots)
+{
+	slots->nr = 0;
+	slots->hva_tree = (struct interval_tree_root)INTERVAL_TREE_ROOT;
+	for (int id = 0; id < KVM_MAX_MEMSLOTS; id++) {
+		struct kvm_memory_slot *s = slots->by_id[id];
+
+		if (!s)
+			continue;
+		slots->sorted[slots->nr++] = s;
+		s->hva_node.start = s->userspace_addr;
+		s->hva_node.last = slot_hva_end(s) - 1;
+		interval_tree_insert(&s->hva_node, &slots->hva_tree);
+	}
+	qsort(slots->sorted, slots->nr, sizeof(slots->sorted[0]),
+	      cmp_base_gfn);
+}
+
+/* A new generation with the same slots as @old (or none). */
+static struct kvm_memslots *memslots_copy(const struct kvm_memslots *old)
+{
+	struct kvm_memslots *slots = calloc(1, sizeof(*slots));
+
+	if (!slots)
+		return NULL;
+	for (int id = 0; old && id < KVM_MAX_MEMSLOTS; id++) {
+		if (!old->by_id[id])
+			continue;
+		slots->slots[id] = *old->by_id[id];
+		slots->by_id[id] = &slots->slots[id];
+	}
+	memslots_index(slots);
+	return slots;
+}
+
+/*
+ * Publish a new generation.  Not while a notifier invalidation is between
+ * start and end: it must see the same memslots in both, or
+ * mmu_invalidate_in_progress would be raised by one generation's match
+ * and lowered by another's miss.  Readers of the old generation are gone
+ * once synchronize_srcu() returns.
+ */
+static void kvm_swap_active_memslots(struct kvm *kvm, struct kvm_memslots *new)
+{
+	struct kvm_memslots *old;
+
+	spin_lock(&kvm->mn_invalidate_lock);
+	while (atomic_long_read(&kvm->mn_active_invalidate_count)) {
+		atomic_long_inc(&kvm->stat.memslot_waits);
+		spin_unlock(&kvm->mn_invalidate_lock);
+		wait_event(kvm->mn_memslots_update_wq,
+			   !atomic_long_read(&kvm->mn_active_invalidate_count));
+		spin_lock(&kvm->mn_invalidate_lock);
+	}
+	old = kvm->memslots;
+	rcu_assign_pointer(kvm->memslots, new);
+	spin_unlock(&kvm->mn_invalidate_lock);
+	synchronize_srcu(&kvm->srcu);
+	free(old);
+}
+
+static void kvm_zap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	struct kvm_gfn_range r = { start, end };
+
+	write_lock(&kvm->mmu_lock);
+	if (kvm_tdp_mmu_unmap_gfn_range(kvm, &r))
+		kvm_flush_remote_tlbs(kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
+static bool slot_overlaps(struct kvm_memslots *slots, u32 skip_id, gfn_t base,
+			  unsigned long npages)
+{
+	for (int i = 0; i < slots->nr; i++) {
+		struct kvm_memory_slot *s = slots->sorted[i];
+
+		if (s->id != skip_id && base < s->base_gfn + s->npages &&
+		    s->base_gfn < base + npages)
+			return true;
+	}
+	return false;
+}
+
+static int check_region(const struct kvm_userspace_memory_region *mem)
+{
+	if (!mem || mem->slot >= KVM_MAX_MEMSLOTS ||
+	    (mem->flags & ~KVM_MEM_READONLY))
+		return -EINVAL;
+	if ((mem->guest_phys_addr | mem->memory_size | mem->userspace_addr) &
+	    ~PAGE_MASK)
+		return -EINVAL;
+	if (mem->guest_phys_addr >= (1ULL << 48) ||
+	    mem->memory_size > (1ULL << 48) - mem->guest_phys_addr)
+		return -EINVAL;
+	if (mem->memory_size && (mem->userspace_addr >= TASK_SIZE ||
+				 mem->memory_size > TASK_SIZE -
+							    mem->userspace_addr))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Delete or move: first publish the slot as invalid (new faults on it exit
+ * to the VMM instead of installing SPTEs), then zap what it mapped, then
+ * publish the final state.
+ */
+static int kvm_invalidate_slot(struct kvm *kvm, struct kvm_memory_slot *old,
+			       struct kvm_memslots **out)
+{
+	struct kvm_memslots *inv = memslots_copy(kvm->memslots);
+
+	if (!inv)
+		return -ENOMEM;
+	inv->by_id[old->id]->flags |= KVM_MEMSLOT_INVALID;
+	kvm_swap_active_memslots(kvm, inv);
+	kvm_zap_gfn_range(kvm, old->base_gfn, old->base_gfn + old->npages);
+	*out = memslots_copy(inv);
+	if (!*out) {
+		/* Leave it invalid; the VMM may try again. */
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int set_region_locked(struct kvm *kvm,
+			     const struct kvm_userspace_memory_region *mem)
+{
+	struct kvm_memory_slot *old = kvm->memslots->by_id[mem->slot];
+	gfn_t base = mem->guest_phys_addr >> PAGE_SHIFT;
+	unsigned long npages = mem->memory_size >> PAGE_SHIFT;
+	struct kvm_memslots *new;
+	struct kvm_memory_slot s;
+	int r;
+
+	if (!npages) { /* delete */
+		if (!old)
+			return -EINVAL;
+		r = kvm_invalidate_slot(kvm, old, &new);
+		if (r)
+			return r;
+		new->by_id[mem->slot] = NULL;
+		memslots_index(new);
+		kvm_swap_active_memslots(kvm, new);
+		return 0;
+	}
+	if (slot_overlaps(kvm->memslots, mem->slot, base, npages))
+		return -EEXIST;
+	if (!old) { /* create */
+		new = memslots_copy(kvm->memslots);
+		if (!new)
+			return -ENOMEM;
+		s = (struct kvm_memory_slot){ .base_gfn = base,
+					      .npages = npages,
+					      .userspace_addr =
+						      mem->userspace_addr,
+					      .flags = mem->flags,
+					      .id = mem->slot };
+		new->slots[mem->slot] = s;
+		new->by_id[mem->slot] = &new->slots[mem->slot];
+		memslots_index(new);
+		kvm_swap_active_memslots(kvm, new);
+		return 0;
+	}
+	/* Size, backing and flags of an existing slot cannot change. */
+	if (npages != old->npages || mem->userspace_addr != old->userspace_addr ||
+	    mem->flags != old->flags)
+		return -EINVAL;
+	if (base == old->base_gfn)
+		return 0;
+	r = kvm_invalidate_slot(kvm, old, &new); /* move */
+	if (r)
+		return r;
+	new->by_id[mem->slot]->base_gfn = base;
+	new->by_id[mem->slot]->flags &= ~KVM_MEMSLOT_INVALID;
+	memslots_index(new);
+	kvm_swap_active_memslots(kvm, new);
+	return 0;
+}
+
+int kvm_set_user_memory_region(struct kvm *kvm,
+			       const struct kvm_userspace_memory_region *mem)
+{
+	int r;
+
+	if (!kvm)
+		return -EINVAL;
+	r = check_region(mem);
+	if (r)
+		return r;
+	mutex_lock(&kvm->slots_lock);
+	r = set_region_locked(kvm, mem);
+	mutex_unlock(&kvm->slots_lock);
+	if (!r)
+		atomic_long_inc(&kvm->stat.memslot_updates);
+	return r;
+}
+
+/* ---------------------------------------------------------------------
+ * Remote TLB flush
+ */
+
+/**
+ * kvm_flush_remote_tlbs() - make every vCPU drop its cached translations
+ * before returning.  Each vCPU gets a flush request, which it honours on
+ * its next guest entry; a vCPU inside guest mode now may still be using a
+ * translation read before the zap, so wait for it to leave guest mode (or
+ * re-enter, which means it saw the request).
+ */
+void kvm_flush_remote_tlbs(struct kvm *kvm)
+{
+	int n = atomic_read(&kvm->online_vcpus);
+
+	atomic_long_inc(&kvm->stat.remote_tlb_flush);
+	for (int i = 0; i < n; i++) {
+		struct kvm_vcpu *v = READ_ONCE(kvm->vcpus[i]);
+
+		sync_point(SP_ATOMIC, &v->requests);
+		__atomic_fetch_or(&v->requests, KVM_REQ_TLB_FLUSH,
+				  __ATOMIC_SEQ_CST);
+	}
+	smp_mb();
+	for (int i = 0; i < n; i++) {
+		struct kvm_vcpu *v = READ_ONCE(kvm->vcpus[i]);
+		unsigned long mode = READ_ONCE(v->mode);
+
+		if (!(mode & IN_GUEST_MODE))
+			continue;
+		while (READ_ONCE(v->mode) == mode)
+			cpu_relax();
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * MMU notifier callbacks
+ */
+
+struct kvm_hva_range {
+	unsigned long start, end;
+	pte_t pte;
+	bool (*handler)(struct kvm *kvm, struct kvm_gfn_range *r);
+	void (*on_lock)(struct kvm *kvm);
+	bool flush_on_ret;
+	bool write;
+};
+
+struct kvm_hva_result {
+	bool found_memslot;
+	bool ret;
+};
+
+static gfn_t hva_to_gfn(unsigned long hva, const struct kvm_memory_slot *slot)
+{
+	return slot->base_gfn + ((hva - slot->userspace_addr) >> PAGE_SHIFT);
+}
+
+static void kvm_mmu_invalidate_begin(struct kvm *kvm);
+
+/*
+ * Run @range->handler over the gfns of every memslot the HVA range covers.
+ * mmu_lock is taken at the first memslot hit, and @on_lock runs then, so
+ * an invalidation that hits no memslot leaves the invalidation state
+ * alone.  Flushes the vCPU TLBs before mmu_lock is dropped if a handler
+ * asked for it.
+ */
+static struct kvm_hva_result handle_hva_range(struct kvm *kvm,
+					      const struct kvm_hva_range *range)
+{
+	struct kvm_hva_result res = { false, false };
+	struct interval_tree_node *node;
+	struct kvm_memslots *slots;
+	unsigned long last = range->end - 1;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	slots = rcu_dereference(kvm->memslots);
+	for (node = interval_tree_iter_first(&slots->hva_tree, range->start,
+					     last);
+	     node; node = interval_tree_iter_next(node, range->start, last)) {
+		struct kvm_memory_slot *slot =
+			container_of(node, struct kvm_memory_slot, hva_node);
+		unsigned long hs = range->start > slot->userspace_addr
+					   ? range->start
+					   : slot->userspace_addr;
+		unsigned long he = range->end < slot_hva_end(slot)
+					   ? range->end
+					   : slot_hva_end(slot);
+		struct kvm_gfn_range r = { hva_to_gfn(hs, slot),
+					   hva_to_gfn(he + PAGE_SIZE - 1, slot),
+					   range->pte };
+
+		if (!res.found_memslot) {
+			res.found_memslot = true;
+			if (range->write)
+				write_lock(&kvm->mmu_lock);
+			else
+				read_lock(&kvm->mmu_lock);
+			if (range->on_lock)
+				range->on_lock(kvm);
+		}
+		if (range->handler)
+			res.ret |= range->handler(kvm, &r);
+	}
+	if (res.found_memslot) {
+		if (range->flush_on_ret && res.ret &&
+		    !(range->on_lock == kvm_mmu_invalidate_begin &&
+		      mutant_is(MUTANT_SKIP_TLB_FLUSH)))
+			kvm_flush_remote_tlbs(kvm);
+		if (range->write)
+			write_unlock(&kvm->mmu_lock);
+		else
+			read_unlock(&kvm->mmu_lock);
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return res;
+}
+
+/*
+ * begin: count the invalidation and reset the gfn hull when it is the
+ * first one; the hull then only grows until the count is back to zero.
+ */
+static void kvm_mmu_invalidate_begin(struct kvm *kvm)
+{
+	kvm->mmu_invalidate_in_progress++;
+	if (kvm->mmu_invalidate_in_progress == 1) {
+		kvm->mmu_invalidate_range_start = INVALID_GFN;
+		kvm->mmu_invalidate_range_end = INVALID_GFN;
+	}
+}
+
+static void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start,
+					 gfn_t end)
+{
+	WARN_ON_ONCE(!kvm->mmu_invalidate_in_progress);
+	if (kvm->mmu_invalidate_range_start == INVALID_GFN) {
+		kvm->mmu_invalidate_range_start = start;
+		kvm->mmu_invalidate_range_end = end;
+	} else {
+		if (start < kvm->mmu_invalidate_range_start)
+			kvm->mmu_invalidate_range_start = start;
+		if (end > kvm->mmu_invalidate_range_end)
+			kvm->mmu_invalidate_range_end = end;
+	}
+}
+
+/*
+ * end: bump the sequence before dropping the count, with a write barrier
+ * between, so a fault that sees the count drop also sees the new sequence
+ * and retries if its page was looked up before this invalidation ended.
+ */
+static void kvm_mmu_invalidate_end(struct kvm *kvm)
+{
+	if (mutant_is(MUTANT_SEQ_AFTER_COUNT)) {
+		/* Broken on purpose: a fault may see neither. */
+		kvm->mmu_invalidate_in_progress--;
+		write_unlock(&kvm->mmu_lock);
+		cond_resched();
+		write_lock(&kvm->mmu_lock);
+		WRITE_ONCE(kvm->mmu_invalidate_seq,
+			   kvm->mmu_invalidate_seq + 1);
+		return;
+	}
+	WRITE_ONCE(kvm->mmu_invalidate_seq, kvm->mmu_invalidate_seq + 1);
+	smp_wmb();
+	kvm->mmu_invalidate_in_progress--;
+	WARN_ON_ONCE(kvm->mmu_invalidate_in_progress < 0);
+}
+
+static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
+{
+	kvm_mmu_invalidate_range_add(kvm, r->start, r->end);
+	return kvm_tdp_mmu_unmap_gfn_range(kvm, r);
+}
+
+static int kvm_mmu_notifier_invalidate_range_start(
+	struct mmu_notifier *mn, const struct mmu_notifier_range *range)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	const struct kvm_hva_range hva_range = {
+		.start = range->start,
+		.end = range->end,
+		.handler = kvm_mmu_unmap_gfn_range,
+		.on_lock = kvm_mmu_invalidate_begin,
+		.flush_on_ret = true,
+		.write = true,
+	};
+
+	/*
+	 * Counted before anything else, and for every invalidation: memslot
+	 * updates wait for this count to drop to zero, which is what keeps
+	 * the memslots seen here and in end() the same.
+	 */
+	spin_lock(&kvm->mn_invalidate_lock);
+	atomic_long_inc(&kvm->mn_active_invalidate_count);
+	spin_unlock(&kvm->mn_invalidate_lock);
+
+	if (handle_hva_range(kvm, &hva_range).found_memslot)
+		atomic_long_inc(&kvm->stat.mmu_invalidations);
+	else
+		atomic_long_inc(&kvm->stat.mmu_invalidations_nomatch);
+	return 0;
+}
+
+static void
+kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
+				      const struct mmu_notifier_range *range)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	const struct kvm_hva_range hva_range = {
+		.start = range->start,
+		.end = range->end,
+		.on_lock = kvm_mmu_invalidate_end,
+		.write = true,
+	};
+	bool wake;
+
+	handle_hva_range(kvm, &hva_range);
+	spin_lock(&kvm->mn_invalidate_lock);
+	wake = atomic_long_dec_return(&kvm->mn_active_invalidate_count) == 0;
+	spin_unlock(&kvm->mn_invalidate_lock);
+	if (wake)
+		wake_up_all(&kvm->mn_memslots_update_wq);
+}
+
+static int kvm_age(struct mmu_notifier *mn, unsigned long start,
+		   unsigned long end,
+		   bool (*handler)(struct kvm *, struct kvm_gfn_range *),
+		   bool flush)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	const struct kvm_hva_range hva_range = {
+		.start = start,
+		.end = end,
+		.handler = handler,
+		.flush_on_ret = flush,
+	};
+	bool young = handle_hva_range(kvm, &hva_range).ret;
+
+	atomic_long_inc(&kvm->stat.age_calls);
+	if (young)
+		atomic_long_inc(&kvm->stat.age_young);
+	return young;
+}
+
+/* Aging: clear the accessed bits; the flushing variant also empties the
+ * TLBs so the next access walks and sets them again. */
+static int kvm_mmu_notifier_clear_flush_young(struct mmu_notifier *mn,
+					      struct mm_struct *mm,
+					      unsigned long start,
+					      unsigned long end)
+{
+	(void)mm;
+	return kvm_age(mn, start, end, kvm_tdp_mmu_age_gfn_range, true);
+}
+
+static int kvm_mmu_notifier_clear_young(struct mmu_notifier *mn,
+					struct mm_struct *mm,
+					unsigned long start, unsigned long end)
+{
+	(void)mm;
+	return kvm_age(mn, start, end, kvm_tdp_mmu_age_gfn_range, false);
+}
+
+static int kvm_mmu_notifier_test_young(struct mmu_notifier *mn,
+				       struct mm_struct *mm,
+				       unsigned long address)
+{
+	(void)mm;
+	return kvm_age(mn, address, address + PAGE_SIZE,
+		       kvm_tdp_mmu_test_age_gfn, false);
+}
+
+static bool kvm_change_spte_gfn(struct kvm *kvm, struct kvm_gfn_range *r)
+{
+	bool hit = kvm_tdp_mmu_set_spte_gfn(kvm, r->start, r->pte);
+
+	if (hit)
+		atomic_long_inc(&kvm->stat.change_pte_hits);
+	return hit;
+}
+
+static void kvm_bump_seq(struct kvm *kvm)
+{
+	WRITE_ONCE(kvm->mmu_invalidate_seq, kvm->mmu_invalidate_seq + 1);
+}
+
+/*
+ * change_pte.  Bookended (2012-2024): the primary MMU calls it between
+ * invalidate_range_start and end, so an invalidation is in flight and
+ * start has already zapped the SPTE: assert the first (seed 000), and the
+ * handler finds nothing.  Direct (2009-2012): no invalidation surrounds
+ * it, so a fault that read the old PTE must be made to retry: bump the
+ * sequence under mmu_lock, then update the SPTE in place.
+ */
+static void kvm_mmu_notifier_change_pte(struct mmu_notifier *mn,
+					struct mm_struct *mm,
+					unsigned long address, pte_t pte)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	bool direct = host_config_of(mm_host(mm))->change_pte ==
+		      CHANGE_PTE_DIRECT;
+	const struct kvm_hva_range hva_range = {
+		.start = address,
+		.end = address + PAGE_SIZE,
+		.pte = pte,
+		.handler = kvm_change_spte_gfn,
+		.on_lock = direct ? kvm_bump_seq : NULL,
+		.flush_on_ret = true,
+		.write = true,
+	};
+
+	atomic_long_inc(&kvm->stat.change_pte_calls);
+	if (!direct &&
+	    WARN_ON_ONCE(!atomic_long_read(&kvm->mn_active_invalidate_count)))
+		atomic_long_inc(&kvm->stat.change_pte_warn);
+	handle_hva_range(kvm, &hva_range);
+}
+
+static bool zap_all(struct kvm *kvm)
+{
+	struct kvm_gfn_range r = { 0, 1ULL << (48 - PAGE_SHIFT) };
+
+	return kvm_tdp_mmu_unmap_gfn_range(kvm, &r);
+}
+
+/* The mm is going away: drop every SPTE, make no more (GUP will fail). */
+static void kvm_mmu_notifier_release(struct mmu_notifier *mn,
+				     struct mm_struct *mm)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	(void)mm;
+	write_lock(&kvm->mmu_lock);
+	if (zap_all(kvm))
+		kvm_flush_remote_tlbs(kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
+static const struct mmu_notifier_ops kvm_mmu_notifier_ops = {
+	.invalidate_range_start = kvm_mmu_notifier_invalidate_range_start,
+	.invalidate_range_end = kvm_mmu_notifier_invalidate_range_end,
+	.clear_flush_young = kvm_mmu_notifier_clear_flush_young,
+	.clear_young = kvm_mmu_notifier_clear_young,
+	.test_young = kvm_mmu_notifier_test_young,
+	.change_pte = kvm_mmu_notifier_change_pte,
+	.release = kvm_mmu_notifier_release,
+};
+
+/* ---------------------------------------------------------------------
+ * Checker sweep
+ */
+
+/* References a frame holds besides the VM's: its mappings and caches. */
+static int expected_refs(struct page *page)
+{
+	return page_mapcount(page) + (PageAnon(page) ? 0 : 1) +
+	       (PageFlag(page, PG_swapcache) ? 1 : 0);
+}
+
+static void kvm_check_spte(struct kvm *kvm, struct kvm_memory_slot *slot,
+			   gfn_t gfn, u64 spte)
+{
+	unsigned long hva = slot->userspace_addr +
+			    ((gfn - slot->base_gfn) << PAGE_SHIFT);
+	unsigned long pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
+	gpa_t gpa = gfn << PAGE_SHIFT;
+	struct page *page = pfn_to_page(kvm->host, pfn);
+	pte_t pte;
+
+	follow_pte(kvm->mm, hva, &pte);
+	if (!pte_present(pte) || pte_pfn(pte) != pfn) {
+		checker_fail(kvm->host, INV_STALE_SECONDARY, pfn, hva, gpa,
+			     "kvm",
+			     "SPTE for gfn %#llx maps frame %lu; the host PTE "
+			     "at %#lx %s %lu",
+			     (unsigned long long)gfn, pfn, hva,
+			     pte_present(pte) ? "maps frame" : "is not present, was",
+			     pte_present(pte) ? pte_pfn(pte) : 0UL);
+		return;
+	}
+	if ((spte & KVM_SPTE_WRITABLE) && !pte_write(pte))
+		checker_fail(kvm->host, INV_WRITABLE_SECONDARY, pfn, hva, gpa,
+			     "kvm",
+			     "SPTE for gfn %#llx is writable, the host PTE at "
+			     "%#lx is read-only",
+			     (unsigned long long)gfn, hva);
+	if (kvm_pinned(kvm) || is_zero_pfn(pfn))
+		return;
+	if (page_ref_count(page) > expected_refs(page))
+		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, pfn, hva, gpa,
+			     "kvm",
+			     "frame %lu mapped by the VM has %d references, "
+			     "%d expected from its mappings: a reference leaked",
+			     pfn, page_ref_count(page), expected_refs(page));
+}
+
+/*
+ * At a quiescent point: no invalidation may be half done, and every SPTE
+ * must agree with the host page tables.
+ */
+static void kvm_checker_sweep(struct checker_secondary *cs, struct host *host)
+{
+	struct kvm *kvm = container_of(cs, struct kvm, checker);
+	struct kvm_memslots *slots = kvm->memslots;
+
+	if (kvm->mmu_invalidate_in_progress ||
+	    atomic_long_read(&kvm->mn_active_invalidate_count))
+		checker_fail(host, INV_PINNED_OR_UNBALANCED, ~0UL, 0, ~0ULL,
+			     "kvm",
+			     "idle VM has %ld invalidations in progress and "
+			     "%ld active",
+			     kvm->mmu_invalidate_in_progress,
+			     atomic_long_read(&kvm->mn_active_invalidate_count));
+	for (int i = 0; i < slots->nr; i++) {
+		struct kvm_memory_slot *slot = slots->sorted[i];
+
+		for (gfn_t gfn = slot->base_gfn;
+		     gfn < slot->base_gfn + slot->npages; gfn++) {
+			u64 spte = kvm_tdp_mmu_read_spte(kvm, gfn);
+
+			if (spte & KVM_SPTE_PRESENT)
+				kvm_check_spte(kvm, slot, gfn, spte);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * VM life cycle
+ */
+
+static void kvm_free(struct kvm *kvm)
+{
+	int n = atomic_read(&kvm->online_vcpus);
+
+	if (kvm->checker.name)
+		checker_unregister_secondary(kvm->host, &kvm->checker);
+
+	kvm_tdp_mmu_destroy(kvm);
+	for (int i = 0; i < n; i++)
+		free(kvm->vcpus[i]);
+	free(kvm->memslots);
+	cleanup_srcu_struct(&kvm->srcu);
+	mmdrop(kvm->mm);
+	free(kvm);
+}
+
+struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned long flags)
+{
+	struct kvm *kvm;
+	int r;
+
+	if (!mm || (flags & ~KVM_VM_PINNED))
+		return ERR_PTR(-EINVAL);
+	kvm = calloc(1, sizeof(*kvm));
+	if (!kvm)
+		return ERR_PTR(-ENOMEM);
+	kvm->mm = mm;
+	mmgrab(mm);
+	kvm->host = mm_host(mm);
+	kvm->flags = flags;
+	rwlock_init(&kvm->mmu_lock);
+	spin_lock_init(&kvm->mn_invalidate_lock);
+	init_waitqueue_head(&kvm->mn_memslots_update_wq);
+	mutex_init(&kvm->slots_lock);
+	mutex_init(&kvm->vcpu_lock);
+	init_srcu_struct(&kvm->srcu);
+	kvm->mmu_invalidate_range_start = INVALID_GFN;
+	kvm->mmu_invalidate_range_end = INVALID_GFN;
+	kvm->memslots = memslots_copy(NULL);
+	r = kvm->memslots ? kvm_tdp_mmu_init(kvm) : -ENOMEM;
+	if (!r && !kvm_pinned(kvm)) {
+		kvm->mmu_notifier.ops = &kvm_mmu_notifier_ops;
+		r = mmu_notifier_register(&kvm->mmu_notifier, mm);
+	}
+	if (r) {
+		kvm_free(kvm);
+		return ERR_PTR(r);
+	}
+	if (READ_ONCE(kvm->host->checker)) {
+		kvm->checker.name = "kvm";
+		kvm->checker.sweep = kvm_checker_sweep;
+		checker_register_secondary(kvm->host, &kvm->checker);
+	}
+	return kvm;
+}
+
+void kvm_destroy_vm(struct kvm *kvm)
+{
+	if (!kvm)
+		return;
+	if (!kvm_pinned(kvm)) {
+		mmu_notifier_unregister(&kvm->mmu_notifier, kvm->mm);
+		/*
+		 * An invalidation that was between start and end when the
+		 * subscription went away will never call end here: its count
+		 * is stale, not leaked.  Otherwise nothing may be in progress.
+		 */
+		if (atomic_long_read(&kvm->mn_active_invalidate_count))
+			atomic_long_set(&kvm->mn_active_invalidate_count, 0);
+		else
+			WARN_ON(kvm->mmu_invalidate_in_progress);
+	}
+	write_lock(&kvm->mmu_lock);
+	zap_all(kvm);
+	write_unlock(&kvm->mmu_lock);
+	kvm_free(kvm);
+}
+
+void kvm_set_fault_hook(struct kvm *kvm, kvm_fault_hook_t hook, void *arg)
+{
+	kvm->fault_hook_arg = arg;
+	WRITE_ONCE(kvm->fault_hook, hook);
+}
+
+u64 kvm_lookup_spte(struct kvm *kvm, gpa_t gpa)
+{
+	if (!kvm || gpa >= (1ULL << 48))
+		return 0;
+	return kvm_tdp_mmu_read_spte(kvm, gpa >> PAGE_SHIFT);
+}
+
+#define STAT(x) out->x = atomic_long_read(&kvm->stat.x)
+
+void kvm_get_vm_stat(struct kvm *kvm, struct kvm_vm_stat *out)
+{
+	STAT(mmu_shadow_zapped);
+	STAT(remote_tlb_flush);
+	STAT(pages_4k);
+	STAT(mmu_invalidations);
+	STAT(mmu_invalidations_nomatch);
+	STAT(age_calls);
+	STAT(age_young);
+	STAT(change_pte_calls);
+	STAT(change_pte_hits);
+	STAT(change_pte_warn);
+	STAT(memslot_updates);
+	STAT(memslot_waits);
+	STAT(pinned_pages);
+}
+
+/* ---------------------------------------------------------------------
+ * vCPUs
+ */
+
+struct kvm_vcpu *kvm_vcpu_create(struct kvm *kvm)
+{
+	struct kvm_vcpu *vcpu;
+	int n;
+
+	if (!kvm)
+		return ERR_PTR(-EINVAL);
+	mutex_lock(&kvm->vcpu_lock);
+	n = atomic_read(&kvm->online_vcpus);
+	if (n >= KVM_MAX_VCPUS) {
+		mutex_unlock(&kvm->vcpu_lock);
+		return ERR_PTR(-EINVAL);
+	}
+	vcpu = calloc(1, sizeof(*vcpu));
+	if (!vcpu) {
+		mutex_unlock(&kvm->vcpu_lock);
+		return ERR_PTR(-ENOMEM);
+	}
+	vcpu->kvm = kvm;
+	vcpu->id = n;
+	mutex_init(&vcpu->mutex);
+	WRITE_ONCE(kvm->vcpus[n], vcpu);
+	atomic_inc_return(&kvm->online_vcpus);
+	mutex_unlock(&kvm->vcpu_lock);
+	return vcpu;
+}
+
+int kvm_vcpu_id(const struct kvm_vcpu *vcpu)
+{
+	return vcpu->id;
+}
+
+void kvm_get_vcpu_stat(struct kvm_vcpu *vcpu, struct kvm_vcpu_stat *out)
+{
+	const unsigned long *src = (const unsigned long *)&vcpu->stat;
+	unsigned long *dst = (unsigned long *)out;
+
+	for (size_t i = 0; i < sizeof(*out) / sizeof(long); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+typedef void (*guest_fn)(struct page *page, unsigned long off, void *buf,
+			 size_t len, bool write);
+
+static void guest_bytes(struct page *page, unsigned long off, void *buf,
+			size_t len, bool write)
+{
+	if (write)
+		page_copy_from(page, off, buf, len);
+	else
+		page_copy_to(page, off, buf, len);
+}
+
+static void guest_u64(struct page *page, unsigned long off, void *buf,
+		      size_t len, bool write)
+{
+	(void)len;
+	if (write)
+		page_write_u64(page, off, *(u64 *)buf);
+	else
+		*(u64 *)buf = page_read_u64(page, off);
+}
+
+static void vcpu_tlb_flush(struct kvm_vcpu *vcpu)
+{
+	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
+	stat_inc(&vcpu->stat.tlb_flushes);
+}
+
+/* Enter guest mode; a pending flush request is honoured on entry. */
+static unsigned long vcpu_enter_guest(struct kvm_vcpu *vcpu)
+{
+	unsigned long mode = ((READ_ONCE(vcpu->mode) >> 1) + 1) << 1 |
+			     IN_GUEST_MODE;
+
+	WRITE_ONCE(vcpu->mode, mode);
+	smp_mb();
+	if (READ_ONCE(vcpu->requests) &&
+	    (xchg(&vcpu->requests, 0) & KVM_REQ_TLB_FLUSH))
+		vcpu_tlb_flush(vcpu);
+	return mode;
+}
+
+static void vcpu_exit_guest(struct kvm_vcpu *vcpu, unsigned long mode)
+{
+	WRITE_ONCE(vcpu->mode, mode & ~(unsigned long)IN_GUEST_MODE);
+}
+
+/*
+ * One attempt in guest mode: the TLB, then the TDP walk (setting accessed
+ * and dirty bits as the hardware would).  A TLB entry is writable only if
+ * the SPTE was already dirty, so the first write to a clean page walks
+ * and marks it.  Returns 0 when done, 1 on an EPT violation, 2 to retry.
+ */
+static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
+			     size_t len, bool write, guest_fn fn)
+{
+	struct kvm *kvm = vcpu->kvm;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	struct kvm_tlb_entry *e = &vcpu->tlb[gfn % KVM_TLB_ENTRIES];
+	unsigned long mode = vcpu_enter_guest(vcpu);
+	int ret = 1;
+	u64 *leaf, spte;
+
+	if (e->gfn_plus1 == gfn + 1 && (!write || e->writable)) {
+		if (unlikely(READ_ONCE(kvm->host->checker)))
+			checker_tlb_use(kvm->host, e->pfn, e->gen, "kvm tlb");
+		fn(pfn_to_page(kvm->host, e->pfn), gpa & ~PAGE_MASK, buf, len,
+		   write);
+		stat_inc(&vcpu->stat.tlb_hits);
+		ret = 0;
+		goto out;
+	}
+	leaf = kvm_tdp_mmu_walk(kvm, gfn);
+	spte = leaf ? READ_ONCE(*leaf) : 0;
+	if (!(spte & KVM_SPTE_PRESENT) ||
+	    (write && !(spte & KVM_SPTE_WRITABLE)))
+		goto out;
+	if (!(spte & KVM_SPTE_ACCESSED) || (write && !(spte & KVM_SPTE_DIRTY))) {
+		u64 want = spte | KVM_SPTE_ACCESSED |
+			   (write ? KVM_SPTE_DIRTY : 0);
+
+		if (!try_cmpxchg(leaf, &spte, want)) {
+			ret = 2;
+			goto out;
+		}
+		spte = want;
+	}
+	e->gfn_plus1 = gfn + 1;
+	e->pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
+	e->writable = (spte & KVM_SPTE_WRITABLE) && (spte & KVM_SPTE_DIRTY);
+	e->gen = checker_frame_gen(kvm->host, e->pfn);
+	fn(pfn_to_page(kvm->host, e->pfn), gpa & ~PAGE_MASK, buf, len, write);
+	ret = 0;
+out:
+	vcpu_exit_guest(vcpu, mode);
+	return ret;
+}
+
+#define KVM_MAX_RETRIES 100000
+
+static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
+		       size_t len, bool write, guest_fn fn)
+{
+	int r = -EAGAIN;
+
+	if (!vcpu || !buf || !len || len > PAGE_SIZE ||
+	    (gpa & ~PAGE_MASK) + len > PAGE_SIZE || gpa >= (1ULL << 48))
+		return -EINVAL;
+	mutex_lock(&vcpu->mutex);
+	stat_inc(&vcpu->stat.accesses);
+	for (int tries = 0; tries < KVM_MAX_RETRIES; tries++) {
+		int once = guest_access_once(vcpu, gpa, buf, len, write, fn);
+
+		if (once == 0) {
+			r = 0;
+			break;
+		}
+		if (once == 2)
+			continue;
+		r = kvm_tdp_page_fault(vcpu, gpa, write);
+		if (r == KVM_EXIT_MMIO || r < 0)
+			break;
+		r = -EAGAIN;
+	}
+	mutex_unlock(&vcpu->mutex);
+	WARN_ON_ONCE(r == -EAGAIN);
+	return r;
+}
+
+static bool tag_mode(struct kvm_vcpu *vcpu)
+{
+	return host_config_of(vcpu->kvm->host)->content == HOST_CONTENT_TAG;
+}
+
+int kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len)
+{
+	if (!vcpu || tag_mode(vcpu))
+		return -EINVAL;
+	return vcpu_access(vcpu, gpa, buf, len, false, guest_bytes);
+}
+
+int kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf,
+		   size_t len)
+{
+	if (!vcpu || tag_mode(vcpu))
+		return -EINVAL;
+	return vcpu_access(vcpu, gpa, (void *)buf, len, true, guest_bytes);
+}
+
+int kvm_vcpu_read_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 *val)
+{
+	if (gpa & 7)
+		return -EINVAL;
+	return vcpu_access(vcpu, gpa, val, 8, false, guest_u64);
+}
+
+int kvm_vcpu_write_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 val)
+{
+	if (gpa & 7)
+		return -EINVAL;
+	return vcpu_access(vcpu, gpa, &val, 8, true, guest_u64);
+}
