@@ -1022,9 +1022,18 @@ void mmu_notifier_put(struct mmu_notifier *subscription)
 	call_srcu(&mn_srcu, &subscription->rcu, mn_free_rcu);
 }
 
+/*
+ * Linux 6.12 only waits for a grace period here, although its comment
+ * promises that the frees queued by mmu_notifier_put() have completed; a
+ * grace period does not by itself wait for callbacks.  Our header makes
+ * the promise part of the contract, so keep the grace period and add the
+ * barrier that actually keeps it: after this returns no free_notifier()
+ * (and no mmdrop() behind it) is still running.
+ */
 void mmu_notifier_synchronize(void)
 {
 	synchronize_srcu(&mn_srcu);
+	srcu_barrier(&mn_srcu);
 }
 
 /* ---------------------------------------------------------------------

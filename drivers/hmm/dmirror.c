@@ -195,6 +195,9 @@ static int dmirror_access(struct dmirror *d, unsigned long addr, u64 *val,
 		return -EINVAL;
 	atomic_long_inc(&d->stat[ST_ACCESSES]);
 	for (;;) {
+		/* A broken protocol was caught: touch no frame any more. */
+		if (checker_stopped(d->host))
+			return -EIO;
 		struct dmirror_entry *e =
 			&d->table[(addr - d->start) >> PAGE_SHIFT];
 		int r;

@@ -34,6 +34,7 @@ struct world {
 	struct kvm_vcpu *vcpu[2];
 	struct dmirror *dmirror;
 	u64 seed;
+	int done;
 };
 
 static unsigned int rnd(unsigned int *s)
@@ -283,24 +284,38 @@ static int scn_register_race(struct world *w, const struct det_config *dc)
 	return run_tasks(fns, args, 2, dc);
 }
 
+/* Read page 0 through the guest for as long as the COW task runs. */
 static int reader_task(void *arg)
 {
 	struct world *w = arg;
 	u64 val;
 
-	for (int i = 0; i < 8 && !stop_early(w); i++) {
-		if (!kvm_vcpu_read_u64(w->vcpu[0], 16, &val))
-			checker_check_value(w->host, 0, val, w->hva);
+	for (int i = 0; i < 400 && !READ_ONCE(w->done) && !stop_early(w);
+	     i++) {
+		unsigned int p = i % NPAGES;
+
+		if (!kvm_vcpu_read_u64(w->vcpu[0], p * PAGE_SIZE + 16, &val))
+			checker_check_value(w->host, p, val,
+					    w->hva + p * PAGE_SIZE);
 	}
 	return 0;
 }
 
+/* fork, then break COW page by page while the child still shares them. */
 static int cow_task(void *arg)
 {
 	struct world *w = arg;
 
-	for (int i = 0; i < 3 && !stop_early(w); i++)
-		host_op(w, 3); /* fork + parent write to page 0 */
+	for (int i = 0; i < 2 && !stop_early(w); i++) {
+		struct mm_struct *child = dup_mm(w->mm);
+
+		for (unsigned int p = 0; p < NPAGES; p++)
+			cpu_write_u64(w->mm, w->hva + p * PAGE_SIZE + 16,
+				      checker_value(p, i));
+		if (!IS_ERR(child))
+			mmput(child);
+	}
+	WRITE_ONCE(w->done, 1);
 	return 0;
 }
 
@@ -313,7 +328,9 @@ static int scn_change_pte_race(struct world *w, const struct det_config *dc)
 
 	if (err)
 		return err;
-	cpu_write_u64(w->mm, w->hva + 16, checker_value(0, 1));
+	for (unsigned int p = 0; p < NPAGES; p++)
+		cpu_write_u64(w->mm, w->hva + p * PAGE_SIZE + 16,
+			      checker_value(p, 9));
 	return run_tasks(fns, args, 2, dc);
 }
 

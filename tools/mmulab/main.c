@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "check.h"
+#include "stress.h"
 #include "mmulab.h"
 #include "progress.h"
 #include "script.h"
@@ -298,7 +299,8 @@ static const struct command commands[] = {
 	{ "list", "", "list the built-in scenarios", 0, 0, false, cmd_list },
 	{ "show", "NAME", "print a built-in scenario's script", 1, 1, false,
 	  cmd_show },
-	/* check (check.c) parses options of its own: main() calls it first. */
+	/* check and stress parse options of their own: main() calls them
+	 * first. */
 };
 
 enum { OPT_TRACE = 0x100, OPT_FTRACE };
@@ -325,6 +327,9 @@ static void print_help(void)
 	printf("  %-5s %-12s %s\n%21s%s\n", "check", "[SCENARIO]",
 	       "search race scenarios for protocol violations, seed after "
 	       "seed", "", "(its own options: mmulab check --help)");
+	printf("  %-6s%-13s%s\n%21s%s\n", "stress", "", "real threads "
+	       "against the checker's periodic quiescent sweeps", "",
+	       "(its own options: mmulab stress --help)");
 	printf("\nOptions:\n"
 	       "      --json         print the report (or the list) as JSON\n"
 	       "      --seed N       run under the deterministic scheduler "
@@ -486,9 +491,11 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int ret;
 
-	/* check has options of its own. */
+	/* check and stress have options of their own. */
 	if (argc > 1 && !strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "stress"))
+		return cmd_stress(argc - 1, argv + 1);
 	ret = parse_options(argc, argv, &opts);
 	if (ret >= 0)
 		goto out;

@@ -3,6 +3,7 @@
  * VMs, memslots, vCPUs and the MMU-notifier callbacks that keep the TDP
  * MMU coherent with the primary MMU.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -451,6 +452,8 @@ static int kvm_mmu_notifier_invalidate_range_start(
 	spin_lock(&kvm->mn_invalidate_lock);
 	atomic_long_inc(&kvm->mn_active_invalidate_count);
 	spin_unlock(&kvm->mn_invalidate_lock);
+	checker_note(kvm->host, "kvm: invalidate_range_start", ~0UL,
+		     range->start);
 
 	if (handle_hva_range(kvm, &hva_range).found_memslot)
 		atomic_long_inc(&kvm->stat.mmu_invalidations);
@@ -474,6 +477,8 @@ kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 	bool wake;
 
 	handle_hva_range(kvm, &hva_range);
+	checker_note(kvm->host, "kvm: invalidate_range_end", ~0UL,
+		     range->start);
 	spin_lock(&kvm->mn_invalidate_lock);
 	left = atomic_long_dec_return(&kvm->mn_active_invalidate_count);
 	spin_unlock(&kvm->mn_invalidate_lock);
@@ -578,8 +583,15 @@ static void kvm_mmu_notifier_change_pte(struct mmu_notifier *mn,
 
 	atomic_long_inc(&kvm->stat.change_pte_calls);
 	if (!direct &&
-	    WARN_ON_ONCE(!atomic_long_read(&kvm->mn_active_invalidate_count)))
+	    WARN_ON_ONCE(!atomic_long_read(&kvm->mn_active_invalidate_count))) {
 		atomic_long_inc(&kvm->stat.change_pte_warn);
+		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, pte_pfn(pte),
+			     address, ~0ULL, "kvm",
+			     "change_pte for %#lx with no invalidation in "
+			     "progress: a fault racing it can install the old "
+			     "page",
+			     address);
+	}
 	handle_hva_range(kvm, &hva_range);
 }
 
@@ -659,6 +671,43 @@ static void kvm_check_spte(struct kvm *kvm, struct kvm_memory_slot *slot,
 			     "frame %lu mapped by the VM has %d references, "
 			     "%d expected from its mappings: a reference leaked",
 			     pfn, page_ref_count(page), expected_refs(page));
+}
+
+/* Which SPTE maps @pfn?  Lock-free: SPTEs are read once, memslots under
+ * SRCU, and tables are never freed while the VM lives. */
+static bool kvm_checker_describe(struct checker_secondary *cs,
+				 unsigned long pfn, char *buf, size_t n,
+				 unsigned long *addr, u64 *gpa)
+{
+	struct kvm *kvm = container_of(cs, struct kvm, checker);
+	struct kvm_memslots *slots;
+	bool found = false;
+	int idx = srcu_read_lock(&kvm->srcu);
+
+	slots = rcu_dereference(kvm->memslots);
+	for (int i = 0; i < slots->nr && !found; i++) {
+		struct kvm_memory_slot *slot = slots->sorted[i];
+
+		for (gfn_t gfn = slot->base_gfn;
+		     gfn < slot->base_gfn + slot->npages && !found; gfn++) {
+			u64 spte = kvm_tdp_mmu_read_spte(kvm, gfn);
+
+			if (!(spte & KVM_SPTE_PRESENT) ||
+			    (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT != pfn)
+				continue;
+			*gpa = gfn << PAGE_SHIFT;
+			*addr = slot->userspace_addr +
+				((gfn - slot->base_gfn) << PAGE_SHIFT);
+			snprintf(buf, n, "SPTE gfn %#llx -> frame %lu (%s%s%s)",
+				 (unsigned long long)gfn, pfn,
+				 spte & KVM_SPTE_WRITABLE ? "W" : "R",
+				 spte & KVM_SPTE_ACCESSED ? "A" : "",
+				 spte & KVM_SPTE_DIRTY ? "D" : "");
+			found = true;
+		}
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return found;
 }
 
 /*
@@ -746,6 +795,7 @@ struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned long flags)
 	if (READ_ONCE(kvm->host->checker)) {
 		kvm->checker.name = "kvm";
 		kvm->checker.sweep = kvm_checker_sweep;
+		kvm->checker.describe = kvm_checker_describe;
 		checker_register_secondary(kvm->host, &kvm->checker);
 	}
 	return kvm;
@@ -901,7 +951,8 @@ static void vcpu_exit_guest(struct kvm_vcpu *vcpu, unsigned long mode)
  * One attempt in guest mode: the TLB, then the TDP walk (setting accessed
  * and dirty bits as the hardware would).  A TLB entry is writable only if
  * the SPTE was already dirty, so the first write to a clean page walks
- * and marks it.  Returns 0 when done, 1 on an EPT violation, 2 to retry.
+ * and marks it.  Returns 0 when done, 1 on an EPT violation, 2 to retry,
+ * -EIO when the checker forbids the use of a stale TLB entry.
  */
 static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 			     size_t len, bool write, guest_fn fn)
@@ -914,8 +965,11 @@ static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 	u64 *leaf, spte;
 
 	if (e->gfn_plus1 == gfn + 1 && (!write || e->writable)) {
-		if (unlikely(READ_ONCE(kvm->host->checker)))
-			checker_tlb_use(kvm->host, e->pfn, e->gen, "kvm tlb");
+		if (unlikely(READ_ONCE(kvm->host->checker)) &&
+		    !checker_tlb_use(kvm->host, e->pfn, e->gen, "kvm tlb")) {
+			ret = -EIO;
+			goto out;
+		}
 		fn(pfn_to_page(kvm->host, e->pfn), gpa & ~PAGE_MASK, buf, len,
 		   write);
 		stat_inc(&vcpu->stat.tlb_hits);
@@ -961,8 +1015,19 @@ static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 	mutex_lock(&vcpu->mutex);
 	stat_inc(&vcpu->stat.accesses);
 	for (int tries = 0; tries < KVM_MAX_RETRIES; tries++) {
-		int once = guest_access_once(vcpu, gpa, buf, len, write, fn);
+		int once;
 
+		/* A broken protocol was caught: touch no frame any more. */
+		if (unlikely(READ_ONCE(vcpu->kvm->host->checker)) &&
+		    checker_stopped(vcpu->kvm->host)) {
+			r = -EIO;
+			break;
+		}
+		once = guest_access_once(vcpu, gpa, buf, len, write, fn);
+		if (once < 0) {
+			r = once;
+			break;
+		}
 		if (once == 0) {
 			r = 0;
 			break;
