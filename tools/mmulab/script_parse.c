@@ -24,6 +24,10 @@
 #include "guest.h"
 #include "mmulab.h"
 #include "script.h"
+#include "trace.h"
+
+_Static_assert(SCRIPT_MAX_PROCS <= TRACE_MAX_MMS,
+	       "the tracer must be able to follow every process");
 
 enum arg_type {
 	T_NONE,
@@ -1509,6 +1513,12 @@ static int sem_stmt(struct parser *p)
 		return 0;
 	case ST_VM:
 		return sem_vm(p, w[VM_NAME]);
+	case ST_VERIFY:
+		if (a[VERIFY_DATA].set && !p->sym[a[VERIFY_VM].obj].nr_vcpus)
+			return perr(p, a[VERIFY_DATA].col, "verify: data reads "
+				    "through the VM's first vCPU, and '%s' has "
+				    "none", p->s->objs[a[VERIFY_VM].obj].name);
+		return 0;
 	case ST_MEMSLOT:
 		return sem_memslot(p);
 	case ST_VCPU:

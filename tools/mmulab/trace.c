@@ -30,7 +30,6 @@
 #include "mmulab.h"
 #include "trace.h"
 
-#define TRACE_MAX_MMS 64
 #define TRACE_MAX_VMS REPORT_MAX_VMS
 #define TRACE_MAX_TRACKS 4096
 #define TRACE_TID_HASH 1024

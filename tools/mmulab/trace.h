@@ -24,6 +24,9 @@
 
 #include "guest.h"
 
+/* Processes the recorder can subscribe to in one run. */
+#define TRACE_MAX_MMS 64
+
 /**
  * struct trace_opts - what to write at the end of the run.
  * @chrome: stream for the Chrome trace-event JSON, or NULL.

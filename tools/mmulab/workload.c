@@ -38,6 +38,7 @@
 #include "script.h"
 
 #define WL_POLL_MS 1
+#define WL_PACE_SLICE_MS 10
 #define WL_PROGRESS_EVERY 64	/* ops between progress updates */
 #define VALUE_MAGIC 0xa5ULL
 
@@ -336,7 +337,11 @@ static u64 now_ns(void)
 	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Sleep while more than a millisecond ahead of @rate; not when seeded. */
+/*
+ * Sleep while more than a millisecond ahead of @rate, in slices short
+ * enough to notice the end of a timed workload.  Not in a seeded run,
+ * which has no clock.
+ */
 static void pace(struct wl_thread *t, u64 t0, u64 done)
 {
 	u64 due, now;
@@ -344,9 +349,13 @@ static void pace(struct wl_thread *t, u64 t0, u64 done)
 	if (!t->rate || det_active())
 		return;
 	due = t0 + done * 1000000000ULL / t->rate;
-	now = now_ns();
-	if (due > now + 1000000)
-		msleep((due - now) / 1000000);
+	for (now = now_ns(); due > now + 1000000; now = now_ns()) {
+		if (t->wl->duration_ns && READ_ONCE(t->wl->stop))
+			return;
+		u64 ms = (due - now) / 1000000;
+
+		msleep(ms < WL_PACE_SLICE_MS ? ms : WL_PACE_SLICE_MS);
+	}
 }
 
 static int wl_thread_fn(void *data)
