@@ -7,8 +7,8 @@
  * does not know is an error, so a schema cannot silently check less than
  * it says.
  *
- *	json_check SCHEMA FILE		validate FILE against SCHEMA
- *	json_check --spans FILE		Chrome trace: B/E spans nest per thread
+ *	json_check SCHEMA FILE	validate FILE against SCHEMA
+ *	json_check --spans FILE	Chrome trace: B/E spans nest per thread
  *
  * Exit status 0 when valid, 1 with the first few errors otherwise, 2 for
  * unreadable input.
@@ -209,7 +209,8 @@ static void validate(struct json_object *v, struct json_object *s,
 	json_object_object_foreach(s, key, val) {
 		(void)val;
 		if (!known_keyword(key))
-			error(path, "schema keyword '%s' is not supported", key);
+			error(path, "schema keyword '%s' is not supported",
+			      key);
 	}
 	if (json_object_object_get_ex(s, "$ref", &k)) {
 		struct json_object *t = resolve(json_object_get_string(k));
@@ -285,7 +286,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: json_check SCHEMA FILE | --spans FILE\n");
+		fprintf(stderr,
+			"usage: json_check SCHEMA FILE | --spans FILE\n");
 		return 2;
 	}
 	doc = load(argv[2]);

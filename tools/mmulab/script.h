@@ -71,7 +71,7 @@ enum ctr_scope {
 	CTR_HOST_FREE,	/* host.free_frames */
 	CTR_VM_STAT,	/* VM.<kvm_vm_stat field> */
 	CTR_VM_STALE,	/* VM.stale_sptes */
-	CTR_VM_VCPUS,	/* VM.<kvm_vcpu_stat field>, summed over its vCPUs */
+	CTR_VM_VCPUS,	/* VM.<kvm_vcpu_stat field>, summed over vCPUs */
 	CTR_VCPU_STAT,	/* VCPU.<kvm_vcpu_stat field> */
 };
 

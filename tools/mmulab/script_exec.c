@@ -41,7 +41,8 @@ u64 rt_peek_u64(struct rt *rt, struct mm_struct *mm, unsigned long addr)
 
 /* A failed check, named by the statement's line. */
 static bool st_check(struct rt *rt, const struct stmt *st, bool ok,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+		     const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 static bool st_check(struct rt *rt, const struct stmt *st, bool ok,
 		     const char *fmt, ...)
@@ -135,12 +136,18 @@ static bool do_mmap(struct rt *rt, const struct stmt *st)
 	unsigned long prot = a[MMAP_PROT].set ? a[MMAP_PROT].u : RW;
 	unsigned long flags = MAP_ANONYMOUS |
 			      (a[MMAP_SHARED].set ? MAP_SHARED : MAP_PRIVATE);
-	unsigned long extra = (a[MMAP_FIXED].set ? MAP_FIXED : 0) |
-			      (a[MMAP_NOREPLACE].set ? MAP_FIXED_NOREPLACE : 0) |
-			      (a[MMAP_POPULATE].set ? MAP_POPULATE : 0);
+	unsigned long extra = 0;
 	unsigned long at = a[MMAP_AT].set ? rt_addr(rt, &a[MMAP_AT]) : 0;
-	long ret = vm_mmap(proc_mm(rt, &a[MMAP_PROC]), at, a[MMAP_LEN].u,
-			   prot, flags | extra);
+	long ret;
+
+	if (a[MMAP_FIXED].set)
+		extra |= MAP_FIXED;
+	if (a[MMAP_NOREPLACE].set)
+		extra |= MAP_FIXED_NOREPLACE;
+	if (a[MMAP_POPULATE].set)
+		extra |= MAP_POPULATE;
+	ret = vm_mmap(proc_mm(rt, &a[MMAP_PROC]), at, a[MMAP_LEN].u, prot,
+		      flags | extra);
 
 	if (!st_ret(rt, st, ret))
 		return false;

@@ -103,7 +103,7 @@ static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
 	[ACC_COUNT] = { "count", T_COUNT, OPT, 1, SCRIPT_MAX_REPEAT },         \
 	[ACC_STRIDE] = { "stride", T_SIZE, OPT, 8, MAX_SIZE }
 #define THREAD_ARGS                                                            \
-	[TH_OPS] = { "ops", T_COUNT, OPT, 1, SCRIPT_MAX_OPS },                  \
+	[TH_OPS] = { "ops", T_COUNT, OPT, 1, SCRIPT_MAX_OPS },                 \
 	[TH_RATE] = { "rate", T_RATE, OPT, 1, 1000000000 }
 #define ACCESS_ARGS                                                            \
 	[TH_PATTERN] = { "pattern", T_ENUM, OPT, .choices = pattern_names },   \
@@ -883,7 +883,9 @@ static int parse_counter(struct parser *p, const struct word *w,
 		return perr(p, w->col, "expect: expected %s, got '%.*s%s'",
 			    type_what(T_COUNTER), WQ(w));
 	obj.len = dot - w->s;
-	f = (struct word){ dot + 1, w->len - obj.len - 1, w->col + obj.len + 1 };
+	f.s = dot + 1;
+	f.len = w->len - obj.len - 1;
+	f.col = w->col + obj.len + 1;
 	a->obj = -1;
 	if (word_is(&obj, "host")) {
 		if (host_field(&f, a))
@@ -931,8 +933,9 @@ static int value_error(struct parser *p, const struct word *w,
 		char list[128] = "";
 
 		for (unsigned int i = 0; as->choices[i]; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list),
-				 "%s%s", i ? ", " : "", as->choices[i]);
+			snprintf(list + strlen(list),
+				 sizeof(list) - strlen(list), "%s%s",
+				 i ? ", " : "", as->choices[i]);
 		return perr(p, w->col, "%s: expected one of %s, got '%.*s%s'",
 			    pre, list, WQ(w));
 	}
@@ -1090,8 +1093,9 @@ static int unknown_option(struct parser *p, const struct word *k)
 
 		if (as->how == OPT || as->how == REQ) {
 			keys[n++] = as->key;
-			snprintf(list + strlen(list), sizeof(list) - strlen(list),
-				 "%s%s", n > 1 ? ", " : "", as->key);
+			snprintf(list + strlen(list),
+				 sizeof(list) - strlen(list), "%s%s",
+				 n > 1 ? ", " : "", as->key);
 		}
 	}
 	if (!n)
@@ -1294,9 +1298,9 @@ static int sem_memslot(struct parser *p)
 		;
 	if (!a[SLOT_LEN].u) {
 		if (i == vm->nr_slots)
-			return perr(p, a[SLOT_LEN].col, "memslot: len=0 deletes "
-							"a memslot, and slot %u "
-							"does not exist", id);
+			return perr(p, a[SLOT_LEN].col,
+				    "memslot: len=0 deletes a memslot, and "
+				    "slot %u does not exist", id);
 		vm->nr_slots--;
 		vm->slot_id[i] = vm->slot_id[vm->nr_slots];
 		vm->slot_gpa[i] = vm->slot_gpa[vm->nr_slots];
@@ -1506,10 +1510,11 @@ static int sem_stmt(struct parser *p)
 	case ST_WRITE:
 	case ST_GWRITE:
 		if (a[ACC_EXPECT].set && a[ACC_EXPECT].exp == EXP_VALUE)
-			return perr(p, a[ACC_EXPECT].col, "%s: a store expects "
-				    "no value: expect=fault%s", p->spec->name,
-				    p->st->kind == ST_GWRITE ? " or expect=mmio" :
-							      "");
+			return perr(p, a[ACC_EXPECT].col,
+				    "%s: a store expects no value: expect=fault%s",
+				    p->spec->name, p->st->kind == ST_GWRITE ?
+							   " or expect=mmio" :
+							   "");
 		return 0;
 	case ST_VM:
 		return sem_vm(p, w[VM_NAME]);

@@ -473,7 +473,8 @@ static void chrome_head(FILE *f, const struct tev *e, const char *ph,
 {
 	fprintf(f, ",\n{\"ph\":\"%s\",\"pid\":1,\"tid\":%u,\"ts\":%llu.%03u,"
 		   "\"name\":", ph, e->track + 1,
-		(unsigned long long)(e->ts / 1000), (unsigned int)(e->ts % 1000));
+		(unsigned long long)(e->ts / 1000),
+		(unsigned int)(e->ts % 1000));
 	json_str(f, name);
 	fprintf(f, ",\"cat\":\"%s\"", cat);
 }
