@@ -1475,6 +1475,18 @@ static int sem_thread(struct parser *p)
 	return 0;
 }
 
+/* A store can be expected to fault (or exit), not to return a value. */
+static int sem_store(struct parser *p)
+{
+	const struct arg *e = &p->st->a[ACC_EXPECT];
+
+	if (!e->set || e->exp != EXP_VALUE)
+		return 0;
+	return perr(p, e->col, "%s: a store expects no value: expect=fault%s",
+		    p->spec->name,
+		    p->st->kind == ST_GWRITE ? " or expect=mmio" : "");
+}
+
 static int sem_stmt(struct parser *p)
 {
 	const struct word *const *w = p->argw;
@@ -1509,13 +1521,7 @@ static int sem_stmt(struct parser *p)
 		return 0;
 	case ST_WRITE:
 	case ST_GWRITE:
-		if (a[ACC_EXPECT].set && a[ACC_EXPECT].exp == EXP_VALUE)
-			return perr(p, a[ACC_EXPECT].col,
-				    "%s: a store expects no value: expect=fault%s",
-				    p->spec->name, p->st->kind == ST_GWRITE ?
-							   " or expect=mmio" :
-							   "");
-		return 0;
+		return sem_store(p);
 	case ST_VM:
 		return sem_vm(p, w[VM_NAME]);
 	case ST_VERIFY:
