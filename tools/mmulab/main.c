@@ -17,6 +17,7 @@
 
 #include <json-c/json.h>
 
+#include "bench.h"
 #include "check.h"
 #include "stress.h"
 #include "mmulab.h"
@@ -299,8 +300,30 @@ static const struct command commands[] = {
 	{ "list", "", "list the built-in scenarios", 0, 0, false, cmd_list },
 	{ "show", "NAME", "print a built-in scenario's script", 1, 1, false,
 	  cmd_show },
-	/* check and stress parse options of their own: main() calls them
-	 * first. */
+};
+
+/**
+ * struct own_command - a subcommand that parses its own options: main()
+ * hands it the command line from its name on.
+ * @name: what the user types.
+ * @args: synopsis for the help.
+ * @summary: one line for the help.
+ * @fn: the body; returns the exit status.
+ */
+struct own_command {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*fn)(int argc, char **argv);
+};
+
+static const struct own_command own_commands[] = {
+	{ "check", "[SCENARIO]", "search race scenarios for protocol "
+				 "violations (mmulab check --help)", cmd_check },
+	{ "stress", "", "real threads against the checker's quiescent "
+			"sweeps (mmulab stress --help)", cmd_stress },
+	{ "bench", "", "what the secondary MMU's hot paths cost",
+	  cmd_bench },
 };
 
 enum { OPT_TRACE = 0x100, OPT_FTRACE };
@@ -324,12 +347,9 @@ static void print_help(void)
 	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(commands); i++)
 		printf("  %-5s %-12s %s\n", commands[i].name, commands[i].args,
 		       commands[i].summary);
-	printf("  %-5s %-12s %s\n%21s%s\n", "check", "[SCENARIO]",
-	       "search race scenarios for protocol violations, seed after "
-	       "seed", "", "(its own options: mmulab check --help)");
-	printf("  %-6s%-13s%s\n%21s%s\n", "stress", "", "real threads "
-	       "against the checker's periodic quiescent sweeps", "",
-	       "(its own options: mmulab stress --help)");
+	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(own_commands); i++)
+		printf("  %-6s%-13s%s\n", own_commands[i].name,
+		       own_commands[i].args, own_commands[i].summary);
 	printf("\nOptions:\n"
 	       "      --json         print the report (or the list) as JSON\n"
 	       "      --seed N       run under the deterministic scheduler "
@@ -456,6 +476,14 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+static const struct own_command *find_own_command(const char *name)
+{
+	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(own_commands); i++)
+		if (!strcmp(own_commands[i].name, name))
+			return &own_commands[i];
+	return NULL;
+}
+
 static int check_command(const struct command *cmd, int argc, char **argv,
 			 const struct run_opts *opts)
 {
@@ -487,15 +515,14 @@ static void close_outputs(struct run_opts *opts)
 
 int main(int argc, char **argv)
 {
+	const struct own_command *own;
 	struct run_opts opts = { 0 };
 	const struct command *cmd;
 	int ret;
 
-	/* check and stress have options of their own. */
-	if (argc > 1 && !strcmp(argv[1], "check"))
-		return cmd_check(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "stress"))
-		return cmd_stress(argc - 1, argv + 1);
+	own = argc > 1 ? find_own_command(argv[1]) : NULL;
+	if (own)
+		return own->fn(argc - 1, argv + 1);
 	ret = parse_options(argc, argv, &opts);
 	if (ret >= 0)
 		goto out;

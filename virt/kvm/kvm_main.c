@@ -900,28 +900,6 @@ void kvm_get_vcpu_stat(struct kvm_vcpu *vcpu, struct kvm_vcpu_stat *out)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
-typedef void (*guest_fn)(struct page *page, unsigned long off, void *buf,
-			 size_t len, bool write);
-
-static void guest_bytes(struct page *page, unsigned long off, void *buf,
-			size_t len, bool write)
-{
-	if (write)
-		page_copy_from(page, off, buf, len);
-	else
-		page_copy_to(page, off, buf, len);
-}
-
-static void guest_u64(struct page *page, unsigned long off, void *buf,
-		      size_t len, bool write)
-{
-	(void)len;
-	if (write)
-		page_write_u64(page, off, *(u64 *)buf);
-	else
-		*(u64 *)buf = page_read_u64(page, off);
-}
-
 static void vcpu_tlb_flush(struct kvm_vcpu *vcpu)
 {
 	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
@@ -955,7 +933,7 @@ static void vcpu_exit_guest(struct kvm_vcpu *vcpu, unsigned long mode)
  * -EIO when the checker forbids the use of a stale TLB entry.
  */
 static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
-			     size_t len, bool write, guest_fn fn)
+			     size_t len, bool write, page_access_fn fn)
 {
 	struct kvm *kvm = vcpu->kvm;
 	gfn_t gfn = gpa >> PAGE_SHIFT;
@@ -1005,7 +983,7 @@ out:
 #define KVM_MAX_RETRIES 100000
 
 static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
-		       size_t len, bool write, guest_fn fn)
+		       size_t len, bool write, page_access_fn fn)
 {
 	int r = -EAGAIN;
 
@@ -1058,7 +1036,7 @@ int kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len)
 {
 	if (!vcpu || tag_mode(vcpu))
 		return -EINVAL;
-	return vcpu_access(vcpu, gpa, buf, len, false, guest_bytes);
+	return vcpu_access(vcpu, gpa, buf, len, false, page_access_bytes);
 }
 
 int kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf,
@@ -1066,19 +1044,19 @@ int kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf,
 {
 	if (!vcpu || tag_mode(vcpu))
 		return -EINVAL;
-	return vcpu_access(vcpu, gpa, (void *)buf, len, true, guest_bytes);
+	return vcpu_access(vcpu, gpa, (void *)buf, len, true, page_access_bytes);
 }
 
 int kvm_vcpu_read_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 *val)
 {
 	if (gpa & 7)
 		return -EINVAL;
-	return vcpu_access(vcpu, gpa, val, 8, false, guest_u64);
+	return vcpu_access(vcpu, gpa, val, 8, false, page_access_u64);
 }
 
 int kvm_vcpu_write_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 val)
 {
 	if (gpa & 7)
 		return -EINVAL;
-	return vcpu_access(vcpu, gpa, &val, 8, true, guest_u64);
+	return vcpu_access(vcpu, gpa, &val, 8, true, page_access_u64);
 }
