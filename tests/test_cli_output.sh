@@ -62,8 +62,11 @@ valid scenarios.schema.json "$tmp/l.json" "list --json"
 	--ftrace="$tmp/f1.txt" >/dev/null || fail "default with traces"
 valid trace.schema.json "$tmp/t1.json" "the Chrome trace"
 "$check" --spans "$tmp/t1.json" || fail "trace spans do not nest"
-"$mmulab" run default --quiet --seed 5 --trace "$tmp/t2.json" >/dev/null
+"$mmulab" run default --quiet --seed 5 --trace "$tmp/t2.json" >"$tmp/q1"
 cmp -s "$tmp/t1.json" "$tmp/t2.json" || fail "seeded trace did not replay"
+# Tracing does not change the run: the same seed, the same log hash.
+"$mmulab" run default --quiet --seed 5 >"$tmp/q2"
+cmp -s "$tmp/q1" "$tmp/q2" || fail "a traced run is another run"
 "$mmulab" run fault-race --quiet --trace "$tmp/t3.json" >/dev/null ||
 	fail "fault-race with a trace"
 valid trace.schema.json "$tmp/t3.json" "the fault-race trace"
