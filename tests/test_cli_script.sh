@@ -3,7 +3,8 @@
 #
 # Running scripts: show, standard input, seeded replay of a workload, a
 # failed expectation (exit 1), a failed setup statement (the run stops,
-# the teardown still frees everything), duration= under --seed (exit 2).
+# the teardown still frees everything), the progress bar, duration= under
+# --seed (exit 2).
 set -u
 
 mmulab=${MMULAB:?}
@@ -73,6 +74,23 @@ printf 'host frames=64\nprocess p\nmmap a p len=16K\nwrite p a 1\nmmap b p len=2
 grep -q 'stopped: line 5 failed' "$tmp/out" || fail "setup failure: no stop"
 grep -q 'line 5: mmap: ENOMEM' "$tmp/out" || fail "setup failure: message"
 grep -q 'free at end 63$' "$tmp/out" || fail "setup failure: frames leaked"
+
+# The progress bar: on a terminal after half a second, never elsewhere.
+cat >"$tmp/slow.mmu" <<'MMU'
+process p
+mmap r p len=64K
+workload duration=800ms
+  cpu p r rate=2000/s
+end
+MMU
+"$mmulab" run --quiet "$tmp/slow.mmu" >/dev/null 2>"$tmp/err" || fail "slow run"
+[ -s "$tmp/err" ] && fail "progress drawn on a stderr that is no terminal"
+if command -v script >/dev/null 2>&1; then
+	script -qec "\"$mmulab\" run --quiet \"$tmp/slow.mmu\"" /dev/null \
+		>"$tmp/tty" 2>&1
+	grep -q 'line 3, ms \[#*\.*\] *[0-9]*%' "$tmp/tty" ||
+		fail "no progress bar on a terminal"
+fi
 
 # duration= needs the wall clock.
 "$mmulab" run --seed 1 "$SRCDIR/examples/scenarios/soak.mmu" >/dev/null 2>"$tmp/err"
