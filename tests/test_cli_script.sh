@@ -88,7 +88,7 @@ MMU
 if command -v script >/dev/null 2>&1; then
 	script -qec "\"$mmulab\" run --quiet \"$tmp/slow.mmu\"" /dev/null \
 		>"$tmp/tty" 2>&1
-	grep -q 'line 3, ms \[#*\.*\] *[0-9]*%' "$tmp/tty" ||
+	grep -q 'line 3, ms *\[#*\.*\] *[0-9]*%' "$tmp/tty" ||
 		fail "no progress bar on a terminal"
 fi
 
