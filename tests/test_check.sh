@@ -39,7 +39,7 @@ expect_clean() { # scenario seeds
 	echo "ok: $out"
 }
 
-expect_found fault-race skip-seq-check 100
+expect_found fault-race skip-seq-check 1000
 expect_found fault-race skip-in-progress-check 200
 expect_found fault-race range-off-by-one 200
 expect_found fault-race seq-after-count 2000

@@ -20,6 +20,7 @@
 #include "check.h"
 
 #define NPAGES 4
+#define HIST 16
 #define RW (PROT_READ | PROT_WRITE)
 
 /* ---------------------------------------------------------------------
@@ -35,7 +36,67 @@ struct world {
 	struct dmirror *dmirror;
 	u64 seed;
 	int done;
+	/*
+	 * INV-5's shadow of offset 16 of each page, the word only the host
+	 * writes: the values of its stores by version (a reset stores 0),
+	 * the last version begun and the last one finished.
+	 */
+	u64 hist[NPAGES][HIST];
+	unsigned int begun[NPAGES];
+	unsigned int done_ver[NPAGES];
 };
+
+/* The host is about to change page @p's word to @val (0: reset). */
+static void shadow_begin(struct world *w, unsigned int p, u64 val)
+{
+	unsigned int v = READ_ONCE(w->begun[p]) + 1;
+
+	WRITE_ONCE(w->hist[p][v % HIST], val);
+	WRITE_ONCE(w->begun[p], v);
+}
+
+static void shadow_commit(struct world *w, unsigned int p)
+{
+	WRITE_ONCE(w->done_ver[p], READ_ONCE(w->begun[p]));
+}
+
+static void host_store(struct world *w, unsigned int p, u64 val)
+{
+	shadow_begin(w, p, val);
+	cpu_write_u64(w->mm, w->hva + p * PAGE_SIZE + 16, val);
+	shadow_commit(w, p);
+}
+
+/* Before a read of page @p's word: the oldest version it may return. */
+static unsigned int read_start(struct world *w, unsigned int p)
+{
+	return READ_ONCE(w->done_ver[p]);
+}
+
+/*
+ * A read of page @p's word, started at version @from, returned @val: it
+ * must carry that page's location (a frame of another page means a stale
+ * translation), and it must be a value the host wrote there no earlier
+ * than the last store finished before the read began.
+ */
+static void check_read(struct world *w, unsigned int p, unsigned int from,
+		       u64 val)
+{
+	unsigned int to = READ_ONCE(w->begun[p]);
+	unsigned long addr = w->hva + p * PAGE_SIZE;
+
+	checker_check_value(w->host, p, val, addr);
+	if (to - from >= HIST)
+		return; /* too many stores during one read to tell */
+	for (unsigned int v = from; v != to + 1; v++)
+		if (READ_ONCE(w->hist[p][v % HIST]) == val)
+			return;
+	checker_fail(w->host, INV_DATA, ~0UL, addr, (u64)p * PAGE_SIZE, NULL,
+		     "read of page %u returned %#llx; the last value written "
+		     "there before the read began is %#llx",
+		     p, (unsigned long long)val,
+		     (unsigned long long)READ_ONCE(w->hist[p][from % HIST]));
+}
 
 static unsigned int rnd(unsigned int *s)
 {
@@ -57,11 +118,15 @@ static void host_op(struct world *w, unsigned int r)
 
 	switch (r % 5) {
 	case 0: /* replace the page: munmap + fresh memory */
+		shadow_begin(w, p, 0);
 		vm_mmap(w->mm, a, PAGE_SIZE, RW,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+		shadow_commit(w, p);
 		break;
 	case 1:
+		shadow_begin(w, p, 0);
 		do_madvise(w->mm, a, PAGE_SIZE, MADV_DONTNEED);
+		shadow_commit(w, p);
 		break;
 	case 2:
 		do_mprotect(w->mm, a, PAGE_SIZE, PROT_READ);
@@ -69,12 +134,12 @@ static void host_op(struct world *w, unsigned int r)
 		break;
 	case 3: /* fork, then the parent writes: copy-on-write */
 		child = dup_mm(w->mm);
-		cpu_write_u64(w->mm, a + 16, checker_value(p, 0xfff0 + r % 16));
+		host_store(w, p, checker_value(p, 0xfff0 + r % 16));
 		if (!IS_ERR(child))
 			mmput(child);
 		break;
 	case 4:
-		cpu_write_u64(w->mm, a + 16, checker_value(p, 0xff00 + r % 16));
+		host_store(w, p, checker_value(p, 0xff00 + r % 16));
 		break;
 	}
 }
@@ -95,6 +160,7 @@ static void guest_op(struct world *w, struct kvm_vcpu *vcpu, unsigned int r,
 {
 	unsigned int p = (r >> 4) % NPAGES;
 	gpa_t gpa = (gpa_t)p * PAGE_SIZE + kvm_vcpu_id(vcpu) * 8;
+	unsigned int from;
 	u64 val;
 
 	if (r & 1) {
@@ -102,8 +168,9 @@ static void guest_op(struct world *w, struct kvm_vcpu *vcpu, unsigned int r,
 				   checker_value(p, kvm_vcpu_id(vcpu) << 16 | i));
 		return;
 	}
+	from = read_start(w, p);
 	if (!kvm_vcpu_read_u64(vcpu, (gpa_t)p * PAGE_SIZE + 16, &val))
-		checker_check_value(w->host, p, val, w->hva + p * PAGE_SIZE);
+		check_read(w, p, from, val);
 }
 
 struct vcpu_arg {
@@ -129,15 +196,16 @@ static int device_task(void *arg)
 	unsigned int s = (unsigned int)w->seed * 17 + va->idx;
 
 	for (int i = 0; i < 12 && !stop_early(w); i++) {
-		unsigned int r = rnd(&s), p = (r >> 4) % NPAGES;
+		unsigned int r = rnd(&s), p = (r >> 4) % NPAGES, from;
 		unsigned long a = w->hva + p * PAGE_SIZE;
 		u64 val;
 
 		if (r & 1)
 			dmirror_write_u64(w->dmirror, a + va->idx * 8,
 					  checker_value(p, i));
-		else if (!dmirror_read_u64(w->dmirror, a + 16, &val))
-			checker_check_value(w->host, p, val, a);
+		else if (from = read_start(w, p),
+			 !dmirror_read_u64(w->dmirror, a + 16, &val))
+			check_read(w, p, from, val);
 	}
 	return 0;
 }
@@ -279,8 +347,8 @@ static int scn_register_race(struct world *w, const struct det_config *dc)
 
 	if (err)
 		return err;
-	for (int i = 0; i < NPAGES; i++)
-		cpu_write_u64(w->mm, w->hva + i * PAGE_SIZE, 0);
+	for (unsigned int p = 0; p < NPAGES; p++)
+		host_store(w, p, checker_value(p, 1));
 	return run_tasks(fns, args, 2, dc);
 }
 
@@ -294,9 +362,10 @@ static int reader_task(void *arg)
 	     i++) {
 		unsigned int p = i % NPAGES;
 
+		unsigned int from = read_start(w, p);
+
 		if (!kvm_vcpu_read_u64(w->vcpu[0], p * PAGE_SIZE + 16, &val))
-			checker_check_value(w->host, p, val,
-					    w->hva + p * PAGE_SIZE);
+			check_read(w, p, from, val);
 	}
 	return 0;
 }
@@ -310,8 +379,7 @@ static int cow_task(void *arg)
 		struct mm_struct *child = dup_mm(w->mm);
 
 		for (unsigned int p = 0; p < NPAGES; p++)
-			cpu_write_u64(w->mm, w->hva + p * PAGE_SIZE + 16,
-				      checker_value(p, i));
+			host_store(w, p, checker_value(p, i));
 		if (!IS_ERR(child))
 			mmput(child);
 	}
@@ -329,8 +397,7 @@ static int scn_change_pte_race(struct world *w, const struct det_config *dc)
 	if (err)
 		return err;
 	for (unsigned int p = 0; p < NPAGES; p++)
-		cpu_write_u64(w->mm, w->hva + p * PAGE_SIZE + 16,
-			      checker_value(p, 9));
+		host_store(w, p, checker_value(p, 9));
 	return run_tasks(fns, args, 2, dc);
 }
 
