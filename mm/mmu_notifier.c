@@ -366,6 +366,16 @@ static void mn_hlist_release(struct mmu_notifier_subscriptions *subs,
 	synchronize_srcu(&mn_srcu);
 }
 
+/**
+ * __mmu_notifier_release() - exit_mmap()'s notification, before any page
+ * of @mm is freed.
+ * @mm: the exiting address space (mm_users == 0).
+ *
+ * Interval subscribers get one RELEASE invalidation over the whole address
+ * space and stay in the tree; hlist subscribers get ->release and are
+ * unlinked, so they see none of exit's UNMAP.  Returns only when every
+ * ->release, including one an unregister is running, has returned.
+ */
 void __mmu_notifier_release(struct mm_struct *mm)
 {
 	struct mmu_notifier_subscriptions *subs = mn_subs(mm);
@@ -884,7 +894,12 @@ struct mmu_notifier *mmu_notifier_get(const struct mmu_notifier_ops *ops,
 	return sub;
 }
 
-/* Called after the last mmu_notifier_unregister()/put has finished. */
+/**
+ * __mmu_notifier_subscriptions_destroy() - free @mm's notifier state.
+ * @mm: the address space, from its last mmdrop().
+ *
+ * Every subscriber holds an mm_count reference, so none is left by now.
+ */
 void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm)
 {
 	struct mmu_notifier_subscriptions *subs = mm->notifier_subscriptions;
