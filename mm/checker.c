@@ -203,18 +203,43 @@ u32 checker_frame_gen(struct host *host, unsigned long pfn)
 	return __atomic_load_n(&c->gen[pfn], __ATOMIC_ACQUIRE);
 }
 
-void checker_tlb_use(struct host *host, unsigned long pfn, u32 gen,
+bool checker_tlb_use(struct host *host, unsigned long pfn, u32 gen,
 		     const char *who)
 {
 	struct checker *c = checker_of(host);
 
 	if (!c || pfn >= c->nr_frames || is_zero_pfn(pfn))
-		return;
-	if (__atomic_load_n(&c->gen[pfn], __ATOMIC_ACQUIRE) != gen)
-		fail(c, INV_FREED_WHILE_MAPPED, pfn, 0, who,
-		     "a cached translation to frame %lu was used after the "
-		     "frame was freed (generation %u, now %u)",
-		     pfn, gen, __atomic_load_n(&c->gen[pfn], __ATOMIC_ACQUIRE));
+		return true;
+	if (__atomic_load_n(&c->gen[pfn], __ATOMIC_ACQUIRE) == gen)
+		return true;
+	fail(c, INV_FREED_WHILE_MAPPED, pfn, 0, who,
+	     "a cached translation to frame %lu was used after the frame was "
+	     "freed (generation %u, now %u)",
+	     pfn, gen, __atomic_load_n(&c->gen[pfn], __ATOMIC_ACQUIRE));
+	return false;
+}
+
+bool checker_stopped(struct host *host)
+{
+	struct checker *c = checker_of(host);
+
+	return c && atomic_long_read(&c->violations);
+}
+
+/* Ask the secondaries who maps @pfn (lock-free on their side). */
+static const char *describe(struct checker *c, unsigned long pfn, char *buf,
+			    size_t n, unsigned long *addr, u64 *gpa)
+{
+	struct list_head *l;
+
+	for (l = c->secondaries.next; l != &c->secondaries; l = l->next) {
+		struct checker_secondary *cs =
+			container_of((void *)l, struct checker_secondary, node);
+
+		if (cs->describe && cs->describe(cs, pfn, buf, n, addr, gpa))
+			return cs->name;
+	}
+	return NULL;
 }
 
 /**
@@ -232,11 +257,19 @@ void checker_page_free(struct host *host, unsigned long pfn)
 	__atomic_fetch_add(&c->gen[pfn], 1, __ATOMIC_RELEASE);
 	note(c, "frame freed", pfn, 0);
 	maps = atomic_read(&c->sec_maps[pfn]);
-	if (maps > 0)
-		fail(c, INV_FREED_WHILE_MAPPED, pfn, 0, NULL,
-		     "frame %lu freed while %d secondary translation%s still "
-		     "map%s it",
-		     pfn, maps, maps == 1 ? "" : "s", maps == 1 ? "s" : "");
+	if (maps > 0) {
+		char what[120] = "";
+		unsigned long addr = 0;
+		u64 gpa = ~0ULL;
+		const char *who = describe(c, pfn, what, sizeof(what), &addr,
+					   &gpa);
+
+		checker_fail(host, INV_FREED_WHILE_MAPPED, pfn, addr, gpa, who,
+			     "frame %lu freed while %d secondary translation%s "
+			     "still map%s it%s%s",
+			     pfn, maps, maps == 1 ? "" : "s",
+			     maps == 1 ? "s" : "", *what ? ": " : "", what);
+	}
 }
 
 void checker_check_value(struct host *host, u32 loc, u64 val,
@@ -296,6 +329,9 @@ unsigned long checker_sweep(struct host *host)
 	return atomic_long_read(&c->violations) - before;
 }
 
+static void report_events(struct checker *c, const struct checker_violation *v,
+			  FILE *out, unsigned long *shown);
+
 void checker_report(struct host *host, FILE *out)
 {
 	struct checker *c = checker_of(host);
@@ -317,20 +353,58 @@ void checker_report(struct host *host, FILE *out)
 	if (v->secondary)
 		fprintf(out, "  secondary MMU: %s\n", v->secondary);
 	fprintf(out, "  last events touching it (oldest first):\n");
-	for (unsigned long i = 0; i < HISTORY && shown < 12; i++) {
-		unsigned long seq = c->hist_seq > HISTORY ? c->hist_seq - HISTORY
-							  : 0;
-		struct checker_event *e = &c->hist[(seq + i) % HISTORY];
-
-		if (!e->what || (e->pfn != v->pfn &&
-				 (!v->addr || e->addr != (v->addr & PAGE_MASK))))
-			continue;
-		fprintf(out, "    #%lu task %d: %s (frame %lu, address %#lx)\n",
-			e->seq, e->task, e->what, e->pfn, e->addr);
-		shown++;
-	}
+	report_events(c, v, out, &shown);
 	if (!shown)
 		fprintf(out, "    (none recorded)\n");
+}
+
+/* Does @e concern the frame of @v, or an address where that frame was? */
+static bool event_relevant(struct checker *c, const struct checker_violation *v,
+			   const struct checker_event *e)
+{
+	if (!e->what)
+		return false;
+	if (v->pfn != ~0UL && e->pfn == v->pfn)
+		return true;
+	if (!e->addr)
+		return false;
+	if (v->addr && e->addr == (v->addr & PAGE_MASK))
+		return true;
+	for (unsigned long i = 0; i < HISTORY; i++) {
+		const struct checker_event *o = &c->hist[i];
+
+		if (o->what && o->pfn == v->pfn && v->pfn != ~0UL &&
+		    o->addr == e->addr)
+			return true;
+	}
+	return false;
+}
+
+/* The last 16 relevant events, oldest first. */
+static void report_events(struct checker *c, const struct checker_violation *v,
+			  FILE *out, unsigned long *shown)
+{
+	unsigned long first = c->hist_seq > HISTORY ? c->hist_seq - HISTORY : 0;
+	unsigned long pick[16], n = 0;
+
+	for (unsigned long seq = c->hist_seq; seq > first && n < 16; seq--) {
+		struct checker_event *e = &c->hist[(seq - 1) % HISTORY];
+
+		if (event_relevant(c, v, e))
+			pick[n++] = seq - 1;
+	}
+	while (n--) {
+		struct checker_event *e = &c->hist[pick[n] % HISTORY];
+
+		fprintf(out, "    #%lu task %d: %s (frame ", e->seq, e->task,
+			e->what);
+		if (e->pfn == ~0UL)
+			fprintf(out, "-");
+		else
+			fprintf(out, "%lu", e->pfn);
+		fprintf(out, ", address %#lx)\n", e->addr);
+		(*shown)++;
+	}
 }
 
 /* ---------------------------------------------------------------------

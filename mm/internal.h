@@ -341,6 +341,8 @@ void vma_set_range(struct vm_area_struct *vma, unsigned long start,
 		   unsigned long end, unsigned long pgoff);
 struct vm_area_struct *split_vma(struct vm_area_struct *vma,
 				 unsigned long addr);
+struct vm_area_struct *vma_isolate(struct vm_area_struct *vma,
+				   unsigned long start, unsigned long end);
 void vma_remove_free(struct vm_area_struct *vma);
 int mm_take_all_locks(struct mm_struct *mm);
 void mm_drop_all_locks(struct mm_struct *mm);

@@ -688,28 +688,6 @@ int copy_page_range(struct vm_area_struct *dst_vma,
  * CPU accesses
  */
 
-typedef void (*access_fn)(struct page *page, unsigned long offset, void *buf,
-			  size_t len, bool write);
-
-static void access_bytes(struct page *page, unsigned long offset, void *buf,
-			 size_t len, bool write)
-{
-	if (write)
-		page_copy_from(page, offset, buf, len);
-	else
-		page_copy_to(page, offset, buf, len);
-}
-
-static void access_u64(struct page *page, unsigned long offset, void *buf,
-		       size_t len, bool write)
-{
-	(void)len;
-	if (write)
-		page_write_u64(page, offset, *(u64 *)buf);
-	else
-		*(u64 *)buf = page_read_u64(page, offset);
-}
-
 /*
  * One access within one page: walk, and if the PTE allows it set the
  * accessed (and dirty) bits and touch the frame under the PTL, which is
@@ -717,7 +695,7 @@ static void access_u64(struct page *page, unsigned long offset, void *buf,
  * would; otherwise fault and try again.
  */
 static int access_page(struct mm_struct *mm, unsigned long addr, void *buf,
-		       size_t len, bool write, access_fn fn)
+		       size_t len, bool write, page_access_fn fn)
 {
 	unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
 
@@ -769,7 +747,7 @@ static int cpu_access(struct mm_struct *mm, unsigned long addr, void *buf,
 
 		if (chunk > len)
 			chunk = len;
-		ret = access_page(mm, addr, buf, chunk, write, access_bytes);
+		ret = access_page(mm, addr, buf, chunk, write, page_access_bytes);
 		addr += chunk;
 		buf = (u8 *)buf + chunk;
 		len -= chunk;
@@ -797,7 +775,7 @@ static int cpu_access_u64(struct mm_struct *mm, unsigned long addr, u64 *val,
 	if (!mm || !val || addr >= TASK_SIZE || (addr & 7))
 		return -EINVAL;
 	mmap_read_lock(mm);
-	ret = access_page(mm, addr, val, 8, write, access_u64);
+	ret = access_page(mm, addr, val, 8, write, page_access_u64);
 	mmap_read_unlock(mm);
 	return ret;
 }

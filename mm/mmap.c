@@ -185,6 +185,23 @@ struct vm_area_struct *split_vma(struct vm_area_struct *vma,
 	return new;
 }
 
+/**
+ * vma_isolate() - make [@start, @end) of @vma a VMA of its own by
+ * splitting off what lies outside; returns it, or NULL on ENOMEM.
+ */
+struct vm_area_struct *vma_isolate(struct vm_area_struct *vma,
+				   unsigned long start, unsigned long end)
+{
+	if (vma->vm_start < start) {
+		vma = split_vma(vma, start);
+		if (!vma)
+			return NULL;
+	}
+	if (vma->vm_end > end && !split_vma(vma, end))
+		return NULL;
+	return vma;
+}
+
 static void vm_area_free(struct vm_area_struct *vma)
 {
 	vma_unlink_rmap(vma);

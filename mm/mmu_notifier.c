@@ -811,10 +811,42 @@ int __mmu_notifier_register(struct mmu_notifier *subscription,
 	return 0;
 }
 
+/*
+ * MUTANT_REGISTER_NO_EXCLUSION: link the subscriber with no mmap_lock and
+ * no mm_take_all_locks(), so it may join in the middle of an open
+ * invalidation window.  Broken on purpose, for the checker's tests.
+ */
+static int mn_register_unexcluded(struct mmu_notifier *subscription,
+				  struct mm_struct *mm)
+{
+	struct mmu_notifier_subscriptions *subs;
+	int ret = mn_check_subscription(subscription);
+
+	if (ret)
+		return ret;
+	if (!READ_ONCE(mm->notifier_subscriptions)) {
+		subs = mn_subscriptions_alloc();
+		if (!subs)
+			return -ENOMEM;
+		smp_store_release(&mm->notifier_subscriptions, subs);
+	}
+	subs = mm->notifier_subscriptions;
+	mmgrab(mm);
+	subscription->mm = mm;
+	subscription->users = 1;
+	spin_lock(&subs->lock);
+	hlist_add_head_rcu(&subscription->hlist, &subs->list);
+	spin_unlock(&subs->lock);
+	return 0;
+}
+
 int mmu_notifier_register(struct mmu_notifier *subscription,
 			  struct mm_struct *mm)
 {
 	int ret;
+
+	if (mutant_is(MUTANT_REGISTER_NO_EXCLUSION) && subscription)
+		return mn_register_unexcluded(subscription, mm);
 
 	mmap_write_lock(mm);
 	ret = __mmu_notifier_register(subscription, mm);

@@ -359,6 +359,25 @@ int page_copy_from(struct page *page, unsigned long offset, const void *buf,
 	return 0;
 }
 
+void page_access_bytes(struct page *page, unsigned long offset, void *buf,
+		       size_t len, bool write)
+{
+	if (write)
+		page_copy_from(page, offset, buf, len);
+	else
+		page_copy_to(page, offset, buf, len);
+}
+
+void page_access_u64(struct page *page, unsigned long offset, void *buf,
+		     size_t len, bool write)
+{
+	(void)len;
+	if (write)
+		page_write_u64(page, offset, *(u64 *)buf);
+	else
+		*(u64 *)buf = page_read_u64(page, offset);
+}
+
 /** copy_page_contents() - @dst gets @src's bytes (or tag). */
 void copy_page_contents(struct page *dst, struct page *src)
 {

@@ -108,11 +108,21 @@ u32 checker_frame_gen(struct host *host, unsigned long pfn);
 
 /**
  * checker_tlb_use() - a cached translation filled when @pfn had
- * generation @gen is being used: the frame must not have been freed since.
+ * generation @gen is about to be used: the frame must not have been freed
+ * since.
  * @who: name of the secondary MMU, for the report.
+ * Return: false when the use would touch a freed frame; the caller must
+ * not perform it (the model's memory would be corrupted).
  */
-void checker_tlb_use(struct host *host, unsigned long pfn, u32 gen,
+bool checker_tlb_use(struct host *host, unsigned long pfn, u32 gen,
 		     const char *who);
+
+/**
+ * checker_stopped() - true once a violation was found: secondary MMUs
+ * stop performing accesses, since a broken protocol may have left them
+ * translations to frames that now belong to someone else.
+ */
+bool checker_stopped(struct host *host);
 
 /**
  * checker_value() - encode a value that carries its location (@loc, a
@@ -153,11 +163,17 @@ void checker_fail(struct host *host, enum checker_inv inv, unsigned long pfn,
  * @name: shown in reports.
  * @sweep: check every translation against the primary page tables and
  *	report with checker_fail(); called only at quiescent points.
+ * @describe: optional; if this secondary maps frame @pfn, write what maps
+ *	it into @buf and set *@addr (primary address) and *@gpa, return
+ *	true.  Called when a violation is found, from any context: it must
+ *	not take locks.
  */
 struct checker_secondary {
 	void *node[2];
 	const char *name;
 	void (*sweep)(struct checker_secondary *cs, struct host *host);
+	bool (*describe)(struct checker_secondary *cs, unsigned long pfn,
+			 char *buf, size_t n, unsigned long *addr, u64 *gpa);
 };
 
 /** checker_register_secondary() - include @cs in sweeps of @host. */

@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "check.h"
+#include "stress.h"
 #include "mmulab.h"
 
 /**
@@ -256,6 +258,11 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int ret;
 
+	/* check and stress have options of their own. */
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "stress"))
+		return cmd_stress(argc - 1, argv + 1);
 	ret = parse_options(argc, argv, &opts);
 	if (ret >= 0)
 		return ret;

@@ -145,6 +145,8 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 
 	mmu_seq = READ_ONCE(kvm->mmu_invalidate_seq);
 	smp_rmb();
+	checker_note(kvm->host, "kvm: fault snapshots mmu_invalidate_seq", ~0UL,
+		     hva);
 	fault_hook(vcpu, KVM_FAULT_SNAPSHOT, gpa);
 
 	r = faultin_page(kvm, hva, write, &page, &writable);
@@ -155,13 +157,19 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	}
 	if (slot->flags & KVM_MEM_READONLY)
 		writable = false;
+	checker_note(kvm->host, "kvm: fault got the page from GUP",
+		     page_to_pfn(page), hva);
 	fault_hook(vcpu, KVM_FAULT_GUP_DONE, gpa);
 
 	read_lock(&kvm->mmu_lock);
 	fault_hook(vcpu, KVM_FAULT_LOCKED, gpa);
 	if (mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn, &vcpu->stat)) {
+		checker_note(kvm->host, "kvm: fault retries", page_to_pfn(page),
+			     hva);
 		r = RET_PF_RETRY;
 	} else {
+		checker_note(kvm->host, "kvm: fault installs the SPTE",
+			     page_to_pfn(page), hva);
 		r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write);
 		if (r == RET_PF_RETRY)
 			stat_inc(&vcpu->stat.pf_retry_race);
