@@ -250,7 +250,8 @@ static int mn_itree_invalidate(struct mmu_notifier_subscriptions *subs,
 	unsigned long cur_seq;
 
 	for (interval_sub = mn_itree_inv_start_range(subs, range, &cur_seq);
-	     interval_sub; interval_sub = mn_itree_inv_next(interval_sub, range)) {
+	     interval_sub;
+	     interval_sub = mn_itree_inv_next(interval_sub, range)) {
 		if (interval_sub->ops->invalidate(interval_sub, range, cur_seq))
 			continue;
 		if (WARN_ON(mmu_notifier_range_blockable(range)))
@@ -1187,8 +1188,9 @@ enum mn_unlink {
 };
 
 /* Take @interval_sub out of the tree, or queue that; lock held. */
-static enum mn_unlink mn_itree_unlink(struct mmu_notifier_subscriptions *subs,
-				      struct mmu_interval_notifier *interval_sub)
+static enum mn_unlink
+mn_itree_unlink(struct mmu_notifier_subscriptions *subs,
+		struct mmu_interval_notifier *interval_sub)
 {
 	struct interval_tree_node *node = &interval_sub->interval_tree;
 	bool in_tree = !itree_node_empty(node);

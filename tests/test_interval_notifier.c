@@ -826,8 +826,11 @@ static void test_many_intervals(void **state)
 			before[i] = atomic_read(&subs[i].nr_invalidate);
 		rec_window(f->mm, start, end, MMU_NOTIFY_CLEAR);
 		for (int i = 0; i < N; i++) {
-			struct interval_tree_node *n = &subs[i].in.interval_tree;
-			bool hit = n->start < end && n->last >= start;
+			struct interval_tree_node *n;
+			bool hit;
+
+			n = &subs[i].in.interval_tree;
+			hit = n->start < end && n->last >= start;
 
 			assert_int_equal(atomic_read(&subs[i].nr_invalidate) -
 						 before[i],
