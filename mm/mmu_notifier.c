@@ -250,7 +250,8 @@ static int mn_itree_invalidate(struct mmu_notifier_subscriptions *subs,
 	unsigned long cur_seq;
 
 	for (interval_sub = mn_itree_inv_start_range(subs, range, &cur_seq);
-	     interval_sub; interval_sub = mn_itree_inv_next(interval_sub, range)) {
+	     interval_sub;
+	     interval_sub = mn_itree_inv_next(interval_sub, range)) {
 		if (interval_sub->ops->invalidate(interval_sub, range, cur_seq))
 			continue;
 		if (WARN_ON(mmu_notifier_range_blockable(range)))
@@ -366,6 +367,16 @@ static void mn_hlist_release(struct mmu_notifier_subscriptions *subs,
 	synchronize_srcu(&mn_srcu);
 }
 
+/**
+ * __mmu_notifier_release() - exit_mmap()'s notification, before any page
+ * of @mm is freed.
+ * @mm: the exiting address space (mm_users == 0).
+ *
+ * Interval subscribers get one RELEASE invalidation over the whole address
+ * space and stay in the tree; hlist subscribers get ->release and are
+ * unlinked, so they see none of exit's UNMAP.  Returns only when every
+ * ->release, including one an unregister is running, has returned.
+ */
 void __mmu_notifier_release(struct mm_struct *mm)
 {
 	struct mmu_notifier_subscriptions *subs = mn_subs(mm);
@@ -916,7 +927,12 @@ struct mmu_notifier *mmu_notifier_get(const struct mmu_notifier_ops *ops,
 	return sub;
 }
 
-/* Called after the last mmu_notifier_unregister()/put has finished. */
+/**
+ * __mmu_notifier_subscriptions_destroy() - free @mm's notifier state.
+ * @mm: the address space, from its last mmdrop().
+ *
+ * Every subscriber holds an mm_count reference, so none is left by now.
+ */
 void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm)
 {
 	struct mmu_notifier_subscriptions *subs = mm->notifier_subscriptions;
@@ -1172,8 +1188,9 @@ enum mn_unlink {
 };
 
 /* Take @interval_sub out of the tree, or queue that; lock held. */
-static enum mn_unlink mn_itree_unlink(struct mmu_notifier_subscriptions *subs,
-				      struct mmu_interval_notifier *interval_sub)
+static enum mn_unlink
+mn_itree_unlink(struct mmu_notifier_subscriptions *subs,
+		struct mmu_interval_notifier *interval_sub)
 {
 	struct interval_tree_node *node = &interval_sub->interval_tree;
 	bool in_tree = !itree_node_empty(node);

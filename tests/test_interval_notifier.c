@@ -669,6 +669,7 @@ static void test_t23_exit(void **state)
 	struct exit_probe probe = { .host = f->host };
 	unsigned long free0;
 	struct rec_isub a;
+	struct rec_sub h;
 	long addr;
 
 	addr = vm_mmap(mm, 0, 4 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS);
@@ -679,27 +680,40 @@ static void test_t23_exit(void **state)
 	a.hook = exit_probe_hook;
 	a.priv = &probe;
 	insert(&a, mm, (unsigned long)addr, (unsigned long)addr + PAGE_SIZE);
+	rec_sub_init(&h, &rec_ops, 2, &tlog);
+	assert_int_equal(mmu_notifier_register(&h.mn, mm), 0);
 	free0 = host_nr_free_frames(f->host);
 
 	f->mm = NULL;
 	mmput(mm);
 
-	/* RELEASE over everything first, then exit's UNMAP, both blockable. */
-	assert_int_equal(rec_log_len(&tlog), 2);
+	/*
+	 * The interval RELEASE over everything comes first, then the hlist
+	 * ->release; exit's UNMAP then reaches the interval subscriber only.
+	 * Both invalidations are blockable and precede every page free.
+	 */
+	assert_int_equal(rec_log_len(&tlog), 3);
+	assert_int_equal(tlog.e[0].id, 1);
 	assert_int_equal(tlog.e[0].event, MMU_NOTIFY_RELEASE);
 	assert_int_equal(tlog.e[0].start, 0);
 	assert_int_equal(tlog.e[0].end, ULONG_MAX);
-	assert_int_equal(tlog.e[1].event, MMU_NOTIFY_UNMAP);
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(tlog.e[i].flags, MMU_NOTIFIER_RANGE_BLOCKABLE);
+	assert_int_equal(tlog.e[1].id, 2);
+	assert_int_equal(tlog.e[1].cb, REC_RELEASE);
+	assert_int_equal(tlog.e[2].id, 1);
+	assert_int_equal(tlog.e[2].event, MMU_NOTIFY_UNMAP);
+	assert_int_equal(tlog.e[0].flags, MMU_NOTIFIER_RANGE_BLOCKABLE);
+	assert_int_equal(tlog.e[2].flags, MMU_NOTIFIER_RANGE_BLOCKABLE);
+	for (int i = 0; i < 2; i++)
 		assert_int_equal(probe.free_at[i], free0);
-	}
 	assert_true(host_nr_free_frames(f->host) >= free0 + 4);
 
 	/* Still in the tree until removed; the mm_struct lives until then. */
 	assert_int_equal(snap(mm).nr_intervals, 1);
+	assert_int_equal(snap(mm).nr_subscriptions, 0);
 	check_inv17(mm);
 	mmu_interval_notifier_remove(&a.in);
+	mmu_notifier_unregister(&h.mn, mm);
+	assert_int_equal(atomic_read(&h.nr_release), 1);
 }
 
 /* ---------------------------------------------------------------------
@@ -812,8 +826,11 @@ static void test_many_intervals(void **state)
 			before[i] = atomic_read(&subs[i].nr_invalidate);
 		rec_window(f->mm, start, end, MMU_NOTIFY_CLEAR);
 		for (int i = 0; i < N; i++) {
-			struct interval_tree_node *n = &subs[i].in.interval_tree;
-			bool hit = n->start < end && n->last >= start;
+			struct interval_tree_node *n;
+			bool hit;
+
+			n = &subs[i].in.interval_tree;
+			hit = n->start < end && n->last >= start;
 
 			assert_int_equal(atomic_read(&subs[i].nr_invalidate) -
 						 before[i],
