@@ -25,15 +25,14 @@ struct compact_control {
 };
 
 /*
- * A page worth trying to move: in use and of a kind migration handles.
- * Only a cheap look; migrate_page_to() decides under the page lock.
+ * A frame worth a reference: in use and not of a kind that never moves.
+ * Only atomics are read here; the rest of struct page is looked at once
+ * we hold a reference, and migrate_page_to() decides.
  */
 static bool migrate_candidate(struct page *page)
 {
-	if (PageFlag(page, PG_buddy) || PageFlag(page, PG_reserved) ||
-	    PageFlag(page, PG_pgtable) || !page_ref_count(page))
-		return false;
-	return page_mapping_raw(page) != 0;
+	return !PageFlag(page, PG_buddy) && !PageFlag(page, PG_reserved) &&
+	       !PageFlag(page, PG_pgtable) && page_ref_count(page);
 }
 
 /* The next page from the top, referenced; NULL when the scanners meet. */

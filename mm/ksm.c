@@ -748,8 +748,7 @@ static int try_to_merge_with_ksm_page(struct ksm *ksm,
 	return err;
 }
 
-/* Give the mapping at @item's address its own copy of a KSM page. */
-static void break_ksm(struct vm_area_struct *vma, unsigned long addr);
+static int break_ksm(struct vm_area_struct *vma, unsigned long addr);
 
 static void break_cow(struct ksm_rmap_item *item)
 {
@@ -759,7 +758,7 @@ static void break_cow(struct ksm_rmap_item *item)
 	mmap_read_lock(mm);
 	vma = find_mergeable_vma(mm, item->address);
 	if (vma)
-		break_ksm(vma, item->address);
+		(void)break_ksm(vma, item->address);
 	mmap_read_unlock(mm);
 }
 
@@ -1095,49 +1094,61 @@ static int ksm_scan_thread(void *data)
  * Unshare the KSM page at @addr, if there is one: an UNSHARE fault gives
  * the mapping a private read-only copy (wp_page_copy(), a CLEAR
  * invalidation).  A migration entry for a KSM page counts as one: the
- * fault waits for the migration, and we look again.
+ * fault waits for the migration, and we look again.  Returns -ENOMEM if
+ * the copy could not be allocated; a mapping that went away meanwhile
+ * (SIGSEGV) took the KSM page with it, which is as good.
  */
-static void break_ksm(struct vm_area_struct *vma, unsigned long addr)
+static bool ksm_page_mapped_at(struct mm_struct *mm, unsigned long addr)
 {
-	struct mm_struct *mm = vma->vm_mm;
+	bool ksm_page = false;
+	spinlock_t *ptl;
+	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
+	pte_t v;
 
-	for (;;) {
-		bool ksm_page = false;
-		spinlock_t *ptl;
-		pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
-		pte_t v;
-
-		if (!pte)
-			return;
-		v = ptep_get(pte);
-		if (pte_present(v) && !pte_special(v))
-			ksm_page = PageKsm(pfn_to_page(mm->host, pte_pfn(v)));
-		else if (is_migration_pte(v))
-			ksm_page = PageKsm(pfn_to_page(
-				mm->host, swp_offset(pte_to_swp_entry(v))));
-		spin_unlock(ptl);
-		if (!ksm_page)
-			return;
-		if (handle_mm_fault(vma, addr, FAULT_FLAG_UNSHARE) &
-		    (VM_FAULT_OOM | VM_FAULT_SIGSEGV))
-			return;
-		cond_resched();
-	}
+	if (!pte)
+		return false;
+	v = ptep_get(pte);
+	if (pte_present(v) && !pte_special(v))
+		ksm_page = PageKsm(pfn_to_page(mm->host, pte_pfn(v)));
+	else if (is_migration_pte(v))
+		ksm_page = PageKsm(pfn_to_page(
+			mm->host, swp_offset(pte_to_swp_entry(v))));
+	spin_unlock(ptl);
+	return ksm_page;
 }
 
-static void unmerge_ksm_pages(struct vm_area_struct *vma, unsigned long start,
-			      unsigned long end)
+static int break_ksm(struct vm_area_struct *vma, unsigned long addr)
+{
+	while (ksm_page_mapped_at(vma->vm_mm, addr)) {
+		vm_fault_t ret = handle_mm_fault(vma, addr, FAULT_FLAG_UNSHARE);
+
+		if (ret & VM_FAULT_OOM)
+			return -ENOMEM;
+		if (ret & VM_FAULT_SIGSEGV)
+			return 0;
+		cond_resched();
+	}
+	return 0;
+}
+
+static int unmerge_ksm_pages(struct vm_area_struct *vma, unsigned long start,
+			     unsigned long end)
 {
 	for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
+		int err;
+
 		if (ksm_test_exit(vma->vm_mm))
-			return;
+			return 0;
 		if (!pte_table_page(vma->vm_mm, addr)) {
 			/* No page table: skip to the next one. */
 			addr = (addr | (PMD_SIZE - 1)) - PAGE_SIZE + 1;
 			continue;
 		}
-		break_ksm(vma, addr);
+		err = break_ksm(vma, addr);
+		if (err)
+			return err;
 	}
+	return 0;
 }
 
 /**
@@ -1145,13 +1156,14 @@ static void unmerge_ksm_pages(struct vm_area_struct *vma, unsigned long start,
  * @vma a private copy, leaving VM_MERGEABLE alone (mremap does this before
  * moving an area: an rmap_item names an address, which the move changes).
  * The caller holds the mmap_lock.
+ * Return: 0, or -ENOMEM if a copy could not be made.
  */
 int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end)
 {
-	if ((vma->vm_flags & VM_MERGEABLE) && vma->anon_vma)
-		unmerge_ksm_pages(vma, start, end);
-	return 0;
+	if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+		return 0;
+	return unmerge_ksm_pages(vma, start, end);
 }
 
 /* ksm_set_run(KSM_RUN_UNMERGE): unmerge everything, forget every item. */
@@ -1165,9 +1177,9 @@ static void unmerge_and_remove_all_rmap_items(struct ksm *ksm)
 
 		mmap_read_lock(mm);
 		for_each_vma_range(mm, vma, 0, TASK_SIZE) {
-			if (ksm_test_exit(mm))
+			if (ksm_test_exit(mm) ||
+			    ksm_unmerge_range(vma, vma->vm_start, vma->vm_end))
 				break;
-			ksm_unmerge_range(vma, vma->vm_start, vma->vm_end);
 		}
 		remove_trailing_rmap_items(ksm, slot, &slot->rmap_list);
 		mmap_read_unlock(mm);
@@ -1224,7 +1236,9 @@ int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
 	case MADV_UNMERGEABLE:
 		if (!(vma->vm_flags & VM_MERGEABLE))
 			return 0;
-		ksm_unmerge_range(vma, start, end);
+		err = ksm_unmerge_range(vma, start, end);
+		if (err)
+			return err;
 		WRITE_ONCE(vma->vm_flags, vma->vm_flags & ~VM_MERGEABLE);
 		return 0;
 	default:

@@ -361,10 +361,13 @@ int migrate_page_to(struct page *old, struct page *new)
 	WARN_ON_ONCE(!trylock_page(new));
 	kind = page_movable_kind(old); /* stable now: the lock is held */
 	if (kind == MOVABLE_SHMEM) {
-		/* Keep the object from being torn down under us. */
+		/*
+		 * Keep the object from being torn down under us.  Teardown
+		 * clears ->mapping without the page lock, so read it once.
+		 */
 		idx = srcu_read_lock(rmap_srcu());
 		m = (void *)page_mapping_raw(old);
-		if (!atomic_inc_not_zero(&m->refcount))
+		if (!m || !atomic_inc_not_zero(&m->refcount))
 			kind = MOVABLE_NONE;
 		srcu_read_unlock(rmap_srcu(), idx);
 	}

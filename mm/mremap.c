@@ -105,7 +105,8 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 	 * at: unmerge the area rather than move KSM pages away from them.
 	 * VM_MERGEABLE stays, so the moved area can be merged again.
 	 */
-	ksm_unmerge_range(vma, old_addr, old_addr + old_len);
+	if (ksm_unmerge_range(vma, old_addr, old_addr + old_len))
+		return -ENOMEM;
 	vma = isolate(vma, old_addr, old_addr + old_len);
 	if (!vma)
 		return -ENOMEM;

@@ -464,6 +464,74 @@ static void test_unmerge(void **state)
 	guest_free(&g, warns);
 }
 
+/*
+ * An mm with no mergeable area left is dropped by the next pass, and can
+ * register again.
+ */
+static void test_reregister(void **state)
+{
+	unsigned long warns = warn_count();
+	struct ksm_stats st;
+	struct guest g;
+
+	(void)state;
+	guest_new(&g, CHANGE_PTE_NONE, NPAGES);
+	guest_fill(&g);
+	/* A hole: the scan steps over it. */
+	assert_int_equal(do_madvise(g.mm, g.hva + (NPAGES - 1) * PAGE_SIZE,
+				    PAGE_SIZE, MADV_DONTNEED),
+			 0);
+	make_mergeable(&g);
+	ksm_full_scans(g.host, 2);
+	ksm_stats_of(&g, &st);
+	assert_int_equal(st.pages_unshared, UNIQUE - 1);
+	assert_int_equal(do_madvise(g.mm, g.hva, NPAGES * PAGE_SIZE,
+				    MADV_UNMERGEABLE),
+			 0);
+	assert_true(atomic_long_read(&g.mm->flags) & (1L << MMF_VM_MERGEABLE));
+	ksm_full_scans(g.host, 1);
+	assert_false(atomic_long_read(&g.mm->flags) &
+		     (1L << MMF_VM_MERGEABLE));
+	ksm_stats_of(&g, &st);
+	assert_int_equal(st.pages_shared + st.pages_sharing +
+				 st.pages_unshared + st.pages_volatile,
+			 0);
+	assert_int_equal(st.stable_nodes, 0);
+	/* Nothing registered: a scan has nothing to do. */
+	assert_int_equal(ksm_scan(g.host, 100), 0);
+	make_mergeable(&g);
+	ksm_full_scans(g.host, 2);
+	ksm_stats_of(&g, &st);
+	assert_int_equal(st.pages_shared + st.pages_sharing, MERGED);
+	guest_free(&g, warns);
+}
+
+/* Enough pages that both tables must grow; tag mode keeps it cheap. */
+static void test_many_pages(void **state)
+{
+	struct host_config cfg = { 8192, HOST_CONTENT_TAG, CHANGE_PTE_NONE };
+	unsigned long warns = warn_count(), n = 2048, pairs = 768;
+	struct ksm_stats st;
+	struct guest g;
+
+	(void)state;
+	guest_new_cfg(&g, &cfg, n);
+	for (unsigned long i = 0; i < n; i++)
+		guest_write(&g, i * PAGE_SIZE,
+			    i < 2 * pairs ? i / 2 : (1UL << 20) + i);
+	make_mergeable(&g);
+	ksm_full_scans(g.host, 2);
+	ksm_stats_of(&g, &st);
+	assert_int_equal(st.pages_shared, pairs);
+	assert_int_equal(st.pages_sharing, pairs);
+	assert_int_equal(st.pages_unshared, n - 2 * pairs);
+	assert_int_equal(st.pages_volatile, 0);
+	for (unsigned long i = 0; i < n; i++)
+		assert_int_equal(guest_read(&g, i * PAGE_SIZE),
+				 i < 2 * pairs ? i / 2 : (1UL << 20) + i);
+	guest_free(&g, warns);
+}
+
 /* A pinned page is referenced beyond its mappings: never merged. */
 static void test_pinned_page_not_merged(void **state)
 {
@@ -772,6 +840,8 @@ int main(void)
 		cmocka_unit_test(test_merge_wave_direct),
 		cmocka_unit_test(test_guest_write_after_merge),
 		cmocka_unit_test(test_unmerge),
+		cmocka_unit_test(test_reregister),
+		cmocka_unit_test(test_many_pages),
 		cmocka_unit_test(test_pinned_page_not_merged),
 		cmocka_unit_test(test_fork_and_migrate_ksm_page),
 		cmocka_unit_test(test_mremap_unmerges),
