@@ -16,11 +16,19 @@
  */
 #include "internal.h"
 
+/**
+ * struct compact_control - one run of host_compact().
+ * @host: the host.
+ * @free_pfn: next frame the free scanner looks at.
+ * @migrate_pfn: frames at and above it are done.
+ * @target: the isolated free frame the next page goes to, or NULL.
+ * @res: what was done.
+ */
 struct compact_control {
 	struct host *host;
-	unsigned long free_pfn;		/* next frame the free scanner sees */
-	unsigned long migrate_pfn;	/* frames >= this one are done */
-	struct page *target;		/* isolated free frame, or NULL */
+	unsigned long free_pfn;
+	unsigned long migrate_pfn;
+	struct page *target;
 	struct compact_result res;
 };
 

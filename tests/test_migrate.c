@@ -476,12 +476,13 @@ static void layout_build(struct layout *l)
 		ksm_scan(g->host, 8);
 	assert_int_equal(vm_munmap(g->mm, l->low, LOW_PAGES * PAGE_SIZE), 0);
 	mmap_read_lock(g->mm);
-	for (int i = 0; i < NPINS; i++)
-		assert_int_equal(pin_user_pages_remote(g->mm,
-						       g->hva + (10 + 20 * i) *
-								PAGE_SIZE,
-						       1, FOLL_WRITE, &l->pins[i]),
+	for (int i = 0; i < NPINS; i++) {
+		unsigned long a = g->hva + (10 + 20 * i) * PAGE_SIZE;
+
+		assert_int_equal(pin_user_pages_remote(g->mm, a, 1, FOLL_WRITE,
+						       &l->pins[i]),
 				 1);
+	}
 	mmap_read_unlock(g->mm);
 	l->min_before = ~0UL;
 	for (unsigned long i = 0; i < GUEST_PAGES; i++) {
@@ -601,12 +602,13 @@ static int vcpu_thread(void *arg)
 		if (round > ROUNDS && atomic_read(&p->moved) >= MIN_MOVED)
 			break;
 		for (unsigned long i = id; i < CHURN_FIRST; i += NVCPUS) {
+			unsigned long hva = g->hva + i * PAGE_SIZE;
 			u64 val = round << 32 | i, got = 0, hgot = 0;
 
 			if (kvm_vcpu_write_u64(vcpu, i * PAGE_SIZE, val) ||
 			    kvm_vcpu_read_u64(vcpu, i * PAGE_SIZE, &got) ||
-			    cpu_read_u64(g->mm, g->hva + i * PAGE_SIZE, &hgot) ||
-			    got != val || hgot != val)
+			    cpu_read_u64(g->mm, hva, &hgot) || got != val ||
+			    hgot != val)
 				atomic_inc(&p->errors);
 		}
 	}

@@ -192,7 +192,7 @@ enum vm_event_item {
 	MMU_NOTIFY_AGE,		/* aging queries dispatched */
 	MMU_NOTIFY_CHANGE_PTE,	/* change_pte dispatches */
 	PGMIGRATE_SUCCESS,	/* pages migrated to another frame */
-	PGMIGRATE_FAIL,		/* migrations that gave up (pinned, busy) */
+	PGMIGRATE_FAIL,		/* migrations given up (pinned, busy) */
 	COMPACTMIGRATE_SCANNED,	/* frames compaction examined to move */
 	COMPACTFREE_SCANNED,	/* frames compaction examined as targets */
 	COMPACTISOLATED,	/* free frames compaction took as targets */
