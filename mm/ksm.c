@@ -1406,7 +1406,11 @@ int ksm_set_run(struct host *host, enum ksm_run_mode run)
 
 void ksm_get_stats(struct host *host, struct ksm_stats *st)
 {
-	struct ksm *ksm = host->ksm;
+	struct ksm *ksm;
+
+	if (WARN_ON_ONCE(!host || !st))
+		return;
+	ksm = host->ksm;
 
 	mutex_lock(&ksm->lock);
 	st->pages_shared = ksm->pages_shared;
