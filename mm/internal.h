@@ -19,6 +19,7 @@
 #ifndef MMULAB_MM_INTERNAL_H
 #define MMULAB_MM_INTERNAL_H
 
+#include <mmulab/checker.h>
 #include <mmulab/interval_tree.h>
 #include <mmulab/list.h>
 #include <mmulab/mm.h>
@@ -190,6 +191,7 @@ static inline bool PageLocked(const struct page *page)
  * @nr_mms: address spaces alive.
  * @vm_events: counters (enum vm_event_item).
  * @notify_events: invalidations started, per mmu_notifier_event.
+ * @checker: the coherence checker, when attached.
  * @page_wait_table: where tasks wait for a page lock to be released,
  *	hashed by frame number (the kernel's folio_wait_table).
  * @ksm: KSM's state for the host (mm/ksm.c).
@@ -209,9 +211,22 @@ struct host {
 	atomic_t nr_mms;
 	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
+	struct checker *checker;
 	wait_queue_head_t page_wait_table[1 << PAGE_WAIT_TABLE_BITS];
 	struct ksm *ksm;
 };
+
+/* checker.c */
+void checker_page_free(struct host *host, unsigned long pfn);
+
+extern int mmulab_mutant;
+
+/** mutant_is() - is protocol mutant @m active?  (See <mmulab/checker.h>.) */
+static inline bool mutant_is(enum mutant m)
+{
+	return unlikely(__atomic_load_n(&mmulab_mutant, __ATOMIC_RELAXED) ==
+			(int)m);
+}
 
 extern struct host *host_table[MAX_HOSTS];
 
@@ -389,6 +404,8 @@ void vma_set_range(struct vm_area_struct *vma, unsigned long start,
 		   unsigned long end, unsigned long pgoff);
 struct vm_area_struct *split_vma(struct vm_area_struct *vma,
 				 unsigned long addr);
+struct vm_area_struct *vma_isolate(struct vm_area_struct *vma,
+				   unsigned long start, unsigned long end);
 void vma_remove_free(struct vm_area_struct *vma);
 int mm_take_all_locks(struct mm_struct *mm);
 void mm_drop_all_locks(struct mm_struct *mm);

@@ -460,6 +460,8 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
+	if (mutant_is(MUTANT_CHANGE_PTE_UNBOOKENDED))
+		mode = CHANGE_PTE_DIRECT; /* broken on purpose */
 	if (mode != CHANGE_PTE_DIRECT)
 		mmu_notifier_invalidate_range_start(&range);
 	pte = pte_offset_map_lock(mm, addr, &ptl);
@@ -751,28 +753,6 @@ int copy_page_range(struct vm_area_struct *dst_vma,
  * CPU accesses
  */
 
-typedef void (*access_fn)(struct page *page, unsigned long offset, void *buf,
-			  size_t len, bool write);
-
-static void access_bytes(struct page *page, unsigned long offset, void *buf,
-			 size_t len, bool write)
-{
-	if (write)
-		page_copy_from(page, offset, buf, len);
-	else
-		page_copy_to(page, offset, buf, len);
-}
-
-static void access_u64(struct page *page, unsigned long offset, void *buf,
-		       size_t len, bool write)
-{
-	(void)len;
-	if (write)
-		page_write_u64(page, offset, *(u64 *)buf);
-	else
-		*(u64 *)buf = page_read_u64(page, offset);
-}
-
 /*
  * One access within one page: walk, and if the PTE allows it set the
  * accessed (and dirty) bits and touch the frame under the PTL, which is
@@ -780,7 +760,7 @@ static void access_u64(struct page *page, unsigned long offset, void *buf,
  * would; otherwise fault and try again.
  */
 static int access_page(struct mm_struct *mm, unsigned long addr, void *buf,
-		       size_t len, bool write, access_fn fn)
+		       size_t len, bool write, page_access_fn fn)
 {
 	unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
 
@@ -832,7 +812,7 @@ static int cpu_access(struct mm_struct *mm, unsigned long addr, void *buf,
 
 		if (chunk > len)
 			chunk = len;
-		ret = access_page(mm, addr, buf, chunk, write, access_bytes);
+		ret = access_page(mm, addr, buf, chunk, write, page_access_bytes);
 		addr += chunk;
 		buf = (u8 *)buf + chunk;
 		len -= chunk;
@@ -860,7 +840,7 @@ static int cpu_access_u64(struct mm_struct *mm, unsigned long addr, u64 *val,
 	if (!mm || !val || addr >= TASK_SIZE || (addr & 7))
 		return -EINVAL;
 	mmap_read_lock(mm);
-	ret = access_page(mm, addr, val, 8, write, access_u64);
+	ret = access_page(mm, addr, val, 8, write, page_access_u64);
 	mmap_read_unlock(mm);
 	return ret;
 }

@@ -801,10 +801,42 @@ int __mmu_notifier_register(struct mmu_notifier *subscription,
 	return 0;
 }
 
+/*
+ * MUTANT_REGISTER_NO_EXCLUSION: link the subscriber with no mmap_lock and
+ * no mm_take_all_locks(), so it may join in the middle of an open
+ * invalidation window.  Broken on purpose, for the checker's tests.
+ */
+static int mn_register_unexcluded(struct mmu_notifier *subscription,
+				  struct mm_struct *mm)
+{
+	struct mmu_notifier_subscriptions *subs;
+	int ret = mn_check_subscription(subscription);
+
+	if (ret)
+		return ret;
+	if (!READ_ONCE(mm->notifier_subscriptions)) {
+		subs = mn_subscriptions_alloc();
+		if (!subs)
+			return -ENOMEM;
+		smp_store_release(&mm->notifier_subscriptions, subs);
+	}
+	subs = mm->notifier_subscriptions;
+	mmgrab(mm);
+	subscription->mm = mm;
+	subscription->users = 1;
+	spin_lock(&subs->lock);
+	hlist_add_head_rcu(&subscription->hlist, &subs->list);
+	spin_unlock(&subs->lock);
+	return 0;
+}
+
 int mmu_notifier_register(struct mmu_notifier *subscription,
 			  struct mm_struct *mm)
 {
 	int ret;
+
+	if (mutant_is(MUTANT_REGISTER_NO_EXCLUSION) && subscription)
+		return mn_register_unexcluded(subscription, mm);
 
 	mmap_write_lock(mm);
 	ret = __mmu_notifier_register(subscription, mm);
@@ -990,9 +1022,18 @@ void mmu_notifier_put(struct mmu_notifier *subscription)
 	call_srcu(&mn_srcu, &subscription->rcu, mn_free_rcu);
 }
 
+/*
+ * Linux 6.12 only waits for a grace period here, although its comment
+ * promises that the frees queued by mmu_notifier_put() have completed; a
+ * grace period does not by itself wait for callbacks.  Our header makes
+ * the promise part of the contract, so keep the grace period and add the
+ * barrier that actually keeps it: after this returns no free_notifier()
+ * (and no mmdrop() behind it) is still running.
+ */
 void mmu_notifier_synchronize(void)
 {
 	synchronize_srcu(&mn_srcu);
+	srcu_barrier(&mn_srcu);
 }
 
 /* ---------------------------------------------------------------------

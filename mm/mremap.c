@@ -77,20 +77,6 @@ static void move_page_tables(struct mm_struct *mm, unsigned long old,
 	mmu_notifier_invalidate_range_end(&range);
 }
 
-/* Make [start, end) of @vma a VMA of its own; NULL on ENOMEM. */
-static struct vm_area_struct *isolate(struct vm_area_struct *vma,
-				      unsigned long start, unsigned long end)
-{
-	if (vma->vm_start < start) {
-		vma = split_vma(vma, start);
-		if (!vma)
-			return NULL;
-	}
-	if (vma->vm_end > end && !split_vma(vma, end))
-		return NULL;
-	return vma;
-}
-
 static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 		     unsigned long old_len, unsigned long new_len,
 		     unsigned long new_addr)
@@ -107,7 +93,7 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 	 */
 	if (ksm_unmerge_range(vma, old_addr, old_addr + old_len))
 		return -ENOMEM;
-	vma = isolate(vma, old_addr, old_addr + old_len);
+	vma = vma_isolate(vma, old_addr, old_addr + old_len);
 	if (!vma)
 		return -ENOMEM;
 	new = vm_area_dup(vma, mm, new_addr, new_addr + new_len,

@@ -310,6 +310,8 @@ void free_page_frame(struct page *page)
 
 	WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
 	WARN_ON_ONCE(PageFlag(page, PG_buddy) || PageFlag(page, PG_reserved));
+	if (unlikely(READ_ONCE(host->checker)))
+		checker_page_free(host, page - host->pages);
 	spin_lock(&host->free_lock);
 	free_list_add(host, page);
 	spin_unlock(&host->free_lock);
@@ -431,6 +433,25 @@ int page_copy_from(struct page *page, unsigned long offset, const void *buf,
 		__atomic_store_n(&p[offset + i], ((const u8 *)buf)[i],
 				 __ATOMIC_RELAXED);
 	return 0;
+}
+
+void page_access_bytes(struct page *page, unsigned long offset, void *buf,
+		       size_t len, bool write)
+{
+	if (write)
+		page_copy_from(page, offset, buf, len);
+	else
+		page_copy_to(page, offset, buf, len);
+}
+
+void page_access_u64(struct page *page, unsigned long offset, void *buf,
+		     size_t len, bool write)
+{
+	(void)len;
+	if (write)
+		page_write_u64(page, offset, *(u64 *)buf);
+	else
+		*(u64 *)buf = page_read_u64(page, offset);
 }
 
 /** copy_page_contents() - @dst gets @src's bytes (or tag). */

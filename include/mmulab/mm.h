@@ -291,6 +291,20 @@ int page_copy_to(struct page *page, unsigned long offset, void *buf,
 int page_copy_from(struct page *page, unsigned long offset, const void *buf,
 		   size_t len);
 
+/**
+ * typedef page_access_fn - one access of @len bytes at @offset of @page:
+ * a store of @buf when @write, else a load into @buf.
+ */
+typedef void (*page_access_fn)(struct page *page, unsigned long offset,
+			       void *buf, size_t len, bool write);
+
+/** page_access_bytes() - a page_access_fn over bytes (data mode). */
+void page_access_bytes(struct page *page, unsigned long offset, void *buf,
+		       size_t len, bool write);
+/** page_access_u64() - a page_access_fn over one u64 (or the tag). */
+void page_access_u64(struct page *page, unsigned long offset, void *buf,
+		     size_t len, bool write);
+
 /* ---------------------------------------------------------------------
  * Address spaces
  */
