@@ -26,11 +26,11 @@
  *
  * A KSM page's ->mapping points to its stable node, whose list of
  * rmap_items is its reverse map: each item names the anon_vma and address
- * of one mapping (rmap_walk_ksm()).  Unlike the kernel, the stable node
- * holds a reference on its KSM page; the page is freed when the node goes,
- * once no item lists it and nothing maps it (a scan notices that lazily,
- * as the kernel notices stale nodes).  Pages full of zeroes are merged like
- * any others, into a KSM page (the kernel's default, use_zero_pages = 0).
+ * of one mapping (rmap_walk_ksm()).  As in the kernel, the node holds no
+ * reference on its page: the page is freed with its last mapping, and the
+ * node, stale from then on, is dropped when KSM next looks at it.  Pages
+ * full of zeroes are merged like any others, into a KSM page (the
+ * kernel's default, use_zero_pages = 0).
  *
  * Locking, outermost first:
  *   ksm->run_lock     starting and stopping ksmd
@@ -61,7 +61,8 @@
  * struct ksm_stable_node - one KSM page.
  * @hash_node: link in ksm->stable.
  * @items: rmap_items of the mappings that were merged into it.
- * @kpage: the KSM page; the node holds a reference on it.
+ * @kpage: the KSM page.  No reference: once its last mapping goes the
+ *	frame is freed, maybe reused, and the node is stale.
  * @checksum: hash of its contents, its key in ksm->stable.
  * @nr_items: length of @items.
  */
@@ -310,15 +311,30 @@ static struct ksm_stable_node *page_stable_node(struct page *page)
 	return (struct ksm_stable_node *)(mapping & ~PAGE_MAPPING_FLAGS);
 }
 
-/* The node's KSM page, with a reference for the caller. */
+/*
+ * The node's KSM page, with a reference for the caller; NULL if the node
+ * is stale.  The reference is taken by frame number, so the frame may
+ * belong to someone else by now: its flags are read with acquire (pairing
+ * with the publication of a frame's first reference, as migration does)
+ * before ->mapping is trusted to say whose it is.
+ */
 static struct page *get_ksm_page(struct ksm *ksm, struct ksm_stable_node *node)
 {
 	struct page *kpage;
+	unsigned long flags;
 
 	down_read(&ksm->rmap_sem);
 	kpage = node->kpage;
-	get_page(kpage);
+	if (kpage && !get_page_unless_zero(kpage))
+		kpage = NULL;
 	up_read(&ksm->rmap_sem);
+	if (!kpage)
+		return NULL;
+	flags = smp_load_acquire(&kpage->flags.counter);
+	if ((flags & (1UL << PG_pgtable)) || page_stable_node(kpage) != node) {
+		put_page(kpage);
+		return NULL;
+	}
 	return kpage;
 }
 
@@ -357,7 +373,6 @@ static void stable_node_set_page(struct ksm *ksm, struct ksm_stable_node *node,
 				 struct anon_vma *av)
 {
 	down_write(&ksm->rmap_sem);
-	get_page(page); /* the stable node's reference */
 	node->kpage = page;
 	WRITE_ONCE(page->mapping,
 		   (void *)((unsigned long)node | PAGE_MAPPING_KSM));
@@ -387,40 +402,39 @@ static void stable_node_free(struct ksm *ksm, struct ksm_stable_node *node)
 }
 
 /*
- * Free @node and release its page if no item lists it and nothing maps
- * the page.  The page lock keeps a migration (during which the map count
- * is zero but the mappings are still there, as migration entries) from
- * running meanwhile, and tells us whether one ran: it moved the node to
- * another page.
+ * Free @node if it is stale: its page is gone.  Its items (mappings that
+ * went away with the page) go back to volatile.  Staleness cannot be
+ * undone: nobody holds the freed page to hand it back, and a migration
+ * holds a reference on the page it moves, so a node being moved is alive.
  */
 static void stable_node_prune(struct ksm *ksm, struct ksm_stable_node *node)
 {
-	struct page *kpage;
-	bool dead = false;
+	struct page *kpage = get_ksm_page(ksm, node);
+	struct ksm_rmap_item *item, *n;
 
-	if (node->nr_items)
+	if (kpage) {
+		put_page(kpage);
 		return;
-	kpage = get_ksm_page(ksm, node);
-	lock_page(kpage);
+	}
 	down_write(&ksm->rmap_sem);
-	if (node->kpage == kpage && !node->nr_items &&
-	    !page_mapcount(kpage)) {
-		ClearPageFlag(kpage, PG_ksm);
-		WRITE_ONCE(kpage->mapping, NULL);
-		node->kpage = NULL;
-		dead = true;
+	list_for_each_entry_safe(item, n, &node->items, node_link) {
+		list_del_init(&item->node_link);
+		if (--node->nr_items)
+			ksm->pages_sharing--;
+		else
+			ksm->pages_shared--;
+		put_anon_vma(item->anon_vma);
+		item->anon_vma = NULL;
+		item->head = NULL;
+		item->state = ITEM_VOLATILE;
 	}
+	node->kpage = NULL;
 	up_write(&ksm->rmap_sem);
-	unlock_page(kpage);
-	if (dead) {
-		htable_del(&ksm->stable, &node->hash_node);
-		stable_node_free(ksm, node);
-		put_page(kpage); /* the node's */
-	}
-	put_page(kpage);
+	htable_del(&ksm->stable, &node->hash_node);
+	stable_node_free(ksm, node);
 }
 
-/* At the start of a pass: drop KSM pages nobody uses any more. */
+/* At the start of a pass: drop the nodes whose pages are gone. */
 static void stable_tree_prune(struct ksm *ksm)
 {
 	struct ksm_htable *t = &ksm->stable;
@@ -455,7 +469,8 @@ static void remove_rmap_item_from_tree(struct ksm *ksm,
 		put_anon_vma(item->anon_vma);
 		item->anon_vma = NULL;
 		item->head = NULL;
-		stable_node_prune(ksm, node);
+		if (!node->nr_items)
+			stable_node_prune(ksm, node);
 		break;
 	case ITEM_UNSTABLE:
 		/* Filed in an earlier pass: its table is gone already. */
@@ -573,22 +588,25 @@ static struct page *get_mergeable_page(struct ksm_rmap_item *item)
  * Merging one page: write-protect, then replace
  */
 
+/* Which era of set_pte_at_notify() this host models (as wp_page_copy()). */
+static enum change_pte_mode ksm_change_pte_mode(struct mm_struct *mm)
+{
+	if (mutant_is(MUTANT_CHANGE_PTE_UNBOOKENDED))
+		return CHANGE_PTE_DIRECT; /* broken on purpose */
+	return mm->host->cfg.change_pte;
+}
+
 /*
  * Set a PTE that KSM changed: plainly (CHANGE_PTE_NONE), or through
  * set_pte_at_notify() in the two historical modes.
  */
-static void ksm_set_pte(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
-			pte_t pte)
+static void ksm_set_pte(enum change_pte_mode mode, struct mm_struct *mm,
+			unsigned long addr, pte_t *ptep, pte_t pte)
 {
-	if (mm->host->cfg.change_pte == CHANGE_PTE_NONE)
+	if (mode == CHANGE_PTE_NONE)
 		set_pte(ptep, pte);
 	else
 		set_pte_at_notify(mm, addr, ptep, pte);
-}
-
-static bool ksm_bookended(struct mm_struct *mm)
-{
-	return mm->host->cfg.change_pte != CHANGE_PTE_DIRECT;
 }
 
 /*
@@ -604,6 +622,7 @@ static int write_protect_page(struct vm_area_struct *vma, unsigned long addr,
 			      struct page *page, pte_t *orig_pte)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	enum change_pte_mode mode = ksm_change_pte_mode(mm);
 	struct mmu_notifier_range range;
 	int err = -EFAULT;
 	spinlock_t *ptl;
@@ -611,7 +630,7 @@ static int write_protect_page(struct vm_area_struct *vma, unsigned long addr,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
-	if (ksm_bookended(mm))
+	if (mode != CHANGE_PTE_DIRECT)
 		mmu_notifier_invalidate_range_start(&range);
 	pte = pte_offset_map_lock(mm, addr, &ptl);
 	if (!pte)
@@ -624,24 +643,25 @@ static int write_protect_page(struct vm_area_struct *vma, unsigned long addr,
 	    PageFlag(page, PG_anon_exclusive)) {
 		entry = ptep_clear_flush(mm, addr, pte);
 		if (page_mapcount(page) + 1 != page_ref_count(page)) {
-			if (ksm_bookended(mm))
-				set_pte(pte, entry);
-			else
+			/* Put it back; only 2009's code said so with change_pte. */
+			if (mode == CHANGE_PTE_DIRECT)
 				set_pte_at_notify(mm, addr, pte, entry);
+			else
+				set_pte(pte, entry);
 			goto out_unlock;
 		}
 		ClearPageFlag(page, PG_anon_exclusive);
 		if (pte_dirty(entry))
 			SetPageFlag(page, PG_dirty);
 		entry = pte_wrprotect(pte_mkclean(entry));
-		ksm_set_pte(mm, addr, pte, entry);
+		ksm_set_pte(mode, mm, addr, pte, entry);
 	}
 	*orig_pte = entry;
 	err = 0;
 out_unlock:
 	spin_unlock(ptl);
 out_mn:
-	if (ksm_bookended(mm))
+	if (mode != CHANGE_PTE_DIRECT)
 		mmu_notifier_invalidate_range_end(&range);
 	return err;
 }
@@ -656,6 +676,7 @@ static int replace_page(struct vm_area_struct *vma, unsigned long addr,
 			struct page *page, struct page *kpage, pte_t orig_pte)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	enum change_pte_mode mode = ksm_change_pte_mode(mm);
 	struct mmu_notifier_range range;
 	int err = -EFAULT;
 	spinlock_t *ptl;
@@ -663,7 +684,7 @@ static int replace_page(struct vm_area_struct *vma, unsigned long addr,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
-	if (ksm_bookended(mm))
+	if (mode != CHANGE_PTE_DIRECT)
 		mmu_notifier_invalidate_range_start(&range);
 	pte = pte_offset_map_lock(mm, addr, &ptl);
 	if (!pte)
@@ -677,13 +698,13 @@ static int replace_page(struct vm_area_struct *vma, unsigned long addr,
 	newpte = pfn_pte(page_to_pfn(kpage),
 			 vm_page_prot(vma->vm_flags, false) | _PAGE_ACCESSED);
 	ptep_clear_flush(mm, addr, pte);
-	ksm_set_pte(mm, addr, pte, newpte);
+	ksm_set_pte(mode, mm, addr, pte, newpte);
 	page_remove_rmap(page);
 	put_page(page);
 	spin_unlock(ptl);
 	err = 0;
 out_mn:
-	if (ksm_bookended(mm))
+	if (mode != CHANGE_PTE_DIRECT)
 		mmu_notifier_invalidate_range_end(&range);
 	return err;
 }
@@ -803,7 +824,7 @@ static struct page *stable_tree_search(struct ksm *ksm, struct page *page,
 				       u64 checksum,
 				       struct ksm_stable_node **nodep)
 {
-	struct ksm_stable_node *node;
+	struct ksm_stable_node *node, *n;
 
 	if (PageKsm(page)) {
 		down_read(&ksm->rmap_sem);
@@ -815,14 +836,18 @@ static struct page *stable_tree_search(struct ksm *ksm, struct page *page,
 		*nodep = node;
 		return page;
 	}
-	list_for_each_entry(node, htable_bucket(&ksm->stable, checksum),
-			    hash_node) {
+	list_for_each_entry_safe(node, n, htable_bucket(&ksm->stable, checksum),
+				 hash_node) {
 		struct page *kpage;
 
 		/* With no mapping left, its page is about to go. */
 		if (node->checksum != checksum || !node->nr_items)
 			continue;
 		kpage = get_ksm_page(ksm, node);
+		if (!kpage) {
+			stable_node_prune(ksm, node);
+			continue;
+		}
 		if (pages_identical(page, kpage)) {
 			*nodep = node;
 			return kpage;
@@ -1337,11 +1362,11 @@ out:
 }
 
 /**
- * ksm_migrate_page() - hand @old's place as its stable node's KSM page
- * over to @new, which has @old's contents; called by migration with @old
- * locked and unmapped.  Nobody else may hold a reference on @old: a scanner
- * gets a KSM page only from its node, under rmap_sem, which the check and
- * the hand-over hold too.
+ * ksm_migrate_page() - make @new, which has @old's contents, its stable
+ * node's KSM page in @old's place; called by migration with @old locked
+ * and unmapped.  Nobody else may hold a reference on @old: a scanner gets
+ * a KSM page only from its node, under rmap_sem, which the check and the
+ * switch hold too.
  * Return: 0, or -EAGAIN if the page is referenced or no longer the node's.
  */
 int ksm_migrate_page(struct page *new, struct page *old)
@@ -1352,8 +1377,7 @@ int ksm_migrate_page(struct page *new, struct page *old)
 
 	down_write(&ksm->rmap_sem);
 	node = page_stable_node(old);
-	if (node && node->kpage == old && page_ref_count(old) == 2) {
-		get_page(new); /* the stable node's */
+	if (node && node->kpage == old && page_ref_count(old) == 1) {
 		node->kpage = new;
 		new->index = old->index;
 		WRITE_ONCE(new->mapping, (void *)((unsigned long)node |
@@ -1464,7 +1488,8 @@ int ksm_init_host(struct host *host)
 
 /*
  * ksm_destroy_host() - stop ksmd and free what is left: every mm has gone,
- * so no slot or item remains, and no KSM page is mapped.
+ * so no slot or item remains and every KSM page was freed; the stale
+ * nodes go now.
  */
 void ksm_destroy_host(struct host *host)
 {

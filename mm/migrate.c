@@ -7,9 +7,10 @@
  *   lock the old page
  *   per mapping (rmap walk): invalidate_range_start, PTE cleared and
  *     flushed, migration entry written, invalidate_range_end
- *   check that nobody but the page's owner (the page cache, a KSM stable
- *     node, or no one for an anonymous page) holds a reference
- *   copy the contents; hand the owner's reference over to the new page
+ *   check that nobody but the page's owner (the page cache; no one for an
+ *     anonymous or KSM page) holds a reference
+ *   copy the contents; hand the old page's place (page cache slot, KSM
+ *     stable node) over to the new page
  *   per migration entry: PTE to the new page, without notification (the
  *     entry was not present, so no secondary MMU can map it)
  *   unlock the old page and free it
@@ -234,10 +235,13 @@ static void remove_migration_ptes(struct page *old, struct page *page)
  * The move
  */
 
-/* The page's owner, whose reference goes to the new page. */
+/*
+ * References held by the page's owner rather than its mappings: the page
+ * cache's; none for anonymous and KSM pages (a stable node holds none).
+ */
 static int owner_refs(enum movable_kind kind)
 {
-	return kind == MOVABLE_ANON ? 0 : 1;
+	return kind == MOVABLE_SHMEM ? 1 : 0;
 }
 
 static void migrate_page_flags(struct page *new, struct page *old)

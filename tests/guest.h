@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A guest for the KSM and migration tests: a host, a VMM address space
- * with one private anonymous area, and a KVM VM whose memslot 0 maps it
- * at guest-physical 0, with one vCPU.  Include after cmocka.h.
+ * A guest for the KSM and migration tests: a host watched by the
+ * coherence checker, a VMM address space with one private anonymous area,
+ * and a KVM VM whose memslot 0 maps it at guest-physical 0, with one vCPU.
+ * Include after cmocka.h.
  */
 #ifndef MMULAB_TESTS_GUEST_H
 #define MMULAB_TESTS_GUEST_H
 
+#include <mmulab/checker.h>
 #include "mm/pgtable.h"
 #include "virt/kvm/kvm_host.h"
 
@@ -30,6 +32,7 @@ static inline void guest_new_cfg(struct guest *g,
 	g->npages = npages;
 	g->host = host_create(cfg);
 	assert_false(IS_ERR(g->host));
+	assert_int_equal(checker_attach(g->host), 0);
 	g->mm = mm_alloc(g->host);
 	assert_false(IS_ERR(g->mm));
 	g->hva = vm_mmap(g->mm, 0, npages * PAGE_SIZE, RW,
@@ -52,15 +55,22 @@ static inline void guest_new(struct guest *g, enum change_pte_mode mode,
 	guest_new_cfg(g, &cfg, npages);
 }
 
-/* Tear down; every frame must be back and no warning raised meanwhile. */
+/*
+ * Tear down; the checker must have seen no violation, every frame must be
+ * back, and no warning raised meanwhile.
+ */
 static inline void guest_free(struct guest *g, unsigned long warns)
 {
+	if (checker_sweep(g->host) || checker_violations(g->host))
+		checker_report(g->host, stderr);
+	assert_int_equal(checker_violations(g->host), 0);
 	kvm_destroy_vm(g->kvm);
 	if (g->mm)
 		mmput(g->mm);
 	mmu_notifier_synchronize();
 	assert_int_equal(host_nr_free_frames(g->host),
 			 host_config_of(g->host)->nr_frames - 1);
+	checker_detach(g->host);
 	assert_int_equal(host_destroy(g->host), 0);
 	assert_int_equal(warn_count(), warns);
 }
