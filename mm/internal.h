@@ -135,26 +135,27 @@ static inline bool TestSetPageFlag(struct page *page, enum pageflags f)
 	       (1L << f);
 }
 
-static inline unsigned long page_mapping_raw(const struct page *page)
+/* ->mapping with its tag bits, read once (it changes under readers). */
+static inline void *page_mapping_raw(const struct page *page)
 {
-	return (unsigned long)READ_ONCE(page->mapping);
+	return READ_ONCE(page->mapping);
 }
 
 static inline bool PageAnon(const struct page *page)
 {
-	return page_mapping_raw(page) & PAGE_MAPPING_ANON;
+	return (unsigned long)page_mapping_raw(page) & PAGE_MAPPING_ANON;
 }
 
 /* A KSM page: shared read-only by every mapping its stable node lists. */
 static inline bool PageKsm(const struct page *page)
 {
-	return (page_mapping_raw(page) & PAGE_MAPPING_FLAGS) ==
+	return ((unsigned long)page_mapping_raw(page) & PAGE_MAPPING_FLAGS) ==
 	       PAGE_MAPPING_KSM;
 }
 
 static inline struct anon_vma *page_anon_vma(const struct page *page)
 {
-	unsigned long mapping = page_mapping_raw(page);
+	unsigned long mapping = (unsigned long)page_mapping_raw(page);
 
 	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_ANON)
 		return NULL;

@@ -304,7 +304,7 @@ static bool pages_identical(struct page *a, struct page *b)
 
 static struct ksm_stable_node *page_stable_node(struct page *page)
 {
-	unsigned long mapping = page_mapping_raw(page);
+	unsigned long mapping = (unsigned long)page_mapping_raw(page);
 
 	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_KSM)
 		return NULL;
@@ -643,7 +643,7 @@ static int write_protect_page(struct vm_area_struct *vma, unsigned long addr,
 	    PageFlag(page, PG_anon_exclusive)) {
 		entry = ptep_clear_flush(mm, addr, pte);
 		if (page_mapcount(page) + 1 != page_ref_count(page)) {
-			/* Put it back; only 2009's code said so with change_pte. */
+			/* Put it back (2009 code: with change_pte). */
 			if (mode == CHANGE_PTE_DIRECT)
 				set_pte_at_notify(mm, addr, pte, entry);
 			else

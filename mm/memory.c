@@ -383,7 +383,7 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	 * page lock, and must not have it mapped anew meanwhile.
 	 */
 	lock_page(page);
-	if (page_mapping_raw(page) != (unsigned long)vma->vm_file) {
+	if (page_mapping_raw(page) != vma->vm_file) {
 		unlock_page(page);
 		put_page(page);
 		return 0; /* replaced: look it up again */

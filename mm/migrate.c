@@ -54,7 +54,7 @@ static enum movable_kind page_movable_kind(struct page *page)
 	if (flags & ((1UL << PG_reserved) | (1UL << PG_pgtable) |
 		     (1UL << PG_buddy)))
 		return MOVABLE_NONE;
-	mapping = page_mapping_raw(page);
+	mapping = (unsigned long)page_mapping_raw(page);
 	switch (mapping & PAGE_MAPPING_FLAGS) {
 	case PAGE_MAPPING_ANON:
 		return MOVABLE_ANON;
@@ -264,7 +264,7 @@ static void migrate_page_flags(struct page *new, struct page *old)
  */
 static int shmem_migrate_page(struct page *new, struct page *old)
 {
-	struct address_space *m = (void *)page_mapping_raw(old);
+	struct address_space *m = page_mapping_raw(old);
 	unsigned long index = old->index;
 	int ret = -EAGAIN;
 
@@ -370,7 +370,7 @@ int migrate_page_to(struct page *old, struct page *new)
 		 * clears ->mapping without the page lock, so read it once.
 		 */
 		idx = srcu_read_lock(rmap_srcu());
-		m = (void *)page_mapping_raw(old);
+		m = page_mapping_raw(old);
 		if (!m || !atomic_inc_not_zero(&m->refcount))
 			kind = MOVABLE_NONE;
 		srcu_read_unlock(rmap_srcu(), idx);
