@@ -51,8 +51,19 @@ enum pageflags {
 #define PAGE_HOST_SHIFT 56
 #define MAX_HOSTS 256
 
-/* page->mapping of an anonymous page points to its anon_vma, tagged. */
+/*
+ * page->mapping of an anonymous page points to its anon_vma tagged with
+ * PAGE_MAPPING_ANON; that of a KSM page to its stable node tagged with
+ * PAGE_MAPPING_KSM (both bits), so a KSM page is PageAnon() but has no
+ * anon_vma.  Writers store @index first and then the mapping with
+ * WRITE_ONCE(): a reader that found the page by frame number (migration,
+ * compaction) and holds a reference sees a consistent pair once its
+ * READ_ONCE() of the mapping returns the new value.
+ */
 #define PAGE_MAPPING_ANON 0x1UL
+#define PAGE_MAPPING_MOVABLE 0x2UL
+#define PAGE_MAPPING_KSM (PAGE_MAPPING_ANON | PAGE_MAPPING_MOVABLE)
+#define PAGE_MAPPING_FLAGS PAGE_MAPPING_KSM
 
 /**
  * struct page - one frame.
@@ -116,17 +127,53 @@ static inline bool TestClearPageFlag(struct page *page, enum pageflags f)
 	       (1L << f);
 }
 
+static inline bool TestSetPageFlag(struct page *page, enum pageflags f)
+{
+	sync_point(SP_ATOMIC, page);
+	return __atomic_fetch_or(&page->flags.counter, 1L << f,
+				 __ATOMIC_SEQ_CST) &
+	       (1L << f);
+}
+
+/* ->mapping with its tag bits, read once (it changes under readers). */
+static inline void *page_mapping_raw(const struct page *page)
+{
+	return READ_ONCE(page->mapping);
+}
+
 static inline bool PageAnon(const struct page *page)
 {
-	return (unsigned long)page->mapping & PAGE_MAPPING_ANON;
+	return (unsigned long)page_mapping_raw(page) & PAGE_MAPPING_ANON;
+}
+
+/* A KSM page: shared read-only by every mapping its stable node lists. */
+static inline bool PageKsm(const struct page *page)
+{
+	return ((unsigned long)page_mapping_raw(page) & PAGE_MAPPING_FLAGS) ==
+	       PAGE_MAPPING_KSM;
 }
 
 static inline struct anon_vma *page_anon_vma(const struct page *page)
 {
-	if (!PageAnon(page))
+	unsigned long mapping = (unsigned long)page_mapping_raw(page);
+
+	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_ANON)
 		return NULL;
-	return (struct anon_vma *)((unsigned long)page->mapping &
-				   ~PAGE_MAPPING_ANON);
+	return (struct anon_vma *)(mapping & ~PAGE_MAPPING_FLAGS);
+}
+
+/*
+ * Take a reference on a page found by frame number rather than through a
+ * mapping: fails once the page is free.  Not for PG_reserved pages.
+ */
+static inline bool get_page_unless_zero(struct page *page)
+{
+	return atomic_inc_not_zero(&page->_refcount);
+}
+
+static inline bool PageLocked(const struct page *page)
+{
+	return PageFlag(page, PG_locked);
 }
 
 /* ---------------------------------------------------------------------
@@ -146,7 +193,14 @@ static inline struct anon_vma *page_anon_vma(const struct page *page)
  * @vm_events: counters (enum vm_event_item).
  * @notify_events: invalidations started, per mmu_notifier_event.
  * @checker: the coherence checker, when attached.
+ * @page_wait_table: where tasks wait for a page lock to be released,
+ *	hashed by frame number (the kernel's folio_wait_table).
+ * @ksm: KSM's state for the host (mm/ksm.c).
  */
+#define PAGE_WAIT_TABLE_BITS 6
+
+struct ksm;
+
 struct host {
 	struct host_config cfg;
 	unsigned int index;
@@ -159,6 +213,8 @@ struct host {
 	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
 	struct checker *checker;
+	wait_queue_head_t page_wait_table[1 << PAGE_WAIT_TABLE_BITS];
+	struct ksm *ksm;
 };
 
 /* checker.c */
@@ -196,12 +252,19 @@ static inline struct host *__page_host(const struct page *page)
 
 /* page_alloc.c */
 struct page *alloc_page(struct host *host);
+struct page *isolate_free_page(struct host *host, unsigned long pfn);
 void free_page_frame(struct page *page);
 void *page_address(struct page *page);
 void copy_page_contents(struct page *dst, struct page *src);
 void clear_page_contents(struct page *page);
 struct page *alloc_pt_page(struct host *host);
 void free_pt_page(struct page *page);
+
+/* filemap.c: the page lock (PG_locked), a sleeping bit lock */
+void lock_page(struct page *page);
+bool trylock_page(struct page *page);
+void unlock_page(struct page *page);
+void wait_on_page_locked(struct page *page);
 
 /* ---------------------------------------------------------------------
  * Address spaces and VMAs
@@ -219,6 +282,7 @@ void free_pt_page(struct page *page);
 
 #define MMF_OOM_SKIP 0	/* bit in mm->flags */
 #define MMF_EXITING 1
+#define MMF_VM_MERGEABLE 2	/* registered with KSM (mm/ksm.c) */
 
 /**
  * struct anon_vma - reverse map of anonymous pages.  One per fork family:
@@ -422,16 +486,39 @@ struct srcu_struct *rmap_srcu(void);
  * @rmap_one: called for every VMA that may map the page, with the address
  *	it would have there; return false to stop the walk.
  * @arg: passed through.
+ * @walk_unmapped: walk even when no PTE maps the page (migration looks
+ *	for its migration entries).
  */
 struct rmap_walk_control {
 	bool (*rmap_one)(struct page *page, struct vm_area_struct *vma,
 			 unsigned long addr, void *arg);
 	void *arg;
+	bool walk_unmapped;
 };
 
+void get_anon_vma(struct anon_vma *av);
+void put_anon_vma(struct anon_vma *av);
 void rmap_walk(struct page *page, struct rmap_walk_control *rwc);
 bool try_to_unmap(struct page *page);
 int folio_referenced(struct page *page);
+
+/* migrate.c */
+vm_fault_t migration_entry_wait(struct mm_struct *mm, spinlock_t *ptl,
+				pte_t pte);
+int migrate_page_to(struct page *old, struct page *new);
+int migrate_page_retry(struct page *old, struct page *new);
+
+/* ksm.c */
+int ksm_init_host(struct host *host);
+void ksm_destroy_host(struct host *host);
+int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
+		unsigned long end, int advice);
+int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
+		      unsigned long end);
+int ksm_fork(struct mm_struct *mm, struct mm_struct *oldmm);
+void ksm_exit(struct mm_struct *mm);
+void rmap_walk_ksm(struct page *page, struct rmap_walk_control *rwc);
+int ksm_migrate_page(struct page *new, struct page *old);
 
 /* shmem.c */
 struct address_space *shmem_create(unsigned long nr_pages);

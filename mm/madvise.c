@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * madvise: MADV_DONTNEED and MADV_FREE (the hints that change page tables),
- * plus the pure hints, accepted and ignored.
+ * MADV_MERGEABLE and MADV_UNMERGEABLE (KSM, which change VMA flags and so
+ * take the mmap_lock for writing), plus the pure hints, accepted and
+ * ignored.
  */
 #include "pgtable.h"
 
@@ -55,16 +57,47 @@ static bool behavior_known(int behavior)
 	case MADV_WILLNEED:
 	case MADV_DONTNEED:
 	case MADV_FREE:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
 		return true;
 	default:
 		return false;
 	}
 }
 
+static bool madvise_need_mmap_write(int behavior)
+{
+	return behavior == MADV_MERGEABLE || behavior == MADV_UNMERGEABLE;
+}
+
+/*
+ * KSM advice: VM_MERGEABLE applies to whole VMAs, so a VMA whose flag
+ * changes is first split at the ends of the range.
+ */
+static int madvise_ksm(struct vm_area_struct *vma, unsigned long start,
+		       unsigned long end, int behavior)
+{
+	bool mergeable = behavior == MADV_MERGEABLE;
+
+	if (vma->vm_file || !!(vma->vm_flags & VM_MERGEABLE) == mergeable)
+		return 0;
+	if (vma->vm_start < start) {
+		vma = split_vma(vma, start);
+		if (!vma)
+			return -ENOMEM;
+	}
+	if (vma->vm_end > end && !split_vma(vma, end))
+		return -ENOMEM;
+	return ksm_madvise(vma, start, end, behavior);
+}
+
 static int madvise_vma(struct vm_area_struct *vma, unsigned long start,
 		       unsigned long end, int behavior)
 {
 	switch (behavior) {
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+		return madvise_ksm(vma, start, end, behavior);
 	case MADV_DONTNEED:
 		zap_page_range_single(vma, start, end - start);
 		return 0;
@@ -81,8 +114,8 @@ static int madvise_vma(struct vm_area_struct *vma, unsigned long start,
 int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 	       int behavior)
 {
+	struct vm_area_struct *vma, *next;
 	unsigned long end, expect;
-	struct vm_area_struct *vma;
 	int ret = 0;
 
 	if (!mm || (start & ~PAGE_MASK) || !behavior_known(behavior))
@@ -94,12 +127,18 @@ int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 		return -EINVAL;
 	end = start + len;
 	expect = start;
-	mmap_read_lock(mm);
-	for_each_vma_range(mm, vma, start, end) {
+	if (madvise_need_mmap_write(behavior))
+		mmap_write_lock(mm);
+	else
+		mmap_read_lock(mm);
+	/* The next VMA is looked up first: KSM advice may split this one. */
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = next) {
 		unsigned long s = vma->vm_start > start ? vma->vm_start : start;
 		unsigned long e = vma->vm_end < end ? vma->vm_end : end;
 		int err;
 
+		next = vma_next_in(vma, end);
 		if (vma->vm_start > expect)
 			ret = -ENOMEM; /* a hole: report it, go on */
 		expect = vma->vm_end;
@@ -109,7 +148,10 @@ int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 			break;
 		}
 	}
-	mmap_read_unlock(mm);
+	if (madvise_need_mmap_write(behavior))
+		mmap_write_unlock(mm);
+	else
+		mmap_read_unlock(mm);
 	if (!ret && expect < end)
 		ret = -ENOMEM;
 	return ret;

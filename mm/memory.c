@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "pgtable.h"
+#include "swapops.h"
 
 /* ---------------------------------------------------------------------
  * Page-table walking
@@ -195,6 +196,19 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
  * Zapping
  */
 
+/*
+ * A non-present entry being zapped.  A migration entry holds neither a
+ * reference nor a map count (try_to_migrate_one() dropped both when it
+ * wrote the entry), so clearing it is all; the migration then finds the
+ * PTE gone and leaves it alone.  No TLB can cache a non-present entry.
+ */
+static void zap_nonpresent_pte(pte_t *pte, pte_t v)
+{
+	/* Swap entries arrive with swap. */
+	WARN_ON_ONCE(!is_migration_pte(v));
+	set_pte(pte, __pte(0));
+}
+
 /* Clear the PTEs of one PTE table in [addr, end); returns where it stopped. */
 static unsigned long zap_pte_table(struct mmu_gather *tlb,
 				   struct vm_area_struct *vma,
@@ -213,11 +227,13 @@ static unsigned long zap_pte_table(struct mmu_gather *tlb,
 
 		if (pte_none(v))
 			continue;
-		/* Swap entries arrive with swap; nothing else is stored. */
-		WARN_ON_ONCE(!pte_maps_page(v));
+		if (is_swap_pte(v)) {
+			zap_nonpresent_pte(pte, v);
+			continue;
+		}
 		set_pte(pte, __pte(0));
 		tlb_track(tlb, addr);
-		if (pte_special(v) || !pte_maps_page(v))
+		if (pte_special(v))
 			continue;
 		page = pfn_to_page(mm->host, pte_pfn(v));
 		if (pte_dirty(v))
@@ -361,13 +377,26 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	page = shmem_get_page(vma->vm_file, pgoff, mm->host, &err);
 	if (!page)
 		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGSEGV;
+	/*
+	 * Map the page only while it is locked and still the object's:
+	 * migration hands a cache page over to its replacement under the
+	 * page lock, and must not have it mapped anew meanwhile.
+	 */
+	lock_page(page);
+	if (page_mapping_raw(page) != vma->vm_file) {
+		unlock_page(page);
+		put_page(page);
+		return 0; /* replaced: look it up again */
+	}
 	pte = pte_alloc_map_lock(mm, addr, &ptl);
 	if (!pte) {
+		unlock_page(page);
 		put_page(page);
 		return VM_FAULT_OOM;
 	}
 	if (!pte_none(ptep_get(pte))) {
 		spin_unlock(ptl);
+		unlock_page(page);
 		put_page(page);
 		return 0;
 	}
@@ -375,6 +404,7 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	set_pte(pte, mk_leaf(page_to_pfn(page), vma, true,
 			     flags & FAULT_FLAG_WRITE));
 	spin_unlock(ptl);
+	unlock_page(page);
 	return 0;
 }
 
@@ -385,9 +415,8 @@ void set_pte_at_notify(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
 	set_pte(ptep, pte);
 }
 
-/* Clear a present PTE and flush the TLB for it (P then F). */
-static pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr,
-			      pte_t *ptep)
+/** ptep_clear_flush() - clear a present PTE and flush the TLB for it (P, F). */
+pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
 {
 	pte_t old = ptep_get(ptep);
 
@@ -445,6 +474,8 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 			set_pte(pte, entry);
 		else
 			set_pte_at_notify(mm, addr, pte, entry);
+		if (old && PageKsm(old))
+			count_vm_event(mm->host, COW_KSM);
 		if (old)
 			page_remove_rmap(old);
 		replaced = true;
@@ -461,10 +492,14 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 	return 0;
 }
 
-/* May a write (or unshare) fault reuse this anonymous page in place? */
+/*
+ * May a write (or unshare) fault reuse this anonymous page in place?  Never
+ * a KSM page: KSM's stable tree relies on its contents staying as merged,
+ * and other mappings may share it at any moment.
+ */
 static bool wp_can_reuse_anon_page(struct page *page)
 {
-	if (!PageAnon(page))
+	if (!PageAnon(page) || PageKsm(page))
 		return false;
 	if (PageFlag(page, PG_anon_exclusive))
 		return true;
@@ -533,6 +568,8 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 		goto missing;
 	}
 	if (!pte_present(v)) {
+		if (is_migration_pte(v))
+			return migration_entry_wait(mm, ptl, v);
 		spin_unlock(ptl);
 		return VM_FAULT_SIGSEGV;
 	}
@@ -588,6 +625,30 @@ static struct page *copy_present_pte(struct vm_area_struct *dst_vma,
 	return NULL;
 }
 
+/*
+ * Fork of a migration entry: the child gets the entry too, and the
+ * migration points both at the new page.  It finds the child's because
+ * the child's VMA joins the anon_vma at the tail of its list, behind the
+ * parent's: a walk that missed the child's entry (not copied yet) restores
+ * the parent's first, and the copy is then a present PTE.  In a COW
+ * mapping the page is now shared, so neither side may come back writable
+ * or exclusive.
+ */
+static void copy_nonpresent_pte(pte_t *dst, pte_t *src, bool is_cow)
+{
+	pte_t v = ptep_get(src);
+	swp_entry_t entry = pte_to_swp_entry(v);
+
+	if (WARN_ON_ONCE(!is_migration_entry(entry)))
+		return;
+	if (is_cow && is_exclusive_migration_entry(entry)) {
+		v = swp_entry_to_pte(make_migration_entry(swp_offset(entry),
+							  false));
+		set_pte(src, v);
+	}
+	set_pte(dst, v);
+}
+
 /* Give the child its own copy of a possibly pinned page. */
 static void copy_pinned_pte(struct vm_area_struct *dst_vma, pte_t *dst,
 			    unsigned long addr, struct page *src_page,
@@ -625,6 +686,10 @@ static unsigned long copy_pte_table(struct vm_area_struct *dst_vma,
 
 		if (pte_none(ptep_get(src)))
 			continue;
+		if (is_swap_pte(ptep_get(src))) {
+			copy_nonpresent_pte(dst, src, is_cow);
+			continue;
+		}
 		pinned = copy_present_pte(dst_vma, dst, src, is_cow);
 		if (!pinned)
 			continue;

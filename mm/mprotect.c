@@ -185,9 +185,10 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 			break;
 		}
 		next = vma_next_in(vma, end);
-		vma->vm_flags = (vma->vm_flags & ~(VM_READ | VM_WRITE |
-						   VM_EXEC)) |
-				newbits;
+		/* Read locklessly by migration's remove_migration_pte(). */
+		WRITE_ONCE(vma->vm_flags,
+			   (vma->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
+				   newbits);
 		change_protection(&tlb, vma, s, e);
 	}
 	tlb_finish_mmu(&tlb);

@@ -86,6 +86,13 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 
 	if (prealloc_tables(mm, new_addr, old_len))
 		return -ENOMEM;
+	/*
+	 * KSM finds a KSM page's mappings by the addresses it merged them
+	 * at: unmerge the area rather than move KSM pages away from them.
+	 * VM_MERGEABLE stays, so the moved area can be merged again.
+	 */
+	if (ksm_unmerge_range(vma, old_addr, old_addr + old_len))
+		return -ENOMEM;
 	vma = vma_isolate(vma, old_addr, old_addr + old_len);
 	if (!vma)
 		return -ENOMEM;

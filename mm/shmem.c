@@ -93,8 +93,8 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 		return NULL;
 	}
 	clear_page_contents(new);
-	new->mapping = m;
 	new->index = pgoff;
+	WRITE_ONCE(new->mapping, m);
 	SetPageFlag(new, PG_swapbacked);
 	spin_lock(&m->i_pages_lock);
 	page = m->pages[pgoff];
@@ -107,7 +107,7 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 	get_page(page);
 	spin_unlock(&m->i_pages_lock);
 	if (new) {
-		new->mapping = NULL;
+		WRITE_ONCE(new->mapping, NULL);
 		put_page(new);
 	}
 	return page;

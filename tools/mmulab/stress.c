@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * mmulab stress: real threads (no deterministic scheduler) hammering one
- * VM and its host memory, with the checker attached and periodic
+ * VM, a device mirror and their host memory (faults, COW, fork, munmap,
+ * mprotect, madvise, KSM merging, compaction), with the checker attached
+ * and periodic
  * invariant sweeps at quiescent points: every worker parks between two
  * operations, the sweep runs, and they resume.
  */
@@ -41,6 +43,24 @@ struct worker {
 	struct kvm_vcpu *vcpu;
 	unsigned int seed;
 };
+
+/*
+ * The last KSM_ZONE pages hold one constant everywhere, so KSM can merge
+ * them (and every write breaks a merge again); other pages hold values
+ * that name their page, for INV-5.
+ */
+#define KSM_ZONE 8
+
+static u32 loc_of(struct stress *st, unsigned long p)
+{
+	return p >= st->npages - KSM_ZONE ? (u32)st->npages : (u32)p;
+}
+
+static u64 value_for(struct stress *st, unsigned long p, u32 count)
+{
+	return p >= st->npages - KSM_ZONE ? checker_value(loc_of(st, p), 0)
+					   : checker_value(p, count);
+}
 
 static unsigned int rnd(unsigned int *s)
 {
@@ -91,15 +111,15 @@ static int vcpu_fn(void *arg)
 			count_error(st, kvm_vcpu_write_u64(
 						w->vcpu,
 						gpa + kvm_vcpu_id(w->vcpu) * 8,
-						checker_value(p, r & 0xffff)));
+						value_for(st, p, r & 0xffff)));
 		} else {
 			int e = kvm_vcpu_read_u64(w->vcpu, gpa + 8 * (r & 7),
 						  &val);
 
 			count_error(st, e);
 			if (!e)
-				checker_check_value(st->host, p, val,
-						    st->hva + p * PAGE_SIZE);
+				checker_check_value(st->host, loc_of(st, p),
+						    val, st->hva + p * PAGE_SIZE);
 		}
 	}
 	return 0;
@@ -117,9 +137,9 @@ static int device_fn(void *arg)
 
 		if (r & 0x100) {
 			count_error(st, dmirror_write_u64(st->dmirror, a + 128,
-							  checker_value(p, r)));
+							  value_for(st, p, r)));
 		} else if (!dmirror_read_u64(st->dmirror, a + 128, &val)) {
-			checker_check_value(st->host, p, val, a);
+			checker_check_value(st->host, loc_of(st, p), val, a);
 		}
 	}
 	return 0;
@@ -131,7 +151,19 @@ static void churn_op(struct stress *st, unsigned int r)
 	unsigned long a = st->hva + p * PAGE_SIZE, len = 4 * PAGE_SIZE;
 	struct mm_struct *child;
 
-	switch (r % 6) {
+	switch (r % 9) {
+	case 6: /* a KSM pass over the zone of identical pages */
+		do_madvise(st->mm, st->hva + (st->npages - KSM_ZONE) * PAGE_SIZE,
+			   KSM_ZONE * PAGE_SIZE, MADV_MERGEABLE);
+		ksm_scan(st->host, 2 * st->npages);
+		break;
+	case 7:
+		do_madvise(st->mm, st->hva + (st->npages - KSM_ZONE) * PAGE_SIZE,
+			   KSM_ZONE * PAGE_SIZE, MADV_UNMERGEABLE);
+		break;
+	case 8: /* move pages around under everyone */
+		host_compact(st->host, 0, ~0UL, NULL);
+		break;
 	case 0:
 		vm_mmap(st->mm, a, len, RW,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
@@ -145,7 +177,7 @@ static void churn_op(struct stress *st, unsigned int r)
 		break;
 	case 3:
 		child = dup_mm(st->mm);
-		cpu_write_u64(st->mm, a + 16, checker_value(p, r));
+		cpu_write_u64(st->mm, a + 16, value_for(st, p, r));
 		if (!IS_ERR(child))
 			mmput(child);
 		break;
@@ -153,7 +185,7 @@ static void churn_op(struct stress *st, unsigned int r)
 		do_madvise(st->mm, a, len, MADV_FREE);
 		break;
 	default:
-		cpu_write_u64(st->mm, a + 16, checker_value(p, r));
+		cpu_write_u64(st->mm, a + 16, value_for(st, p, r));
 		break;
 	}
 }
@@ -244,6 +276,7 @@ int cmd_stress(int argc, char **argv)
 	double seconds = 2, t0, last;
 	unsigned long sweeps = 0, faults = 0, retries = 0;
 	struct kvm_vm_stat vs;
+	struct ksm_stats ksm;
 	int nvcpus = 4, nworkers = 0, c;
 	char *end;
 
@@ -305,6 +338,7 @@ int cmd_stress(int argc, char **argv)
 	sweeps++;
 	checker_sweep(st.host);
 	kvm_get_vm_stat(st.kvm, &vs);
+	ksm_get_stats(st.host, &ksm);
 	for (int i = 0; i < nvcpus; i++) {
 		struct kvm_vcpu_stat s;
 
@@ -331,6 +365,8 @@ int cmd_stress(int argc, char **argv)
 	       "TLB flushes, %lu faults, %lu retries\n",
 	       vs.mmu_invalidations, vs.mmu_shadow_zapped, vs.remote_tlb_flush,
 	       faults, retries);
+	printf("stress: host: %lu KSM pages scanned, %lu pages migrated\n",
+	       ksm.pages_scanned, host_vm_event(st.host, PGMIGRATE_SUCCESS));
 	checker_report(st.host, stdout);
 	c = checker_violations(st.host) || atomic_long_read(&st.errors) ? 1
 									 : 0;
