@@ -159,6 +159,7 @@ static void try_input(const struct buf *b)
 	assert_string_equal(msg, "");
 	parsed++;
 	if (runnable(s)) {
+		report_init(&r, "f.mmu");
 		script_run(s, &r);
 		assert_int_equal(r.frames_free_end, r.frames_total - 1);
 		ran++;

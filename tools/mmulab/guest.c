@@ -221,6 +221,7 @@ void guest_report(struct guest *g, struct report *r)
 	if (!v)
 		return;
 	v->pinned = g->pinned;
+	v->change_pte = report_change_pte_name(mm_host(g->mm));
 	v->memslots = g->nr_slots;
 	v->memslot_pages = guest_memslot_pages(g);
 	v->verify_points = g->verify_points;

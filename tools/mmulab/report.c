@@ -68,7 +68,8 @@ bool report_check(struct report *r, bool ok, const char *fmt, ...)
 
 void report_sample_frames(struct report *r, struct host *host)
 {
-	unsigned long used = r->frames_total - host_nr_free_frames(host);
+	unsigned long used = host_config_of(host)->nr_frames -
+			     host_nr_free_frames(host);
 
 	spin_lock(&r->lock);
 	if (used > r->frames_used_peak)
@@ -76,31 +77,57 @@ void report_sample_frames(struct report *r, struct host *host)
 	spin_unlock(&r->lock);
 }
 
+const char *report_change_pte_name(struct host *host)
+{
+	static const char *const change_pte[] = {
+		[CHANGE_PTE_NONE] = "none",
+		[CHANGE_PTE_BOOKENDED] = "bookended",
+		[CHANGE_PTE_DIRECT] = "direct",
+	};
+	unsigned int mode = host_config_of(host)->change_pte;
+
+	return mode < MMULAB_ARRAY_SIZE(change_pte) ? change_pte[mode] : "?";
+}
+
+/*
+ * A second host adds its frames; where it is configured otherwise than
+ * the first, the report says "mixed".
+ */
 void report_host_config(struct report *r, struct host *host)
 {
 	static const char *const content[] = {
 		[HOST_CONTENT_DATA] = "data",
 		[HOST_CONTENT_TAG] = "tag",
 	};
-	static const char *const change_pte[] = {
-		[CHANGE_PTE_NONE] = "none",
-		[CHANGE_PTE_BOOKENDED] = "bookended",
-		[CHANGE_PTE_DIRECT] = "direct",
-	};
 	const struct host_config *cfg = host_config_of(host);
+	const char *c = (unsigned int)cfg->content < MMULAB_ARRAY_SIZE(content) ?
+				content[cfg->content] : "?";
+	const char *m = report_change_pte_name(host);
+	bool first = !r->frames_total;
 
-	r->frames_total = cfg->nr_frames;
-	if ((unsigned int)cfg->content < MMULAB_ARRAY_SIZE(content))
-		r->content = content[cfg->content];
-	if ((unsigned int)cfg->change_pte < MMULAB_ARRAY_SIZE(change_pte))
-		r->change_pte = change_pte[cfg->change_pte];
+	r->frames_total += cfg->nr_frames;
+	r->content = first || !strcmp(r->content, c) ? c : "mixed";
+	r->change_pte = first || !strcmp(r->change_pte, m) ? m : "mixed";
 }
 
 void report_host_counters(struct report *r, struct host *host)
 {
+	unsigned long inv[MMU_NOTIFY_NR_EVENTS];
+	struct ksm_stats ks;
+
 	for (unsigned int i = 0; i < NR_VM_EVENT_ITEMS; i++)
-		r->vm_events[i] = host_vm_event(host, i);
-	host_notify_events(host, r->invalidations, MMU_NOTIFY_NR_EVENTS);
+		r->vm_events[i] += host_vm_event(host, i);
+	host_notify_events(host, inv, MMU_NOTIFY_NR_EVENTS);
+	for (unsigned int e = 0; e < MMU_NOTIFY_NR_EVENTS; e++)
+		r->invalidations[e] += inv[e];
+	ksm_get_stats(host, &ks);
+	r->ksm.pages_shared += ks.pages_shared;
+	r->ksm.pages_sharing += ks.pages_sharing;
+	r->ksm.pages_unshared += ks.pages_unshared;
+	r->ksm.pages_volatile += ks.pages_volatile;
+	r->ksm.full_scans += ks.full_scans;
+	r->ksm.pages_scanned += ks.pages_scanned;
+	r->ksm.stable_nodes += ks.stable_nodes;
 }
 
 struct report_sub *report_add_sub(struct report *r, const char *name,
@@ -160,6 +187,8 @@ static const char *const thread_count_names[NR_RT_COUNTS] = {
 	[RT_MADVISE] = "madvise",
 	[RT_FORK] = "fork",
 	[RT_HOST_WRITE] = "host_write",
+	[RT_MIGRATE] = "migrate",
+	[RT_KSM] = "ksm",
 };
 
 const char *report_thread_count_name(enum report_thread_count c)
@@ -215,6 +244,25 @@ unsigned int report_vcpu_stat_counts(const struct kvm_vcpu_stat *st,
 	_Static_assert(MMULAB_ARRAY_SIZE(all) == REPORT_VCPU_STATS,
 		       "REPORT_VCPU_STATS out of date");
 
+	memcpy(c, all, sizeof(all));
+	return MMULAB_ARRAY_SIZE(all);
+}
+
+unsigned int report_ksm_counts(const struct ksm_stats *st,
+			       struct report_count *c)
+{
+	const struct report_count all[] = {
+		STAT(st, pages_shared),
+		STAT(st, pages_sharing),
+		STAT(st, pages_unshared),
+		STAT(st, pages_volatile),
+		STAT(st, full_scans),
+		STAT(st, pages_scanned),
+		STAT(st, stable_nodes),
+	};
+
+	_Static_assert(MMULAB_ARRAY_SIZE(all) == REPORT_KSM_STATS,
+		       "REPORT_KSM_STATS out of date");
 	memcpy(c, all, sizeof(all));
 	return MMULAB_ARRAY_SIZE(all);
 }
@@ -377,11 +425,15 @@ static void print_vm(const struct report_vm *v, FILE *f)
 	struct report_count c[REPORT_VM_STATS];
 	unsigned int n = report_vm_stat_counts(&v->stat, c);
 
-	fprintf(f, "%-*s%s: %s, %u vCPUs, %u memslot%s of %lu pages\n",
-		LABEL_W, "vm", v->name,
+	fprintf(f, "%-*s%s: %s, %u vCPUs, %u memslot%s of %lu pages, "
+		   "change_pte %s", LABEL_W, "vm", v->name,
 		v->pinned ? "pinned, no notifier" : "mmu_notifier",
 		v->nr_vcpus, v->memslots, v->memslots == 1 ? "" : "s",
-		v->memslot_pages);
+		v->memslot_pages, v->change_pte);
+	if (v->timed)
+		fprintf(f, ", timed %lu.%03lu ms", v->elapsed_us / 1000,
+			v->elapsed_us % 1000);
+	fputc('\n', f);
 	print_grid(f, "  counters", c, n, false);
 	fprintf(f, "%-*s%lu quiescent checks, %lu stale SPTEs\n", LABEL_W,
 		"  verify", v->verify_points, v->stale_sptes);
@@ -472,6 +524,9 @@ void report_print_text(const struct report *r, FILE *f)
 	print_grid(f, "vm events", c, n, false);
 	n = event_counts(r->invalidations, c);
 	print_grid(f, "invalidations", c, n, false);
+	n = report_ksm_counts(&r->ksm, c);
+	if (r->ksm.pages_scanned)
+		print_grid(f, "ksm", c, n, false);
 	print_subs(r, f);
 	if (r->has_mirror)
 		print_mirror(&r->mirror, f);
@@ -631,7 +686,9 @@ static struct json_object *jvm(const struct report_vm *v)
 	struct report_count c[REPORT_VM_STATS];
 
 	jadd(o, "name", json_object_new_string(v->name));
+	jadd(o, "change_pte", json_object_new_string(v->change_pte));
 	jadd(o, "pinned", json_object_new_boolean(v->pinned));
+	jadd(o, "elapsed_us", v->timed ? jcount(v->elapsed_us) : NULL);
 	jadd(o, "memslots", jcount(v->memslots));
 	jadd(o, "memslot_pages", jcount(v->memslot_pages));
 	jadd(o, "verify_points", jcount(v->verify_points));
@@ -708,6 +765,7 @@ static struct json_object *jsource(const struct report *r)
 static struct json_object *jreport(const struct report *r)
 {
 	struct json_object *o = json_object_new_object();
+	struct report_count c[REPORT_KSM_STATS];
 
 	jadd(o, "schema", json_object_new_string(REPORT_SCHEMA));
 	jadd(o, "version", json_object_new_string(MMULAB_VERSION));
@@ -721,6 +779,7 @@ static struct json_object *jreport(const struct report *r)
 	jadd(o, "steps_dropped", jcount(r->steps_dropped));
 	jadd(o, "vm_events", jvm_events(r));
 	jadd(o, "invalidations", jevents(r->invalidations));
+	jadd(o, "ksm", jcounts(c, report_ksm_counts(&r->ksm, c)));
 	jadd(o, "subscribers", jsubs(r));
 	jadd(o, "mirror", jmirror(r));
 	jadd(o, "vms", jvms(r));

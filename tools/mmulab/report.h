@@ -29,6 +29,7 @@
 #define REPORT_MAX_THREADS 32
 #define REPORT_VM_STATS 13	/* fields of struct kvm_vm_stat */
 #define REPORT_VCPU_STATS 11	/* fields of struct kvm_vcpu_stat */
+#define REPORT_KSM_STATS 7	/* fields of struct ksm_stats */
 
 /**
  * struct report_count - one named counter.
@@ -82,6 +83,7 @@ struct report_mirror {
 /**
  * struct report_vm - one VM: its counters and its vCPUs'.
  * @name: its name in the scenario.
+ * @change_pte: change_pte mode of its host ("none", ...).
  * @pinned: created with KVM_VM_PINNED.
  * @memslots: memslots it had at the end.
  * @memslot_pages: pages they covered.
@@ -90,9 +92,12 @@ struct report_mirror {
  * @stale_sptes: present SPTEs those checks found stale.
  * @nr_vcpus: entries used in @vcpus.
  * @vcpus: kvm_get_vcpu_stat() of each vCPU, by id.
+ * @timed: the scenario timed a phase of this VM's; @elapsed_us is valid.
+ * @elapsed_us: that phase's wall-clock time (never in a seeded run).
  */
 struct report_vm {
 	char name[REPORT_NAME];
+	const char *change_pte;
 	bool pinned;
 	unsigned int memslots;
 	unsigned long memslot_pages;
@@ -101,6 +106,8 @@ struct report_vm {
 	unsigned long stale_sptes;
 	unsigned int nr_vcpus;
 	struct kvm_vcpu_stat vcpus[REPORT_MAX_VCPUS];
+	bool timed;
+	unsigned long elapsed_us;
 };
 
 /**
@@ -115,6 +122,8 @@ struct report_vm {
  * @RT_MADVISE: churn: MADV_DONTNEED calls.
  * @RT_FORK: churn: forks (the child writes one page and exits).
  * @RT_HOST_WRITE: churn: host stores into the region.
+ * @RT_MIGRATE: churn: pages migrate_pfn() was asked to move.
+ * @RT_KSM: churn: KSM scan batches (ksm_scan()).
  */
 enum report_thread_count {
 	RT_OPS,
@@ -127,6 +136,8 @@ enum report_thread_count {
 	RT_MADVISE,
 	RT_FORK,
 	RT_HOST_WRITE,
+	RT_MIGRATE,
+	RT_KSM,
 	NR_RT_COUNTS,
 };
 
@@ -181,6 +192,7 @@ struct report_workload {
  * @workloads_dropped: workloads that did not fit.
  * @workloads: per-workload sections.
  * @elapsed_us: wall-clock run time; 0 in a seeded run.
+ * @ksm: ksm_get_stats() of the host at the end.
  * @checks: checks made.
  * @data_errors: checks that failed.
  * @warnings: WARN_ON()s raised during the run.
@@ -215,6 +227,7 @@ struct report {
 	unsigned long workloads_dropped;
 	struct report_workload workloads[REPORT_MAX_WORKLOADS];
 	unsigned long elapsed_us;
+	struct ksm_stats ksm;
 	unsigned long checks;
 	unsigned long data_errors;
 	unsigned long warnings;
@@ -247,7 +260,15 @@ void report_sample_frames(struct report *r, struct host *host);
 /** report_host_config() - record how @host was configured. */
 void report_host_config(struct report *r, struct host *host);
 
-/** report_host_counters() - copy @host's event counters into @r. */
+/**
+ * report_change_pte_name() - "none", "bookended" or "direct" for @host.
+ */
+const char *report_change_pte_name(struct host *host);
+
+/**
+ * report_host_counters() - add @host's event counters to @r (a scenario
+ * with several hosts reports their sum).
+ */
 void report_host_counters(struct report *r, struct host *host);
 
 /** report_add_sub() - a slot for one more subscriber, or NULL if full. */
@@ -280,6 +301,10 @@ unsigned int report_vm_stat_counts(const struct kvm_vm_stat *st,
  */
 unsigned int report_vcpu_stat_counts(const struct kvm_vcpu_stat *st,
 				     struct report_count *c);
+
+/** report_ksm_counts() - the same for KSM (REPORT_KSM_STATS). */
+unsigned int report_ksm_counts(const struct ksm_stats *st,
+			       struct report_count *c);
 
 /** report_failed() - true if a check failed or a warning was raised. */
 bool report_failed(const struct report *r);

@@ -24,6 +24,13 @@ const struct scenario scenarios[] = {
 			   "retries by reason, stale SPTEs at quiescent points",
 		.text = scn_fault_race,
 	},
+	{
+		.name = "ksm-change-pte",
+		.summary = "KSM merges a guest's RAM under each change_pte era "
+			   "(none, bookended, direct): change_pte calls, SPTE "
+			   "hits, faults after merging, time",
+		.run = scenario_ksm_change_pte,
+	},
 };
 
 const unsigned int nr_scenarios = MMULAB_ARRAY_SIZE(scenarios);

@@ -26,7 +26,7 @@
 #define SCRIPT_MAX_REPEAT (1UL << 20)
 #define SCRIPT_MAX_OPS 1000000000UL
 #define SCRIPT_MAX_DURATION_NS (3600ULL * 1000000000ULL)
-#define STMT_MAX_ARGS 16
+#define STMT_MAX_ARGS 20
 
 enum stmt_kind {
 	ST_HOST,
@@ -47,6 +47,9 @@ enum stmt_kind {
 	ST_GWRITE,
 	ST_GREAD,
 	ST_VERIFY,
+	ST_KSM,
+	ST_MIGRATE,
+	ST_COMPACT,
 	ST_EXPECT,
 	ST_WORKLOAD,
 	ST_END,
@@ -69,6 +72,7 @@ enum ctr_scope {
 	CTR_HOST_EVENT,	/* host.<vm_event_name()> */
 	CTR_HOST_INVAL,	/* host.<mmu_notifier_event_name()> */
 	CTR_HOST_FREE,	/* host.free_frames */
+	CTR_HOST_KSM,	/* host.<struct ksm_stats field> */
 	CTR_VM_STAT,	/* VM.<kvm_vm_stat field> */
 	CTR_VM_STALE,	/* VM.stale_sptes */
 	CTR_VM_VCPUS,	/* VM.<kvm_vcpu_stat field>, summed over vCPUs */
@@ -85,6 +89,7 @@ enum expect_kind {
 	EXP_MMIO,	/* KVM_EXIT_MMIO */
 	EXP_YOUNG,
 	EXP_OLD,
+	EXP_BUSY,	/* -EBUSY (migrate: the page is pinned or in use) */
 };
 
 enum access_pattern { PAT_SEQ, PAT_RANDOM, PAT_ZIPF };
@@ -148,7 +153,8 @@ struct script_obj {
  * struct script - a parsed scenario.
  * @path: where it came from, for messages.
  * @from_file: it came from a file (not a built-in).
- * @host: its `host` statement, or NULL for the defaults.
+ * @host: index of its `host` statement (always 0), or -1 for the
+ *	defaults.
  * @nr_stmts: statements.
  * @stmts: the statements, in order.
  * @nr_objs: names defined.
@@ -157,7 +163,7 @@ struct script_obj {
 struct script {
 	const char *path;
 	bool from_file;
-	const struct stmt *host;
+	int host;
 	unsigned int nr_stmts;
 	struct stmt *stmts;
 	unsigned int nr_objs;
@@ -165,26 +171,31 @@ struct script {
 };
 
 /* Argument indices of each statement: positionals first, then options. */
-enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE };
+enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE, HOST_KSM, HOST_KSM_PAGES,
+       HOST_KSM_SLEEP };
 enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
        MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };
 enum { RANGE_PROC, RANGE_ADDR, RANGE_LEN, RANGE_PROT, RANGE_ADVICE,
        RANGE_EXPECT };	/* munmap, mprotect, madvise, age */
+enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE };
 enum { MREMAP_PROC, MREMAP_REGION, MREMAP_LEN, MREMAP_TO };
 enum { FORK_PROC, FORK_NAME };
 enum { EXIT_PROC };
-enum { ACC_WHO, ACC_ADDR, ACC_VALUE, ACC_EXPECT, ACC_COUNT, ACC_STRIDE };
-			/* write, read, gwrite, gread */
+enum { ACC_WHO, ACC_ADDR, ACC_VALUE, ACC_EXPECT, ACC_COUNT, ACC_STRIDE,
+       ACC_INC };
+			/* write, read, gwrite, gread, migrate */
 enum { VM_NAME, VM_PROC, VM_PINNED };
 enum { SLOT_VM, SLOT_SLOT, SLOT_GPA, SLOT_LEN, SLOT_HVA, SLOT_READONLY };
 enum { VCPU_NAME, VCPU_VM, VCPU_COUNT };
 enum { VERIFY_VM, VERIFY_DATA, VERIFY_ALLOW_STALE };
+enum { KSM_SCAN, KSM_RUN };
 enum { EXPECT_CTR, EXPECT_OP, EXPECT_VALUE };
 enum { WL_OPS, WL_DURATION, WL_SEED };
 enum { TH_WHO, TH_REGION, TH_OPS, TH_RATE, TH_PATTERN, TH_THETA, TH_READS,
        TH_GPA, TH_LEN, TH_MUNMAP, TH_MPROTECT, TH_MADVISE, TH_FORK,
-       TH_WRITE, TH_SPAN };	/* guest, cpu, churn */
+       TH_WRITE, TH_MIGRATE, TH_KSM, TH_SPAN };	/* guest, cpu, churn */
+#define NR_CHURN_OPS (TH_KSM - TH_MUNMAP + 1)
 
 /**
  * struct rt_obj - what a name stands for while the script runs.

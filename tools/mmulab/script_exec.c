@@ -92,7 +92,8 @@ static unsigned long range_len(const struct rt *rt, const struct arg *addr,
 
 static bool do_host(struct rt *rt)
 {
-	const struct stmt *h = rt->s->host;
+	const struct stmt *h = rt->s->host < 0 ? NULL :
+			       &rt->s->stmts[rt->s->host];
 	struct host_config cfg = {
 		.nr_frames = 4096,
 		.content = HOST_CONTENT_DATA,
@@ -105,6 +106,12 @@ static bool do_host(struct rt *rt)
 		cfg.content = h->a[HOST_CONTENT].u;
 	if (h && h->a[HOST_CHANGE_PTE].set)
 		cfg.change_pte = h->a[HOST_CHANGE_PTE].u;
+	if (h && h->a[HOST_KSM].set)
+		cfg.ksm_run = h->a[HOST_KSM].u;
+	if (h && h->a[HOST_KSM_PAGES].set)
+		cfg.ksm_pages_to_scan = h->a[HOST_KSM_PAGES].u;
+	if (h && h->a[HOST_KSM_SLEEP].set)
+		cfg.ksm_sleep_millisecs = h->a[HOST_KSM_SLEEP].u / 1000000;
 	rt->host = host_create(&cfg);
 	if (IS_ERR(rt->host)) {
 		report_check(rt->r, false, "host_create(%lu frames): %s",
@@ -160,6 +167,12 @@ static bool do_mmap(struct rt *rt, const struct stmt *st)
 
 static void do_range(struct rt *rt, const struct stmt *st)
 {
+	static const int advice[] = {
+		[ADV_DONTNEED] = MADV_DONTNEED,
+		[ADV_FREE] = MADV_FREE,
+		[ADV_MERGEABLE] = MADV_MERGEABLE,
+		[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
+	};
 	const struct arg *a = st->a;
 	struct mm_struct *mm = proc_mm(rt, &a[RANGE_PROC]);
 	unsigned long start = rt_addr(rt, &a[RANGE_ADDR]);
@@ -177,8 +190,7 @@ static void do_range(struct rt *rt, const struct stmt *st)
 			rt->objs[a[RANGE_ADDR].obj].prot = a[RANGE_PROT].u;
 		break;
 	case ST_MADVISE:
-		ret = do_madvise(mm, start, len,
-				 a[RANGE_ADVICE].u ? MADV_FREE : MADV_DONTNEED);
+		ret = do_madvise(mm, start, len, advice[a[RANGE_ADVICE].u]);
 		break;
 	default:
 		break;
@@ -282,6 +294,7 @@ static void do_access(struct rt *rt, const struct stmt *st)
 	const struct arg *a = st->a;
 	u64 count = a[ACC_COUNT].set ? a[ACC_COUNT].u : 1;
 	u64 stride = a[ACC_STRIDE].set ? a[ACC_STRIDE].u : PAGE_SIZE;
+	u64 inc = a[ACC_INC].set ? a[ACC_INC].u : 1;
 	bool guest = st->kind == ST_GWRITE || st->kind == ST_GREAD;
 	const struct script_obj *who = &rt->s->objs[a[ACC_WHO].obj];
 	struct guest *g = guest ? rt->objs[who->owner].g : NULL;
@@ -294,20 +307,21 @@ static void do_access(struct rt *rt, const struct stmt *st)
 
 		switch (st->kind) {
 		case ST_WRITE:
-			ret = cpu_write_u64(mm, addr, a[ACC_VALUE].u + k);
+			ret = cpu_write_u64(mm, addr, a[ACC_VALUE].u + k * inc);
 			break;
 		case ST_READ:
 			ret = cpu_read_u64(mm, addr, &val);
 			break;
 		case ST_GWRITE:
 			ret = guest_write(g, who->index, addr,
-					  a[ACC_VALUE].u + k);
+					  a[ACC_VALUE].u + k * inc);
 			break;
 		default:
 			ret = guest_read(g, who->index, addr, &val);
 			break;
 		}
-		if (!access_ok(rt, st, ret, val, a[ACC_EXPECT].u + k, addr))
+		if (!access_ok(rt, st, ret, val, a[ACC_EXPECT].u + k * inc,
+			       addr))
 			break;
 	}
 }
@@ -376,6 +390,55 @@ static void do_verify(struct rt *rt, const struct stmt *st)
 }
 
 /* ---------------------------------------------------------------------
+ * KSM, migration, compaction
+ */
+
+static void do_ksm(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+
+	if (a[KSM_RUN].set)
+		st_check(rt, st, !ksm_set_run(rt->host, a[KSM_RUN].u),
+			 "ksm_set_run failed");
+	if (a[KSM_SCAN].set)
+		st_ret(rt, st, ksm_scan(rt->host, a[KSM_SCAN].u));
+}
+
+/* Move the page mapped at each address to another frame. */
+static void do_migrate(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct mm_struct *mm = proc_mm(rt, &a[ACC_WHO]);
+	u64 count = a[ACC_COUNT].set ? a[ACC_COUNT].u : 1;
+	u64 stride = a[ACC_STRIDE].set ? a[ACC_STRIDE].u : PAGE_SIZE;
+	bool busy = a[ACC_EXPECT].set && a[ACC_EXPECT].exp == EXP_BUSY;
+	u64 base = rt_addr(rt, &a[ACC_ADDR]);
+
+	for (u64 k = 0; k < count; k++) {
+		unsigned long addr = base + k * stride;
+		pte_t pte;
+		int ret;
+
+		if (!st_check(rt, st, !follow_pte(mm, addr, &pte) &&
+					      pte_present(pte) &&
+					      !is_zero_pfn(pte_pfn(pte)),
+			      "migrate %#lx: no page of its own mapped there",
+			      addr))
+			break;
+		ret = migrate_pfn(rt->host, pte_pfn(pte), NULL);
+		if (!st_check(rt, st, busy ? ret == -EBUSY : !ret,
+			      "migrate %#lx: %s%s", addr, errno_name(ret),
+			      busy ? ", expected EBUSY" : ""))
+			break;
+	}
+}
+
+static void do_compact(struct rt *rt, const struct stmt *st)
+{
+	st_ret(rt, st, host_compact(rt->host, 0, ~0UL, NULL));
+}
+
+/* ---------------------------------------------------------------------
  * expect
  */
 
@@ -409,6 +472,14 @@ static u64 counter_value(struct rt *rt, const struct arg *a)
 		return inv[a->field];
 	case CTR_HOST_FREE:
 		return host_nr_free_frames(rt->host);
+	case CTR_HOST_KSM: {
+		struct report_count c[REPORT_KSM_STATS];
+		struct ksm_stats ks;
+
+		ksm_get_stats(rt->host, &ks);
+		report_ksm_counts(&ks, c);
+		return c[a->field].count;
+	}
 	case CTR_VCPU_STAT: {
 		const struct script_obj *o = &rt->s->objs[a->obj];
 
@@ -515,6 +586,15 @@ static unsigned int run_stmt(struct rt *rt, unsigned int i)
 		break;
 	case ST_VERIFY:
 		do_verify(rt, st);
+		break;
+	case ST_KSM:
+		do_ksm(rt, st);
+		break;
+	case ST_MIGRATE:
+		do_migrate(rt, st);
+		break;
+	case ST_COMPACT:
+		do_compact(rt, st);
 		break;
 	case ST_EXPECT:
 		do_expect(rt, st);

@@ -54,6 +54,7 @@ enum arg_type {
 	T_EXP_HOST,
 	T_EXP_GUEST,
 	T_EXP_AGE,
+	T_EXP_MIGRATE,
 	T_COUNTER,
 	T_OP,
 };
@@ -89,7 +90,10 @@ struct stmt_spec {
 static const char *const content_names[] = { "data", "tag", NULL };
 static const char *const change_pte_names[] = { "none", "bookended", "direct",
 						NULL };
-static const char *const advice_names[] = { "dontneed", "free", NULL };
+static const char *const advice_names[] = { "dontneed", "free", "mergeable",
+					    "unmergeable", NULL };
+static const char *const ksm_run_names[] = { "stop", "merge", "unmerge",
+					     NULL };
 static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
 
 #define MAX_SIZE (1ULL << 48)
@@ -102,6 +106,9 @@ static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
 #define REPEAT_ARGS                                                            \
 	[ACC_COUNT] = { "count", T_COUNT, OPT, 1, SCRIPT_MAX_REPEAT },         \
 	[ACC_STRIDE] = { "stride", T_SIZE, OPT, 8, MAX_SIZE }
+#define VALUE_REPEAT_ARGS                                                      \
+	REPEAT_ARGS,                                                           \
+	[ACC_INC] = { "inc", T_VALUE, OPT }
 #define THREAD_ARGS                                                            \
 	[TH_OPS] = { "ops", T_COUNT, OPT, 1, SCRIPT_MAX_OPS },                 \
 	[TH_RATE] = { "rate", T_RATE, OPT, 1, 1000000000 }
@@ -119,6 +126,10 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 				   .choices = content_names },
 		[HOST_CHANGE_PTE] = { "change_pte", T_ENUM, OPT,
 				      .choices = change_pte_names },
+		[HOST_KSM] = { "ksm", T_ENUM, OPT, .choices = ksm_run_names },
+		[HOST_KSM_PAGES] = { "ksm_pages", T_COUNT, OPT, 1, 1000000 },
+		[HOST_KSM_SLEEP] = { "ksm_sleep", T_TIME, OPT, 1000000,
+				     60000000000ULL },
 	} },
 	[ST_PROCESS] = { "process", CTX_TOP, {
 		[PROCESS_NAME] = { "NAME", T_DEF_PROC, POS },
@@ -166,13 +177,13 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
 		[ACC_VALUE] = { "VALUE", T_VALUE, POS },
 		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
-		REPEAT_ARGS,
+		VALUE_REPEAT_ARGS,
 	} },
 	[ST_READ] = { "read", CTX_TOP, {
 		[ACC_WHO] = { "PROCESS", T_PROC, POS },
 		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
 		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
-		REPEAT_ARGS,
+		VALUE_REPEAT_ARGS,
 	} },
 	[ST_VM] = { "vm", CTX_TOP, {
 		[VM_NAME] = { "NAME", T_DEF_VM, POS },
@@ -197,19 +208,30 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[ACC_ADDR] = { "GPA", T_GPA, POS, 0, MAX_SIZE },
 		[ACC_VALUE] = { "VALUE", T_VALUE, POS },
 		[ACC_EXPECT] = { "expect", T_EXP_GUEST, OPT },
-		REPEAT_ARGS,
+		VALUE_REPEAT_ARGS,
 	} },
 	[ST_GREAD] = { "gread", CTX_TOP, {
 		[ACC_WHO] = { "VCPU", T_VCPU, POS },
 		[ACC_ADDR] = { "GPA", T_GPA, POS, 0, MAX_SIZE },
 		[ACC_EXPECT] = { "expect", T_EXP_GUEST, OPT },
-		REPEAT_ARGS,
+		VALUE_REPEAT_ARGS,
 	} },
 	[ST_VERIFY] = { "verify", CTX_TOP, {
 		[VERIFY_VM] = { "VM", T_VM, POS },
 		[VERIFY_DATA] = { "data", T_FLAG, FLAG },
 		[VERIFY_ALLOW_STALE] = { "allow_stale", T_FLAG, FLAG },
 	} },
+	[ST_KSM] = { "ksm", CTX_TOP, {
+		[KSM_SCAN] = { "scan", T_COUNT, OPT, 1, SCRIPT_MAX_OPS },
+		[KSM_RUN] = { "run", T_ENUM, OPT, .choices = ksm_run_names },
+	} },
+	[ST_MIGRATE] = { "migrate", CTX_TOP, {
+		[ACC_WHO] = { "PROCESS", T_PROC, POS },
+		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
+		[ACC_EXPECT] = { "expect", T_EXP_MIGRATE, OPT },
+		REPEAT_ARGS,
+	} },
+	[ST_COMPACT] = { "compact", CTX_TOP, { { NULL } } },
 	[ST_EXPECT] = { "expect", CTX_TOP, {
 		[EXPECT_CTR] = { "COUNTER", T_COUNTER, POS },
 		[EXPECT_OP] = { "OP", T_OP, POS },
@@ -244,6 +266,8 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		WEIGHT(TH_MADVISE, "madvise"),
 		WEIGHT(TH_FORK, "fork"),
 		WEIGHT(TH_WRITE, "write"),
+		WEIGHT(TH_MIGRATE, "migrate"),
+		WEIGHT(TH_KSM, "ksm"),
 		[TH_SPAN] = { "span", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
 	} },
 };
@@ -510,6 +534,8 @@ static const char *type_what(unsigned int type)
 		return "a value, 'fault' or 'mmio'";
 	case T_EXP_AGE:
 		return "'young' or 'old'";
+	case T_EXP_MIGRATE:
+		return "'busy'";
 	case T_COUNTER:
 		return "a counter: warnings, host.NAME, VM.NAME or VCPU.NAME";
 	case T_OP:
@@ -735,6 +761,10 @@ static int parse_real(const struct word *w, double *out)
 static int parse_expect(const struct word *w, unsigned int type,
 			struct arg *a)
 {
+	if (type == T_EXP_MIGRATE) {
+		a->exp = word_is(w, "busy") ? EXP_BUSY : EXP_NONE;
+		return a->exp == EXP_NONE ? -EINVAL : 0;
+	}
 	if (type == T_EXP_AGE) {
 		a->exp = word_is(w, "young") ? EXP_YOUNG :
 			 word_is(w, "old") ? EXP_OLD : EXP_NONE;
@@ -789,6 +819,18 @@ static unsigned int nr_choices(const char *const *choices)
 	return n;
 }
 
+static int ksm_field(const struct word *f)
+{
+	struct report_count c[REPORT_KSM_STATS];
+	const char *names[REPORT_KSM_STATS];
+	struct ksm_stats st = { 0 };
+	unsigned int n = report_ksm_counts(&st, c);
+
+	for (unsigned int i = 0; i < n; i++)
+		names[i] = c[i].name;
+	return find_name(f->s, f->len, names, n);
+}
+
 static int host_field(const struct word *f, struct arg *a)
 {
 	const char *ev[NR_VM_EVENT_ITEMS], *inv[MMU_NOTIFY_NR_EVENTS];
@@ -804,6 +846,8 @@ static int host_field(const struct word *f, struct arg *a)
 		a->scope = CTR_HOST_INVAL;
 	else if (word_is(f, "free_frames"))
 		a->scope = CTR_HOST_FREE, i = 0;
+	else if ((i = ksm_field(f)) >= 0)
+		a->scope = CTR_HOST_KSM;
 	else
 		return -EINVAL;
 	a->field = i;
@@ -943,9 +987,38 @@ static int value_error(struct parser *p, const struct word *w,
 		    type_what(as->type), WQ(w));
 }
 
+/* A duration in the largest unit that divides it. */
+static const char *fmt_ns(u64 ns, char *buf, size_t len)
+{
+	static const char *const unit[] = { "ns", "us", "ms", "s" };
+	unsigned int u = 0;
+
+	while (u < 3 && ns && !(ns % 1000)) {
+		ns /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%llu%s", (unsigned long long)ns, unit[u]);
+	return buf;
+}
+
+static int check_time(struct parser *p, const struct word *w,
+		      const struct arg_spec *as, u64 v)
+{
+	char lo[24], hi[24];
+
+	if (v >= as->min && v <= as->max)
+		return 0;
+	return perr(p, w->col, "%s: %s: %.*s%s is out of range (%s to %s)",
+		    p->spec->name, as->key, WQ(w),
+		    fmt_ns(as->min, lo, sizeof(lo)),
+		    fmt_ns(as->max, hi, sizeof(hi)));
+}
+
 static int check_range(struct parser *p, const struct word *w,
 		       const struct arg_spec *as, u64 v)
 {
+	if (as->type == T_TIME)
+		return check_time(p, w, as, v);
 	if (v < as->min)
 		return perr(p, w->col, "%s: %s: %llu is too small (the least "
 				       "is %llu)", p->spec->name, as->key,
@@ -1019,6 +1092,7 @@ static int parse_value(struct parser *p, const struct word *w,
 	case T_EXP_HOST:
 	case T_EXP_GUEST:
 	case T_EXP_AGE:
+	case T_EXP_MIGRATE:
 		ret = parse_expect(w, as->type, a);
 		break;
 	case T_OP:
@@ -1048,6 +1122,7 @@ static void usage_of(const struct stmt_spec *sp, char *buf, size_t len)
 		[T_PROT] = "PROT", [T_PCT] = "PCT", [T_TIME] = "TIME",
 		[T_RATE] = "RATE", [T_REAL] = "REAL", [T_EXP_HOST] = "VALUE",
 		[T_EXP_GUEST] = "VALUE", [T_EXP_AGE] = "young|old",
+		[T_EXP_MIGRATE] = "busy",
 	};
 	size_t n = snprintf(buf, len, "%s", sp->name);
 
@@ -1216,13 +1291,13 @@ static int def_named(struct parser *p, const struct word *w,
 
 static int sem_host(struct parser *p)
 {
-	if (p->s->host)
+	if (p->s->host >= 0)
 		return perr(p, p->col0, "host: given twice (first at line %u)",
-			    p->s->host->line);
+			    p->s->stmts[p->s->host].line);
 	if (p->s->nr_stmts > 1)
 		return perr(p, p->col0, "host: must come before every other "
 					"statement");
-	p->s->host = p->st;
+	p->s->host = p->s->nr_stmts - 1;
 	return 0;
 }
 
@@ -1434,7 +1509,7 @@ static int churn_weights(struct parser *p)
 	struct arg *a = p->st->a;
 	int given = -1;
 
-	for (unsigned int i = TH_MUNMAP; i <= TH_WRITE; i++) {
+	for (unsigned int i = TH_MUNMAP; i <= TH_KSM; i++) {
 		if (!a[i].set)
 			continue;
 		if (a[i].u)
@@ -1443,7 +1518,7 @@ static int churn_weights(struct parser *p)
 	}
 	if (given >= 0)
 		return perr(p, a[given].col, "churn: every weight is 0");
-	for (unsigned int i = TH_MUNMAP; i <= TH_WRITE; i++) {
+	for (unsigned int i = TH_MUNMAP; i <= TH_KSM; i++) {
 		a[i].set = true;
 		a[i].u = 1;
 	}
@@ -1524,6 +1599,11 @@ static int sem_stmt(struct parser *p)
 		return sem_store(p);
 	case ST_VM:
 		return sem_vm(p, w[VM_NAME]);
+	case ST_KSM:
+		if (!a[KSM_SCAN].set && !a[KSM_RUN].set)
+			return perr(p, p->end_col, "ksm: give scan=N, run=WORD "
+				    "or both");
+		return 0;
 	case ST_VERIFY:
 		if (a[VERIFY_DATA].set && !p->sym[a[VERIFY_VM].obj].nr_vcpus)
 			return perr(p, a[VERIFY_DATA].col, "verify: data reads "
@@ -1570,8 +1650,9 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 	return perr(p, w->col, "unknown statement '%.*s%s'; expected host, "
 			       "process, mmap, munmap, mprotect, madvise, "
 			       "mremap, fork, exit, write, read, age, vm, "
-			       "memslot, vcpu, gwrite, gread, verify, expect "
-			       "or workload%s%s%s", WQ(w),
+			       "memslot, vcpu, gwrite, gread, verify, ksm, "
+			       "migrate, compact, expect or workload%s%s%s",
+		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");
 }
@@ -1723,6 +1804,7 @@ int script_parse(const char *path, const char *text, size_t len,
 		return -ENOMEM;
 	}
 	p.s->path = path;
+	p.s->host = -1;
 	if (len > SCRIPT_MAX_BYTES) {
 		p.line = 1;
 		ret = perr(&p, 1, "file larger than %lu bytes",

@@ -60,7 +60,7 @@ struct workload;
  * @pattern: enum access_pattern; @theta its zipf exponent.
  * @before: per page, word 0 when the workload began.
  * @span: churn: pages per operation.
- * @weights: churn: munmap, mprotect, madvise, fork, write.
+ * @weights: churn: munmap, mprotect, madvise, fork, write, migrate, ksm.
  * @region: churn: the region (its protection and flags).
  * @out: where its counts go.
  * @task: its task.
@@ -83,7 +83,7 @@ struct wl_thread {
 	double theta;
 	u64 *before;
 	unsigned long span;
-	unsigned int weights[5];
+	unsigned int weights[NR_CHURN_OPS];
 	const struct rt_obj *region;
 	struct report_thread *out;
 	struct task_struct *task;
@@ -290,6 +290,24 @@ static void churn_fork(struct wl_thread *t, u64 a, u64 op)
 	count(t, RT_FORK);
 }
 
+/*
+ * Move the page at @a to another frame.  It may be gone by then, or
+ * held (a fault's GUP reference), or the host may be full: only those.
+ */
+static void churn_migrate(struct wl_thread *t, u64 a)
+{
+	pte_t pte;
+	int ret;
+
+	count(t, RT_MIGRATE);
+	if (follow_pte(t->mm, a, &pte) || !pte_present(pte) ||
+	    is_zero_pfn(pte_pfn(pte)))
+		return;
+	ret = migrate_pfn(t->wl->rt->host, pte_pfn(pte), NULL);
+	if (ret != -EBUSY && ret != -EINVAL && ret != -ENOMEM)
+		churn_ret(t, "migrate", a, ret, 0);
+}
+
 static void churn_op(struct wl_thread *t, u64 op)
 {
 	unsigned int sum = 0, pick, k;
@@ -297,7 +315,7 @@ static void churn_op(struct wl_thread *t, u64 op)
 	u64 a = t->base + first * PAGE_SIZE, len = t->span * PAGE_SIZE;
 	int ret;
 
-	for (k = 0; k < 5; k++)
+	for (k = 0; k < NR_CHURN_OPS; k++)
 		sum += t->weights[k];
 	pick = next_rand(t) % sum;
 	for (k = 0; pick >= t->weights[k]; k++)
@@ -317,7 +335,7 @@ static void churn_op(struct wl_thread *t, u64 op)
 	case 3:
 		churn_fork(t, a, op);
 		break;
-	default:
+	case 4:
 		ret = cpu_write_u64(t->mm, a, wl_value(a >> PAGE_SHIFT, t->id,
 						       op));
 		if (ret == -EFAULT)
@@ -325,6 +343,15 @@ static void churn_op(struct wl_thread *t, u64 op)
 		else
 			churn_ret(t, "store", a, ret, 0);
 		count(t, RT_HOST_WRITE);
+		break;
+	case 5:
+		churn_migrate(t, a + next_rand(t) % t->span * PAGE_SIZE);
+		break;
+	default:
+		churn_ret(t, "ksm_scan", a,
+			  ksm_scan(t->wl->rt->host, t->span) < 0 ? -EINVAL : 0,
+			  0);
+		count(t, RT_KSM);
 		break;
 	}
 }
@@ -460,7 +487,7 @@ static bool setup_thread(struct workload *wl, struct wl_thread *t,
 		t->span = a[TH_SPAN].set ? a[TH_SPAN].u >> PAGE_SHIFT : 4;
 		if (t->span > t->npages)
 			t->span = t->npages;
-		for (unsigned int k = 0; k < 5; k++)
+		for (unsigned int k = 0; k < NR_CHURN_OPS; k++)
 			t->weights[k] = a[TH_MUNMAP + k].u;
 	}
 	if (!t->npages || (st->kind == ST_CHURN && !t->span))
