@@ -926,9 +926,15 @@ static bool mirror_read_once(struct mirror *mi)
 static int mirror_reader_fn(void *data)
 {
 	struct mirror *mi = data;
+	bool any = false;
 
-	for (int i = 0; i < 2 * mi->iterations; i++)
-		mirror_read_once(mi);
+	/*
+	 * Every attempt may collide while the writers run; keep going until
+	 * one installs (they finish, and then nothing collides).
+	 */
+	for (long i = 0; i < 2 * mi->iterations || (!any && i < 10000000);
+	     i++)
+		any |= mirror_read_once(mi);
 	return 0;
 }
 
