@@ -646,6 +646,7 @@ static inline enum lru_list page_lru_base(const struct page *page)
 #define SWAP_CLUSTER_MAX 32UL
 #define MAX_RECLAIM_RETRIES 16
 unsigned long try_to_free_pages(struct host *host, unsigned long nr);
+void reclaim_throttle(struct host *host);
 unsigned long reclaim_pages(struct host *host, struct page **pages,
 			    unsigned long nr);
 void wakeup_kswapd(struct host *host);

@@ -315,33 +315,41 @@ static struct page *rmqueue(struct host *host)
 }
 
 /*
- * The free list is empty: reclaim directly, retrying while reclaim makes
- * progress (other tasks may take the frames it frees), then, if the host
- * has one, let the OOM killer reap an address space, and try again for as
- * long as it finds victims.  A task that is itself reclaiming gets no
- * second round of reclaim: it fails at once.
+ * The free list is empty: reclaim directly and retry.  Other tasks may
+ * take the frames reclaim freed, and a round may free nothing while every
+ * page it met was in use (an unmap in progress holds its pages in an
+ * mmu_gather; a GUP reference is in flight), so a round without progress
+ * waits a little for those to finish, and only MAX_RECLAIM_RETRIES such
+ * rounds in a row end the attempt.  Then, if the host has one, the OOM
+ * killer reaps an address space and the attempt starts over, for as long
+ * as it finds victims.  A task that is itself reclaiming gets no second
+ * round of reclaim: it fails at once.
  */
 static struct page *alloc_page_slowpath(struct host *host)
 {
-	int retries = 0;
+	int no_progress_loops = 0;
 	struct page *page;
 
 	if (page_alloc_in_reclaim())
 		goto fail;
 	wakeup_kswapd(host);
 	for (;;) {
-		unsigned long progress;
-
 		count_vm_event(host, ALLOCSTALL);
-		progress = try_to_free_pages(host, SWAP_CLUSTER_MAX);
+		if (try_to_free_pages(host, SWAP_CLUSTER_MAX))
+			no_progress_loops = 0;
+		else
+			no_progress_loops++;
 		page = rmqueue(host);
 		if (page)
 			return page;
-		if (progress && ++retries < MAX_RECLAIM_RETRIES)
+		if (no_progress_loops < MAX_RECLAIM_RETRIES) {
+			if (no_progress_loops)
+				reclaim_throttle(host);
 			continue;
+		}
 		if (!host->cfg.oom_kill || !out_of_memory(host))
 			break;
-		retries = 0;
+		no_progress_loops = 0;
 		page = rmqueue(host);
 		if (page)
 			return page;

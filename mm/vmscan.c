@@ -353,6 +353,18 @@ static unsigned long do_try_to_free_pages(struct host *host,
 }
 
 /**
+ * reclaim_throttle() - a reclaim round freed nothing: give the tasks that
+ * hold the pages it met (an unmap with its mmu_gather batch, a fault with
+ * its GUP reference) a moment to let go before trying again; Linux sleeps
+ * a jiffy here.
+ */
+void reclaim_throttle(struct host *host)
+{
+	(void)host;
+	msleep(1);
+}
+
+/**
  * try_to_free_pages() - direct reclaim for an allocation that found the
  * free list empty.  The caller holds no PTL, rmap, page, swap or LRU lock.
  * Return: pages freed.
@@ -429,6 +441,7 @@ static void balance_host(struct host *host)
 			sc.nr_to_reclaim = SWAP_CLUSTER_MAX;
 		if (!do_try_to_free_pages(host, &sc)) {
 			atomic_inc(&host->kswapd_failures);
+			reclaim_throttle(host);
 			return;
 		}
 		cond_resched();
