@@ -392,6 +392,7 @@ static void test_swapin_via_gup_from_secondary_fault(void **state)
 	struct kvm_vm_stat before, after;
 	struct host_meminfo mi;
 	struct page *page;
+	unsigned long cow;
 	struct guest g;
 	u64 spte;
 
@@ -421,6 +422,12 @@ static void test_swapin_via_gup_from_secondary_fault(void **state)
 	assert_true(pte_present(pte_at(g.mm, g.hva)));
 	assert_int_equal((spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT,
 			 pte_pfn(pte_at(g.mm, g.hva)));
+	/*
+	 * The page was this mapping's alone when it went (the swap entry
+	 * said so): it comes back writable, and the guest's write needs no
+	 * copy.
+	 */
+	assert_true(pte_write(pte_at(g.mm, g.hva)));
 	/* A read fault keeps the swap copy: the page is clean and cached. */
 	host_meminfo(host, &mi);
 	assert_int_equal(mi.swap_cache, 1);
@@ -430,7 +437,9 @@ static void test_swapin_via_gup_from_secondary_fault(void **state)
 	assert_true(swapped_out(g.mm, g.hva));
 	assert_int_equal(ev(host, PSWPOUT), 8);
 	/* Written by the guest, it must be written out again. */
+	cow = ev(host, COW_FAULT);
 	assert_int_equal(gwrite(&g, 0, 0, val(0, 2, 0)), 0);
+	assert_int_equal(ev(host, COW_FAULT), cow);
 	assert_int_equal(do_madvise(g.mm, g.hva, PAGE_SIZE, MADV_PAGEOUT), 0);
 	assert_int_equal(ev(host, PSWPOUT), 9);
 	assert_true(gread(&g, 0, 0) == val(0, 2, 0));
