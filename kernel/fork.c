@@ -93,7 +93,9 @@ void mmput(struct mm_struct *mm)
 	int left = atomic_dec_return(&mm->mm_users);
 
 	if (left == 0) {
+		/* KSM forgets the mm once no PTE maps its pages any more. */
 		exit_mmap(mm);
+		ksm_exit(mm);
 		mmdrop(mm);
 	} else {
 		WARN_ON_ONCE(left < 0);
@@ -126,7 +128,8 @@ struct mm_struct *dup_mm(struct mm_struct *oldmm)
  * invalidation of the parent runs meanwhile; each private mapping's PTEs
  * are write-protected inside a PROTECTION_PAGE invalidation
  * (copy_page_range()), and the parent's TLB is flushed at the end.  The
- * child starts with no notifier subscribers.
+ * child starts with no notifier subscribers, and is registered with KSM
+ * if the parent is (it may map the parent's KSM pages).
  */
 int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 {
@@ -135,7 +138,8 @@ int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 
 	mmap_write_lock(oldmm);
 	mmap_write_lock(mm);
-	for (vma = vma_of(interval_tree_first(&oldmm->mm_vmas)); vma;
+	err = ksm_fork(mm, oldmm);
+	for (vma = vma_of(interval_tree_first(&oldmm->mm_vmas)); vma && !err;
 	     vma = vma_of(interval_tree_next(&vma->vm_rb))) {
 		struct vm_area_struct *new = vm_area_dup(
 			vma, mm, vma->vm_start, vma->vm_end, vma->vm_pgoff);

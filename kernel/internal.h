@@ -62,10 +62,13 @@ void det_wake(const void *obj);
  * det_task_enter(): first thing @t's pthread does; waits for its turn.
  * det_task_exit(): @t's body returned; wakes its joiners and hands the
  *	CPU on without waiting for it back.
+ * det_task_reap(): the running task, in kthread_stop(), saw @t exit and
+ *	is about to join and free it.
  */
 void det_task_created(struct task_struct *t);
 void det_task_enter(struct task_struct *t);
 void det_task_exit(struct task_struct *t);
+void det_task_reap(struct task_struct *t);
 
 /* Run SRCU callbacks still queued at the end of a deterministic run. */
 void det_srcu_flush_all(void);

@@ -133,6 +133,7 @@ int kthread_stop(struct task_struct *t)
 	if (det_on() && t->det_id >= 0) {
 		while (!__atomic_load_n(&t->exited, __ATOMIC_ACQUIRE))
 			det_block_on(t);
+		det_task_reap(t);
 	}
 	pthread_join(t->thread, NULL);
 	ret = t->result;

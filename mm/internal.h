@@ -28,6 +28,7 @@
 #ifndef MMULAB_MM_INTERNAL_H
 #define MMULAB_MM_INTERNAL_H
 
+#include <mmulab/checker.h>
 #include <mmulab/interval_tree.h>
 #include <mmulab/list.h>
 #include <mmulab/mm.h>
@@ -52,7 +53,6 @@ enum pageflags {
 	PG_pgtable,	/* a page-table page */
 	PG_buddy,	/* free, on the free list */
 	PG_workingset,	/* was active before it was deactivated or evicted */
-	PG_waiters,	/* someone sleeps in lock_page() */
 	NR_PAGEFLAGS,
 };
 
@@ -61,8 +61,19 @@ enum pageflags {
 #define PAGE_HOST_SHIFT 56
 #define MAX_HOSTS 256
 
-/* page->mapping of an anonymous page points to its anon_vma, tagged. */
+/*
+ * page->mapping of an anonymous page points to its anon_vma tagged with
+ * PAGE_MAPPING_ANON; that of a KSM page to its stable node tagged with
+ * PAGE_MAPPING_KSM (both bits), so a KSM page is PageAnon() but has no
+ * anon_vma.  Writers store @index first and then the mapping with
+ * WRITE_ONCE(): a reader that found the page by frame number (migration,
+ * compaction) and holds a reference sees a consistent pair once its
+ * READ_ONCE() of the mapping returns the new value.
+ */
 #define PAGE_MAPPING_ANON 0x1UL
+#define PAGE_MAPPING_MOVABLE 0x2UL
+#define PAGE_MAPPING_KSM (PAGE_MAPPING_ANON | PAGE_MAPPING_MOVABLE)
+#define PAGE_MAPPING_FLAGS PAGE_MAPPING_KSM
 
 /**
  * struct page - one frame.
@@ -135,22 +146,22 @@ static inline bool TestSetPageFlag(struct page *page, enum pageflags f)
 	       (1L << f);
 }
 
-/*
- * page->mapping of a swap-cache page changes while others may look (a
- * swapped-in page gets its anon_vma back), so it is read and written with
- * single untorn accesses; the other fields of an unmapped page are the
- * page lock holder's.
- */
+/* ->mapping with its tag bits, read once (it changes under readers). */
 static inline void *page_mapping_raw(const struct page *page)
 {
-	return __atomic_load_n(&page->mapping, __ATOMIC_RELAXED);
+	return READ_ONCE(page->mapping);
 }
 
 static inline void set_page_mapping(struct page *page, void *mapping)
 {
-	__atomic_store_n(&page->mapping, mapping, __ATOMIC_RELAXED);
+	WRITE_ONCE(page->mapping, mapping);
 }
 
+/*
+ * ->index of a swap-cache page is written again when the page is mapped
+ * back (with the value it had) while rmap walkers may read it, so it is
+ * read untorn too.
+ */
 static inline unsigned long page_index(const struct page *page)
 {
 	return __atomic_load_n(&page->index, __ATOMIC_RELAXED);
@@ -161,12 +172,35 @@ static inline bool PageAnon(const struct page *page)
 	return (unsigned long)page_mapping_raw(page) & PAGE_MAPPING_ANON;
 }
 
+/* A KSM page: shared read-only by every mapping its stable node lists. */
+static inline bool PageKsm(const struct page *page)
+{
+	return ((unsigned long)page_mapping_raw(page) & PAGE_MAPPING_FLAGS) ==
+	       PAGE_MAPPING_KSM;
+}
+
 static inline struct anon_vma *page_anon_vma(const struct page *page)
 {
-	if (!PageAnon(page))
+	unsigned long mapping = (unsigned long)page_mapping_raw(page);
+
+	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_ANON)
 		return NULL;
-	return (struct anon_vma *)((unsigned long)page_mapping_raw(page) &
-				   ~PAGE_MAPPING_ANON);
+	return (struct anon_vma *)(mapping & ~PAGE_MAPPING_FLAGS);
+}
+
+/*
+ * Take a reference on a page found by frame number rather than through a
+ * mapping (compaction, LRU isolation): fails once the page is free.  Not
+ * for PG_reserved pages.
+ */
+static inline bool get_page_unless_zero(struct page *page)
+{
+	return atomic_inc_not_zero(&page->_refcount);
+}
+
+static inline bool PageLocked(const struct page *page)
+{
+	return PageFlag(page, PG_locked);
 }
 
 /* A shared-memory page: its mapping is the object's address_space. */
@@ -184,11 +218,6 @@ static inline bool page_ref_freeze(struct page *page, int expected)
 static inline void page_ref_unfreeze(struct page *page, int count)
 {
 	atomic_set(&page->_refcount, count);
-}
-
-static inline bool get_page_unless_zero(struct page *page)
-{
-	return atomic_inc_not_zero(&page->_refcount);
 }
 
 /* ---------------------------------------------------------------------
@@ -249,7 +278,6 @@ struct task_struct;
  * @lru_lock: guards @lru and every page's LRU links and PG_lru changes.
  * @lru: the LRU lists.
  * @swap: the swap device, NULL without one.
- * @page_wait: where lock_page() sleeps.
  * @wmark_low, @wmark_high: kswapd's watermarks (configured or default).
  * @kswapd: the background reclaimer, NULL when not configured.
  * @kswapd_wait: where kswapd sleeps.
@@ -258,7 +286,15 @@ struct task_struct;
  *	gives up at MAX_RECLAIM_RETRIES until some reclaim makes progress.
  * @vm_events: counters (enum vm_event_item).
  * @notify_events: invalidations started, per mmu_notifier_event.
+ * @checker: the coherence checker, when attached.
+ * @page_wait_table: where tasks wait for a page lock to be released,
+ *	hashed by frame number (the kernel's folio_wait_table).
+ * @ksm: KSM's state for the host (mm/ksm.c).
  */
+#define PAGE_WAIT_TABLE_BITS 6
+
+struct ksm;
+
 struct host {
 	struct host_config cfg;
 	unsigned int index;
@@ -273,7 +309,6 @@ struct host {
 	spinlock_t lru_lock;
 	struct lru_head lru[NR_LRU_LISTS];
 	struct swap_info_struct *swap;
-	wait_queue_head_t page_wait;
 	unsigned long wmark_low, wmark_high;
 	struct task_struct *kswapd;
 	wait_queue_head_t kswapd_wait;
@@ -281,7 +316,22 @@ struct host {
 	atomic_t kswapd_failures;
 	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
+	struct checker *checker;
+	wait_queue_head_t page_wait_table[1 << PAGE_WAIT_TABLE_BITS];
+	struct ksm *ksm;
 };
+
+/* checker.c */
+void checker_page_free(struct host *host, unsigned long pfn);
+
+extern int mmulab_mutant;
+
+/** mutant_is() - is protocol mutant @m active?  (See <mmulab/checker.h>.) */
+static inline bool mutant_is(enum mutant m)
+{
+	return unlikely(__atomic_load_n(&mmulab_mutant, __ATOMIC_RELAXED) ==
+			(int)m);
+}
 
 extern struct host *host_table[MAX_HOSTS];
 
@@ -306,6 +356,7 @@ static inline struct host *__page_host(const struct page *page)
 
 /* page_alloc.c */
 struct page *alloc_page(struct host *host);
+struct page *isolate_free_page(struct host *host, unsigned long pfn);
 void free_page_frame(struct page *page);
 bool page_alloc_in_reclaim(void);
 void *page_address(struct page *page);
@@ -313,6 +364,13 @@ void copy_page_contents(struct page *dst, struct page *src);
 void clear_page_contents(struct page *page);
 struct page *alloc_pt_page(struct host *host);
 void free_pt_page(struct page *page);
+
+/* filemap.c: the page lock (PG_locked), a sleeping bit lock */
+void lock_page(struct page *page);
+bool trylock_page(struct page *page);
+void unlock_page(struct page *page);
+void __unlock_page(struct page *page);
+void wait_on_page_locked(struct page *page);
 
 /* ---------------------------------------------------------------------
  * Address spaces and VMAs
@@ -330,8 +388,9 @@ void free_pt_page(struct page *page);
 
 #define MMF_OOM_SKIP 0	/* bit in mm->flags: the OOM killer ignores it */
 #define MMF_EXITING 1
-#define MMF_UNSTABLE 2	/* reaped: faults must not map new memory */
-#define MMF_OOM_VICTIM 3 /* chosen by the OOM killer */
+#define MMF_VM_MERGEABLE 2	/* registered with KSM (mm/ksm.c) */
+#define MMF_UNSTABLE 3	/* reaped: faults must not map new memory */
+#define MMF_OOM_VICTIM 4 /* chosen by the OOM killer */
 
 /**
  * struct anon_vma - reverse map of anonymous pages.  One per fork family:
@@ -521,6 +580,8 @@ void vma_set_range(struct vm_area_struct *vma, unsigned long start,
 		   unsigned long end, unsigned long pgoff);
 struct vm_area_struct *split_vma(struct vm_area_struct *vma,
 				 unsigned long addr);
+struct vm_area_struct *vma_isolate(struct vm_area_struct *vma,
+				   unsigned long start, unsigned long end);
 void vma_remove_free(struct vm_area_struct *vma);
 int mm_take_all_locks(struct mm_struct *mm);
 void mm_drop_all_locks(struct mm_struct *mm);
@@ -603,27 +664,21 @@ struct srcu_struct *rmap_srcu(void);
  * @rmap_one: called for every VMA that may map the page, with the address
  *	it would have there; return false to stop the walk.
  * @arg: passed through.
+ * @walk_unmapped: walk even when no PTE maps the page (migration looks
+ *	for its migration entries).
  */
 struct rmap_walk_control {
 	bool (*rmap_one)(struct page *page, struct vm_area_struct *vma,
 			 unsigned long addr, void *arg);
 	void *arg;
+	bool walk_unmapped;
 };
 
+void get_anon_vma(struct anon_vma *av);
+void put_anon_vma(struct anon_vma *av);
 void rmap_walk(struct page *page, struct rmap_walk_control *rwc);
 bool try_to_unmap(struct page *page);
 int folio_referenced(struct page *page);
-
-/* filemap.c: the page lock */
-bool trylock_page(struct page *page);
-void lock_page(struct page *page);
-void unlock_page(struct page *page);
-void __unlock_page(struct page *page);
-
-static inline bool PageLocked(const struct page *page)
-{
-	return PageFlag(page, PG_locked);
-}
 
 /* swap.c: LRU lists */
 void lru_cache_add(struct page *page);
@@ -655,6 +710,24 @@ void kswapd_stop(struct host *host);
 
 /* oom_kill.c */
 bool out_of_memory(struct host *host);
+
+/* migrate.c */
+vm_fault_t migration_entry_wait(struct mm_struct *mm, spinlock_t *ptl,
+				pte_t pte);
+int migrate_page_to(struct page *old, struct page *new);
+int migrate_page_retry(struct page *old, struct page *new);
+
+/* ksm.c */
+int ksm_init_host(struct host *host);
+void ksm_destroy_host(struct host *host);
+int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
+		unsigned long end, int advice);
+int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
+		      unsigned long end);
+int ksm_fork(struct mm_struct *mm, struct mm_struct *oldmm);
+void ksm_exit(struct mm_struct *mm);
+void rmap_walk_ksm(struct page *page, struct rmap_walk_control *rwc);
+int ksm_migrate_page(struct page *new, struct page *old);
 
 /* shmem.c */
 struct address_space *shmem_create(struct host *host, unsigned long nr_pages);

@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
  * madvise: MADV_DONTNEED, MADV_FREE, MADV_COLD and MADV_PAGEOUT (the
- * hints that change page tables or LRU state), plus the pure hints,
- * accepted and ignored.
+ * hints that change page tables or LRU state), MADV_MERGEABLE and
+ * MADV_UNMERGEABLE (KSM, which change VMA flags and so take the mmap_lock
+ * for writing), plus the pure hints, accepted and ignored.
  */
 #include "swap.h"
 
 /*
- * A page MADV_FREE may make lazily freeable: mapped here alone, and, if
- * it is in the swap cache, able to leave it (its slot's copy is about to
- * be worthless).  Under the PTL, so the page lock is only tried.
+ * A page MADV_FREE may make lazily freeable: private to this mapping (not
+ * a KSM page, mapped here alone), and, if it is in the swap cache, able to
+ * leave it (its slot's copy is about to be worthless).  Under the PTL, so
+ * the page lock is only tried.
  */
 static bool madvise_free_page_ok(struct page *page)
 {
 	bool ok;
 
-	if (page_mapcount(page) != 1)
+	if (PageKsm(page) || page_mapcount(page) != 1)
 		return false;
 	if (!PageSwapCache(page))
 		return true;
@@ -74,7 +76,7 @@ static void madvise_free_single_vma(struct vm_area_struct *vma,
 
 /*
  * MADV_COLD and MADV_PAGEOUT of one VMA's part (row 9 and row 10).  Only
- * pages this mapping alone maps are touched.  COLD clears the CPU
+ * pages this mapping alone maps are touched, and no KSM page.  COLD clears the CPU
  * accessed bits, without telling secondary MMUs (Linux does not either),
  * and deactivates the pages.  PAGEOUT takes them off the LRU in batches
  * and reclaims them without asking whether they were used: each is
@@ -101,7 +103,7 @@ static void madvise_cold_or_pageout(struct vm_area_struct *vma,
 		page = pte_present(v) && !pte_special(v)
 			       ? pfn_to_page(mm->host, pte_pfn(v))
 			       : NULL;
-		if (page && page_mapcount(page) == 1) {
+		if (page && !PageKsm(page) && page_mapcount(page) == 1) {
 			ClearPageFlag(page, PG_referenced);
 			if (!pageout) {
 				set_pte(pte, pte_mkold(v));
@@ -131,16 +133,47 @@ static bool behavior_known(int behavior)
 	case MADV_FREE:
 	case MADV_COLD:
 	case MADV_PAGEOUT:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
 		return true;
 	default:
 		return false;
 	}
 }
 
+static bool madvise_need_mmap_write(int behavior)
+{
+	return behavior == MADV_MERGEABLE || behavior == MADV_UNMERGEABLE;
+}
+
+/*
+ * KSM advice: VM_MERGEABLE applies to whole VMAs, so a VMA whose flag
+ * changes is first split at the ends of the range.
+ */
+static int madvise_ksm(struct vm_area_struct *vma, unsigned long start,
+		       unsigned long end, int behavior)
+{
+	bool mergeable = behavior == MADV_MERGEABLE;
+
+	if (vma->vm_file || !!(vma->vm_flags & VM_MERGEABLE) == mergeable)
+		return 0;
+	if (vma->vm_start < start) {
+		vma = split_vma(vma, start);
+		if (!vma)
+			return -ENOMEM;
+	}
+	if (vma->vm_end > end && !split_vma(vma, end))
+		return -ENOMEM;
+	return ksm_madvise(vma, start, end, behavior);
+}
+
 static int madvise_vma(struct vm_area_struct *vma, unsigned long start,
 		       unsigned long end, int behavior)
 {
 	switch (behavior) {
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+		return madvise_ksm(vma, start, end, behavior);
 	case MADV_DONTNEED:
 		zap_page_range_single(vma, start, end - start);
 		return 0;
@@ -162,8 +195,8 @@ static int madvise_vma(struct vm_area_struct *vma, unsigned long start,
 int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 	       int behavior)
 {
+	struct vm_area_struct *vma, *next;
 	unsigned long end, expect;
-	struct vm_area_struct *vma;
 	int ret = 0;
 
 	if (!mm || (start & ~PAGE_MASK) || !behavior_known(behavior))
@@ -175,12 +208,18 @@ int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 		return -EINVAL;
 	end = start + len;
 	expect = start;
-	mmap_read_lock(mm);
-	for_each_vma_range(mm, vma, start, end) {
+	if (madvise_need_mmap_write(behavior))
+		mmap_write_lock(mm);
+	else
+		mmap_read_lock(mm);
+	/* The next VMA is looked up first: KSM advice may split this one. */
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = next) {
 		unsigned long s = vma->vm_start > start ? vma->vm_start : start;
 		unsigned long e = vma->vm_end < end ? vma->vm_end : end;
 		int err;
 
+		next = vma_next_in(vma, end);
 		if (vma->vm_start > expect)
 			ret = -ENOMEM; /* a hole: report it, go on */
 		expect = vma->vm_end;
@@ -190,7 +229,10 @@ int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 			break;
 		}
 	}
-	mmap_read_unlock(mm);
+	if (madvise_need_mmap_write(behavior))
+		mmap_write_unlock(mm);
+	else
+		mmap_read_unlock(mm);
 	if (!ret && expect < end)
 		ret = -ENOMEM;
 	return ret;

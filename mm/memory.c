@@ -206,15 +206,19 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
  */
 
 /*
- * A non-present entry is going: a swap entry gives back its slot
- * reference (and the swap-cache page, if that was the last).
+ * A non-present entry being zapped.  A swap entry gives back its slot
+ * reference (and the swap-cache page, if that was the last one).  A
+ * migration entry holds neither a reference nor a map count
+ * (try_to_migrate_one() dropped both when it wrote the entry), so clearing
+ * it is all; the migration then finds the PTE gone and leaves it alone.
+ * No TLB can cache a non-present entry.
  */
-static void zap_nonpresent_pte(struct mm_struct *mm, pte_t v)
+static void zap_nonpresent_pte(struct mm_struct *mm, pte_t *pte, pte_t v)
 {
 	swp_entry_t entry = pte_to_swp_entry(v);
 
-	/* Migration entries hold no reference of their own. */
-	if (!is_swap_entry(entry))
+	set_pte(pte, __pte(0));
+	if (is_migration_entry(entry) || WARN_ON_ONCE(!is_swap_entry(entry)))
 		return;
 	free_swap_and_cache(mm->host, entry);
 	dec_mm_counter(mm, MM_SWAPENTS);
@@ -238,11 +242,11 @@ static unsigned long zap_pte_table(struct mmu_gather *tlb,
 
 		if (pte_none(v))
 			continue;
-		set_pte(pte, __pte(0));
-		if (!pte_maps_page(v)) {
-			zap_nonpresent_pte(mm, v);
+		if (is_swap_pte(v)) {
+			zap_nonpresent_pte(mm, pte, v);
 			continue;
 		}
+		set_pte(pte, __pte(0));
 		tlb_track(tlb, addr);
 		if (pte_special(v))
 			continue;
@@ -403,8 +407,20 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	page = shmem_get_page(vma->vm_file, pgoff, mm->host, &err);
 	if (!page)
 		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGSEGV;
+	/*
+	 * Map the page only while it is locked and still the object's:
+	 * migration hands a cache page over to its replacement under the
+	 * page lock, and must not have it mapped anew meanwhile.
+	 */
+	lock_page(page);
+	if (page_mapping_raw(page) != vma->vm_file) {
+		unlock_page(page);
+		put_page(page);
+		return 0; /* replaced: look it up again */
+	}
 	pte = pte_alloc_map_lock(mm, addr, &ptl);
 	if (!pte) {
+		unlock_page(page);
 		put_page(page);
 		return VM_FAULT_OOM;
 	}
@@ -412,6 +428,7 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 		vm_fault_t ret = mm_unstable(mm) ? VM_FAULT_SIGBUS : 0;
 
 		spin_unlock(ptl);
+		unlock_page(page);
 		put_page(page);
 		return ret;
 	}
@@ -420,6 +437,7 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	set_pte(pte, mk_leaf(page_to_pfn(page), vma, true,
 			     flags & FAULT_FLAG_WRITE));
 	spin_unlock(ptl);
+	unlock_page(page);
 	return 0;
 }
 
@@ -430,9 +448,8 @@ void set_pte_at_notify(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
 	set_pte(ptep, pte);
 }
 
-/* Clear a present PTE and flush the TLB for it (P then F). */
-static pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr,
-			      pte_t *ptep)
+/** ptep_clear_flush() - clear a present PTE and flush the TLB for it (P, F). */
+pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
 {
 	pte_t old = ptep_get(ptep);
 
@@ -476,6 +493,8 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
+	if (mutant_is(MUTANT_CHANGE_PTE_UNBOOKENDED))
+		mode = CHANGE_PTE_DIRECT; /* broken on purpose */
 	if (mode != CHANGE_PTE_DIRECT)
 		mmu_notifier_invalidate_range_start(&range);
 	pte = pte_offset_map_lock(mm, addr, &ptl);
@@ -491,6 +510,8 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 			set_pte(pte, entry);
 		else
 			set_pte_at_notify(mm, addr, pte, entry);
+		if (old && PageKsm(old))
+			count_vm_event(mm->host, COW_KSM);
 		if (old)
 			page_remove_rmap(old);
 		replaced = true;
@@ -510,14 +531,16 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
- * May a write (or unshare) fault reuse this anonymous page in place?
- * Called under the PTL.  A swap-cache page mapped only here is reusable
- * once it leaves the cache, which it may if no swap entry still names
- * its slot: the cache's reference is then the only other one.
+ * May a write (or unshare) fault reuse this anonymous page in place?  Never
+ * a KSM page: KSM's stable tree relies on its contents staying as merged,
+ * and other mappings may share it at any moment.  Called under the PTL.
+ * A swap-cache page mapped only here is reusable once it leaves the
+ * cache, which it may if no swap entry still names its slot: the cache's
+ * reference is then the only other one.
  */
 static bool wp_can_reuse_anon_page(struct page *page)
 {
-	if (!PageAnon(page))
+	if (!PageAnon(page) || PageKsm(page))
 		return false;
 	if (PageFlag(page, PG_anon_exclusive))
 		return true;
@@ -693,6 +716,8 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 		goto missing;
 	}
 	if (!pte_present(v)) {
+		if (is_migration_pte(v))
+			return migration_entry_wait(mm, ptl, v);
 		spin_unlock(ptl);
 		if (is_swap_pte(v))
 			return do_swap_page(vma, addr, v, flags);
@@ -764,19 +789,43 @@ static void copy_pinned_pte(struct vm_area_struct *dst_vma, pte_t *dst,
 }
 
 /*
- * Share a swap entry with the child: one more reference on the slot.
- * The page is no longer exclusive to either side, so the parent's entry
- * loses the mark too (under the PROTECTION_PAGE invalidation the caller
- * opened; the entry maps nothing a secondary MMU could hold).
+ * Fork of a migration entry: the child gets the entry too, and the
+ * migration points both at the new page.  It finds the child's because
+ * the child's VMA joins the anon_vma at the tail of its list, behind the
+ * parent's: a walk that missed the child's entry (not copied yet) restores
+ * the parent's first, and the copy is then a present PTE.  In a COW
+ * mapping the page is now shared, so neither side may come back writable
+ * or exclusive.
+ */
+static void copy_migration_pte(pte_t *dst, pte_t *src, pte_t v, bool is_cow)
+{
+	swp_entry_t entry = pte_to_swp_entry(v);
+
+	if (is_cow && is_exclusive_migration_entry(entry)) {
+		v = swp_entry_to_pte(make_migration_entry(swp_offset(entry),
+							  false));
+		set_pte(src, v);
+	}
+	set_pte(dst, v);
+}
+
+/*
+ * Fork of a swap entry: one more reference on the slot.  The page is no
+ * longer exclusive to either side, so the parent's entry loses the mark
+ * too (under the PROTECTION_PAGE invalidation the caller opened; the entry
+ * maps nothing a secondary MMU could hold).
  */
 static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, pte_t *dst,
-				pte_t *src)
+				pte_t *src, bool is_cow)
 {
 	struct mm_struct *mm = dst_vma->vm_mm;
 	pte_t v = ptep_get(src);
 	swp_entry_t entry = pte_to_swp_entry(v);
 
-	/* Migration entries: mm/migrate.c's to copy. */
+	if (is_migration_entry(entry)) {
+		copy_migration_pte(dst, src, v, is_cow);
+		return;
+	}
 	if (WARN_ON_ONCE(!is_swap_entry(entry)) ||
 	    swap_duplicate(mm->host, entry))
 		return;
@@ -816,7 +865,7 @@ static unsigned long copy_pte_table(struct vm_area_struct *dst_vma,
 		if (pte_none(ptep_get(src)))
 			continue;
 		if (is_swap_pte(ptep_get(src))) {
-			copy_nonpresent_pte(dst_vma, dst, src);
+			copy_nonpresent_pte(dst_vma, dst, src, is_cow);
 			continue;
 		}
 		pinned = copy_present_pte(dst_vma, dst, src, is_cow);
@@ -882,28 +931,6 @@ int copy_page_range(struct vm_area_struct *dst_vma,
  * CPU accesses
  */
 
-typedef void (*access_fn)(struct page *page, unsigned long offset, void *buf,
-			  size_t len, bool write);
-
-static void access_bytes(struct page *page, unsigned long offset, void *buf,
-			 size_t len, bool write)
-{
-	if (write)
-		page_copy_from(page, offset, buf, len);
-	else
-		page_copy_to(page, offset, buf, len);
-}
-
-static void access_u64(struct page *page, unsigned long offset, void *buf,
-		       size_t len, bool write)
-{
-	(void)len;
-	if (write)
-		page_write_u64(page, offset, *(u64 *)buf);
-	else
-		*(u64 *)buf = page_read_u64(page, offset);
-}
-
 /*
  * One access within one page: walk, and if the PTE allows it set the
  * accessed (and dirty) bits and touch the frame under the PTL, which is
@@ -911,7 +938,7 @@ static void access_u64(struct page *page, unsigned long offset, void *buf,
  * would; otherwise fault and try again.
  */
 static int access_page(struct mm_struct *mm, unsigned long addr, void *buf,
-		       size_t len, bool write, access_fn fn)
+		       size_t len, bool write, page_access_fn fn)
 {
 	unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
 
@@ -963,7 +990,7 @@ static int cpu_access(struct mm_struct *mm, unsigned long addr, void *buf,
 
 		if (chunk > len)
 			chunk = len;
-		ret = access_page(mm, addr, buf, chunk, write, access_bytes);
+		ret = access_page(mm, addr, buf, chunk, write, page_access_bytes);
 		addr += chunk;
 		buf = (u8 *)buf + chunk;
 		len -= chunk;
@@ -991,7 +1018,7 @@ static int cpu_access_u64(struct mm_struct *mm, unsigned long addr, u64 *val,
 	if (!mm || !val || addr >= TASK_SIZE || (addr & 7))
 		return -EINVAL;
 	mmap_read_lock(mm);
-	ret = access_page(mm, addr, val, 8, write, access_u64);
+	ret = access_page(mm, addr, val, 8, write, page_access_u64);
 	mmap_read_unlock(mm);
 	return ret;
 }

@@ -190,6 +190,23 @@ struct vm_area_struct *split_vma(struct vm_area_struct *vma,
 	return new;
 }
 
+/**
+ * vma_isolate() - make [@start, @end) of @vma a VMA of its own by
+ * splitting off what lies outside; returns it, or NULL on ENOMEM.
+ */
+struct vm_area_struct *vma_isolate(struct vm_area_struct *vma,
+				   unsigned long start, unsigned long end)
+{
+	if (vma->vm_start < start) {
+		vma = split_vma(vma, start);
+		if (!vma)
+			return NULL;
+	}
+	if (vma->vm_end > end && !split_vma(vma, end))
+		return NULL;
+	return vma;
+}
+
 static void vm_area_free(struct vm_area_struct *vma)
 {
 	vma_unlink_rmap(vma);
@@ -385,6 +402,12 @@ int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, start, end);
+	if (mutant_is(MUTANT_FREE_BEFORE_START)) {
+		/* Broken on purpose: pages go before the secondaries know. */
+		for (struct vm_area_struct *v = vma; v; v = vma_next_in(v, end))
+			unmap_page_range(&tlb, v, v->vm_start, v->vm_end);
+		tlb_flush_mmu(&tlb);
+	}
 	mmu_notifier_invalidate_range_start(&range);
 	for (struct vm_area_struct *v = vma; v; v = vma_next_in(v, end))
 		unmap_page_range(&tlb, v, v->vm_start, v->vm_end);

@@ -250,7 +250,8 @@ static int mn_itree_invalidate(struct mmu_notifier_subscriptions *subs,
 	unsigned long cur_seq;
 
 	for (interval_sub = mn_itree_inv_start_range(subs, range, &cur_seq);
-	     interval_sub; interval_sub = mn_itree_inv_next(interval_sub, range)) {
+	     interval_sub;
+	     interval_sub = mn_itree_inv_next(interval_sub, range)) {
 		if (interval_sub->ops->invalidate(interval_sub, range, cur_seq))
 			continue;
 		if (WARN_ON(mmu_notifier_range_blockable(range)))
@@ -366,6 +367,16 @@ static void mn_hlist_release(struct mmu_notifier_subscriptions *subs,
 	synchronize_srcu(&mn_srcu);
 }
 
+/**
+ * __mmu_notifier_release() - exit_mmap()'s notification, before any page
+ * of @mm is freed.
+ * @mm: the exiting address space (mm_users == 0).
+ *
+ * Interval subscribers get one RELEASE invalidation over the whole address
+ * space and stay in the tree; hlist subscribers get ->release and are
+ * unlinked, so they see none of exit's UNMAP.  Returns only when every
+ * ->release, including one an unregister is running, has returned.
+ */
 void __mmu_notifier_release(struct mm_struct *mm)
 {
 	struct mmu_notifier_subscriptions *subs = mn_subs(mm);
@@ -801,10 +812,42 @@ int __mmu_notifier_register(struct mmu_notifier *subscription,
 	return 0;
 }
 
+/*
+ * MUTANT_REGISTER_NO_EXCLUSION: link the subscriber with no mmap_lock and
+ * no mm_take_all_locks(), so it may join in the middle of an open
+ * invalidation window.  Broken on purpose, for the checker's tests.
+ */
+static int mn_register_unexcluded(struct mmu_notifier *subscription,
+				  struct mm_struct *mm)
+{
+	struct mmu_notifier_subscriptions *subs;
+	int ret = mn_check_subscription(subscription);
+
+	if (ret)
+		return ret;
+	if (!READ_ONCE(mm->notifier_subscriptions)) {
+		subs = mn_subscriptions_alloc();
+		if (!subs)
+			return -ENOMEM;
+		smp_store_release(&mm->notifier_subscriptions, subs);
+	}
+	subs = mm->notifier_subscriptions;
+	mmgrab(mm);
+	subscription->mm = mm;
+	subscription->users = 1;
+	spin_lock(&subs->lock);
+	hlist_add_head_rcu(&subscription->hlist, &subs->list);
+	spin_unlock(&subs->lock);
+	return 0;
+}
+
 int mmu_notifier_register(struct mmu_notifier *subscription,
 			  struct mm_struct *mm)
 {
 	int ret;
+
+	if (mutant_is(MUTANT_REGISTER_NO_EXCLUSION) && subscription)
+		return mn_register_unexcluded(subscription, mm);
 
 	mmap_write_lock(mm);
 	ret = __mmu_notifier_register(subscription, mm);
@@ -884,7 +927,12 @@ struct mmu_notifier *mmu_notifier_get(const struct mmu_notifier_ops *ops,
 	return sub;
 }
 
-/* Called after the last mmu_notifier_unregister()/put has finished. */
+/**
+ * __mmu_notifier_subscriptions_destroy() - free @mm's notifier state.
+ * @mm: the address space, from its last mmdrop().
+ *
+ * Every subscriber holds an mm_count reference, so none is left by now.
+ */
 void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm)
 {
 	struct mmu_notifier_subscriptions *subs = mm->notifier_subscriptions;
@@ -990,9 +1038,18 @@ void mmu_notifier_put(struct mmu_notifier *subscription)
 	call_srcu(&mn_srcu, &subscription->rcu, mn_free_rcu);
 }
 
+/*
+ * Linux 6.12 only waits for a grace period here, although its comment
+ * promises that the frees queued by mmu_notifier_put() have completed; a
+ * grace period does not by itself wait for callbacks.  Our header makes
+ * the promise part of the contract, so keep the grace period and add the
+ * barrier that actually keeps it: after this returns no free_notifier()
+ * (and no mmdrop() behind it) is still running.
+ */
 void mmu_notifier_synchronize(void)
 {
 	synchronize_srcu(&mn_srcu);
+	srcu_barrier(&mn_srcu);
 }
 
 /* ---------------------------------------------------------------------
@@ -1131,8 +1188,9 @@ enum mn_unlink {
 };
 
 /* Take @interval_sub out of the tree, or queue that; lock held. */
-static enum mn_unlink mn_itree_unlink(struct mmu_notifier_subscriptions *subs,
-				      struct mmu_interval_notifier *interval_sub)
+static enum mn_unlink
+mn_itree_unlink(struct mmu_notifier_subscriptions *subs,
+		struct mmu_interval_notifier *interval_sub)
 {
 	struct interval_tree_node *node = &interval_sub->interval_tree;
 	bool in_tree = !itree_node_empty(node);

@@ -151,21 +151,6 @@ static bool range_fully_mapped(struct mm_struct *mm, unsigned long start,
 	return expect >= end;
 }
 
-/* Make [start, end) of @vma its own VMA; returns it, or NULL on ENOMEM. */
-static struct vm_area_struct *isolate_range(struct vm_area_struct *vma,
-					    unsigned long start,
-					    unsigned long end)
-{
-	if (vma->vm_start < start) {
-		vma = split_vma(vma, start);
-		if (!vma)
-			return NULL;
-	}
-	if (vma->vm_end > end && !split_vma(vma, end))
-		return NULL;
-	return vma;
-}
-
 int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 		unsigned long prot)
 {
@@ -194,15 +179,16 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 		unsigned long s = vma->vm_start > start ? vma->vm_start : start;
 		unsigned long e = vma->vm_end < end ? vma->vm_end : end;
 
-		vma = isolate_range(vma, s, e);
+		vma = vma_isolate(vma, s, e);
 		if (!vma) {
 			ret = -ENOMEM;
 			break;
 		}
 		next = vma_next_in(vma, end);
-		vma->vm_flags = (vma->vm_flags & ~(VM_READ | VM_WRITE |
-						   VM_EXEC)) |
-				newbits;
+		/* Read locklessly by migration's remove_migration_pte(). */
+		WRITE_ONCE(vma->vm_flags,
+			   (vma->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
+				   newbits);
 		change_protection(&tlb, vma, s, e);
 	}
 	tlb_finish_mmu(&tlb);

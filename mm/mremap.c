@@ -77,20 +77,6 @@ static void move_page_tables(struct mm_struct *mm, unsigned long old,
 	mmu_notifier_invalidate_range_end(&range);
 }
 
-/* Make [start, end) of @vma a VMA of its own; NULL on ENOMEM. */
-static struct vm_area_struct *isolate(struct vm_area_struct *vma,
-				      unsigned long start, unsigned long end)
-{
-	if (vma->vm_start < start) {
-		vma = split_vma(vma, start);
-		if (!vma)
-			return NULL;
-	}
-	if (vma->vm_end > end && !split_vma(vma, end))
-		return NULL;
-	return vma;
-}
-
 static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 		     unsigned long old_len, unsigned long new_len,
 		     unsigned long new_addr)
@@ -100,7 +86,14 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 
 	if (prealloc_tables(mm, new_addr, old_len))
 		return -ENOMEM;
-	vma = isolate(vma, old_addr, old_addr + old_len);
+	/*
+	 * KSM finds a KSM page's mappings by the addresses it merged them
+	 * at: unmerge the area rather than move KSM pages away from them.
+	 * VM_MERGEABLE stays, so the moved area can be merged again.
+	 */
+	if (ksm_unmerge_range(vma, old_addr, old_addr + old_len))
+		return -ENOMEM;
+	vma = vma_isolate(vma, old_addr, old_addr + old_len);
 	if (!vma)
 		return -ENOMEM;
 	new = vm_area_dup(vma, mm, new_addr, new_addr + new_len,

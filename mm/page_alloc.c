@@ -34,6 +34,12 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[MMU_NOTIFY_END] = "mmu_notify_end",
 	[MMU_NOTIFY_AGE] = "mmu_notify_age",
 	[MMU_NOTIFY_CHANGE_PTE] = "mmu_notify_change_pte",
+	[PGMIGRATE_SUCCESS] = "pgmigrate_success",
+	[PGMIGRATE_FAIL] = "pgmigrate_fail",
+	[COMPACTMIGRATE_SCANNED] = "compact_migrate_scanned",
+	[COMPACTFREE_SCANNED] = "compact_free_scanned",
+	[COMPACTISOLATED] = "compact_isolated",
+	[COW_KSM] = "cow_ksm",
 	[PGALLOC_FAIL] = "pgalloc_fail",
 	[ALLOCSTALL] = "allocstall",
 	[PAGEOUTRUN] = "pageoutrun",
@@ -109,6 +115,35 @@ static void host_free_memory(struct host *host)
 	free(host);
 }
 
+/*
+ * The free list is doubly linked through lru_next/lru_prev, so compaction
+ * can take a given free frame off it (isolate_free_page()).  Both links and
+ * PG_buddy change only under free_lock: a frame is on the list exactly
+ * when PG_buddy is set.
+ */
+static void free_list_add(struct host *host, struct page *page)
+{
+	u32 pfn = (u32)(page - host->pages);
+
+	page->lru_prev = PFN_NONE;
+	page->lru_next = host->free_head;
+	if (host->free_head != PFN_NONE)
+		host->pages[host->free_head].lru_prev = pfn;
+	host->free_head = pfn;
+	SetPageFlag(page, PG_buddy);
+}
+
+static void free_list_del(struct host *host, struct page *page)
+{
+	if (page->lru_prev != PFN_NONE)
+		host->pages[page->lru_prev].lru_next = page->lru_next;
+	else
+		host->free_head = page->lru_next;
+	if (page->lru_next != PFN_NONE)
+		host->pages[page->lru_next].lru_prev = page->lru_prev;
+	ClearPageFlag(page, PG_buddy);
+}
+
 static void host_init_frames(struct host *host)
 {
 	unsigned long flags0 = (unsigned long)host->index << PAGE_HOST_SHIFT;
@@ -119,21 +154,19 @@ static void host_init_frames(struct host *host)
 		host->lru[i].head = host->lru[i].tail = PFN_NONE;
 	spin_lock_init(&host->mmlist_lock);
 	INIT_LIST_HEAD(&host->mmlist);
-	init_waitqueue_head(&host->page_wait);
 	init_waitqueue_head(&host->kswapd_wait);
 	host->free_head = PFN_NONE;
 	/* Push high frames first so low frames are handed out first. */
 	for (unsigned long pfn = host->cfg.nr_frames; pfn-- > 1;) {
-		struct page *page = &host->pages[pfn];
-
-		page->flags.counter = flags0 | (1UL << PG_buddy);
-		page->lru_next = host->free_head;
-		host->free_head = (u32)pfn;
+		host->pages[pfn].flags.counter = flags0;
+		free_list_add(host, &host->pages[pfn]);
 	}
 	atomic_long_set(&host->nr_free, host->cfg.nr_frames - 1);
 	/* Frame 0: the shared zero page, never freed, always zero. */
 	host->pages[ZERO_PFN].flags.counter = flags0 | (1UL << PG_reserved);
 	atomic_set(&host->pages[ZERO_PFN]._refcount, 1);
+	for (int i = 0; i < 1 << PAGE_WAIT_TABLE_BITS; i++)
+		init_waitqueue_head(&host->page_wait_table[i]);
 }
 
 /*
@@ -168,7 +201,8 @@ struct host *host_create(const struct host_config *cfg)
 
 	if (!cfg || cfg->nr_frames < 16 || cfg->nr_frames >= PFN_NONE ||
 	    (unsigned int)cfg->content > HOST_CONTENT_TAG ||
-	    (unsigned int)cfg->change_pte > CHANGE_PTE_DIRECT)
+	    (unsigned int)cfg->change_pte > CHANGE_PTE_DIRECT ||
+	    (unsigned int)cfg->ksm_run > KSM_RUN_MERGE)
 		return ERR_PTR(-EINVAL);
 	host = calloc(1, sizeof(*host));
 	if (!host)
@@ -189,12 +223,12 @@ struct host *host_create(const struct host_config *cfg)
 	}
 	host_init_frames(host);
 	err = swap_init(host);
+	if (!err)
+		err = ksm_init_host(host);
 	if (!err && cfg->kswapd)
 		err = kswapd_start(host);
 	if (err) {
-		swap_exit(host);
-		host_unlist(host);
-		host_free_memory(host);
+		host_destroy(host);
 		return ERR_PTR(err);
 	}
 	return host;
@@ -207,6 +241,7 @@ int host_destroy(struct host *host)
 	if (atomic_read(&host->nr_mms))
 		return -EBUSY;
 	kswapd_stop(host);
+	ksm_destroy_host(host);
 	/* Every frame but the zero page must be back on the free list. */
 	WARN_ON(atomic_long_read(&host->nr_free) !=
 		(long)host->cfg.nr_frames - 1);
@@ -282,10 +317,32 @@ bool is_zero_pfn(unsigned long pfn)
 	return pfn == ZERO_PFN;
 }
 
-/* Pop a frame off the free list and hand it out clean; NULL when empty. */
-static struct page *rmqueue(struct host *host)
+/*
+ * A frame just taken off the free list: reset what its previous owner
+ * left, then publish the first reference with a release store.  Whoever
+ * takes a reference by frame number (get_page_unless_zero(), an acquire)
+ * therefore sees the reset metadata and @init_flags, never stale ones.
+ */
+static void prep_new_page(struct host *host, struct page *page,
+			  unsigned long init_flags)
 {
-	unsigned long keep;
+	unsigned long keep = atomic_long_read(&page->flags) &
+			     ~((1UL << PAGE_HOST_SHIFT) - 1);
+
+	atomic_long_set(&page->flags, keep | init_flags);
+	page->mapping = NULL;
+	page->index = 0;
+	page->private = 0;
+	page->lru_next = page->lru_prev = PFN_NONE;
+	page->tag = 0;
+	atomic_set(&page->_mapcount, 0);
+	smp_store_release(&page->_refcount.counter, 1);
+	atomic_long_dec(&host->nr_free);
+	count_vm_event(host, PGALLOC);
+}
+
+static struct page *__alloc_page(struct host *host, unsigned long init_flags)
+{
 	struct page *page;
 	u32 pfn;
 
@@ -296,21 +353,32 @@ static struct page *rmqueue(struct host *host)
 		return NULL;
 	}
 	page = &host->pages[pfn];
-	host->free_head = page->lru_next;
+	free_list_del(host, page);
 	spin_unlock(&host->free_lock);
+	prep_new_page(host, page, init_flags);
+	return page;
+}
 
-	keep = atomic_long_read(&page->flags) &
-	       ~((1UL << PAGE_HOST_SHIFT) - 1);
-	atomic_long_set(&page->flags, keep);
-	page->mapping = NULL;
-	page->index = 0;
-	page->private = 0;
-	page->lru_next = page->lru_prev = PFN_NONE;
-	page->tag = 0;
-	atomic_set(&page->_mapcount, 0);
-	atomic_set(&page->_refcount, 1);
-	atomic_long_dec(&host->nr_free);
-	count_vm_event(host, PGALLOC);
+
+/**
+ * isolate_free_page() - take the free frame @pfn off the free list, as
+ * alloc_page() would hand it out (compaction's migration target).
+ * Return: the page, or NULL if @pfn is not free.
+ */
+struct page *isolate_free_page(struct host *host, unsigned long pfn)
+{
+	struct page *page = pfn_to_page(host, pfn);
+
+	if (!page || !PageFlag(page, PG_buddy))
+		return NULL;
+	spin_lock(&host->free_lock);
+	if (!PageFlag(page, PG_buddy)) {
+		spin_unlock(&host->free_lock);
+		return NULL;
+	}
+	free_list_del(host, page);
+	spin_unlock(&host->free_lock);
+	prep_new_page(host, page, 0);
 	return page;
 }
 
@@ -339,7 +407,7 @@ static struct page *alloc_page_slowpath(struct host *host)
 			no_progress_loops = 0;
 		else
 			no_progress_loops++;
-		page = rmqueue(host);
+		page = __alloc_page(host, 0);
 		if (page)
 			return page;
 		if (no_progress_loops < MAX_RECLAIM_RETRIES) {
@@ -350,7 +418,7 @@ static struct page *alloc_page_slowpath(struct host *host)
 		if (!host->cfg.oom_kill || !out_of_memory(host))
 			break;
 		no_progress_loops = 0;
-		page = rmqueue(host);
+		page = __alloc_page(host, 0);
 		if (page)
 			return page;
 	}
@@ -378,7 +446,7 @@ fail:
  */
 struct page *alloc_page(struct host *host)
 {
-	struct page *page = rmqueue(host);
+	struct page *page = __alloc_page(host, 0);
 
 	if (!page)
 		return alloc_page_slowpath(host);
@@ -400,10 +468,10 @@ void free_page_frame(struct page *page)
 	WARN_ON_ONCE(PageSwapCache(page) || PageLocked(page));
 	if (PageFlag(page, PG_lru))
 		lru_del_page(page);
-	SetPageFlag(page, PG_buddy);
+	if (unlikely(READ_ONCE(host->checker)))
+		checker_page_free(host, page - host->pages);
 	spin_lock(&host->free_lock);
-	page->lru_next = host->free_head;
-	host->free_head = (u32)(page - host->pages);
+	free_list_add(host, page);
 	spin_unlock(&host->free_lock);
 	atomic_long_inc(&host->nr_free);
 	count_vm_event(host, PGFREE);
@@ -525,6 +593,25 @@ int page_copy_from(struct page *page, unsigned long offset, const void *buf,
 	return 0;
 }
 
+void page_access_bytes(struct page *page, unsigned long offset, void *buf,
+		       size_t len, bool write)
+{
+	if (write)
+		page_copy_from(page, offset, buf, len);
+	else
+		page_copy_to(page, offset, buf, len);
+}
+
+void page_access_u64(struct page *page, unsigned long offset, void *buf,
+		     size_t len, bool write)
+{
+	(void)len;
+	if (write)
+		page_write_u64(page, offset, *(u64 *)buf);
+	else
+		*(u64 *)buf = page_read_u64(page, offset);
+}
+
 /** copy_page_contents() - @dst gets @src's bytes (or tag). */
 void copy_page_contents(struct page *dst, struct page *src)
 {
@@ -560,9 +647,14 @@ void clear_page_contents(struct page *page)
  * mode.  The split page-table lock lives in the struct page, as in Linux.
  */
 
+/*
+ * PG_pgtable is set before the first reference is published, so a
+ * frame-number scanner that got a reference knows the page-table page
+ * for what it is before it looks at the fields pt_table aliases.
+ */
 struct page *alloc_pt_page(struct host *host)
 {
-	struct page *page = alloc_page(host);
+	struct page *page = __alloc_page(host, 1UL << PG_pgtable);
 	pte_t *table;
 
 	if (!page)
@@ -571,6 +663,7 @@ struct page *alloc_pt_page(struct host *host)
 	if (!table) {
 		table = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
 		if (!table) {
+			ClearPageFlag(page, PG_pgtable);
 			put_page(page);
 			return NULL;
 		}
@@ -579,7 +672,6 @@ struct page *alloc_pt_page(struct host *host)
 	page->pt_table = table;
 	spin_lock_init(&page->ptl);
 	page->pt_level = 0;
-	SetPageFlag(page, PG_pgtable);
 	return page;
 }
 
@@ -587,8 +679,9 @@ void free_pt_page(struct page *page)
 {
 	if (!page_address(page))
 		free(page->pt_table);
-	ClearPageFlag(page, PG_pgtable);
 	page->pt_table = NULL;
 	page->index = 0;
+	/* After the aliased fields are reset: see alloc_pt_page(). */
+	ClearPageFlag(page, PG_pgtable);
 	put_page(page);
 }

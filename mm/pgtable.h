@@ -111,6 +111,7 @@ pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr,
 pte_t *pte_alloc_map_lock(struct mm_struct *mm, unsigned long addr,
 			  spinlock_t **ptlp);
 struct page *pte_table_page(struct mm_struct *mm, unsigned long addr);
+pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr, pte_t *ptep);
 void free_pgtables(struct mm_struct *mm, unsigned long start,
 		   unsigned long end);
 

@@ -60,7 +60,14 @@ static void anon_vma_free_rcu(struct callback_head *head)
 	free(container_of(head, struct anon_vma, rcu));
 }
 
-static void put_anon_vma(struct anon_vma *av)
+/** get_anon_vma() - keep @av alive (its holder already keeps it alive). */
+void get_anon_vma(struct anon_vma *av)
+{
+	WARN_ON_ONCE(atomic_inc_return(&av->refcount) <= 1);
+}
+
+/** put_anon_vma() - drop a reference; the last frees it after a grace period. */
+void put_anon_vma(struct anon_vma *av)
 {
 	if (atomic_dec_and_test(&av->refcount))
 		call_srcu(rmap_srcu(), &av->rcu, anon_vma_free_rcu);
@@ -128,8 +135,8 @@ static void *anon_mapping(struct vm_area_struct *vma)
 void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
 			    unsigned long addr)
 {
-	set_page_mapping(page, anon_mapping(vma));
 	page->index = linear_page_index(vma, addr);
+	set_page_mapping(page, anon_mapping(vma));
 	SetPageFlag(page, PG_anon_exclusive);
 	SetPageFlag(page, PG_swapbacked);
 	atomic_set(&page->_mapcount, 1);
@@ -219,7 +226,9 @@ static void walk_vmas(struct page *page, struct list_head *head,
 /**
  * rmap_walk() - call rwc->rmap_one for every VMA that may map @page (the
  * callee checks the PTE), until it returns false.  The caller holds a
- * reference on @page.
+ * reference on @page.  A page that is not mapped is not walked, unless
+ * rwc->walk_unmapped asks for its migration entries.  KSM pages are
+ * walked through their stable node (rmap_walk_ksm()).
  */
 void rmap_walk(struct page *page, struct rmap_walk_control *rwc)
 {
@@ -228,8 +237,13 @@ void rmap_walk(struct page *page, struct rmap_walk_control *rwc)
 
 	idx = srcu_read_lock(rmap_srcu());
 	mapping = page_mapping_raw(page);
-	if (!mapping || !page_mapcount(page)) {
+	if (!mapping || (!rwc->walk_unmapped && !page_mapcount(page))) {
 		srcu_read_unlock(rmap_srcu(), idx);
+		return;
+	}
+	if (((unsigned long)mapping & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_KSM) {
+		srcu_read_unlock(rmap_srcu(), idx);
+		rmap_walk_ksm(page, rwc);
 		return;
 	}
 	if ((unsigned long)mapping & PAGE_MAPPING_ANON) {

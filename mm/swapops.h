@@ -25,6 +25,7 @@ enum swp_type {
 	SWP_TYPE_SWAP = 1,
 	SWP_MIGRATION_READ = 2,  /* the page was mapped read-only */
 	SWP_MIGRATION_WRITE = 3, /* the page was mapped writable */
+	SWP_MIGRATION_READ_EXCLUSIVE = 4, /* read-only, anon-exclusive */
 };
 
 #define SWP_TYPE_SHIFT 1
@@ -89,7 +90,23 @@ static inline bool pte_swp_exclusive(pte_t pte)
 static inline bool is_migration_entry(swp_entry_t e)
 {
 	return swp_type(e) == SWP_MIGRATION_READ ||
-	       swp_type(e) == SWP_MIGRATION_WRITE;
+	       swp_type(e) == SWP_MIGRATION_WRITE ||
+	       swp_type(e) == SWP_MIGRATION_READ_EXCLUSIVE;
+}
+
+static inline bool is_writable_migration_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_MIGRATION_WRITE;
+}
+
+/*
+ * Was the page exclusive to this mapping when it was unmapped?  A writable
+ * anonymous PTE implies it; a read-only one says so in its entry type.
+ */
+static inline bool is_exclusive_migration_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_MIGRATION_WRITE ||
+	       swp_type(e) == SWP_MIGRATION_READ_EXCLUSIVE;
 }
 
 static inline bool is_swap_entry(swp_entry_t e)
@@ -100,6 +117,18 @@ static inline bool is_swap_entry(swp_entry_t e)
 static inline swp_entry_t make_migration_entry(unsigned long pfn, bool write)
 {
 	return swp_entry(write ? SWP_MIGRATION_WRITE : SWP_MIGRATION_READ, pfn);
+}
+
+static inline swp_entry_t make_readable_exclusive_migration_entry(
+	unsigned long pfn)
+{
+	return swp_entry(SWP_MIGRATION_READ_EXCLUSIVE, pfn);
+}
+
+/** is_migration_pte() - is @pte a migration entry? */
+static inline bool is_migration_pte(pte_t pte)
+{
+	return is_swap_pte(pte) && is_migration_entry(pte_to_swp_entry(pte));
 }
 
 #endif /* MMULAB_MM_SWAPOPS_H */

@@ -24,6 +24,18 @@
 #include <mmulab/sync.h>
 #include "kernel/internal.h"
 
+#if defined(__SANITIZE_THREAD__)
+/*
+ * The children that must fail exit at once; TSan would otherwise sleep a
+ * second in each before exiting, looking for races at exit.
+ */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "atexit_sleep_ms=0";
+}
+#endif
+
 static int task_failures;
 
 static void task_check_failed(const char *file, int line, const char *cond)
@@ -78,10 +90,17 @@ static struct det_result det_run_cfg(const struct det_config *cfg,
 	return res;
 }
 
+/* A budget far above what any test here needs, so a livelock fails fast. */
+#define TEST_MAX_STEPS 1000000
+
 static struct det_result det_run(u64 seed, enum det_strategy strategy,
 				 det_body_fn body, void *arg)
 {
-	struct det_config cfg = { .seed = seed, .strategy = strategy };
+	struct det_config cfg = {
+		.seed = seed,
+		.strategy = strategy,
+		.max_steps = TEST_MAX_STEPS,
+	};
 
 	return det_run_cfg(&cfg, body, arg);
 }
@@ -259,7 +278,8 @@ static void test_mutual_exclusion(void **state)
 
 struct replay {
 	struct mutex lock;
-	int order[REPLAY_TASKS * REPLAY_ITERS];	/* who took the lock when */
+	/* Who took the lock, in order. */
+	int order[REPLAY_TASKS * REPLAY_ITERS];
 	int n;
 	const char *tag;	/* folded into the log by det_log() */
 };
@@ -304,7 +324,7 @@ static struct det_result replay_run(const struct det_config *cfg,
 				    const char *tag, size_t offset,
 				    struct replay *out)
 {
-	char *buf = aligned_alloc(64, offset + sizeof(struct replay) + 64);
+	char *buf = malloc(offset + sizeof(struct replay));
 	struct replay *r;
 	struct det_result res;
 
@@ -441,9 +461,13 @@ static void test_det_log_hashed(void **state)
 #define YIELD_MAX_ITERS 100
 
 struct yield_log {
-	int seq[YIELDERS * YIELD_MAX_ITERS];	/* worker index per record */
+	/* The worker index of each record, in order. */
+	int seq[YIELDERS * YIELD_MAX_ITERS];
 	int n;
 	unsigned int iters;
+	/* Step with an atomic operation instead of cond_resched(). */
+	bool busy;
+	atomic_t ticks;
 };
 
 struct yield_arg {
@@ -457,7 +481,10 @@ static int yielder(void *arg)
 
 	for (unsigned int i = 0; i < a->log->iters; i++) {
 		a->log->seq[a->log->n++] = a->idx;
-		cond_resched();
+		if (a->log->busy)
+			atomic_inc(&a->log->ticks);
+		else
+			cond_resched();
 	}
 	return 0;
 }
@@ -531,9 +558,9 @@ static void test_round_robin_order(void **state)
 }
 
 /*
- * PCT runs the highest-priority runnable task until it blocks, exits or
- * meets a change point, so tasks that only yield switch rarely; the
- * random strategy switches at about every other point.
+ * PCT runs the highest-priority runnable task until it blocks, exits,
+ * yields or meets a change point, so busy tasks switch rarely; the random
+ * strategy switches at about every other point.
  */
 static void test_pct_few_switches(void **state)
 {
@@ -547,21 +574,769 @@ static void test_pct_few_switches(void **state)
 			.pct_depth = DEPTH,
 			.pct_steps = YIELDERS * ITERS,
 		};
-		struct yield_log log = { .iters = ITERS };
-		struct det_result pct, rnd;
+		struct yield_log log = { .iters = ITERS, .busy = true };
+		struct det_result pct, rnd, pct_yield;
 
 		pct = det_run_cfg(&cfg, yield_body, &log);
-		log = (struct yield_log){ .iters = ITERS };
+		log = (struct yield_log){ .iters = ITERS, .busy = true };
 		rnd = det_run(seed, DET_STRATEGY_RANDOM, yield_body, &log);
-		/* Creations, exits, joins and change points; not yields. */
+		/* Creations, exits, joins and change points; not steps. */
 		assert_true(pct.switches <= 4 * (YIELDERS + 1) + DEPTH);
 		assert_true(rnd.switches >= YIELDERS * ITERS / 3);
+		/* A yield lets the others go first. */
+		log = (struct yield_log){ .iters = ITERS };
+		pct_yield = det_run_cfg(&cfg, yield_body, &log);
+		assert_true(pct_yield.switches >= YIELDERS * ITERS / 2);
 	}
+}
+
+struct busy_wait {
+	int flag;
+	int spins;
+};
+
+static int set_flag(void *arg)
+{
+	struct busy_wait *b = arg;
+
+	WRITE_ONCE(b->flag, 1);
+	return 0;
+}
+
+static void busy_wait_body(void *arg)
+{
+	struct busy_wait *b = arg;
+	struct task_struct *t = spawn(set_flag, b, "setter");
+
+	while (!READ_ONCE(b->flag)) {
+		b->spins++;
+		cpu_relax();
+	}
+	assert_int_equal(kthread_stop(t), 0);
+}
+
+/*
+ * Under PCT a busy-wait on a lower-priority task ends at its first
+ * cpu_relax(), without waiting for a change point (placed out of reach
+ * here; a livelock would exhaust the step budget and abort).
+ */
+static void test_pct_busy_wait(void **state)
+{
+	int waited = 0;
+
+	(void)state;
+	for (u64 seed = 1; seed <= 8; seed++) {
+		struct det_config cfg = {
+			.seed = seed,
+			.strategy = DET_STRATEGY_PCT,
+			.pct_steps = 1UL << 40,
+			.max_steps = TEST_MAX_STEPS,
+		};
+		struct busy_wait b = { .flag = 0 };
+
+		det_run_cfg(&cfg, busy_wait_body, &b);
+		assert_true(b.spins <= 1);
+		waited += b.spins;
+	}
+	/* In some seeds the waiter had the higher priority. */
+	assert_true(waited > 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Wait queues and SRCU
+ */
+
+#define WAITERS 3
+
+struct levels {
+	wait_queue_head_t wq;
+	int level;
+	int passed;
+};
+
+static int level_waiter(void *arg)
+{
+	struct levels *l = arg;
+
+	wait_event(l->wq, READ_ONCE(l->level) >= 2);
+	l->passed++;
+	return 0;
+}
+
+static void levels_body(void *arg)
+{
+	struct levels *l = arg;
+	struct task_struct *t[WAITERS];
+
+	for (int i = 0; i < WAITERS; i++)
+		t[i] = spawn(level_waiter, l, "waiter");
+	for (int i = 0; i < 10; i++)
+		cond_resched();
+	/* Woken with the condition still false: they must sleep again. */
+	WRITE_ONCE(l->level, 1);
+	wake_up_all(&l->wq);
+	for (int i = 0; i < 20; i++)
+		cond_resched();
+	assert_int_equal(l->passed, 0);
+	WRITE_ONCE(l->level, 2);
+	wake_up_all(&l->wq);
+	for (int i = 0; i < WAITERS; i++)
+		assert_int_equal(kthread_stop(t[i]), 0);
+	assert_int_equal(l->passed, WAITERS);
+}
+
+static void test_wait_event(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < NR_STRATEGIES; s++) {
+		for (u64 seed = 1; seed <= 5; seed++) {
+			struct levels l = { .level = 0 };
+
+			init_waitqueue_head(&l.wq);
+			det_run(seed, strategies[s], levels_body, &l);
+		}
+	}
+}
+
+enum reader_state { R_OUTSIDE, R_INSIDE, R_DONE };
+
+#define SRCU_READERS 2
+
+struct gp {
+	struct srcu_struct srcu;
+	wait_queue_head_t wq;
+	int state[SRCU_READERS];
+	int gp_started;		/* readers stay inside until it is set */
+	int waited;	/* readers the grace period had to wait for */
+};
+
+struct gp_arg {
+	struct gp *gp;
+	int idx;
+};
+
+static int gp_reader(void *arg)
+{
+	struct gp_arg *a = arg;
+	struct gp *gp = a->gp;
+	int idx = srcu_read_lock(&gp->srcu);
+
+	WRITE_ONCE(gp->state[a->idx], R_INSIDE);
+	wake_up_all(&gp->wq);
+	wait_event(gp->wq, READ_ONCE(gp->gp_started));
+	for (int i = 0; i < 4; i++)
+		cond_resched();
+	WRITE_ONCE(gp->state[a->idx], R_DONE);
+	srcu_read_unlock(&gp->srcu, idx);
+	return 0;
+}
+
+static bool any_reader_in(struct gp *gp)
+{
+	for (int i = 0; i < SRCU_READERS; i++) {
+		if (READ_ONCE(gp->state[i]) == R_INSIDE)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Every reader seen inside before synchronize_srcu() was called must have
+ * left when it returns.
+ */
+static void gp_body(void *arg)
+{
+	struct gp *gp = arg;
+	struct gp_arg args[SRCU_READERS];
+	struct task_struct *t[SRCU_READERS];
+	bool inside[SRCU_READERS];
+
+	for (int i = 0; i < SRCU_READERS; i++) {
+		args[i] = (struct gp_arg){ .gp = gp, .idx = i };
+		t[i] = spawn(gp_reader, &args[i], "reader");
+	}
+	wait_event(gp->wq, any_reader_in(gp));
+	for (int i = 0; i < SRCU_READERS; i++)
+		inside[i] = READ_ONCE(gp->state[i]) == R_INSIDE;
+	WRITE_ONCE(gp->gp_started, 1);
+	wake_up_all(&gp->wq);
+	synchronize_srcu(&gp->srcu);
+	for (int i = 0; i < SRCU_READERS; i++) {
+		if (inside[i]) {
+			assert_int_equal(READ_ONCE(gp->state[i]), R_DONE);
+			gp->waited++;
+		}
+	}
+	for (int i = 0; i < SRCU_READERS; i++)
+		assert_int_equal(kthread_stop(t[i]), 0);
+}
+
+static void test_srcu_grace_period(void **state)
+{
+	int waited = 0;
+
+	(void)state;
+	for (size_t s = 0; s < NR_STRATEGIES; s++) {
+		for (u64 seed = 1; seed <= 8; seed++) {
+			struct gp gp = { .waited = 0 };
+
+			init_srcu_struct(&gp.srcu);
+			init_waitqueue_head(&gp.wq);
+			det_run(seed, strategies[s], gp_body, &gp);
+			cleanup_srcu_struct(&gp.srcu);
+			waited += gp.waited;
+		}
+	}
+	/* Readers stay inside until the grace period starts. */
+	assert_true(waited >= (int)(NR_STRATEGIES * 8));
+}
+
+struct cb_ctx;
+
+struct cb_item {
+	struct callback_head head;
+	struct cb_ctx *c;
+	int ran;
+	int reader_seen;	/* the reader's state when the callback ran */
+	int det_seen;		/* det_active() when the callback ran */
+};
+
+struct cb_ctx {
+	struct srcu_struct srcu;
+	wait_queue_head_t wq;
+	int reader;		/* enum reader_state */
+	int queued;		/* the reader stays inside until it is set */
+	struct cb_item cb[3];
+};
+
+static void cb_fn(struct callback_head *head)
+{
+	struct cb_item *it = container_of(head, struct cb_item, head);
+
+	it->ran++;
+	it->reader_seen = it->c->reader;
+	it->det_seen = det_active();
+}
+
+static int cb_reader(void *arg)
+{
+	struct cb_ctx *c = arg;
+	int idx = srcu_read_lock(&c->srcu);
+
+	WRITE_ONCE(c->reader, R_INSIDE);
+	wake_up_all(&c->wq);
+	wait_event(c->wq, READ_ONCE(c->queued));
+	for (int i = 0; i < 6; i++)
+		cond_resched();
+	WRITE_ONCE(c->reader, R_DONE);
+	srcu_read_unlock(&c->srcu, idx);
+	return 0;
+}
+
+static void cb_body(void *arg)
+{
+	struct cb_ctx *c = arg;
+	struct task_struct *t = spawn(cb_reader, c, "reader");
+
+	wait_event(c->wq, READ_ONCE(c->reader) == R_INSIDE);
+	call_srcu(&c->srcu, &c->cb[0].head, cb_fn);
+	WRITE_ONCE(c->queued, 1);
+	wake_up_all(&c->wq);
+	for (int i = 0; i < 3; i++)
+		cond_resched();
+	assert_int_equal(c->cb[0].ran, 0);
+	/* Runs it, after the reader that was inside left. */
+	srcu_barrier(&c->srcu);
+	assert_int_equal(c->cb[0].ran, 1);
+	assert_int_equal(kthread_stop(t), 0);
+	/* Left for det_end(). */
+	call_srcu(&c->srcu, &c->cb[1].head, cb_fn);
+	assert_int_equal(c->cb[1].ran, 0);
+}
+
+static void test_srcu_callbacks(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < NR_STRATEGIES; s++) {
+		for (u64 seed = 1; seed <= 4; seed++) {
+			struct cb_ctx c = { .reader = R_OUTSIDE };
+
+			for (int i = 0; i < 3; i++)
+				c.cb[i].c = &c;
+			init_srcu_struct(&c.srcu);
+			init_waitqueue_head(&c.wq);
+			det_run(seed, strategies[s], cb_body, &c);
+			assert_int_equal(c.cb[0].ran, 1);
+			assert_int_equal(c.cb[0].reader_seen, R_DONE);
+			assert_int_equal(c.cb[0].det_seen, 1);
+			assert_int_equal(c.cb[1].ran, 1);
+			assert_int_equal(c.cb[1].det_seen, 1);
+			/* Outside the run again: liburcu runs it. */
+			call_srcu(&c.srcu, &c.cb[2].head, cb_fn);
+			cleanup_srcu_struct(&c.srcu);
+			assert_int_equal(c.cb[2].ran, 1);
+			assert_int_equal(c.cb[2].det_seen, 0);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Tasks and the run's life cycle
+ */
+
+static int until_stopped(void *arg)
+{
+	(void)arg;
+	while (!kthread_should_stop())
+		msleep(1);
+	return 101;
+}
+
+static int returns_arg(void *arg)
+{
+	return (int)(long)arg;
+}
+
+static void test_begin_end_errors(void **state)
+{
+	struct det_config cfg = { .seed = 1 };
+	struct det_config bad = { .strategy = (enum det_strategy)42 };
+	struct det_result res;
+	struct task_struct *t;
+
+	(void)state;
+	assert_int_equal(det_end(&res), -EINVAL);
+	assert_int_equal(det_begin(&bad), -EINVAL);
+	assert_int_equal(det_begin(NULL), -EINVAL);
+
+	/* A task started outside the run is alive. */
+	t = spawn(until_stopped, NULL, "outsider");
+	assert_int_equal(det_begin(&cfg), -EBUSY);
+	assert_false(det_active());
+	assert_int_equal(kthread_stop(t), 101);
+
+	assert_int_equal(det_begin(&cfg), 0);
+	assert_int_equal(det_begin(&cfg), -EBUSY);
+	assert_int_equal(det_end(&res), 0);
+	assert_int_equal(res.tasks, 1);
+	assert_int_equal(det_end(&res), -EINVAL);
+}
+
+struct sleeper {
+	wait_queue_head_t wq;
+	int go;
+};
+
+static int sleeper_fn(void *arg)
+{
+	struct sleeper *s = arg;
+
+	wait_event(s->wq, READ_ONCE(s->go));
+	return 5;
+}
+
+static void unreaped_body(void *arg)
+{
+	struct sleeper *s = arg;
+	struct det_result res;
+	struct task_struct *t, *q;
+
+	/* Done but not reaped. */
+	q = spawn(returns_arg, (void *)7L, "quick");
+	assert_int_equal(det_end(&res), -EBUSY);
+	while (!READ_ONCE(q->exited))
+		cond_resched();
+	assert_int_equal(det_end(&res), -EBUSY);
+	assert_true(det_active());
+	assert_int_equal(kthread_stop(q), 7);
+
+	/* Blocked. */
+	t = spawn(sleeper_fn, s, "sleeper");
+	for (int i = 0; i < 5; i++)
+		cond_resched();
+	assert_int_equal(det_end(&res), -EBUSY);
+	WRITE_ONCE(s->go, 1);
+	wake_up_all(&s->wq);
+	assert_int_equal(kthread_stop(t), 5);
+}
+
+static void test_end_unreaped(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < NR_STRATEGIES; s++) {
+		struct sleeper sl = { .go = 0 };
+		struct det_result res;
+
+		init_waitqueue_head(&sl.wq);
+		res = det_run(3, strategies[s], unreaped_body, &sl);
+		assert_int_equal(res.tasks, 3);
+	}
+}
+
+static int spin_until_stopped(void *arg)
+{
+	(void)arg;
+	while (!kthread_should_stop())
+		cond_resched();
+	return 9;
+}
+
+/* kthread_should_stop() and kthread_stop() inside a run. */
+static void stop_body(void *arg)
+{
+	struct task_struct *t = spawn(spin_until_stopped, NULL, "spinner");
+
+	(void)arg;
+	for (int i = 0; i < 10; i++)
+		cond_resched();
+	assert_int_equal(kthread_stop(t), 9);
+}
+
+static void test_kthread_stop(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < NR_STRATEGIES; s++) {
+		for (u64 seed = 1; seed <= 4; seed++)
+			det_run(seed, strategies[s], stop_body, NULL);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Failures, each in a child process
+ */
+
+#define EXIT_DEADLOCK 42
+#define EXIT_LIVELOCK 43
+#define EXIT_OTHER 44
+#define EXIT_NO_FAILURE 45
+
+static void child_failure(const char *why)
+{
+	if (strstr(why, "deadlock"))
+		_exit(EXIT_DEADLOCK);
+	if (strstr(why, "livelock"))
+		_exit(EXIT_LIVELOCK);
+	_exit(EXIT_OTHER);
+}
+
+/*
+ * Run @body in a deterministic run in a child process that must fail;
+ * return its exit status and leave what it wrote to stderr in @log.
+ */
+static int run_failing_child(const struct det_config *cfg, det_body_fn body,
+			     void *arg, char *log, size_t size)
+{
+	size_t len = 0;
+	int pfd[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	assert_int_equal(pipe(pfd), 0);
+	fflush(NULL);
+	pid = det_fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pfd[1], STDERR_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		alarm(20);	/* a missed detection hangs: end it */
+		det_set_failure_handler(child_failure);
+		if (det_begin(cfg))
+			_exit(EXIT_OTHER);
+		body(arg);
+		_exit(EXIT_NO_FAILURE);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], log + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	log[len] = '\0';
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (status != EXIT_DEADLOCK && status != EXIT_LIVELOCK)
+		fprintf(stderr, "child exited %d; its stderr:\n%s", status,
+			log);
+	return status;
+}
+
+/* Child-side helpers: no cmocka there. */
+static struct task_struct *child_spawn(int (*fn)(void *), void *arg,
+				       const char *name)
+{
+	struct task_struct *t = kthread_run(fn, arg, name);
+
+	if (IS_ERR_OR_NULL(t))
+		_exit(EXIT_OTHER);
+	return t;
+}
+
+struct abba {
+	struct mutex a, b;
+	wait_queue_head_t wq;
+	int a_held, b_held;
+};
+
+static int abba_a(void *arg)
+{
+	struct abba *x = arg;
+
+	mutex_lock(&x->a);
+	WRITE_ONCE(x->a_held, 1);
+	wake_up_all(&x->wq);
+	wait_event(x->wq, READ_ONCE(x->b_held));
+	mutex_lock(&x->b);
+	mutex_unlock(&x->b);
+	mutex_unlock(&x->a);
+	return 0;
+}
+
+static int abba_b(void *arg)
+{
+	struct abba *x = arg;
+
+	mutex_lock(&x->b);
+	WRITE_ONCE(x->b_held, 1);
+	wake_up_all(&x->wq);
+	wait_event(x->wq, READ_ONCE(x->a_held));
+	mutex_lock(&x->a);
+	mutex_unlock(&x->a);
+	mutex_unlock(&x->b);
+	return 0;
+}
+
+static void abba_body(void *arg)
+{
+	struct abba *x = arg;
+	struct task_struct *a = child_spawn(abba_a, x, "abba-a");
+	struct task_struct *b = child_spawn(abba_b, x, "abba-b");
+
+	kthread_stop(a);
+	kthread_stop(b);
+}
+
+static void test_deadlock_abba(void **state)
+{
+	static char log[8192];
+
+	(void)state;
+	for (size_t s = 0; s < NR_STRATEGIES; s++) {
+		struct det_config cfg = {
+			.seed = 5,
+			.strategy = strategies[s],
+		};
+		struct abba x = { .a_held = 0 };
+
+		mutex_init(&x.a);
+		mutex_init(&x.b);
+		init_waitqueue_head(&x.wq);
+		assert_int_equal(run_failing_child(&cfg, abba_body, &x, log,
+						   sizeof(log)),
+				 EXIT_DEADLOCK);
+		/* The report names every task and what it waits for. */
+		assert_non_null(strstr(log, "deadlock"));
+		assert_non_null(strstr(log, "task 0 "));
+		assert_non_null(strstr(log, "\"abba-a\""));
+		assert_non_null(strstr(log, "\"abba-b\""));
+		assert_non_null(strstr(log, "the exit of task 1 \"abba-a\""));
+		assert_null(strstr(log, "runnable,"));
+	}
+}
+
+/* The last runnable task exits while the others wait for nothing. */
+static int leave_late(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 50; i++)
+		cond_resched();
+	return 0;
+}
+
+static void exit_deadlock_body(void *arg)
+{
+	struct sleeper *s = arg;
+
+	child_spawn(leave_late, NULL, "leaver");
+	wait_event(s->wq, READ_ONCE(s->go));
+}
+
+static void test_deadlock_at_exit(void **state)
+{
+	static char log[8192];
+
+	(void)state;
+	for (size_t s = 0; s < NR_STRATEGIES; s++) {
+		struct det_config cfg = {
+			.seed = 11,
+			.strategy = strategies[s],
+		};
+		struct sleeper sl = { .go = 0 };
+
+		init_waitqueue_head(&sl.wq);
+		assert_int_equal(run_failing_child(&cfg, exit_deadlock_body,
+						   &sl, log, sizeof(log)),
+				 EXIT_DEADLOCK);
+		assert_non_null(strstr(log, "blocked on"));
+		/* PCT may run the leaver to its end first. */
+		if (strategies[s] != DET_STRATEGY_PCT) {
+			assert_non_null(strstr(log, "deadlock: the last "
+						    "runnable task exited"));
+		}
+	}
+}
+
+/* A task that exited but was not reaped when the run failed. */
+static int leave_early(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static void unreaped_deadlock_body(void *arg)
+{
+	struct sleeper *s = arg;
+	struct task_struct *t = child_spawn(leave_early, NULL, "leaver");
+
+	while (!READ_ONCE(t->exited))
+		cond_resched();
+	wait_event(s->wq, READ_ONCE(s->go));
+}
+
+static void test_deadlock_unreaped(void **state)
+{
+	static char log[8192];
+	struct det_config cfg = { .seed = 4 };
+	struct sleeper sl = { .go = 0 };
+
+	(void)state;
+	init_waitqueue_head(&sl.wq);
+	assert_int_equal(run_failing_child(&cfg, unreaped_deadlock_body, &sl,
+					   log, sizeof(log)),
+			 EXIT_DEADLOCK);
+	assert_non_null(strstr(log, "deadlock: every task is blocked"));
+	assert_non_null(strstr(log, "task 1 \"leaver\""));
+	assert_non_null(strstr(log, "exited, not reaped"));
+}
+
+static int spin_forever(void *arg)
+{
+	int *flag = arg;
+
+	while (!READ_ONCE(*flag))
+		cond_resched();
+	return 0;
+}
+
+static void livelock_body(void *arg)
+{
+	struct task_struct *t = child_spawn(spin_forever, arg, "spinner");
+
+	kthread_stop(t);
+}
+
+static void test_livelock(void **state)
+{
+	static char log[8192];
+
+	(void)state;
+	for (size_t s = 0; s < NR_STRATEGIES; s++) {
+		struct det_config cfg = {
+			.seed = 3,
+			.strategy = strategies[s],
+			.max_steps = 5000,
+		};
+		int flag = 0;
+
+		assert_int_equal(run_failing_child(&cfg, livelock_body, &flag,
+						   log, sizeof(log)),
+				 EXIT_LIVELOCK);
+		assert_non_null(strstr(log, "livelock"));
+		assert_non_null(strstr(log, "step 5001"));
+		assert_non_null(strstr(log, "\"spinner\""));
+	}
+}
+
+/* Without a failure, a run that stays under its budget ends normally. */
+static void test_max_steps_not_hit(void **state)
+{
+	struct det_config cfg = { .seed = 3, .max_steps = 100000 };
+	struct yield_log log = { .iters = YIELD_ITERS };
+	struct det_result res;
+
+	(void)state;
+	res = det_run_cfg(&cfg, yield_body, &log);
+	assert_true(res.steps < cfg.max_steps);
+	assert_int_equal(log.n, YIELDERS * YIELD_ITERS);
+}
+
+/*
+ * After liburcu's call_rcu worker exists, a child made by det_fork() can
+ * still use SRCU and start runs (after a plain fork() det_begin() would
+ * wait forever for the missing worker).
+ */
+static void fork_cb(struct callback_head *head)
+{
+	struct cb_item *it = container_of(head, struct cb_item, head);
+
+	it->ran++;
+}
+
+static void test_fork_after_call_rcu(void **state)
+{
+	struct det_config cfg = { .seed = 1 };
+	struct srcu_struct srcu;
+	struct cb_item it = { .ran = 0 };
+	int status;
+	pid_t pid;
+
+	(void)state;
+#if defined(__SANITIZE_THREAD__)
+	/* The child starts threads after a multi-threaded fork. */
+	skip();
+#endif
+	init_srcu_struct(&srcu);
+	call_srcu(&srcu, &it.head, fork_cb);
+	srcu_barrier(&srcu);
+	assert_int_equal(it.ran, 1);
+
+	fflush(NULL);
+	pid = det_fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct det_result res;
+
+		alarm(20);
+		call_srcu(&srcu, &it.head, fork_cb);
+		srcu_barrier(&srcu);
+		if (it.ran != 2 || det_begin(&cfg) || det_end(&res))
+			_exit(EXIT_OTHER);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* And the parent's worker still runs callbacks. */
+	call_srcu(&srcu, &it.head, fork_cb);
+	srcu_barrier(&srcu);
+	assert_int_equal(it.ran, 2);
+	cleanup_srcu_struct(&srcu);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/*
+		 * These fork.  ThreadSanitizer cannot follow a child that
+		 * starts threads when the parent had several, so they run
+		 * before anything starts liburcu's call_rcu worker.
+		 */
+		cmocka_unit_test_setup_teardown(test_deadlock_abba, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deadlock_at_exit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deadlock_unreaped, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_livelock, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_mutual_exclusion, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_replay_random, setup,
@@ -575,6 +1350,24 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_robin_order, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pct_few_switches, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pct_busy_wait, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_wait_event, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_srcu_grace_period, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_srcu_callbacks, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_begin_end_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_end_unreaped, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_kthread_stop, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_max_steps_not_hit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fork_after_call_rcu, setup,
 						teardown),
 	};
 

@@ -15,6 +15,7 @@
 
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/sched.h>
 #include "../mm/internal.h"
 #include "mn_recorder.h"
 
@@ -22,6 +23,7 @@
 #define A1 0x110000UL
 #define B0 0x200000UL
 #define B1 0x210000UL
+#define RW (PROT_READ | PROT_WRITE)
 
 static struct rec_log tlog;
 
@@ -639,6 +641,82 @@ static void test_hlist_failure_after_itree_start(void **state)
 }
 
 /* ---------------------------------------------------------------------
+ * T23: exit
+ */
+
+struct exit_probe {
+	struct host *host;
+	long free_at[2];
+	int n;
+};
+
+static void exit_probe_hook(struct rec_isub *isub,
+			    const struct mmu_notifier_range *range,
+			    unsigned long cur_seq)
+{
+	struct exit_probe *p = isub->priv;
+
+	(void)range;
+	(void)cur_seq;
+	if (p->n < 2)
+		p->free_at[p->n++] = (long)host_nr_free_frames(p->host);
+}
+
+static void test_t23_exit(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_struct *mm = f->mm;
+	struct exit_probe probe = { .host = f->host };
+	unsigned long free0;
+	struct rec_isub a;
+	struct rec_sub h;
+	long addr;
+
+	addr = vm_mmap(mm, 0, 4 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS);
+	assert_true(addr > 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(cpu_write_u64(mm, addr + i * PAGE_SIZE, 1), 0);
+	rec_isub_init(&a, 1, &tlog);
+	a.hook = exit_probe_hook;
+	a.priv = &probe;
+	insert(&a, mm, (unsigned long)addr, (unsigned long)addr + PAGE_SIZE);
+	rec_sub_init(&h, &rec_ops, 2, &tlog);
+	assert_int_equal(mmu_notifier_register(&h.mn, mm), 0);
+	free0 = host_nr_free_frames(f->host);
+
+	f->mm = NULL;
+	mmput(mm);
+
+	/*
+	 * The interval RELEASE over everything comes first, then the hlist
+	 * ->release; exit's UNMAP then reaches the interval subscriber only.
+	 * Both invalidations are blockable and precede every page free.
+	 */
+	assert_int_equal(rec_log_len(&tlog), 3);
+	assert_int_equal(tlog.e[0].id, 1);
+	assert_int_equal(tlog.e[0].event, MMU_NOTIFY_RELEASE);
+	assert_int_equal(tlog.e[0].start, 0);
+	assert_int_equal(tlog.e[0].end, ULONG_MAX);
+	assert_int_equal(tlog.e[1].id, 2);
+	assert_int_equal(tlog.e[1].cb, REC_RELEASE);
+	assert_int_equal(tlog.e[2].id, 1);
+	assert_int_equal(tlog.e[2].event, MMU_NOTIFY_UNMAP);
+	assert_int_equal(tlog.e[0].flags, MMU_NOTIFIER_RANGE_BLOCKABLE);
+	assert_int_equal(tlog.e[2].flags, MMU_NOTIFIER_RANGE_BLOCKABLE);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(probe.free_at[i], free0);
+	assert_true(host_nr_free_frames(f->host) >= free0 + 4);
+
+	/* Still in the tree until removed; the mm_struct lives until then. */
+	assert_int_equal(snap(mm).nr_intervals, 1);
+	assert_int_equal(snap(mm).nr_subscriptions, 0);
+	check_inv17(mm);
+	mmu_interval_notifier_remove(&a.in);
+	mmu_notifier_unregister(&h.mn, mm);
+	assert_int_equal(atomic_read(&h.nr_release), 1);
+}
+
+/* ---------------------------------------------------------------------
  * Registration side of interval notifiers, and misuse
  */
 
@@ -748,8 +826,11 @@ static void test_many_intervals(void **state)
 			before[i] = atomic_read(&subs[i].nr_invalidate);
 		rec_window(f->mm, start, end, MMU_NOTIFY_CLEAR);
 		for (int i = 0; i < N; i++) {
-			struct interval_tree_node *n = &subs[i].in.interval_tree;
-			bool hit = n->start < end && n->last >= start;
+			struct interval_tree_node *n;
+			bool hit;
+
+			n = &subs[i].in.interval_tree;
+			hit = n->start < end && n->last >= start;
 
 			assert_int_equal(atomic_read(&subs[i].nr_invalidate) -
 						 before[i],
@@ -779,7 +860,6 @@ struct mirror {
 	struct mm_struct *mm;
 	atomic_long_t pte;	/* the primary entry: a version, from 1 */
 	unsigned long spte;	/* under m.user_lock; 0 = not mapped */
-	int writers_left;
 	int bad_install;
 	int stale_after_end;
 	int inv17_broken;
@@ -814,51 +894,55 @@ static int mirror_writer_fn(void *data)
 		mmap_read_unlock(mi->mm);
 
 		mutex_lock(&mi->m.user_lock);
-		if (mi->spte && mi->spte != (unsigned long)atomic_long_read(&mi->pte))
+		if (mi->spte &&
+		    mi->spte != (unsigned long)atomic_long_read(&mi->pte))
 			mi->stale_after_end++;
 		mutex_unlock(&mi->m.user_lock);
+		cond_resched();
 	}
-	__atomic_fetch_sub(&mi->writers_left, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
-static bool mirror_writers_done(struct mirror *mi)
+/* One read_begin/read/retry/install attempt; true if it installed. */
+static bool mirror_read_once(struct mirror *mi)
 {
-	return !__atomic_load_n(&mi->writers_left, __ATOMIC_ACQUIRE);
+	unsigned long seq = mmu_interval_read_begin(&mi->m.in);
+	unsigned long v = atomic_long_read(&mi->pte);
+	bool installed = false;
+
+	cond_resched();
+	mutex_lock(&mi->m.user_lock);
+	if (!mmu_interval_read_retry(&mi->m.in, seq)) {
+		if (v != (unsigned long)atomic_long_read(&mi->pte))
+			mi->bad_install++;
+		mi->spte = v;
+		mi->installs++;
+		installed = true;
+	}
+	mutex_unlock(&mi->m.user_lock);
+	return installed;
 }
 
 static int mirror_reader_fn(void *data)
 {
 	struct mirror *mi = data;
 
-	while (!mirror_writers_done(mi)) {
-		unsigned long seq = mmu_interval_read_begin(&mi->m.in);
-		unsigned long v = atomic_long_read(&mi->pte);
-
-		cond_resched();
-		mutex_lock(&mi->m.user_lock);
-		if (!mmu_interval_read_retry(&mi->m.in, seq)) {
-			if (v != (unsigned long)atomic_long_read(&mi->pte))
-				mi->bad_install++;
-			mi->spte = v;
-			mi->installs++;
-		}
-		mutex_unlock(&mi->m.user_lock);
-	}
+	for (int i = 0; i < 2 * mi->iterations; i++)
+		mirror_read_once(mi);
 	return 0;
 }
 
+/* Windows that hit no interval: partial exclusion, longer epochs. */
 static int mirror_noise_fn(void *data)
 {
 	struct mirror *mi = data;
 
-	while (!mirror_writers_done(mi)) {
+	for (int i = 0; i < mi->iterations; i++)
 		rec_window(mi->mm, B0, B1, MMU_NOTIFY_CLEAR);
-		cond_resched();
-	}
 	return 0;
 }
 
+/* Inserts and removals racing the epochs: deferred and immediate ones. */
 static int mirror_churn_fn(void *data)
 {
 	struct mirror *mi = data;
@@ -867,7 +951,7 @@ static int mirror_churn_fn(void *data)
 
 	rec_isub_init(&near, 10, NULL);
 	rec_isub_init(&far, 11, NULL);
-	while (!mirror_writers_done(mi)) {
+	for (int i = 0; i < (mi->iterations + 1) / 2; i++) {
 		if (mmu_interval_notifier_insert(&near.in, mi->mm, A0,
 						 PAGE_SIZE, &rec_iops) ||
 		    mmu_interval_notifier_insert(&far.in, mi->mm, B0,
@@ -883,40 +967,46 @@ static int mirror_churn_fn(void *data)
 	return 0;
 }
 
+/*
+ * Every loop is bounded, so no schedule (PCT included) can starve a task
+ * behind another's spinning.
+ */
 static void run_mirror(struct mm_struct *mm, int iterations)
 {
+	static int (*const fns[])(void *) = {
+		mirror_writer_fn, mirror_writer_fn, mirror_reader_fn,
+		mirror_noise_fn, mirror_churn_fn,
+	};
+	struct task_struct *t[MMULAB_ARRAY_SIZE(fns)];
 	struct mirror *mi = calloc(1, sizeof(*mi));
-	struct task_struct *t[5];
 
 	assert_non_null(mi);
 	rec_isub_init(&mi->m, 1, NULL);
 	mi->m.hook = mirror_invalidate_hook;
 	mi->mm = mm;
 	atomic_long_set(&mi->pte, 1);
-	mi->writers_left = 2;
 	mi->iterations = iterations;
 	assert_int_equal(mmu_interval_notifier_insert(&mi->m.in, mm, A0,
 						      PAGE_SIZE, &rec_iops),
 			 0);
 
-	t[0] = kthread_run(mirror_writer_fn, mi, "writer0");
-	t[1] = kthread_run(mirror_writer_fn, mi, "writer1");
-	t[2] = kthread_run(mirror_reader_fn, mi, "reader");
-	t[3] = kthread_run(mirror_noise_fn, mi, "noise");
-	t[4] = kthread_run(mirror_churn_fn, mi, "churn");
-	for (int i = 0; i < 5; i++) {
+	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(fns); i++) {
+		t[i] = kthread_run(fns[i], mi, "mirror");
 		assert_false(IS_ERR(t[i]));
 	}
-	for (int i = 0; i < 5; i++)
+	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(fns); i++)
 		assert_int_equal(kthread_stop(t[i]), 0);
 
+	/* Quiescent now: a read must succeed and see the final entry. */
+	assert_true(mirror_read_once(mi));
+	assert_int_equal(mi->spte, atomic_long_read(&mi->pte));
+	assert_int_equal(atomic_long_read(&mi->pte), 1 + 2 * iterations);
 	assert_int_equal(mi->bad_install, 0);
 	assert_int_equal(mi->stale_after_end, 0);
 	assert_int_equal(mi->inv17_broken, 0);
-	assert_int_equal(atomic_long_read(&mi->pte), 1 + 2 * iterations);
-	assert_true(mi->installs > 0);
 	check_inv17(mm);
 	assert_int_equal(snap(mm).active_invalidate_ranges, 0);
+	assert_int_equal(snap(mm).nr_intervals, 1);
 	mmu_interval_notifier_remove(&mi->m.in);
 	free(mi);
 }
@@ -926,6 +1016,27 @@ static void test_mirror_threads(void **state)
 	struct fixture *f = *state;
 
 	run_mirror(f->mm, 3000);
+}
+
+/* The mirror under the deterministic scheduler, seed after seed. */
+static void test_mirror_det(void **state)
+{
+	struct fixture *f = *state;
+	unsigned long w0 = warn_count();
+
+	for (u64 seed = 1; seed <= 200; seed++) {
+		struct det_config dc = {
+			.seed = seed,
+			.strategy = seed & 1 ? DET_STRATEGY_PCT
+					     : DET_STRATEGY_RANDOM,
+		};
+		struct det_result res;
+
+		assert_int_equal(det_begin(&dc), 0);
+		run_mirror(f->mm, 6);
+		assert_int_equal(det_end(&res), 0);
+	}
+	assert_int_equal(warn_count(), w0);
 }
 
 int main(void)
@@ -947,6 +1058,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_t22_insert_validation,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_t23_exit, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_t24_check_retry, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
@@ -962,6 +1075,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_intervals, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_threads, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_det, setup,
 						teardown),
 	};
 

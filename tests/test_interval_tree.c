@@ -86,7 +86,8 @@ static unsigned int model_query(struct model *m, unsigned long start,
  * number of nodes seen.
  */
 static int check_subtree(struct interval_tree_node *n,
-			 struct interval_tree_node *parent, unsigned long *count)
+			 struct interval_tree_node *parent,
+			 unsigned long *count)
 {
 	int hl, hr;
 	unsigned long sl = n->last;

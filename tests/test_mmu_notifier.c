@@ -13,6 +13,7 @@
 
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/sched.h>
 #include "../mm/internal.h"
 #include "mn_recorder.h"
 
@@ -20,6 +21,8 @@
 #define A1 0x101000UL
 #define B0 0x200000UL
 #define B1 0x240000UL
+#define RW (PROT_READ | PROT_WRITE)
+#define NR_TOUCHED 8
 
 static struct rec_log tlog;
 
@@ -102,16 +105,6 @@ static bool wait_int(int *p, int val, unsigned int ms)
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE) == val;
 }
 
-static bool wait_mm_count(struct mm_struct *mm, int val, unsigned int ms)
-{
-	for (unsigned int i = 0; i < ms; i++) {
-		if (mm_count_of(mm) == val)
-			return true;
-		msleep(1);
-	}
-	return mm_count_of(mm) == val;
-}
-
 /* ---------------------------------------------------------------------
  * Blocking a callback, to hold an SRCU read section open
  */
@@ -166,6 +159,21 @@ static int aging_fn(void *data)
 	return 0;
 }
 
+/* Map NR_TOUCHED private pages and fault each in; return the address. */
+static unsigned long map_touched(struct mm_struct *mm)
+{
+	long addr = vm_mmap(mm, 0, NR_TOUCHED * PAGE_SIZE, RW,
+			    MAP_PRIVATE | MAP_ANONYMOUS);
+
+	assert_true(addr > 0);
+	for (int i = 0; i < NR_TOUCHED; i++)
+		assert_int_equal(cpu_write_u64(mm, (unsigned long)addr +
+							   i * PAGE_SIZE,
+					       i + 1),
+				 0);
+	return (unsigned long)addr;
+}
+
 /* ---------------------------------------------------------------------
  * T01, T03, T05: registration and dispatch
  */
@@ -209,6 +217,32 @@ static void test_t01_register_window_unregister(void **state)
 	assert_int_equal(nr_subscriptions(f->mm), 0);
 	assert_int_equal(atomic_read(&a.open), 0);
 	assert_int_equal(atomic_read(&a.orphan_ends), 0);
+}
+
+/* T01 as the spec states it: the invalidation comes from a real munmap. */
+static void test_t01_munmap(void **state)
+{
+	struct fixture *f = *state;
+	unsigned long addr = map_touched(f->mm);
+	struct rec_sub a;
+
+	rec_sub_init(&a, &rec_ops, 1, &tlog);
+	assert_int_equal(mmu_notifier_register(&a.mn, f->mm), 0);
+	assert_int_equal(vm_munmap(f->mm, addr, PAGE_SIZE), 0);
+	assert_int_equal(rec_log_len(&tlog), 2);
+	assert_ent(0, 1, REC_START);
+	assert_ent(1, 1, REC_END);
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_int_equal(ent(i)->start, addr);
+		assert_int_equal(ent(i)->end, addr + PAGE_SIZE);
+		assert_int_equal(ent(i)->event, MMU_NOTIFY_UNMAP);
+		assert_int_equal(ent(i)->flags, MMU_NOTIFIER_RANGE_BLOCKABLE);
+	}
+	mmu_notifier_unregister(&a.mn, f->mm);
+	assert_int_equal(vm_munmap(f->mm, addr + PAGE_SIZE, PAGE_SIZE), 0);
+	assert_int_equal(rec_log_len(&tlog), 3);
+	assert_ent(2, 1, REC_RELEASE);
+	assert_true(mm_has_notifiers(f->mm));
 }
 
 static void test_t03_bad_ops_rejected(void **state)
@@ -374,7 +408,6 @@ struct race_args {
 	struct mm_struct *mm;
 	struct rec_sub *sub;
 	int iterations;
-	int *stop;
 };
 
 /* Windows under the mmap_lock, with a scheduling point inside each. */
@@ -383,7 +416,7 @@ static int race_window_fn(void *data)
 	struct race_args *ra = data;
 	struct mmu_notifier_range range;
 
-	for (int i = 0; i < ra->iterations || !READ_ONCE(*ra->stop); i++) {
+	for (int i = 0; i < ra->iterations; i++) {
 		unsigned long start = A0 + (unsigned long)(i % 16) * PAGE_SIZE;
 
 		mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, ra->mm,
@@ -393,8 +426,6 @@ static int race_window_fn(void *data)
 		cond_resched();
 		mmu_notifier_invalidate_range_end(&range);
 		mmap_read_unlock(ra->mm);
-		if (i >= ra->iterations && READ_ONCE(*ra->stop))
-			break;
 	}
 	return 0;
 }
@@ -404,11 +435,11 @@ static int race_register_fn(void *data)
 	struct race_args *ra = data;
 	int ret = 0;
 
-	for (int i = 0; i < ra->iterations && !ret; i++) {
+	for (int i = 0; i < ra->iterations; i++) {
 		ret = mmu_notifier_register(&ra->sub->mn, ra->mm);
-		cond_resched();
 		if (ret)
 			break;
+		cond_resched();
 		mmu_notifier_unregister(&ra->sub->mn, ra->mm);
 		/*
 		 * Unregistering inside a window leaves that window open for
@@ -417,22 +448,20 @@ static int race_register_fn(void *data)
 		 */
 		atomic_set(&ra->sub->open, 0);
 	}
-	WRITE_ONCE(*ra->stop, 1);
 	return ret;
 }
 
 /*
  * Run windows against register/unregister cycles of B while A stays
  * registered.  B must never see an end without its start, and A must see
- * every window whole.
+ * every window whole.  Both loops are bounded, so no schedule (PCT
+ * included) can starve one task behind another's spinning.
  */
 static void run_register_race(struct mm_struct *mm, int windows, int cycles)
 {
 	struct rec_sub a, b;
-	int stop = 0;
-	struct race_args wa = { .mm = mm, .iterations = windows, .stop = &stop };
-	struct race_args ra = { .mm = mm, .sub = &b, .iterations = cycles,
-				.stop = &stop };
+	struct race_args wa = { .mm = mm, .iterations = windows };
+	struct race_args ra = { .mm = mm, .sub = &b, .iterations = cycles };
 	struct task_struct *tw, *tr;
 
 	rec_sub_init(&a, &rec_ops, 1, NULL);
@@ -448,8 +477,8 @@ static void run_register_race(struct mm_struct *mm, int windows, int cycles)
 	assert_int_equal(atomic_read(&b.orphan_ends), 0);
 	assert_int_equal(atomic_read(&a.orphan_ends), 0);
 	assert_int_equal(atomic_read(&a.open), 0);
-	assert_int_equal(atomic_read(&a.nr_start), atomic_read(&a.nr_end));
-	assert_true(atomic_read(&a.nr_start) >= windows);
+	assert_int_equal(atomic_read(&a.nr_start), windows);
+	assert_int_equal(atomic_read(&a.nr_end), windows);
 	assert_int_equal(atomic_read(&b.nr_release), cycles);
 	mmu_notifier_unregister(&a.mn, mm);
 }
@@ -459,6 +488,28 @@ static void test_t04_register_race_threads(void **state)
 	struct fixture *f = *state;
 
 	run_register_race(f->mm, 2000, 100);
+}
+
+/* The same race under the deterministic scheduler, seed after seed. */
+static void test_t04_register_race_det(void **state)
+{
+	struct fixture *f = *state;
+	unsigned long w0 = warn_count();
+
+	for (u64 seed = 1; seed <= 300; seed++) {
+		struct det_config dc = {
+			.seed = seed,
+			.strategy = seed & 1 ? DET_STRATEGY_PCT
+					     : DET_STRATEGY_RANDOM,
+		};
+		struct det_result res;
+
+		assert_int_equal(det_begin(&dc), 0);
+		run_register_race(f->mm, 8, 3);
+		assert_int_equal(det_end(&res), 0);
+		assert_true(res.tasks >= 3);
+	}
+	assert_int_equal(warn_count(), w0);
 }
 
 /* ---------------------------------------------------------------------
@@ -511,12 +562,15 @@ static void test_t06_get_put(void **state)
 
 	gate_open(&blk.release);
 	kthread_stop(t);
-	assert_true(wait_int(&rec_getput_freed, freed0 + 1, 5000));
+	/* Our header promises: after synchronize, the free has run. */
+	mmu_notifier_synchronize();
+	assert_int_equal(__atomic_load_n(&rec_getput_freed, __ATOMIC_ACQUIRE),
+			 freed0 + 1);
 	assert_int_equal(rec_log_count(&tlog, id, REC_FREE), 1);
 	assert_int_equal(rec_log_count(&tlog, id, REC_RELEASE), 0);
 
 	mmu_notifier_unregister(&c.mn, f->mm);
-	assert_true(wait_mm_count(f->mm, count0, 5000));
+	assert_int_equal(mm_count_of(f->mm), count0);
 	rec_getput_log = NULL;
 }
 
@@ -555,11 +609,12 @@ static void test_t07_get_after_last_put(void **state)
 
 	gate_open(&blk.release);
 	kthread_stop(t);
-	assert_true(wait_int(&rec_getput_freed, freed0 + 1, 5000));
 	mmu_notifier_put(s2);
-	assert_true(wait_int(&rec_getput_freed, freed0 + 2, 5000));
+	mmu_notifier_synchronize();
+	assert_int_equal(__atomic_load_n(&rec_getput_freed, __ATOMIC_ACQUIRE),
+			 freed0 + 2);
 	mmu_notifier_unregister(&c.mn, f->mm);
-	assert_true(wait_mm_count(f->mm, count0, 5000));
+	assert_int_equal(mm_count_of(f->mm), count0);
 }
 
 static void put_self_hook(struct rec_sub *sub, enum rec_cb cb,
@@ -587,12 +642,14 @@ static void test_t13_put_from_release(void **state)
 	/* The last user goes: exit runs ->release, which puts itself. */
 	mmput(f->mm);
 	f->mm = NULL;
-	assert_true(wait_int(&rec_getput_freed, freed0 + 1, 5000));
+	/* The free, and the last mmdrop() behind it, are done after this. */
+	mmu_notifier_synchronize();
+	assert_int_equal(__atomic_load_n(&rec_getput_freed, __ATOMIC_ACQUIRE),
+			 freed0 + 1);
 	assert_int_equal(rec_log_count(&tlog, id, REC_RELEASE), 1);
 	assert_int_equal(rec_log_count(&tlog, id, REC_FREE), 1);
+	assert_int_equal(atomic_read(&f->host->nr_mms), 0);
 	rec_getput_log = NULL;
-	/* teardown's host_destroy() checks that the mm went away. */
-	mmu_notifier_synchronize();
 }
 
 /* ---------------------------------------------------------------------
@@ -716,7 +773,9 @@ static void test_t12_young(void **state)
 	assert_int_equal(mmu_notifier_register(&b.mn, f->mm), 0);
 	assert_int_equal(mmu_notifier_register(&a.mn, f->mm), 0);
 	assert_int_not_equal(mmu_notifier_clear_flush_young(f->mm, A0, A1), 0);
-	assert_int_equal(rec_log_count(&tlog, -1, REC_CLEAR_FLUSH_YOUNG), 2);
+	assert_int_not_equal(mmu_notifier_clear_young(f->mm, A0, A1), 0);
+	assert_int_equal(rec_log_count(&tlog, 2, REC_CLEAR_FLUSH_YOUNG), 1);
+	assert_int_equal(rec_log_count(&tlog, 2, REC_CLEAR_YOUNG), 1);
 
 	/* test_young stops at the first young answer: B is not asked. */
 	assert_int_not_equal(mmu_notifier_test_young(f->mm, A0), 0);
@@ -903,6 +962,136 @@ static void test_synchronize_waits_for_callbacks(void **state)
 }
 
 /* ---------------------------------------------------------------------
+ * T08, T09: exit
+ */
+
+struct free_probe {
+	struct host *host;
+	long at_release;
+};
+
+static void free_probe_hook(struct rec_sub *sub, enum rec_cb cb,
+			    const struct mmu_notifier_range *range)
+{
+	struct free_probe *p = sub->priv;
+
+	(void)range;
+	if (cb == REC_RELEASE)
+		WRITE_ONCE(p->at_release, (long)host_nr_free_frames(p->host));
+}
+
+static void test_t08_exit_releases_first(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_struct *mm = f->mm;
+	struct free_probe probe = { .host = f->host, .at_release = -1 };
+	unsigned long free0;
+	struct rec_sub a;
+
+	map_touched(mm);
+	rec_sub_init(&a, &rec_ops, 1, &tlog);
+	a.hook = free_probe_hook;
+	a.priv = &probe;
+	assert_int_equal(mmu_notifier_register(&a.mn, mm), 0);
+	free0 = host_nr_free_frames(f->host);
+
+	/* The last user leaves; A's registration keeps the mm_struct. */
+	f->mm = NULL;
+	mmput(mm);
+	assert_int_equal(atomic_read(&a.nr_release), 1);
+	assert_int_equal(probe.at_release, free0);
+	assert_true(host_nr_free_frames(f->host) >= free0 + NR_TOUCHED);
+	assert_int_equal(atomic_read(&a.nr_start), 0);
+	assert_int_equal(atomic_read(&a.nr_end), 0);
+	assert_int_equal(nr_subscriptions(mm), 0);
+
+	/* Exit unlinked A: unregister only waits and drops the mm. */
+	mmu_notifier_unregister(&a.mn, mm);
+	assert_int_equal(atomic_read(&a.nr_release), 1);
+	assert_int_equal(rec_log_len(&tlog), 1);
+}
+
+/* The first ->release blocks until the test lets it go; later ones don't. */
+struct release_race {
+	struct host *host;
+	int calls;
+	struct gate entered;
+	struct gate release;
+};
+
+static void release_race_hook(struct rec_sub *sub, enum rec_cb cb,
+			      const struct mmu_notifier_range *range)
+{
+	struct release_race *rr = sub->priv;
+
+	(void)range;
+	if (cb != REC_RELEASE ||
+	    __atomic_add_fetch(&rr->calls, 1, __ATOMIC_ACQ_REL) != 1)
+		return;
+	gate_open(&rr->entered);
+	gate_wait(&rr->release);
+}
+
+struct exit_args {
+	struct mm_struct *mm;
+	struct gate done;
+};
+
+static int exit_fn(void *data)
+{
+	struct exit_args *e = data;
+
+	mmput(e->mm);
+	gate_open(&e->done);
+	return 0;
+}
+
+static void test_t09_unregister_races_exit(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_struct *mm = f->mm;
+	struct release_race rr = { .host = f->host };
+	struct unreg_args u = { .mm = mm };
+	struct exit_args e = { .mm = mm };
+	struct task_struct *tu, *te;
+	unsigned long free0;
+	struct rec_sub a;
+
+	map_touched(mm);
+	rec_sub_init(&a, &rec_ops, 1, &tlog);
+	gate_init(&rr.entered);
+	gate_init(&rr.release);
+	a.hook = release_race_hook;
+	a.priv = &rr;
+	u.sub = &a;
+	gate_init(&u.done);
+	gate_init(&e.done);
+	assert_int_equal(mmu_notifier_register(&a.mn, mm), 0);
+	free0 = host_nr_free_frames(f->host);
+
+	/* unregister finds A linked and runs ->release, which blocks. */
+	tu = kthread_run(unregister_fn, &u, "unregister");
+	assert_true(gate_wait_ms(&rr.entered, 5000));
+
+	/* Exit runs ->release again, then must wait for the first one. */
+	f->mm = NULL;
+	te = kthread_run(exit_fn, &e, "exit");
+	assert_true(wait_int(&rr.calls, 2, 5000));
+	assert_false(gate_wait_ms(&e.done, 100));
+	assert_false(gate_is_open(&u.done));
+	assert_int_equal(host_nr_free_frames(f->host), free0);
+
+	gate_open(&rr.release);
+	assert_true(gate_wait_ms(&e.done, 5000));
+	assert_true(gate_wait_ms(&u.done, 5000));
+	kthread_stop(te);
+	kthread_stop(tu);
+	assert_int_equal(atomic_read(&a.nr_release), 2);
+	assert_int_equal(atomic_read(&a.nr_start), 0);
+	assert_true(host_nr_free_frames(f->host) >= free0 + NR_TOUCHED);
+}
+
+/* ---------------------------------------------------------------------
  * Misuse: WARN and an error, never corruption
  */
 
@@ -1072,7 +1261,9 @@ static void test_put_unused_users(void **state)
 
 	s->users = 1;
 	mmu_notifier_put(s);
-	assert_true(wait_int(&rec_getput_freed, freed0 + 1, 5000));
+	mmu_notifier_synchronize();
+	assert_int_equal(__atomic_load_n(&rec_getput_freed, __ATOMIC_ACQUIRE),
+			 freed0 + 1);
 	assert_int_equal(nr_subscriptions(f->mm), 0);
 }
 
@@ -1081,6 +1272,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			test_t01_register_window_unregister, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_t01_munmap, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_t02_eintr, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_t03_bad_ops_rejected,
@@ -1089,11 +1282,17 @@ int main(void)
 			test_t04_register_excludes_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_t04_register_race_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_t04_register_race_det,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_t05_newest_first, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_t06_get_put, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_t07_get_after_last_put,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_t08_exit_releases_first,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_t09_unregister_races_exit,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_t10_nonblock_failure,
 						setup, teardown),

@@ -91,8 +91,10 @@ struct excl {
 	struct mutex mutex;
 	struct rw_semaphore rwsem;
 	rwlock_t rwlock;
-	unsigned long counter;	/* plain: the lock is its only protection */
-	int inside;		/* writers inside; atomic, checked by readers */
+	/* Plain: the lock is its only protection. */
+	unsigned long counter;
+	/* Writers inside; atomic, as readers check it too. */
+	int inside;
 };
 
 static void excl_lock(struct excl *e)
@@ -264,7 +266,8 @@ struct stream {
 	struct rw_semaphore sem;
 	int stop;
 	unsigned long reads;
-	u64 deadline;	/* readers give up then, so a starved writer fails */
+	/* Readers give up then, so that a starved writer fails the test. */
+	u64 deadline;
 };
 
 static int stream_reader(void *arg)
@@ -667,7 +670,8 @@ static int held_reader(void *arg)
 struct cb_item {
 	struct callback_head head;
 	int *counter;
-	int stamp;	/* plain: srcu_barrier() must order it for the caller */
+	/* Plain: srcu_barrier() must order it before the caller's reads. */
+	int stamp;
 };
 
 static void count_cb(struct callback_head *head)

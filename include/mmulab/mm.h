@@ -138,13 +138,32 @@ enum change_pte_mode {
 };
 
 /**
+ * enum ksm_run_mode - what ksmd does (the kernel's /sys/kernel/mm/ksm/run).
+ * @KSM_RUN_STOP: no ksmd; merged pages stay merged, ksm_scan() still works.
+ * @KSM_RUN_MERGE: ksmd scans pages of MADV_MERGEABLE areas and merges
+ *	those with identical contents.
+ * @KSM_RUN_UNMERGE: stop ksmd and give every mapping of a KSM page a
+ *	private copy again (ksm_set_run() only).
+ */
+enum ksm_run_mode {
+	KSM_RUN_STOP,
+	KSM_RUN_MERGE,
+	KSM_RUN_UNMERGE,
+};
+
+/**
  * struct host_config - parameters of host_create().  A zero field takes
  * its default, so a zero-initialised configuration (apart from
- * @nr_frames) is a host without swap, kswapd or OOM killer, whose
+ * @nr_frames) is a host without swap, kswapd, OOM killer or ksmd, whose
  * allocations fail once reclaim finds nothing to free.
  * @nr_frames: physical frames (4 KiB each); at least 16.
  * @content: see enum host_content.
  * @change_pte: see enum change_pte_mode.
+ * @ksm_run: KSM_RUN_MERGE starts ksmd with the host (it is then alive
+ *	until host_destroy() or ksm_set_run(), so deterministic runs cannot
+ *	begin meanwhile); KSM_RUN_STOP (0) does not.
+ * @ksm_pages_to_scan: pages ksmd scans per batch; 0 means 100.
+ * @ksm_sleep_millisecs: ksmd's sleep between batches; 0 means 20.
  * @swap_slots: size of the host's swap device in 4 KiB slots (a slot
  *	holds a tag in tag mode); 0 for none.  At most 1 << 28.
  * @wmark_low: kswapd is woken when fewer frames than this are free;
@@ -163,6 +182,9 @@ struct host_config {
 	unsigned long nr_frames;
 	enum host_content content;
 	enum change_pte_mode change_pte;
+	enum ksm_run_mode ksm_run;
+	unsigned int ksm_pages_to_scan;
+	unsigned int ksm_sleep_millisecs;
 	unsigned long swap_slots;
 	unsigned long wmark_low;
 	unsigned long wmark_high;
@@ -188,6 +210,12 @@ enum vm_event_item {
 	MMU_NOTIFY_END,		/* invalidate_range_end dispatches */
 	MMU_NOTIFY_AGE,		/* aging queries dispatched */
 	MMU_NOTIFY_CHANGE_PTE,	/* change_pte dispatches */
+	PGMIGRATE_SUCCESS,	/* pages migrated to another frame */
+	PGMIGRATE_FAIL,		/* migrations given up (pinned, busy) */
+	COMPACTMIGRATE_SCANNED,	/* frames compaction examined to move */
+	COMPACTFREE_SCANNED,	/* frames compaction examined as targets */
+	COMPACTISOLATED,	/* free frames compaction took as targets */
+	COW_KSM,		/* COW breaks of KSM pages */
 	PGALLOC_FAIL,	/* allocations that failed after reclaim (mmulab) */
 	ALLOCSTALL,	/* allocations that entered direct reclaim */
 	PAGEOUTRUN,	/* kswapd balancing runs */
@@ -356,6 +384,20 @@ int page_copy_to(struct page *page, unsigned long offset, void *buf,
 int page_copy_from(struct page *page, unsigned long offset, const void *buf,
 		   size_t len);
 
+/**
+ * typedef page_access_fn - one access of @len bytes at @offset of @page:
+ * a store of @buf when @write, else a load into @buf.
+ */
+typedef void (*page_access_fn)(struct page *page, unsigned long offset,
+			       void *buf, size_t len, bool write);
+
+/** page_access_bytes() - a page_access_fn over bytes (data mode). */
+void page_access_bytes(struct page *page, unsigned long offset, void *buf,
+		       size_t len, bool write);
+/** page_access_u64() - a page_access_fn over one u64 (or the tag). */
+void page_access_u64(struct page *page, unsigned long offset, void *buf,
+		     size_t len, bool write);
+
 /* ---------------------------------------------------------------------
  * Address spaces
  */
@@ -452,11 +494,20 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 		unsigned long prot);
 
 /**
- * do_madvise() - MADV_DONTNEED, MADV_FREE, MADV_COLD (deactivate the
- * pages this mapping alone maps, clearing the CPU accessed bits, not a
- * secondary MMU's), MADV_PAGEOUT (reclaim them now, unconditionally; see
- * host_reclaim()).  MADV_NORMAL and friends are accepted and ignored.
- * Return: 0, -EINVAL, or -ENOMEM for a hole in the range.
+ * do_madvise() - MADV_DONTNEED, MADV_FREE, MADV_MERGEABLE,
+ * MADV_UNMERGEABLE, MADV_COLD and MADV_PAGEOUT (MADV_NORMAL and friends
+ * are accepted and ignored).
+ *
+ * MADV_MERGEABLE marks the private anonymous mappings of the range
+ * VM_MERGEABLE (splitting VMAs at its ends) and registers @mm with KSM;
+ * shared mappings are left alone.  MADV_UNMERGEABLE clears the mark and
+ * gives every KSM page of the range a private copy again.
+ *
+ * MADV_COLD deactivates the pages this mapping alone maps, clearing the
+ * CPU accessed bits (not a secondary MMU's); MADV_PAGEOUT reclaims them
+ * now, whether used or not (see host_reclaim()).
+ *
+ * Return: 0, -EINVAL, -ENOMEM for a hole in the range (or no memory).
  */
 int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 	       int behavior);
@@ -468,6 +519,105 @@ int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 long do_mremap(struct mm_struct *mm, unsigned long addr,
 	       unsigned long old_len, unsigned long new_len,
 	       unsigned long flags, unsigned long new_addr);
+
+/* ---------------------------------------------------------------------
+ * KSM: kernel samepage merging (mm/ksm.c)
+ *
+ * Pages of MADV_MERGEABLE areas with identical contents (identical tags in
+ * HOST_CONTENT_TAG mode) are merged into one write-protected KSM page that
+ * every mapping shares; a write to it breaks COW and gives the writer a
+ * private copy.  A page is merged only after two scans found the same
+ * contents.  Pages of zeroes are merged like any others, into a KSM page,
+ * not onto the zero page (the kernel's default, use_zero_pages = 0).
+ */
+
+/**
+ * struct ksm_stats - KSM's counters, with the kernel's sysfs names.
+ * @pages_shared: KSM pages in use (stable nodes with a mapping).
+ * @pages_sharing: further mappings of those pages: the frames saved.
+ * @pages_unshared: pages scanned, stable, but with no twin yet (the
+ *	unstable tree), as of their last scan.
+ * @pages_volatile: pages scanned whose contents changed too recently.
+ * @full_scans: passes completed over every mergeable area.
+ * @pages_scanned: pages looked at, in total.
+ * @stable_nodes: KSM pages known to KSM, mapped or not yet pruned.
+ */
+struct ksm_stats {
+	unsigned long pages_shared;
+	unsigned long pages_sharing;
+	unsigned long pages_unshared;
+	unsigned long pages_volatile;
+	unsigned long full_scans;
+	unsigned long pages_scanned;
+	unsigned long stable_nodes;
+};
+
+/**
+ * ksm_scan() - scan up to @nr_pages mergeable pages now, in the calling
+ * task, continuing where ksmd or the last call stopped; like one of
+ * ksmd's batches it stops early at the end of a pass (counted in
+ * ksm_stats.full_scans), so the next call starts a new one.
+ * Return: pages scanned, or -EINVAL.
+ */
+long ksm_scan(struct host *host, unsigned long nr_pages);
+
+/**
+ * ksm_set_run() - start (KSM_RUN_MERGE) or stop (KSM_RUN_STOP) ksmd, or
+ * stop it and unmerge everything (KSM_RUN_UNMERGE), which also forgets
+ * every scanned page.  Waits for a running ksmd to finish its batch.
+ * Return: 0, -EINVAL, or the error of starting the thread.
+ */
+int ksm_set_run(struct host *host, enum ksm_run_mode run);
+
+/** ksm_get_stats() - a consistent snapshot of @host's KSM counters. */
+void ksm_get_stats(struct host *host, struct ksm_stats *stats);
+
+/* ---------------------------------------------------------------------
+ * Migration and compaction (mm/migrate.c, mm/compaction.c)
+ *
+ * A page moves to another frame with its contents and every mapping: each
+ * PTE becomes a migration entry inside a CLEAR invalidation of its page,
+ * the contents are copied, and the PTEs are pointed at the new frame
+ * without notification (they were not present).  CPU and GUP faults that
+ * meet a migration entry wait until it is gone.  Pinned pages are never
+ * moved; neither are page tables or the zero page.
+ */
+
+/**
+ * migrate_pfn() - move the page in frame @pfn to a free frame.
+ * @host: the host.
+ * @pfn: the frame to empty.
+ * @new_pfn: where the page went (may be NULL).
+ * Return: 0; -EINVAL if the frame holds no movable page (free, reserved,
+ * a page table, a page neither mapped nor cached); -EBUSY if the page is
+ * pinned or stays referenced by someone other than its mappings;
+ * -ENOMEM if no frame is free.
+ */
+int migrate_pfn(struct host *host, unsigned long pfn, unsigned long *new_pfn);
+
+/**
+ * struct compact_result - what host_compact() did.
+ * @migrate_scanned: frames looked at from the top for pages to move.
+ * @free_scanned: frames looked at from the bottom for free targets.
+ * @moved: pages moved down.
+ * @failed: movable pages that could not be moved (pinned, busy).
+ */
+struct compact_result {
+	unsigned long migrate_scanned;
+	unsigned long free_scanned;
+	unsigned long moved;
+	unsigned long failed;
+};
+
+/**
+ * host_compact() - compact frames [@start_pfn, @end_pfn) (clipped to the
+ * host; 0 and ~0UL for all of it): move used frames from the top of the
+ * range into free frames at its bottom until the two scans meet.
+ * @res: filled in (may be NULL).
+ * Return: 0 or -EINVAL.
+ */
+int host_compact(struct host *host, unsigned long start_pfn,
+		 unsigned long end_pfn, struct compact_result *res);
 
 /* ---------------------------------------------------------------------
  * CPU accesses: what a thread of the process does with a load or store.

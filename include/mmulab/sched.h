@@ -18,6 +18,8 @@
 #ifndef MMULAB_SCHED_H
 #define MMULAB_SCHED_H
 
+#include <sys/types.h>
+
 #include <mmulab/sync.h>
 
 /**
@@ -26,7 +28,9 @@
  * @DET_STRATEGY_PCT: probabilistic concurrency testing: tasks get random
  *	distinct priorities, the highest-priority runnable task runs, and at
  *	@pct_depth random steps the running task drops to the lowest
- *	priority.  Finds bugs of small depth with known probability.
+ *	priority.  Finds bugs of small depth with known probability.  A task
+ *	that yields (cond_resched(), cpu_relax(), msleep()) drops to the
+ *	lowest priority too, so that busy-waits end.
  * @DET_STRATEGY_ROUND_ROBIN: the next runnable task in id order at every
  *	point; the seed is unused.
  */
@@ -102,5 +106,19 @@ void det_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * checker typically runs each seed in a child process and _exit()s.
  */
 void det_set_failure_handler(void (*fn)(const char *why));
+
+/**
+ * det_fork() - fork() the calling process, to run a seed in a child.
+ *
+ * liburcu's worker threads, which run SRCU callbacks outside deterministic
+ * runs, are not copied into a child.  det_fork() quiesces them around the
+ * fork(), as liburcu requires, so that SRCU, and det_begin(), which waits
+ * for pending callbacks, keep working in both processes.  Call it outside
+ * any run and any SRCU read-side section.
+ *
+ * Return: as fork(): the child's pid in the parent, 0 in the child, or -1
+ * with errno set.
+ */
+pid_t det_fork(void);
 
 #endif /* MMULAB_SCHED_H */

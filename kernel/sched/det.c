@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <urcu-bp.h>
@@ -50,8 +51,8 @@ enum det_task_state {
 
 /*
  * One entry per task ever created in the run, indexed by det id.  @task
- * is cleared when the task exits: its task_struct is then freed by
- * kthread_stop() at a time the scheduler does not control.
+ * stays set after the task exits, until kthread_stop() reaps it (and then
+ * frees it): a failing run still knows which threads it leaves behind.
  */
 struct det_slot {
 	struct task_struct *task;
@@ -254,7 +255,8 @@ static void task_register(struct task_struct *t)
 	det.live[det.nr_live++] = t->det_id;
 }
 
-static void task_unregister(struct task_struct *t)
+/* @t is done: it is never chosen again, but stays in its slot. */
+static void task_retire(struct task_struct *t)
 {
 	unsigned int i = live_index(t->det_id);
 
@@ -262,8 +264,15 @@ static void task_unregister(struct task_struct *t)
 	memmove(&det.live[i], &det.live[i + 1],
 		(det.nr_live - i - 1) * sizeof(det.live[0]));
 	det.nr_live--;
-	det.slots[t->det_id].task = NULL;
 	t->det_state = DET_TASK_DONE;
+}
+
+/* @t is about to be freed: forget it. */
+static void task_forget(struct task_struct *t)
+{
+	BUG_ON(det.slots[t->det_id].task != t ||
+	       t->det_state != DET_TASK_DONE);
+	det.slots[t->det_id].task = NULL;
 }
 
 /* ---------------------------------------------------------------------
@@ -330,15 +339,24 @@ static int pick_next(void)
 	}
 }
 
-/* PCT: at a change point the running task drops below everyone. */
-static void pct_change_point(struct task_struct *t)
+/*
+ * PCT: at a change point the running task drops below everyone.  So does
+ * a task that yields (cond_resched(), cpu_relax(), msleep()): under strict
+ * priorities a busy-wait for a lower-priority task would spin forever,
+ * whereas on real hardware the awaited task runs on another CPU.
+ */
+static void pct_reprioritize(struct task_struct *t, enum sync_point_kind kind)
 {
+	bool drop = kind == SP_YIELD;
+
 	while (det.next_change < det.nr_change_points &&
 	       det.change_points[det.next_change] <= det.steps) {
 		if (det.change_points[det.next_change] == det.steps)
-			t->det_prio = --det.lowest_prio;
+			drop = true;
 		det.next_change++;
 	}
+	if (drop)
+		t->det_prio = --det.lowest_prio;
 }
 
 /* ---------------------------------------------------------------------
@@ -349,20 +367,27 @@ static void report_task(int id)
 {
 	struct det_slot *s = &det.slots[id];
 	struct task_struct *t = s->task;
-	const char *last = s->seen_point ? point_names[s->last_kind] : "-";
+	const char *last = "-";
+
+	if (s->seen_point && s->last_kind < SP_NR)
+		last = point_names[s->last_kind];
 
 	fprintf(stderr, "  task %d \"%s\" (pid %d): ", id, t->comm, t->pid);
-	if (t->det_state == DET_TASK_RUNNABLE) {
+	switch (t->det_state) {
+	case DET_TASK_RUNNABLE:
 		fprintf(stderr, "%s, last point %s\n",
 			id == det.running ? "running" : "runnable", last);
+		return;
+	case DET_TASK_DONE:
+		fprintf(stderr, "exited, not reaped\n");
 		return;
 	}
 	fprintf(stderr, "blocked on %p (at %s)", t->det_blocked_on, last);
 	/* A joiner blocks on the task it waits for: name that task. */
-	for (unsigned int i = 0; i < det.nr_live; i++) {
-		struct task_struct *w = slot_task(det.live[i]);
+	for (unsigned int i = 0; i < det.nr_slots; i++) {
+		struct task_struct *w = slot_task((int)i);
 
-		if (w == t->det_blocked_on)
+		if (w && w == t->det_blocked_on)
 			fprintf(stderr, ", the exit of task %d \"%s\"",
 				w->det_id, w->comm);
 	}
@@ -379,12 +404,25 @@ static __attribute__((noreturn)) void det_fail(const char *why)
 	void (*fn)(const char *why);
 
 	fprintf(stderr,
-		"mmulab: det: %s (seed %llu, strategy %s, step %lu, "
-		"%u live tasks)\n",
-		why, (unsigned long long)det.cfg.seed,
-		strategy_names[det.cfg.strategy], det.steps, det.nr_live);
-	for (unsigned int i = 0; i < det.nr_live; i++)
-		report_task(det.live[i]);
+		"mmulab: det: %s (seed %llu, strategy %s, step %lu)\n", why,
+		(unsigned long long)det.cfg.seed,
+		strategy_names[det.cfg.strategy], det.steps);
+	for (unsigned int i = 0; i < det.nr_slots; i++) {
+		struct task_struct *t = slot_task((int)i);
+
+		if (!t)
+			continue;
+		report_task((int)i);
+		/*
+		 * The run is abandoned and nobody will reap this one; let
+		 * its thread go (the handler typically ends the process).
+		 * Tasks other than task 0 were created by kthread_run(),
+		 * whose pthread_create() returned before the creator's next
+		 * scheduling point, so @thread is set.
+		 */
+		if (t->det_state == DET_TASK_DONE)
+			pthread_detach(t->thread);
+	}
 	fflush(stderr);
 	fn = __atomic_load_n(&failure_handler, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&det_lock);
@@ -397,14 +435,14 @@ static __attribute__((noreturn)) void det_fail(const char *why)
  * Switching.  All of these run with det_lock held.
  */
 
-/* Wait, holding det_lock across the sleeps, until @t is chosen. */
+/* Sleep until @t is chosen to run (det_lock is dropped while asleep). */
 static void wait_for_turn(struct task_struct *t)
 {
 	while (det.running != t->det_id)
 		pthread_cond_wait(&t->det_cond, &det_lock);
 }
 
-/* Hand the CPU to @next (not the caller); the caller does not wait. */
+/* Make @next the running task and wake its thread. */
 static void hand_over(int next)
 {
 	det.running = next;
@@ -412,23 +450,25 @@ static void hand_over(int next)
 	pthread_cond_signal(&slot_task(next)->det_cond);
 }
 
-/* The running task @t gives up the CPU (it blocked or exited). */
-static void schedule_away(void)
+/* The running task gives up the CPU (it blocked or exited). */
+static void schedule_away(const char *why_deadlock)
 {
 	int next = pick_next();
 
 	if (next < 0)
-		det_fail("deadlock: every task is blocked");
+		det_fail(why_deadlock);
 	hand_over(next);
 }
 
-static struct task_struct *det_caller(void)
+/*
+ * The calling thread, which must be the running task of the run: only it
+ * may change the scheduler's state (everyone else is asleep).
+ */
+static struct task_struct *running_task(void)
 {
 	struct task_struct *t = current;
 
-	if (t->det_id < 0)
-		return NULL;
-	BUG_ON(!det.active || det.running != t->det_id);
+	BUG_ON(!det.active || t->det_id < 0 || det.running != t->det_id);
 	return t;
 }
 
@@ -446,7 +486,7 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 	if (t->det_id < 0)
 		return;
 	pthread_mutex_lock(&det_lock);
-	t = det_caller();
+	running_task();
 	det.steps++;
 	det.slots[t->det_id].last_kind = kind;
 	det.slots[t->det_id].seen_point = true;
@@ -454,7 +494,7 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 	if (det.steps > det.cfg.max_steps)
 		det_fail("livelock: step budget exhausted");
 	if (det.cfg.strategy == DET_STRATEGY_PCT)
-		pct_change_point(t);
+		pct_reprioritize(t, kind);
 	next = pick_next();
 	if (next != t->det_id) {
 		hand_over(next);
@@ -465,15 +505,14 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 
 void det_block_on(const void *obj)
 {
-	struct task_struct *t = current;
+	struct task_struct *t;
 
-	BUG_ON(t->det_id < 0);
 	pthread_mutex_lock(&det_lock);
-	t = det_caller();
+	t = running_task();
 	log_record(DET_EV_BLOCK, t->det_id, 0);
 	t->det_state = DET_TASK_BLOCKED;
 	t->det_blocked_on = obj;
-	schedule_away();
+	schedule_away("deadlock: every task is blocked");
 	wait_for_turn(t);
 	pthread_mutex_unlock(&det_lock);
 }
@@ -497,18 +536,17 @@ void det_wake(const void *obj)
 	if (WARN_ON_ONCE(current->det_id < 0))
 		return;
 	pthread_mutex_lock(&det_lock);
-	(void)det_caller();
+	running_task();
 	wake_locked(obj);
 	pthread_mutex_unlock(&det_lock);
 }
 
 void det_task_created(struct task_struct *t)
 {
-	struct task_struct *creator = current;
+	struct task_struct *creator;
 
-	BUG_ON(creator->det_id < 0);
 	pthread_mutex_lock(&det_lock);
-	creator = det_caller();
+	creator = running_task();
 	task_register(t);
 	log_record(DET_EV_CREATE, creator->det_id, (u32)t->det_id);
 	pthread_mutex_unlock(&det_lock);
@@ -527,33 +565,32 @@ void det_task_enter(struct task_struct *t)
 
 void det_task_exit(struct task_struct *t)
 {
-	bool was_running;
-
 	pthread_mutex_lock(&det_lock);
-	/* kthread_run() also ends a task whose pthread never started. */
-	was_running = det.running == t->det_id;
 	log_record(DET_EV_EXIT, t->det_id, 0);
-	task_unregister(t);
+	task_retire(t);
 	__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
-	wake_locked(t);
+	if (det.running != t->det_id) {
+		/* kthread_run() failed to start it, and frees it now. */
+		task_forget(t);
+	} else {
+		wake_locked(t);
+		schedule_away("deadlock: the last runnable task exited");
+	}
 	/* From here on @t may be freed by its joiner as soon as it runs. */
-	if (was_running)
-		schedule_away();
+	pthread_mutex_unlock(&det_lock);
+}
+
+void det_task_reap(struct task_struct *t)
+{
+	pthread_mutex_lock(&det_lock);
+	running_task();
+	task_forget(t);
 	pthread_mutex_unlock(&det_lock);
 }
 
 /* ---------------------------------------------------------------------
  * Runs
  */
-
-static bool change_point_taken(unsigned long step, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		if (det.change_points[i] == step)
-			return true;
-	}
-	return false;
-}
 
 static int cmp_ulong(const void *a, const void *b)
 {
@@ -563,24 +600,19 @@ static int cmp_ulong(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Place distinct change points uniformly in [1, pct_steps]. */
+/*
+ * Place the change points uniformly in [1, pct_steps].  Two may fall on
+ * the same step; the running task is then lowered once.
+ */
 static int pct_setup(void)
 {
 	unsigned int n = det.cfg.pct_depth;
 
-	if (n > det.cfg.pct_steps)
-		n = (unsigned int)det.cfg.pct_steps;
-	det.change_points = calloc(n ? n : 1, sizeof(*det.change_points));
+	det.change_points = calloc(n, sizeof(*det.change_points));
 	if (!det.change_points)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++) {
-		unsigned long step;
-
-		do {
-			step = 1 + (unsigned long)rng_below(det.cfg.pct_steps);
-		} while (change_point_taken(step, i));
-		det.change_points[i] = step;
-	}
+	for (unsigned int i = 0; i < n; i++)
+		det.change_points[i] = 1 + rng_below(det.cfg.pct_steps);
 	qsort(det.change_points, n, sizeof(*det.change_points), cmp_ulong);
 	det.nr_change_points = n;
 	det.next_change = 0;
@@ -625,6 +657,8 @@ int det_begin(const struct det_config *cfg)
 		     cfg->strategy != DET_STRATEGY_PCT &&
 		     cfg->strategy != DET_STRATEGY_ROUND_ROBIN))
 		return -EINVAL;
+	if (det_active())
+		return -EBUSY;
 	/*
 	 * Callbacks queued with call_srcu() before the run would otherwise
 	 * run on liburcu's thread in the middle of it, at times no seed
@@ -678,7 +712,8 @@ int det_end(struct det_result *res)
 		res->tasks = det.nr_slots;
 		res->log_hash = XXH3_64bits_digest(det.xxh);
 	}
-	task_unregister(t);
+	task_retire(t);
+	task_forget(t);
 	t->det_id = -1;
 	t->det_state = 0;
 	det_reset();
@@ -717,12 +752,40 @@ void det_log(const char *fmt, ...)
 		va_end(ap);
 	}
 	pthread_mutex_lock(&det_lock);
-	(void)det_caller();
+	running_task();
 	log_record(DET_EV_LOG, t->det_id, (u32)len);
 	XXH3_64bits_update(det.xxh, line, (size_t)len);
 	pthread_mutex_unlock(&det_lock);
 	if (line != buf)
 		free(line);
+}
+
+pid_t det_fork(void)
+{
+	pid_t pid;
+	int err;
+
+	if (WARN_ON(det_active())) {
+		errno = EBUSY;
+		return -1;
+	}
+	/*
+	 * Park the call_rcu workers first: one may be inside a grace period,
+	 * holding the lock urcu_bp_before_fork() takes.
+	 */
+	call_rcu_before_fork();
+	urcu_bp_before_fork();
+	pid = fork();
+	err = errno;
+	if (pid == 0) {
+		urcu_bp_after_fork_child();
+		call_rcu_after_fork_child();
+	} else {
+		urcu_bp_after_fork_parent();
+		call_rcu_after_fork_parent();
+	}
+	errno = err;
+	return pid;
 }
 
 void det_set_failure_handler(void (*fn)(const char *why))

@@ -16,6 +16,9 @@
 
 #include <json-c/json.h>
 
+#include "bench.h"
+#include "check.h"
+#include "stress.h"
 #include "mmulab.h"
 
 /**
@@ -256,6 +259,13 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int ret;
 
+	/* check, stress and bench have options of their own. */
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "stress"))
+		return cmd_stress(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "bench"))
+		return cmd_bench(argc - 1, argv + 1);
 	ret = parse_options(argc, argv, &opts);
 	if (ret >= 0)
 		return ret;

@@ -12,8 +12,10 @@
 #ifndef MMULAB_KVM_HOST_H
 #define MMULAB_KVM_HOST_H
 
+#include <mmulab/checker.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
+#include "../../mm/internal.h" /* mutant_is(), host->checker */
 
 #define INVALID_GFN (~0ULL)
 #define KVM_MEMSLOT_INVALID (1U << 16) /* being deleted or moved */
@@ -55,11 +57,15 @@ struct kvm_memslots {
 
 #define KVM_TLB_ENTRIES 64
 
-/* A cached translation; gfn_plus1 == 0 marks an empty entry. */
+/*
+ * A cached translation; gfn_plus1 == 0 marks an empty entry.  @gen is the
+ * frame's free generation at fill time, for the checker.
+ */
 struct kvm_tlb_entry {
 	u64 gfn_plus1;
 	unsigned long pfn;
 	bool writable;
+	u32 gen;
 };
 
 enum vcpu_mode { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };
@@ -109,6 +115,7 @@ struct kvm_vcpu {
  * @vcpus: the vCPUs; @online_vcpus of them are valid.
  * @stat: counters (atomic).
  * @fault_hook, @fault_hook_arg: instrumentation (kvm_set_fault_hook()).
+ * @checker: the VM's part in checker sweeps.
  */
 struct kvm {
 	struct mm_struct *mm;
@@ -154,6 +161,7 @@ struct kvm {
 
 	kvm_fault_hook_t fault_hook;
 	void *fault_hook_arg;
+	struct checker_secondary checker;
 };
 
 /* Counters with one writer: no atomic read-modify-write, not modelled. */

@@ -3,6 +3,7 @@
  * VMs, memslots, vCPUs and the MMU-notifier callbacks that keep the TDP
  * MMU coherent with the primary MMU.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,12 +162,14 @@ static int kvm_invalidate_slot(struct kvm *kvm, struct kvm_memory_slot *old,
 			       struct kvm_memslots **out)
 {
 	struct kvm_memslots *inv = memslots_copy(kvm->memslots);
+	gfn_t base = old->base_gfn, npages = old->npages;
 
+	/* @old belongs to the generation the swap below frees. */
 	if (!inv)
 		return -ENOMEM;
 	inv->by_id[old->id]->flags |= KVM_MEMSLOT_INVALID;
 	kvm_swap_active_memslots(kvm, inv);
-	kvm_zap_gfn_range(kvm, old->base_gfn, old->base_gfn + old->npages);
+	kvm_zap_gfn_range(kvm, base, base + npages);
 	*out = memslots_copy(inv);
 	if (!*out) {
 		/* Leave it invalid; the VMM may try again. */
@@ -306,6 +309,8 @@ static gfn_t hva_to_gfn(unsigned long hva, const struct kvm_memory_slot *slot)
 	return slot->base_gfn + ((hva - slot->userspace_addr) >> PAGE_SHIFT);
 }
 
+static void kvm_mmu_invalidate_begin(struct kvm *kvm);
+
 /*
  * Run @range->handler over the gfns of every memslot the HVA range covers.
  * mmu_lock is taken at the first memslot hit, and @on_lock runs then, so
@@ -352,7 +357,9 @@ static struct kvm_hva_result handle_hva_range(struct kvm *kvm,
 			res.ret |= range->handler(kvm, &r);
 	}
 	if (res.found_memslot) {
-		if (range->flush_on_ret && res.ret)
+		if (range->flush_on_ret && res.ret &&
+		    !(range->on_lock == kvm_mmu_invalidate_begin &&
+		      mutant_is(MUTANT_SKIP_TLB_FLUSH)))
 			kvm_flush_remote_tlbs(kvm);
 		if (range->write)
 			write_unlock(&kvm->mmu_lock);
@@ -398,10 +405,24 @@ static void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start,
  */
 static void kvm_mmu_invalidate_end(struct kvm *kvm)
 {
+	if (mutant_is(MUTANT_SEQ_AFTER_COUNT)) {
+		/* Broken on purpose: a fault may see neither. */
+		kvm->mmu_invalidate_in_progress--;
+		write_unlock(&kvm->mmu_lock);
+		cond_resched();
+		write_lock(&kvm->mmu_lock);
+		WRITE_ONCE(kvm->mmu_invalidate_seq,
+			   kvm->mmu_invalidate_seq + 1);
+		return;
+	}
 	WRITE_ONCE(kvm->mmu_invalidate_seq, kvm->mmu_invalidate_seq + 1);
 	smp_wmb();
 	kvm->mmu_invalidate_in_progress--;
-	WARN_ON_ONCE(kvm->mmu_invalidate_in_progress < 0);
+	if (WARN_ON_ONCE(kvm->mmu_invalidate_in_progress < 0))
+		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, ~0UL, 0,
+			     ~0ULL, "kvm",
+			     "invalidate_range_end without its start: "
+			     "mmu_invalidate_in_progress went negative");
 }
 
 static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
@@ -431,6 +452,8 @@ static int kvm_mmu_notifier_invalidate_range_start(
 	spin_lock(&kvm->mn_invalidate_lock);
 	atomic_long_inc(&kvm->mn_active_invalidate_count);
 	spin_unlock(&kvm->mn_invalidate_lock);
+	checker_note(kvm->host, "kvm: invalidate_range_start", ~0UL,
+		     range->start);
 
 	if (handle_hva_range(kvm, &hva_range).found_memslot)
 		atomic_long_inc(&kvm->stat.mmu_invalidations);
@@ -450,12 +473,23 @@ kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 		.on_lock = kvm_mmu_invalidate_end,
 		.write = true,
 	};
+	long left;
 	bool wake;
 
 	handle_hva_range(kvm, &hva_range);
+	checker_note(kvm->host, "kvm: invalidate_range_end", ~0UL,
+		     range->start);
 	spin_lock(&kvm->mn_invalidate_lock);
-	wake = atomic_long_dec_return(&kvm->mn_active_invalidate_count) == 0;
+	left = atomic_long_dec_return(&kvm->mn_active_invalidate_count);
 	spin_unlock(&kvm->mn_invalidate_lock);
+	if (WARN_ON_ONCE(left < 0)) {
+		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, ~0UL,
+			     range->start, ~0ULL, "kvm",
+			     "invalidate_range_end without its start: "
+			     "mn_active_invalidate_count went negative");
+		atomic_long_set(&kvm->mn_active_invalidate_count, 0);
+	}
+	wake = left <= 0;
 	if (wake)
 		wake_up_all(&kvm->mn_memslots_update_wq);
 }
@@ -549,8 +583,15 @@ static void kvm_mmu_notifier_change_pte(struct mmu_notifier *mn,
 
 	atomic_long_inc(&kvm->stat.change_pte_calls);
 	if (!direct &&
-	    WARN_ON_ONCE(!atomic_long_read(&kvm->mn_active_invalidate_count)))
+	    WARN_ON_ONCE(!atomic_long_read(&kvm->mn_active_invalidate_count))) {
 		atomic_long_inc(&kvm->stat.change_pte_warn);
+		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, pte_pfn(pte),
+			     address, ~0ULL, "kvm",
+			     "change_pte for %#lx with no invalidation in "
+			     "progress: a fault racing it can install the old "
+			     "page",
+			     address);
+	}
 	handle_hva_range(kvm, &hva_range);
 }
 
@@ -585,12 +626,130 @@ static const struct mmu_notifier_ops kvm_mmu_notifier_ops = {
 };
 
 /* ---------------------------------------------------------------------
+ * Checker sweep
+ */
+
+/* References a frame holds besides the VM's: its mappings and caches. */
+static int expected_refs(struct page *page)
+{
+	return page_mapcount(page) + (PageAnon(page) ? 0 : 1) +
+	       (PageFlag(page, PG_swapcache) ? 1 : 0);
+}
+
+static void kvm_check_spte(struct kvm *kvm, struct kvm_memory_slot *slot,
+			   gfn_t gfn, u64 spte)
+{
+	unsigned long hva = slot->userspace_addr +
+			    ((gfn - slot->base_gfn) << PAGE_SHIFT);
+	unsigned long pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
+	gpa_t gpa = gfn << PAGE_SHIFT;
+	struct page *page = pfn_to_page(kvm->host, pfn);
+	pte_t pte;
+
+	follow_pte(kvm->mm, hva, &pte);
+	if (!pte_present(pte) || pte_pfn(pte) != pfn) {
+		checker_fail(kvm->host, INV_STALE_SECONDARY, pfn, hva, gpa,
+			     "kvm",
+			     "SPTE for gfn %#llx maps frame %lu; the host PTE "
+			     "at %#lx %s %lu",
+			     (unsigned long long)gfn, pfn, hva,
+			     pte_present(pte) ? "maps frame" : "is not present, was",
+			     pte_present(pte) ? pte_pfn(pte) : 0UL);
+		return;
+	}
+	if ((spte & KVM_SPTE_WRITABLE) && !pte_write(pte))
+		checker_fail(kvm->host, INV_WRITABLE_SECONDARY, pfn, hva, gpa,
+			     "kvm",
+			     "SPTE for gfn %#llx is writable, the host PTE at "
+			     "%#lx is read-only",
+			     (unsigned long long)gfn, hva);
+	if (kvm_pinned(kvm) || is_zero_pfn(pfn))
+		return;
+	if (page_ref_count(page) > expected_refs(page))
+		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, pfn, hva, gpa,
+			     "kvm",
+			     "frame %lu mapped by the VM has %d references, "
+			     "%d expected from its mappings: a reference leaked",
+			     pfn, page_ref_count(page), expected_refs(page));
+}
+
+/* Which SPTE maps @pfn?  Lock-free: SPTEs are read once, memslots under
+ * SRCU, and tables are never freed while the VM lives. */
+static bool kvm_checker_describe(struct checker_secondary *cs,
+				 unsigned long pfn, char *buf, size_t n,
+				 unsigned long *addr, u64 *gpa)
+{
+	struct kvm *kvm = container_of(cs, struct kvm, checker);
+	struct kvm_memslots *slots;
+	bool found = false;
+	int idx = srcu_read_lock(&kvm->srcu);
+
+	slots = rcu_dereference(kvm->memslots);
+	for (int i = 0; i < slots->nr && !found; i++) {
+		struct kvm_memory_slot *slot = slots->sorted[i];
+
+		for (gfn_t gfn = slot->base_gfn;
+		     gfn < slot->base_gfn + slot->npages && !found; gfn++) {
+			u64 spte = kvm_tdp_mmu_read_spte(kvm, gfn);
+
+			if (!(spte & KVM_SPTE_PRESENT) ||
+			    (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT != pfn)
+				continue;
+			*gpa = gfn << PAGE_SHIFT;
+			*addr = slot->userspace_addr +
+				((gfn - slot->base_gfn) << PAGE_SHIFT);
+			snprintf(buf, n, "SPTE gfn %#llx -> frame %lu (%s%s%s)",
+				 (unsigned long long)gfn, pfn,
+				 spte & KVM_SPTE_WRITABLE ? "W" : "R",
+				 spte & KVM_SPTE_ACCESSED ? "A" : "",
+				 spte & KVM_SPTE_DIRTY ? "D" : "");
+			found = true;
+		}
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return found;
+}
+
+/*
+ * At a quiescent point: no invalidation may be half done, and every SPTE
+ * must agree with the host page tables.
+ */
+static void kvm_checker_sweep(struct checker_secondary *cs, struct host *host)
+{
+	struct kvm *kvm = container_of(cs, struct kvm, checker);
+	struct kvm_memslots *slots = kvm->memslots;
+
+	if (kvm->mmu_invalidate_in_progress ||
+	    atomic_long_read(&kvm->mn_active_invalidate_count))
+		checker_fail(host, INV_PINNED_OR_UNBALANCED, ~0UL, 0, ~0ULL,
+			     "kvm",
+			     "idle VM has %ld invalidations in progress and "
+			     "%ld active",
+			     kvm->mmu_invalidate_in_progress,
+			     atomic_long_read(&kvm->mn_active_invalidate_count));
+	for (int i = 0; i < slots->nr; i++) {
+		struct kvm_memory_slot *slot = slots->sorted[i];
+
+		for (gfn_t gfn = slot->base_gfn;
+		     gfn < slot->base_gfn + slot->npages; gfn++) {
+			u64 spte = kvm_tdp_mmu_read_spte(kvm, gfn);
+
+			if (spte & KVM_SPTE_PRESENT)
+				kvm_check_spte(kvm, slot, gfn, spte);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
  * VM life cycle
  */
 
 static void kvm_free(struct kvm *kvm)
 {
 	int n = atomic_read(&kvm->online_vcpus);
+
+	if (kvm->checker.name)
+		checker_unregister_secondary(kvm->host, &kvm->checker);
 
 	kvm_tdp_mmu_destroy(kvm);
 	for (int i = 0; i < n; i++)
@@ -632,6 +791,12 @@ struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned long flags)
 	if (r) {
 		kvm_free(kvm);
 		return ERR_PTR(r);
+	}
+	if (READ_ONCE(kvm->host->checker)) {
+		kvm->checker.name = "kvm";
+		kvm->checker.sweep = kvm_checker_sweep;
+		kvm->checker.describe = kvm_checker_describe;
+		checker_register_secondary(kvm->host, &kvm->checker);
 	}
 	return kvm;
 }
@@ -735,28 +900,6 @@ void kvm_get_vcpu_stat(struct kvm_vcpu *vcpu, struct kvm_vcpu_stat *out)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
-typedef void (*guest_fn)(struct page *page, unsigned long off, void *buf,
-			 size_t len, bool write);
-
-static void guest_bytes(struct page *page, unsigned long off, void *buf,
-			size_t len, bool write)
-{
-	if (write)
-		page_copy_from(page, off, buf, len);
-	else
-		page_copy_to(page, off, buf, len);
-}
-
-static void guest_u64(struct page *page, unsigned long off, void *buf,
-		      size_t len, bool write)
-{
-	(void)len;
-	if (write)
-		page_write_u64(page, off, *(u64 *)buf);
-	else
-		*(u64 *)buf = page_read_u64(page, off);
-}
-
 static void vcpu_tlb_flush(struct kvm_vcpu *vcpu)
 {
 	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
@@ -786,10 +929,11 @@ static void vcpu_exit_guest(struct kvm_vcpu *vcpu, unsigned long mode)
  * One attempt in guest mode: the TLB, then the TDP walk (setting accessed
  * and dirty bits as the hardware would).  A TLB entry is writable only if
  * the SPTE was already dirty, so the first write to a clean page walks
- * and marks it.  Returns 0 when done, 1 on an EPT violation, 2 to retry.
+ * and marks it.  Returns 0 when done, 1 on an EPT violation, 2 to retry,
+ * -EIO when the checker forbids the use of a stale TLB entry.
  */
 static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
-			     size_t len, bool write, guest_fn fn)
+			     size_t len, bool write, page_access_fn fn)
 {
 	struct kvm *kvm = vcpu->kvm;
 	gfn_t gfn = gpa >> PAGE_SHIFT;
@@ -799,6 +943,11 @@ static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 	u64 *leaf, spte;
 
 	if (e->gfn_plus1 == gfn + 1 && (!write || e->writable)) {
+		if (unlikely(READ_ONCE(kvm->host->checker)) &&
+		    !checker_tlb_use(kvm->host, e->pfn, e->gen, "kvm tlb")) {
+			ret = -EIO;
+			goto out;
+		}
 		fn(pfn_to_page(kvm->host, e->pfn), gpa & ~PAGE_MASK, buf, len,
 		   write);
 		stat_inc(&vcpu->stat.tlb_hits);
@@ -823,6 +972,7 @@ static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 	e->gfn_plus1 = gfn + 1;
 	e->pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
 	e->writable = (spte & KVM_SPTE_WRITABLE) && (spte & KVM_SPTE_DIRTY);
+	e->gen = checker_frame_gen(kvm->host, e->pfn);
 	fn(pfn_to_page(kvm->host, e->pfn), gpa & ~PAGE_MASK, buf, len, write);
 	ret = 0;
 out:
@@ -833,7 +983,7 @@ out:
 #define KVM_MAX_RETRIES 100000
 
 static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
-		       size_t len, bool write, guest_fn fn)
+		       size_t len, bool write, page_access_fn fn)
 {
 	int r = -EAGAIN;
 
@@ -843,17 +993,33 @@ static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 	mutex_lock(&vcpu->mutex);
 	stat_inc(&vcpu->stat.accesses);
 	for (int tries = 0; tries < KVM_MAX_RETRIES; tries++) {
-		int once = guest_access_once(vcpu, gpa, buf, len, write, fn);
+		int once;
 
+		/* A broken protocol was caught: touch no frame any more. */
+		if (unlikely(READ_ONCE(vcpu->kvm->host->checker)) &&
+		    checker_stopped(vcpu->kvm->host)) {
+			r = -EIO;
+			break;
+		}
+		once = guest_access_once(vcpu, gpa, buf, len, write, fn);
+		if (once < 0) {
+			r = once;
+			break;
+		}
 		if (once == 0) {
 			r = 0;
 			break;
 		}
-		if (once == 2)
+		/* Lost a race: let whoever won (an invalidation) finish. */
+		if (once == 2) {
+			cond_resched();
 			continue;
+		}
 		r = kvm_tdp_page_fault(vcpu, gpa, write);
 		if (r == KVM_EXIT_MMIO || r < 0)
 			break;
+		if (r == RET_PF_RETRY)
+			cond_resched();
 		r = -EAGAIN;
 	}
 	mutex_unlock(&vcpu->mutex);
@@ -870,7 +1036,7 @@ int kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len)
 {
 	if (!vcpu || tag_mode(vcpu))
 		return -EINVAL;
-	return vcpu_access(vcpu, gpa, buf, len, false, guest_bytes);
+	return vcpu_access(vcpu, gpa, buf, len, false, page_access_bytes);
 }
 
 int kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf,
@@ -878,19 +1044,19 @@ int kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf,
 {
 	if (!vcpu || tag_mode(vcpu))
 		return -EINVAL;
-	return vcpu_access(vcpu, gpa, (void *)buf, len, true, guest_bytes);
+	return vcpu_access(vcpu, gpa, (void *)buf, len, true, page_access_bytes);
 }
 
 int kvm_vcpu_read_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 *val)
 {
 	if (gpa & 7)
 		return -EINVAL;
-	return vcpu_access(vcpu, gpa, val, 8, false, guest_u64);
+	return vcpu_access(vcpu, gpa, val, 8, false, page_access_u64);
 }
 
 int kvm_vcpu_write_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 val)
 {
 	if (gpa & 7)
 		return -EINVAL;
-	return vcpu_access(vcpu, gpa, &val, 8, true, guest_u64);
+	return vcpu_access(vcpu, gpa, &val, 8, true, page_access_u64);
 }

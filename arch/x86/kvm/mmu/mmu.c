@@ -37,19 +37,23 @@ static void fault_hook(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
 static int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
 				    gfn_t gfn, struct kvm_vcpu_stat *stat)
 {
-	if (unlikely(kvm->mmu_invalidate_in_progress)) {
+	if (unlikely(kvm->mmu_invalidate_in_progress) &&
+	    !mutant_is(MUTANT_SKIP_IN_PROGRESS_CHECK)) {
+		gfn_t first = kvm->mmu_invalidate_range_start;
+
 		/* begin() always sets the hull before mmu_lock is dropped. */
-		if (WARN_ON_ONCE(kvm->mmu_invalidate_range_start ==
-					 INVALID_GFN ||
+		if (WARN_ON_ONCE(first == INVALID_GFN ||
 				 kvm->mmu_invalidate_range_end == INVALID_GFN))
 			return 1;
-		if (gfn >= kvm->mmu_invalidate_range_start &&
-		    gfn < kvm->mmu_invalidate_range_end) {
+		if (mutant_is(MUTANT_RANGE_OFF_BY_ONE))
+			first++; /* broken on purpose */
+		if (gfn >= first && gfn < kvm->mmu_invalidate_range_end) {
 			stat_inc(&stat->pf_retry_in_progress);
 			return 1;
 		}
 	}
-	if (kvm->mmu_invalidate_seq != mmu_seq) {
+	if (kvm->mmu_invalidate_seq != mmu_seq &&
+	    !mutant_is(MUTANT_SKIP_SEQ_CHECK)) {
 		stat_inc(&stat->pf_retry_seq);
 		return 1;
 	}
@@ -102,7 +106,8 @@ static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
 static void release_page(struct kvm *kvm, struct page *page, bool keep_pin)
 {
 	if (!kvm_pinned(kvm)) {
-		put_page(page);
+		if (!mutant_is(MUTANT_KEEP_GUP_REF)) /* broken on purpose */
+			put_page(page);
 		return;
 	}
 	if (keep_pin) {
@@ -140,6 +145,8 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 
 	mmu_seq = READ_ONCE(kvm->mmu_invalidate_seq);
 	smp_rmb();
+	checker_note(kvm->host, "kvm: fault snapshots mmu_invalidate_seq", ~0UL,
+		     hva);
 	fault_hook(vcpu, KVM_FAULT_SNAPSHOT, gpa);
 
 	r = faultin_page(kvm, hva, write, &page, &writable);
@@ -150,13 +157,19 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	}
 	if (slot->flags & KVM_MEM_READONLY)
 		writable = false;
+	checker_note(kvm->host, "kvm: fault got the page from GUP",
+		     page_to_pfn(page), hva);
 	fault_hook(vcpu, KVM_FAULT_GUP_DONE, gpa);
 
 	read_lock(&kvm->mmu_lock);
 	fault_hook(vcpu, KVM_FAULT_LOCKED, gpa);
 	if (mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn, &vcpu->stat)) {
+		checker_note(kvm->host, "kvm: fault retries", page_to_pfn(page),
+			     hva);
 		r = RET_PF_RETRY;
 	} else {
+		checker_note(kvm->host, "kvm: fault installs the SPTE",
+			     page_to_pfn(page), hva);
 		r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write);
 		if (r == RET_PF_RETRY)
 			stat_inc(&vcpu->stat.pf_retry_race);

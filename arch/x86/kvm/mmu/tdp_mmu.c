@@ -118,6 +118,8 @@ static u64 *tdp_walk_alloc(struct kvm *kvm, gfn_t gfn)
 	return &table[tdp_index(gfn, 0)];
 }
 
+static void handle_removed_leaf(struct kvm *kvm, u64 old);
+
 /**
  * kvm_tdp_mmu_map() - install @page at @gfn; mmu_lock held for read and
  * the retry check passed.  Returns RET_PF_FIXED (new SPTE),
@@ -135,8 +137,23 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 		return -ENOMEM;
 	old = READ_ONCE(*leaf);
 	if (old & KVM_SPTE_PRESENT) {
-		if (WARN_ON_ONCE(spte_pfn(old) != pfn))
+		/*
+		 * A present leaf for another frame means an invalidation was
+		 * missed.  Never re-point it in place: drop it (with a flush)
+		 * and let the fault start over.
+		 */
+		if (WARN_ON_ONCE(spte_pfn(old) != pfn)) {
+			checker_fail(kvm->host, INV_STALE_SECONDARY,
+				     spte_pfn(old), 0, gfn << PAGE_SHIFT, "kvm",
+				     "fault for gfn %#llx found a present SPTE "
+				     "to frame %lu, GUP returned frame %lu",
+				     (unsigned long long)gfn, spte_pfn(old), pfn);
+			if (try_cmpxchg(leaf, &old, 0)) {
+				handle_removed_leaf(kvm, old);
+				kvm_flush_remote_tlbs(kvm);
+			}
 			return RET_PF_RETRY;
+		}
 		if (!writable || (old & KVM_SPTE_WRITABLE))
 			return RET_PF_SPURIOUS;
 		new = old | KVM_SPTE_WRITABLE |
@@ -150,6 +167,7 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 	if (!try_cmpxchg(leaf, &old, new))
 		return RET_PF_RETRY;
 	atomic_long_inc(&kvm->stat.pages_4k);
+	checker_secondary_map(kvm->host, pfn, 1);
 	return RET_PF_FIXED;
 }
 
@@ -168,6 +186,7 @@ static void handle_removed_leaf(struct kvm *kvm, u64 old)
 		mark_page_accessed(page);
 	atomic_long_dec(&kvm->stat.pages_4k);
 	atomic_long_inc(&kvm->stat.mmu_shadow_zapped);
+	checker_secondary_map(kvm->host, spte_pfn(old), -1);
 	if (kvm_pinned(kvm)) {
 		unpin_user_page(page);
 		atomic_long_dec(&kvm->stat.pinned_pages);
@@ -283,6 +302,7 @@ bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte)
 		WRITE_ONCE(*leaf, ((u64)pte_pfn(host_pte) << PAGE_SHIFT) |
 					  KVM_SPTE_PRESENT);
 		atomic_long_inc(&kvm->stat.pages_4k);
+		checker_secondary_map(kvm->host, pte_pfn(host_pte), 1);
 	}
 	return true;
 }

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/*
+ * HMM-style device mirror: a device page table over a range of an mm,
+ * coherent through an interval notifier (see <mmulab/hmm.h>).
+ */
+#include <stdlib.h>
+
+#include <mmulab/checker.h>
+#include <mmulab/hmm.h>
+#include <mmulab/mmu_notifier.h>
+#include "../../mm/internal.h" /* mutant_is() */
+
+struct dmirror_entry {
+	unsigned long pfn;
+	bool valid;
+	bool writable;
+};
+
+struct dmirror {
+	struct mmu_interval_notifier notifier;
+	struct mm_struct *mm;
+	struct host *host;
+	unsigned long start, npages;
+	struct mutex update; /* the driver lock: table and sequence */
+	struct dmirror_entry *table;
+	struct checker_secondary checker;
+	atomic_long_t stat[5];
+};
+
+enum { ST_ACCESSES, ST_FAULTS, ST_RETRIES, ST_INVALIDATIONS, ST_ZAPPED };
+
+static void zap_entry(struct dmirror *d, struct dmirror_entry *e)
+{
+	if (!e->valid)
+		return;
+	e->valid = false;
+	checker_secondary_map(d->host, e->pfn, -1);
+	atomic_long_inc(&d->stat[ST_ZAPPED]);
+}
+
+/*
+ * The collision protocol's write side: under the same lock the fault path
+ * holds around read_retry, record the sequence (so a fault that sampled
+ * before this invalidation sees a change and starts over) and drop the
+ * entries, so none outlives the primary change.
+ */
+static bool dmirror_invalidate(struct mmu_interval_notifier *mni,
+			       const struct mmu_notifier_range *range,
+			       unsigned long cur_seq)
+{
+	struct dmirror *d = container_of(mni, struct dmirror, notifier);
+	unsigned long s = range->start > d->start ? range->start : d->start;
+	unsigned long e = d->start + (d->npages << PAGE_SHIFT);
+
+	if (range->end < e)
+		e = range->end;
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&d->update);
+	else if (!mutex_trylock(&d->update))
+		return false;
+	if (!mutant_is(MUTANT_INTERVAL_NO_SEQ_BUMP)) /* broken on purpose */
+		mmu_interval_set_seq(mni, cur_seq);
+	for (unsigned long a = s; a < e; a += PAGE_SIZE)
+		zap_entry(d, &d->table[(a - d->start) >> PAGE_SHIFT]);
+	atomic_long_inc(&d->stat[ST_INVALIDATIONS]);
+	mutex_unlock(&d->update);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops dmirror_ops = {
+	.invalidate = dmirror_invalidate,
+};
+
+/* At a quiescent point every device entry must match the CPU's. */
+static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
+{
+	struct dmirror *d = container_of(cs, struct dmirror, checker);
+
+	for (unsigned long i = 0; i < d->npages; i++) {
+		struct dmirror_entry *e = &d->table[i];
+		unsigned long addr = d->start + (i << PAGE_SHIFT);
+		pte_t pte;
+
+		if (!e->valid)
+			continue;
+		follow_pte(d->mm, addr, &pte);
+		if (!pte_present(pte) || pte_pfn(pte) != e->pfn)
+			checker_fail(host, INV_STALE_SECONDARY, e->pfn, addr,
+				     ~0ULL, "dmirror",
+				     "device entry for %#lx maps frame %lu, the "
+				     "CPU maps %s",
+				     addr, e->pfn,
+				     pte_present(pte) ? "another" : "nothing");
+		else if (e->writable && !pte_write(pte))
+			checker_fail(host, INV_WRITABLE_SECONDARY, e->pfn,
+				     addr, ~0ULL, "dmirror",
+				     "device entry for %#lx is writable, the "
+				     "CPU's is not",
+				     addr);
+	}
+}
+
+struct dmirror *dmirror_create(struct mm_struct *mm, unsigned long start,
+			       unsigned long npages)
+{
+	struct dmirror *d;
+	int r;
+
+	if (!mm || (start & ~PAGE_MASK) || !npages ||
+	    npages > (TASK_SIZE >> PAGE_SHIFT))
+		return ERR_PTR(-EINVAL);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return ERR_PTR(-ENOMEM);
+	d->table = calloc(npages, sizeof(*d->table));
+	if (!d->table) {
+		free(d);
+		return ERR_PTR(-ENOMEM);
+	}
+	d->mm = mm;
+	d->host = mm_host(mm);
+	d->start = start;
+	d->npages = npages;
+	mutex_init(&d->update);
+	r = mmu_interval_notifier_insert(&d->notifier, mm, start,
+					 npages << PAGE_SHIFT, &dmirror_ops);
+	if (r) {
+		free(d->table);
+		free(d);
+		return ERR_PTR(r);
+	}
+	d->checker.name = "dmirror";
+	d->checker.sweep = dmirror_sweep;
+	checker_register_secondary(d->host, &d->checker);
+	return d;
+}
+
+void dmirror_destroy(struct dmirror *d)
+{
+	if (!d)
+		return;
+	mmu_interval_notifier_remove(&d->notifier);
+	checker_unregister_secondary(d->host, &d->checker);
+	for (unsigned long i = 0; i < d->npages; i++)
+		zap_entry(d, &d->table[i]);
+	free(d->table);
+	free(d);
+}
+
+/*
+ * The device fault: sample the sequence, fault the page in with no driver
+ * lock held, and install only if no invalidation ran meanwhile.  The GUP
+ * reference is dropped once the entry is in: the notifier protects it.
+ */
+static int dmirror_fault(struct dmirror *d, unsigned long addr, bool write)
+{
+	for (int tries = 0; tries < 100000; tries++) {
+		unsigned long seq = mmu_interval_read_begin(&d->notifier);
+		struct dmirror_entry *e;
+		struct page *page;
+		long n;
+
+		if (!mmget_not_zero(d->mm))
+			return -EFAULT;
+		n = get_user_pages_unlocked(d->mm, addr, 1, &page,
+					    write ? FOLL_WRITE : 0);
+		mmput(d->mm);
+		if (n != 1)
+			return n == -ENOMEM ? -ENOMEM : -EFAULT;
+		mutex_lock(&d->update);
+		if (mmu_interval_read_retry(&d->notifier, seq)) {
+			mutex_unlock(&d->update);
+			put_page(page);
+			atomic_long_inc(&d->stat[ST_RETRIES]);
+			continue;
+		}
+		e = &d->table[(addr - d->start) >> PAGE_SHIFT];
+		zap_entry(d, e);
+		e->pfn = page_to_pfn(page);
+		e->writable = write;
+		e->valid = true;
+		checker_secondary_map(d->host, e->pfn, 1);
+		mutex_unlock(&d->update);
+		put_page(page);
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+static int dmirror_access(struct dmirror *d, unsigned long addr, u64 *val,
+			  bool write)
+{
+	if (!d || !val || (addr & 7) || addr < d->start ||
+	    addr >= d->start + (d->npages << PAGE_SHIFT))
+		return -EINVAL;
+	atomic_long_inc(&d->stat[ST_ACCESSES]);
+	for (;;) {
+		/* A broken protocol was caught: touch no frame any more. */
+		if (checker_stopped(d->host))
+			return -EIO;
+		struct dmirror_entry *e =
+			&d->table[(addr - d->start) >> PAGE_SHIFT];
+		int r;
+
+		mutex_lock(&d->update);
+		if (e->valid && (!write || e->writable)) {
+			struct page *page = pfn_to_page(d->host, e->pfn);
+
+			/* The lock keeps invalidate (and so the free) out. */
+			if (write)
+				page_write_u64(page, addr & ~PAGE_MASK, *val);
+			else
+				*val = page_read_u64(page, addr & ~PAGE_MASK);
+			mutex_unlock(&d->update);
+			return 0;
+		}
+		mutex_unlock(&d->update);
+		atomic_long_inc(&d->stat[ST_FAULTS]);
+		r = dmirror_fault(d, addr & PAGE_MASK, write);
+		if (r)
+			return r;
+	}
+}
+
+int dmirror_read_u64(struct dmirror *d, unsigned long addr, u64 *val)
+{
+	return dmirror_access(d, addr, val, false);
+}
+
+int dmirror_write_u64(struct dmirror *d, unsigned long addr, u64 val)
+{
+	return dmirror_access(d, addr, &val, true);
+}
+
+void dmirror_get_stat(struct dmirror *d, struct dmirror_stat *out)
+{
+	out->accesses = atomic_long_read(&d->stat[ST_ACCESSES]);
+	out->faults = atomic_long_read(&d->stat[ST_FAULTS]);
+	out->retries = atomic_long_read(&d->stat[ST_RETRIES]);
+	out->invalidations = atomic_long_read(&d->stat[ST_INVALIDATIONS]);
+	out->zapped = atomic_long_read(&d->stat[ST_ZAPPED]);
+}

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The coherence checker (see <mmulab/checker.h>).
+ *
+ * Per frame it keeps the number of secondary translations that map the
+ * frame, reported by the secondary MMUs, and a free generation bumped each
+ * time the frame is freed.  A free with a non-zero count, or the use of a
+ * cached translation whose generation is stale, is a use-after-free of the
+ * kind notifiers exist to prevent.  A short history of events lets a
+ * report show what last touched the frame.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mmulab/checker.h>
+#include "internal.h"
+
+#define HISTORY 2048
+
+struct checker_event {
+	unsigned long seq;
+	int task;
+	const char *what;
+	unsigned long pfn;
+	unsigned long addr;
+};
+
+struct checker {
+	struct host *host;
+	unsigned long nr_frames;
+	atomic_t *sec_maps;
+	u32 *gen;
+	atomic_long_t violations;
+	spinlock_t lock;
+	bool have_first;
+	struct checker_violation first;
+	unsigned long hist_seq;
+	struct checker_event hist[HISTORY];
+	struct list_head secondaries;
+};
+
+static const char *const inv_names[] = {
+	[INV_STALE_SECONDARY] = "stale-secondary",
+	[INV_FREED_WHILE_MAPPED] = "freed-while-mapped",
+	[INV_WRITABLE_SECONDARY] = "writable-secondary",
+	[INV_PINNED_OR_UNBALANCED] = "pinned-or-unbalanced",
+	[INV_DATA] = "data",
+};
+
+const char *checker_inv_name(enum checker_inv inv)
+{
+	if (inv < INV_STALE_SECONDARY || inv > INV_DATA)
+		return NULL;
+	return inv_names[inv];
+}
+
+static struct checker *checker_of(struct host *host)
+{
+	return host ? READ_ONCE(host->checker) : NULL;
+}
+
+int checker_attach(struct host *host)
+{
+	struct checker *c;
+
+	if (!host)
+		return -EINVAL;
+	if (host->checker)
+		return -EBUSY;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->host = host;
+	c->nr_frames = host->cfg.nr_frames;
+	c->sec_maps = calloc(c->nr_frames, sizeof(*c->sec_maps));
+	c->gen = calloc(c->nr_frames, sizeof(*c->gen));
+	if (!c->sec_maps || !c->gen) {
+		free(c->sec_maps);
+		free(c->gen);
+		free(c);
+		return -ENOMEM;
+	}
+	spin_lock_init(&c->lock);
+	INIT_LIST_HEAD(&c->secondaries);
+	WRITE_ONCE(host->checker, c);
+	return 0;
+}
+
+void checker_detach(struct host *host)
+{
+	struct checker *c = checker_of(host);
+
+	if (!c)
+		return;
+	WRITE_ONCE(host->checker, NULL);
+	free(c->sec_maps);
+	free(c->gen);
+	free(c);
+}
+
+unsigned long checker_violations(struct host *host)
+{
+	struct checker *c = checker_of(host);
+
+	return c ? atomic_long_read(&c->violations) : 0;
+}
+
+const struct checker_violation *checker_first(struct host *host)
+{
+	struct checker *c = checker_of(host);
+
+	return c && c->have_first ? &c->first : NULL;
+}
+
+static void note(struct checker *c, const char *what, unsigned long pfn,
+		 unsigned long addr)
+{
+	struct checker_event *e;
+
+	spin_lock(&c->lock);
+	e = &c->hist[c->hist_seq % HISTORY];
+	e->seq = ++c->hist_seq;
+	e->task = task_pid(current);
+	e->what = what;
+	e->pfn = pfn;
+	e->addr = addr;
+	spin_unlock(&c->lock);
+}
+
+void checker_note(struct host *host, const char *what, unsigned long pfn,
+		  unsigned long addr)
+{
+	struct checker *c = checker_of(host);
+
+	if (c)
+		note(c, what, pfn, addr);
+}
+
+static void vfail(struct checker *c, enum checker_inv inv, unsigned long pfn,
+		  unsigned long addr, u64 gpa, const char *secondary,
+		  const char *fmt, va_list ap)
+{
+	atomic_long_inc(&c->violations);
+	spin_lock(&c->lock);
+	if (!c->have_first) {
+		struct checker_violation *v = &c->first;
+
+		v->inv = inv;
+		v->pfn = pfn;
+		v->addr = addr;
+		v->gpa = gpa;
+		v->secondary = secondary;
+		vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+		c->have_first = true;
+	}
+	spin_unlock(&c->lock);
+}
+
+void checker_fail(struct host *host, enum checker_inv inv, unsigned long pfn,
+		  unsigned long addr, u64 gpa, const char *secondary,
+		  const char *fmt, ...)
+{
+	struct checker *c = checker_of(host);
+	va_list ap;
+
+	if (!c)
+		return;
+	va_start(ap, fmt);
+	vfail(c, inv, pfn, addr, gpa, secondary, fmt, ap);
+	va_end(ap);
+}
+
+static void fail(struct checker *c, enum checker_inv inv, unsigned long pfn,
+		 unsigned long addr, const char *secondary, const char *fmt,
+		 ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(c, inv, pfn, addr, ~0ULL, secondary, fmt, ap);
+	va_end(ap);
+}
+
+void checker_secondary_map(struct host *host, unsigned long pfn, int delta)
+{
+	struct checker *c = checker_of(host);
+
+	if (!c || pfn >= c->nr_frames || is_zero_pfn(pfn))
+		return;
+	note(c, delta > 0 ? "secondary map" : "secondary unmap", pfn, 0);
+	if (atomic_add_return(delta, &c->sec_maps[pfn]) < 0)
+		fail(c, INV_PINNED_OR_UNBALANCED, pfn, 0, NULL,
+		     "frame %lu: more secondary unmaps than maps", pfn);
+}
+
+u32 checker_frame_gen(struct host *host, unsigned long pfn)
+{
+	struct checker *c = checker_of(host);
+
+	if (!c || pfn >= c->nr_frames)
+		return 0;
+	return __atomic_load_n(&c->gen[pfn], __ATOMIC_ACQUIRE);
+}
+
+bool checker_tlb_use(struct host *host, unsigned long pfn, u32 gen,
+		     const char *who)
+{
+	struct checker *c = checker_of(host);
+
+	if (!c || pfn >= c->nr_frames || is_zero_pfn(pfn))
+		return true;
+	if (__atomic_load_n(&c->gen[pfn], __ATOMIC_ACQUIRE) == gen)
+		return true;
+	fail(c, INV_FREED_WHILE_MAPPED, pfn, 0, who,
+	     "a cached translation to frame %lu was used after the frame was "
+	     "freed (generation %u, now %u)",
+	     pfn, gen, __atomic_load_n(&c->gen[pfn], __ATOMIC_ACQUIRE));
+	return false;
+}
+
+bool checker_stopped(struct host *host)
+{
+	struct checker *c = checker_of(host);
+
+	return c && atomic_long_read(&c->violations);
+}
+
+/* Ask the secondaries who maps @pfn (lock-free on their side). */
+static const char *describe(struct checker *c, unsigned long pfn, char *buf,
+			    size_t n, unsigned long *addr, u64 *gpa)
+{
+	struct list_head *l;
+
+	for (l = c->secondaries.next; l != &c->secondaries; l = l->next) {
+		struct checker_secondary *cs =
+			container_of((void *)l, struct checker_secondary, node);
+
+		if (cs->describe && cs->describe(cs, pfn, buf, n, addr, gpa))
+			return cs->name;
+	}
+	return NULL;
+}
+
+/**
+ * checker_page_free() - @pfn is being freed: nothing may map it.  Called
+ * by the frame allocator; the generation bump makes every translation
+ * cached before this point detectably stale.
+ */
+void checker_page_free(struct host *host, unsigned long pfn)
+{
+	struct checker *c = checker_of(host);
+	int maps;
+
+	if (!c || pfn >= c->nr_frames)
+		return;
+	__atomic_fetch_add(&c->gen[pfn], 1, __ATOMIC_RELEASE);
+	note(c, "frame freed", pfn, 0);
+	maps = atomic_read(&c->sec_maps[pfn]);
+	if (maps > 0) {
+		char what[120] = "";
+		unsigned long addr = 0;
+		u64 gpa = ~0ULL;
+		const char *who = describe(c, pfn, what, sizeof(what), &addr,
+					   &gpa);
+
+		checker_fail(host, INV_FREED_WHILE_MAPPED, pfn, addr, gpa, who,
+			     "frame %lu freed while %d secondary translation%s "
+			     "still map%s it%s%s",
+			     pfn, maps, maps == 1 ? "" : "s",
+			     maps == 1 ? "s" : "", *what ? ": " : "", what);
+	}
+}
+
+void checker_check_value(struct host *host, u32 loc, u64 val,
+			 unsigned long addr)
+{
+	struct checker *c = checker_of(host);
+
+	if (!c || !val || (u32)(val >> 32) == loc + 1)
+		return;
+	fail(c, INV_DATA, ~0UL, addr, NULL,
+	     "read of location %u at %#lx returned %#llx, written to "
+	     "location %d",
+	     loc, addr, (unsigned long long)val, (int)(val >> 32) - 1);
+}
+
+void checker_register_secondary(struct host *host,
+				struct checker_secondary *cs)
+{
+	struct checker *c = checker_of(host);
+	struct list_head *n = (struct list_head *)cs->node;
+
+	if (!c)
+		return;
+	spin_lock(&c->lock);
+	list_add_tail(n, &c->secondaries);
+	spin_unlock(&c->lock);
+}
+
+void checker_unregister_secondary(struct host *host,
+				  struct checker_secondary *cs)
+{
+	struct checker *c = checker_of(host);
+
+	if (!c)
+		return;
+	spin_lock(&c->lock);
+	list_del_init((struct list_head *)cs->node);
+	spin_unlock(&c->lock);
+}
+
+unsigned long checker_sweep(struct host *host)
+{
+	struct checker *c = checker_of(host);
+	unsigned long before;
+	struct list_head *n;
+
+	if (!c)
+		return 0;
+	before = atomic_long_read(&c->violations);
+	/* Quiescent: nobody changes the list under us. */
+	for (n = c->secondaries.next; n != &c->secondaries; n = n->next) {
+		struct checker_secondary *cs =
+			container_of((void *)n, struct checker_secondary, node);
+
+		cs->sweep(cs, host);
+	}
+	return atomic_long_read(&c->violations) - before;
+}
+
+static void report_events(struct checker *c, const struct checker_violation *v,
+			  FILE *out, unsigned long *shown);
+
+void checker_report(struct host *host, FILE *out)
+{
+	struct checker *c = checker_of(host);
+	const struct checker_violation *v;
+	unsigned long shown = 0;
+
+	if (!c || !c->have_first)
+		return;
+	v = &c->first;
+	fprintf(out, "violation: INV-%d %s\n", v->inv, checker_inv_name(v->inv));
+	fprintf(out, "  %s\n", v->detail);
+	if (v->pfn != ~0UL)
+		fprintf(out, "  frame: %lu\n", v->pfn);
+	if (v->addr)
+		fprintf(out, "  address: %#lx\n", v->addr);
+	if (v->gpa != ~0ULL)
+		fprintf(out, "  guest-physical: %#llx\n",
+			(unsigned long long)v->gpa);
+	if (v->secondary)
+		fprintf(out, "  secondary MMU: %s\n", v->secondary);
+	fprintf(out, "  last events touching it (oldest first):\n");
+	report_events(c, v, out, &shown);
+	if (!shown)
+		fprintf(out, "    (none recorded)\n");
+}
+
+/* Does @e concern the frame of @v, or an address where that frame was? */
+static bool event_relevant(struct checker *c, const struct checker_violation *v,
+			   const struct checker_event *e)
+{
+	if (!e->what)
+		return false;
+	if (v->pfn != ~0UL && e->pfn == v->pfn)
+		return true;
+	if (!e->addr)
+		return false;
+	if (v->addr && e->addr == (v->addr & PAGE_MASK))
+		return true;
+	for (unsigned long i = 0; i < HISTORY; i++) {
+		const struct checker_event *o = &c->hist[i];
+
+		if (o->what && o->pfn == v->pfn && v->pfn != ~0UL &&
+		    o->addr == e->addr)
+			return true;
+	}
+	return false;
+}
+
+/* The last 16 relevant events, oldest first. */
+static void report_events(struct checker *c, const struct checker_violation *v,
+			  FILE *out, unsigned long *shown)
+{
+	unsigned long first = c->hist_seq > HISTORY ? c->hist_seq - HISTORY : 0;
+	unsigned long pick[16], n = 0;
+
+	for (unsigned long seq = c->hist_seq; seq > first && n < 16; seq--) {
+		struct checker_event *e = &c->hist[(seq - 1) % HISTORY];
+
+		if (event_relevant(c, v, e))
+			pick[n++] = seq - 1;
+	}
+	while (n--) {
+		struct checker_event *e = &c->hist[pick[n] % HISTORY];
+
+		fprintf(out, "    #%lu task %d: %s (frame ", e->seq, e->task,
+			e->what);
+		if (e->pfn == ~0UL)
+			fprintf(out, "-");
+		else
+			fprintf(out, "%lu", e->pfn);
+		fprintf(out, ", address %#lx)\n", e->addr);
+		(*shown)++;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Mutants
+ */
+
+static const char *const mutant_names[NR_MUTANTS] = {
+	[MUTANT_NONE] = "none",
+	[MUTANT_SKIP_SEQ_CHECK] = "skip-seq-check",
+	[MUTANT_SKIP_IN_PROGRESS_CHECK] = "skip-in-progress-check",
+	[MUTANT_RANGE_OFF_BY_ONE] = "range-off-by-one",
+	[MUTANT_SEQ_AFTER_COUNT] = "seq-after-count",
+	[MUTANT_SKIP_TLB_FLUSH] = "skip-tlb-flush",
+	[MUTANT_FREE_BEFORE_START] = "free-before-start",
+	[MUTANT_CHANGE_PTE_UNBOOKENDED] = "change-pte-unbookended",
+	[MUTANT_REGISTER_NO_EXCLUSION] = "register-no-exclusion",
+	[MUTANT_INTERVAL_NO_SEQ_BUMP] = "interval-no-seq-bump",
+	[MUTANT_KEEP_GUP_REF] = "keep-gup-ref",
+};
+
+int mmulab_mutant;
+
+const char *mutant_name(enum mutant m)
+{
+	return (unsigned int)m < NR_MUTANTS ? mutant_names[m] : NULL;
+}
+
+int mutant_lookup(const char *name)
+{
+	for (int i = 0; name && i < NR_MUTANTS; i++) {
+		if (!strcmp(name, mutant_names[i]))
+			return i;
+	}
+	return -EINVAL;
+}
+
+void mutant_set(enum mutant m)
+{
+	if ((unsigned int)m < NR_MUTANTS)
+		__atomic_store_n(&mmulab_mutant, m, __ATOMIC_RELAXED);
+}
+
+enum mutant mutant_active(void)
+{
+	return __atomic_load_n(&mmulab_mutant, __ATOMIC_RELAXED);
+}
