@@ -52,7 +52,7 @@ enum pageflags {
 	PG_reserved,	/* zero page, never freed */
 	PG_pgtable,	/* a page-table page */
 	PG_buddy,	/* free, on the free list */
-	PG_workingset,	/* was active before it was deactivated or evicted */
+	PG_workingset,	/* was active before deactivation or eviction */
 	NR_PAGEFLAGS,
 };
 

@@ -76,9 +76,9 @@ static void madvise_free_single_vma(struct vm_area_struct *vma,
 
 /*
  * MADV_COLD and MADV_PAGEOUT of one VMA's part (row 9 and row 10).  Only
- * pages this mapping alone maps are touched, and no KSM page.  COLD clears the CPU
- * accessed bits, without telling secondary MMUs (Linux does not either),
- * and deactivates the pages.  PAGEOUT takes them off the LRU in batches
+ * pages this mapping alone maps are touched, and no KSM page.  COLD
+ * clears the CPU accessed bits, without telling secondary MMUs (Linux
+ * does not either), and deactivates the pages.  PAGEOUT takes them off the LRU in batches
  * and reclaims them without asking whether they were used: each is
  * unmapped, inside a CLEAR invalidation, by try_to_unmap().  No PTL is
  * held while a batch is reclaimed.

@@ -316,7 +316,7 @@ static bool anon_unmap_entry(struct page *page, struct vm_area_struct *vma,
 		if (page_ref_count(page) != page_mapcount(page) + 1)
 			return false;
 		if (pte_dirty(old) || PageFlag(page, PG_dirty)) {
-			/* Written again since MADV_FREE: keep it, as any page. */
+			/* Written again since MADV_FREE: an ordinary page. */
 			SetPageFlag(page, PG_swapbacked);
 			return false;
 		}
@@ -364,11 +364,10 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 	if (pte) {
 		pte_t old = ptep_get(pte), entry = __pte(0);
 
-		if (PageAnon(page)) {
+		if (PageAnon(page))
 			st->failed = !anon_unmap_entry(page, vma, old, &entry);
-		} else {
+		else
 			dec_mm_counter(mm, MM_SHMEMPAGES);
-		}
 		if (!st->failed) {
 			set_pte(pte, entry);
 			flush_tlb_range(mm, addr, addr + PAGE_SIZE);
@@ -399,7 +398,8 @@ bool try_to_unmap(struct page *page)
 	struct rmap_walk_control rwc = { try_to_unmap_one, &st };
 
 	WARN_ON_ONCE(!PageLocked(page));
-	if (PageFlag(page, PG_ksm))
+	/* A KSM page stays: mm/ksm.c has no swap-out path. */
+	if (PageKsm(page))
 		return false;
 	if (PageAnon(page) && PageFlag(page, PG_swapbacked) &&
 	    !PageSwapCache(page))

@@ -18,7 +18,8 @@
 
 static enum lru_list page_lru(const struct page *page)
 {
-	return page_lru_base(page) + (PageFlag(page, PG_active) ? LRU_ACTIVE : 0);
+	return page_lru_base(page) +
+	       (PageFlag(page, PG_active) ? LRU_ACTIVE : 0);
 }
 
 static u32 pfn_of(struct host *host, struct page *page)

@@ -164,8 +164,8 @@ static enum reclaim_result shrink_page(struct page *page,
 		ret = PAGE_ACTIVATE;
 		goto out;
 	}
-	/* A KSM page's mappings are found through mm/ksm.c's own rmap. */
-	if (PageFlag(page, PG_ksm)) {
+	/* KSM pages are not swapped (mm/ksm.c has no swap-out path). */
+	if (PageKsm(page)) {
 		ret = PAGE_ACTIVATE;
 		goto out;
 	}

@@ -213,9 +213,13 @@ static void guest_workload(struct guest *g, u64 *shadow)
 						 0);
 			}
 		}
-		for (unsigned long i = 0; i < n; i++)
-			for (unsigned int w = 0; w < words; w++)
-				assert_true(gread(g, i, w) == shadow[i * 2 + w]);
+		for (unsigned long i = 0; i < n; i++) {
+			for (unsigned int w = 0; w < words; w++) {
+				u64 want = shadow[i * 2 + w];
+
+				assert_true(gread(g, i, w) == want);
+			}
+		}
 	}
 	for (unsigned long i = 0; i < n; i++) {
 		for (unsigned int w = 0; w < words; w++) {
@@ -995,7 +999,8 @@ static void host_churn_step(struct churn *c, unsigned int *s, int k)
 	case 1:
 		/* Replace a page: it reads zero afterwards. */
 		if (vm_mmap(c->mm, addr, PAGE_SIZE, RW,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) != (long)addr)
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) !=
+		    (long)addr)
 			atomic_inc(&c->errors);
 		c->hshadow[i] = 0;
 		break;

@@ -216,7 +216,7 @@ enum vm_event_item {
 	COMPACTFREE_SCANNED,	/* frames compaction examined as targets */
 	COMPACTISOLATED,	/* free frames compaction took as targets */
 	COW_KSM,		/* COW breaks of KSM pages */
-	PGALLOC_FAIL,	/* allocations that failed after reclaim (mmulab) */
+	PGALLOC_FAIL,	/* allocations failed after reclaim (mmulab) */
 	ALLOCSTALL,	/* allocations that entered direct reclaim */
 	PAGEOUTRUN,	/* kswapd balancing runs */
 	PGSCAN_KSWAPD,	/* inactive pages scanned by kswapd */
