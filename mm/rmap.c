@@ -304,7 +304,10 @@ struct ttu_state {
  * a reference on the slot), or nothing for a clean lazily freed page
  * that only the caller and its mappings hold.  False when the page must
  * stay mapped.  Under the PTL, inside the invalidation of the page, so
- * every secondary MMU has already handed back its dirty bit.
+ * every secondary MMU has already handed back its dirty bit.  A lazily
+ * freed page written again is marked dirty, for reclaim to make it an
+ * ordinary page again once it is off the LRU (the list a page is on
+ * follows from PG_swapbacked).
  */
 static bool anon_unmap_entry(struct page *page, struct vm_area_struct *vma,
 			     pte_t old, pte_t *entry)
@@ -313,13 +316,11 @@ static bool anon_unmap_entry(struct page *page, struct vm_area_struct *vma,
 	swp_entry_t swp;
 
 	if (!PageFlag(page, PG_swapbacked)) {
-		if (page_ref_count(page) != page_mapcount(page) + 1)
+		if (pte_dirty(old))
+			SetPageFlag(page, PG_dirty);
+		if (page_ref_count(page) != page_mapcount(page) + 1 ||
+		    PageFlag(page, PG_dirty))
 			return false;
-		if (pte_dirty(old) || PageFlag(page, PG_dirty)) {
-			/* Written again since MADV_FREE: an ordinary page. */
-			SetPageFlag(page, PG_swapbacked);
-			return false;
-		}
 		*entry = __pte(0);
 		dec_mm_counter(mm, MM_ANONPAGES);
 		return true;

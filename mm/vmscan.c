@@ -98,12 +98,32 @@ enum reclaim_result {
 	PAGE_FREED,	/* reference count frozen at zero: free it */
 };
 
-/* A swap-backed or lazily freed anonymous page; locked. */
+/*
+ * A lazily freed page; locked and isolated.  Clean, it is unmapped and
+ * dropped; written again since MADV_FREE, it is an ordinary swap-backed
+ * page once more (set here, off the LRU, as the list follows the flag).
+ */
+static enum reclaim_result shrink_lazyfree_page(struct page *page)
+{
+	bool unmapped = !page_mapcount(page) || try_to_unmap(page);
+
+	if (PageFlag(page, PG_dirty)) {
+		SetPageFlag(page, PG_swapbacked);
+		return PAGE_ACTIVATE;
+	}
+	/* Unmapped and ours alone, nobody can dirty it any more. */
+	if (!unmapped || !page_ref_freeze(page, 1))
+		return PAGE_KEEP;
+	count_vm_event(__page_host(page), PGLAZYFREED);
+	return PAGE_FREED;
+}
+
+/* An anonymous page; locked and isolated. */
 static enum reclaim_result shrink_anon_page(struct page *page)
 {
-	struct host *host = __page_host(page);
-
-	if (PageFlag(page, PG_swapbacked) && !PageSwapCache(page)) {
+	if (!PageFlag(page, PG_swapbacked))
+		return shrink_lazyfree_page(page);
+	if (!PageSwapCache(page)) {
 		/*
 		 * Mapped nowhere and in no cache: its last mapping went while
 		 * it was isolated, and dropping the remaining references
@@ -112,24 +132,12 @@ static enum reclaim_result shrink_anon_page(struct page *page)
 		if (!page_mapcount(page))
 			return PAGE_KEEP;
 		if (!add_to_swap(page)) {
-			count_vm_event(host, RECLAIM_SWAP_FULL);
+			count_vm_event(__page_host(page), RECLAIM_SWAP_FULL);
 			return PAGE_ACTIVATE;
 		}
 	}
 	if (page_mapcount(page) && !try_to_unmap(page))
 		return PAGE_ACTIVATE;
-	if (!PageFlag(page, PG_swapbacked)) {
-		/* Lazily freed and clean: the contents may go. */
-		if (!page_ref_freeze(page, 1))
-			return PAGE_KEEP;
-		if (PageFlag(page, PG_dirty)) {
-			page_ref_unfreeze(page, 1);
-			SetPageFlag(page, PG_swapbacked);
-			return PAGE_ACTIVATE;
-		}
-		count_vm_event(host, PGLAZYFREED);
-		return PAGE_FREED;
-	}
 	if (PageFlag(page, PG_dirty))
 		swap_writepage(page);
 	return swap_cache_remove_mapping(page) ? PAGE_FREED : PAGE_KEEP;
