@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <mmulab/checker.h>
 #include <mmulab/kvm.h>
 #include <mmulab/sched.h>
 #include "mm/swap.h"
@@ -48,6 +49,24 @@ static struct host *host_new(const struct host_opts *o)
 
 	assert_false(IS_ERR(host));
 	return host;
+}
+
+/*
+ * Watch the host with the coherence checker: no secondary translation of
+ * a frame that was freed or that the primary no longer maps there, no
+ * unbalanced invalidation.  The frames reclaim frees are what it checks.
+ */
+static void checker_on(struct host *host)
+{
+	assert_int_equal(checker_attach(host), 0);
+}
+
+static void checker_off(struct host *host)
+{
+	if (checker_violations(host))
+		checker_report(host, stderr);
+	assert_int_equal(checker_violations(host), 0);
+	checker_detach(host);
 }
 
 /* Everything given back: frames, LRU, swap slots and swap cache. */
@@ -253,8 +272,10 @@ static void test_guest_twice_ram_swaps(void **state)
 		struct guest g;
 
 		assert_non_null(shadow);
+		checker_on(host);
 		guest_new(&g, host, 512, 0);
 		guest_workload(&g, shadow);
+		assert_int_equal(checker_sweep(host), 0);
 		kvm_get_vm_stat(g.kvm, &vs);
 		/* Reclaim's CLEAR invalidations reached the VM. */
 		assert_true(vs.mmu_invalidations > 0);
@@ -265,6 +286,7 @@ static void test_guest_twice_ram_swaps(void **state)
 		assert_int_equal(ev(host, RECLAIM_PINNED), 0);
 		assert_int_equal(ev(host, PGALLOC_FAIL), 0);
 		guest_free(&g);
+		checker_off(host);
 		free(shadow);
 		host_done(host);
 	}
@@ -1047,6 +1069,7 @@ static void run_churn(struct host *host, unsigned long gpages,
 	struct churn c = { .iters = iters };
 	struct guest g;
 
+	checker_on(host);
 	guest_new(&g, host, gpages, 0);
 	c.g = &g;
 	c.gshadow = calloc(gpages, sizeof(u64));
@@ -1061,12 +1084,20 @@ static void run_churn(struct host *host, unsigned long gpages,
 	assert_false(IS_ERR(t[0]) || IS_ERR(t[1]));
 	kthread_stop(t[0]);
 	kthread_stop(t[1]);
+	/*
+	 * No full sweep here: kswapd may be reclaiming (holding pages
+	 * isolated) at any moment, so the host is never quiescent.  The
+	 * checker's per-event checks ran all along: no frame freed while a
+	 * secondary translation mapped it, no stale translation used.
+	 */
 	assert_int_equal(atomic_read(&c.errors), 0);
+	assert_int_equal(checker_violations(host), 0);
 	for (unsigned long i = 0; i < gpages; i++)
 		assert_true(gread(&g, i, 0) == c.gshadow[i]);
 	for (unsigned long i = 0; i < hpages; i++)
 		assert_true(rd(g.mm, c.a + i * PAGE_SIZE) == c.hshadow[i]);
 	guest_free(&g);
+	checker_off(host);
 	free(c.gshadow);
 	free(c.hshadow);
 }
