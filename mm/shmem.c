@@ -106,8 +106,8 @@ static void shmem_fill_page(struct address_space *m, unsigned long pgoff,
 	} else {
 		clear_page_contents(new);
 	}
+	new->index = pgoff; /* before the mapping: see struct page */
 	set_page_mapping(new, m);
-	new->index = pgoff;
 	SetPageFlag(new, PG_swapbacked);
 	SetPageFlag(new, PG_uptodate);
 	m->pages[pgoff] = new;

@@ -109,7 +109,8 @@ static void __add_new_to_swap_cache(struct swap_info_struct *si,
 	struct swap_slot *s = &si->slots[swp_offset(entry)];
 	bool locked = trylock_page(new);
 
-	WARN_ON_ONCE(!locked); /* nobody else can see it yet */
+	/* Fresh from the allocator: no one locks a page with no mapping. */
+	WARN_ON_ONCE(!locked);
 	get_page(new); /* the cache's reference */
 	SetPageFlag(new, PG_swapbacked);
 	SetPageFlag(new, PG_swapcache);
