@@ -37,6 +37,10 @@ struct mm_struct *mm_alloc(struct host *host)
 	mm->mmap_base = 0x10000000UL;
 	mm->id = __atomic_fetch_add(&next_mm_id, 1, __ATOMIC_RELAXED);
 	atomic_inc(&host->nr_mms);
+	/* The OOM killer looks for victims here. */
+	spin_lock(&host->mmlist_lock);
+	list_add_tail(&mm->mmlist, &host->mmlist);
+	spin_unlock(&host->mmlist_lock);
 	return mm;
 }
 
@@ -65,6 +69,9 @@ static void __mmdrop(struct mm_struct *mm)
 	struct host *host = mm->host;
 
 	WARN_ON_ONCE(mm->map_count || !interval_tree_empty(&mm->mm_vmas));
+	spin_lock(&host->mmlist_lock);
+	list_del_init(&mm->mmlist);
+	spin_unlock(&host->mmlist_lock);
 	__mmu_notifier_subscriptions_destroy(mm);
 	free_pt_page(mm->pgd);
 	free(mm);

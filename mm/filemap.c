@@ -11,8 +11,12 @@
  * bit, so a wake-up cannot fall between a waiter's test and its sleep.
  * Several pages share a queue: a waiter may be woken for another page and
  * simply tests its own bit again.
+ *
+ * Reclaim holds the lock from deciding to evict a page until the page is
+ * freed or put back; swap-in holds it while it reads a page and while it
+ * maps a swap-cache page, so the two never act on one page at once.
  */
-#include "internal.h"
+#include "swap.h"
 
 static wait_queue_head_t *page_waitqueue(struct page *page)
 {
@@ -34,11 +38,24 @@ void lock_page(struct page *page)
 	wait_event(*page_waitqueue(page), trylock_page(page));
 }
 
-/** unlock_page() - release the page lock and wake its waiters. */
-void unlock_page(struct page *page)
+/** __unlock_page() - release the page lock and wake its waiters. */
+void __unlock_page(struct page *page)
 {
 	WARN_ON_ONCE(!TestClearPageFlag(page, PG_locked));
 	wake_up_all(page_waitqueue(page));
+}
+
+/**
+ * unlock_page() - release the page lock.  The caller holds a reference
+ * and no swap_info or LRU lock.  A swap-cache page that became unused
+ * while it was locked (its last swap entry was zapped by someone who
+ * could not take the lock) is dropped from the cache here.
+ */
+void unlock_page(struct page *page)
+{
+	__unlock_page(page);
+	if (PageSwapCache(page))
+		free_swap_cache(page);
 }
 
 /**

@@ -118,7 +118,7 @@ static long gup_one(struct mm_struct *mm, unsigned long addr,
 		ret = handle_mm_fault(vma, addr, fault_flags);
 		if (ret & VM_FAULT_OOM)
 			return -ENOMEM;
-		if (ret & VM_FAULT_SIGSEGV)
+		if (ret & (VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS))
 			return -EFAULT;
 	}
 	return -EFAULT;

@@ -6,15 +6,24 @@
  * Lock order, outermost first (as in the kernel's mm/rmap.c comment):
  *
  *   mmap_lock
- *     mm_all_locks_mutex             (mm_take_all_locks() only)
- *       mapping->i_mmap_rwsem
- *         anon_vma->rwsem
- *           mm->page_table_lock      (page-table allocation)
- *           page-table lock (PTL)    (one per page-table page)
- *             mapping->i_pages_lock  (shared-memory page cache)
+ *     page lock (PG_locked)          (lock_page(); reclaim, swap-in)
+ *       mm_all_locks_mutex           (mm_take_all_locks() only)
+ *         mapping->i_mmap_rwsem
+ *           anon_vma->rwsem
+ *             mm->page_table_lock    (page-table allocation)
+ *             page-table lock (PTL)  (one per page-table page)
+ *               mapping->i_pages_lock (shared-memory page cache)
+ *                 swap_info->lock    (swap counts and swap cache)
+ *                   host->lru_lock
+ *                     host->free_lock
+ *
+ * A page lock is taken with trylock_page() wherever it would nest inside
+ * one of the locks below it.
  *
  * Notifier callbacks run with the mmap_lock or an rmap lock held and never
- * under a PTL, except the aging ones.
+ * under a PTL, except the aging ones.  Reclaim runs them from inside the
+ * page allocator, so no frame may be allocated under an rmap lock, a PTL
+ * or anything below (see alloc_page()).
  */
 #ifndef MMULAB_MM_INTERNAL_H
 #define MMULAB_MM_INTERNAL_H
@@ -43,6 +52,7 @@ enum pageflags {
 	PG_reserved,	/* zero page, never freed */
 	PG_pgtable,	/* a page-table page */
 	PG_buddy,	/* free, on the free list */
+	PG_workingset,	/* was active before deactivation or eviction */
 	NR_PAGEFLAGS,
 };
 
@@ -76,8 +86,9 @@ enum pageflags {
  * @pt_table: for page-table pages, the 512 entries.
  * @ptl: for page-table pages, the split page-table lock.
  * @pt_level: for page-table pages, the level (enum pt_level).
- * @private: swap entry, or free-list link.
- * @lru_next, @lru_prev: LRU links, as frame numbers.
+ * @private: the swap entry of a swap-cache page.
+ * @lru_next, @lru_prev: LRU links, as frame numbers (lru_next is also
+ *	the free-list link of a free frame).
  * @tag: content in tag mode.
  */
 struct page {
@@ -141,6 +152,21 @@ static inline void *page_mapping_raw(const struct page *page)
 	return READ_ONCE(page->mapping);
 }
 
+static inline void set_page_mapping(struct page *page, void *mapping)
+{
+	WRITE_ONCE(page->mapping, mapping);
+}
+
+/*
+ * ->index of a swap-cache page is written again when the page is mapped
+ * back (with the value it had) while rmap walkers may read it, so it is
+ * read untorn too.
+ */
+static inline unsigned long page_index(const struct page *page)
+{
+	return __atomic_load_n(&page->index, __ATOMIC_RELAXED);
+}
+
 static inline bool PageAnon(const struct page *page)
 {
 	return (unsigned long)page_mapping_raw(page) & PAGE_MAPPING_ANON;
@@ -164,7 +190,8 @@ static inline struct anon_vma *page_anon_vma(const struct page *page)
 
 /*
  * Take a reference on a page found by frame number rather than through a
- * mapping: fails once the page is free.  Not for PG_reserved pages.
+ * mapping (compaction, LRU isolation): fails once the page is free.  Not
+ * for PG_reserved pages.
  */
 static inline bool get_page_unless_zero(struct page *page)
 {
@@ -176,9 +203,64 @@ static inline bool PageLocked(const struct page *page)
 	return PageFlag(page, PG_locked);
 }
 
+/* A shared-memory page: its mapping is the object's address_space. */
+static inline bool PageShmem(const struct page *page)
+{
+	return page_mapping_raw(page) && !PageAnon(page);
+}
+
+/* Reference counts for reclaim: frozen at 0 only from @expected. */
+static inline bool page_ref_freeze(struct page *page, int expected)
+{
+	return atomic_cmpxchg(&page->_refcount, expected, 0) == expected;
+}
+
+static inline void page_ref_unfreeze(struct page *page, int count)
+{
+	atomic_set(&page->_refcount, count);
+}
+
+/* ---------------------------------------------------------------------
+ * LRU lists (mm/swap.c)
+ *
+ * Four lists per host, as the classic (non-MGLRU) kernel keeps per node:
+ * swap-backed pages (anonymous and shared memory) on the anon lists,
+ * lazily freed anonymous pages (MADV_FREE: no swap needed to drop them)
+ * on the file lists.  A page on a list has PG_lru set; isolating it for
+ * reclaim clears PG_lru and takes a reference, so a page is on at most
+ * one list, and the path that frees a page takes it off first.
+ */
+
+enum lru_list {
+	LRU_INACTIVE_ANON,
+	LRU_ACTIVE_ANON,
+	LRU_INACTIVE_FILE,
+	LRU_ACTIVE_FILE,
+	NR_LRU_LISTS,
+};
+
+#define LRU_ACTIVE 1
+#define LRU_FILE 2
+
+/**
+ * struct lru_head - one LRU list, threaded through page->lru_next/prev.
+ * @head: most recently added frame (PFN_NONE when empty).
+ * @tail: least recently added frame, where reclaim takes pages from.
+ * @nr: pages on the list (written under lru_lock, read anywhere).
+ */
+struct lru_head {
+	u32 head, tail;
+	atomic_long_t nr;
+};
+
+#define PFN_NONE 0xffffffffU
+
 /* ---------------------------------------------------------------------
  * The host
  */
+
+struct swap_info_struct;
+struct task_struct;
 
 /**
  * struct host - physical memory and everything global to it.
@@ -190,6 +272,18 @@ static inline bool PageLocked(const struct page *page)
  * @free_head: first free frame, linked through lru_next; ~0U when empty.
  * @nr_free: frames on the free list.
  * @nr_mms: address spaces alive.
+ * @mmlist_lock: guards @mmlist.
+ * @mmlist: every mm_struct of the host (mm_struct.mmlist), for the OOM
+ *	killer.
+ * @lru_lock: guards @lru and every page's LRU links and PG_lru changes.
+ * @lru: the LRU lists.
+ * @swap: the swap device, NULL without one.
+ * @wmark_low, @wmark_high: kswapd's watermarks (configured or default).
+ * @kswapd: the background reclaimer, NULL when not configured.
+ * @kswapd_wait: where kswapd sleeps.
+ * @kswapd_stop: set by host_destroy() to make kswapd exit.
+ * @kswapd_failures: balancing runs in a row that freed nothing; kswapd
+ *	gives up at MAX_RECLAIM_RETRIES until some reclaim makes progress.
  * @vm_events: counters (enum vm_event_item).
  * @notify_events: invalidations started, per mmu_notifier_event.
  * @checker: the coherence checker, when attached.
@@ -210,6 +304,16 @@ struct host {
 	u32 free_head;
 	atomic_long_t nr_free;
 	atomic_t nr_mms;
+	spinlock_t mmlist_lock;
+	struct list_head mmlist;
+	spinlock_t lru_lock;
+	struct lru_head lru[NR_LRU_LISTS];
+	struct swap_info_struct *swap;
+	unsigned long wmark_low, wmark_high;
+	struct task_struct *kswapd;
+	wait_queue_head_t kswapd_wait;
+	int kswapd_stop;
+	atomic_t kswapd_failures;
 	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
 	struct checker *checker;
@@ -254,6 +358,7 @@ static inline struct host *__page_host(const struct page *page)
 struct page *alloc_page(struct host *host);
 struct page *isolate_free_page(struct host *host, unsigned long pfn);
 void free_page_frame(struct page *page);
+bool page_alloc_in_reclaim(void);
 void *page_address(struct page *page);
 void copy_page_contents(struct page *dst, struct page *src);
 void clear_page_contents(struct page *page);
@@ -264,6 +369,7 @@ void free_pt_page(struct page *page);
 void lock_page(struct page *page);
 bool trylock_page(struct page *page);
 void unlock_page(struct page *page);
+void __unlock_page(struct page *page);
 void wait_on_page_locked(struct page *page);
 
 /* ---------------------------------------------------------------------
@@ -280,9 +386,11 @@ void wait_on_page_locked(struct page *page);
 #define VM_MAYSHARE 0x80UL
 #define VM_MERGEABLE 0x80000000UL
 
-#define MMF_OOM_SKIP 0	/* bit in mm->flags */
+#define MMF_OOM_SKIP 0	/* bit in mm->flags: the OOM killer ignores it */
 #define MMF_EXITING 1
 #define MMF_VM_MERGEABLE 2	/* registered with KSM (mm/ksm.c) */
+#define MMF_UNSTABLE 3	/* reaped: faults must not map new memory */
+#define MMF_OOM_VICTIM 4 /* chosen by the OOM killer */
 
 /**
  * struct anon_vma - reverse map of anonymous pages.  One per fork family:
@@ -309,7 +417,9 @@ struct anon_vma {
  * @refcount: VMAs referring to it.
  * @i_pages_lock: protects @pages.
  * @nr_pages: size in pages.
- * @pages: the page cache, indexed by page offset.
+ * @pages: the page cache, indexed by page offset: a page, a swap entry
+ *	(shmem_swp_entry()) for a page that was written to swap, or NULL.
+ * @host: the host whose frames and swap device it uses.
  * @all_locks: set while mm_take_all_locks() holds @i_mmap_rwsem.
  * @rcu: deferred free (rmap walkers may still look at it).
  */
@@ -320,6 +430,7 @@ struct address_space {
 	spinlock_t i_pages_lock;
 	unsigned long nr_pages;
 	struct page **pages;
+	struct host *host;
 	bool all_locks;
 	struct callback_head rcu;
 };
@@ -352,6 +463,19 @@ struct vm_area_struct {
 struct mmu_notifier_subscriptions;
 
 /**
+ * enum mm_counter - what an mm's rss_stat counts.
+ * @MM_ANONPAGES: present PTEs mapping anonymous pages.
+ * @MM_SHMEMPAGES: present PTEs mapping shared-memory pages.
+ * @MM_SWAPENTS: swap entries in PTEs.
+ */
+enum mm_counter {
+	MM_ANONPAGES,
+	MM_SHMEMPAGES,
+	MM_SWAPENTS,
+	NR_MM_COUNTERS,
+};
+
+/**
  * struct mm_struct - an address space.
  * @host: physical memory it maps.
  * @pgd: the top-level page-table page.
@@ -365,6 +489,9 @@ struct mmu_notifier_subscriptions;
  * @flags: MMF_* bits.
  * @mmap_base: where unhinted mappings are placed from.
  * @id: small id for logs.
+ * @mmlist: link in host->mmlist.
+ * @rss_stat: pages mapped and swap entries held, per enum mm_counter (the
+ *	OOM killer's measure of an address space).
  */
 struct mm_struct {
 	struct host *host;
@@ -379,7 +506,55 @@ struct mm_struct {
 	atomic_long_t flags;
 	unsigned long mmap_base;
 	int id;
+	struct list_head mmlist;
+	atomic_long_t rss_stat[NR_MM_COUNTERS];
 };
+
+static inline void add_mm_counter(struct mm_struct *mm, enum mm_counter c,
+				  long n)
+{
+	atomic_long_add(n, &mm->rss_stat[c]);
+}
+
+static inline void inc_mm_counter(struct mm_struct *mm, enum mm_counter c)
+{
+	add_mm_counter(mm, c, 1);
+}
+
+static inline void dec_mm_counter(struct mm_struct *mm, enum mm_counter c)
+{
+	add_mm_counter(mm, c, -1);
+}
+
+static inline long get_mm_counter(struct mm_struct *mm, enum mm_counter c)
+{
+	return atomic_long_read(&mm->rss_stat[c]);
+}
+
+/* The counter a mapped page of this kind belongs to. */
+static inline enum mm_counter mm_counter_page(const struct page *page)
+{
+	return PageAnon(page) ? MM_ANONPAGES : MM_SHMEMPAGES;
+}
+
+static inline bool mm_flag_test(struct mm_struct *mm, int bit)
+{
+	return atomic_long_read(&mm->flags) & (1L << bit);
+}
+
+/* Set @bit; true if it was already set. */
+static inline bool mm_flag_test_and_set(struct mm_struct *mm, int bit)
+{
+	sync_point(SP_ATOMIC, &mm->flags);
+	return __atomic_fetch_or(&mm->flags.counter, 1L << bit,
+				 __ATOMIC_SEQ_CST) &
+	       (1L << bit);
+}
+
+static inline void mm_flag_set(struct mm_struct *mm, int bit)
+{
+	(void)mm_flag_test_and_set(mm, bit);
+}
 
 static inline struct vm_area_struct *vma_of(struct interval_tree_node *n)
 {
@@ -435,6 +610,7 @@ static inline void mmap_assert_write_locked(struct mm_struct *mm)
 typedef unsigned int vm_fault_t;
 #define VM_FAULT_OOM 0x1
 #define VM_FAULT_SIGSEGV 0x2
+#define VM_FAULT_SIGBUS 0x4	/* the address space was reaped */
 
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
@@ -474,6 +650,8 @@ void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *anon_vma);
 void unlink_anon_vma(struct vm_area_struct *vma);
 void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
 			    unsigned long addr);
+void page_add_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			unsigned long addr, bool exclusive);
 void page_dup_rmap(struct page *page);
 void page_add_file_rmap(struct page *page);
 void page_remove_rmap(struct page *page);
@@ -502,6 +680,37 @@ void rmap_walk(struct page *page, struct rmap_walk_control *rwc);
 bool try_to_unmap(struct page *page);
 int folio_referenced(struct page *page);
 
+/* swap.c: LRU lists */
+void lru_cache_add(struct page *page);
+bool isolate_lru_page(struct page *page);
+void putback_lru_page(struct page *page);
+void lru_del_page(struct page *page);
+void mark_page_lazyfree(struct page *page);
+void deactivate_page(struct page *page);
+unsigned long isolate_lru_pages(struct host *host, enum lru_list lru,
+				unsigned long nr, struct page **pages);
+unsigned long lru_size(struct host *host, enum lru_list lru);
+
+static inline enum lru_list page_lru_base(const struct page *page)
+{
+	return PageFlag(page, PG_swapbacked) ? LRU_INACTIVE_ANON
+					     : LRU_INACTIVE_FILE;
+}
+
+/* vmscan.c */
+#define SWAP_CLUSTER_MAX 32UL
+#define MAX_RECLAIM_RETRIES 16
+unsigned long try_to_free_pages(struct host *host, unsigned long nr);
+void reclaim_throttle(struct host *host);
+unsigned long reclaim_pages(struct host *host, struct page **pages,
+			    unsigned long nr);
+void wakeup_kswapd(struct host *host);
+int kswapd_start(struct host *host);
+void kswapd_stop(struct host *host);
+
+/* oom_kill.c */
+bool out_of_memory(struct host *host);
+
 /* migrate.c */
 vm_fault_t migration_entry_wait(struct mm_struct *mm, spinlock_t *ptl,
 				pte_t pte);
@@ -521,7 +730,8 @@ void rmap_walk_ksm(struct page *page, struct rmap_walk_control *rwc);
 int ksm_migrate_page(struct page *new, struct page *old);
 
 /* shmem.c */
-struct address_space *shmem_create(unsigned long nr_pages);
+struct address_space *shmem_create(struct host *host, unsigned long nr_pages);
+int shmem_writeout(struct page *page);
 void shmem_get_mapping(struct address_space *mapping);
 void shmem_put_mapping(struct address_space *mapping);
 struct page *shmem_get_page(struct address_space *mapping, unsigned long pgoff,

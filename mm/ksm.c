@@ -50,7 +50,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "pgtable.h"
+#include "swap.h"
 #include "swapops.h"
 
 #define KSM_DEFAULT_PAGES_TO_SCAN 100
@@ -729,6 +729,13 @@ static int try_to_merge_one_page(struct ksm *ksm, struct vm_area_struct *vma,
 	}
 	if (!PageAnon(page) || PageKsm(page) || !trylock_page(page))
 		return -EFAULT;
+	/*
+	 * Not a swap-cache page: other PTEs may still hold its swap entry,
+	 * and do_swap_page() maps what it finds there as an ordinary
+	 * anonymous page.  Stable under the page lock.
+	 */
+	if (PageSwapCache(page))
+		goto out;
 	if (write_protect_page(vma, item->address, page, &orig_pte))
 		goto out;
 	if (!kpage) {

@@ -1,15 +1,37 @@
 // SPDX-License-Identifier: MIT
 /*
- * madvise: MADV_DONTNEED and MADV_FREE (the hints that change page tables),
- * MADV_MERGEABLE and MADV_UNMERGEABLE (KSM, which change VMA flags and so
- * take the mmap_lock for writing), plus the pure hints, accepted and
- * ignored.
+ * madvise: MADV_DONTNEED, MADV_FREE, MADV_COLD and MADV_PAGEOUT (the
+ * hints that change page tables or LRU state), MADV_MERGEABLE and
+ * MADV_UNMERGEABLE (KSM, which change VMA flags and so take the mmap_lock
+ * for writing), plus the pure hints, accepted and ignored.
  */
-#include "pgtable.h"
+#include "swap.h"
+
+/*
+ * A page MADV_FREE may make lazily freeable: private to this mapping (not
+ * a KSM page, mapped here alone), and, if it is in the swap cache, able to
+ * leave it (its slot's copy is about to be worthless).  Under the PTL, so
+ * the page lock is only tried.
+ */
+static bool madvise_free_page_ok(struct page *page)
+{
+	bool ok;
+
+	if (PageKsm(page) || page_mapcount(page) != 1)
+		return false;
+	if (!PageSwapCache(page))
+		return true;
+	if (!trylock_page(page))
+		return false;
+	ok = try_free_swap(page);
+	unlock_page(page);
+	return ok;
+}
 
 /*
  * MADV_FREE of one VMA's part: inside a CLEAR invalidation, clean and age
- * the PTEs of pages this mapping owns alone and mark them lazily freeable.
+ * the PTEs of pages this mapping owns alone and mark them lazily freeable;
+ * swap entries are dropped outright, their contents no longer wanted.
  * The pages stay mapped; reclaim may drop them later if nobody dirtied
  * them again.  The TLB flush follows the end.
  */
@@ -32,12 +54,16 @@ static void madvise_free_single_vma(struct vm_area_struct *vma,
 		if (!pte)
 			continue;
 		v = ptep_get(pte);
-		if (pte_present(v) && !pte_special(v)) {
+		if (is_swap_pte(v) && is_swap_entry(pte_to_swp_entry(v))) {
+			set_pte(pte, __pte(0));
+			free_swap_and_cache(mm->host, pte_to_swp_entry(v));
+			dec_mm_counter(mm, MM_SWAPENTS);
+		} else if (pte_present(v) && !pte_special(v)) {
 			page = pfn_to_page(mm->host, pte_pfn(v));
-			if (page_mapcount(page) == 1) {
+			if (madvise_free_page_ok(page)) {
 				set_pte(pte, pte_mkold(pte_mkclean(v)));
 				ClearPageFlag(page, PG_dirty);
-				ClearPageFlag(page, PG_swapbacked);
+				mark_page_lazyfree(page);
 				tlb.start = tlb.start < addr ? tlb.start : addr;
 				tlb.end = addr + PAGE_SIZE;
 			}
@@ -46,6 +72,54 @@ static void madvise_free_single_vma(struct vm_area_struct *vma,
 	}
 	mmu_notifier_invalidate_range_end(&range);
 	tlb_finish_mmu(&tlb);
+}
+
+/*
+ * MADV_COLD and MADV_PAGEOUT of one VMA's part (row 9 and row 10).  Only
+ * pages this mapping alone maps are touched, and no KSM page.  COLD
+ * clears the CPU accessed bits, without telling secondary MMUs (Linux
+ * does not either), and deactivates the pages.  PAGEOUT takes them off the LRU in batches
+ * and reclaims them without asking whether they were used: each is
+ * unmapped, inside a CLEAR invalidation, by try_to_unmap().  No PTL is
+ * held while a batch is reclaimed.
+ */
+static void madvise_cold_or_pageout(struct vm_area_struct *vma,
+				    unsigned long start, unsigned long end,
+				    bool pageout)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *batch[SWAP_CLUSTER_MAX];
+	unsigned long n = 0;
+
+	for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
+		spinlock_t *ptl;
+		pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
+		struct page *page;
+		pte_t v;
+
+		if (!pte)
+			continue;
+		v = ptep_get(pte);
+		page = pte_present(v) && !pte_special(v)
+			       ? pfn_to_page(mm->host, pte_pfn(v))
+			       : NULL;
+		if (page && !PageKsm(page) && page_mapcount(page) == 1) {
+			ClearPageFlag(page, PG_referenced);
+			if (!pageout) {
+				set_pte(pte, pte_mkold(v));
+				deactivate_page(page);
+			} else if (isolate_lru_page(page)) {
+				batch[n++] = page;
+			}
+		}
+		spin_unlock(ptl);
+		if (n == SWAP_CLUSTER_MAX) {
+			reclaim_pages(mm->host, batch, n);
+			n = 0;
+		}
+	}
+	if (n)
+		reclaim_pages(mm->host, batch, n);
 }
 
 static bool behavior_known(int behavior)
@@ -57,6 +131,8 @@ static bool behavior_known(int behavior)
 	case MADV_WILLNEED:
 	case MADV_DONTNEED:
 	case MADV_FREE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
 	case MADV_MERGEABLE:
 	case MADV_UNMERGEABLE:
 		return true;
@@ -105,6 +181,11 @@ static int madvise_vma(struct vm_area_struct *vma, unsigned long start,
 		if (vma->vm_file)
 			return -EINVAL;
 		madvise_free_single_vma(vma, start, end);
+		return 0;
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		madvise_cold_or_pageout(vma, start, end,
+					behavior == MADV_PAGEOUT);
 		return 0;
 	default:
 		return 0;

@@ -11,11 +11,14 @@
  * until the PTE is gone and the TLB flushed.  Filling a none PTE or adding
  * permissions needs no notification: a secondary MMU can only lag behind
  * with fewer permissions, and refaults to catch up.
+ *
+ * Swap entries: a fault on one reads the page back (do_swap_page()),
+ * fork duplicates them, zapping frees them.  Filling a swap PTE is a fill
+ * like any other: no notification.
  */
 #include <string.h>
 
-#include "pgtable.h"
-#include "swapops.h"
+#include "swap.h"
 
 /* ---------------------------------------------------------------------
  * Page-table walking
@@ -175,15 +178,21 @@ static bool tlb_remove_page(struct mmu_gather *tlb, struct page *page)
 	return tlb->nr == MMU_GATHER_BATCH;
 }
 
-/* Flush the primary TLB for what was zapped, then free the pages: F, X. */
+/*
+ * Flush the primary TLB for what was zapped, then free the pages: F, X.
+ * A swap-cache page whose last mapping this was leaves the cache first,
+ * unless a swap entry still names its slot.
+ */
 void tlb_flush_mmu(struct mmu_gather *tlb)
 {
 	if (tlb->end > tlb->start)
 		flush_tlb_range(tlb->mm, tlb->start, tlb->end);
 	tlb->start = ~0UL;
 	tlb->end = 0;
-	for (unsigned int i = 0; i < tlb->nr; i++)
+	for (unsigned int i = 0; i < tlb->nr; i++) {
+		free_swap_cache(tlb->pages[i]);
 		put_page(tlb->pages[i]);
+	}
 	tlb->nr = 0;
 }
 
@@ -197,16 +206,22 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
  */
 
 /*
- * A non-present entry being zapped.  A migration entry holds neither a
- * reference nor a map count (try_to_migrate_one() dropped both when it
- * wrote the entry), so clearing it is all; the migration then finds the
- * PTE gone and leaves it alone.  No TLB can cache a non-present entry.
+ * A non-present entry being zapped.  A swap entry gives back its slot
+ * reference (and the swap-cache page, if that was the last one).  A
+ * migration entry holds neither a reference nor a map count
+ * (try_to_migrate_one() dropped both when it wrote the entry), so clearing
+ * it is all; the migration then finds the PTE gone and leaves it alone.
+ * No TLB can cache a non-present entry.
  */
-static void zap_nonpresent_pte(pte_t *pte, pte_t v)
+static void zap_nonpresent_pte(struct mm_struct *mm, pte_t *pte, pte_t v)
 {
-	/* Swap entries arrive with swap. */
-	WARN_ON_ONCE(!is_migration_pte(v));
+	swp_entry_t entry = pte_to_swp_entry(v);
+
 	set_pte(pte, __pte(0));
+	if (is_migration_entry(entry) || WARN_ON_ONCE(!is_swap_entry(entry)))
+		return;
+	free_swap_and_cache(mm->host, entry);
+	dec_mm_counter(mm, MM_SWAPENTS);
 }
 
 /* Clear the PTEs of one PTE table in [addr, end); returns where it stopped. */
@@ -228,7 +243,7 @@ static unsigned long zap_pte_table(struct mmu_gather *tlb,
 		if (pte_none(v))
 			continue;
 		if (is_swap_pte(v)) {
-			zap_nonpresent_pte(pte, v);
+			zap_nonpresent_pte(mm, pte, v);
 			continue;
 		}
 		set_pte(pte, __pte(0));
@@ -240,6 +255,7 @@ static unsigned long zap_pte_table(struct mmu_gather *tlb,
 			SetPageFlag(page, PG_dirty);
 		if (pte_young(v))
 			SetPageFlag(page, PG_referenced);
+		dec_mm_counter(mm, mm_counter_page(page));
 		page_remove_rmap(page);
 		if (tlb_remove_page(tlb, page)) {
 			addr += PAGE_SIZE;
@@ -319,6 +335,16 @@ static pte_t mk_leaf(unsigned long pfn, struct vm_area_struct *vma,
 	return dirty ? pte_mkdirty(pte) : pte;
 }
 
+/*
+ * A reaped address space (the OOM reaper set MMF_UNSTABLE before it
+ * unmapped anything) must not get new memory mapped: checked under the
+ * PTL, after the reaper's zap of this PTE if it came first.
+ */
+static bool mm_unstable(struct mm_struct *mm)
+{
+	return mm_flag_test(mm, MMF_UNSTABLE);
+}
+
 /* First touch of anonymous memory: the zero page for a read, a new page for
  * a write.  No notification: the PTE was none, nothing can map it. */
 static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
@@ -344,12 +370,14 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
 			put_page(page);
 		return VM_FAULT_OOM;
 	}
-	if (!pte_none(ptep_get(pte))) {
+	if (!pte_none(ptep_get(pte)) || mm_unstable(mm)) {
 		/* Somebody else filled it; let the caller retry the access. */
+		vm_fault_t ret = mm_unstable(mm) ? VM_FAULT_SIGBUS : 0;
+
 		spin_unlock(ptl);
 		if (page)
 			put_page(page);
-		return 0;
+		return ret;
 	}
 	if (!page) {
 		set_pte(pte, __pte(mk_leaf(ZERO_PFN, vma, false, false).pte |
@@ -357,6 +385,8 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
 		count_vm_event(mm->host, ZERO_PAGE_MAP);
 	} else {
 		page_add_new_anon_rmap(page, vma, addr);
+		lru_cache_add(page);
+		inc_mm_counter(mm, MM_ANONPAGES);
 		set_pte(pte, mk_leaf(page_to_pfn(page), vma, true, true));
 	}
 	spin_unlock(ptl);
@@ -394,13 +424,16 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 		put_page(page);
 		return VM_FAULT_OOM;
 	}
-	if (!pte_none(ptep_get(pte))) {
+	if (!pte_none(ptep_get(pte)) || mm_unstable(mm)) {
+		vm_fault_t ret = mm_unstable(mm) ? VM_FAULT_SIGBUS : 0;
+
 		spin_unlock(ptl);
 		unlock_page(page);
 		put_page(page);
-		return 0;
+		return ret;
 	}
 	page_add_file_rmap(page);
+	inc_mm_counter(mm, MM_SHMEMPAGES);
 	set_pte(pte, mk_leaf(page_to_pfn(page), vma, true,
 			     flags & FAULT_FLAG_WRITE));
 	spin_unlock(ptl);
@@ -470,6 +503,9 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 
 		ptep_clear_flush(mm, addr, pte);
 		page_add_new_anon_rmap(new, vma, addr);
+		lru_cache_add(new);
+		if (!old)
+			inc_mm_counter(mm, MM_ANONPAGES);
 		if (mode == CHANGE_PTE_NONE)
 			set_pte(pte, entry);
 		else
@@ -485,17 +521,22 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 		spin_unlock(ptl);
 	if (mode != CHANGE_PTE_DIRECT)
 		mmu_notifier_invalidate_range_end(&range);
-	if (!replaced)
+	if (!replaced) {
 		put_page(new);
-	else if (old)
+	} else if (old) {
+		free_swap_cache(old);
 		put_page(old);
+	}
 	return 0;
 }
 
 /*
  * May a write (or unshare) fault reuse this anonymous page in place?  Never
  * a KSM page: KSM's stable tree relies on its contents staying as merged,
- * and other mappings may share it at any moment.
+ * and other mappings may share it at any moment.  Called under the PTL.
+ * A swap-cache page mapped only here is reusable once it leaves the
+ * cache, which it may if no swap entry still names its slot: the cache's
+ * reference is then the only other one.
  */
 static bool wp_can_reuse_anon_page(struct page *page)
 {
@@ -503,6 +544,11 @@ static bool wp_can_reuse_anon_page(struct page *page)
 		return false;
 	if (PageFlag(page, PG_anon_exclusive))
 		return true;
+	if (PageSwapCache(page) && page_mapcount(page) == 1 &&
+	    page_ref_count(page) == 2 && trylock_page(page)) {
+		try_free_swap(page);
+		unlock_page(page);
+	}
 	/* Only this PTE references it: the last sharer after fork. */
 	return page_ref_count(page) == 1 && page_mapcount(page) == 1;
 }
@@ -545,6 +591,108 @@ static vm_fault_t do_wp_page(struct vm_area_struct *vma, unsigned long addr,
 	return ret;
 }
 
+/*
+ * Should a swap-cache page about to be mapped leave the cache?  When swap
+ * is filling up, a second copy costs a slot someone else may need; and a
+ * write fault dirties the page at once, making the slot's copy stale, so
+ * it goes if this fault held the last swap entry (only this fault's and
+ * the cache's references are left).
+ */
+static bool should_try_to_free_swap(struct page *page, unsigned int flags)
+{
+	if (!PageSwapCache(page))
+		return false;
+	if (vm_swap_full(__page_host(page)))
+		return true;
+	return (flags & FAULT_FLAG_WRITE) && page_ref_count(page) == 2;
+}
+
+/*
+ * Map the locked swap-cache @page in place of the swap PTE @orig, which
+ * the caller found still there under the PTL.  The PTE's reference on the
+ * slot becomes the page's mapping reference.  The page may be mapped
+ * writable at once if it is certainly exclusive: the entry carried the
+ * mark, or no one but this fault holds the page.
+ */
+static void map_swap_page(struct vm_area_struct *vma, unsigned long addr,
+			  pte_t *pte, pte_t orig, struct page *page,
+			  unsigned int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	bool exclusive = pte_swp_exclusive(orig);
+	pte_t entry;
+
+	swap_free(mm->host, pte_to_swp_entry(orig));
+	dec_mm_counter(mm, MM_SWAPENTS);
+	inc_mm_counter(mm, MM_ANONPAGES);
+	if (should_try_to_free_swap(page, flags))
+		try_free_swap(page);
+	if (page_ref_count(page) == 1)
+		exclusive = true;
+	entry = mk_leaf(page_to_pfn(page), vma, false, false);
+	if (exclusive && (vma->vm_flags & VM_WRITE)) {
+		entry = pte_mkwrite(entry);
+		if (flags & FAULT_FLAG_WRITE)
+			entry = pte_mkdirty(entry);
+	}
+	page_add_anon_rmap(page, vma, addr, exclusive);
+	set_pte(pte, entry);
+}
+
+/*
+ * A fault on a swap entry (row 1: a fill, no notification): find the
+ * page in the swap cache or read it from its slot, lock it, and map it if
+ * the PTE still holds the entry.  The page lock keeps reclaim from
+ * unmapping or evicting the page meanwhile; the PTE check catches a zap
+ * or another fault that got there first.  Then the access is retried (a
+ * write to a page mapped read-only takes the COW path).
+ */
+static vm_fault_t do_swap_page(struct vm_area_struct *vma, unsigned long addr,
+			       pte_t orig, unsigned int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	swp_entry_t entry = pte_to_swp_entry(orig);
+	vm_fault_t ret = 0;
+	struct page *page;
+	spinlock_t *ptl;
+	pte_t *pte;
+	int r;
+
+	/* Migration entries are mm/migrate.c's to wait on. */
+	if (!is_swap_entry(entry) || WARN_ON_ONCE(!vma->anon_vma))
+		return VM_FAULT_SIGSEGV;
+	r = swapin_page(mm->host, entry, &page);
+	if (r == -ENOMEM)
+		return VM_FAULT_OOM;
+	if (r < 0)
+		return 0; /* the entry went: retry and see what replaced it */
+	if (r == 1)
+		count_vm_event(mm->host, PGMAJFAULT);
+	lock_page(page);
+	if (!PageSwapCache(page) || page_swap_entry(page).val != entry.val)
+		goto out_page; /* it left the cache: the PTE changed too */
+	pte = pte_offset_map_lock(mm, addr, &ptl);
+	if (!pte)
+		goto out_page;
+	if (pte_val(ptep_get(pte)) != pte_val(orig)) {
+		spin_unlock(ptl);
+		goto out_page;
+	}
+	if (mm_unstable(mm)) {
+		spin_unlock(ptl);
+		ret = VM_FAULT_SIGBUS;
+		goto out_page;
+	}
+	map_swap_page(vma, addr, pte, orig, page, flags);
+	spin_unlock(ptl);
+	unlock_page(page);
+	return 0;
+out_page:
+	unlock_page(page);
+	put_page(page);
+	return ret;
+}
+
 /**
  * handle_mm_fault() - resolve a fault at @addr in @vma.  The caller holds
  * the mmap_lock and has checked vma_access_ok().  Returns 0 when the
@@ -571,6 +719,8 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 		if (is_migration_pte(v))
 			return migration_entry_wait(mm, ptl, v);
 		spin_unlock(ptl);
+		if (is_swap_pte(v))
+			return do_swap_page(vma, addr, v, flags);
 		return VM_FAULT_SIGSEGV;
 	}
 	if ((flags & FAULT_FLAG_WRITE) && !pte_write(v))
@@ -615,6 +765,7 @@ static struct page *copy_present_pte(struct vm_area_struct *dst_vma,
 			return page;
 		get_page(page);
 		page_dup_rmap(page);
+		inc_mm_counter(mm, mm_counter_page(page));
 		ClearPageFlag(page, PG_anon_exclusive);
 		if (is_cow && pte_write(v)) {
 			v = pte_wrprotect(v);
@@ -623,6 +774,18 @@ static struct page *copy_present_pte(struct vm_area_struct *dst_vma,
 	}
 	set_pte(dst, pte_mkold(v));
 	return NULL;
+}
+
+/* Give the child its own copy of a possibly pinned page. */
+static void copy_pinned_pte(struct vm_area_struct *dst_vma, pte_t *dst,
+			    unsigned long addr, struct page *src_page,
+			    struct page *new)
+{
+	copy_page_contents(new, src_page);
+	page_add_new_anon_rmap(new, dst_vma, addr);
+	lru_cache_add(new);
+	inc_mm_counter(dst_vma->vm_mm, MM_ANONPAGES);
+	set_pte(dst, mk_leaf(page_to_pfn(new), dst_vma, true, true));
 }
 
 /*
@@ -634,13 +797,10 @@ static struct page *copy_present_pte(struct vm_area_struct *dst_vma,
  * mapping the page is now shared, so neither side may come back writable
  * or exclusive.
  */
-static void copy_nonpresent_pte(pte_t *dst, pte_t *src, bool is_cow)
+static void copy_migration_pte(pte_t *dst, pte_t *src, pte_t v, bool is_cow)
 {
-	pte_t v = ptep_get(src);
 	swp_entry_t entry = pte_to_swp_entry(v);
 
-	if (WARN_ON_ONCE(!is_migration_entry(entry)))
-		return;
 	if (is_cow && is_exclusive_migration_entry(entry)) {
 		v = swp_entry_to_pte(make_migration_entry(swp_offset(entry),
 							  false));
@@ -649,14 +809,32 @@ static void copy_nonpresent_pte(pte_t *dst, pte_t *src, bool is_cow)
 	set_pte(dst, v);
 }
 
-/* Give the child its own copy of a possibly pinned page. */
-static void copy_pinned_pte(struct vm_area_struct *dst_vma, pte_t *dst,
-			    unsigned long addr, struct page *src_page,
-			    struct page *new)
+/*
+ * Fork of a swap entry: one more reference on the slot.  The page is no
+ * longer exclusive to either side, so the parent's entry loses the mark
+ * too (under the PROTECTION_PAGE invalidation the caller opened; the entry
+ * maps nothing a secondary MMU could hold).
+ */
+static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, pte_t *dst,
+				pte_t *src, bool is_cow)
 {
-	copy_page_contents(new, src_page);
-	page_add_new_anon_rmap(new, dst_vma, addr);
-	set_pte(dst, mk_leaf(page_to_pfn(new), dst_vma, true, true));
+	struct mm_struct *mm = dst_vma->vm_mm;
+	pte_t v = ptep_get(src);
+	swp_entry_t entry = pte_to_swp_entry(v);
+
+	if (is_migration_entry(entry)) {
+		copy_migration_pte(dst, src, v, is_cow);
+		return;
+	}
+	if (WARN_ON_ONCE(!is_swap_entry(entry)) ||
+	    swap_duplicate(mm->host, entry))
+		return;
+	if (pte_swp_exclusive(v)) {
+		v = pte_swp_clear_exclusive(v);
+		set_pte(src, v);
+	}
+	inc_mm_counter(mm, MM_SWAPENTS);
+	set_pte(dst, v);
 }
 
 /*
@@ -687,7 +865,7 @@ static unsigned long copy_pte_table(struct vm_area_struct *dst_vma,
 		if (pte_none(ptep_get(src)))
 			continue;
 		if (is_swap_pte(ptep_get(src))) {
-			copy_nonpresent_pte(dst, src, is_cow);
+			copy_nonpresent_pte(dst_vma, dst, src, is_cow);
 			continue;
 		}
 		pinned = copy_present_pte(dst_vma, dst, src, is_cow);
@@ -791,7 +969,7 @@ static int access_page(struct mm_struct *mm, unsigned long addr, void *buf,
 		ret = handle_mm_fault(vma, addr, flags);
 		if (ret & VM_FAULT_OOM)
 			return -ENOMEM;
-		if (ret & VM_FAULT_SIGSEGV)
+		if (ret & (VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS))
 			return -EFAULT;
 	}
 	return -EFAULT;

@@ -328,6 +328,8 @@ static int __migrate_page(enum movable_kind kind, struct page *new,
 	if (ret)
 		goto restore;
 	migrate_page_flags(new, old);
+	/* @new takes @old's place on the LRU; @old leaves it when freed. */
+	lru_cache_add(new);
 	remove_migration_ptes(old, new);
 	/* The old frame is nobody's now: drop what named it. */
 	ClearPageFlag(old, PG_ksm);

@@ -12,6 +12,11 @@ void mmap_read_lock(struct mm_struct *mm)
 	down_read(&mm->mmap_lock);
 }
 
+bool mmap_read_trylock(struct mm_struct *mm)
+{
+	return down_read_trylock(&mm->mmap_lock);
+}
+
 void mmap_read_unlock(struct mm_struct *mm)
 {
 	up_read(&mm->mmap_lock);
@@ -323,7 +328,7 @@ long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 	if (!vma)
 		return -ENOMEM;
 	if (flags & MAP_SHARED) {
-		vma->vm_file = shmem_create(len >> PAGE_SHIFT);
+		vma->vm_file = shmem_create(mm->host, len >> PAGE_SHIFT);
 		if (!vma->vm_file) {
 			free(vma);
 			return -ENOMEM;
@@ -460,7 +465,7 @@ void exit_mmap(struct mm_struct *mm)
 
 	mmu_notifier_release(mm);
 	mmap_write_lock(mm);
-	atomic_long_add(1L << MMF_EXITING, &mm->flags);
+	mm_flag_set(mm, MMF_EXITING);
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, 0, ~0UL);
 	mmu_notifier_invalidate_range_start(&range);
@@ -468,7 +473,7 @@ void exit_mmap(struct mm_struct *mm)
 	     vma = vma_of(interval_tree_next(&vma->vm_rb)))
 		unmap_page_range(&tlb, vma, vma->vm_start, vma->vm_end);
 	mmu_notifier_invalidate_range_end(&range);
-	atomic_long_add(1L << MMF_OOM_SKIP, &mm->flags);
+	mm_flag_set(mm, MMF_OOM_SKIP);
 	for (vma = vma_of(interval_tree_first(&mm->mm_vmas)); vma; vma = next) {
 		next = vma_of(interval_tree_next(&vma->vm_rb));
 		vma_remove_free(vma);

@@ -7,11 +7,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "swap.h"
 
 _Static_assert(sizeof(struct page) <= 64, "struct page must fit 64 bytes");
-
-#define PFN_NONE 0xffffffffU
+_Static_assert(NR_PAGEFLAGS <= PAGE_HOST_SHIFT, "page flags overlap the host");
 
 struct host *host_table[MAX_HOSTS];
 static struct mutex host_table_lock = __MUTEX_INITIALIZER;
@@ -41,6 +40,31 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[COMPACTFREE_SCANNED] = "compact_free_scanned",
 	[COMPACTISOLATED] = "compact_isolated",
 	[COW_KSM] = "cow_ksm",
+	[PGALLOC_FAIL] = "pgalloc_fail",
+	[ALLOCSTALL] = "allocstall",
+	[PAGEOUTRUN] = "pageoutrun",
+	[PGSCAN_KSWAPD] = "pgscan_kswapd",
+	[PGSCAN_DIRECT] = "pgscan_direct",
+	[PGSTEAL_KSWAPD] = "pgsteal_kswapd",
+	[PGSTEAL_DIRECT] = "pgsteal_direct",
+	[PGSCAN_ANON] = "pgscan_anon",
+	[PGSCAN_FILE] = "pgscan_file",
+	[PGSTEAL_ANON] = "pgsteal_anon",
+	[PGSTEAL_FILE] = "pgsteal_file",
+	[PGREFILL] = "pgrefill",
+	[PGACTIVATE] = "pgactivate",
+	[PGDEACTIVATE] = "pgdeactivate",
+	[PGLAZYFREED] = "pglazyfreed",
+	[PGMAJFAULT] = "pgmajfault",
+	[PSWPIN] = "pswpin",
+	[PSWPOUT] = "pswpout",
+	[WORKINGSET_REFAULT_ANON] = "workingset_refault_anon",
+	[WORKINGSET_ACTIVATE_ANON] = "workingset_activate_anon",
+	[RECLAIM_PINNED] = "reclaim_pinned",
+	[RECLAIM_SWAP_FULL] = "reclaim_swap_full",
+	[OOM_KILL] = "oom_kill",
+	[OOM_REAP_SKIPPED] = "oom_reap_skipped",
+	[OOM_REAP_FAILED] = "oom_reap_failed",
 };
 
 const char *vm_event_name(enum vm_event_item item)
@@ -73,6 +97,13 @@ static int host_table_add(struct host *host)
 	}
 	mutex_unlock(&host_table_lock);
 	return ret;
+}
+
+static void host_unlist(struct host *host)
+{
+	mutex_lock(&host_table_lock);
+	host_table[host->index] = NULL;
+	mutex_unlock(&host_table_lock);
 }
 
 static void host_free_memory(struct host *host)
@@ -118,6 +149,12 @@ static void host_init_frames(struct host *host)
 	unsigned long flags0 = (unsigned long)host->index << PAGE_HOST_SHIFT;
 
 	spin_lock_init(&host->free_lock);
+	spin_lock_init(&host->lru_lock);
+	for (int i = 0; i < NR_LRU_LISTS; i++)
+		host->lru[i].head = host->lru[i].tail = PFN_NONE;
+	spin_lock_init(&host->mmlist_lock);
+	INIT_LIST_HEAD(&host->mmlist);
+	init_waitqueue_head(&host->kswapd_wait);
 	host->free_head = PFN_NONE;
 	/* Push high frames first so low frames are handed out first. */
 	for (unsigned long pfn = host->cfg.nr_frames; pfn-- > 1;) {
@@ -132,9 +169,35 @@ static void host_init_frames(struct host *host)
 		init_waitqueue_head(&host->page_wait_table[i]);
 }
 
+/*
+ * Watermarks: kswapd wakes below the low one and works up to the high
+ * one.  The defaults leave room for a batch of reclaim to land before the
+ * free list runs dry.
+ */
+static int host_set_watermarks(struct host *host)
+{
+	unsigned long low = host->cfg.wmark_low, high = host->cfg.wmark_high;
+
+	if (!low) {
+		low = host->cfg.nr_frames / 64;
+		if (low < 4)
+			low = 4;
+		if (high && low >= high)
+			low = high - 1;
+	}
+	if (!high)
+		high = 2 * low;
+	if (!low || low >= high || high >= host->cfg.nr_frames)
+		return -EINVAL;
+	host->wmark_low = low;
+	host->wmark_high = high;
+	return 0;
+}
+
 struct host *host_create(const struct host_config *cfg)
 {
 	struct host *host;
+	int err;
 
 	if (!cfg || cfg->nr_frames < 16 || cfg->nr_frames >= PFN_NONE ||
 	    (unsigned int)cfg->content > HOST_CONTENT_TAG ||
@@ -145,6 +208,10 @@ struct host *host_create(const struct host_config *cfg)
 	if (!host)
 		return ERR_PTR(-ENOMEM);
 	host->cfg = *cfg;
+	if (host_set_watermarks(host)) {
+		free(host);
+		return ERR_PTR(-EINVAL);
+	}
 	host->pages = map_zeroed(cfg->nr_frames * sizeof(struct page));
 	if (cfg->content == HOST_CONTENT_DATA)
 		host->mem = map_zeroed(cfg->nr_frames * PAGE_SIZE);
@@ -155,9 +222,14 @@ struct host *host_create(const struct host_config *cfg)
 		return ERR_PTR(-ENOMEM);
 	}
 	host_init_frames(host);
-	if (ksm_init_host(host)) {
+	err = swap_init(host);
+	if (!err)
+		err = ksm_init_host(host);
+	if (!err && cfg->kswapd)
+		err = kswapd_start(host);
+	if (err) {
 		host_destroy(host);
-		return ERR_PTR(-ENOMEM);
+		return ERR_PTR(err);
 	}
 	return host;
 }
@@ -168,13 +240,13 @@ int host_destroy(struct host *host)
 		return -EINVAL;
 	if (atomic_read(&host->nr_mms))
 		return -EBUSY;
+	kswapd_stop(host);
 	ksm_destroy_host(host);
 	/* Every frame but the zero page must be back on the free list. */
 	WARN_ON(atomic_long_read(&host->nr_free) !=
 		(long)host->cfg.nr_frames - 1);
-	mutex_lock(&host_table_lock);
-	host_table[host->index] = NULL;
-	mutex_unlock(&host_table_lock);
+	swap_exit(host);
+	host_unlist(host);
 	host_free_memory(host);
 	return 0;
 }
@@ -194,6 +266,23 @@ unsigned long host_vm_event(struct host *host, enum vm_event_item item)
 	if ((unsigned int)item >= NR_VM_EVENT_ITEMS)
 		return 0;
 	return atomic_long_read(&host->vm_events[item]);
+}
+
+void host_meminfo(struct host *host, struct host_meminfo *info)
+{
+	struct swap_info_struct *si = host->swap;
+
+	info->total = host->cfg.nr_frames;
+	info->free = atomic_long_read(&host->nr_free);
+	info->active_anon = lru_size(host, LRU_ACTIVE_ANON);
+	info->inactive_anon = lru_size(host, LRU_INACTIVE_ANON);
+	info->active_file = lru_size(host, LRU_ACTIVE_FILE);
+	info->inactive_file = lru_size(host, LRU_INACTIVE_FILE);
+	info->swap_total = si ? si->max - 1 : 0;
+	info->swap_free = nr_free_swap_slots(host);
+	info->swap_cache = si ? atomic_long_read(&si->nr_cache) : 0;
+	info->wmark_low = host->wmark_low;
+	info->wmark_high = host->wmark_high;
 }
 
 void host_notify_events(struct host *host, unsigned long *out, unsigned int n)
@@ -270,14 +359,6 @@ static struct page *__alloc_page(struct host *host, unsigned long init_flags)
 	return page;
 }
 
-/**
- * alloc_page() - take a free frame, with one reference and no mapping.
- * Return: the page, or NULL when the host is out of frames.
- */
-struct page *alloc_page(struct host *host)
-{
-	return __alloc_page(host, 0);
-}
 
 /**
  * isolate_free_page() - take the free frame @pfn off the free list, as
@@ -301,8 +382,82 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 	return page;
 }
 
+/*
+ * The free list is empty: reclaim directly and retry.  Other tasks may
+ * take the frames reclaim freed, and a round may free nothing while every
+ * page it met was in use (an unmap in progress holds its pages in an
+ * mmu_gather; a GUP reference is in flight), so a round without progress
+ * waits a little for those to finish, and only MAX_RECLAIM_RETRIES such
+ * rounds in a row end the attempt.  Then, if the host has one, the OOM
+ * killer reaps an address space and the attempt starts over, for as long
+ * as it finds victims.  A task that is itself reclaiming gets no second
+ * round of reclaim: it fails at once.
+ */
+static struct page *alloc_page_slowpath(struct host *host)
+{
+	int no_progress_loops = 0;
+	struct page *page;
+
+	if (page_alloc_in_reclaim())
+		goto fail;
+	wakeup_kswapd(host);
+	for (;;) {
+		count_vm_event(host, ALLOCSTALL);
+		if (try_to_free_pages(host, SWAP_CLUSTER_MAX))
+			no_progress_loops = 0;
+		else
+			no_progress_loops++;
+		page = __alloc_page(host, 0);
+		if (page)
+			return page;
+		if (no_progress_loops < MAX_RECLAIM_RETRIES) {
+			if (no_progress_loops)
+				reclaim_throttle(host);
+			continue;
+		}
+		if (!host->cfg.oom_kill || !out_of_memory(host))
+			break;
+		no_progress_loops = 0;
+		page = __alloc_page(host, 0);
+		if (page)
+			return page;
+	}
+fail:
+	count_vm_event(host, PGALLOC_FAIL);
+	return NULL;
+}
+
 /**
- * free_page_frame() - return a frame whose last reference is gone.
+ * alloc_page() - take a free frame, with one reference and no mapping.
+ *
+ * When the free list runs low kswapd is woken; when it is empty the
+ * caller reclaims directly.  Direct reclaim walks the rmap (taking
+ * i_mmap_rwsem and anon_vma locks), takes PTLs, the page lock (tried
+ * only) and the swap and LRU locks, and calls every notifier subscriber's
+ * invalidate_range_start/end and clear_flush_young: so a caller must hold
+ * none of those locks, nor any lock a notifier callback takes.  Every
+ * caller in mm/ allocates first and takes its PTL or rmap lock after
+ * (faults, COW, fork's copy, page tables, shared memory, swap-in), and
+ * re-checks what it saw before.  Holding the mmap_lock, even for
+ * writing, or being inside an invalidate_range_start/end window is fine:
+ * reclaim takes neither, and windows may nest.
+ *
+ * Return: the page, or NULL when the host is out of frames.
+ */
+struct page *alloc_page(struct host *host)
+{
+	struct page *page = __alloc_page(host, 0);
+
+	if (!page)
+		return alloc_page_slowpath(host);
+	if ((unsigned long)atomic_long_read(&host->nr_free) < host->wmark_low)
+		wakeup_kswapd(host);
+	return page;
+}
+
+/**
+ * free_page_frame() - return a frame whose last reference is gone,
+ * taking it off its LRU list first.
  */
 void free_page_frame(struct page *page)
 {
@@ -310,6 +465,9 @@ void free_page_frame(struct page *page)
 
 	WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
 	WARN_ON_ONCE(PageFlag(page, PG_buddy) || PageFlag(page, PG_reserved));
+	WARN_ON_ONCE(PageSwapCache(page) || PageLocked(page));
+	if (PageFlag(page, PG_lru))
+		lru_del_page(page);
 	if (unlikely(READ_ONCE(host->checker)))
 		checker_page_free(host, page - host->pages);
 	spin_lock(&host->free_lock);

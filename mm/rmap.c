@@ -20,7 +20,7 @@
  */
 #include <stdlib.h>
 
-#include "pgtable.h"
+#include "swap.h"
 
 static struct srcu_struct rmap_srcu_struct;
 
@@ -127,15 +127,46 @@ void unlink_anon_vma(struct vm_area_struct *vma)
  * Per-page map counts
  */
 
+static void *anon_mapping(struct vm_area_struct *vma)
+{
+	return (void *)((unsigned long)vma->anon_vma | PAGE_MAPPING_ANON);
+}
+
 void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
 			    unsigned long addr)
 {
 	page->index = linear_page_index(vma, addr);
-	WRITE_ONCE(page->mapping, (void *)((unsigned long)vma->anon_vma |
-					   PAGE_MAPPING_ANON));
+	set_page_mapping(page, anon_mapping(vma));
 	SetPageFlag(page, PG_anon_exclusive);
 	SetPageFlag(page, PG_swapbacked);
 	atomic_set(&page->_mapcount, 1);
+}
+
+/**
+ * page_add_anon_rmap() - map a swap-cache page (locked) at @addr of @vma.
+ *
+ * Every VMA that can hold the page's swap entry belongs to the fork
+ * family it was faulted in, shares its anon_vma and sees it at the same
+ * linear index (fork, split and mremap keep both), so the first mapping
+ * after swap-in restores the same rmap link the page had before, and a
+ * later one finds it in place.  Exclusive only if the swap entry said so.
+ */
+void page_add_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			unsigned long addr, bool exclusive)
+{
+	unsigned long index = linear_page_index(vma, addr);
+
+	WARN_ON_ONCE(!PageLocked(page));
+	if (!page_mapcount(page)) {
+		__atomic_store_n(&page->index, index, __ATOMIC_RELAXED);
+		set_page_mapping(page, anon_mapping(vma));
+	} else {
+		WARN_ON_ONCE(page_anon_vma(page) != vma->anon_vma ||
+			     page_index(page) != index);
+	}
+	if (exclusive)
+		SetPageFlag(page, PG_anon_exclusive);
+	atomic_inc(&page->_mapcount);
 }
 
 void page_dup_rmap(struct page *page)
@@ -160,7 +191,7 @@ void page_remove_rmap(struct page *page)
 /* Address of @page in @vma, or 0 when the page's index is outside it. */
 static unsigned long vma_address(struct page *page, struct vm_area_struct *vma)
 {
-	unsigned long pgoff = page->index, addr;
+	unsigned long pgoff = page_index(page), addr;
 
 	if (pgoff < vma->vm_pgoff)
 		return 0;
@@ -205,7 +236,7 @@ void rmap_walk(struct page *page, struct rmap_walk_control *rwc)
 	int idx;
 
 	idx = srcu_read_lock(rmap_srcu());
-	mapping = READ_ONCE(page->mapping);
+	mapping = page_mapping_raw(page);
 	if (!mapping || (!rwc->walk_unmapped && !page_mapcount(page))) {
 		srcu_read_unlock(rmap_srcu(), idx);
 		return;
@@ -269,10 +300,50 @@ struct ttu_state {
 };
 
 /*
+ * What replaces the PTE @old of an anonymous page: its swap entry (taking
+ * a reference on the slot), or nothing for a clean lazily freed page
+ * that only the caller and its mappings hold.  False when the page must
+ * stay mapped.  Under the PTL, inside the invalidation of the page, so
+ * every secondary MMU has already handed back its dirty bit.  A lazily
+ * freed page written again is marked dirty, for reclaim to make it an
+ * ordinary page again once it is off the LRU (the list a page is on
+ * follows from PG_swapbacked).
+ */
+static bool anon_unmap_entry(struct page *page, struct vm_area_struct *vma,
+			     pte_t old, pte_t *entry)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	swp_entry_t swp;
+
+	if (!PageFlag(page, PG_swapbacked)) {
+		if (pte_dirty(old))
+			SetPageFlag(page, PG_dirty);
+		if (page_ref_count(page) != page_mapcount(page) + 1 ||
+		    PageFlag(page, PG_dirty))
+			return false;
+		*entry = __pte(0);
+		dec_mm_counter(mm, MM_ANONPAGES);
+		return true;
+	}
+	swp = page_swap_entry(page);
+	if (WARN_ON_ONCE(!PageSwapCache(page)) ||
+	    swap_duplicate(mm->host, swp))
+		return false;
+	*entry = swp_entry_to_pte(swp);
+	/* The PTE is going: the page is exclusive to no mapping now. */
+	if (TestClearPageFlag(page, PG_anon_exclusive))
+		*entry = pte_swp_mkexclusive(*entry);
+	dec_mm_counter(mm, MM_ANONPAGES);
+	inc_mm_counter(mm, MM_SWAPENTS);
+	return true;
+}
+
+/*
  * Unmap @page from @vma at @addr inside a CLEAR invalidation of that page
- * (row 13 of the reference table): start, clear the PTE and flush, drop
- * the mapping, end.  A pinned page is left alone: a pin means someone
- * (a pinning secondary MMU, DMA) may still use it.
+ * (row 13 of the reference table): start, then under the PTL replace the
+ * PTE (with the swap entry, or none) and flush, drop the mapping, end.  A
+ * pinned page is left alone: a pin means someone (a pinning secondary
+ * MMU, DMA) may still use it.
  */
 static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 			     unsigned long addr, void *arg)
@@ -292,26 +363,34 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 	mmu_notifier_invalidate_range_start(&range);
 	pte = page_vma_mapped(page, vma, addr, &ptl);
 	if (pte) {
-		pte_t old = ptep_get(pte);
+		pte_t old = ptep_get(pte), entry = __pte(0);
 
-		set_pte(pte, __pte(0));
-		flush_tlb_range(mm, addr, addr + PAGE_SIZE);
-		if (pte_dirty(old))
-			SetPageFlag(page, PG_dirty);
-		page_remove_rmap(page);
-		put_page(page);
+		if (PageAnon(page))
+			st->failed = !anon_unmap_entry(page, vma, old, &entry);
+		else
+			dec_mm_counter(mm, MM_SHMEMPAGES);
+		if (!st->failed) {
+			set_pte(pte, entry);
+			flush_tlb_range(mm, addr, addr + PAGE_SIZE);
+			if (pte_dirty(old))
+				SetPageFlag(page, PG_dirty);
+			page_remove_rmap(page);
+			put_page(page);
+		}
 		spin_unlock(ptl);
 	}
 	mmu_notifier_invalidate_range_end(&range);
-	return true;
+	return !st->failed;
 }
 
 /**
- * try_to_unmap() - remove every primary mapping of @page.  Only pages
- * whose contents survive unmapping qualify: shared-memory pages (they stay
- * in the page cache) and clean lazily-freed anonymous pages (MADV_FREE;
- * their contents may be dropped).  Swap adds anonymous pages later.  The
- * caller holds a reference.
+ * try_to_unmap() - remove every primary mapping of a locked page.  Only
+ * pages whose contents survive unmapping qualify: shared-memory pages
+ * (they stay in the page cache), anonymous pages in the swap cache (each
+ * PTE gets the swap entry), and clean lazily freed anonymous pages
+ * (MADV_FREE: their contents may be dropped).  The caller holds a
+ * reference, and the page lock, which keeps the swap-cache state and
+ * every swap-in of the page out.
  * Return: true if no PTE maps the page any more.
  */
 bool try_to_unmap(struct page *page)
@@ -319,8 +398,12 @@ bool try_to_unmap(struct page *page)
 	struct ttu_state st = { false };
 	struct rmap_walk_control rwc = { try_to_unmap_one, &st };
 
-	if (PageAnon(page) && (PageFlag(page, PG_swapbacked) ||
-			       PageFlag(page, PG_dirty)))
+	WARN_ON_ONCE(!PageLocked(page));
+	/* A KSM page stays: mm/ksm.c has no swap-out path. */
+	if (PageKsm(page))
+		return false;
+	if (PageAnon(page) && PageFlag(page, PG_swapbacked) &&
+	    !PageSwapCache(page))
 		return false;
 	rmap_walk(page, &rwc);
 	return !st.failed && page_mapcount(page) == 0;
@@ -335,9 +418,10 @@ struct referenced_state {
 };
 
 /*
- * Test and clear the accessed bit of one mapping, and ask the secondary
- * MMUs about the same address (clear_flush_young), as reclaim's aging does
- * under the PTL: a page hot only in a guest must count as referenced.
+ * Test and clear the accessed bit of one mapping and ask the secondary
+ * MMUs about the same address (clear_flush_young), under the PTL as
+ * reclaim's aging does: a page hot only in a guest counts as used.  A
+ * mapping counts once, whoever used it.
  */
 static bool folio_referenced_one(struct page *page, struct vm_area_struct *vma,
 				 unsigned long addr, void *arg)
@@ -346,6 +430,7 @@ static bool folio_referenced_one(struct page *page, struct vm_area_struct *vma,
 	struct mm_struct *mm = vma->vm_mm;
 	spinlock_t *ptl;
 	pte_t *pte = page_vma_mapped(page, vma, addr, &ptl);
+	bool young = false;
 	pte_t v;
 
 	if (!pte)
@@ -354,17 +439,20 @@ static bool folio_referenced_one(struct page *page, struct vm_area_struct *vma,
 	if (pte_young(v)) {
 		set_pte(pte, pte_mkold(v));
 		flush_tlb_range(mm, addr, addr + PAGE_SIZE);
-		st->referenced++;
+		young = true;
 	}
 	if (mmu_notifier_clear_flush_young(mm, addr, addr + PAGE_SIZE))
+		young = true;
+	if (young)
 		st->referenced++;
 	spin_unlock(ptl);
 	return true;
 }
 
 /**
- * folio_referenced() - how many mappings of @page (primary or secondary)
- * accessed it since the last call; clears what it counted.
+ * folio_referenced() - how many mappings of @page were used (by the CPU
+ * or a secondary MMU) since the last call; clears what it counted.  The
+ * caller holds a reference.
  */
 int folio_referenced(struct page *page)
 {

@@ -5,12 +5,32 @@
  * mm or (after fork) several.  Pages belong to the object, which holds one
  * reference on each; unmapping a VMA leaves them in place, and they are
  * freed when the last VMA referring to the object goes away.
+ *
+ * Reclaim may write a page of the object to swap: its slot in the page
+ * cache then holds the swap entry (as Linux's xarray holds a value entry),
+ * and the next lookup reads it back.  The entry is tagged in bit 0, which
+ * a struct page pointer never has.
  */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "swap.h"
 
-struct address_space *shmem_create(unsigned long nr_pages)
+static bool shmem_slot_is_swap(const struct page *slot)
+{
+	return (unsigned long)slot & 1;
+}
+
+static swp_entry_t shmem_swp_entry(const struct page *slot)
+{
+	return (swp_entry_t){ (unsigned long)slot >> 1 };
+}
+
+static struct page *swp_to_shmem_slot(swp_entry_t entry)
+{
+	return (struct page *)((entry.val << 1) | 1);
+}
+
+struct address_space *shmem_create(struct host *host, unsigned long nr_pages)
 {
 	struct address_space *m = calloc(1, sizeof(*m));
 
@@ -26,6 +46,7 @@ struct address_space *shmem_create(unsigned long nr_pages)
 	atomic_set(&m->refcount, 1);
 	spin_lock_init(&m->i_pages_lock);
 	m->nr_pages = nr_pages;
+	m->host = host;
 	return m;
 }
 
@@ -43,9 +64,10 @@ static void shmem_free_rcu(struct callback_head *head)
 }
 
 /*
- * Drop a reference; the last one releases the page cache.  Pages are
- * detached from the object first, so an rmap walker that still holds one
- * finds no mapping; the object itself outlives any walker (SRCU).
+ * Drop a reference; the last one releases the page cache and the swap
+ * slots of pages written out.  Pages are detached from the object first,
+ * so an rmap walker that still holds one finds no mapping; the object
+ * itself outlives any walker (SRCU).
  */
 void shmem_put_mapping(struct address_space *m)
 {
@@ -57,16 +79,44 @@ void shmem_put_mapping(struct address_space *m)
 		if (!page)
 			continue;
 		m->pages[i] = NULL;
+		if (shmem_slot_is_swap(page)) {
+			swap_free(m->host, shmem_swp_entry(page));
+			continue;
+		}
 		WARN_ON_ONCE(page_mapcount(page));
-		WRITE_ONCE(page->mapping, NULL);
+		set_page_mapping(page, NULL);
 		put_page(page);
 	}
 	call_srcu(rmap_srcu(), &m->rcu, shmem_free_rcu);
 }
 
+/*
+ * Make @new the object's page at @pgoff, whose slot holds @old (nothing,
+ * or a swap entry to read back); under i_pages_lock, which owns the slot
+ * while the page cache names it.  The allocation's reference becomes the
+ * cache's.
+ */
+static void shmem_fill_page(struct address_space *m, unsigned long pgoff,
+			    struct page *new, struct page *old)
+{
+	if (shmem_slot_is_swap(old)) {
+		swap_read_slot(m->host, shmem_swp_entry(old), new);
+		/* The slot goes with the entry: this is the only copy now. */
+		SetPageFlag(new, PG_dirty);
+	} else {
+		clear_page_contents(new);
+	}
+	new->index = pgoff; /* before the mapping: see struct page */
+	set_page_mapping(new, m);
+	SetPageFlag(new, PG_swapbacked);
+	SetPageFlag(new, PG_uptodate);
+	m->pages[pgoff] = new;
+}
+
 /**
  * shmem_get_page() - the object's page at @pgoff, allocated (zeroed) on
- * first use, with a reference for the caller.
+ * first use or read back from swap, with a reference for the caller.
+ * Allocates, so the caller holds no PTL or rmap lock.
  * Return: the page, or NULL with *err set (-ENOMEM, or -EFAULT beyond the
  * object's end).
  */
@@ -74,6 +124,8 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 			    struct host *host, int *err)
 {
 	struct page *page, *new;
+	swp_entry_t entry = { 0 };
+	bool filled = false;
 
 	if (pgoff >= m->nr_pages) {
 		*err = -EFAULT;
@@ -81,10 +133,10 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 	}
 	spin_lock(&m->i_pages_lock);
 	page = m->pages[pgoff];
-	if (page)
+	if (page && !shmem_slot_is_swap(page))
 		get_page(page);
 	spin_unlock(&m->i_pages_lock);
-	if (page)
+	if (page && !shmem_slot_is_swap(page))
 		return page;
 
 	new = alloc_page(host);
@@ -92,25 +144,73 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 		*err = -ENOMEM;
 		return NULL;
 	}
-	clear_page_contents(new);
-	new->index = pgoff;
-	WRITE_ONCE(new->mapping, m);
-	SetPageFlag(new, PG_swapbacked);
 	spin_lock(&m->i_pages_lock);
 	page = m->pages[pgoff];
-	if (!page) {
-		/* The cache's reference is the allocation's; add ours. */
-		m->pages[pgoff] = new;
+	if (!page || shmem_slot_is_swap(page)) {
+		entry = shmem_swp_entry(page);
+		shmem_fill_page(m, pgoff, new, page);
 		page = new;
 		new = NULL;
+		filled = true;
 	}
 	get_page(page);
 	spin_unlock(&m->i_pages_lock);
-	if (new) {
-		WRITE_ONCE(new->mapping, NULL);
+	if (new)
 		put_page(new);
+	if (filled) {
+		lru_cache_add(page);
+		if (entry.val) {
+			swap_free(host, entry);
+			count_vm_event(host, PSWPIN);
+			count_vm_event(host, PGMAJFAULT);
+		}
 	}
 	return page;
+}
+
+/**
+ * shmem_writeout() - reclaim a locked, unmapped page of an object: write
+ * it to a new swap slot and leave the entry in the page cache.  The page
+ * goes only if the reclaimer's and the cache's are its last references
+ * (frozen under i_pages_lock, where lookups take theirs); it is then left
+ * at a zero count for the reclaimer to free.
+ * Return: 0, -ENOSPC with the swap device full, -EBUSY if someone else
+ * holds the page or the object is going away.
+ */
+int shmem_writeout(struct page *page)
+{
+	struct host *host = __page_host(page);
+	swp_entry_t entry = swap_alloc_slot(host);
+	struct address_space *m;
+	int idx, ret = -EBUSY;
+
+	if (!entry.val)
+		return -ENOSPC;
+	idx = srcu_read_lock(rmap_srcu());
+	m = page_mapping_raw(page);
+	if (m && !atomic_inc_not_zero(&m->refcount))
+		m = NULL;
+	srcu_read_unlock(rmap_srcu(), idx);
+	if (!m) {
+		swap_free(host, entry);
+		return -EBUSY;
+	}
+	spin_lock(&m->i_pages_lock);
+	if (m->pages[page->index] == page && page_ref_freeze(page, 2)) {
+		/* Frozen: no one can write the page while it is copied. */
+		swap_write_slot(host, entry, page);
+		ClearPageFlag(page, PG_dirty);
+		m->pages[page->index] = swp_to_shmem_slot(entry);
+		set_page_mapping(page, NULL);
+		ret = 0;
+	}
+	spin_unlock(&m->i_pages_lock);
+	shmem_put_mapping(m);
+	if (ret)
+		swap_free(host, entry);
+	else
+		count_vm_event(host, PSWPOUT);
+	return ret;
 }
 
 void shmem_link_vma(struct vm_area_struct *vma)

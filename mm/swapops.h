@@ -6,6 +6,7 @@
  *
  * Encoding, in a leaf entry with _PAGE_PRESENT and _PAGE_PROTNONE clear:
  *   bits 1-5   type (SWP_TYPE_SWAP or a migration type)
+ *   bit 10     _PAGE_SWP_EXCLUSIVE: the page was exclusive to this mapping
  *   bits 12-51 offset (the swap slot, or the frame being migrated)
  * Offset 0 is never used (swap slot 0 is reserved, frame 0 is the zero
  * page, which never migrates), so no entry encodes as pte_none().
@@ -62,6 +63,28 @@ static inline pte_t swp_entry_to_pte(swp_entry_t e)
 {
 	return __pte(((u64)swp_type(e) << SWP_TYPE_SHIFT) |
 		     ((u64)swp_offset(e) << PAGE_SHIFT));
+}
+
+/*
+ * An anonymous page that was exclusive to its mapping when it was
+ * unmapped (PG_anon_exclusive) leaves the mark in the entry, so the fault
+ * that maps it back knows it may map it writable without a COW.
+ */
+#define _PAGE_SWP_EXCLUSIVE (1ULL << 10)
+
+static inline pte_t pte_swp_mkexclusive(pte_t pte)
+{
+	return __pte(pte.pte | _PAGE_SWP_EXCLUSIVE);
+}
+
+static inline pte_t pte_swp_clear_exclusive(pte_t pte)
+{
+	return __pte(pte.pte & ~_PAGE_SWP_EXCLUSIVE);
+}
+
+static inline bool pte_swp_exclusive(pte_t pte)
+{
+	return pte.pte & _PAGE_SWP_EXCLUSIVE;
 }
 
 static inline bool is_migration_entry(swp_entry_t e)

@@ -133,8 +133,11 @@ static int gup_thread(void *arg)
 			continue;
 		/* A secondary MMU would map it; then, without notifiers,
 		 * try to take it away through the rmap. */
-		if (!pin && (rnd(&seed) & 3) == 0)
+		if (!pin && (rnd(&seed) & 3) == 0) {
+			lock_page(page);
 			try_to_unmap(page);
+			unlock_page(page);
+		}
 		if (pin)
 			unpin_user_page(page);
 		else

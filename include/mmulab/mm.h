@@ -152,7 +152,10 @@ enum ksm_run_mode {
 };
 
 /**
- * struct host_config - parameters of host_create().
+ * struct host_config - parameters of host_create().  A zero field takes
+ * its default, so a zero-initialised configuration (apart from
+ * @nr_frames) is a host without swap, kswapd, OOM killer or ksmd, whose
+ * allocations fail once reclaim finds nothing to free.
  * @nr_frames: physical frames (4 KiB each); at least 16.
  * @content: see enum host_content.
  * @change_pte: see enum change_pte_mode.
@@ -161,8 +164,19 @@ enum ksm_run_mode {
  *	begin meanwhile); KSM_RUN_STOP (0) does not.
  * @ksm_pages_to_scan: pages ksmd scans per batch; 0 means 100.
  * @ksm_sleep_millisecs: ksmd's sleep between batches; 0 means 20.
- *
- * A zero-initialised tail keeps the defaults: no ksmd.
+ * @swap_slots: size of the host's swap device in 4 KiB slots (a slot
+ *	holds a tag in tag mode); 0 for none.  At most 1 << 28.
+ * @wmark_low: kswapd is woken when fewer frames than this are free;
+ *	0 for nr_frames / 64, at least 4.
+ * @wmark_high: kswapd reclaims until this many frames are free; 0 for
+ *	twice @wmark_low.  Must lie above @wmark_low and below @nr_frames.
+ * @kswapd: run a background reclaim thread for the host, from
+ *	host_create() to host_destroy().  Off by default: a deterministic
+ *	run (det_begin()) only starts when no other mmulab task is alive,
+ *	so such a host must be created inside the run.
+ * @oom_kill: when direct reclaim cannot free a frame, pick the address
+ *	space with the most memory and reap it (the OOM killer), then
+ *	retry, instead of failing the allocation at once.
  */
 struct host_config {
 	unsigned long nr_frames;
@@ -171,6 +185,11 @@ struct host_config {
 	enum ksm_run_mode ksm_run;
 	unsigned int ksm_pages_to_scan;
 	unsigned int ksm_sleep_millisecs;
+	unsigned long swap_slots;
+	unsigned long wmark_low;
+	unsigned long wmark_high;
+	bool kswapd;
+	bool oom_kill;
 };
 
 /**
@@ -197,6 +216,31 @@ enum vm_event_item {
 	COMPACTFREE_SCANNED,	/* frames compaction examined as targets */
 	COMPACTISOLATED,	/* free frames compaction took as targets */
 	COW_KSM,		/* COW breaks of KSM pages */
+	PGALLOC_FAIL,	/* allocations failed after reclaim (mmulab) */
+	ALLOCSTALL,	/* allocations that entered direct reclaim */
+	PAGEOUTRUN,	/* kswapd balancing runs */
+	PGSCAN_KSWAPD,	/* inactive pages scanned by kswapd */
+	PGSCAN_DIRECT,	/* ... by direct and on-demand reclaim */
+	PGSTEAL_KSWAPD,	/* pages freed by kswapd */
+	PGSTEAL_DIRECT,	/* ... by direct and on-demand reclaim */
+	PGSCAN_ANON,	/* inactive swap-backed pages scanned */
+	PGSCAN_FILE,	/* inactive lazily freed pages scanned */
+	PGSTEAL_ANON,	/* swap-backed pages freed by reclaim */
+	PGSTEAL_FILE,	/* lazily freed pages freed by reclaim */
+	PGREFILL,	/* active pages scanned for deactivation */
+	PGACTIVATE,	/* pages moved to an active list */
+	PGDEACTIVATE,	/* pages moved to an inactive list */
+	PGLAZYFREED,	/* clean MADV_FREE pages discarded */
+	PGMAJFAULT,	/* faults that read a page from swap */
+	PSWPIN,		/* pages read from swap */
+	PSWPOUT,	/* pages written to swap */
+	WORKINGSET_REFAULT_ANON,  /* swapped-in pages that had been evicted */
+	WORKINGSET_ACTIVATE_ANON, /* ... and were in the working set then */
+	RECLAIM_PINNED,	/* pages reclaim left alone: pinned (mmulab) */
+	RECLAIM_SWAP_FULL, /* anon pages kept: no free swap slot (mmulab) */
+	OOM_KILL,	/* OOM victims chosen */
+	OOM_REAP_SKIPPED, /* VMAs the reaper skipped: -EAGAIN (mmulab) */
+	OOM_REAP_FAILED,  /* victims given up after the retries (mmulab) */
 	NR_VM_EVENT_ITEMS,
 };
 
@@ -229,6 +273,55 @@ unsigned long host_nr_free_frames(struct host *host);
 
 /** host_vm_event() - current value of one counter. */
 unsigned long host_vm_event(struct host *host, enum vm_event_item item);
+
+/**
+ * struct host_meminfo - where a host's frames and swap slots are.
+ * @total: frames, the zero page included.
+ * @free: frames on the free list.
+ * @active_anon: swap-backed pages (anonymous and shared memory) on the
+ *	active LRU list.
+ * @inactive_anon: ... on the inactive list.
+ * @active_file: lazily freed anonymous pages (MADV_FREE) on the active
+ *	list: Linux keeps them with file pages, as they need no swap.
+ * @inactive_file: ... on the inactive list.
+ * @swap_total: slots of the swap device.
+ * @swap_free: slots not in use.
+ * @swap_cache: pages in the swap cache.
+ * @wmark_low: see struct host_config.
+ * @wmark_high: see struct host_config.
+ */
+struct host_meminfo {
+	unsigned long total;
+	unsigned long free;
+	unsigned long active_anon;
+	unsigned long inactive_anon;
+	unsigned long active_file;
+	unsigned long inactive_file;
+	unsigned long swap_total;
+	unsigned long swap_free;
+	unsigned long swap_cache;
+	unsigned long wmark_low;
+	unsigned long wmark_high;
+};
+
+/**
+ * host_meminfo() - fill @info for @host (each field read once; under
+ * concurrent activity they need not add up exactly).
+ */
+void host_meminfo(struct host *host, struct host_meminfo *info);
+
+/**
+ * host_reclaim() - reclaim on demand, as kswapd would: age the LRU lists
+ * and free up to @nr_pages pages, writing swap-backed ones to swap.
+ *
+ * Every page is unmapped from every address space inside a CLEAR
+ * invalidation, so secondary MMUs drop their mappings first, and is
+ * freed only if no one else holds a reference.  Pinned pages and, with
+ * the swap device full, swap-backed pages stay.
+ *
+ * Return: pages freed (at most @nr_pages), or -EINVAL.
+ */
+long host_reclaim(struct host *host, unsigned long nr_pages);
 
 /**
  * host_notify_events() - invalidations started per mmu_notifier_event,
@@ -334,6 +427,22 @@ void mmgrab(struct mm_struct *mm);
 void mmdrop(struct mm_struct *mm);
 
 /**
+ * mm_oom_reap() - treat @mm as the OOM killer's victim and reap it, as
+ * the OOM reaper does: under mmap_read_trylock(), unmap every private
+ * VMA inside a non-blockable UNMAP invalidation.  A VMA whose secondary
+ * MMUs cannot invalidate without sleeping (-EAGAIN) is skipped, and the
+ * whole reap is retried up to ten times before the mm is given up.
+ * From the first attempt on, faults that would map new memory in @mm
+ * fail (the address space is no longer stable); pages already mapped
+ * in skipped VMAs stay.  The caller must hold a user reference.
+ *
+ * Return: 0 when every eligible VMA was reaped, -EAGAIN when the reaper
+ * gave up, -EINVAL for a NULL @mm, -EEXIST when @mm was already given up
+ * (by an earlier reap or by exit).
+ */
+int mm_oom_reap(struct mm_struct *mm);
+
+/**
  * dup_mm() - fork: a new address space that shares @oldmm's private pages
  * copy-on-write and its shared mappings outright.
  * Return: the child mm (one user), or ERR_PTR(-ENOMEM).
@@ -342,6 +451,11 @@ struct mm_struct *dup_mm(struct mm_struct *oldmm);
 
 /** mmap_read_lock() - take @mm's mmap_lock shared. */
 void mmap_read_lock(struct mm_struct *mm);
+/**
+ * mmap_read_trylock() - take @mm's mmap_lock shared if that needs no
+ * wait (no writer holds it or waits for it); true on success.
+ */
+bool mmap_read_trylock(struct mm_struct *mm);
 /** mmap_read_unlock() - release a shared hold of the mmap_lock. */
 void mmap_read_unlock(struct mm_struct *mm);
 /** mmap_write_lock() - take @mm's mmap_lock exclusive. */
@@ -380,13 +494,18 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 		unsigned long prot);
 
 /**
- * do_madvise() - MADV_DONTNEED, MADV_FREE, MADV_MERGEABLE and
- * MADV_UNMERGEABLE (MADV_NORMAL and friends are accepted and ignored).
+ * do_madvise() - MADV_DONTNEED, MADV_FREE, MADV_MERGEABLE,
+ * MADV_UNMERGEABLE, MADV_COLD and MADV_PAGEOUT (MADV_NORMAL and friends
+ * are accepted and ignored).
  *
  * MADV_MERGEABLE marks the private anonymous mappings of the range
  * VM_MERGEABLE (splitting VMAs at its ends) and registers @mm with KSM;
  * shared mappings are left alone.  MADV_UNMERGEABLE clears the mark and
  * gives every KSM page of the range a private copy again.
+ *
+ * MADV_COLD deactivates the pages this mapping alone maps, clearing the
+ * CPU accessed bits (not a secondary MMU's); MADV_PAGEOUT reclaims them
+ * now, whether used or not (see host_reclaim()).
  *
  * Return: 0, -EINVAL, -ENOMEM for a hole in the range (or no memory).
  */
