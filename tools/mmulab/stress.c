@@ -2,9 +2,9 @@
 /*
  * mmulab stress: real threads (no deterministic scheduler) hammering one
  * VM, a device mirror and their host memory (faults, COW, fork, munmap,
- * mprotect, madvise, KSM merging, compaction), with the checker attached
- * and periodic
- * invariant sweeps at quiescent points: every worker parks between two
+ * mprotect, madvise, KSM merging, compaction, reclaim and swap), with the
+ * checker attached and periodic invariant sweeps at quiescent points:
+ * every worker parks between two
  * operations, the sweep runs, and they resume.
  */
 #include <getopt.h>
@@ -151,7 +151,10 @@ static void churn_op(struct stress *st, unsigned int r)
 	unsigned long a = st->hva + p * PAGE_SIZE, len = 4 * PAGE_SIZE;
 	struct mm_struct *child;
 
-	switch (r % 9) {
+	switch (r % 10) {
+	case 9: /* swap out what is cold: guests and device refault it */
+		host_reclaim(st->host, 16);
+		break;
 	case 6: /* a KSM pass over the zone of identical pages */
 		do_madvise(st->mm, st->hva + (st->npages - KSM_ZONE) * PAGE_SIZE,
 			   KSM_ZONE * PAGE_SIZE, MADV_MERGEABLE);
@@ -223,7 +226,9 @@ static double now(void)
 static int setup(struct stress *st, int nvcpus, struct worker *w,
 		 struct task_struct **t, int *nworkers)
 {
-	struct host_config cfg = { 8192, HOST_CONTENT_DATA, CHANGE_PTE_NONE };
+	struct host_config cfg = { .nr_frames = 8192,
+				   .content = HOST_CONTENT_DATA,
+				   .swap_slots = 4096 };
 	struct kvm_userspace_memory_region r = { 0 };
 	int n = 0;
 
@@ -365,8 +370,10 @@ int cmd_stress(int argc, char **argv)
 	       "TLB flushes, %lu faults, %lu retries\n",
 	       vs.mmu_invalidations, vs.mmu_shadow_zapped, vs.remote_tlb_flush,
 	       faults, retries);
-	printf("stress: host: %lu KSM pages scanned, %lu pages migrated\n",
-	       ksm.pages_scanned, host_vm_event(st.host, PGMIGRATE_SUCCESS));
+	printf("stress: host: %lu KSM pages scanned, %lu pages migrated, %lu "
+	       "swapped out, %lu swapped in\n",
+	       ksm.pages_scanned, host_vm_event(st.host, PGMIGRATE_SUCCESS),
+	       host_vm_event(st.host, PSWPOUT), host_vm_event(st.host, PSWPIN));
 	checker_report(st.host, stdout);
 	c = checker_violations(st.host) || atomic_long_read(&st.errors) ? 1
 									 : 0;
