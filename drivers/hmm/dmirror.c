@@ -172,6 +172,7 @@ static int dmirror_fault(struct dmirror *d, unsigned long addr, bool write)
 			mutex_unlock(&d->update);
 			put_page(page);
 			atomic_long_inc(&d->stat[ST_RETRIES]);
+			cpu_relax(); /* let the invalidation finish */
 			continue;
 		}
 		e = &d->table[(addr - d->start) >> PAGE_SHIFT];

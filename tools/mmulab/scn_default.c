@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mmulab/kvm.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/sched.h>
@@ -989,6 +990,99 @@ static void do_exit(struct demo *d)
 		     d->r->frames_free_end);
 	report_host_counters(d->r, d->host);
 	check_ret(d, host_destroy(d->host), 0, "host_destroy");
+	d->host = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Memory pressure (seed 002): a guest twice the size of its host's RAM,
+ * kept coherent by notifiers while reclaim swaps it out and KSM merges
+ * its duplicate pages.  A host of its own, so the frames of the first
+ * stay accounted as above.
+ */
+
+#define PRESSURE_FRAMES 512
+#define PRESSURE_PAGES 1024
+#define PRESSURE_DUPS 256 /* the last pages all hold one value */
+
+static u64 pressure_value(unsigned int i)
+{
+	return i >= PRESSURE_PAGES - PRESSURE_DUPS ? 0xd0d0d0d0ULL
+						   : 0x5eed0000ULL + i;
+}
+
+/* Pages @from.. through the vCPU: write (when @write) or read and check. */
+static unsigned int pressure_pass(struct demo *d, struct kvm_vcpu *vcpu,
+				  unsigned int from, bool write)
+{
+	unsigned int errors = 0;
+
+	for (unsigned int i = from; i < PRESSURE_PAGES; i++) {
+		gpa_t gpa = (gpa_t)i * PAGE_SIZE;
+		u64 val = 0;
+		int r = write ? kvm_vcpu_write_u64(vcpu, gpa, pressure_value(i))
+			      : kvm_vcpu_read_u64(vcpu, gpa, &val);
+
+		if (!report_check(d->r, !r && (write || val == pressure_value(i)),
+				  "pressure: guest %s of page %u: %d, %#llx",
+				  write ? "write" : "read", i, r,
+				  (unsigned long long)val))
+			errors++;
+	}
+	return errors;
+}
+
+static void do_pressure(struct demo *d)
+{
+	struct host_config cfg = { .nr_frames = PRESSURE_FRAMES,
+				   .content = HOST_CONTENT_TAG,
+				   .swap_slots = 4 * PRESSURE_PAGES };
+	struct kvm_userspace_memory_region mem = { 0 };
+	unsigned int errors = 0;
+	struct ksm_stats ksm;
+	struct kvm_vcpu *vcpu;
+	struct mm_struct *mm;
+	struct host *host;
+	struct kvm *kvm;
+	long hva;
+
+	host = host_create(&cfg);
+	if (!check_ret(d, IS_ERR(host) ? PTR_ERR(host) : 0, 0, "host_create"))
+		return;
+	mm = mm_alloc(host);
+	hva = IS_ERR(mm) ? PTR_ERR(mm)
+			 : vm_mmap(mm, 0, PRESSURE_PAGES * PAGE_SIZE,
+				   PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS);
+	kvm = hva > 0 ? kvm_create_vm(mm, 0) : ERR_PTR(-ENOMEM);
+	mem.memory_size = PRESSURE_PAGES * PAGE_SIZE;
+	mem.userspace_addr = hva;
+	if (!check_ret(d, IS_ERR(kvm) ? PTR_ERR(kvm)
+				      : kvm_set_user_memory_region(kvm, &mem),
+		       0, "pressure: VM and memslot"))
+		goto out;
+	vcpu = kvm_vcpu_create(kvm);
+	/* The duplicates first, merged by KSM while they are resident... */
+	do_madvise(mm, hva, PRESSURE_PAGES * PAGE_SIZE, MADV_MERGEABLE);
+	errors += pressure_pass(d, vcpu, PRESSURE_PAGES - PRESSURE_DUPS, true);
+	ksm_scan(host, 2 * PRESSURE_PAGES);
+	ksm_scan(host, 2 * PRESSURE_PAGES);
+	ksm_get_stats(host, &ksm);
+	/* ...then the rest, which pushes the guest through swap. */
+	errors += pressure_pass(d, vcpu, 0, true);
+	errors += pressure_pass(d, vcpu, 0, false);
+	step(d, "pressure: a %u-page guest on a %u-frame host: %lu pages "
+		"swapped out, %lu swapped in, %lu merged by KSM, %u data errors",
+	     PRESSURE_PAGES, PRESSURE_FRAMES, host_vm_event(host, PSWPOUT),
+	     host_vm_event(host, PSWPIN), ksm.pages_sharing, errors);
+	report_check(d->r, host_vm_event(host, PSWPOUT) > 0,
+		     "pressure: the guest was swapped out");
+out:
+	if (!IS_ERR_OR_NULL(kvm))
+		kvm_destroy_vm(kvm);
+	if (!IS_ERR_OR_NULL(mm))
+		mmput(mm);
+	mmu_notifier_synchronize();
+	host_destroy(host);
 }
 
 void scenario_default(struct report *r)
@@ -1021,4 +1115,5 @@ void scenario_default(struct report *r)
 		}
 	}
 	do_exit(d);
+	do_pressure(d);
 }

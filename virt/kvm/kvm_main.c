@@ -1010,16 +1010,19 @@ static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 			r = 0;
 			break;
 		}
-		/* Lost a race: let whoever won (an invalidation) finish. */
+		/*
+		 * Lost a race: let whoever won (an invalidation) finish; it
+		 * may be waiting for a processor this thread is spinning on.
+		 */
 		if (once == 2) {
-			cond_resched();
+			cpu_relax();
 			continue;
 		}
 		r = kvm_tdp_page_fault(vcpu, gpa, write);
 		if (r == KVM_EXIT_MMIO || r < 0)
 			break;
 		if (r == RET_PF_RETRY)
-			cond_resched();
+			cpu_relax();
 		r = -EAGAIN;
 	}
 	mutex_unlock(&vcpu->mutex);
