@@ -71,6 +71,7 @@ int scenario_run(const char *name, void (*fn)(struct report *r, void *arg),
 /* The built-in scenarios written in C (scn_*.c). */
 void scenario_default(struct report *r);
 void scenario_ksm_change_pte(struct report *r);
+void scenario_swap_guest(struct report *r);
 
 /* The built-in scenarios written as scripts (scenarios/NAME.mmu). */
 extern const char scn_fault_race[];

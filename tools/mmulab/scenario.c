@@ -31,6 +31,13 @@ const struct scenario scenarios[] = {
 			   "hits, faults after merging, time",
 		.run = scenario_ksm_change_pte,
 	},
+	{
+		.name = "swap-guest",
+		.summary = "a guest twice its host's RAM, with notifiers and "
+			   "pinned (the pre-2008 baseline): pages swapped, "
+			   "pages that could not be",
+		.run = scenario_swap_guest,
+	},
 };
 
 const unsigned int nr_scenarios = MMULAB_ARRAY_SIZE(scenarios);
