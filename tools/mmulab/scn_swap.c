@@ -94,6 +94,11 @@ static void swap_phase_run(struct report *r, struct swap_phase *ph)
 	if (!IS_ERR_OR_NULL(mm))
 		mmput(mm);
 	mmu_notifier_synchronize();
+	r->frames_total = SWAP_FRAMES;
+	r->frames_free_end = host_nr_free_frames(host);
+	report_check(r, r->frames_free_end == SWAP_FRAMES - 1,
+		     "%s: %lu frames free after teardown, want all but the "
+		     "zero page", ph->name, r->frames_free_end);
 	host_destroy(host);
 }
 
