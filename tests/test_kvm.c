@@ -247,6 +247,47 @@ static void test_remap_and_memslots(void **state)
 	vm_free(&v);
 }
 
+static void test_dirty_log(void **state)
+{
+	struct kvm_userspace_memory_region r = { 0 };
+	unsigned long map[1];
+	struct vm v;
+	u64 val;
+
+	(void)state;
+	vm_new(&v, CHANGE_PTE_NONE, 0);
+	/* Mapped writable before logging starts. */
+	assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 0, 1), 0);
+	assert_int_equal(kvm_get_dirty_log(v.kvm, 0, map), -EINVAL);
+	/* A flags update turns logging on and write-protects the slot. */
+	r.memory_size = NPAGES * PAGE_SIZE;
+	r.userspace_addr = v.hva;
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	assert_int_equal(kvm_set_user_memory_region(v.kvm, &r), 0);
+	assert_false(kvm_lookup_spte(v.kvm, 0) & KVM_SPTE_WRITABLE);
+	assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 0, 2), 0);
+	assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 3 * PAGE_SIZE, 3), 0);
+	assert_int_equal(kvm_vcpu_read_u64(v.vcpu, 5 * PAGE_SIZE, &val), 0);
+	assert_int_equal(kvm_get_dirty_log(v.kvm, 0, map), 0);
+	assert_int_equal(map[0], (1UL << 0) | (1UL << 3));
+	/* Cleared and write-protected again: nothing, then just page 3. */
+	assert_int_equal(kvm_get_dirty_log(v.kvm, 0, map), 0);
+	assert_int_equal(map[0], 0);
+	assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 3 * PAGE_SIZE, 4), 0);
+	assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 3 * PAGE_SIZE + 8, 5), 0);
+	assert_int_equal(kvm_get_dirty_log(v.kvm, 0, map), 0);
+	assert_int_equal(map[0], 1UL << 3);
+	assert_int_equal(hread(&v, 3 * PAGE_SIZE), 4);
+	/* READONLY cannot be changed; logging can be turned off. */
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
+	assert_int_equal(kvm_set_user_memory_region(v.kvm, &r), -EINVAL);
+	r.flags = 0;
+	assert_int_equal(kvm_set_user_memory_region(v.kvm, &r), 0);
+	assert_int_equal(kvm_get_dirty_log(v.kvm, 0, map), -EINVAL);
+	assert_coherent(&v);
+	vm_free(&v);
+}
+
 /* ---------------------------------------------------------------------
  * The retry protocol, one step at a time
  */
@@ -710,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_dontneed_and_mprotect),
 		cmocka_unit_test(test_fork_cow),
 		cmocka_unit_test(test_remap_and_memslots),
+		cmocka_unit_test(test_dirty_log),
 		cmocka_unit_test(test_retry_on_sequence),
 		cmocka_unit_test(test_retry_on_in_progress),
 		cmocka_unit_test(test_no_retry_outside_range),

@@ -32,6 +32,7 @@ typedef u64 gfn_t;
 #define KVM_VM_PINNED (1UL << 0) /* legacy baseline: pin, no notifier */
 
 /* Memslot flags */
+#define KVM_MEM_LOG_DIRTY_PAGES (1U << 0) /* track guest writes per page */
 #define KVM_MEM_READONLY (1U << 1) /* guest writes exit to the VMM */
 
 /* Positive results of a guest access: an exit the VMM must handle. */
@@ -40,7 +41,7 @@ typedef u64 gfn_t;
 /**
  * struct kvm_userspace_memory_region - a memslot, as the ioctl takes it.
  * @slot: slot id, < KVM_MAX_MEMSLOTS.
- * @flags: KVM_MEM_READONLY.
+ * @flags: KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES.
  * @guest_phys_addr: first guest-physical address (page aligned).
  * @memory_size: bytes (page aligned); 0 deletes the slot.
  * @userspace_addr: host virtual address backing it (page aligned).
@@ -142,12 +143,25 @@ void kvm_destroy_vm(struct kvm *kvm);
  * flight before it publishes the new memslots, so an invalidation never
  * sees different memslots at start and at end; a deleted or moved slot's
  * SPTEs are zapped before it returns.
- * Return: 0; -EINVAL for misaligned or out-of-range values or a change of
- * size of an existing slot; -EEXIST when the range overlaps another slot;
- * -ENOMEM.
+ * Only KVM_MEM_LOG_DIRTY_PAGES may change on an existing slot (a flags
+ * update); turning it on write-protects the slot's SPTEs, so that every
+ * first guest write to a page faults and is logged.
+ * Return: 0; -EINVAL for misaligned or out-of-range values, a change of
+ * size, backing or KVM_MEM_READONLY of an existing slot; -EEXIST when the
+ * range overlaps another slot; -ENOMEM.
  */
 int kvm_set_user_memory_region(struct kvm *kvm,
 			       const struct kvm_userspace_memory_region *mem);
+
+/**
+ * kvm_get_dirty_log() - the pages of memslot @slot written by the guest
+ * since the last call (or since logging was turned on), one bit per page
+ * from the slot's first gfn, in @bitmap (room for the slot's pages);
+ * clears the log and write-protects those pages again.
+ * Return: 0, or -EINVAL for an unknown slot or one without
+ * KVM_MEM_LOG_DIRTY_PAGES.
+ */
+int kvm_get_dirty_log(struct kvm *kvm, u32 slot, unsigned long *bitmap);
 
 /**
  * kvm_vcpu_create() - add a vCPU.  A vCPU is driven by one thread at a

@@ -116,6 +116,8 @@ struct kvm_vcpu {
  * @stat: counters (atomic).
  * @fault_hook, @fault_hook_arg: instrumentation (kvm_set_fault_hook()).
  * @checker: the VM's part in checker sweeps.
+ * @dirty_bitmap: per slot id, the dirty log of a slot with
+ *	KVM_MEM_LOG_DIRTY_PAGES (one bit per page, set by write faults).
  */
 struct kvm {
 	struct mm_struct *mm;
@@ -162,6 +164,7 @@ struct kvm {
 	kvm_fault_hook_t fault_hook;
 	void *fault_hook_arg;
 	struct checker_secondary checker;
+	unsigned long *dirty_bitmap[KVM_MAX_MEMSLOTS];
 };
 
 /* Counters with one writer: no atomic read-modify-write, not modelled. */
@@ -205,5 +208,8 @@ bool kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);
 bool kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);
 bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *r);
 bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte);
+bool kvm_tdp_mmu_wrprot_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);
+void mark_page_dirty_in_slot(struct kvm *kvm, struct kvm_memory_slot *slot,
+			     gfn_t gfn);
 
 #endif /* MMULAB_KVM_HOST_H */

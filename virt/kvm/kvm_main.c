@@ -138,7 +138,7 @@ static bool slot_overlaps(struct kvm_memslots *slots, u32 skip_id, gfn_t base,
 static int check_region(const struct kvm_userspace_memory_region *mem)
 {
 	if (!mem || mem->slot >= KVM_MAX_MEMSLOTS ||
-	    (mem->flags & ~KVM_MEM_READONLY))
+	    (mem->flags & ~(KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES)))
 		return -EINVAL;
 	if ((mem->guest_phys_addr | mem->memory_size | mem->userspace_addr) &
 	    ~PAGE_MASK)
@@ -178,6 +178,108 @@ static int kvm_invalidate_slot(struct kvm *kvm, struct kvm_memory_slot *old,
 	return 0;
 }
 
+/* ---------------------------------------------------------------------
+ * Dirty logging
+ */
+
+static int kvm_alloc_dirty_bitmap(struct kvm *kvm, u32 id,
+				  unsigned long npages)
+{
+	size_t words = (npages + 63) / 64;
+
+	kvm->dirty_bitmap[id] = calloc(words, sizeof(unsigned long));
+	return kvm->dirty_bitmap[id] ? 0 : -ENOMEM;
+}
+
+/* After the memslots that referred to it are gone (synchronize_srcu). */
+static void kvm_free_dirty_bitmap(struct kvm *kvm, u32 id)
+{
+	free(kvm->dirty_bitmap[id]);
+	kvm->dirty_bitmap[id] = NULL;
+}
+
+/** mark_page_dirty_in_slot() - log a guest write to @gfn of @slot. */
+void mark_page_dirty_in_slot(struct kvm *kvm, struct kvm_memory_slot *slot,
+			     gfn_t gfn)
+{
+	unsigned long *map = kvm->dirty_bitmap[slot->id];
+	unsigned long bit = gfn - slot->base_gfn;
+
+	if (!map)
+		return;
+	sync_point(SP_ATOMIC, &map[bit / 64]);
+	__atomic_fetch_or(&map[bit / 64], 1UL << (bit % 64), __ATOMIC_RELAXED);
+}
+
+/* Write-protect [start, end) so the next guest write faults, and flush. */
+static void kvm_wrprot_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	struct kvm_gfn_range r = { start, end };
+
+	write_lock(&kvm->mmu_lock);
+	if (kvm_tdp_mmu_wrprot_gfn_range(kvm, &r))
+		kvm_flush_remote_tlbs(kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
+/*
+ * A flags update: only dirty logging changes.  Turning it on allocates the
+ * log first, then publishes the flag, then write-protects what is mapped,
+ * so no write after this call goes unlogged.
+ */
+static int kvm_update_slot_flags(struct kvm *kvm, struct kvm_memory_slot *old,
+				 u32 flags)
+{
+	bool log = flags & KVM_MEM_LOG_DIRTY_PAGES;
+	gfn_t base = old->base_gfn, npages = old->npages;
+	u32 id = old->id;
+	struct kvm_memslots *new;
+
+	if (log && kvm_alloc_dirty_bitmap(kvm, id, npages))
+		return -ENOMEM;
+	new = memslots_copy(kvm->memslots);
+	if (!new) {
+		if (log)
+			kvm_free_dirty_bitmap(kvm, id);
+		return -ENOMEM;
+	}
+	new->by_id[id]->flags = flags;
+	memslots_index(new);
+	kvm_swap_active_memslots(kvm, new); /* @old is gone from here on */
+	if (log)
+		kvm_wrprot_gfn_range(kvm, base, base + npages);
+	else
+		kvm_free_dirty_bitmap(kvm, id);
+	return 0;
+}
+
+int kvm_get_dirty_log(struct kvm *kvm, u32 id, unsigned long *bitmap)
+{
+	struct kvm_memory_slot *slot;
+	int r = -EINVAL;
+
+	if (!kvm || !bitmap || id >= KVM_MAX_MEMSLOTS)
+		return -EINVAL;
+	mutex_lock(&kvm->slots_lock);
+	slot = kvm->memslots->by_id[id];
+	if (slot && (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) &&
+	    kvm->dirty_bitmap[id]) {
+		unsigned long *map = kvm->dirty_bitmap[id];
+
+		for (size_t w = 0; w < (slot->npages + 63) / 64; w++)
+			bitmap[w] = xchg(&map[w], 0);
+		/* Logged pages must fault again on their next write. */
+		for (unsigned long i = 0; i < slot->npages; i++) {
+			if (bitmap[i / 64] & (1UL << (i % 64)))
+				kvm_wrprot_gfn_range(kvm, slot->base_gfn + i,
+						     slot->base_gfn + i + 1);
+		}
+		r = 0;
+	}
+	mutex_unlock(&kvm->slots_lock);
+	return r;
+}
+
 static int set_region_locked(struct kvm *kvm,
 			     const struct kvm_userspace_memory_region *mem)
 {
@@ -197,6 +299,7 @@ static int set_region_locked(struct kvm *kvm,
 		new->by_id[mem->slot] = NULL;
 		memslots_index(new);
 		kvm_swap_active_memslots(kvm, new);
+		kvm_free_dirty_bitmap(kvm, mem->slot);
 		return 0;
 	}
 	if (slot_overlaps(kvm->memslots, mem->slot, base, npages))
@@ -211,16 +314,26 @@ static int set_region_locked(struct kvm *kvm,
 						      mem->userspace_addr,
 					      .flags = mem->flags,
 					      .id = mem->slot };
+		if ((mem->flags & KVM_MEM_LOG_DIRTY_PAGES) &&
+		    kvm_alloc_dirty_bitmap(kvm, mem->slot, npages)) {
+			free(new);
+			return -ENOMEM;
+		}
 		new->slots[mem->slot] = s;
 		new->by_id[mem->slot] = &new->slots[mem->slot];
 		memslots_index(new);
 		kvm_swap_active_memslots(kvm, new);
 		return 0;
 	}
-	/* Size, backing and flags of an existing slot cannot change. */
+	/* Size, backing and read-only-ness of an existing slot are fixed. */
 	if (npages != old->npages || mem->userspace_addr != old->userspace_addr ||
-	    mem->flags != old->flags)
+	    ((mem->flags ^ old->flags) & KVM_MEM_READONLY))
 		return -EINVAL;
+	if (mem->flags != old->flags) {
+		if (base != old->base_gfn)
+			return -EINVAL; /* one change at a time */
+		return kvm_update_slot_flags(kvm, old, mem->flags);
+	}
 	if (base == old->base_gfn)
 		return 0;
 	r = kvm_invalidate_slot(kvm, old, &new); /* move */
@@ -752,6 +865,8 @@ static void kvm_free(struct kvm *kvm)
 		checker_unregister_secondary(kvm->host, &kvm->checker);
 
 	kvm_tdp_mmu_destroy(kvm);
+	for (int i = 0; i < KVM_MAX_MEMSLOTS; i++)
+		free(kvm->dirty_bitmap[i]);
 	for (int i = 0; i < n; i++)
 		free(kvm->vcpus[i]);
 	free(kvm->memslots);

@@ -155,7 +155,9 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 		stat_inc(&vcpu->stat.pf_efault);
 		return r;
 	}
-	if (slot->flags & KVM_MEM_READONLY)
+	/* A logged slot maps writable only for a write, which is logged. */
+	if ((slot->flags & KVM_MEM_READONLY) ||
+	    ((slot->flags & KVM_MEM_LOG_DIRTY_PAGES) && !write))
 		writable = false;
 	checker_note(kvm->host, "kvm: fault got the page from GUP",
 		     page_to_pfn(page), hva);
@@ -176,6 +178,11 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	}
 	read_unlock(&kvm->mmu_lock);
 
+	/* A write that got a writable SPTE is logged before it happens. */
+	if (write && (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) &&
+	    (r == RET_PF_FIXED || r == RET_PF_UPGRADED ||
+	     r == RET_PF_SPURIOUS))
+		mark_page_dirty_in_slot(kvm, slot, gfn);
 	/* A pinned VM keeps the pin only for a newly installed SPTE. */
 	release_page(kvm, page, r == RET_PF_FIXED);
 	srcu_read_unlock(&kvm->srcu, idx);

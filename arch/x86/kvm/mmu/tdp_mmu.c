@@ -306,3 +306,24 @@ bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte)
 	}
 	return true;
 }
+
+static bool wrprot_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
+{
+	u64 old;
+
+	(void)kvm;
+	(void)gfn;
+	sync_point(SP_ATOMIC, leaf);
+	old = __atomic_fetch_and(leaf, ~KVM_SPTE_WRITABLE, __ATOMIC_SEQ_CST);
+	return old & KVM_SPTE_WRITABLE;
+}
+
+/**
+ * kvm_tdp_mmu_wrprot_gfn_range() - make the leaves of the range read-only
+ * (dirty logging); mmu_lock held for write.  True if any was writable:
+ * the caller flushes the vCPU TLBs.
+ */
+bool kvm_tdp_mmu_wrprot_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
+{
+	return walk_range(kvm, r, wrprot_leaf);
+}
