@@ -677,6 +677,8 @@ struct rmap_walk_control {
 void get_anon_vma(struct anon_vma *av);
 void put_anon_vma(struct anon_vma *av);
 void rmap_walk(struct page *page, struct rmap_walk_control *rwc);
+void *rmap_get_mapping(struct page *page);
+void rmap_put_mapping(void *mapping);
 bool try_to_unmap(struct page *page);
 int folio_referenced(struct page *page);
 

@@ -306,8 +306,36 @@ static int migrate_mapping(enum movable_kind kind, struct page *new,
  * allocator, locked, one reference: the caller's).  On failure @old is
  * mapped as it was and @new is as it came, but for its contents.
  */
+static int __migrate_page_mapped(enum movable_kind kind, struct page *new,
+				 struct page *old, bool walk);
+
+/*
+ * While its PTEs are migration entries the page is not mapped, and rmap
+ * walks no longer keep its anon_vma or address_space alive: a munmap
+ * racing the move could free them under remove_migration_ptes().  Hold a
+ * reference on them from before the unmap until after the restore.
+ */
 static int __migrate_page(enum movable_kind kind, struct page *new,
 			  struct page *old)
+{
+	void *mapping = NULL;
+	int ret;
+
+	if (kind != MOVABLE_KSM) {
+		mapping = rmap_get_mapping(old);
+		/* Without it, only a page mapped nowhere can move. */
+		if (!mapping && page_mapcount(old))
+			return -EAGAIN;
+	}
+	ret = __migrate_page_mapped(kind, new, old,
+				    mapping || kind == MOVABLE_KSM);
+	if (mapping)
+		rmap_put_mapping(mapping);
+	return ret;
+}
+
+static int __migrate_page_mapped(enum movable_kind kind, struct page *new,
+				 struct page *old, bool walk)
 {
 	int expected = 1 + owner_refs(kind);
 	int ret;
@@ -330,7 +358,8 @@ static int __migrate_page(enum movable_kind kind, struct page *new,
 	migrate_page_flags(new, old);
 	/* @new takes @old's place on the LRU; @old leaves it when freed. */
 	lru_cache_add(new);
-	remove_migration_ptes(old, new);
+	if (walk)
+		remove_migration_ptes(old, new);
 	/* The old frame is nobody's now: drop what named it. */
 	ClearPageFlag(old, PG_ksm);
 	ClearPageFlag(old, PG_anon_exclusive);
@@ -339,7 +368,8 @@ static int __migrate_page(enum movable_kind kind, struct page *new,
 		put_page(old);
 	return 0;
 restore:
-	remove_migration_ptes(old, old);
+	if (walk)
+		remove_migration_ptes(old, old);
 	return ret;
 }
 

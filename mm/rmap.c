@@ -274,6 +274,50 @@ void rmap_walk(struct page *page, struct rmap_walk_control *rwc)
 	shmem_put_mapping(as);
 }
 
+/**
+ * rmap_get_mapping() - a reference on @page's anon_vma or address_space,
+ * for a caller that will walk the rmap after unmapping the page.  An
+ * anon_vma is known alive only while the page is mapped; an address_space
+ * clears the mapping of its pages before it goes.  NULL when there is
+ * nothing (alive) to hold.  Release with rmap_put_mapping().
+ */
+void *rmap_get_mapping(struct page *page)
+{
+	void *mapping, *ret = NULL;
+	int idx;
+
+	idx = srcu_read_lock(rmap_srcu());
+	mapping = READ_ONCE(page->mapping);
+	if (!mapping)
+		goto out;
+	if ((unsigned long)mapping & PAGE_MAPPING_ANON) {
+		/* An unmapped page may name an anon_vma already freed. */
+		if (!page_mapcount(page))
+			goto out;
+		struct anon_vma *av = (void *)((unsigned long)mapping &
+					       ~PAGE_MAPPING_ANON);
+
+		if (atomic_inc_not_zero(&av->refcount))
+			ret = mapping;
+	} else if (atomic_inc_not_zero(
+			   &((struct address_space *)mapping)->refcount)) {
+		ret = mapping;
+	}
+out:
+	srcu_read_unlock(rmap_srcu(), idx);
+	return ret;
+}
+
+/** rmap_put_mapping() - drop a reference from rmap_get_mapping(). */
+void rmap_put_mapping(void *mapping)
+{
+	if ((unsigned long)mapping & PAGE_MAPPING_ANON)
+		put_anon_vma((void *)((unsigned long)mapping &
+				      ~PAGE_MAPPING_ANON));
+	else
+		shmem_put_mapping(mapping);
+}
+
 /* The PTE of @vma at @addr if it maps @page, locked; NULL otherwise. */
 static pte_t *page_vma_mapped(struct page *page, struct vm_area_struct *vma,
 			      unsigned long addr, spinlock_t **ptlp)
