@@ -50,7 +50,7 @@ expect_found mirror-race interval-no-seq-bump 1000
 expect_found register-race register-no-exclusion 200
 expect_found change-pte-race change-pte-unbookended 10
 
-for s in fault-race mirror-race register-race change-pte-race; do
+for s in fault-race mirror-race register-race change-pte-race pressure-race; do
 	expect_clean "$s" 200
 done
 

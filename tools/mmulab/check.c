@@ -212,7 +212,10 @@ static int device_task(void *arg)
 
 static int world_create(struct world *w, enum change_pte_mode mode)
 {
-	struct host_config cfg = { 256, HOST_CONTENT_DATA, mode };
+	struct host_config cfg = { .nr_frames = 256,
+				   .content = HOST_CONTENT_DATA,
+				   .change_pte = mode,
+				   .swap_slots = 64 };
 
 	w->host = host_create(&cfg);
 	if (IS_ERR(w->host))
@@ -401,6 +404,53 @@ static int scn_change_pte_race(struct world *w, const struct det_config *dc)
 	return run_tasks(fns, args, 2, dc);
 }
 
+/* Memory pressure under the guest: reclaim to swap, KSM, compaction. */
+static void pressure_op(struct world *w, unsigned int r)
+{
+	unsigned int p = (r >> 4) % NPAGES;
+
+	switch (r % 4) {
+	case 0:
+		host_reclaim(w->host, NPAGES);
+		break;
+	case 1:
+		host_compact(w->host, 0, ~0UL, NULL);
+		break;
+	case 2:
+		do_madvise(w->mm, w->hva, NPAGES * PAGE_SIZE, MADV_MERGEABLE);
+		ksm_scan(w->host, 4 * NPAGES);
+		break;
+	case 3:
+		host_store(w, p, checker_value(p, 0xee00 + r % 16));
+		break;
+	}
+}
+
+static int pressure_task(void *arg)
+{
+	struct world *w = arg;
+	unsigned int s = (unsigned int)w->seed ^ 0xfee1;
+
+	for (int i = 0; i < 6 && !stop_early(w); i++)
+		pressure_op(w, rnd(&s));
+	return 0;
+}
+
+/* vCPUs fault and read while their pages are swapped, merged and moved. */
+static int scn_pressure_race(struct world *w, const struct det_config *dc)
+{
+	struct vcpu_arg a0 = { w, 0 }, a1 = { w, 1 };
+	int (*fns[])(void *) = { vcpu_task, vcpu_task, pressure_task };
+	void *args[] = { &a0, &a1, w };
+	int err = world_create(w, CHANGE_PTE_NONE) ?: vm_create(w);
+
+	if (err)
+		return err;
+	for (unsigned int p = 0; p < NPAGES; p++)
+		host_store(w, p, checker_value(p, 1));
+	return run_tasks(fns, args, 3, dc);
+}
+
 static const struct check_scenario scenarios[] = {
 	{ "fault-race", "two vCPUs fault while the host replaces, zaps, "
 			"write-protects and COWs the same pages",
@@ -414,6 +464,10 @@ static const struct check_scenario scenarios[] = {
 	{ "change-pte-race", "guest read faults race COW breaks with "
 			     "change_pte inside start/end",
 	  scn_change_pte_race },
+	{ "pressure-race", "vCPUs fault and read while reclaim swaps their "
+			   "pages out, KSM scans them and compaction moves "
+			   "them",
+	  scn_pressure_race },
 };
 
 const struct check_scenario *check_scenario_find(const char *name)
