@@ -14,7 +14,9 @@ const struct scenario scenarios[] = {
 		.name = "default",
 		.summary = "tour of the primary MMU (mmap, fork/COW, mprotect, "
 			   "madvise, mremap, GUP, munmap, exit) watched by a "
-			   "counting notifier and an HMM-style mirror",
+			   "counting notifier, an HMM-style mirror and a VM; "
+			   "then a guest twice its host's RAM under reclaim, "
+			   "swap and KSM",
 		.run = scenario_default,
 	},
 	{
