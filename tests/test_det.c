@@ -36,33 +36,13 @@ const char *__tsan_default_options(void)
 }
 #endif
 
-static int task_failures;
-
-static void task_check_failed(const char *file, int line, const char *cond)
-{
-	fprintf(stderr, "%s:%d: task check failed: %s\n", file, line, cond);
-	__atomic_fetch_add(&task_failures, 1, __ATOMIC_RELAXED);
-}
-
-#define TASK_CHECK(cond)                                                       \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			task_check_failed(__FILE__, __LINE__, #cond);          \
-	} while (0)
-
-static int setup(void **state)
-{
-	(void)state;
-	__atomic_store_n(&task_failures, 0, __ATOMIC_RELAXED);
-	return 0;
-}
+#include "task_check.h"
 
 static int teardown(void **state)
 {
 	(void)state;
 	assert_false(det_active());
-	assert_int_equal(kthread_nr_live(), 0);
-	assert_int_equal(__atomic_load_n(&task_failures, __ATOMIC_RELAXED), 0);
+	task_checks_teardown();
 	return 0;
 }
 

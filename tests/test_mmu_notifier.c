@@ -24,54 +24,7 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define NR_TOUCHED 8
 
-static struct rec_log tlog;
-
-struct fixture {
-	struct host *host;
-	struct mm_struct *mm;
-};
-
-static int setup(void **state)
-{
-	struct host_config cfg = {
-		.nr_frames = 256,
-		.content = HOST_CONTENT_TAG,
-		.change_pte = CHANGE_PTE_NONE,
-	};
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->host = host_create(&cfg);
-	if (IS_ERR(f->host))
-		return -1;
-	f->mm = mm_alloc(f->host);
-	if (IS_ERR(f->mm))
-		return -1;
-	rec_log_init(&tlog);
-	warn_set_quiet(false);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	int ret;
-
-	if (f->mm)
-		mmput(f->mm);
-	/* -EBUSY here means an mm reference leaked. */
-	ret = host_destroy(f->host);
-	free(f);
-	warn_set_quiet(false);
-	return ret ? -1 : 0;
-}
-
-static int mm_count_of(struct mm_struct *mm)
-{
-	return atomic_read(&mm->mm_count);
-}
+#include "mn_fixture.h"
 
 static unsigned long nr_subscriptions(struct mm_struct *mm)
 {
