@@ -15,6 +15,7 @@
 
 #include <mmulab/checker.h>
 #include "internal.h"
+#include "pgtable.h"
 
 #define HISTORY 2048
 
@@ -35,6 +36,7 @@ struct checker {
 	spinlock_t lock;
 	bool have_first;
 	struct checker_violation first;
+	unsigned long first_seq;
 	unsigned long hist_seq;
 	struct checker_event hist[HISTORY];
 	struct list_head secondaries;
@@ -46,11 +48,26 @@ static const char *const inv_names[] = {
 	[INV_WRITABLE_SECONDARY] = "writable-secondary",
 	[INV_PINNED_OR_UNBALANCED] = "pinned-or-unbalanced",
 	[INV_DATA] = "data",
+	[INV_MAPPED_AFTER_START] = "mapped-after-start",
+	[INV_UNNOTIFIED_PTE] = "unnotified-pte",
+	[INV_STALE_TLB] = "stale-tlb",
+};
+
+/* The violating event, as the history shows it. */
+static const char *const inv_events[] = {
+	[INV_STALE_SECONDARY] = "VIOLATION INV-1 stale-secondary",
+	[INV_FREED_WHILE_MAPPED] = "VIOLATION INV-2 freed-while-mapped",
+	[INV_WRITABLE_SECONDARY] = "VIOLATION INV-3 writable-secondary",
+	[INV_PINNED_OR_UNBALANCED] = "VIOLATION INV-4 pinned-or-unbalanced",
+	[INV_DATA] = "VIOLATION INV-5 data",
+	[INV_MAPPED_AFTER_START] = "VIOLATION INV-6 mapped-after-start",
+	[INV_UNNOTIFIED_PTE] = "VIOLATION INV-7 unnotified-pte",
+	[INV_STALE_TLB] = "VIOLATION INV-8 stale-tlb",
 };
 
 const char *checker_inv_name(enum checker_inv inv)
 {
-	if (inv < INV_STALE_SECONDARY || inv > INV_DATA)
+	if (inv < INV_STALE_SECONDARY || inv > INV_STALE_TLB)
 		return NULL;
 	return inv_names[inv];
 }
@@ -58,6 +75,12 @@ const char *checker_inv_name(enum checker_inv inv)
 static struct checker *checker_of(struct host *host)
 {
 	return host ? READ_ONCE(host->checker) : NULL;
+}
+
+/* The same, for hooks on protocol paths: not a scheduling point. */
+static struct checker *checker_peek_of(struct host *host)
+{
+	return host ? checker_peek(host->checker) : NULL;
 }
 
 int checker_attach(struct host *host)
@@ -119,6 +142,11 @@ static void note(struct checker *c, const char *what, unsigned long pfn,
 	struct checker_event *e;
 
 	spin_lock(&c->lock);
+	/* The history a report shows is the one at the violation. */
+	if (c->have_first) {
+		spin_unlock(&c->lock);
+		return;
+	}
 	e = &c->hist[c->hist_seq % HISTORY];
 	e->seq = ++c->hist_seq;
 	e->task = task_pid(current);
@@ -141,6 +169,8 @@ static void vfail(struct checker *c, enum checker_inv inv, unsigned long pfn,
 		  unsigned long addr, u64 gpa, const char *secondary,
 		  const char *fmt, va_list ap)
 {
+	struct checker_event *e;
+
 	atomic_long_inc(&c->violations);
 	spin_lock(&c->lock);
 	if (!c->have_first) {
@@ -152,6 +182,14 @@ static void vfail(struct checker *c, enum checker_inv inv, unsigned long pfn,
 		v->gpa = gpa;
 		v->secondary = secondary;
 		vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+		/* The violating event closes the history. */
+		e = &c->hist[c->hist_seq % HISTORY];
+		e->seq = ++c->hist_seq;
+		e->task = task_pid(current);
+		e->what = inv_events[inv];
+		e->pfn = pfn;
+		e->addr = addr;
+		c->first_seq = e->seq;
 		c->have_first = true;
 	}
 	spin_unlock(&c->lock);
@@ -182,13 +220,14 @@ static void fail(struct checker *c, enum checker_inv inv, unsigned long pfn,
 	va_end(ap);
 }
 
-void checker_secondary_map(struct host *host, unsigned long pfn, int delta)
+void checker_secondary_map(struct host *host, unsigned long pfn,
+			   unsigned long addr, int delta)
 {
 	struct checker *c = checker_of(host);
 
 	if (!c || pfn >= c->nr_frames || is_zero_pfn(pfn))
 		return;
-	note(c, delta > 0 ? "secondary map" : "secondary unmap", pfn, 0);
+	note(c, delta > 0 ? "secondary map" : "secondary unmap", pfn, addr);
 	if (atomic_add_return(delta, &c->sec_maps[pfn]) < 0)
 		fail(c, INV_PINNED_OR_UNBALANCED, pfn, 0, NULL,
 		     "frame %lu: more secondary unmaps than maps", pfn);
@@ -293,6 +332,7 @@ void checker_register_secondary(struct host *host,
 
 	if (!c)
 		return;
+	WRITE_ONCE(cs->host, host);
 	spin_lock(&c->lock);
 	list_add_tail(n, &c->secondaries);
 	spin_unlock(&c->lock);
@@ -329,6 +369,211 @@ unsigned long checker_sweep(struct host *host)
 	return atomic_long_read(&c->violations) - before;
 }
 
+/* ---------------------------------------------------------------------
+ * INV-6: the subscriber's side of the contract, asked by the core
+ */
+
+void checker_watch_notifier(struct checker_secondary *cs,
+			    struct mmu_notifier *mn)
+{
+	if (mn)
+		mn->checker = cs && cs->host ? cs : NULL;
+}
+
+void checker_watch_interval(struct checker_secondary *cs,
+			    struct mmu_interval_notifier *mni)
+{
+	if (mni)
+		mni->checker = cs && cs->host ? cs : NULL;
+}
+
+/*
+ * Ask @cs whether it maps anything of @mm in [start, end) now that @after
+ * returned.  Observation only: the query takes no lock and reaches no
+ * scheduling point, and nothing here does either until a violation is
+ * recorded.
+ */
+static void contract(struct checker_secondary *cs, struct mm_struct *mm,
+		     unsigned long start, unsigned long end, const char *after)
+{
+	struct checker_mapping m = { .pfn = ~0UL, .gpa = ~0ULL };
+	struct host *host = cs ? checker_peek(cs->host) : NULL;
+	struct checker *c = checker_peek_of(host);
+
+	if (!c || !cs->mapped || atomic_long_read(&c->violations) ||
+	    start >= end || !cs->mapped(cs, mm, start, end, &m))
+		return;
+	if (!start && end == ~0UL)
+		checker_fail(host, INV_MAPPED_AFTER_START, m.pfn, m.addr, m.gpa,
+			     cs->name,
+			     "%s still maps %s (address %#lx) after its %s "
+			     "returned",
+			     cs->name, m.what, m.addr, after);
+	else
+		checker_fail(host, INV_MAPPED_AFTER_START, m.pfn, m.addr, m.gpa,
+			     cs->name,
+			     "%s still maps %s (address %#lx) after its %s for "
+			     "[%#lx, %#lx) returned",
+			     cs->name, m.what, m.addr, after, start, end);
+}
+
+void __checker_contract_start(struct mmu_notifier *sub,
+			      const struct mmu_notifier_range *range)
+{
+	contract(sub->checker, range->mm, range->start, range->end,
+		 "invalidate_range_start");
+}
+
+void __checker_contract_interval(struct mmu_interval_notifier *mni,
+				 const struct mmu_notifier_range *range)
+{
+	unsigned long start = mni->interval_tree.start;
+	unsigned long end = mni->interval_tree.last + 1;
+
+	if (!range) {
+		contract(mni->checker, mni->mm, start, end ? end : ~0UL,
+			 "mmu_interval_notifier_remove");
+		return;
+	}
+	if (range->start > start)
+		start = range->start;
+	if (range->end < end || !end)
+		end = range->end;
+	contract(mni->checker, range->mm, start, end, "invalidate");
+}
+
+void __checker_contract_all(struct mmu_notifier *sub, struct mm_struct *mm,
+			    const char *after)
+{
+	contract(sub->checker, mm, 0, ~0UL, after);
+}
+
+/* ---------------------------------------------------------------------
+ * INV-7: the primary's side of the contract
+ *
+ * Each task keeps the invalidations it has open, as the core opened them
+ * (after every subscriber's start returned) and closes them (when end is
+ * called).  Per task, because the task that changes a PTE is the one that
+ * opened the invalidation covering it on every path Linux has; so the
+ * list needs no lock, and its upkeep no scheduling point.
+ */
+
+#define OPEN_RANGES 16
+
+static __thread struct {
+	const struct mmu_notifier_range *range;
+	struct mm_struct *mm;
+	unsigned long start, end;
+} open_ranges[OPEN_RANGES];
+static __thread unsigned int nr_open;
+static __thread bool open_overflow;
+
+static bool checking(struct mm_struct *mm)
+{
+	return checker_peek_of(mm ? mm->host : NULL) != NULL;
+}
+
+void checker_range_start(const struct mmu_notifier_range *range)
+{
+	if (!checking(range->mm))
+		return;
+	if (nr_open == OPEN_RANGES) {
+		/* Deeper than any path nests; stop judging this task. */
+		open_overflow = true;
+		return;
+	}
+	open_ranges[nr_open].range = range;
+	open_ranges[nr_open].mm = range->mm;
+	open_ranges[nr_open].start = range->start;
+	open_ranges[nr_open].end = range->end;
+	nr_open++;
+}
+
+void checker_range_end(const struct mmu_notifier_range *range)
+{
+	for (unsigned int i = nr_open; i-- > 0;) {
+		if (open_ranges[i].range != range ||
+		    open_ranges[i].mm != range->mm)
+			continue;
+		open_ranges[i] = open_ranges[--nr_open];
+		return;
+	}
+}
+
+static bool range_open(struct mm_struct *mm, unsigned long addr)
+{
+	for (unsigned int i = 0; i < nr_open; i++)
+		if (open_ranges[i].mm == mm && addr >= open_ranges[i].start &&
+		    addr < open_ranges[i].end)
+			return true;
+	return open_overflow;
+}
+
+/* Removes or downgrades what a secondary may have copied from @old. */
+static bool pte_downgrade(pte_t old, pte_t new)
+{
+	if (!pte_present(old))
+		return false;
+	return !pte_present(new) || pte_pfn(new) != pte_pfn(old) ||
+	       (pte_write(old) && !pte_write(new));
+}
+
+/*
+ * Exceptions, where Linux itself changes a present PTE outside start/end:
+ * accessed and dirty bits (aging, MADV_FREE) are not downgrades, and a
+ * host in CHANGE_PTE_DIRECT mode re-points PTEs with change_pte alone, as
+ * the 2009-2012 kernels did.
+ */
+void checker_set_pte(struct mm_struct *mm, unsigned long addr, pte_t old,
+		     pte_t new)
+{
+	struct checker *c = checker_peek_of(mm->host);
+
+	if (!c || !pte_downgrade(old, new) ||
+	    !checker_peek(mm->notifier_subscriptions) ||
+	    mm->host->cfg.change_pte == CHANGE_PTE_DIRECT ||
+	    range_open(mm, addr) || atomic_long_read(&c->violations))
+		return;
+	checker_fail(mm->host, INV_UNNOTIFIED_PTE, pte_pfn(old), addr, ~0ULL,
+		     NULL,
+		     "the PTE at %#lx changed from frame %lu%s to %s outside "
+		     "any invalidation this task opened over it",
+		     addr, pte_pfn(old), pte_write(old) ? " (writable)" : "",
+		     !pte_present(new)		      ? "not present"
+		     : pte_pfn(new) != pte_pfn(old) ? "another frame"
+						      : "read-only");
+}
+
+/* ---------------------------------------------------------------------
+ * INV-8: secondary TLBs
+ */
+
+void checker_tlb_flush_end(struct checker_secondary *cs, unsigned long req)
+{
+	unsigned long done = __atomic_load_n(&cs->tlb_done, __ATOMIC_RELAXED);
+
+	while (done < req &&
+	       !__atomic_compare_exchange_n(&cs->tlb_done, &done, req, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		;
+}
+
+bool checker_tlb_check(struct checker_secondary *cs, unsigned long stamp,
+		       unsigned long pfn, unsigned long addr, u64 gpa)
+{
+	unsigned long done = __atomic_load_n(&cs->tlb_done, __ATOMIC_ACQUIRE);
+	struct host *host = checker_peek(cs->host);
+
+	if (!host || stamp >= done)
+		return true;
+	checker_fail(host, INV_STALE_TLB, pfn, addr, gpa, cs->name,
+		     "%s used a translation to frame %lu walked before TLB "
+		     "flush request %lu, after that flush returned (walked "
+		     "after request %lu)",
+		     cs->name, pfn, done, stamp);
+	return false;
+}
+
 static void report_events(struct checker *c, const struct checker_violation *v,
 			  FILE *out, unsigned long *shown);
 
@@ -352,7 +597,8 @@ void checker_report(struct host *host, FILE *out)
 			(unsigned long long)v->gpa);
 	if (v->secondary)
 		fprintf(out, "  secondary MMU: %s\n", v->secondary);
-	fprintf(out, "  last events touching it (oldest first):\n");
+	fprintf(out, "  events up to the violation touching it (oldest "
+		     "first; >> marks the violation):\n");
 	report_events(c, v, out, &shown);
 	if (!shown)
 		fprintf(out, "    (none recorded)\n");
@@ -364,6 +610,8 @@ static bool event_relevant(struct checker *c, const struct checker_violation *v,
 {
 	if (!e->what)
 		return false;
+	if (e->seq == c->first_seq)
+		return true;
 	if (v->pfn != ~0UL && e->pfn == v->pfn)
 		return true;
 	if (!e->addr)
@@ -396,7 +644,8 @@ static void report_events(struct checker *c, const struct checker_violation *v,
 	while (n--) {
 		struct checker_event *e = &c->hist[pick[n] % HISTORY];
 
-		fprintf(out, "    #%lu task %d: %s (frame ", e->seq, e->task,
+		fprintf(out, "  %s #%lu task %d: %s (frame ",
+			e->seq == c->first_seq ? ">>" : "  ", e->seq, e->task,
 			e->what);
 		if (e->pfn == ~0UL)
 			fprintf(out, "-");
@@ -423,6 +672,11 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_REGISTER_NO_EXCLUSION] = "register-no-exclusion",
 	[MUTANT_INTERVAL_NO_SEQ_BUMP] = "interval-no-seq-bump",
 	[MUTANT_KEEP_GUP_REF] = "keep-gup-ref",
+	[MUTANT_FLUSH_AT_END] = "flush-at-end",
+	[MUTANT_PRIMARY_NO_NOTIFIER] = "primary-no-notifier",
+	[MUTANT_END_BEFORE_ZAP] = "end-before-zap",
+	[MUTANT_FLUSH_NO_WAIT] = "flush-no-wait",
+	[MUTANT_RELEASE_LEAVES_MAPPINGS] = "release-leaves-mappings",
 };
 
 int mmulab_mutant;

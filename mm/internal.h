@@ -324,6 +324,44 @@ struct host {
 /* checker.c */
 void checker_page_free(struct host *host, unsigned long pfn);
 
+/*
+ * The notifier core's hooks into the checker (INV-6, INV-7): one call at
+ * each site, free when nothing is watched, never a scheduling point.
+ */
+void __checker_contract_start(struct mmu_notifier *sub,
+			      const struct mmu_notifier_range *range);
+void __checker_contract_interval(struct mmu_interval_notifier *mni,
+				 const struct mmu_notifier_range *range);
+void __checker_contract_all(struct mmu_notifier *sub, struct mm_struct *mm,
+			    const char *after);
+void checker_range_start(const struct mmu_notifier_range *range);
+void checker_range_end(const struct mmu_notifier_range *range);
+
+/* @sub's invalidate_range_start for @range returned 0. */
+static inline void checker_contract_start(struct mmu_notifier *sub,
+					  const struct mmu_notifier_range *range)
+{
+	if (unlikely(sub->checker))
+		__checker_contract_start(sub, range);
+}
+
+/* @mni's invalidate returned true; NULL @range: it was removed. */
+static inline void
+checker_contract_interval(struct mmu_interval_notifier *mni,
+			  const struct mmu_notifier_range *range)
+{
+	if (unlikely(mni->checker))
+		__checker_contract_interval(mni, range);
+}
+
+/* @sub must map nothing of @mm any more (release, unregister). */
+static inline void checker_contract_all(struct mmu_notifier *sub,
+					struct mm_struct *mm, const char *after)
+{
+	if (unlikely(sub->checker))
+		__checker_contract_all(sub, mm, after);
+}
+
 extern int mmulab_mutant;
 
 /** mutant_is() - is protocol mutant @m active?  (See <mmulab/checker.h>.) */

@@ -604,7 +604,7 @@ static void ksm_set_pte(enum change_pte_mode mode, struct mm_struct *mm,
 			unsigned long addr, pte_t *ptep, pte_t pte)
 {
 	if (mode == CHANGE_PTE_NONE)
-		set_pte(ptep, pte);
+		set_pte_at(mm, addr, ptep, pte);
 	else
 		set_pte_at_notify(mm, addr, ptep, pte);
 }
@@ -647,7 +647,7 @@ static int write_protect_page(struct vm_area_struct *vma, unsigned long addr,
 			if (mode == CHANGE_PTE_DIRECT)
 				set_pte_at_notify(mm, addr, pte, entry);
 			else
-				set_pte(pte, entry);
+				set_pte_at(mm, addr, pte, entry);
 			goto out_unlock;
 		}
 		ClearPageFlag(page, PG_anon_exclusive);

@@ -55,13 +55,13 @@ static void madvise_free_single_vma(struct vm_area_struct *vma,
 			continue;
 		v = ptep_get(pte);
 		if (is_swap_pte(v) && is_swap_entry(pte_to_swp_entry(v))) {
-			set_pte(pte, __pte(0));
+			set_pte_at(mm, addr, pte, __pte(0));
 			free_swap_and_cache(mm->host, pte_to_swp_entry(v));
 			dec_mm_counter(mm, MM_SWAPENTS);
 		} else if (pte_present(v) && !pte_special(v)) {
 			page = pfn_to_page(mm->host, pte_pfn(v));
 			if (madvise_free_page_ok(page)) {
-				set_pte(pte, pte_mkold(pte_mkclean(v)));
+				set_pte_at(mm, addr, pte, pte_mkold(pte_mkclean(v)));
 				ClearPageFlag(page, PG_dirty);
 				mark_page_lazyfree(page);
 				tlb.start = tlb.start < addr ? tlb.start : addr;
@@ -106,7 +106,7 @@ static void madvise_cold_or_pageout(struct vm_area_struct *vma,
 		if (page && !PageKsm(page) && page_mapcount(page) == 1) {
 			ClearPageFlag(page, PG_referenced);
 			if (!pageout) {
-				set_pte(pte, pte_mkold(v));
+				set_pte_at(mm, addr, pte, pte_mkold(v));
 				deactivate_page(page);
 			} else if (isolate_lru_page(page)) {
 				batch[n++] = page;

@@ -246,7 +246,7 @@ static unsigned long zap_pte_table(struct mmu_gather *tlb,
 			zap_nonpresent_pte(mm, pte, v);
 			continue;
 		}
-		set_pte(pte, __pte(0));
+		set_pte_at(mm, addr, pte, __pte(0));
 		tlb_track(tlb, addr);
 		if (pte_special(v))
 			continue;
@@ -380,14 +380,16 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
 		return ret;
 	}
 	if (!page) {
-		set_pte(pte, __pte(mk_leaf(ZERO_PFN, vma, false, false).pte |
-				   _PAGE_SPECIAL));
+		set_pte_at(mm, addr, pte,
+			   __pte(mk_leaf(ZERO_PFN, vma, false, false).pte |
+				 _PAGE_SPECIAL));
 		count_vm_event(mm->host, ZERO_PAGE_MAP);
 	} else {
 		page_add_new_anon_rmap(page, vma, addr);
 		lru_cache_add(page);
 		inc_mm_counter(mm, MM_ANONPAGES);
-		set_pte(pte, mk_leaf(page_to_pfn(page), vma, true, true));
+		set_pte_at(mm, addr, pte,
+			   mk_leaf(page_to_pfn(page), vma, true, true));
 	}
 	spin_unlock(ptl);
 	return 0;
@@ -434,8 +436,9 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	}
 	page_add_file_rmap(page);
 	inc_mm_counter(mm, MM_SHMEMPAGES);
-	set_pte(pte, mk_leaf(page_to_pfn(page), vma, true,
-			     flags & FAULT_FLAG_WRITE));
+	set_pte_at(mm, addr, pte,
+		   mk_leaf(page_to_pfn(page), vma, true,
+			   flags & FAULT_FLAG_WRITE));
 	spin_unlock(ptl);
 	unlock_page(page);
 	return 0;
@@ -445,7 +448,7 @@ void set_pte_at_notify(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
 		       pte_t pte)
 {
 	mmu_notifier_change_pte(mm, addr, pte);
-	set_pte(ptep, pte);
+	set_pte_at(mm, addr, ptep, pte);
 }
 
 /** ptep_clear_flush() - clear a present PTE and flush the TLB for it (P, F). */
@@ -453,7 +456,7 @@ pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
 {
 	pte_t old = ptep_get(ptep);
 
-	set_pte(ptep, __pte(0));
+	set_pte_at(mm, addr, ptep, __pte(0));
 	flush_tlb_range(mm, addr, addr + PAGE_SIZE);
 	return old;
 }
@@ -507,7 +510,7 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 		if (!old)
 			inc_mm_counter(mm, MM_ANONPAGES);
 		if (mode == CHANGE_PTE_NONE)
-			set_pte(pte, entry);
+			set_pte_at(mm, addr, pte, entry);
 		else
 			set_pte_at_notify(mm, addr, pte, entry);
 		if (old && PageKsm(old))
@@ -564,7 +567,8 @@ static vm_fault_t do_wp_page(struct vm_area_struct *vma, unsigned long addr,
 
 	if (vma->vm_file) {
 		/* Shared memory: upgrade in place, no notification. */
-		set_pte(pte, pte_mkdirty(pte_mkyoung(pte_mkwrite(orig))));
+		set_pte_at(mm, addr, pte,
+			   pte_mkdirty(pte_mkyoung(pte_mkwrite(orig))));
 		spin_unlock(ptl);
 		return 0;
 	}
@@ -579,7 +583,7 @@ static vm_fault_t do_wp_page(struct vm_area_struct *vma, unsigned long addr,
 		SetPageFlag(page, PG_anon_exclusive);
 		if ((flags & FAULT_FLAG_WRITE) && (vma->vm_flags & VM_WRITE))
 			entry = pte_mkdirty(pte_mkwrite(entry));
-		set_pte(pte, entry);
+		set_pte_at(mm, addr, pte, entry);
 		count_vm_event(mm->host, PGREUSE);
 		spin_unlock(ptl);
 		return 0;
@@ -636,7 +640,7 @@ static void map_swap_page(struct vm_area_struct *vma, unsigned long addr,
 			entry = pte_mkdirty(entry);
 	}
 	page_add_anon_rmap(page, vma, addr, exclusive);
-	set_pte(pte, entry);
+	set_pte_at(mm, addr, pte, entry);
 }
 
 /*
@@ -732,7 +736,7 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 	v = pte_mkyoung(v);
 	if (flags & FAULT_FLAG_WRITE)
 		v = pte_mkdirty(v);
-	set_pte(pte, v);
+	set_pte_at(mm, addr, pte, v);
 	spin_unlock(ptl);
 	return 0;
 missing:
@@ -753,7 +757,9 @@ missing:
  * must stay the parent's, so the child gets a copy now.
  */
 static struct page *copy_present_pte(struct vm_area_struct *dst_vma,
-				     pte_t *dst, pte_t *src, bool is_cow)
+				     struct vm_area_struct *src_vma,
+				     unsigned long addr, pte_t *dst,
+				     pte_t *src, bool is_cow)
 {
 	struct mm_struct *mm = dst_vma->vm_mm;
 	pte_t v = ptep_get(src);
@@ -769,10 +775,10 @@ static struct page *copy_present_pte(struct vm_area_struct *dst_vma,
 		ClearPageFlag(page, PG_anon_exclusive);
 		if (is_cow && pte_write(v)) {
 			v = pte_wrprotect(v);
-			set_pte(src, v);
+			set_pte_at(src_vma->vm_mm, addr, src, v);
 		}
 	}
-	set_pte(dst, pte_mkold(v));
+	set_pte_at(mm, addr, dst, pte_mkold(v));
 	return NULL;
 }
 
@@ -785,7 +791,8 @@ static void copy_pinned_pte(struct vm_area_struct *dst_vma, pte_t *dst,
 	page_add_new_anon_rmap(new, dst_vma, addr);
 	lru_cache_add(new);
 	inc_mm_counter(dst_vma->vm_mm, MM_ANONPAGES);
-	set_pte(dst, mk_leaf(page_to_pfn(new), dst_vma, true, true));
+	set_pte_at(dst_vma->vm_mm, addr, dst,
+		   mk_leaf(page_to_pfn(new), dst_vma, true, true));
 }
 
 /*
@@ -868,7 +875,8 @@ static unsigned long copy_pte_table(struct vm_area_struct *dst_vma,
 			copy_nonpresent_pte(dst_vma, dst, src, is_cow);
 			continue;
 		}
-		pinned = copy_present_pte(dst_vma, dst, src, is_cow);
+		pinned = copy_present_pte(dst_vma, src_vma, addr, dst, src,
+					  is_cow);
 		if (!pinned)
 			continue;
 		if (!*prealloc) {
@@ -958,7 +966,7 @@ static int access_page(struct mm_struct *mm, unsigned long addr, void *buf,
 				v = pte_mkyoung(v);
 				if (write)
 					v = pte_mkdirty(v);
-				set_pte(pte, v);
+				set_pte_at(mm, addr, pte, v);
 				fn(pfn_to_page(mm->host, pte_pfn(v)),
 				   addr & ~PAGE_MASK, buf, len, write);
 				spin_unlock(ptl);

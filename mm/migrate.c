@@ -113,7 +113,7 @@ static void install_migration_entry(struct mm_struct *mm, unsigned long addr,
 		SetPageFlag(page, PG_dirty);
 	if (pte_young(old))
 		SetPageFlag(page, PG_referenced);
-	set_pte(pte, swp_entry_to_pte(entry));
+	set_pte_at(mm, addr, pte, swp_entry_to_pte(entry));
 	page_remove_rmap(page);
 	put_page(page);
 }
@@ -202,7 +202,7 @@ static void remove_migration_pte(struct page *page, struct page *old,
 	if (PageAnon(page) && !PageKsm(page) &&
 	    is_exclusive_migration_entry(entry))
 		SetPageFlag(page, PG_anon_exclusive);
-	set_pte(pte, v);
+	set_pte_at(vma->vm_mm, addr, pte, v);
 	spin_unlock(ptl);
 }
 

@@ -409,9 +409,12 @@ int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 		tlb_flush_mmu(&tlb);
 	}
 	mmu_notifier_invalidate_range_start(&range);
+	if (mutant_is(MUTANT_END_BEFORE_ZAP)) /* broken on purpose */
+		mmu_notifier_invalidate_range_end(&range);
 	for (struct vm_area_struct *v = vma; v; v = vma_next_in(v, end))
 		unmap_page_range(&tlb, v, v->vm_start, v->vm_end);
-	mmu_notifier_invalidate_range_end(&range);
+	if (!mutant_is(MUTANT_END_BEFORE_ZAP))
+		mmu_notifier_invalidate_range_end(&range);
 
 	for (; vma; vma = next) {
 		next = vma_next_in(vma, end);

@@ -252,8 +252,10 @@ static int mn_itree_invalidate(struct mmu_notifier_subscriptions *subs,
 	for (interval_sub = mn_itree_inv_start_range(subs, range, &cur_seq);
 	     interval_sub;
 	     interval_sub = mn_itree_inv_next(interval_sub, range)) {
-		if (interval_sub->ops->invalidate(interval_sub, range, cur_seq))
+		if (interval_sub->ops->invalidate(interval_sub, range, cur_seq)) {
+			checker_contract_interval(interval_sub, range);
 			continue;
+		}
 		if (WARN_ON(mmu_notifier_range_blockable(range)))
 			continue;
 		mn_itree_inv_end(subs);
@@ -278,9 +280,11 @@ static void mn_itree_release(struct mmu_notifier_subscriptions *subs,
 				MMU_NOTIFIER_RANGE_BLOCKABLE, mm, 0, ULONG_MAX);
 	for (interval_sub = mn_itree_inv_start_range(subs, &range, &cur_seq);
 	     interval_sub;
-	     interval_sub = mn_itree_inv_next(interval_sub, &range))
+	     interval_sub = mn_itree_inv_next(interval_sub, &range)) {
 		WARN_ON(!interval_sub->ops->invalidate(interval_sub, &range,
 						       cur_seq));
+		checker_contract_interval(interval_sub, &range);
+	}
 	mn_itree_inv_end(subs);
 }
 
@@ -342,9 +346,11 @@ static void mn_hlist_release(struct mmu_notifier_subscriptions *subs,
 	 * wait for it.
 	 */
 	idx = srcu_read_lock(&mn_srcu);
-	hlist_for_each_entry_srcu(sub, &subs->list, hlist)
+	hlist_for_each_entry_srcu(sub, &subs->list, hlist) {
 		if (sub->ops->release)
 			sub->ops->release(sub, mm);
+		checker_contract_all(sub, mm, "release");
+	}
 
 	/*
 	 * Unlink everybody; a later unregister then only waits and drops
@@ -578,8 +584,10 @@ static int mn_hlist_invalidate_range_start(
 		if (!ops->invalidate_range_start)
 			continue;
 		err = ops->invalidate_range_start(sub, range);
-		if (!err)
+		if (!err) {
+			checker_contract_start(sub, range);
 			continue;
+		}
 		/*
 		 * Only a non-blockable start may fail, and only with
 		 * -EAGAIN.  A subscriber that fails cannot tell the core
@@ -643,6 +651,7 @@ static bool mn_range_invalid(const struct mmu_notifier_range *range)
 static int mn_invalidate_range_start(struct mmu_notifier_range *range)
 {
 	struct mm_struct *mm = range->mm;
+	int ret = 0;
 
 	if (mn_range_invalid(range))
 		return 0;
@@ -650,9 +659,12 @@ static int mn_invalidate_range_start(struct mmu_notifier_range *range)
 		count_vm_event(mm->host, MMU_NOTIFY_START);
 		atomic_long_inc(&mm->host->notify_events[range->event]);
 	}
-	if (!mm_has_notifiers(mm))
-		return 0;
-	return __mmu_notifier_invalidate_range_start(mn_subs(mm), range);
+	if (mm_has_notifiers(mm))
+		ret = __mmu_notifier_invalidate_range_start(mn_subs(mm), range);
+	/* Open for the checker's INV-7 once every start has returned. */
+	if (!ret)
+		checker_range_start(range);
+	return ret;
 }
 
 void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
@@ -688,6 +700,7 @@ void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range)
 
 	if (mn_range_invalid(range))
 		return;
+	checker_range_end(range);
 	mn_count(range->mm, MMU_NOTIFY_END);
 	subs = mn_subs(range->mm);
 	if (!subs)
@@ -983,6 +996,7 @@ void mmu_notifier_unregister(struct mmu_notifier *subscription,
 		idx = srcu_read_lock(&mn_srcu);
 		if (subscription->ops->release)
 			subscription->ops->release(subscription, mm);
+		checker_contract_all(subscription, mm, "release");
 		srcu_read_unlock(&mn_srcu, idx);
 
 		spin_lock(&subs->lock);
@@ -996,6 +1010,7 @@ void mmu_notifier_unregister(struct mmu_notifier *subscription,
 	 * this nothing can reach the subscription through the list.
 	 */
 	synchronize_srcu(&mn_srcu);
+	checker_contract_all(subscription, mm, "unregister");
 
 	subscription->mm = NULL;
 	/* Pairs with the mmgrab() of registration. */
@@ -1249,6 +1264,7 @@ void mmu_interval_notifier_remove(struct mmu_interval_notifier *interval_sub)
 	 */
 	if (seq)
 		wait_event(subs->wq, mn_itree_seq_released(subs, seq));
+	checker_contract_interval(interval_sub, NULL);
 
 	/* Pairs with the mmgrab() of insert. */
 	mmdrop(mm);

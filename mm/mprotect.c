@@ -49,7 +49,7 @@ static void change_pte_table(struct mmu_gather *tlb,
 		n = change_pte_prot(vma, v);
 		if (pte_val(n) == pte_val(v))
 			continue;
-		set_pte(pte, n);
+		set_pte_at(vma->vm_mm, addr, pte, n);
 		if (addr < tlb->start)
 			tlb->start = addr;
 		if (addr + PAGE_SIZE > tlb->end)
@@ -100,7 +100,9 @@ static void change_pgd_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		if (next > end || next == 0)
 			next = end;
 		if (pud_populated(vma->vm_mm, addr)) {
-			if (!started) {
+			/* MUTANT_PRIMARY_NO_NOTIFIER: broken on purpose. */
+			if (!started &&
+			    !mutant_is(MUTANT_PRIMARY_NO_NOTIFIER)) {
 				mmu_notifier_range_init(
 					&range, MMU_NOTIFY_PROTECTION_VMA, 0,
 					vma->vm_mm, addr, end);

@@ -47,8 +47,8 @@ static void move_ptes(struct mm_struct *mm, unsigned long old,
 
 		if (pte_none(v))
 			continue;
-		set_pte(src, __pte(0));
-		set_pte(dst, v);
+		set_pte_at(mm, old + off, src, __pte(0));
+		set_pte_at(mm, new + off, dst, v);
 	}
 	if (new_ptl != old_ptl)
 		spin_unlock(new_ptl);

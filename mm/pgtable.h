@@ -38,9 +38,34 @@ static inline pte_t ptep_get(pte_t *ptep)
 	return __pte(READ_ONCE(ptep->pte));
 }
 
+/*
+ * A raw entry write: for upper-level entries and for replacing a leaf that
+ * is not present.  A leaf that may be present is written with set_pte_at().
+ */
 static inline void set_pte(pte_t *ptep, pte_t pte)
 {
 	WRITE_ONCE(ptep->pte, pte.pte);
+}
+
+/* checker.c: INV-7, a leaf PTE of @mm at @addr goes from @old to @new. */
+void checker_set_pte(struct mm_struct *mm, unsigned long addr, pte_t old,
+		     pte_t new);
+
+/**
+ * set_pte_at() - write the leaf PTE of @addr in @mm.  Every leaf write of
+ * the primary MMU goes through here, so the checker sees each change that
+ * removes or downgrades a present PTE; its look is not a scheduling point.
+ * @mm: the address space.
+ * @addr: the address the PTE maps.
+ * @ptep: the entry, PTL held.
+ * @pte: the new value.
+ */
+static inline void set_pte_at(struct mm_struct *mm, unsigned long addr,
+			      pte_t *ptep, pte_t pte)
+{
+	if (unlikely(checker_peek(mm->host->checker)))
+		checker_set_pte(mm, addr, __pte(checker_peek(ptep->pte)), pte);
+	set_pte(ptep, pte);
 }
 
 static inline bool pte_protnone(pte_t pte)

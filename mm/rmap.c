@@ -414,7 +414,7 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 		else
 			dec_mm_counter(mm, MM_SHMEMPAGES);
 		if (!st->failed) {
-			set_pte(pte, entry);
+			set_pte_at(mm, addr, pte, entry);
 			flush_tlb_range(mm, addr, addr + PAGE_SIZE);
 			if (pte_dirty(old))
 				SetPageFlag(page, PG_dirty);
@@ -481,7 +481,7 @@ static bool folio_referenced_one(struct page *page, struct vm_area_struct *vma,
 		return true;
 	v = ptep_get(pte);
 	if (pte_young(v)) {
-		set_pte(pte, pte_mkold(v));
+		set_pte_at(mm, addr, pte, pte_mkold(v));
 		flush_tlb_range(mm, addr, addr + PAGE_SIZE);
 		young = true;
 	}

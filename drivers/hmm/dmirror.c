@@ -3,6 +3,7 @@
  * HMM-style device mirror: a device page table over a range of an mm,
  * coherent through an interval notifier (see <mmulab/hmm.h>).
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <mmulab/checker.h>
@@ -10,6 +11,8 @@
 #include <mmulab/mmu_notifier.h>
 #include "../../mm/internal.h" /* mutant_is() */
 
+/* @valid and @pfn are stored with checker_poke(): the checker's contract
+ * query reads them without the driver lock. */
 struct dmirror_entry {
 	unsigned long pfn;
 	bool valid;
@@ -24,17 +27,23 @@ struct dmirror {
 	struct mutex update; /* the driver lock: table and sequence */
 	struct dmirror_entry *table;
 	struct checker_secondary checker;
+	bool dead; /* being destroyed: no more installs */
 	atomic_long_t stat[5];
 };
 
 enum { ST_ACCESSES, ST_FAULTS, ST_RETRIES, ST_INVALIDATIONS, ST_ZAPPED };
 
+static unsigned long entry_addr(struct dmirror *d, struct dmirror_entry *e)
+{
+	return d->start + ((unsigned long)(e - d->table) << PAGE_SHIFT);
+}
+
 static void zap_entry(struct dmirror *d, struct dmirror_entry *e)
 {
 	if (!e->valid)
 		return;
-	e->valid = false;
-	checker_secondary_map(d->host, e->pfn, -1);
+	checker_poke(e->valid, false);
+	checker_secondary_map(d->host, e->pfn, entry_addr(d, e), -1);
 	atomic_long_inc(&d->stat[ST_ZAPPED]);
 }
 
@@ -100,6 +109,33 @@ static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
 	}
 }
 
+/* The contract query: a valid device entry in [start, end) of @mm. */
+static bool dmirror_mapped(struct checker_secondary *cs, struct mm_struct *mm,
+			   unsigned long start, unsigned long end,
+			   struct checker_mapping *out)
+{
+	struct dmirror *d = container_of(cs, struct dmirror, checker);
+	unsigned long last = d->start + (d->npages << PAGE_SHIFT);
+
+	if (mm != d->mm)
+		return false;
+	if (start < d->start)
+		start = d->start;
+	for (unsigned long a = start & PAGE_MASK; a < end && a < last;
+	     a += PAGE_SIZE) {
+		struct dmirror_entry *e = &d->table[(a - d->start) >> PAGE_SHIFT];
+
+		if (!checker_peek(e->valid))
+			continue;
+		out->addr = a;
+		out->pfn = checker_peek(e->pfn);
+		snprintf(out->what, sizeof(out->what), "the device entry for %#lx",
+			 a);
+		return true;
+	}
+	return false;
+}
+
 struct dmirror *dmirror_create(struct mm_struct *mm, unsigned long start,
 			       unsigned long npages)
 {
@@ -122,27 +158,37 @@ struct dmirror *dmirror_create(struct mm_struct *mm, unsigned long start,
 	d->start = start;
 	d->npages = npages;
 	mutex_init(&d->update);
+	d->checker.name = "dmirror";
+	d->checker.sweep = dmirror_sweep;
+	d->checker.mapped = dmirror_mapped;
+	checker_register_secondary(d->host, &d->checker);
+	checker_watch_interval(&d->checker, &d->notifier);
 	r = mmu_interval_notifier_insert(&d->notifier, mm, start,
 					 npages << PAGE_SHIFT, &dmirror_ops);
 	if (r) {
+		checker_unregister_secondary(d->host, &d->checker);
 		free(d->table);
 		free(d);
 		return ERR_PTR(r);
 	}
-	d->checker.name = "dmirror";
-	d->checker.sweep = dmirror_sweep;
-	checker_register_secondary(d->host, &d->checker);
 	return d;
 }
 
+/*
+ * Drop every entry before leaving the interval tree: once removed, the
+ * mirror hears of no invalidation, so nothing may be mapped by then.
+ */
 void dmirror_destroy(struct dmirror *d)
 {
 	if (!d)
 		return;
-	mmu_interval_notifier_remove(&d->notifier);
-	checker_unregister_secondary(d->host, &d->checker);
+	mutex_lock(&d->update);
+	d->dead = true;
 	for (unsigned long i = 0; i < d->npages; i++)
 		zap_entry(d, &d->table[i]);
+	mutex_unlock(&d->update);
+	mmu_interval_notifier_remove(&d->notifier);
+	checker_unregister_secondary(d->host, &d->checker);
 	free(d->table);
 	free(d);
 }
@@ -168,6 +214,11 @@ static int dmirror_fault(struct dmirror *d, unsigned long addr, bool write)
 		if (n != 1)
 			return n == -ENOMEM ? -ENOMEM : -EFAULT;
 		mutex_lock(&d->update);
+		if (d->dead) {
+			mutex_unlock(&d->update);
+			put_page(page);
+			return -EFAULT;
+		}
 		if (mmu_interval_read_retry(&d->notifier, seq)) {
 			mutex_unlock(&d->update);
 			put_page(page);
@@ -177,10 +228,10 @@ static int dmirror_fault(struct dmirror *d, unsigned long addr, bool write)
 		}
 		e = &d->table[(addr - d->start) >> PAGE_SHIFT];
 		zap_entry(d, e);
-		e->pfn = page_to_pfn(page);
+		checker_poke(e->pfn, page_to_pfn(page));
 		e->writable = write;
-		e->valid = true;
-		checker_secondary_map(d->host, e->pfn, 1);
+		checker_poke(e->valid, true);
+		checker_secondary_map(d->host, e->pfn, addr, 1);
 		mutex_unlock(&d->update);
 		put_page(page);
 		return 0;

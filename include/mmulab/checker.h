@@ -17,7 +17,18 @@
  *	balanced when the system is idle;
  *  INV-5 data: every value read comes from the location it was written
  *	to (values carry their location; a stale translation reading a
- *	reused frame returns someone else's value).
+ *	reused frame returns someone else's value), and, where a shadow is
+ *	kept (struct checker_shadow), is no older than the last store that
+ *	finished before the read began;
+ *  INV-6 mapped-after-start: a secondary still maps something in a range
+ *	after its invalidate_range_start (or an interval notifier's
+ *	invalidate) returned, or anything at all after release or
+ *	unregister/remove;
+ *  INV-7 unnotified-pte: in an mm with subscribers, a present primary PTE
+ *	is removed or downgraded outside an invalidation that the changing
+ *	task opened over its address;
+ *  INV-8 stale-tlb: a secondary TLB uses a translation cached before a
+ *	flush request whose flush has returned.
  *
  * Cheap checks run on every event (frame free, secondary map and use);
  * full sweeps run at quiescent points (checker_sweep()).  Each violation
@@ -25,13 +36,19 @@
  * events that touched them (checker_report()).
  *
  * Secondary MMUs built on mmulab report their mappings with
- * checker_secondary_map(); the in-tree ones (KVM, the HMM mirror) do.
+ * checker_secondary_map(), answer the contract query of struct
+ * checker_secondary (INV-6) and stamp their TLB fills and flushes
+ * (INV-8); the in-tree ones (KVM, the HMM mirror) do.
  */
 #ifndef MMULAB_CHECKER_H
 #define MMULAB_CHECKER_H
 
 #include <stdio.h>
 #include <mmulab/mm.h>
+#include <mmulab/sync.h>
+
+struct mmu_notifier;
+struct mmu_interval_notifier;
 
 /** enum checker_inv - the invariants, numbered as in the documentation. */
 enum checker_inv {
@@ -40,6 +57,9 @@ enum checker_inv {
 	INV_WRITABLE_SECONDARY = 3,
 	INV_PINNED_OR_UNBALANCED = 4,
 	INV_DATA = 5,
+	INV_MAPPED_AFTER_START = 6,
+	INV_UNNOTIFIED_PTE = 7,
+	INV_STALE_TLB = 8,
 };
 
 /** checker_inv_name() - "stale-secondary", ...; NULL if unknown. */
@@ -95,10 +115,17 @@ unsigned long checker_sweep(struct host *host);
 
 /**
  * checker_secondary_map() - a secondary MMU of @host starts (@delta = 1)
- * or stops (@delta = -1) mapping frame @pfn.  A frame freed while its
- * count is not zero violates INV-2.
+ * or stops (@delta = -1) mapping frame @pfn at primary address @addr.
+ * @host: the host.
+ * @pfn: the frame.
+ * @addr: the primary virtual address the mapping translates (0 if none),
+ *	shown in the event history of reports.
+ * @delta: 1 or -1.
+ *
+ * A frame freed while its count is not zero violates INV-2.
  */
-void checker_secondary_map(struct host *host, unsigned long pfn, int delta);
+void checker_secondary_map(struct host *host, unsigned long pfn,
+			   unsigned long addr, int delta);
 
 /**
  * checker_frame_gen() - the frame's free generation; a cached
@@ -158,7 +185,21 @@ void checker_fail(struct host *host, enum checker_inv inv, unsigned long pfn,
 		  const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /**
- * struct checker_secondary - a secondary MMU's part in checker_sweep().
+ * struct checker_mapping - what a secondary maps, as its query reports it.
+ * @addr: primary virtual address of the mapping.
+ * @pfn: the frame, or ~0UL if unknown.
+ * @gpa: guest-physical address, or ~0ULL.
+ * @what: one line naming the entry ("vCPU 1 TLB gfn 0x2", ...).
+ */
+struct checker_mapping {
+	unsigned long addr;
+	unsigned long pfn;
+	u64 gpa;
+	char what[96];
+};
+
+/**
+ * struct checker_secondary - a secondary MMU's part in the checker.
  * @node: link in the checker's list (the checker's).
  * @name: shown in reports.
  * @sweep: check every translation against the primary page tables and
@@ -167,6 +208,19 @@ void checker_fail(struct host *host, enum checker_inv inv, unsigned long pfn,
  *	it into @buf and set *@addr (primary address) and *@gpa, return
  *	true.  Called when a violation is found, from any context: it must
  *	not take locks.
+ * @mapped: the contract query (INV-6): if this secondary maps anything of
+ *	@mm in [@start, @end) -- page-table entries, TLB entries, anything it
+ *	could still translate through without faulting -- fill *@out with
+ *	one such mapping and return true.  Asked by the notifier core right
+ *	after this secondary's invalidate_range_start (or interval
+ *	invalidate) returned, and after release and unregister/remove, in
+ *	the task that called them.  It must not sleep, take locks or use
+ *	<mmulab/sync.h> operations (no scheduling point may be added by the
+ *	check): read the entries with checker_peek(), and have their writers
+ *	store them with checker_poke() or stronger.  NULL: not asked.
+ * @host: set by checker_register_secondary().
+ * @tlb_req: flush requests so far (checker_tlb_flush_begin()).
+ * @tlb_done: the newest request whose flush has returned.
  */
 struct checker_secondary {
 	void *node[2];
@@ -174,14 +228,205 @@ struct checker_secondary {
 	void (*sweep)(struct checker_secondary *cs, struct host *host);
 	bool (*describe)(struct checker_secondary *cs, unsigned long pfn,
 			 char *buf, size_t n, unsigned long *addr, u64 *gpa);
+	bool (*mapped)(struct checker_secondary *cs, struct mm_struct *mm,
+		       unsigned long start, unsigned long end,
+		       struct checker_mapping *out);
+	struct host *host;
+	unsigned long tlb_req;
+	unsigned long tlb_done;
 };
 
-/** checker_register_secondary() - include @cs in sweeps of @host. */
+/**
+ * checker_peek() - load a secondary entry from a contract query: untorn,
+ * and not a scheduling point (an observation must not change the
+ * interleavings the deterministic scheduler explores).
+ */
+#define checker_peek(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+/**
+ * checker_poke() - store a secondary entry that contract queries read from
+ * other tasks; not a scheduling point (the store is the entry's own
+ * update, already ordered by the secondary's locks).
+ */
+#define checker_poke(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+
+/**
+ * checker_register_secondary() - include @cs in sweeps of @host.
+ * @host: the host (nothing happens if no checker is attached).
+ * @cs: the secondary; @cs->name and @cs->sweep set.
+ */
 void checker_register_secondary(struct host *host,
 				struct checker_secondary *cs);
 /** checker_unregister_secondary() - remove it. */
 void checker_unregister_secondary(struct host *host,
 				  struct checker_secondary *cs);
+
+/**
+ * checker_watch_notifier() - have the notifier core ask @cs (its @mapped
+ * query) about @mn's mappings after each of @mn's invalidate_range_start,
+ * its release and its unregister.  Call before mmu_notifier_register().
+ * @cs: the secondary (registered with checker_register_secondary()).
+ * @mn: its subscription.
+ */
+void checker_watch_notifier(struct checker_secondary *cs,
+			    struct mmu_notifier *mn);
+/**
+ * checker_watch_interval() - the same for an interval subscription: asked
+ * after each invalidate that returned true, over the intersection, and
+ * over the whole interval after mmu_interval_notifier_remove().  Call
+ * before mmu_interval_notifier_insert().
+ * @cs: the secondary.
+ * @mni: its interval subscription.
+ */
+void checker_watch_interval(struct checker_secondary *cs,
+			    struct mmu_interval_notifier *mni);
+
+/* ---------------------------------------------------------------------
+ * Secondary TLBs (INV-8)
+ *
+ * A secondary with a TLB stamps each translation with checker_tlb_stamp()
+ * when it starts the walk that fills it, brackets every flush of all its
+ * TLBs with checker_tlb_flush_begin()/checker_tlb_flush_end(), and calls
+ * checker_tlb_check() before it uses a cached translation.  None of them
+ * is a scheduling point.
+ */
+
+/**
+ * checker_tlb_stamp() - the stamp of a translation walked now.
+ * @cs: the secondary.
+ * Return: the number of flush requests made so far.
+ */
+static inline unsigned long checker_tlb_stamp(struct checker_secondary *cs)
+{
+	return __atomic_load_n(&cs->tlb_req, __ATOMIC_ACQUIRE);
+}
+
+/**
+ * checker_tlb_flush_begin() - a flush of every TLB of @cs is requested.
+ * @cs: the secondary.
+ * Return: the request, for checker_tlb_flush_end().
+ */
+static inline unsigned long
+checker_tlb_flush_begin(struct checker_secondary *cs)
+{
+	return __atomic_add_fetch(&cs->tlb_req, 1, __ATOMIC_SEQ_CST);
+}
+
+/**
+ * checker_tlb_flush_end() - the flush of request @req has returned: no
+ * translation stamped before @req may be used again.
+ * @cs: the secondary.
+ * @req: checker_tlb_flush_begin()'s return value.
+ */
+void checker_tlb_flush_end(struct checker_secondary *cs, unsigned long req);
+
+/**
+ * checker_tlb_check() - a cached translation stamped @stamp is about to be
+ * used.
+ * @cs: the secondary.
+ * @stamp: checker_tlb_stamp() when the translation was walked.
+ * @pfn: its frame (for the report).
+ * @addr: its primary address, or 0.
+ * @gpa: its guest-physical address, or ~0ULL.
+ * Return: false, after recording an INV-8 violation, when a flush that
+ * covers it has returned; the caller must not use it.
+ */
+bool checker_tlb_check(struct checker_secondary *cs, unsigned long stamp,
+		       unsigned long pfn, unsigned long addr, u64 gpa);
+
+/* ---------------------------------------------------------------------
+ * INV-5's staleness shadow, for a user's own workloads
+ */
+
+#define CHECKER_SHADOW_HIST 16
+
+/**
+ * struct checker_shadow - the history of one word that a single writer
+ * (at a time) stores and any task reads: the values of its stores by
+ * version (a reset stores 0), the last version begun and the last one
+ * finished.  Zero-initialise it.
+ */
+struct checker_shadow {
+	u64 hist[CHECKER_SHADOW_HIST];
+	unsigned int begun;
+	unsigned int done;
+};
+
+/**
+ * checker_shadow_begin() - the writer is about to store @val (0: the word
+ * is reset, e.g. the page is replaced or zapped).
+ * @s: the word's shadow.
+ * @val: the value.
+ */
+void checker_shadow_begin(struct checker_shadow *s, u64 val);
+/** checker_shadow_commit() - the store begun last has finished. */
+void checker_shadow_commit(struct checker_shadow *s);
+/**
+ * checker_shadow_read_start() - a reader is about to read the word.
+ * @s: the word's shadow.
+ * Return: the oldest version the read may return, for checker_shadow_check().
+ */
+unsigned int checker_shadow_read_start(struct checker_shadow *s);
+/**
+ * checker_shadow_check() - a read started at version @from returned @val.
+ * @host: the host whose checker records a violation.
+ * @s: the word's shadow.
+ * @from: checker_shadow_read_start()'s return value.
+ * @val: the value read.
+ * @loc: the location id the word's values carry (checker_value()).
+ * @addr: the word's primary address, for the report.
+ * @gpa: its guest-physical address, or ~0ULL.
+ *
+ * The value must carry @loc (else another location's frame was read) and
+ * be one the writer stored no earlier than the last store that finished
+ * before the read began.  Records an INV-5 violation otherwise.
+ * Return: true if the read was good.
+ */
+bool checker_shadow_check(struct host *host, struct checker_shadow *s,
+			  unsigned int from, u64 val, u32 loc,
+			  unsigned long addr, u64 gpa);
+
+/* ---------------------------------------------------------------------
+ * Park and sweep: full sweeps under real threads
+ */
+
+/**
+ * struct checker_park - workers that park between two operations so that
+ * a controller can sweep at a quiescent point.  Initialise with
+ * checker_park_init().
+ */
+struct checker_park {
+	int pause;
+	atomic_t parked;
+	int nworkers;
+	wait_queue_head_t wq;
+};
+
+/**
+ * checker_park_init() - @nworkers workers will call checker_park_point().
+ * @p: the park.
+ * @nworkers: how many.
+ */
+void checker_park_init(struct checker_park *p, int nworkers);
+/**
+ * checker_park_point() - a worker between two operations: park while a
+ * sweep is pending.
+ * @p: the park.
+ */
+void checker_park_point(struct checker_park *p);
+/**
+ * checker_park_leave() - a worker stops for good; later sweeps do not
+ * wait for it.
+ * @p: the park.
+ */
+void checker_park_leave(struct checker_park *p);
+/**
+ * checker_park_sweep() - park every worker, run checker_sweep() on @host,
+ * resume them.
+ * @p: the park.
+ * @host: the host.
+ * Return: the violations the sweep found.
+ */
+unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
 
 /* ---------------------------------------------------------------------
  * Protocol mutants: each breaks one step of the protocol, so that tests
@@ -208,6 +453,14 @@ void checker_unregister_secondary(struct host *host,
  * @MUTANT_INTERVAL_NO_SEQ_BUMP: the interval layer does not make the
  *	sequence odd when an invalidation hits an interval.
  * @MUTANT_KEEP_GUP_REF: the KVM fault keeps its GUP reference (a pin leak).
+ * @MUTANT_FLUSH_AT_END: KVM zaps SPTEs in invalidate_range_start but
+ *	flushes the vCPU TLBs only in invalidate_range_end.
+ * @MUTANT_PRIMARY_NO_NOTIFIER: mprotect changes PTEs without its
+ *	invalidation.
+ * @MUTANT_END_BEFORE_ZAP: munmap ends its invalidation before zapping.
+ * @MUTANT_FLUSH_NO_WAIT: kvm_flush_remote_tlbs() does not wait for vCPUs
+ *	in guest mode.
+ * @MUTANT_RELEASE_LEAVES_MAPPINGS: KVM's release drops no SPTE.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -221,6 +474,11 @@ enum mutant {
 	MUTANT_REGISTER_NO_EXCLUSION,
 	MUTANT_INTERVAL_NO_SEQ_BUMP,
 	MUTANT_KEEP_GUP_REF,
+	MUTANT_FLUSH_AT_END,
+	MUTANT_PRIMARY_NO_NOTIFIER,
+	MUTANT_END_BEFORE_ZAP,
+	MUTANT_FLUSH_NO_WAIT,
+	MUTANT_RELEASE_LEAVES_MAPPINGS,
 	NR_MUTANTS,
 };
 

@@ -36,6 +36,7 @@
 
 struct mmu_notifier;
 struct mmu_interval_notifier;
+struct checker_secondary;
 
 /**
  * enum mmu_notifier_event - why a range is being invalidated.
@@ -157,6 +158,8 @@ struct mmu_notifier_ops {
  * @mm: the mm it is registered with (set by registration).
  * @rcu: deferred free after mmu_notifier_put().
  * @users: mmu_notifier_get() references.
+ * @checker: the secondary the core asks after each start, release and
+ *	unregister (checker_watch_notifier(); not in Linux).
  */
 struct mmu_notifier {
 	struct hlist_node hlist;
@@ -164,6 +167,7 @@ struct mmu_notifier {
 	struct mm_struct *mm;
 	struct callback_head rcu;
 	unsigned int users;
+	struct checker_secondary *checker;
 };
 
 /**
@@ -187,6 +191,8 @@ struct mmu_interval_notifier_ops {
  * @mm: the mm.
  * @deferred_item: link in the deferred insert/remove list.
  * @invalidate_seq: sequence of the last invalidation (always odd).
+ * @checker: the secondary the core asks after each invalidate and after
+ *	removal (checker_watch_interval(); not in Linux).
  */
 struct mmu_interval_notifier {
 	struct interval_tree_node interval_tree;
@@ -194,6 +200,7 @@ struct mmu_interval_notifier {
 	struct mm_struct *mm;
 	struct hlist_node deferred_item;
 	unsigned long invalidate_seq;
+	struct checker_secondary *checker;
 };
 
 /* ---------------------------------------------------------------------

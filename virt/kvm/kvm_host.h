@@ -59,13 +59,17 @@ struct kvm_memslots {
 
 /*
  * A cached translation; gfn_plus1 == 0 marks an empty entry.  @gen is the
- * frame's free generation at fill time, for the checker.
+ * frame's free generation at fill time, @stamp the checker's TLB stamp of
+ * the guest entry that walked it.  Written by the vCPU's thread with
+ * checker_poke() (gfn_plus1 last), because the checker's contract query
+ * reads them from the invalidating task.
  */
 struct kvm_tlb_entry {
 	u64 gfn_plus1;
 	unsigned long pfn;
 	bool writable;
 	u32 gen;
+	unsigned long stamp;
 };
 
 enum vcpu_mode { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };
@@ -209,6 +213,9 @@ bool kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);
 bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *r);
 bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte);
 bool kvm_tdp_mmu_wrprot_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);
+bool kvm_tdp_mmu_peek_range(struct kvm *kvm, gfn_t start, gfn_t end,
+			    gfn_t *gfn, u64 *spte);
+unsigned long kvm_gfn_to_hva_peek(struct kvm *kvm, gfn_t gfn);
 void mark_page_dirty_in_slot(struct kvm *kvm, struct kvm_memory_slot *slot,
 			     gfn_t gfn);
 

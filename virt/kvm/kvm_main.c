@@ -42,6 +42,22 @@ struct kvm_memory_slot *gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn)
 	return NULL;
 }
 
+/**
+ * kvm_gfn_to_hva_peek() - the host virtual address of @gfn, or 0, for the
+ * checker: memslots read without SRCU or scheduling point.  Callers run
+ * where the generation cannot be freed under them (inside a notifier
+ * invalidation, which memslot updates wait for, or in the updater).
+ */
+unsigned long kvm_gfn_to_hva_peek(struct kvm *kvm, gfn_t gfn)
+{
+	struct kvm_memslots *slots = checker_peek(kvm->memslots);
+	struct kvm_memory_slot *slot = slots ? gfn_to_memslot(slots, gfn) : NULL;
+
+	return slot ? slot->userspace_addr +
+			      ((gfn - slot->base_gfn) << PAGE_SHIFT)
+		    : 0;
+}
+
 static int cmp_base_gfn(const void *a, const void *b)
 {
 	const struct kvm_memory_slot *x = *(struct kvm_memory_slot *const *)a;
@@ -377,6 +393,7 @@ int kvm_set_user_memory_region(struct kvm *kvm,
  */
 void kvm_flush_remote_tlbs(struct kvm *kvm)
 {
+	unsigned long req = checker_tlb_flush_begin(&kvm->checker);
 	int n = atomic_read(&kvm->online_vcpus);
 
 	atomic_long_inc(&kvm->stat.remote_tlb_flush);
@@ -388,7 +405,7 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 				  __ATOMIC_SEQ_CST);
 	}
 	smp_mb();
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && !mutant_is(MUTANT_FLUSH_NO_WAIT); i++) {
 		struct kvm_vcpu *v = READ_ONCE(kvm->vcpus[i]);
 		unsigned long mode = READ_ONCE(v->mode);
 
@@ -397,6 +414,7 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 		while (READ_ONCE(v->mode) == mode)
 			cpu_relax();
 	}
+	checker_tlb_flush_end(&kvm->checker, req);
 }
 
 /* ---------------------------------------------------------------------
@@ -472,7 +490,8 @@ static struct kvm_hva_result handle_hva_range(struct kvm *kvm,
 	if (res.found_memslot) {
 		if (range->flush_on_ret && res.ret &&
 		    !(range->on_lock == kvm_mmu_invalidate_begin &&
-		      mutant_is(MUTANT_SKIP_TLB_FLUSH)))
+		      (mutant_is(MUTANT_SKIP_TLB_FLUSH) ||
+		       mutant_is(MUTANT_FLUSH_AT_END))))
 			kvm_flush_remote_tlbs(kvm);
 		if (range->write)
 			write_unlock(&kvm->mmu_lock);
@@ -589,7 +608,10 @@ kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 	long left;
 	bool wake;
 
-	handle_hva_range(kvm, &hva_range);
+	/* MUTANT_FLUSH_AT_END: the GRU's bug, broken on purpose. */
+	if (handle_hva_range(kvm, &hva_range).found_memslot &&
+	    mutant_is(MUTANT_FLUSH_AT_END))
+		kvm_flush_remote_tlbs(kvm);
 	checker_note(kvm->host, "kvm: invalidate_range_end", ~0UL,
 		     range->start);
 	spin_lock(&kvm->mn_invalidate_lock);
@@ -722,6 +744,8 @@ static void kvm_mmu_notifier_release(struct mmu_notifier *mn,
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 
 	(void)mm;
+	if (mutant_is(MUTANT_RELEASE_LEAVES_MAPPINGS)) /* broken on purpose */
+		return;
 	write_lock(&kvm->mmu_lock);
 	if (zap_all(kvm))
 		kvm_flush_remote_tlbs(kvm);
@@ -824,6 +848,89 @@ static bool kvm_checker_describe(struct checker_secondary *cs,
 }
 
 /*
+ * A vCPU TLB entry of [gs, ge) still usable: one with a flush request
+ * pending is dropped at the vCPU's next guest entry, and the flush that
+ * set the request waited for the vCPU to leave guest mode.
+ */
+static bool kvm_tlb_mapped(struct kvm *kvm, gfn_t gs, gfn_t ge,
+			   struct checker_mapping *out)
+{
+	int n = checker_peek(kvm->online_vcpus.counter);
+
+	for (int i = 0; i < n; i++) {
+		struct kvm_vcpu *v = checker_peek(kvm->vcpus[i]);
+
+		if (!v || (checker_peek(v->requests) & KVM_REQ_TLB_FLUSH))
+			continue;
+		for (int j = 0; j < KVM_TLB_ENTRIES; j++) {
+			u64 gfn = checker_peek(v->tlb[j].gfn_plus1) - 1;
+
+			if (gfn + 1 == 0 || gfn < gs || gfn >= ge)
+				continue;
+			out->pfn = checker_peek(v->tlb[j].pfn);
+			out->gpa = gfn << PAGE_SHIFT;
+			out->addr = kvm_gfn_to_hva_peek(kvm, gfn);
+			snprintf(out->what, sizeof(out->what),
+				 "vCPU %d's TLB entry for gfn %#llx", i,
+				 (unsigned long long)gfn);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool kvm_gfns_mapped(struct kvm *kvm, gfn_t gs, gfn_t ge,
+			    struct checker_mapping *out)
+{
+	gfn_t gfn;
+	u64 spte;
+
+	if (kvm_tdp_mmu_peek_range(kvm, gs, ge, &gfn, &spte)) {
+		out->pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
+		out->gpa = gfn << PAGE_SHIFT;
+		out->addr = kvm_gfn_to_hva_peek(kvm, gfn);
+		snprintf(out->what, sizeof(out->what), "the SPTE for gfn %#llx",
+			 (unsigned long long)gfn);
+		return true;
+	}
+	return kvm_tlb_mapped(kvm, gs, ge, out);
+}
+
+/*
+ * The contract query: SPTEs and vCPU TLB entries translating host
+ * addresses in [start, end) of @mm; everything for the whole space
+ * (release, unregister).  Memslots are stable here: updates wait for the
+ * invalidation that asks to end.
+ */
+static bool kvm_checker_mapped(struct checker_secondary *cs,
+			       struct mm_struct *mm, unsigned long start,
+			       unsigned long end, struct checker_mapping *out)
+{
+	struct kvm *kvm = container_of(cs, struct kvm, checker);
+	struct kvm_memslots *slots;
+
+	if (mm != kvm->mm)
+		return false;
+	if (!start && end == ~0UL)
+		return kvm_gfns_mapped(kvm, 0, 1ULL << (48 - PAGE_SHIFT), out);
+	slots = checker_peek(kvm->memslots);
+	for (int i = 0; slots && i < slots->nr; i++) {
+		struct kvm_memory_slot *slot = slots->sorted[i];
+		unsigned long hs = start > slot->userspace_addr
+					   ? start
+					   : slot->userspace_addr;
+		unsigned long he = end < slot_hva_end(slot) ? end
+							    : slot_hva_end(slot);
+
+		if (hs < he &&
+		    kvm_gfns_mapped(kvm, hva_to_gfn(hs, slot),
+				    hva_to_gfn(he + PAGE_SIZE - 1, slot), out))
+			return true;
+	}
+	return false;
+}
+
+/*
  * At a quiescent point: no invalidation may be half done, and every SPTE
  * must agree with the host page tables.
  */
@@ -899,6 +1006,15 @@ struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned long flags)
 	kvm->mmu_invalidate_range_end = INVALID_GFN;
 	kvm->memslots = memslots_copy(NULL);
 	r = kvm->memslots ? kvm_tdp_mmu_init(kvm) : -ENOMEM;
+	/* Watched from the first invalidation the notifier sees. */
+	if (!r && READ_ONCE(kvm->host->checker)) {
+		kvm->checker.name = "kvm";
+		kvm->checker.sweep = kvm_checker_sweep;
+		kvm->checker.describe = kvm_checker_describe;
+		kvm->checker.mapped = kvm_checker_mapped;
+		checker_register_secondary(kvm->host, &kvm->checker);
+		checker_watch_notifier(&kvm->checker, &kvm->mmu_notifier);
+	}
 	if (!r && !kvm_pinned(kvm)) {
 		kvm->mmu_notifier.ops = &kvm_mmu_notifier_ops;
 		r = mmu_notifier_register(&kvm->mmu_notifier, mm);
@@ -906,12 +1022,6 @@ struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned long flags)
 	if (r) {
 		kvm_free(kvm);
 		return ERR_PTR(r);
-	}
-	if (READ_ONCE(kvm->host->checker)) {
-		kvm->checker.name = "kvm";
-		kvm->checker.sweep = kvm_checker_sweep;
-		kvm->checker.describe = kvm_checker_describe;
-		checker_register_secondary(kvm->host, &kvm->checker);
 	}
 	return kvm;
 }
@@ -1017,12 +1127,19 @@ void kvm_get_vcpu_stat(struct kvm_vcpu *vcpu, struct kvm_vcpu_stat *out)
 
 static void vcpu_tlb_flush(struct kvm_vcpu *vcpu)
 {
-	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
+	for (int i = 0; i < KVM_TLB_ENTRIES; i++)
+		checker_poke(vcpu->tlb[i].gfn_plus1, 0);
 	stat_inc(&vcpu->stat.tlb_flushes);
 }
 
-/* Enter guest mode; a pending flush request is honoured on entry. */
-static unsigned long vcpu_enter_guest(struct kvm_vcpu *vcpu)
+/*
+ * Enter guest mode; a pending flush request is honoured on entry.  *@stamp
+ * is the checker's TLB stamp of what this entry walks: taken after the
+ * request check, so a flush requested earlier has been honoured and one
+ * requested later waits for this entry to end.
+ */
+static unsigned long vcpu_enter_guest(struct kvm_vcpu *vcpu,
+				      unsigned long *stamp)
 {
 	unsigned long mode = ((READ_ONCE(vcpu->mode) >> 1) + 1) << 1 |
 			     IN_GUEST_MODE;
@@ -1032,7 +1149,39 @@ static unsigned long vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	if (READ_ONCE(vcpu->requests) &&
 	    (xchg(&vcpu->requests, 0) & KVM_REQ_TLB_FLUSH))
 		vcpu_tlb_flush(vcpu);
+	*stamp = checker_tlb_stamp(&vcpu->kvm->checker);
 	return mode;
+}
+
+/* Cache the translation of @gfn walked in the guest entry of @stamp. */
+static void vcpu_tlb_fill(struct kvm_vcpu *vcpu, struct kvm_tlb_entry *e,
+			  gfn_t gfn, u64 spte, unsigned long stamp)
+{
+	unsigned long pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
+
+	checker_poke(e->gfn_plus1, 0);
+	checker_poke(e->pfn, pfn);
+	e->writable = (spte & KVM_SPTE_WRITABLE) && (spte & KVM_SPTE_DIRTY);
+	e->gen = checker_frame_gen(vcpu->kvm->host, pfn);
+	e->stamp = stamp;
+	checker_poke(e->gfn_plus1, gfn + 1);
+}
+
+/*
+ * May the TLB entry @e be used?  Not if a flush that covers it returned
+ * (INV-8), nor if its frame was freed since it was filled (INV-2).
+ */
+static bool vcpu_tlb_usable(struct kvm_vcpu *vcpu, struct kvm_tlb_entry *e,
+			    gpa_t gpa)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (likely(!READ_ONCE(kvm->host->checker)))
+		return true;
+	return checker_tlb_check(&kvm->checker, e->stamp, e->pfn,
+				 kvm_gfn_to_hva_peek(kvm, gpa >> PAGE_SHIFT),
+				 gpa & PAGE_MASK) &&
+	       checker_tlb_use(kvm->host, e->pfn, e->gen, "kvm tlb");
 }
 
 static void vcpu_exit_guest(struct kvm_vcpu *vcpu, unsigned long mode)
@@ -1053,13 +1202,18 @@ static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 	struct kvm *kvm = vcpu->kvm;
 	gfn_t gfn = gpa >> PAGE_SHIFT;
 	struct kvm_tlb_entry *e = &vcpu->tlb[gfn % KVM_TLB_ENTRIES];
-	unsigned long mode = vcpu_enter_guest(vcpu);
+	unsigned long stamp, mode = vcpu_enter_guest(vcpu, &stamp);
 	int ret = 1;
 	u64 *leaf, spte;
 
+	/*
+	 * The hardware's TLB lookup: a load the vCPU may be delayed at for
+	 * any time, so the scheduler explores a flush landing between this
+	 * guest entry and the use of what the TLB holds.
+	 */
+	sync_point(SP_LOAD, e);
 	if (e->gfn_plus1 == gfn + 1 && (!write || e->writable)) {
-		if (unlikely(READ_ONCE(kvm->host->checker)) &&
-		    !checker_tlb_use(kvm->host, e->pfn, e->gen, "kvm tlb")) {
+		if (!vcpu_tlb_usable(vcpu, e, gpa)) {
 			ret = -EIO;
 			goto out;
 		}
@@ -1084,10 +1238,7 @@ static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 		}
 		spte = want;
 	}
-	e->gfn_plus1 = gfn + 1;
-	e->pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
-	e->writable = (spte & KVM_SPTE_WRITABLE) && (spte & KVM_SPTE_DIRTY);
-	e->gen = checker_frame_gen(kvm->host, e->pfn);
+	vcpu_tlb_fill(vcpu, e, gfn, spte, stamp);
 	fn(pfn_to_page(kvm->host, e->pfn), gpa & ~PAGE_MASK, buf, len, write);
 	ret = 0;
 out:

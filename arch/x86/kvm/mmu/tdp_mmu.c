@@ -118,7 +118,7 @@ static u64 *tdp_walk_alloc(struct kvm *kvm, gfn_t gfn)
 	return &table[tdp_index(gfn, 0)];
 }
 
-static void handle_removed_leaf(struct kvm *kvm, u64 old);
+static void handle_removed_leaf(struct kvm *kvm, gfn_t gfn, u64 old);
 
 /**
  * kvm_tdp_mmu_map() - install @page at @gfn; mmu_lock held for read and
@@ -149,7 +149,7 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 				     "to frame %lu, GUP returned frame %lu",
 				     (unsigned long long)gfn, spte_pfn(old), pfn);
 			if (try_cmpxchg(leaf, &old, 0)) {
-				handle_removed_leaf(kvm, old);
+				handle_removed_leaf(kvm, gfn, old);
 				kvm_flush_remote_tlbs(kvm);
 			}
 			return RET_PF_RETRY;
@@ -167,7 +167,7 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 	if (!try_cmpxchg(leaf, &old, new))
 		return RET_PF_RETRY;
 	atomic_long_inc(&kvm->stat.pages_4k);
-	checker_secondary_map(kvm->host, pfn, 1);
+	checker_secondary_map(kvm->host, pfn, kvm_gfn_to_hva_peek(kvm, gfn), 1);
 	return RET_PF_FIXED;
 }
 
@@ -176,7 +176,7 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
  * the zap returns (the primary MMU may free or write back the page right
  * after), and drop the pin of a pinned VM.
  */
-static void handle_removed_leaf(struct kvm *kvm, u64 old)
+static void handle_removed_leaf(struct kvm *kvm, gfn_t gfn, u64 old)
 {
 	struct page *page = pfn_to_page(kvm->host, spte_pfn(old));
 
@@ -186,7 +186,8 @@ static void handle_removed_leaf(struct kvm *kvm, u64 old)
 		mark_page_accessed(page);
 	atomic_long_dec(&kvm->stat.pages_4k);
 	atomic_long_inc(&kvm->stat.mmu_shadow_zapped);
-	checker_secondary_map(kvm->host, spte_pfn(old), -1);
+	checker_secondary_map(kvm->host, spte_pfn(old),
+			      kvm_gfn_to_hva_peek(kvm, gfn), -1);
 	if (kvm_pinned(kvm)) {
 		unpin_user_page(page);
 		atomic_long_dec(&kvm->stat.pinned_pages);
@@ -234,10 +235,9 @@ static bool zap_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
 {
 	u64 old = xchg(leaf, 0);
 
-	(void)gfn;
 	if (!(old & KVM_SPTE_PRESENT))
 		return false;
-	handle_removed_leaf(kvm, old);
+	handle_removed_leaf(kvm, gfn, old);
 	return true;
 }
 
@@ -297,12 +297,13 @@ bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte)
 	old = xchg(leaf, 0);
 	if (!(old & KVM_SPTE_PRESENT))
 		return false;
-	handle_removed_leaf(kvm, old);
+	handle_removed_leaf(kvm, gfn, old);
 	if (!pte_write(host_pte) && pte_present(host_pte)) {
 		WRITE_ONCE(*leaf, ((u64)pte_pfn(host_pte) << PAGE_SHIFT) |
 					  KVM_SPTE_PRESENT);
 		atomic_long_inc(&kvm->stat.pages_4k);
-		checker_secondary_map(kvm->host, pte_pfn(host_pte), 1);
+		checker_secondary_map(kvm->host, pte_pfn(host_pte),
+				      kvm_gfn_to_hva_peek(kvm, gfn), 1);
 	}
 	return true;
 }
@@ -326,4 +327,47 @@ static bool wrprot_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
 bool kvm_tdp_mmu_wrprot_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
 {
 	return walk_range(kvm, r, wrprot_leaf);
+}
+
+/* The first present leaf with gfn in [start, end), for the checker. */
+static bool peek_leaf(u64 *table, int level, gfn_t base, gfn_t start,
+		      gfn_t end, gfn_t *gfn, u64 *spte)
+{
+	gfn_t span = 1ULL << (9 * level);
+	unsigned int first = start > base ? (start - base) / span : 0;
+
+	for (unsigned int i = first; i < TDP_ENTRIES; i++) {
+		gfn_t lo = base + i * span;
+		u64 e;
+
+		if (lo >= end)
+			break;
+		e = checker_peek(table[i]);
+		if (!(e & KVM_SPTE_PRESENT))
+			continue;
+		if (level > 0) {
+			if (peek_leaf(tdp_table(e), level - 1, lo, start, end,
+				      gfn, spte))
+				return true;
+			continue;
+		}
+		*gfn = lo;
+		*spte = e;
+		return true;
+	}
+	return false;
+}
+
+/**
+ * kvm_tdp_mmu_peek_range() - the checker's contract query: the first
+ * present leaf with gfn in [@start, @end), read without locks or
+ * scheduling points (tables are never freed while the VM lives).
+ * Return: true with *@gfn and *@spte set, false if none.
+ */
+bool kvm_tdp_mmu_peek_range(struct kvm *kvm, gfn_t start, gfn_t end,
+			    gfn_t *gfn, u64 *spte)
+{
+	if (!kvm->root || start >= end)
+		return false;
+	return peek_leaf(kvm->root, TDP_LEVELS - 1, 0, start, end, gfn, spte);
 }
