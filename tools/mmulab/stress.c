@@ -32,10 +32,8 @@ struct stress {
 	unsigned long ops_limit;
 	atomic_long_t ops;
 	atomic_long_t errors;
-	/* quiescence: workers park while @pause is set */
-	int pause, stop;
-	atomic_t parked;
-	wait_queue_head_t wq;
+	int stop;
+	struct checker_park park; /* quiescence for sweeps */
 };
 
 struct worker {
@@ -71,18 +69,11 @@ static unsigned int rnd(unsigned int *s)
 /* Between operations: park if a sweep is pending; false to stop. */
 static bool checkpoint(struct stress *st)
 {
-	if (READ_ONCE(st->pause)) {
-		atomic_inc(&st->parked);
-		wake_up_all(&st->wq);
-		wait_event(st->wq, !READ_ONCE(st->pause));
-		atomic_dec(&st->parked);
-	}
+	checker_park_point(&st->park);
 	if (READ_ONCE(st->stop) || checker_stopped(st->host) ||
 	    (st->ops_limit &&
 	     atomic_long_inc_return(&st->ops) > (long)st->ops_limit)) {
-		/* Leaving for good counts as parked for later sweeps. */
-		atomic_inc(&st->parked);
-		wake_up_all(&st->wq);
+		checker_park_leave(&st->park);
 		return false;
 	}
 	if (!st->ops_limit)
@@ -202,19 +193,6 @@ static int churn_fn(void *arg)
 	return 0;
 }
 
-/* Park every worker, sweep, resume. */
-static unsigned long sweep_quiescent(struct stress *st, int nworkers)
-{
-	unsigned long found;
-
-	WRITE_ONCE(st->pause, 1);
-	wait_event(st->wq, atomic_read(&st->parked) == nworkers);
-	found = checker_sweep(st->host);
-	WRITE_ONCE(st->pause, 0);
-	wake_up_all(&st->wq);
-	return found;
-}
-
 static double now(void)
 {
 	struct timespec ts;
@@ -314,11 +292,12 @@ int cmd_stress(int argc, char **argv)
 	if (optind < argc)
 		goto bad;
 	warn_set_quiet(true);
-	init_waitqueue_head(&st.wq);
+	checker_park_init(&st.park, 0);
 	if (setup(&st, nvcpus, w, t, &nworkers)) {
 		fprintf(stderr, "mmulab stress: setup failed\n");
 		return 2;
 	}
+	st.park.nworkers = nworkers; /* only sweeps read it */
 	t0 = last = now();
 	for (;;) {
 		double n = now();
@@ -326,7 +305,7 @@ int cmd_stress(int argc, char **argv)
 		msleep(20);
 		if (n - last >= 0.25) {
 			sweeps++;
-			sweep_quiescent(&st, nworkers);
+			checker_park_sweep(&st.park, st.host);
 			last = n;
 		}
 		if (checker_stopped(st.host) ||
@@ -336,8 +315,6 @@ int cmd_stress(int argc, char **argv)
 			break;
 	}
 	WRITE_ONCE(st.stop, 1);
-	WRITE_ONCE(st.pause, 0);
-	wake_up_all(&st.wq);
 	for (int i = 0; i < nworkers; i++)
 		kthread_stop(t[i]);
 	sweeps++;

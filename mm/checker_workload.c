@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The checker's helpers for workloads (see <mmulab/checker.h>): INV-5's
+ * staleness shadow, and parking workers so that a sweep runs at a
+ * quiescent point under real threads.  Both are part of the workload, not
+ * observation: their loads, stores and waits go through the concurrency
+ * layer like the workload's own, so the scheduler sees them.
+ */
+#include <mmulab/checker.h>
+
+void checker_shadow_begin(struct checker_shadow *s, u64 val)
+{
+	unsigned int v = READ_ONCE(s->begun) + 1;
+
+	WRITE_ONCE(s->hist[v % CHECKER_SHADOW_HIST], val);
+	WRITE_ONCE(s->begun, v);
+}
+
+void checker_shadow_commit(struct checker_shadow *s)
+{
+	WRITE_ONCE(s->done, READ_ONCE(s->begun));
+}
+
+unsigned int checker_shadow_read_start(struct checker_shadow *s)
+{
+	return READ_ONCE(s->done);
+}
+
+bool checker_shadow_check(struct host *host, struct checker_shadow *s,
+			  unsigned int from, u64 val, u32 loc,
+			  unsigned long addr, u64 gpa)
+{
+	unsigned int to = READ_ONCE(s->begun);
+
+	checker_check_value(host, loc, val, addr);
+	if (to - from >= CHECKER_SHADOW_HIST)
+		return true; /* too many stores during one read to tell */
+	for (unsigned int v = from; v != to + 1; v++)
+		if (READ_ONCE(s->hist[v % CHECKER_SHADOW_HIST]) == val)
+			return true;
+	checker_fail(host, INV_DATA, ~0UL, addr, gpa, NULL,
+		     "read of location %u returned %#llx; the last value "
+		     "written there before the read began is %#llx",
+		     loc, (unsigned long long)val,
+		     (unsigned long long)READ_ONCE(
+			     s->hist[from % CHECKER_SHADOW_HIST]));
+	return false;
+}
+
+void checker_park_init(struct checker_park *p, int nworkers)
+{
+	p->pause = 0;
+	atomic_set(&p->parked, 0);
+	p->nworkers = nworkers;
+	init_waitqueue_head(&p->wq);
+}
+
+void checker_park_point(struct checker_park *p)
+{
+	if (!READ_ONCE(p->pause))
+		return;
+	atomic_inc(&p->parked);
+	wake_up_all(&p->wq);
+	wait_event(p->wq, !READ_ONCE(p->pause));
+	atomic_dec(&p->parked);
+}
+
+void checker_park_leave(struct checker_park *p)
+{
+	atomic_inc(&p->parked);
+	wake_up_all(&p->wq);
+}
+
+unsigned long checker_park_sweep(struct checker_park *p, struct host *host)
+{
+	unsigned long found;
+
+	WRITE_ONCE(p->pause, 1);
+	wait_event(p->wq, atomic_read(&p->parked) == p->nworkers);
+	found = checker_sweep(host);
+	WRITE_ONCE(p->pause, 0);
+	wake_up_all(&p->wq);
+	return found;
+}
