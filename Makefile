@@ -64,17 +64,23 @@ install: build
 	meson install -C $(BUILD)
 
 # Install into a staging tree, then build and run examples/simple_mirror.c
-# with nothing but pkg-config and what was installed, as a third party would.
+# and examples/gru_tlb.c (its bug caught by the checker, its fix clean) with
+# nothing but pkg-config and what was installed, as a third party would.
 STAGE = $(CURDIR)/$(BUILD)/stage
 install-test: build
 	rm -rf $(STAGE)
 	meson install -C $(BUILD) --destdir "$(STAGE)" --quiet
 	@pcdir=$$(dirname "$$(find $(STAGE) -name mmulab.pc | head -n1)"); \
 	export PKG_CONFIG_PATH="$$pcdir" PKG_CONFIG_SYSROOT_DIR="$(STAGE)"; \
-	cmd="$(CC) -Wall -Wextra -Werror -o $(BUILD)/simple_mirror-installed"; \
-	cmd="$$cmd examples/simple_mirror.c $$(pkg-config --cflags --libs mmulab)"; \
-	echo "$$cmd"; $$cmd && \
-	LD_LIBRARY_PATH="$$(dirname $$pcdir)" ./$(BUILD)/simple_mirror-installed
+	export LD_LIBRARY_PATH="$$(dirname $$pcdir)"; \
+	flags="$$(pkg-config --cflags --libs mmulab)"; \
+	for ex in simple_mirror gru_tlb; do \
+		cmd="$(CC) -Wall -Wextra -Werror -o $(BUILD)/$$ex-installed"; \
+		cmd="$$cmd examples/$$ex.c $$flags"; \
+		echo "$$cmd"; $$cmd || exit 1; \
+	done; \
+	./$(BUILD)/simple_mirror-installed && \
+	bash tests/test_gru.sh ./$(BUILD)/gru_tlb-installed
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
