@@ -49,6 +49,11 @@ expect_found fault-race keep-gup-ref 10
 expect_found mirror-race interval-no-seq-bump 1000
 expect_found register-race register-no-exclusion 200
 expect_found change-pte-race change-pte-unbookended 10
+expect_found fault-race flush-at-end 10
+expect_found fault-race primary-no-notifier 20
+expect_found fault-race end-before-zap 10
+expect_found fault-race flush-no-wait 1000
+expect_found fault-race release-leaves-mappings 10
 
 for s in fault-race mirror-race register-race change-pte-race pressure-race; do
 	expect_clean "$s" 200

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The notifier contract, checked directly: INV-6 (a subscriber still maps
+ * something after its start, invalidate, release or removal returned),
+ * INV-7 (a primary PTE removed or downgraded outside an invalidation the
+ * task opened), INV-8 (a TLB translation used after a flush that covers
+ * it returned), and the report's history frozen at the violation.
+ */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <mmulab/checker.h>
+#include <mmulab/mm.h>
+#include <mmulab/mmu_notifier.h>
+#include "mm/internal.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+
+/* A fake secondary: one mapped address, dropped or not by its callbacks. */
+struct fake {
+	struct mmu_notifier mn;
+	struct mmu_interval_notifier mni;
+	struct checker_secondary cs;
+	unsigned long mapped; /* 0: nothing */
+	bool drops;	      /* its callbacks drop the mapping */
+};
+
+static bool fake_query(struct checker_secondary *cs, struct mm_struct *mm,
+		       unsigned long start, unsigned long end,
+		       struct checker_mapping *out)
+{
+	struct fake *f = container_of(cs, struct fake, cs);
+	unsigned long a = checker_peek(f->mapped);
+
+	(void)mm;
+	if (!a || a < start || a >= end)
+		return false;
+	out->addr = a;
+	snprintf(out->what, sizeof(out->what), "its entry");
+	return true;
+}
+
+static void fake_sweep(struct checker_secondary *cs, struct host *host)
+{
+	(void)cs;
+	(void)host;
+}
+
+static void fake_drop(struct fake *f, unsigned long start, unsigned long end)
+{
+	if (f->drops && f->mapped >= start && f->mapped < end)
+		checker_poke(f->mapped, 0UL);
+}
+
+static int fake_start(struct mmu_notifier *mn,
+		      const struct mmu_notifier_range *range)
+{
+	struct fake *f = container_of(mn, struct fake, mn);
+
+	if (!mmu_notifier_range_blockable(range))
+		return -EAGAIN; /* would have to sleep */
+	fake_drop(f, range->start, range->end);
+	return 0;
+}
+
+static void fake_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	(void)mm;
+	fake_drop(container_of(mn, struct fake, mn), 0, ~0UL);
+}
+
+static const struct mmu_notifier_ops fake_ops = {
+	.invalidate_range_start = fake_start,
+	.release = fake_release,
+};
+
+static bool fake_invalidate(struct mmu_interval_notifier *mni,
+			    const struct mmu_notifier_range *range,
+			    unsigned long cur_seq)
+{
+	mmu_interval_set_seq(mni, cur_seq);
+	fake_drop(container_of(mni, struct fake, mni), range->start,
+		  range->end);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops fake_iops = {
+	.invalidate = fake_invalidate,
+};
+
+struct world {
+	struct host *host;
+	struct mm_struct *mm;
+	unsigned long base;
+	struct fake fake;
+};
+
+static struct world *world_new(enum change_pte_mode mode)
+{
+	struct host_config cfg = { .nr_frames = 128,
+				   .content = HOST_CONTENT_DATA,
+				   .change_pte = mode };
+	struct world *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	w->host = host_create(&cfg);
+	assert_false(IS_ERR(w->host));
+	assert_int_equal(checker_attach(w->host), 0);
+	w->mm = mm_alloc(w->host);
+	assert_false(IS_ERR(w->mm));
+	w->base = vm_mmap(w->mm, 0, 4 * PAGE_SIZE, RW,
+			  MAP_PRIVATE | MAP_ANONYMOUS);
+	for (int p = 0; p < 4; p++)
+		assert_int_equal(cpu_write_u64(w->mm, w->base + p * PAGE_SIZE,
+					       p + 1),
+				 0);
+	w->fake.cs.name = "fake";
+	w->fake.cs.sweep = fake_sweep;
+	w->fake.cs.mapped = fake_query;
+	checker_register_secondary(w->host, &w->fake.cs);
+	return w;
+}
+
+static void hlist_subscribe(struct world *w, bool drops)
+{
+	w->fake.drops = drops;
+	w->fake.mn.ops = &fake_ops;
+	checker_watch_notifier(&w->fake.cs, &w->fake.mn);
+	assert_int_equal(mmu_notifier_register(&w->fake.mn, w->mm), 0);
+	w->fake.mapped = w->base + PAGE_SIZE;
+}
+
+static void world_free(struct world *w, bool hlist)
+{
+	if (w->mm) {
+		if (hlist)
+			mmu_notifier_unregister(&w->fake.mn, w->mm);
+		mmput(w->mm);
+	}
+	mmu_notifier_synchronize();
+	checker_unregister_secondary(w->host, &w->fake.cs);
+	checker_detach(w->host);
+	host_destroy(w->host);
+	free(w);
+}
+
+static void assert_violation(struct world *w, enum checker_inv inv,
+			     const char *detail)
+{
+	const struct checker_violation *v = checker_first(w->host);
+
+	assert_non_null(v);
+	assert_int_equal(v->inv, inv);
+	if (detail && !strstr(v->detail, detail))
+		fail_msg("'%s' lacks '%s'", v->detail, detail);
+}
+
+static void test_start_leaves_mapping(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+
+	(void)state;
+	hlist_subscribe(w, false);
+	do_madvise(w->mm, w->base, 4 * PAGE_SIZE, MADV_DONTNEED);
+	assert_violation(w, INV_MAPPED_AFTER_START,
+			 "after its invalidate_range_start");
+	assert_int_equal(checker_first(w->host)->addr, w->base + PAGE_SIZE);
+	world_free(w, true);
+}
+
+static void test_start_drops_mapping(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+
+	(void)state;
+	hlist_subscribe(w, true);
+	do_madvise(w->mm, w->base, 4 * PAGE_SIZE, MADV_DONTNEED);
+	do_mprotect(w->mm, w->base, 4 * PAGE_SIZE, PROT_READ);
+	assert_int_equal(checker_violations(w->host), 0);
+	world_free(w, true);
+}
+
+/* A non-blockable start may refuse; the refusing subscriber is not asked. */
+static void test_nonblock_refusal_not_asked(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+	struct mmu_notifier_range r;
+
+	(void)state;
+	hlist_subscribe(w, true);
+	mmu_notifier_range_init(&r, MMU_NOTIFY_UNMAP, 0, w->mm, w->base,
+				w->base + 4 * PAGE_SIZE);
+	assert_int_equal(mmu_notifier_invalidate_range_start_nonblock(&r),
+			 -EAGAIN);
+	assert_int_equal(checker_violations(w->host), 0);
+	world_free(w, true);
+}
+
+static void test_release_leaves_mapping(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+
+	(void)state;
+	hlist_subscribe(w, false);
+	mmput(w->mm); /* exit: release */
+	assert_violation(w, INV_MAPPED_AFTER_START, "after its release");
+	mmu_notifier_unregister(&w->fake.mn, w->mm);
+	w->mm = NULL;
+	world_free(w, false);
+}
+
+static void interval_subscribe(struct world *w, bool drops)
+{
+	w->fake.drops = drops;
+	checker_watch_interval(&w->fake.cs, &w->fake.mni);
+	assert_int_equal(mmu_interval_notifier_insert(&w->fake.mni, w->mm,
+						      w->base, 2 * PAGE_SIZE,
+						      &fake_iops),
+			 0);
+	w->fake.mapped = w->base + PAGE_SIZE;
+}
+
+static void test_interval_invalidate_leaves_mapping(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+	char want[64];
+
+	(void)state;
+	interval_subscribe(w, false);
+	do_madvise(w->mm, w->base, 4 * PAGE_SIZE, MADV_DONTNEED);
+	/* Asked about the intersection with its interval only. */
+	snprintf(want, sizeof(want), "invalidate for [%#lx, %#lx)", w->base,
+		 w->base + 2 * PAGE_SIZE);
+	assert_violation(w, INV_MAPPED_AFTER_START, want);
+	mmu_interval_notifier_remove(&w->fake.mni);
+	world_free(w, false);
+}
+
+static void test_interval_remove_leaves_mapping(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+
+	(void)state;
+	interval_subscribe(w, true);
+	do_madvise(w->mm, w->base, 4 * PAGE_SIZE, MADV_DONTNEED);
+	assert_int_equal(checker_violations(w->host), 0);
+	checker_poke(w->fake.mapped, w->base); /* mapped again */
+	mmu_interval_notifier_remove(&w->fake.mni);
+	assert_violation(w, INV_MAPPED_AFTER_START,
+			 "after its mmu_interval_notifier_remove");
+	world_free(w, false);
+}
+
+static void test_unnotified_pte(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+
+	(void)state;
+	hlist_subscribe(w, true);
+	mutant_set(MUTANT_PRIMARY_NO_NOTIFIER);
+	do_mprotect(w->mm, w->base, 4 * PAGE_SIZE, PROT_READ);
+	mutant_set(MUTANT_NONE);
+	assert_violation(w, INV_UNNOTIFIED_PTE, "to read-only");
+	assert_int_equal(checker_first(w->host)->addr, w->base);
+	world_free(w, true);
+}
+
+/* Without subscribers, or for accessed bits, nothing is owed. */
+static void test_unnotified_pte_exceptions(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+
+	(void)state;
+	mutant_set(MUTANT_PRIMARY_NO_NOTIFIER);
+	do_mprotect(w->mm, w->base, 4 * PAGE_SIZE, PROT_READ);
+	mutant_set(MUTANT_NONE);
+	assert_int_equal(checker_violations(w->host), 0);
+	do_mprotect(w->mm, w->base, 4 * PAGE_SIZE, RW);
+	hlist_subscribe(w, true);
+	do_madvise(w->mm, w->base, 4 * PAGE_SIZE, MADV_COLD);
+	assert_int_equal(checker_violations(w->host), 0);
+	world_free(w, true);
+}
+
+/* The 2009-2012 COW re-pointed the PTE with change_pte alone. */
+static void test_change_pte_direct_exempt(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_DIRECT);
+	struct mm_struct *child;
+
+	(void)state;
+	hlist_subscribe(w, true);
+	child = dup_mm(w->mm);
+	assert_false(IS_ERR(child));
+	assert_int_equal(cpu_write_u64(w->mm, w->base, 42), 0); /* COW */
+	mmput(child);
+	assert_int_equal(checker_violations(w->host), 0);
+	world_free(w, true);
+}
+
+static void test_tlb_flush_rule(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+	struct checker_secondary *cs = &w->fake.cs;
+	unsigned long before = checker_tlb_stamp(cs), req, after;
+
+	(void)state;
+	req = checker_tlb_flush_begin(cs);
+	after = checker_tlb_stamp(cs);
+	/* Until the flush returns, the old translation may still be used. */
+	assert_true(checker_tlb_check(cs, before, 3, w->base, ~0ULL));
+	checker_tlb_flush_end(cs, req);
+	assert_true(checker_tlb_check(cs, after, 3, w->base, ~0ULL));
+	assert_int_equal(checker_violations(w->host), 0);
+	assert_false(checker_tlb_check(cs, before, 3, w->base, ~0ULL));
+	assert_violation(w, INV_STALE_TLB, "walked before TLB flush request");
+	world_free(w, false);
+}
+
+/* The report shows the history at the violation, the violation marked. */
+static void test_history_at_violation(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+	char buf[4096] = "";
+	FILE *out = fmemopen(buf, sizeof(buf) - 1, "w");
+
+	(void)state;
+	assert_non_null(out);
+	checker_note(w->host, "before", 5, w->base);
+	checker_fail(w->host, INV_DATA, 5, w->base, ~0ULL, NULL, "bad");
+	checker_note(w->host, "after", 5, w->base);
+	checker_report(w->host, out);
+	fclose(out);
+	assert_non_null(strstr(buf, "before"));
+	assert_null(strstr(buf, "after"));
+	assert_non_null(strstr(buf, ">> #2 task"));
+	assert_non_null(strstr(buf, "VIOLATION INV-5 data"));
+	world_free(w, false);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_start_leaves_mapping),
+		cmocka_unit_test(test_start_drops_mapping),
+		cmocka_unit_test(test_nonblock_refusal_not_asked),
+		cmocka_unit_test(test_release_leaves_mapping),
+		cmocka_unit_test(test_interval_invalidate_leaves_mapping),
+		cmocka_unit_test(test_interval_remove_leaves_mapping),
+		cmocka_unit_test(test_unnotified_pte),
+		cmocka_unit_test(test_unnotified_pte_exceptions),
+		cmocka_unit_test(test_change_pte_direct_exempt),
+		cmocka_unit_test(test_tlb_flush_rule),
+		cmocka_unit_test(test_history_at_violation),
+	};
+
+	warn_set_quiet(true);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
