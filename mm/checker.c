@@ -332,7 +332,7 @@ void checker_register_secondary(struct host *host,
 
 	if (!c)
 		return;
-	WRITE_ONCE(cs->host, host);
+	checker_poke(cs->host, host);
 	spin_lock(&c->lock);
 	list_add_tail(n, &c->secondaries);
 	spin_unlock(&c->lock);
@@ -400,7 +400,7 @@ static void contract(struct checker_secondary *cs, struct mm_struct *mm,
 	struct host *host = cs ? checker_peek(cs->host) : NULL;
 	struct checker *c = checker_peek_of(host);
 
-	if (!c || !cs->mapped || atomic_long_read(&c->violations) ||
+	if (!c || !cs->mapped || checker_peek(c->violations.counter) ||
 	    start >= end || !cs->mapped(cs, mm, start, end, &m))
 		return;
 	if (!start && end == ~0UL)
@@ -532,7 +532,7 @@ void checker_set_pte(struct mm_struct *mm, unsigned long addr, pte_t old,
 	if (!c || !pte_downgrade(old, new) ||
 	    !checker_peek(mm->notifier_subscriptions) ||
 	    mm->host->cfg.change_pte == CHANGE_PTE_DIRECT ||
-	    range_open(mm, addr) || atomic_long_read(&c->violations))
+	    range_open(mm, addr) || checker_peek(c->violations.counter))
 		return;
 	checker_fail(mm->host, INV_UNNOTIFIED_PTE, pte_pfn(old), addr, ~0ULL,
 		     NULL,
