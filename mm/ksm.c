@@ -973,14 +973,49 @@ static void ksm_slot_free(struct ksm *ksm, struct ksm_mm_slot *slot)
 	free(slot);
 }
 
+/*
+ * The next anonymous page of @vma from the cursor on, with its item; the
+ * cursor moves past it.  Only the PTE tables that exist are looked at.
+ */
+static struct ksm_rmap_item *scan_vma(struct ksm *ksm, struct ksm_mm_slot *slot,
+				      struct vm_area_struct *vma,
+				      struct page **pagep)
+{
+	unsigned long addr = ksm->scan_address, next;
+	struct page *table;
+
+	for_each_pte_table(slot->mm, table, addr, next, vma->vm_end) {
+		for (; addr < next; addr += PAGE_SIZE) {
+			struct ksm_rmap_item *item;
+			struct page *page = follow_anon_page(slot->mm, addr);
+
+			if (!page)
+				continue;
+			ksm->scan_address = addr; /* stays here on ENOMEM */
+			item = get_next_rmap_item(ksm, slot, addr);
+			if (!item) {
+				put_page(page);
+				return NULL;
+			}
+			ksm->scan_address = addr + PAGE_SIZE;
+			ksm->scan_pos = &item->link;
+			*pagep = page;
+			return item;
+		}
+	}
+	ksm->scan_address = vma->vm_end;
+	return NULL;
+}
+
 /* The next page of @slot's mm from the cursor on, with its item. */
 static struct ksm_rmap_item *scan_mm(struct ksm *ksm, struct ksm_mm_slot *slot,
 				     struct page **pagep, bool *any_vma)
 {
-	struct mm_struct *mm = slot->mm;
 	struct vm_area_struct *vma;
 
-	for_each_vma_range(mm, vma, ksm->scan_address, TASK_SIZE) {
+	for_each_vma_range(slot->mm, vma, ksm->scan_address, TASK_SIZE) {
+		struct ksm_rmap_item *item;
+
 		if (!(vma->vm_flags & VM_MERGEABLE))
 			continue;
 		*any_vma = true;
@@ -988,25 +1023,9 @@ static struct ksm_rmap_item *scan_mm(struct ksm *ksm, struct ksm_mm_slot *slot,
 			continue;
 		if (ksm->scan_address < vma->vm_start)
 			ksm->scan_address = vma->vm_start;
-		for (; ksm->scan_address < vma->vm_end;
-		     ksm->scan_address += PAGE_SIZE) {
-			unsigned long addr = ksm->scan_address;
-			struct ksm_rmap_item *item;
-			struct page *page;
-
-			page = follow_anon_page(mm, addr);
-			if (!page)
-				continue;
-			item = get_next_rmap_item(ksm, slot, addr);
-			if (!item) {
-				put_page(page);
-				return NULL;
-			}
-			ksm->scan_pos = &item->link;
-			ksm->scan_address = addr + PAGE_SIZE;
-			*pagep = page;
+		item = scan_vma(ksm, slot, vma, pagep);
+		if (item || ksm->scan_address < vma->vm_end)
 			return item;
-		}
 	}
 	return NULL;
 }
@@ -1163,22 +1182,23 @@ static int break_ksm(struct vm_area_struct *vma, unsigned long addr)
 	return 0;
 }
 
+/* Break every KSM page of [start, end) of @vma, where tables exist. */
 static int unmerge_ksm_pages(struct vm_area_struct *vma, unsigned long start,
 			     unsigned long end)
 {
-	for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
-		int err;
+	unsigned long addr = start, next;
+	struct page *table;
 
-		if (ksm_test_exit(vma->vm_mm))
-			return 0;
-		if (!pte_table_page(vma->vm_mm, addr)) {
-			/* No page table: skip to the next one. */
-			addr = (addr | (PMD_SIZE - 1)) - PAGE_SIZE + 1;
-			continue;
+	for_each_pte_table(vma->vm_mm, table, addr, next, end) {
+		for (; addr < next; addr += PAGE_SIZE) {
+			int err;
+
+			if (ksm_test_exit(vma->vm_mm))
+				return 0;
+			err = break_ksm(vma, addr);
+			if (err)
+				return err;
 		}
-		err = break_ksm(vma, addr);
-		if (err)
-			return err;
 	}
 	return 0;
 }

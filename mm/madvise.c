@@ -28,50 +28,97 @@ static bool madvise_free_page_ok(struct page *page)
 	return ok;
 }
 
+/* MADV_FREE of the entry @pte of @addr, under its PTL. */
+static void madvise_free_pte(struct mmu_gather *tlb, struct mm_struct *mm,
+			     unsigned long addr, pte_t *pte)
+{
+	pte_t v = ptep_get(pte);
+	struct page *page;
+
+	if (is_swap_pte(v) && is_swap_entry(pte_to_swp_entry(v))) {
+		set_pte_at(mm, addr, pte, __pte(0));
+		free_swap_and_cache(mm->host, pte_to_swp_entry(v));
+		dec_mm_counter(mm, MM_SWAPENTS);
+	} else if (pte_present(v) && !pte_special(v)) {
+		page = pfn_to_page(mm->host, pte_pfn(v));
+		if (madvise_free_page_ok(page)) {
+			set_pte_at(mm, addr, pte, pte_mkold(pte_mkclean(v)));
+			ClearPageFlag(page, PG_dirty);
+			mark_page_lazyfree(page);
+			tlb->start = tlb->start < addr ? tlb->start : addr;
+			tlb->end = addr + PAGE_SIZE;
+		}
+	}
+}
+
 /*
  * MADV_FREE of one VMA's part: inside a CLEAR invalidation, clean and age
  * the PTEs of pages this mapping owns alone and mark them lazily freeable;
  * swap entries are dropped outright, their contents no longer wanted.
  * The pages stay mapped; reclaim may drop them later if nobody dirtied
- * them again.  The TLB flush follows the end.
+ * them again.  The TLB flush follows the end.  Only the PTE tables that
+ * exist are visited.
  */
 static void madvise_free_single_vma(struct vm_area_struct *vma,
 				    unsigned long start, unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct mmu_notifier_range range;
+	unsigned long addr = start, next;
 	struct mmu_gather tlb;
+	struct page *table;
 
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
 	mmu_notifier_invalidate_range_start(&range);
-	for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
+	for_each_pte_table(mm, table, addr, next, end) {
 		spinlock_t *ptl;
-		pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
-		struct page *page;
-		pte_t v;
+		pte_t *pte = pte_table_lock(table, addr, &ptl);
 
-		if (!pte)
-			continue;
-		v = ptep_get(pte);
-		if (is_swap_pte(v) && is_swap_entry(pte_to_swp_entry(v))) {
-			set_pte_at(mm, addr, pte, __pte(0));
-			free_swap_and_cache(mm->host, pte_to_swp_entry(v));
-			dec_mm_counter(mm, MM_SWAPENTS);
-		} else if (pte_present(v) && !pte_special(v)) {
-			page = pfn_to_page(mm->host, pte_pfn(v));
-			if (madvise_free_page_ok(page)) {
-				set_pte_at(mm, addr, pte, pte_mkold(pte_mkclean(v)));
-				ClearPageFlag(page, PG_dirty);
-				mark_page_lazyfree(page);
-				tlb.start = tlb.start < addr ? tlb.start : addr;
-				tlb.end = addr + PAGE_SIZE;
-			}
-		}
+		for (; addr < next; addr += PAGE_SIZE, pte++)
+			madvise_free_pte(&tlb, mm, addr, pte);
 		spin_unlock(ptl);
 	}
 	mmu_notifier_invalidate_range_end(&range);
 	tlb_finish_mmu(&tlb);
+}
+
+/*
+ * MADV_COLD or MADV_PAGEOUT of the PTEs of @table in [addr, end), under
+ * its PTL: cold ones are aged and deactivated, pages to page out go to
+ * @batch.  Returns where it stopped: at @end, or after the page that
+ * filled the batch.
+ */
+static unsigned long cold_or_pageout_table(struct vm_area_struct *vma,
+					   struct page *table,
+					   unsigned long addr,
+					   unsigned long end, bool pageout,
+					   struct page **batch,
+					   unsigned long *n)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	spinlock_t *ptl;
+	pte_t *pte = pte_table_lock(table, addr, &ptl);
+
+	for (; addr < end && *n < SWAP_CLUSTER_MAX; addr += PAGE_SIZE, pte++) {
+		pte_t v = ptep_get(pte);
+		struct page *page;
+
+		page = pte_present(v) && !pte_special(v)
+			       ? pfn_to_page(mm->host, pte_pfn(v))
+			       : NULL;
+		if (!page || PageKsm(page) || page_mapcount(page) != 1)
+			continue;
+		ClearPageFlag(page, PG_referenced);
+		if (!pageout) {
+			set_pte_at(mm, addr, pte, pte_mkold(v));
+			deactivate_page(page);
+		} else if (isolate_lru_page(page)) {
+			batch[(*n)++] = page;
+		}
+	}
+	spin_unlock(ptl);
+	return addr;
 }
 
 /*
@@ -88,31 +135,12 @@ static void madvise_cold_or_pageout(struct vm_area_struct *vma,
 				    bool pageout)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct page *batch[SWAP_CLUSTER_MAX];
-	unsigned long n = 0;
+	struct page *batch[SWAP_CLUSTER_MAX], *table;
+	unsigned long n = 0, addr = start, next;
 
-	for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
-		spinlock_t *ptl;
-		pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
-		struct page *page;
-		pte_t v;
-
-		if (!pte)
-			continue;
-		v = ptep_get(pte);
-		page = pte_present(v) && !pte_special(v)
-			       ? pfn_to_page(mm->host, pte_pfn(v))
-			       : NULL;
-		if (page && !PageKsm(page) && page_mapcount(page) == 1) {
-			ClearPageFlag(page, PG_referenced);
-			if (!pageout) {
-				set_pte_at(mm, addr, pte, pte_mkold(v));
-				deactivate_page(page);
-			} else if (isolate_lru_page(page)) {
-				batch[n++] = page;
-			}
-		}
-		spin_unlock(ptl);
+	for_each_pte_table(mm, table, addr, next, end) {
+		next = cold_or_pageout_table(vma, table, addr, next, pageout,
+					     batch, &n);
 		if (n == SWAP_CLUSTER_MAX) {
 			reclaim_pages(mm->host, batch, n);
 			n = 0;

@@ -69,12 +69,35 @@ struct page *pte_table_page(struct mm_struct *mm, unsigned long addr)
 	return walk_to_pte_table(mm, addr, false);
 }
 
-static pte_t *lock_entry(struct page *table, unsigned long addr,
-			 spinlock_t **ptlp)
+/*
+ * The PTE table of the first address in [*addr, end) that has one, with
+ * *addr moved up to that address; NULL when no table covers any of the
+ * range.  An absent entry at any level skips the whole span it would
+ * cover, so a walk of a sparse range costs what is populated.
+ */
+struct page *pte_table_next(struct mm_struct *mm, unsigned long *addr,
+			    unsigned long end)
 {
-	spin_lock(&table->ptl);
-	*ptlp = &table->ptl;
-	return &table->pt_table[pt_index(addr, PT_PTE)];
+	unsigned long a = *addr;
+
+	while (a < end) {
+		struct page *table = mm->pgd;
+		int level;
+
+		for (level = PT_PGD; level > PT_PTE; level--) {
+			pte_t v = ptep_get(&table->pt_table[pt_index(a, level)]);
+
+			if (pte_none(v))
+				break;
+			table = pt_next(mm, v);
+		}
+		if (level == PT_PTE) {
+			*addr = a;
+			return table;
+		}
+		a = pt_addr_end(a, end, level);
+	}
+	return NULL;
 }
 
 /** pte_offset_map_lock() - the PTE of @addr, locked; NULL if no table. */
@@ -83,7 +106,7 @@ pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr,
 {
 	struct page *table = walk_to_pte_table(mm, addr, false);
 
-	return table ? lock_entry(table, addr, ptlp) : NULL;
+	return table ? pte_table_lock(table, addr, ptlp) : NULL;
 }
 
 /** pte_alloc_map_lock() - as above, creating tables; NULL on ENOMEM. */
@@ -92,7 +115,7 @@ pte_t *pte_alloc_map_lock(struct mm_struct *mm, unsigned long addr,
 {
 	struct page *table = walk_to_pte_table(mm, addr, true);
 
-	return table ? lock_entry(table, addr, ptlp) : NULL;
+	return table ? pte_table_lock(table, addr, ptlp) : NULL;
 }
 
 /*
@@ -224,18 +247,17 @@ static void zap_nonpresent_pte(struct mm_struct *mm, pte_t *pte, pte_t v)
 	dec_mm_counter(mm, MM_SWAPENTS);
 }
 
-/* Clear the PTEs of one PTE table in [addr, end); returns where it stopped. */
+/* Clear the PTEs of PTE table @table in [addr, end); returns where it
+ * stopped. */
 static unsigned long zap_pte_table(struct mmu_gather *tlb,
 				   struct vm_area_struct *vma,
-				   unsigned long addr, unsigned long end,
-				   bool *flush)
+				   struct page *table, unsigned long addr,
+				   unsigned long end, bool *flush)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	spinlock_t *ptl;
-	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
+	pte_t *pte = pte_table_lock(table, addr, &ptl);
 
-	if (!pte)
-		return end;
 	for (; addr < end; addr += PAGE_SIZE, pte++) {
 		pte_t v = ptep_get(pte);
 		struct page *page;
@@ -275,13 +297,13 @@ static unsigned long zap_pte_table(struct mmu_gather *tlb,
 void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		      unsigned long addr, unsigned long end)
 {
-	while (addr < end) {
-		unsigned long next = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+	unsigned long next;
+	struct page *table;
+
+	for_each_pte_table(vma->vm_mm, table, addr, next, end) {
 		bool flush = false;
 
-		if (next > end || next == 0)
-			next = end;
-		addr = zap_pte_table(tlb, vma, addr, next, &flush);
+		next = zap_pte_table(tlb, vma, table, addr, next, &flush);
 		if (flush)
 			tlb_flush_mmu(tlb);
 		cond_resched();
@@ -851,21 +873,20 @@ static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, pte_t *dst,
  */
 static unsigned long copy_pte_table(struct vm_area_struct *dst_vma,
 				    struct vm_area_struct *src_vma,
-				    unsigned long addr, unsigned long end,
-				    bool is_cow, struct page **prealloc,
-				    bool *need, int *err)
+				    struct page *src_table, unsigned long addr,
+				    unsigned long end, bool is_cow,
+				    struct page **prealloc, bool *need,
+				    int *err)
 {
 	spinlock_t *dst_ptl, *src_ptl;
 	pte_t *dst, *src;
 
-	if (!pte_table_page(src_vma->vm_mm, addr))
-		return end;
 	dst = pte_alloc_map_lock(dst_vma->vm_mm, addr, &dst_ptl);
 	if (!dst) {
 		*err = -ENOMEM;
 		return addr;
 	}
-	src = pte_offset_map_lock(src_vma->vm_mm, addr, &src_ptl);
+	src = pte_table_lock(src_table, addr, &src_ptl);
 	for (; addr < end; addr += PAGE_SIZE, src++, dst++) {
 		struct page *pinned;
 
@@ -899,11 +920,11 @@ static unsigned long copy_pte_table(struct vm_area_struct *dst_vma,
 int copy_page_range(struct vm_area_struct *dst_vma,
 		    struct vm_area_struct *src_vma)
 {
-	unsigned long addr = src_vma->vm_start, end = src_vma->vm_end;
+	unsigned long addr = src_vma->vm_start, end = src_vma->vm_end, next;
 	bool is_cow = !(src_vma->vm_flags & VM_SHARED) &&
 		      (src_vma->vm_flags & VM_MAYWRITE);
 	struct mmu_notifier_range range;
-	struct page *prealloc = NULL;
+	struct page *prealloc = NULL, *table;
 	int err = 0;
 
 	/* Nothing was ever faulted privately: the child faults afresh. */
@@ -914,19 +935,18 @@ int copy_page_range(struct vm_area_struct *dst_vma,
 					src_vma->vm_mm, addr, end);
 		mmu_notifier_invalidate_range_start(&range);
 	}
-	while (addr < end && !err) {
-		unsigned long next = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+	for_each_pte_table(src_vma->vm_mm, table, addr, next, end) {
 		bool need = false;
 
-		if (next > end || next == 0)
-			next = end;
-		addr = copy_pte_table(dst_vma, src_vma, addr, next, is_cow,
-				      &prealloc, &need, &err);
+		next = copy_pte_table(dst_vma, src_vma, table, addr, next,
+				      is_cow, &prealloc, &need, &err);
 		if (need) {
 			prealloc = alloc_page(src_vma->vm_mm->host);
 			if (!prealloc)
 				err = -ENOMEM;
 		}
+		if (err)
+			break;
 	}
 	if (is_cow)
 		mmu_notifier_invalidate_range_end(&range);

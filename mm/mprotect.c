@@ -32,14 +32,12 @@ static pte_t change_pte_prot(struct vm_area_struct *vma, pte_t v)
 }
 
 static void change_pte_table(struct mmu_gather *tlb,
-			     struct vm_area_struct *vma, unsigned long addr,
-			     unsigned long end)
+			     struct vm_area_struct *vma, struct page *table,
+			     unsigned long addr, unsigned long end)
 {
 	spinlock_t *ptl;
-	pte_t *pte = pte_offset_map_lock(vma->vm_mm, addr, &ptl);
+	pte_t *pte = pte_table_lock(table, addr, &ptl);
 
-	if (!pte)
-		return;
 	for (; addr < end; addr += PAGE_SIZE, pte++) {
 		pte_t v = ptep_get(pte);
 		pte_t n;
@@ -73,15 +71,11 @@ static bool pud_populated(struct mm_struct *mm, unsigned long addr)
 static void change_pud_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			    unsigned long addr, unsigned long end)
 {
-	while (addr < end) {
-		unsigned long next = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+	unsigned long next;
+	struct page *table;
 
-		if (next > end || next == 0)
-			next = end;
-		if (pte_table_page(vma->vm_mm, addr))
-			change_pte_table(tlb, vma, addr, next);
-		addr = next;
-	}
+	for_each_pte_table(vma->vm_mm, table, addr, next, end)
+		change_pte_table(tlb, vma, table, addr, next);
 }
 
 /*
@@ -95,10 +89,8 @@ static void change_pgd_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	bool started = false;
 
 	while (addr < end) {
-		unsigned long next = (addr + PUD_SIZE) & ~(PUD_SIZE - 1);
+		unsigned long next = pt_addr_end(addr, end, PT_PUD);
 
-		if (next > end || next == 0)
-			next = end;
 		if (pud_populated(vma->vm_mm, addr)) {
 			/* MUTANT_PRIMARY_NO_NOTIFIER: broken on purpose. */
 			if (!started &&
@@ -122,10 +114,8 @@ static void change_protection(struct mmu_gather *tlb,
 			      unsigned long end)
 {
 	while (start < end) {
-		unsigned long next = (start + PGDIR_SIZE) & ~(PGDIR_SIZE - 1);
+		unsigned long next = pt_addr_end(start, end, PT_PGD);
 
-		if (next > end || next == 0)
-			next = end;
 		change_pgd_span(tlb, vma, start, next);
 		start = next;
 	}

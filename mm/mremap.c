@@ -14,32 +14,45 @@ static unsigned long to_table_end(unsigned long addr)
 	return PMD_SIZE - (addr & (PMD_SIZE - 1));
 }
 
-/* Create every PTE table of [addr, addr + len) so the move cannot fail. */
-static int prealloc_tables(struct mm_struct *mm, unsigned long addr,
-			   unsigned long len)
+static int alloc_table(struct mm_struct *mm, unsigned long addr)
 {
-	for (unsigned long off = 0; off < len; off += to_table_end(addr + off)) {
-		spinlock_t *ptl;
+	spinlock_t *ptl;
 
-		if (!pte_alloc_map_lock(mm, addr + off, &ptl))
+	if (!pte_alloc_map_lock(mm, addr, &ptl))
+		return -ENOMEM;
+	spin_unlock(ptl);
+	return 0;
+}
+
+/*
+ * Create the PTE tables at @new that the populated tables of [old,
+ * old + len) will move into (at most two each, where the two ranges are
+ * not aligned alike), so the move cannot fail.  Empty spans need none.
+ */
+static int prealloc_tables(struct mm_struct *mm, unsigned long old,
+			   unsigned long new, unsigned long len)
+{
+	unsigned long addr = old, next;
+	struct page *table;
+
+	for_each_pte_table(mm, table, addr, next, old + len) {
+		if (alloc_table(mm, new + (addr - old)) ||
+		    alloc_table(mm, new + (next - old) - 1))
 			return -ENOMEM;
-		spin_unlock(ptl);
 	}
 	return 0;
 }
 
 /* Move the entries of [old, old + len), which fits in one table at each
  * end, to @new.  Both PTLs are held; a shared table is one lock. */
-static void move_ptes(struct mm_struct *mm, unsigned long old,
-		      unsigned long new, unsigned long len)
+static void move_ptes(struct mm_struct *mm, struct page *src_table,
+		      unsigned long old, unsigned long new, unsigned long len)
 {
 	struct page *dst_table = pte_table_page(mm, new);
 	spinlock_t *old_ptl, *new_ptl = &dst_table->ptl;
-	pte_t *src = pte_offset_map_lock(mm, old, &old_ptl);
+	pte_t *src = pte_table_lock(src_table, old, &old_ptl);
 	pte_t *dst = &dst_table->pt_table[pt_index(new, PT_PTE)];
 
-	if (!src)
-		return;
 	if (new_ptl != old_ptl)
 		spin_lock(new_ptl);
 	for (unsigned long off = 0; off < len; off += PAGE_SIZE, src++, dst++) {
@@ -59,19 +72,17 @@ static void move_page_tables(struct mm_struct *mm, unsigned long old,
 			     unsigned long new, unsigned long len)
 {
 	struct mmu_notifier_range range;
-	unsigned long off, chunk;
+	unsigned long addr = old, next;
+	struct page *table;
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, old,
 				old + len);
 	mmu_notifier_invalidate_range_start(&range);
-	for (off = 0; off < len; off += chunk) {
-		chunk = len - off;
-		if (chunk > to_table_end(old + off))
-			chunk = to_table_end(old + off);
-		if (chunk > to_table_end(new + off))
-			chunk = to_table_end(new + off);
-		if (pte_table_page(mm, old + off))
-			move_ptes(mm, old + off, new + off, chunk);
+	for_each_pte_table(mm, table, addr, next, old + len) {
+		/* Stop where the destination's table ends, if first. */
+		if (next - addr > to_table_end(new + (addr - old)))
+			next = addr + to_table_end(new + (addr - old));
+		move_ptes(mm, table, addr, new + (addr - old), next - addr);
 	}
 	flush_tlb_range(mm, old, old + len);
 	mmu_notifier_invalidate_range_end(&range);
@@ -84,7 +95,7 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 	struct mm_struct *mm = vma->vm_mm;
 	struct vm_area_struct *new;
 
-	if (prealloc_tables(mm, new_addr, old_len))
+	if (prealloc_tables(mm, old_addr, new_addr, old_len))
 		return -ENOMEM;
 	/*
 	 * KSM finds a KSM page's mappings by the addresses it merged them

@@ -130,12 +130,59 @@ static inline struct page *pt_next(struct mm_struct *mm, pte_t entry)
 	return &mm->host->pages[pte_pfn(entry)];
 }
 
+/*
+ * Where the span of the entry at @level covering @addr ends, or @end if
+ * that comes first: Linux's pgd_addr_end()/pud_addr_end()/pmd_addr_end().
+ * Comparing one below each bound keeps a span ending at the top of the
+ * address space (boundary 0) right.
+ */
+static inline unsigned long pt_addr_end(unsigned long addr, unsigned long end,
+					int level)
+{
+	unsigned long span = pt_entry_span(level);
+	unsigned long boundary = (addr + span) & ~(span - 1);
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
+/* The end of the PTE table's span at @addr, or @end: pmd_addr_end(). */
+static inline unsigned long pmd_addr_end(unsigned long addr, unsigned long end)
+{
+	return pt_addr_end(addr, end, PT_PMD);
+}
+
+/* Lock the PTE table @table found by a walk; the entry of @addr. */
+static inline pte_t *pte_table_lock(struct page *table, unsigned long addr,
+				    spinlock_t **ptlp)
+{
+	spin_lock(&table->ptl);
+	*ptlp = &table->ptl;
+	return &table->pt_table[pt_index(addr, PT_PTE)];
+}
+
+/*
+ * for_each_pte_table() - every PTE table that covers part of [addr, end),
+ * in order: @table is the table, [@addr, @next) the part of the range it
+ * covers.  Absent upper-level tables are skipped whole, so the cost is
+ * proportional to the populated tables, not to the range (Linux's
+ * pXd_none() checks at each level of its range walks).  The walk goes on
+ * from @next: a body that stopped half way through a table lowers @next
+ * to resume there.  The caller holds the mmap_lock (or an rmap lock, see
+ * free_pgtables()), which keeps the tables from being freed.
+ */
+#define for_each_pte_table(mm, table, addr, next, end)                         \
+	for (; ((table) = pte_table_next((mm), &(addr), (end))) &&             \
+	       ((next) = pmd_addr_end((addr), (end)), true);                   \
+	     (addr) = (next))
+
 /* memory.c */
 pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr,
 			   spinlock_t **ptlp);
 pte_t *pte_alloc_map_lock(struct mm_struct *mm, unsigned long addr,
 			  spinlock_t **ptlp);
 struct page *pte_table_page(struct mm_struct *mm, unsigned long addr);
+struct page *pte_table_next(struct mm_struct *mm, unsigned long *addr,
+			    unsigned long end);
 pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr, pte_t *ptep);
 void free_pgtables(struct mm_struct *mm, unsigned long start,
 		   unsigned long end);
