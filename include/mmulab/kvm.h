@@ -200,6 +200,20 @@ void kvm_get_vcpu_stat(struct kvm_vcpu *vcpu, struct kvm_vcpu_stat *out);
  */
 u64 kvm_lookup_spte(struct kvm *kvm, gpa_t gpa);
 
+/**
+ * kvm_next_spte() - the first present leaf SPTE at a page in [*@gpa,
+ * @end), for walking what a VM maps: empty upper-level tables are skipped
+ * whole, so a walk costs what is mapped, not the size of the range.
+ * @kvm: the VM.
+ * @gpa: where to start; on success, moved to the page of the SPTE found.
+ * @end: where to stop (exclusive).
+ * Lock-free, like kvm_lookup_spte(): call it at a quiescent point for a
+ * stable answer.
+ * Return: the SPTE (KVM_SPTE_PRESENT set), or 0 when the range has none
+ * (or @kvm or @gpa is NULL).
+ */
+u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end);
+
 #define KVM_SPTE_PRESENT (1ULL << 0) /* readable */
 #define KVM_SPTE_WRITABLE (1ULL << 1)
 #define KVM_SPTE_ACCESSED (1ULL << 8)

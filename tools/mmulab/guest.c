@@ -132,16 +132,16 @@ static unsigned long verify_slot(struct guest *g, bool alive,
 				 const struct kvm_userspace_memory_region *s,
 				 struct report *r, const char *who, bool allow)
 {
+	gpa_t gpa = s->guest_phys_addr, end = gpa + s->memory_size;
 	unsigned long bad = 0;
+	u64 spte;
 
-	for (u64 off = 0; off < s->memory_size; off += PAGE_SIZE) {
-		gpa_t gpa = s->guest_phys_addr + off;
-		u64 spte = kvm_lookup_spte(g->kvm, gpa);
+	/* Only the SPTEs that exist: a sparse slot costs what it maps. */
+	for (; (spte = kvm_next_spte(g->kvm, &gpa, end)); gpa += PAGE_SIZE) {
+		u64 off = gpa - s->guest_phys_addr;
 		const char *why;
 		pte_t pte;
 
-		if (!(spte & KVM_SPTE_PRESENT))
-			continue;
 		why = spte_stale(g, alive, s->userspace_addr + off, spte, &pte);
 		bad += why != NULL;
 		if (allow)

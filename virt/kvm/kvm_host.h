@@ -206,6 +206,7 @@ int kvm_tdp_mmu_init(struct kvm *kvm);
 void kvm_tdp_mmu_destroy(struct kvm *kvm);
 u64 kvm_tdp_mmu_read_spte(struct kvm *kvm, gfn_t gfn);
 u64 *kvm_tdp_mmu_walk(struct kvm *kvm, gfn_t gfn);
+u64 kvm_tdp_mmu_next_spte(struct kvm *kvm, gfn_t *gfn, gfn_t end);
 int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 		    bool writable, bool write_fault);
 bool kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);

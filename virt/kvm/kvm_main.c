@@ -286,6 +286,10 @@ int kvm_get_dirty_log(struct kvm *kvm, u32 id, unsigned long *bitmap)
 			bitmap[w] = xchg(&map[w], 0);
 		/* Logged pages must fault again on their next write. */
 		for (unsigned long i = 0; i < slot->npages; i++) {
+			if (!bitmap[i / 64]) {
+				i |= 63; /* a clean word: skip it whole */
+				continue;
+			}
 			if (bitmap[i / 64] & (1UL << (i % 64)))
 				kvm_wrprot_gfn_range(kvm, slot->base_gfn + i,
 						     slot->base_gfn + i + 1);
@@ -825,12 +829,12 @@ static bool kvm_checker_describe(struct checker_secondary *cs,
 	for (int i = 0; i < slots->nr && !found; i++) {
 		struct kvm_memory_slot *slot = slots->sorted[i];
 
-		for (gfn_t gfn = slot->base_gfn;
-		     gfn < slot->base_gfn + slot->npages && !found; gfn++) {
-			u64 spte = kvm_tdp_mmu_read_spte(kvm, gfn);
+		gfn_t gfn = slot->base_gfn, end = gfn + slot->npages;
+		u64 spte;
 
-			if (!(spte & KVM_SPTE_PRESENT) ||
-			    (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT != pfn)
+		for (; !found && (spte = kvm_tdp_mmu_next_spte(kvm, &gfn, end));
+		     gfn++) {
+			if ((spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT != pfn)
 				continue;
 			*gpa = gfn << PAGE_SHIFT;
 			*addr = slot->userspace_addr +
@@ -950,13 +954,11 @@ static void kvm_checker_sweep(struct checker_secondary *cs, struct host *host)
 	for (int i = 0; i < slots->nr; i++) {
 		struct kvm_memory_slot *slot = slots->sorted[i];
 
-		for (gfn_t gfn = slot->base_gfn;
-		     gfn < slot->base_gfn + slot->npages; gfn++) {
-			u64 spte = kvm_tdp_mmu_read_spte(kvm, gfn);
+		gfn_t gfn = slot->base_gfn, end = gfn + slot->npages;
+		u64 spte;
 
-			if (spte & KVM_SPTE_PRESENT)
-				kvm_check_spte(kvm, slot, gfn, spte);
-		}
+		for (; (spte = kvm_tdp_mmu_next_spte(kvm, &gfn, end)); gfn++)
+			kvm_check_spte(kvm, slot, gfn, spte);
 	}
 }
 
@@ -1059,6 +1061,21 @@ u64 kvm_lookup_spte(struct kvm *kvm, gpa_t gpa)
 	if (!kvm || gpa >= (1ULL << 48))
 		return 0;
 	return kvm_tdp_mmu_read_spte(kvm, gpa >> PAGE_SHIFT);
+}
+
+u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end)
+{
+	gfn_t gfn, last;
+	u64 spte;
+
+	if (!kvm || !gpa || *gpa >= (1ULL << 48))
+		return 0;
+	gfn = *gpa >> PAGE_SHIFT;
+	last = (end < (1ULL << 48) ? end : 1ULL << 48) + PAGE_SIZE - 1;
+	spte = kvm_tdp_mmu_next_spte(kvm, &gfn, last >> PAGE_SHIFT);
+	if (spte)
+		*gpa = gfn << PAGE_SHIFT;
+	return spte;
 }
 
 #define STAT(x) out->x = atomic_long_read(&kvm->stat.x)

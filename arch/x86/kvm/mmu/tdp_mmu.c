@@ -91,6 +91,37 @@ u64 kvm_tdp_mmu_read_spte(struct kvm *kvm, gfn_t gfn)
 	return leaf ? READ_ONCE(*leaf) : 0;
 }
 
+/**
+ * kvm_tdp_mmu_next_spte() - the first present leaf with gfn in [*@gfn,
+ * @end): *@gfn moves to it.  An absent entry at any level skips the whole
+ * span it would cover, so the cost follows what is mapped, not the range.
+ * No locks, like kvm_tdp_mmu_walk().  Return: the SPTE, or 0 if none.
+ */
+u64 kvm_tdp_mmu_next_spte(struct kvm *kvm, gfn_t *gfn, gfn_t end)
+{
+	gfn_t g = *gfn;
+
+	while (kvm->root && g < end) {
+		u64 *table = kvm->root;
+		int level;
+
+		for (level = TDP_LEVELS - 1; level >= 0; level--) {
+			u64 e = READ_ONCE(table[tdp_index(g, level)]);
+
+			if (!(e & KVM_SPTE_PRESENT))
+				break;
+			if (!level) {
+				*gfn = g;
+				return e;
+			}
+			table = tdp_table(e);
+		}
+		/* The next entry at that level; gfns stay far below 2^64. */
+		g = (g | ((1ULL << (9 * level)) - 1)) + 1;
+	}
+	return 0;
+}
+
 /* The leaf entry for @gfn, creating tables with compare-and-swap. */
 static u64 *tdp_walk_alloc(struct kvm *kvm, gfn_t gfn)
 {
