@@ -1076,3 +1076,45 @@ int follow_pte(struct mm_struct *mm, unsigned long addr, pte_t *out)
 	mmap_read_unlock(mm);
 	return 0;
 }
+
+/* The first entry that is not none in [*addr, end) of @table. */
+static bool table_next_entry(struct page *table, unsigned long *addr,
+			     unsigned long end, pte_t *out)
+{
+	spinlock_t *ptl;
+	pte_t *pte = pte_table_lock(table, *addr, &ptl);
+	bool found = false;
+
+	for (; *addr < end && !found; *addr += PAGE_SIZE, pte++) {
+		*out = ptep_get(pte);
+		found = !pte_none(*out);
+	}
+	spin_unlock(ptl);
+	if (found)
+		*addr -= PAGE_SIZE;
+	return found;
+}
+
+int follow_pte_next(struct mm_struct *mm, unsigned long *addr,
+		    unsigned long end, pte_t *out)
+{
+	unsigned long a, next;
+	struct page *table;
+	int ret = -ENOENT;
+
+	if (!mm || !addr || !out || *addr >= TASK_SIZE)
+		return -EINVAL;
+	a = *addr & PAGE_MASK;
+	if (end > TASK_SIZE)
+		end = TASK_SIZE;
+	mmap_read_lock(mm);
+	for_each_pte_table(mm, table, a, next, end) {
+		if (table_next_entry(table, &a, next, out)) {
+			*addr = a;
+			ret = 0;
+			break;
+		}
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}

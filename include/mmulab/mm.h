@@ -648,6 +648,21 @@ int cpu_write_u64(struct mm_struct *mm, unsigned long addr, u64 val);
  */
 int follow_pte(struct mm_struct *mm, unsigned long addr, pte_t *pte);
 
+/**
+ * follow_pte_next() - the first page-table entry that is not none (a
+ * present page, or a swap or migration entry) at an address in [*@addr,
+ * @end), for walking what a range holds: absent page tables are skipped
+ * whole, so a walk costs what is populated, not the size of the range.
+ * @mm: the address space.
+ * @addr: where to start; on success, moved to the page of the entry.
+ * @end: where to stop (exclusive; clipped to TASK_SIZE).
+ * @pte: the entry found.
+ * Return: 0, -ENOENT when the range has no such entry, or -EINVAL for a
+ * NULL argument or a start outside the user range.
+ */
+int follow_pte_next(struct mm_struct *mm, unsigned long *addr,
+		    unsigned long end, pte_t *pte);
+
 /* ---------------------------------------------------------------------
  * get_user_pages: how secondary MMUs find (and fault in) primary pages
  */

@@ -235,11 +235,11 @@ struct rt {
 unsigned long rt_addr(const struct rt *rt, const struct arg *a);
 
 /**
- * rt_peek_u64() - word 0 of the page mapped at @addr in @mm, read
- * through the page table without faulting; 0 when nothing is mapped.
- * Only at quiescent points.
+ * rt_pte_word() - word 0 of the page the entry @pte (as follow_pte() or
+ * follow_pte_next() found it) maps, read without faulting; 0 when it maps
+ * nothing present.  Only at quiescent points.
  */
-u64 rt_peek_u64(struct rt *rt, struct mm_struct *mm, unsigned long addr);
+u64 rt_pte_word(struct rt *rt, pte_t pte);
 
 /**
  * run_workload() - run the workload whose `workload` statement is

@@ -28,12 +28,11 @@ unsigned long rt_addr(const struct rt *rt, const struct arg *a)
 	return (a->obj < 0 ? 0 : rt->objs[a->obj].addr) + a->off;
 }
 
-u64 rt_peek_u64(struct rt *rt, struct mm_struct *mm, unsigned long addr)
+u64 rt_pte_word(struct rt *rt, pte_t pte)
 {
 	struct page *page;
-	pte_t pte;
 
-	if (follow_pte(mm, addr & PAGE_MASK, &pte) || !pte_present(pte))
+	if (!pte_present(pte))
 		return 0;
 	page = pfn_to_page(rt->host, pte_pfn(pte));
 	return page ? page_read_u64(page, 0) : 0;

@@ -45,6 +45,22 @@
 struct workload;
 
 /**
+ * struct wl_before - what pages held when a workload began: an open
+ * addressing hash of page index to word 0, holding only the pages whose
+ * word was not zero, so its size follows what the range holds, not the
+ * range (a thread over a 1 TiB region of a few pages costs a few words).
+ * @key: page index + 1 per slot (0: empty).
+ * @val: the word.
+ * @cap: slots (a power of two, or 0).
+ * @nr: slots used.
+ */
+struct wl_before {
+	u64 *key;
+	u64 *val;
+	unsigned long cap, nr;
+};
+
+/**
  * struct wl_thread - one thread of a workload.
  * @wl: its workload.
  * @st: its statement.
@@ -58,7 +74,7 @@ struct workload;
  * @npages: pages from @base.
  * @reads: percentage of loads.
  * @pattern: enum access_pattern; @theta its zipf exponent.
- * @before: per page, word 0 when the workload began.
+ * @before: word 0 of each page that held a value when the workload began.
  * @span: churn: pages per operation.
  * @weights: churn: munmap, mprotect, madvise, fork, write, migrate, ksm.
  * @region: churn: the region (its protection and flags).
@@ -81,7 +97,7 @@ struct wl_thread {
 	unsigned int reads;
 	unsigned int pattern;
 	double theta;
-	u64 *before;
+	struct wl_before before;
 	unsigned long span;
 	unsigned int weights[NR_CHURN_OPS];
 	const struct rt_obj *region;
@@ -179,10 +195,80 @@ static u64 wl_value(unsigned long hpage, unsigned int id, u64 op)
 	       (u64)(id & 0xff) << 8 | (op & 0xff);
 }
 
+/* The slot of @page in @b: where it is, or the empty one it would take. */
+static unsigned long before_slot(const struct wl_before *b, u64 page)
+{
+	unsigned long i = splitmix64(page) & (b->cap - 1);
+
+	while (b->key[i] && b->key[i] != page + 1)
+		i = (i + 1) & (b->cap - 1);
+	return i;
+}
+
+static u64 before_get(const struct wl_before *b, u64 page)
+{
+	unsigned long i;
+
+	if (!b->nr)
+		return 0;
+	i = before_slot(b, page);
+	return b->key[i] ? b->val[i] : 0;
+}
+
+static bool before_grow(struct wl_before *b)
+{
+	struct wl_before n = { NULL, NULL, b->cap ? 2 * b->cap : 64, 0 };
+
+	n.key = calloc(n.cap, sizeof(*n.key));
+	n.val = calloc(n.cap, sizeof(*n.val));
+	if (!n.key || !n.val) {
+		free(n.key);
+		free(n.val);
+		return false;
+	}
+	for (unsigned long i = 0; i < b->cap; i++) {
+		unsigned long j;
+
+		if (!b->key[i])
+			continue;
+		j = before_slot(&n, b->key[i] - 1);
+		n.key[j] = b->key[i];
+		n.val[j] = b->val[i];
+		n.nr++;
+	}
+	free(b->key);
+	free(b->val);
+	*b = n;
+	return true;
+}
+
+/* Remember that @page held @val; zero needs no entry.  False on ENOMEM. */
+static bool before_put(struct wl_before *b, u64 page, u64 val)
+{
+	unsigned long i;
+
+	if (!val)
+		return true;
+	if (2 * (b->nr + 1) > b->cap && !before_grow(b))
+		return false;
+	i = before_slot(b, page);
+	b->nr += !b->key[i];
+	b->key[i] = page + 1;
+	b->val[i] = val;
+	return true;
+}
+
+static void before_free(struct wl_before *b)
+{
+	free(b->key);
+	free(b->val);
+	*b = (struct wl_before){ 0 };
+}
+
 static bool wl_value_ok(const struct wl_thread *t, unsigned long page,
 			unsigned long hpage, u64 val)
 {
-	return !val || val == t->before[page] ||
+	return !val || val == before_get(&t->before, page) ||
 	       (val >> 56 == VALUE_MAGIC &&
 		(val >> 16 & 0xffffffffffULL) == (hpage & 0xffffffffffULL));
 }
@@ -418,21 +504,52 @@ static int wl_thread_fn(void *data)
  * Setting a thread up
  */
 
-static bool snapshot(struct wl_thread *t, struct rt *rt)
+/*
+ * Record word 0 of the pages of [hva, hva + len) that hold one, as pages
+ * @first, @first + 1, ... of the thread's range.  Only populated page
+ * tables are visited (follow_pte_next()).
+ */
+static bool snapshot_range(struct wl_thread *t, struct rt *rt, u64 first,
+			   unsigned long hva, u64 len)
 {
-	t->before = calloc(t->npages, sizeof(*t->before));
-	if (!t->before)
-		return false;
-	for (unsigned long i = 0; i < t->npages; i++) {
-		u64 a = t->base + i * PAGE_SIZE;
-		unsigned long hva = t->g ? guest_gpa_to_hva(t->g, a) : a;
+	unsigned long a = hva;
+	pte_t pte;
 
-		if (hva && t->mm && mmget_not_zero(t->mm)) {
-			t->before[i] = rt_peek_u64(rt, t->mm, hva);
-			mmput(t->mm);
-		}
+	while (a < hva + len && !follow_pte_next(t->mm, &a, hva + len, &pte)) {
+		if (!before_put(&t->before, first + ((a - hva) >> PAGE_SHIFT),
+				rt_pte_word(rt, pte)))
+			return false;
+		a += PAGE_SIZE;
 	}
 	return true;
+}
+
+/* What the thread's pages hold now, the memslots' parts for a guest. */
+static bool snapshot(struct wl_thread *t, struct rt *rt)
+{
+	u64 end = t->base + ((u64)t->npages << PAGE_SHIFT);
+	bool ok = true;
+
+	if (!t->mm || !mmget_not_zero(t->mm))
+		return true;
+	for (unsigned int i = 0; ok && t->g && i < t->g->nr_slots; i++) {
+		const struct kvm_userspace_memory_region *s = &t->g->slots[i];
+		u64 lo = s->guest_phys_addr > t->base ? s->guest_phys_addr
+						      : t->base;
+		u64 hi = s->guest_phys_addr + s->memory_size < end
+				 ? s->guest_phys_addr + s->memory_size
+				 : end;
+
+		if (lo < hi)
+			ok = snapshot_range(t, rt, (lo - t->base) >> PAGE_SHIFT,
+					    s->userspace_addr +
+						    (lo - s->guest_phys_addr),
+					    hi - lo);
+	}
+	if (!t->g)
+		ok = snapshot_range(t, rt, 0, t->base, end - t->base);
+	mmput(t->mm);
+	return ok;
 }
 
 static void setup_guest(struct wl_thread *t, struct rt *rt)
@@ -615,6 +732,6 @@ void run_workload(struct rt *rt, unsigned int i)
 			rw->elapsed_us = (last_end(wl, t0) - t0) / 1000;
 	}
 	for (unsigned int k = 0; k < wl->nr; k++)
-		free(wl->th[k].before);
+		before_free(&wl->th[k].before);
 	free(wl);
 }
