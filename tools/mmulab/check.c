@@ -18,6 +18,7 @@
 #include <mmulab/sched.h>
 
 #include "check.h"
+#include "interrupt.h"
 
 #define NPAGES 4
 #define RW (PROT_READ | PROT_WRITE)
@@ -652,6 +653,7 @@ int cmd_check(int argc, char **argv)
 	if (do_replay)
 		return check_one(scn, replay, strategy, true) ? 1 : 0;
 
+	interrupt_install();
 	t0 = now();
 	for (u64 i = 0; i < seeds; i++) {
 		u64 seed = first + i;
@@ -669,6 +671,15 @@ int cmd_check(int argc, char **argv)
 			printf("found after %llu seed%s (%.1f s)\n",
 			       (unsigned long long)i + 1, i ? "s" : "",
 			       now() - t0);
+			return 1;
+		}
+		if (interrupted()) {
+			printf("%s: interrupted by SIGINT after %llu of %llu "
+			       "seeds (%llu to %llu), no violation so far\n",
+			       scn->name, (unsigned long long)i + 1,
+			       (unsigned long long)seeds,
+			       (unsigned long long)first,
+			       (unsigned long long)seed);
 			return 1;
 		}
 	}

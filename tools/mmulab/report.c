@@ -271,7 +271,7 @@ unsigned int report_ksm_counts(const struct ksm_stats *st,
 
 bool report_failed(const struct report *r)
 {
-	return r->data_errors || r->warnings;
+	return r->data_errors || r->warnings || r->interrupted;
 }
 
 const char *errno_name(long err)
@@ -540,6 +540,10 @@ void report_print_text(const struct report *r, FILE *f)
 	fprintf(f, "%-*s%lu made, %lu data errors, %lu warnings\n", LABEL_W,
 		"checks", r->checks, r->data_errors, r->warnings);
 	print_failures(r, f);
+	if (r->interrupted)
+		fprintf(f, "%-*s%s\n", LABEL_W, "interrupted",
+			"by SIGINT: the run stopped early, the report is "
+			"partial");
 	fprintf(f, "%-*s%s\n", LABEL_W, "result",
 		report_failed(r) ? "FAIL" : "ok");
 }
@@ -549,6 +553,8 @@ void report_print_summary(const struct report *r, FILE *f)
 	fprintf(f, "%s: %s, %lu checks, %lu data errors, %lu warnings",
 		r->scenario, report_failed(r) ? "FAIL" : "ok", r->checks,
 		r->data_errors, r->warnings);
+	if (r->interrupted)
+		fputs(", interrupted", f);
 	if (r->seeded)
 		fprintf(f, ", seed %llu log hash %016llx",
 			(unsigned long long)r->seed,
@@ -789,6 +795,7 @@ static struct json_object *jreport(const struct report *r)
 	jadd(o, "checks", jcount(r->checks));
 	jadd(o, "data_errors", jcount(r->data_errors));
 	jadd(o, "warnings", jcount(r->warnings));
+	jadd(o, "interrupted", json_object_new_boolean(r->interrupted));
 	jadd(o, "failures", jlines(r->failures, r->nr_failures));
 	jadd(o, "failures_dropped", jcount(r->failures_dropped));
 	return o;

@@ -196,6 +196,8 @@ struct report_workload {
  * @checks: checks made.
  * @data_errors: checks that failed.
  * @warnings: WARN_ON()s raised during the run.
+ * @interrupted: a SIGINT stopped the run: the report is partial (and the
+ *	run failed).
  * @nr_steps: entries used in @steps.
  * @steps_dropped: steps that did not fit.
  * @steps: one line per step, in order.
@@ -231,6 +233,7 @@ struct report {
 	unsigned long checks;
 	unsigned long data_errors;
 	unsigned long warnings;
+	bool interrupted;
 	unsigned int nr_steps;
 	unsigned long steps_dropped;
 	char steps[REPORT_MAX_STEPS][REPORT_LINE];

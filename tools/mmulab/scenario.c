@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "interrupt.h"
 #include "mmulab.h"
 
 const struct scenario scenarios[] = {
@@ -64,6 +65,7 @@ int scenario_run(const char *name, void (*fn)(struct report *r, void *arg),
 	int ret;
 
 	report_init(r, name);
+	interrupt_install();
 	trace_begin(&opts->trace, opts->seeded);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (opts->seeded) {
@@ -86,5 +88,6 @@ int scenario_run(const char *name, void (*fn)(struct report *r, void *arg),
 				(t1.tv_nsec - t0.tv_nsec) / 1000;
 	}
 	r->warnings = warn_count() - warnings;
+	r->interrupted = interrupted();
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
 
+#include "interrupt.h"
 #include "mmulab.h"
 #include "script.h"
 
@@ -647,8 +648,15 @@ void script_run(struct script *s, struct report *r)
 		free(rt.objs);
 		return;
 	}
-	for (unsigned int i = 0; i < s->nr_stmts;)
+	for (unsigned int i = 0; i < s->nr_stmts;) {
+		/* ^C: no further statement, the teardown, the report. */
+		if (interrupted()) {
+			report_step(r, "interrupted (SIGINT) before line %u",
+				    s->stmts[i].line);
+			break;
+		}
 		i = run_stmt(&rt, i);
+	}
 	teardown(&rt);
 	free(rt.objs);
 }

@@ -18,6 +18,7 @@
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
 
+#include "interrupt.h"
 #include "stress.h"
 
 #define RW (PROT_READ | PROT_WRITE)
@@ -291,6 +292,7 @@ int cmd_stress(int argc, char **argv)
 	}
 	if (optind < argc)
 		goto bad;
+	interrupt_install(); /* a ^C during the setup stops at once */
 	warn_set_quiet(true);
 	checker_park_init(&st.park, 0);
 	if (setup(&st, nvcpus, w, t, &nworkers)) {
@@ -308,7 +310,7 @@ int cmd_stress(int argc, char **argv)
 			checker_park_sweep(&st.park, st.host);
 			last = n;
 		}
-		if (checker_stopped(st.host) ||
+		if (checker_stopped(st.host) || interrupted() ||
 		    (st.ops_limit &&
 		     atomic_long_read(&st.ops) >= (long)st.ops_limit) ||
 		    (!st.ops_limit && n - t0 >= seconds))
@@ -352,8 +354,13 @@ int cmd_stress(int argc, char **argv)
 	       ksm.pages_scanned, host_vm_event(st.host, PGMIGRATE_SUCCESS),
 	       host_vm_event(st.host, PSWPOUT), host_vm_event(st.host, PSWPIN));
 	checker_report(st.host, stdout);
-	c = checker_violations(st.host) || atomic_long_read(&st.errors) ? 1
-									 : 0;
+	if (interrupted())
+		printf("stress: interrupted by SIGINT: the figures above are "
+		       "partial\n");
+	c = checker_violations(st.host) || atomic_long_read(&st.errors) ||
+			    interrupted()
+		    ? 1
+		    : 0;
 	checker_detach(st.host);
 	host_destroy(st.host);
 	return c;

@@ -33,6 +33,7 @@
 #include <mmulab/kvm.h>
 #include <mmulab/sched.h>
 
+#include "interrupt.h"
 #include "mmulab.h"
 #include "progress.h"
 #include "script.h"
@@ -463,7 +464,8 @@ static void pace(struct wl_thread *t, u64 t0, u64 done)
 		return;
 	due = t0 + done * 1000000000ULL / t->rate;
 	for (now = now_ns(); due > now + 1000000; now = now_ns()) {
-		if (t->wl->duration_ns && READ_ONCE(t->wl->stop))
+		if ((t->wl->duration_ns && READ_ONCE(t->wl->stop)) ||
+		    interrupted())
 			return;
 		u64 ms = (due - now) / 1000000;
 
@@ -478,7 +480,8 @@ static int wl_thread_fn(void *data)
 	u64 t0 = now_ns(), op;
 
 	for (op = 0; !t->limit || op < t->limit; op++) {
-		if (wl->duration_ns && READ_ONCE(wl->stop))
+		/* ^C: stop here; the workload ends as if its ops were done. */
+		if ((wl->duration_ns && READ_ONCE(wl->stop)) || interrupted())
 			break;
 		if (t->st->kind == ST_CHURN)
 			churn_op(t, op);
