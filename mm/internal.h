@@ -453,10 +453,13 @@ struct anon_vma {
  * @i_mmap_rwsem: taken shared by rmap walks, exclusive to change @i_mmap.
  * @i_mmap: the VMAs mapping it (vm_area_struct.shared_node).
  * @refcount: VMAs referring to it.
- * @i_pages_lock: protects @pages.
+ * @i_pages_lock: protects @i_pages.
  * @nr_pages: size in pages.
- * @pages: the page cache, indexed by page offset: a page, a swap entry
+ * @i_pages: the page cache, indexed by page offset: a page, a swap entry
  *	(shmem_swp_entry()) for a page that was written to swap, or NULL.
+ *	A radix tree of SHMEM_NODE_SLOTS-way nodes made as slots are
+ *	filled (Linux's xarray), so an object costs what it holds, not its
+ *	size; shmem_slot() finds a slot.
  * @host: the host whose frames and swap device it uses.
  * @all_locks: set while mm_take_all_locks() holds @i_mmap_rwsem.
  * @rcu: deferred free (rmap walkers may still look at it).
@@ -467,7 +470,7 @@ struct address_space {
 	atomic_t refcount;
 	spinlock_t i_pages_lock;
 	unsigned long nr_pages;
-	struct page **pages;
+	void *i_pages;
 	struct host *host;
 	bool all_locks;
 	struct callback_head rcu;
@@ -772,6 +775,8 @@ int ksm_migrate_page(struct page *new, struct page *old);
 /* shmem.c */
 struct address_space *shmem_create(struct host *host, unsigned long nr_pages);
 int shmem_writeout(struct page *page);
+void **shmem_slot(struct address_space *mapping, unsigned long index,
+		  bool alloc);
 void shmem_get_mapping(struct address_space *mapping);
 void shmem_put_mapping(struct address_space *mapping);
 struct page *shmem_get_page(struct address_space *mapping, unsigned long pgoff,

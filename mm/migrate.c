@@ -267,14 +267,15 @@ static int shmem_migrate_page(struct page *new, struct page *old)
 	struct address_space *m = page_mapping_raw(old);
 	unsigned long index = old->index;
 	int ret = -EAGAIN;
+	void **slot;
 
 	spin_lock(&m->i_pages_lock);
-	if (index < m->nr_pages && m->pages[index] == old &&
-	    page_ref_count(old) == 2) {
+	slot = shmem_slot(m, index, false);
+	if (slot && *slot == old && page_ref_count(old) == 2) {
 		get_page(new); /* the cache's reference */
 		new->index = index;
 		WRITE_ONCE(new->mapping, m);
-		m->pages[index] = new;
+		*slot = new;
 		ret = 0;
 	}
 	spin_unlock(&m->i_pages_lock);

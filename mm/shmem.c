@@ -30,17 +30,75 @@ static struct page *swp_to_shmem_slot(swp_entry_t entry)
 	return (struct page *)((entry.val << 1) | 1);
 }
 
+/*
+ * The page cache's radix tree: SHMEM_LEVELS levels of SHMEM_NODE_SLOTS
+ * slots, enough for every page offset of the user address space.  Nodes
+ * are made when a slot below them is first filled and freed with the
+ * object, so an object of many TiB with a few pages in it costs a few
+ * nodes.
+ */
+#define SHMEM_NODE_SHIFT 9
+#define SHMEM_NODE_SLOTS (1UL << SHMEM_NODE_SHIFT)
+#define SHMEM_LEVELS 4
+
+_Static_assert(SHMEM_LEVELS * SHMEM_NODE_SHIFT >= 47 - PAGE_SHIFT,
+	      "the tree covers the user address space");
+
+static unsigned long shmem_node_index(unsigned long index, int level)
+{
+	return (index >> (SHMEM_NODE_SHIFT * level)) & (SHMEM_NODE_SLOTS - 1);
+}
+
+/**
+ * shmem_slot() - the page-cache slot of @index, making the nodes down to
+ * it with @alloc; under i_pages_lock.
+ * Return: the slot, or NULL when a node is missing (without @alloc) or
+ * could not be made.
+ */
+void **shmem_slot(struct address_space *m, unsigned long index, bool alloc)
+{
+	void *node, **link = &m->i_pages;
+
+	if (index >= m->nr_pages)
+		return NULL;
+	for (int level = SHMEM_LEVELS - 1;; level--) {
+		node = *link;
+		if (!node) {
+			if (!alloc)
+				return NULL;
+			node = calloc(SHMEM_NODE_SLOTS, sizeof(void *));
+			if (!node)
+				return NULL;
+			*link = node;
+		}
+		link = &((void **)node)[shmem_node_index(index, level)];
+		if (!level)
+			return link;
+	}
+}
+
+/* Hand every filled slot below @node to @fn, and free the nodes. */
+static void shmem_free_nodes(struct address_space *m, void **node, int level,
+			     void (*fn)(struct address_space *m,
+					struct page *slot))
+{
+	for (unsigned long i = 0; node && i < SHMEM_NODE_SLOTS; i++) {
+		if (!node[i])
+			continue;
+		if (level)
+			shmem_free_nodes(m, node[i], level - 1, fn);
+		else
+			fn(m, node[i]);
+	}
+	free(node);
+}
+
 struct address_space *shmem_create(struct host *host, unsigned long nr_pages)
 {
 	struct address_space *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;
-	m->pages = calloc(nr_pages, sizeof(*m->pages));
-	if (!m->pages) {
-		free(m);
-		return NULL;
-	}
 	init_rwsem(&m->i_mmap_rwsem);
 	INIT_LIST_HEAD(&m->i_mmap);
 	atomic_set(&m->refcount, 1);
@@ -59,8 +117,19 @@ static void shmem_free_rcu(struct callback_head *head)
 {
 	struct address_space *m = container_of(head, struct address_space, rcu);
 
-	free(m->pages);
 	free(m);
+}
+
+/* The object is going: give back what one slot of its cache held. */
+static void shmem_release_slot(struct address_space *m, struct page *page)
+{
+	if (shmem_slot_is_swap(page)) {
+		swap_free(m->host, shmem_swp_entry(page));
+		return;
+	}
+	WARN_ON_ONCE(page_mapcount(page));
+	set_page_mapping(page, NULL);
+	put_page(page);
 }
 
 /*
@@ -71,22 +140,15 @@ static void shmem_free_rcu(struct callback_head *head)
  */
 void shmem_put_mapping(struct address_space *m)
 {
+	void *root;
+
 	if (!atomic_dec_and_test(&m->refcount))
 		return;
-	for (unsigned long i = 0; i < m->nr_pages; i++) {
-		struct page *page = m->pages[i];
-
-		if (!page)
-			continue;
-		m->pages[i] = NULL;
-		if (shmem_slot_is_swap(page)) {
-			swap_free(m->host, shmem_swp_entry(page));
-			continue;
-		}
-		WARN_ON_ONCE(page_mapcount(page));
-		set_page_mapping(page, NULL);
-		put_page(page);
-	}
+	spin_lock(&m->i_pages_lock);
+	root = m->i_pages;
+	m->i_pages = NULL;
+	spin_unlock(&m->i_pages_lock);
+	shmem_free_nodes(m, root, SHMEM_LEVELS - 1, shmem_release_slot);
 	call_srcu(rmap_srcu(), &m->rcu, shmem_free_rcu);
 }
 
@@ -96,8 +158,9 @@ void shmem_put_mapping(struct address_space *m)
  * while the page cache names it.  The allocation's reference becomes the
  * cache's.
  */
-static void shmem_fill_page(struct address_space *m, unsigned long pgoff,
-			    struct page *new, struct page *old)
+static void shmem_fill_page(struct address_space *m, void **slot,
+			    unsigned long pgoff, struct page *new,
+			    struct page *old)
 {
 	if (shmem_slot_is_swap(old)) {
 		swap_read_slot(m->host, shmem_swp_entry(old), new);
@@ -110,7 +173,7 @@ static void shmem_fill_page(struct address_space *m, unsigned long pgoff,
 	set_page_mapping(new, m);
 	SetPageFlag(new, PG_swapbacked);
 	SetPageFlag(new, PG_uptodate);
-	m->pages[pgoff] = new;
+	*slot = new;
 }
 
 /**
@@ -124,6 +187,7 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 			    struct host *host, int *err)
 {
 	struct page *page, *new;
+	void **slot;
 	swp_entry_t entry = { 0 };
 	bool filled = false;
 
@@ -132,7 +196,8 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 		return NULL;
 	}
 	spin_lock(&m->i_pages_lock);
-	page = m->pages[pgoff];
+	slot = shmem_slot(m, pgoff, false);
+	page = slot ? *slot : NULL;
 	if (page && !shmem_slot_is_swap(page))
 		get_page(page);
 	spin_unlock(&m->i_pages_lock);
@@ -145,10 +210,17 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 		return NULL;
 	}
 	spin_lock(&m->i_pages_lock);
-	page = m->pages[pgoff];
+	slot = shmem_slot(m, pgoff, true);
+	if (!slot) {
+		spin_unlock(&m->i_pages_lock);
+		put_page(new);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	page = *slot;
 	if (!page || shmem_slot_is_swap(page)) {
 		entry = shmem_swp_entry(page);
-		shmem_fill_page(m, pgoff, new, page);
+		shmem_fill_page(m, slot, pgoff, new, page);
 		page = new;
 		new = NULL;
 		filled = true;
@@ -183,6 +255,7 @@ int shmem_writeout(struct page *page)
 	swp_entry_t entry = swap_alloc_slot(host);
 	struct address_space *m;
 	int idx, ret = -EBUSY;
+	void **slot;
 
 	if (!entry.val)
 		return -ENOSPC;
@@ -196,11 +269,12 @@ int shmem_writeout(struct page *page)
 		return -EBUSY;
 	}
 	spin_lock(&m->i_pages_lock);
-	if (m->pages[page->index] == page && page_ref_freeze(page, 2)) {
+	slot = shmem_slot(m, page->index, false);
+	if (slot && *slot == page && page_ref_freeze(page, 2)) {
 		/* Frozen: no one can write the page while it is copied. */
 		swap_write_slot(host, entry, page);
 		ClearPageFlag(page, PG_dirty);
-		m->pages[page->index] = swp_to_shmem_slot(entry);
+		*slot = swp_to_shmem_slot(entry);
 		set_page_mapping(page, NULL);
 		ret = 0;
 	}

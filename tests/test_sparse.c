@@ -4,7 +4,8 @@
  * and a handful of pages written in it.  Every range operation (MADV_FREE,
  * MADV_MERGEABLE and the KSM scan, aging, mprotect, fork, the SPTE and PTE
  * walks, mremap, MADV_DONTNEED, munmap, exit) must skip the page tables
- * that do not exist: done page by page, any one of them would run for
+ * that do not exist, and a shared object's page cache must hold only the
+ * pages written: done page by page, any one of them would run for
  * minutes, far past the test's timeout.  The assertions check that each
  * did its work on the pages that are there.
  */
@@ -227,6 +228,43 @@ static void test_sparse_mremap_zap(void **state)
 	guest_free(&g, warns);
 }
 
+/* A shared object of 32 TiB: its page cache holds what was written. */
+static void test_sparse_shared(void **state)
+{
+	unsigned long warns = warn_count(), len = 32 * TIB;
+	struct host_config cfg = { 4096, HOST_CONTENT_DATA, CHANGE_PTE_NONE };
+	struct host *host = host_create(&cfg);
+	struct mm_struct *mm, *child;
+	unsigned long free0;
+	long addr;
+	u64 v = 0;
+
+	(void)state;
+	assert_false(IS_ERR(host));
+	free0 = host_nr_free_frames(host);
+	mm = mm_alloc(host);
+	assert_false(IS_ERR(mm));
+	addr = vm_mmap(mm, 0, len, RW, MAP_SHARED | MAP_ANONYMOUS);
+	assert_true(addr > 0);
+	assert_int_equal(cpu_write_u64(mm, addr + 16 * TIB, 3), 0);
+	assert_int_equal(cpu_write_u64(mm, addr + len - 8, 4), 0);
+	child = dup_mm(mm);
+	assert_false(IS_ERR(child));
+	assert_int_equal(cpu_write_u64(child, addr + 16 * TIB, 5), 0);
+	assert_int_equal(cpu_read_u64(mm, addr + 16 * TIB, &v), 0);
+	assert_int_equal(v, 5); /* shared: the child's store is the parent's */
+	mmput(child);
+	assert_int_equal(do_madvise(mm, addr, len, MADV_DONTNEED), 0);
+	assert_int_equal(cpu_read_u64(mm, addr + len - 8, &v), 0);
+	assert_int_equal(v, 4); /* the object keeps it */
+	assert_int_equal(vm_munmap(mm, addr, len), 0);
+	mmput(mm);
+	mmu_notifier_synchronize();
+	assert_int_equal(host_nr_free_frames(host), free0);
+	assert_int_equal(host_destroy(host), 0);
+	assert_int_equal(warn_count(), warns);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_sparse_ksm),
 		cmocka_unit_test(test_sparse_mprotect_fork),
 		cmocka_unit_test(test_sparse_mremap_zap),
+		cmocka_unit_test(test_sparse_shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
