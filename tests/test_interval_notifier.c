@@ -63,12 +63,20 @@ static void insert(struct rec_isub *isub, struct mm_struct *mm,
 	check_inv17(mm);
 }
 
+/*
+ * Windows the test task has open: it holds the mmap_lock for the
+ * outermost only (taking it again would be a recursive read, a possible
+ * self-deadlock the lock validator reports).
+ */
+static int windows_open;
+
 /* Open a blockable window on [start, end) and leave it open. */
 static void open_window(struct mmu_notifier_range *range, struct mm_struct *mm,
 			unsigned long start, unsigned long end)
 {
 	mmu_notifier_range_init(range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
-	mmap_read_lock(mm);
+	if (!windows_open++)
+		mmap_read_lock(mm);
 	mmu_notifier_invalidate_range_start(range);
 	check_inv17(mm);
 }
@@ -76,7 +84,8 @@ static void open_window(struct mmu_notifier_range *range, struct mm_struct *mm,
 static void close_window(struct mmu_notifier_range *range)
 {
 	mmu_notifier_invalidate_range_end(range);
-	mmap_read_unlock(range->mm);
+	if (!--windows_open)
+		mmap_read_unlock(range->mm);
 	check_inv17(range->mm);
 }
 
@@ -522,14 +531,17 @@ static void test_t11_interval_refuses_nonblock(void **state)
 	insert(&a, f->mm, A0, A1);
 	insert(&b, f->mm, A0, A1);
 
-	/* A's driver lock is busy: its non-blocking callback refuses. */
-	mutex_lock(&a.user_lock);
+	/*
+	 * A's driver lock is busy: its non-blocking callback refuses.  (The
+	 * driver lock nests inside the mmap_lock, as in the callback.)
+	 */
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, f->mm, A0, A1);
 	mmap_read_lock(f->mm);
+	mutex_lock(&a.user_lock);
 	assert_int_equal(mmu_notifier_invalidate_range_start_nonblock(&range),
 			 -EAGAIN);
-	mmap_read_unlock(f->mm);
 	mutex_unlock(&a.user_lock);
+	mmap_read_unlock(f->mm);
 
 	/* The walk stopped at A: neither B nor the hlist was asked. */
 	assert_int_equal(atomic_read(&a.nr_invalidate), 1);
