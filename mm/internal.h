@@ -630,15 +630,11 @@ void exit_mmap(struct mm_struct *mm);
 						   (end) - 1));                \
 	     vma; vma = vma_next_in(vma, (end)))
 
-static inline void mmap_assert_locked(struct mm_struct *mm)
-{
-	WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
-}
+/* mmap_assert_locked() - the calling task holds @mm's mmap_lock. */
+#define mmap_assert_locked(mm) lockdep_assert_held(&(mm)->mmap_lock)
 
-static inline void mmap_assert_write_locked(struct mm_struct *mm)
-{
-	WARN_ON_ONCE(!rwsem_is_write_owner(&mm->mmap_lock));
-}
+/* mmap_assert_write_locked() - it holds @mm's mmap_lock exclusive. */
+#define mmap_assert_write_locked(mm) lockdep_assert_held_write(&(mm)->mmap_lock)
 
 /* memory.c */
 #define FAULT_FLAG_WRITE 0x1	/* the access writes */

@@ -114,6 +114,23 @@ static int remove_fn(void *data)
 	return 0;
 }
 
+/* Hold the driver lock in another task until the test releases it. */
+struct lock_holder {
+	struct rec_isub *isub;
+	struct gate held, release;
+};
+
+static int hold_user_lock_fn(void *data)
+{
+	struct lock_holder *h = data;
+
+	mutex_lock(&h->isub->user_lock);
+	gate_open(&h->held);
+	gate_wait(&h->release);
+	mutex_unlock(&h->isub->user_lock);
+	return 0;
+}
+
 static struct task_struct *bg_start(struct bg_args *b, struct rec_isub *isub,
 				    int (*fn)(void *))
 {
@@ -522,6 +539,8 @@ static void test_t11_interval_refuses_nonblock(void **state)
 	struct mmu_notifier_snapshot s;
 	struct rec_isub a, b;
 	struct rec_sub h;
+	struct lock_holder holder;
+	struct task_struct *t;
 	unsigned long w0 = warn_count();
 
 	rec_isub_init(&a, 1, &tlog);
@@ -532,16 +551,23 @@ static void test_t11_interval_refuses_nonblock(void **state)
 	insert(&b, f->mm, A0, A1);
 
 	/*
-	 * A's driver lock is busy: its non-blocking callback refuses.  (The
-	 * driver lock nests inside the mmap_lock, as in the callback.)
+	 * A's driver lock is busy (held by another task: holding it here
+	 * around an invalidation would invert the callback's lock order):
+	 * its non-blocking callback refuses.
 	 */
+	holder.isub = &a;
+	gate_init(&holder.held);
+	gate_init(&holder.release);
+	t = kthread_run(hold_user_lock_fn, &holder, "holder");
+	assert_false(IS_ERR(t));
+	gate_wait(&holder.held);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, f->mm, A0, A1);
 	mmap_read_lock(f->mm);
-	mutex_lock(&a.user_lock);
 	assert_int_equal(mmu_notifier_invalidate_range_start_nonblock(&range),
 			 -EAGAIN);
-	mutex_unlock(&a.user_lock);
 	mmap_read_unlock(f->mm);
+	gate_open(&holder.release);
+	kthread_stop(t);
 
 	/* The walk stopped at A: neither B nor the hlist was asked. */
 	assert_int_equal(atomic_read(&a.nr_invalidate), 1);

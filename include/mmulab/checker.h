@@ -30,6 +30,18 @@
  *  INV-8 stale-tlb: a secondary TLB uses a translation cached before a
  *	flush request whose flush has returned.
  *
+ * and the kernel's locking rules, from the lock validator of the
+ * concurrency layer (<mmulab/sync.h>), while a checker is attached:
+ *
+ *  INV-9 sleep-in-atomic: no task sleeps holding a spinlock or rwlock;
+ *  INV-10 sleep-in-nonblock: none sleeps inside non_block_start()/end()
+ *	(a non-blockable notifier callback);
+ *  INV-11 lock-order-inversion: no two lock classes are taken in both
+ *	orders (reported the first time the second order is seen);
+ *  INV-12 self-deadlock: no task waits for a lock it holds, or for a
+ *	grace period of an SRCU domain it is reading (the run is abandoned);
+ *  INV-13 lock-not-held: every lockdep_assert_held*() holds.
+ *
  * Cheap checks run on every event (frame free, secondary map and use);
  * full sweeps run at quiescent points (checker_sweep()).  Each violation
  * is recorded with the frame, addresses, the secondary entry and the last
@@ -60,6 +72,11 @@ enum checker_inv {
 	INV_MAPPED_AFTER_START = 6,
 	INV_UNNOTIFIED_PTE = 7,
 	INV_STALE_TLB = 8,
+	INV_SLEEP_IN_ATOMIC = 9,
+	INV_SLEEP_IN_NONBLOCK = 10,
+	INV_LOCK_ORDER = 11,
+	INV_SELF_DEADLOCK = 12,
+	INV_LOCK_NOT_HELD = 13,
 };
 
 /** checker_inv_name() - "stale-secondary", ...; NULL if unknown. */
@@ -80,12 +97,15 @@ struct checker_violation {
 	unsigned long addr;
 	u64 gpa;
 	const char *secondary;
-	char detail[200];
+	char detail[400];
 };
 
 /**
  * checker_attach() - start checking @host.  Attach before any secondary
- * MMU is created on it.
+ * MMU is created on it.  The checker also installs the lock validator's
+ * hook (lockdep_set_hook(), which empties the lock-order graph), so lock
+ * rule violations of any task become INV-9..13 of @host; with several
+ * hosts attached, the last one attached gets them.
  * Return: 0, -EBUSY if already attached, -ENOMEM.
  */
 int checker_attach(struct host *host);

@@ -149,14 +149,13 @@ static u32 class_of(const void *lock, u32 *classp, const char *name)
 		return id;
 	pthread_mutex_lock(&graph_lock);
 	id = class_for_key_locked(lock, NULL);
-	if (id && !classes[id].name) {
+	if (id && !classes[id].name && name) {
+		__atomic_store_n(&classes[id].name, name, __ATOMIC_RELEASE);
+	} else if (id && !classes[id].name) {
 		own = malloc(32);
 		if (!own)
 			lockdep_oom();
-		if (name)
-			snprintf(own, 32, "%s", name);
-		else
-			snprintf(own, 32, "lock@%p", lock);
+		snprintf(own, 32, "lock@%p", lock);
 		__atomic_store_n(&classes[id].name, own, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&graph_lock);

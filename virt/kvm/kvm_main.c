@@ -508,6 +508,8 @@ static struct kvm_hva_result handle_hva_range(struct kvm *kvm,
  */
 static void kvm_mmu_invalidate_begin(struct kvm *kvm)
 {
+	/* As 6.12: the fault's retry check reads this under mmu_lock. */
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	kvm->mmu_invalidate_in_progress++;
 	if (kvm->mmu_invalidate_in_progress == 1) {
 		kvm->mmu_invalidate_range_start = INVALID_GFN;
@@ -518,6 +520,8 @@ static void kvm_mmu_invalidate_begin(struct kvm *kvm)
 static void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start,
 					 gfn_t end)
 {
+	/* As 6.12: the hull and the count change together. */
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	WARN_ON_ONCE(!kvm->mmu_invalidate_in_progress);
 	if (kvm->mmu_invalidate_range_start == INVALID_GFN) {
 		kvm->mmu_invalidate_range_start = start;
@@ -537,6 +541,8 @@ static void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start,
  */
 static void kvm_mmu_invalidate_end(struct kvm *kvm)
 {
+	/* As 6.12: seq and count change under the write lock. */
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	if (mutant_is(MUTANT_SEQ_AFTER_COUNT)) {
 		/* Broken on purpose: a fault may see neither. */
 		kvm->mmu_invalidate_in_progress--;

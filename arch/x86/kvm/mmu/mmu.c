@@ -37,6 +37,8 @@ static void fault_hook(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
 static int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
 				    gfn_t gfn, struct kvm_vcpu_stat *stat)
 {
+	/* As 6.12 (mmu_invalidate_retry_gfn): the state is stable only so. */
+	lockdep_assert_held(&kvm->mmu_lock);
 	if (unlikely(kvm->mmu_invalidate_in_progress) &&
 	    !mutant_is(MUTANT_SKIP_IN_PROGRESS_CHECK)) {
 		gfn_t first = kvm->mmu_invalidate_range_start;
