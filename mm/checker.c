@@ -719,6 +719,8 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_END_BEFORE_ZAP] = "end-before-zap",
 	[MUTANT_FLUSH_NO_WAIT] = "flush-no-wait",
 	[MUTANT_RELEASE_LEAVES_MAPPINGS] = "release-leaves-mappings",
+	[MUTANT_SLEEP_IN_NONBLOCK] = "sleep-in-nonblock",
+	[MUTANT_LOCK_INVERSION] = "lock-inversion",
 };
 
 int mmulab_mutant;

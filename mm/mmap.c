@@ -491,7 +491,7 @@ void exit_mmap(struct mm_struct *mm)
  * mm_take_all_locks
  */
 
-static DEFINE_MUTEX(mm_all_locks_mutex)
+DEFINE_MUTEX(mm_all_locks_mutex);
 
 /**
  * mm_take_all_locks() - with the mmap_lock held for writing, take every

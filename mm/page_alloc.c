@@ -13,7 +13,7 @@ _Static_assert(sizeof(struct page) <= 64, "struct page must fit 64 bytes");
 _Static_assert(NR_PAGEFLAGS <= PAGE_HOST_SHIFT, "page flags overlap the host");
 
 struct host *host_table[MAX_HOSTS];
-static DEFINE_MUTEX(host_table_lock)
+DEFINE_MUTEX(host_table_lock);
 
 /*
  * The free list is a stack of frame numbers linked through lru_next and

@@ -481,6 +481,11 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  * @MUTANT_FLUSH_NO_WAIT: kvm_flush_remote_tlbs() does not wait for vCPUs
  *	in guest mode.
  * @MUTANT_RELEASE_LEAVES_MAPPINGS: KVM's release drops no SPTE.
+ * @MUTANT_SLEEP_IN_NONBLOCK: KVM's invalidate_range_start takes a driver
+ *	mutex even in a non-blockable range (the OOM reaper's).
+ * @MUTANT_LOCK_INVERSION: a KVM fault that lost the race to another vCPU
+ *	(the SPTE is already there) looks at the host PTE under its PTL
+ *	while holding mmu_lock, the reverse of aging's PTL -> mmu_lock.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -499,6 +504,8 @@ enum mutant {
 	MUTANT_END_BEFORE_ZAP,
 	MUTANT_FLUSH_NO_WAIT,
 	MUTANT_RELEASE_LEAVES_MAPPINGS,
+	MUTANT_SLEEP_IN_NONBLOCK,
+	MUTANT_LOCK_INVERSION,
 	NR_MUTANTS,
 };
 

@@ -580,15 +580,16 @@ void _mutex_lock(struct mutex *lock, const char *site);
 bool _mutex_trylock(struct mutex *lock, const char *site);
 
 /**
- * DEFINE_MUTEX() - define an unlocked mutex @n of static storage whose
- * class is named after it.
+ * DEFINE_MUTEX() - define a file-local (static), unlocked mutex @n whose
+ * class is named after it: DEFINE_MUTEX(name);
  */
 #define DEFINE_MUTEX(n)                                                        \
-	struct mutex n = __MUTEX_INITIALIZER;                                  \
+	static struct mutex n = __MUTEX_INITIALIZER;                           \
 	static void __attribute__((constructor)) __mutex_ctor_##n(void)        \
 	{                                                                      \
 		mutex_init(&n);                                                \
-	}
+	}                                                                      \
+	static struct mutex n
 
 /** mutex_init() - initialise @l as unlocked; the call site is its class. */
 #define mutex_init(l)                                                          \

@@ -569,6 +569,9 @@ static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
 	return kvm_tdp_mmu_unmap_gfn_range(kvm, r);
 }
 
+/* A driver lock only MUTANT_SLEEP_IN_NONBLOCK takes. */
+DEFINE_MUTEX(mutant_driver_lock);
+
 static int kvm_mmu_notifier_invalidate_range_start(
 	struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {
@@ -582,6 +585,11 @@ static int kvm_mmu_notifier_invalidate_range_start(
 		.write = true,
 	};
 
+	if (mutant_is(MUTANT_SLEEP_IN_NONBLOCK)) {
+		/* Broken on purpose: a sleeping lock, even if !blockable. */
+		mutex_lock(&mutant_driver_lock);
+		mutex_unlock(&mutant_driver_lock);
+	}
 	/*
 	 * Counted before anything else, and for every invalidation: memslot
 	 * updates wait for this count to drop to zero, which is what keeps
