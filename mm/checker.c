@@ -742,10 +742,10 @@ int mutant_lookup(const char *name)
 void mutant_set(enum mutant m)
 {
 	if ((unsigned int)m < NR_MUTANTS)
-		__atomic_store_n(&mmulab_mutant, m, __ATOMIC_RELAXED);
+		__WRITE_ONCE(mmulab_mutant, m);
 }
 
 enum mutant mutant_active(void)
 {
-	return __atomic_load_n(&mmulab_mutant, __ATOMIC_RELAXED);
+	return __READ_ONCE(mmulab_mutant);
 }

@@ -161,6 +161,14 @@ typedef struct {
 	long counter;
 } atomic_long_t;
 
+/**
+ * typedef atomic64_t - a 64-bit word accessed only through atomic64_*();
+ * as in the kernel, a u64 may be cast to it (KVM's SPTEs).
+ */
+typedef struct {
+	s64 counter;
+} atomic64_t;
+
 #define ATOMIC_INIT(i) { (i) }
 
 #define __MMULAB_ATOMIC_OPS(pfx, T, V)                                         \
@@ -271,6 +279,7 @@ typedef struct {
 
 __MMULAB_ATOMIC_OPS(atomic, atomic_t, int)
 __MMULAB_ATOMIC_OPS(atomic_long, atomic_long_t, long)
+__MMULAB_ATOMIC_OPS(atomic64, atomic64_t, s64)
 
 /* ---------------------------------------------------------------------
  * Bit operations on arrays of unsigned long, as in <linux/bitops.h>.  The
@@ -354,11 +363,20 @@ static inline void __clear_bit(unsigned long nr, unsigned long *addr)
 }
 
 /**
+ * __READ_ONCE() - an untorn, unordered load of @x that is not a
+ * scheduling point: for data the model moves in bulk (page contents, swap
+ * slots, statistics), where a point per word would only slow runs down.
+ */
+#define __READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/** __WRITE_ONCE() - the store counterpart of __READ_ONCE(). */
+#define __WRITE_ONCE(x, val) __atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+
+/**
  * data_race() - a deliberately unsynchronised load of @x, for statistics,
  * reports and heuristics whose result may be stale: untorn, unordered and
  * not a scheduling point (observation must not change the interleaving).
  */
-#define data_race(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define data_race(x) __READ_ONCE(x)
 
 /* ---------------------------------------------------------------------
  * Lock validation (lockdep).

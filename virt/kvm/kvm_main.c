@@ -223,8 +223,7 @@ void mark_page_dirty_in_slot(struct kvm *kvm, struct kvm_memory_slot *slot,
 
 	if (!map)
 		return;
-	sync_point(SP_ATOMIC, &map[bit / 64]);
-	__atomic_fetch_or(&map[bit / 64], 1UL << (bit % 64), __ATOMIC_RELAXED);
+	set_bit(bit, map);
 }
 
 /* Write-protect [start, end) so the next guest write faults, and flush. */
@@ -400,9 +399,8 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 	for (int i = 0; i < n; i++) {
 		struct kvm_vcpu *v = READ_ONCE(kvm->vcpus[i]);
 
-		sync_point(SP_ATOMIC, &v->requests);
-		__atomic_fetch_or(&v->requests, KVM_REQ_TLB_FLUSH,
-				  __ATOMIC_SEQ_CST);
+		atomic_long_fetch_or(KVM_REQ_TLB_FLUSH,
+				     (atomic_long_t *)&v->requests);
 	}
 	smp_mb();
 	for (int i = 0; i < n && !mutant_is(MUTANT_FLUSH_NO_WAIT); i++) {
@@ -1136,7 +1134,7 @@ void kvm_get_vcpu_stat(struct kvm_vcpu *vcpu, struct kvm_vcpu_stat *out)
 	unsigned long *dst = (unsigned long *)out;
 
 	for (size_t i = 0; i < sizeof(*out) / sizeof(long); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		dst[i] = data_race(src[i]);
 }
 
 static void vcpu_tlb_flush(struct kvm_vcpu *vcpu)

@@ -262,8 +262,7 @@ static bool age_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
 
 	(void)kvm;
 	(void)gfn;
-	sync_point(SP_ATOMIC, leaf);
-	old = __atomic_fetch_and(leaf, ~KVM_SPTE_ACCESSED, __ATOMIC_SEQ_CST);
+	old = atomic64_fetch_and(~KVM_SPTE_ACCESSED, (atomic64_t *)leaf);
 	return old & KVM_SPTE_ACCESSED;
 }
 
@@ -326,8 +325,7 @@ static bool wrprot_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
 
 	(void)kvm;
 	(void)gfn;
-	sync_point(SP_ATOMIC, leaf);
-	old = __atomic_fetch_and(leaf, ~KVM_SPTE_WRITABLE, __ATOMIC_SEQ_CST);
+	old = atomic64_fetch_and(~KVM_SPTE_WRITABLE, (atomic64_t *)leaf);
 	return old & KVM_SPTE_WRITABLE;
 }
 
