@@ -27,6 +27,17 @@
  * @det_blocked_on: the object a blocked task waits for.
  * @det_cond: where the task's pthread sleeps while another task runs.
  * @det_prio: PCT priority.
+ * @det_timed: blocked in a timed wait (det_block_on_timeout()).
+ * @det_timed_out: that wait ended because the run had nothing else to run.
+ * @blocked_name: name of what a blocked task waits for (a lock class, a
+ *	wait queue), for reports.
+ * @wait_lock: orders @wait_wq against the wakers of the task.
+ * @wait_wq: the wait queue the task sleeps on in wait_event*(), or NULL.
+ * @held, @nr_held, @cap_held: the locks the task holds (lockdep).
+ * @atomic_depth: spinlocks and rwlocks among them.
+ * @non_block_depth: open non_block_start() sections.
+ * @non_block_site: where the outermost one began.
+ * @lockdep_recursion: inside the validator's own reporting.
  */
 struct task_struct {
 	int pid;
@@ -43,7 +54,70 @@ struct task_struct {
 	const void *det_blocked_on;
 	pthread_cond_t det_cond;
 	long det_prio;
+	bool det_timed;
+	bool det_timed_out;
+	const char *blocked_name;
+	pthread_mutex_t wait_lock;
+	wait_queue_head_t *wait_wq;
+	struct held_lock *held;
+	unsigned int nr_held, cap_held;
+	unsigned int atomic_depth;
+	unsigned int non_block_depth;
+	const char *non_block_site;
+	int lockdep_recursion;
 };
+
+/**
+ * struct held_lock - one lock a task holds.
+ * @lock: the instance.
+ * @site: where it was acquired.
+ * @class: its class id.
+ * @type: enum lock_type.
+ * @read: held shared.
+ */
+struct held_lock {
+	const void *lock;
+	const char *site;
+	u32 class;
+	u8 type;
+	bool read;
+};
+
+/* What kind of lock a held_lock is. */
+enum lock_type {
+	LT_SPIN,
+	LT_RWLOCK,
+	LT_MUTEX,
+	LT_RWSEM,
+	LT_SRCU,
+	LT_MAP,
+};
+
+/*
+ * The validator (kernel/locking/lockdep.c).
+ * lockdep_init_class(): give the lock whose class word is @classp the
+ *	class of @key, registering it under @name on first use.
+ * lockdep_acquire(): the calling task is about to wait for @lock (@try:
+ *	it will not wait); checks self-deadlock and order, then records the
+ *	hold.  Call before blocking so a self-deadlock is caught.
+ * lockdep_acquired_try(): a trylock succeeded; record the hold.
+ * lockdep_release(): the calling task released @lock.
+ * lockdep_downgrade(): its exclusive hold of @lock became a shared one.
+ * lockdep_sync(): @lock is waited for without being held (a grace period
+ *	of an SRCU domain); checks as an exclusive acquire and release.
+ * lockdep_task_free(): @t is going away.
+ */
+void lockdep_init_class(u32 *classp, const char *name,
+			struct lock_class_key *key);
+void lockdep_acquire(const void *lock, u32 *classp, enum lock_type type,
+		     bool read, const char *site);
+void lockdep_acquired_try(const void *lock, u32 *classp, enum lock_type type,
+			  bool read, const char *site);
+void lockdep_release(const void *lock);
+void lockdep_downgrade(const void *lock);
+void lockdep_sync(const void *lock, u32 *classp, const char *site);
+void lockdep_task_free(struct task_struct *t);
+const char *lockdep_class_name(u32 class);
 
 /*
  * Blocking inside a deterministic run.  The caller has just found the
@@ -52,6 +126,15 @@ struct task_struct {
  * until det_wake(@obj) and then returns to re-check.
  */
 void det_block_on(const void *obj);
+/*
+ * As det_block_on(), for a timed wait: returns true when the wait timed
+ * out, which happens only when no task of the run is runnable otherwise.
+ */
+bool det_block_on_timeout(const void *obj);
+/* Abandon the run with @why (a violation it cannot continue from). */
+__attribute__((noreturn)) void det_abandon(const char *why);
+/* Wake @t if it sleeps in a wait_event*() (kthread_stop(), signals). */
+void wake_up_process(struct task_struct *t);
 /* Make every task blocked on @obj runnable again (no scheduling point). */
 void det_wake(const void *obj);
 

@@ -18,12 +18,19 @@ static __thread struct task_struct *current_task;
 static pthread_key_t foreign_key;
 static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
 
+static void task_free(struct task_struct *t)
+{
+	lockdep_task_free(t);
+	pthread_mutex_destroy(&t->wait_lock);
+	pthread_cond_destroy(&t->det_cond);
+	free(t);
+}
+
 static void free_foreign(void *p)
 {
 	struct task_struct *t = p;
 
-	pthread_cond_destroy(&t->det_cond);
-	free(t);
+	task_free(t);
 }
 
 static void make_foreign_key(void)
@@ -41,6 +48,7 @@ static struct task_struct *task_alloc(const char *name)
 	snprintf(t->comm, sizeof(t->comm), "%s", name);
 	t->det_id = -1;
 	pthread_cond_init(&t->det_cond, NULL);
+	pthread_mutex_init(&t->wait_lock, NULL);
 	return t;
 }
 
@@ -115,8 +123,7 @@ struct task_struct *kthread_run(int (*fn)(void *data), void *data,
 		if (t->det_id >= 0)
 			det_task_exit(t);
 		__atomic_fetch_sub(&nr_live, 1, __ATOMIC_ACQ_REL);
-		pthread_cond_destroy(&t->det_cond);
-		free(t);
+		task_free(t);
 		return ERR_PTR(-EAGAIN);
 	}
 	return t;
@@ -128,17 +135,19 @@ int kthread_stop(struct task_struct *t)
 
 	if (WARN_ON(IS_ERR_OR_NULL(t) || t == current))
 		return -EINVAL;
+	might_sleep();
 	sync_point(SP_THREAD, t);
-	__atomic_store_n(&t->should_stop, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->should_stop, true, __ATOMIC_SEQ_CST);
+	wake_up_process(t);
 	if (det_on() && t->det_id >= 0) {
+		t->blocked_name = NULL;
 		while (!__atomic_load_n(&t->exited, __ATOMIC_ACQUIRE))
 			det_block_on(t);
 		det_task_reap(t);
 	}
 	pthread_join(t->thread, NULL);
 	ret = t->result;
-	pthread_cond_destroy(&t->det_cond);
-	free(t);
+	task_free(t);
 	__atomic_fetch_sub(&nr_live, 1, __ATOMIC_ACQ_REL);
 	return ret;
 }
@@ -159,11 +168,19 @@ bool signal_pending(struct task_struct *t)
 
 void set_signal_pending(struct task_struct *t, bool pending)
 {
-	__atomic_store_n(&t->sigpending, pending, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->sigpending, pending, __ATOMIC_SEQ_CST);
+	if (pending)
+		wake_up_process(t);
+}
+
+void set_task_comm(struct task_struct *t, const char *name)
+{
+	snprintf(t->comm, sizeof(t->comm), "%s", name);
 }
 
 void cond_resched(void)
 {
+	might_sleep();
 	sync_point(SP_YIELD, NULL);
 }
 
@@ -180,6 +197,7 @@ void msleep(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
+	might_sleep();
 	if (det_on()) {
 		sync_point(SP_YIELD, NULL);
 		return;

@@ -20,6 +20,13 @@ void __warn_report(const char *file, int line, const char *cond, int *once)
 	fprintf(stderr, "WARNING: %s:%d: %s\n", file, line, cond);
 }
 
+void __warn_msg(const char *msg)
+{
+	__atomic_fetch_add(&nr_warnings, 1, __ATOMIC_RELAXED);
+	if (msg && !__atomic_load_n(&quiet, __ATOMIC_RELAXED))
+		fprintf(stderr, "WARNING: %s\n", msg);
+}
+
 void __bug_report(const char *file, int line, const char *cond)
 {
 	fprintf(stderr, "BUG: %s:%d: %s\n", file, line, cond);

@@ -51,6 +51,11 @@ static const char *const inv_names[] = {
 	[INV_MAPPED_AFTER_START] = "mapped-after-start",
 	[INV_UNNOTIFIED_PTE] = "unnotified-pte",
 	[INV_STALE_TLB] = "stale-tlb",
+	[INV_SLEEP_IN_ATOMIC] = "sleep-in-atomic",
+	[INV_SLEEP_IN_NONBLOCK] = "sleep-in-nonblock",
+	[INV_LOCK_ORDER] = "lock-order-inversion",
+	[INV_SELF_DEADLOCK] = "self-deadlock",
+	[INV_LOCK_NOT_HELD] = "lock-not-held",
 };
 
 /* The violating event, as the history shows it. */
@@ -63,13 +68,44 @@ static const char *const inv_events[] = {
 	[INV_MAPPED_AFTER_START] = "VIOLATION INV-6 mapped-after-start",
 	[INV_UNNOTIFIED_PTE] = "VIOLATION INV-7 unnotified-pte",
 	[INV_STALE_TLB] = "VIOLATION INV-8 stale-tlb",
+	[INV_SLEEP_IN_ATOMIC] = "VIOLATION INV-9 sleep-in-atomic",
+	[INV_SLEEP_IN_NONBLOCK] = "VIOLATION INV-10 sleep-in-nonblock",
+	[INV_LOCK_ORDER] = "VIOLATION INV-11 lock-order-inversion",
+	[INV_SELF_DEADLOCK] = "VIOLATION INV-12 self-deadlock",
+	[INV_LOCK_NOT_HELD] = "VIOLATION INV-13 lock-not-held",
 };
 
 const char *checker_inv_name(enum checker_inv inv)
 {
-	if (inv < INV_STALE_SECONDARY || inv > INV_STALE_TLB)
+	if (inv < INV_STALE_SECONDARY || inv >= MMULAB_ARRAY_SIZE(inv_names))
 		return NULL;
 	return inv_names[inv];
+}
+
+/* The checker whose host receives the lock validator's violations. */
+static struct checker *lockdep_owner;
+
+static void vfail(struct checker *c, enum checker_inv inv, unsigned long pfn,
+		  unsigned long addr, u64 gpa, const char *secondary,
+		  const char *fmt, va_list ap);
+
+static void fail(struct checker *c, enum checker_inv inv, unsigned long pfn,
+		 unsigned long addr, const char *secondary, const char *fmt,
+		 ...) __attribute__((format(printf, 6, 7)));
+
+/* The lock validator's hook: its rules are invariants 9 to 13. */
+static void lockdep_violation(void *ctx, enum lockdep_kind kind,
+			      const char *report)
+{
+	static const enum checker_inv inv_of[LOCKDEP_NR_KINDS] = {
+		[LOCKDEP_SLEEP_IN_ATOMIC] = INV_SLEEP_IN_ATOMIC,
+		[LOCKDEP_SLEEP_IN_NONBLOCK] = INV_SLEEP_IN_NONBLOCK,
+		[LOCKDEP_ORDER_INVERSION] = INV_LOCK_ORDER,
+		[LOCKDEP_SELF_DEADLOCK] = INV_SELF_DEADLOCK,
+		[LOCKDEP_NOT_HELD] = INV_LOCK_NOT_HELD,
+	};
+
+	fail(ctx, inv_of[kind], ~0UL, 0, NULL, "%s", report);
 }
 
 static struct checker *checker_of(struct host *host)
@@ -107,6 +143,8 @@ int checker_attach(struct host *host)
 	spin_lock_init(&c->lock);
 	INIT_LIST_HEAD(&c->secondaries);
 	WRITE_ONCE(host->checker, c);
+	lockdep_owner = c;
+	lockdep_set_hook(lockdep_violation, c);
 	return 0;
 }
 
@@ -117,6 +155,10 @@ void checker_detach(struct host *host)
 	if (!c)
 		return;
 	WRITE_ONCE(host->checker, NULL);
+	if (lockdep_owner == c) {
+		lockdep_set_hook(NULL, NULL);
+		lockdep_owner = NULL;
+	}
 	free(c->sec_maps);
 	free(c->gen);
 	free(c);
@@ -677,6 +719,8 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_END_BEFORE_ZAP] = "end-before-zap",
 	[MUTANT_FLUSH_NO_WAIT] = "flush-no-wait",
 	[MUTANT_RELEASE_LEAVES_MAPPINGS] = "release-leaves-mappings",
+	[MUTANT_SLEEP_IN_NONBLOCK] = "sleep-in-nonblock",
+	[MUTANT_LOCK_INVERSION] = "lock-inversion",
 };
 
 int mmulab_mutant;
@@ -698,10 +742,10 @@ int mutant_lookup(const char *name)
 void mutant_set(enum mutant m)
 {
 	if ((unsigned int)m < NR_MUTANTS)
-		__atomic_store_n(&mmulab_mutant, m, __ATOMIC_RELAXED);
+		__WRITE_ONCE(mmulab_mutant, m);
 }
 
 enum mutant mutant_active(void)
 {
-	return __atomic_load_n(&mmulab_mutant, __ATOMIC_RELAXED);
+	return __READ_ONCE(mmulab_mutant);
 }

@@ -120,30 +120,22 @@ static inline bool PageFlag(const struct page *page, enum pageflags f)
 
 static inline void SetPageFlag(struct page *page, enum pageflags f)
 {
-	sync_point(SP_ATOMIC, page);
-	__atomic_fetch_or(&page->flags.counter, 1L << f, __ATOMIC_SEQ_CST);
+	atomic_long_fetch_or(1L << f, &page->flags);
 }
 
 static inline void ClearPageFlag(struct page *page, enum pageflags f)
 {
-	sync_point(SP_ATOMIC, page);
-	__atomic_fetch_and(&page->flags.counter, ~(1L << f), __ATOMIC_SEQ_CST);
+	atomic_long_fetch_andnot(1L << f, &page->flags);
 }
 
 static inline bool TestClearPageFlag(struct page *page, enum pageflags f)
 {
-	sync_point(SP_ATOMIC, page);
-	return __atomic_fetch_and(&page->flags.counter, ~(1L << f),
-				  __ATOMIC_SEQ_CST) &
-	       (1L << f);
+	return atomic_long_fetch_andnot(1L << f, &page->flags) & (1L << f);
 }
 
 static inline bool TestSetPageFlag(struct page *page, enum pageflags f)
 {
-	sync_point(SP_ATOMIC, page);
-	return __atomic_fetch_or(&page->flags.counter, 1L << f,
-				 __ATOMIC_SEQ_CST) &
-	       (1L << f);
+	return atomic_long_fetch_or(1L << f, &page->flags) & (1L << f);
 }
 
 /* ->mapping with its tag bits, read once (it changes under readers). */
@@ -164,7 +156,7 @@ static inline void set_page_mapping(struct page *page, void *mapping)
  */
 static inline unsigned long page_index(const struct page *page)
 {
-	return __atomic_load_n(&page->index, __ATOMIC_RELAXED);
+	return __READ_ONCE(page->index);
 }
 
 static inline bool PageAnon(const struct page *page)
@@ -367,8 +359,7 @@ extern int mmulab_mutant;
 /** mutant_is() - is protocol mutant @m active?  (See <mmulab/checker.h>.) */
 static inline bool mutant_is(enum mutant m)
 {
-	return unlikely(__atomic_load_n(&mmulab_mutant, __ATOMIC_RELAXED) ==
-			(int)m);
+	return unlikely(__READ_ONCE(mmulab_mutant) == (int)m);
 }
 
 extern struct host *host_table[MAX_HOSTS];
@@ -586,10 +577,7 @@ static inline bool mm_flag_test(struct mm_struct *mm, int bit)
 /* Set @bit; true if it was already set. */
 static inline bool mm_flag_test_and_set(struct mm_struct *mm, int bit)
 {
-	sync_point(SP_ATOMIC, &mm->flags);
-	return __atomic_fetch_or(&mm->flags.counter, 1L << bit,
-				 __ATOMIC_SEQ_CST) &
-	       (1L << bit);
+	return atomic_long_fetch_or(1L << bit, &mm->flags) & (1L << bit);
 }
 
 static inline void mm_flag_set(struct mm_struct *mm, int bit)
@@ -633,15 +621,11 @@ void exit_mmap(struct mm_struct *mm);
 						   (end) - 1));                \
 	     vma; vma = vma_next_in(vma, (end)))
 
-static inline void mmap_assert_locked(struct mm_struct *mm)
-{
-	WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
-}
+/* mmap_assert_locked() - the calling task holds @mm's mmap_lock. */
+#define mmap_assert_locked(mm) lockdep_assert_held(&(mm)->mmap_lock)
 
-static inline void mmap_assert_write_locked(struct mm_struct *mm)
-{
-	WARN_ON_ONCE(!rwsem_is_write_owner(&mm->mmap_lock));
-}
+/* mmap_assert_write_locked() - it holds @mm's mmap_lock exclusive. */
+#define mmap_assert_write_locked(mm) lockdep_assert_held_write(&(mm)->mmap_lock)
 
 /* memory.c */
 #define FAULT_FLAG_WRITE 0x1	/* the access writes */

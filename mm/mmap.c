@@ -7,14 +7,15 @@
 
 #include "pgtable.h"
 
-void mmap_read_lock(struct mm_struct *mm)
+/* The lock primitives get the caller's site, for the validator's reports. */
+void __mmap_read_lock(struct mm_struct *mm, const char *site)
 {
-	down_read(&mm->mmap_lock);
+	_down_read(&mm->mmap_lock, site);
 }
 
-bool mmap_read_trylock(struct mm_struct *mm)
+bool __mmap_read_trylock(struct mm_struct *mm, const char *site)
 {
-	return down_read_trylock(&mm->mmap_lock);
+	return _down_read_trylock(&mm->mmap_lock, site);
 }
 
 void mmap_read_unlock(struct mm_struct *mm)
@@ -22,9 +23,9 @@ void mmap_read_unlock(struct mm_struct *mm)
 	up_read(&mm->mmap_lock);
 }
 
-void mmap_write_lock(struct mm_struct *mm)
+void __mmap_write_lock(struct mm_struct *mm, const char *site)
 {
-	down_write(&mm->mmap_lock);
+	_down_write(&mm->mmap_lock, site);
 }
 
 void mmap_write_unlock(struct mm_struct *mm)
@@ -490,7 +491,7 @@ void exit_mmap(struct mm_struct *mm)
  * mm_take_all_locks
  */
 
-static struct mutex mm_all_locks_mutex = __MUTEX_INITIALIZER;
+DEFINE_MUTEX(mm_all_locks_mutex);
 
 /**
  * mm_take_all_locks() - with the mmap_lock held for writing, take every

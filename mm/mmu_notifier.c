@@ -55,6 +55,14 @@ struct mmu_notifier_subscriptions {
  * pages are freed" true.
  */
 static struct srcu_struct mn_srcu;
+/*
+ * The kernel's __mmu_notifier_invalidate_range_start_map: a pseudo lock
+ * held across every start and end dispatch, so a lock taken by a callback
+ * and held around something that waits for callbacks (read_begin, remove)
+ * is an order inversion.
+ */
+static struct lockdep_map mn_invalidate_start_map =
+	STATIC_LOCKDEP_MAP_INIT("mmu_notifier_invalidate_range_start");
 
 __attribute__((constructor)) static void mn_srcu_init(void)
 {
@@ -143,6 +151,8 @@ static bool itree_node_empty(const struct interval_tree_node *node)
 
 static bool mn_itree_is_invalidating(struct mmu_notifier_subscriptions *subs)
 {
+	/* As 6.12: the epoch's parity is read under the tree's lock. */
+	lockdep_assert_held(&subs->lock);
 	return subs->invalidate_seq & 1;
 }
 
@@ -318,6 +328,12 @@ mmu_interval_read_begin(struct mmu_interval_notifier *interval_sub)
 	 * Stored values are always odd and idle is even, so even after the
 	 * counter wraps this wait ends when the current epoch does.
 	 */
+	/*
+	 * As 6.12: the wait ends only when every ->invalidate of the epoch
+	 * has returned, so the caller must hold nothing those take.
+	 */
+	lock_map_acquire(&mn_invalidate_start_map);
+	lock_map_release(&mn_invalidate_start_map);
 	if (busy)
 		wait_event(subs->wq, READ_ONCE(subs->invalidate_seq) != seq);
 	return seq;
@@ -583,7 +599,12 @@ static int mn_hlist_invalidate_range_start(
 
 		if (!ops->invalidate_range_start)
 			continue;
+		/* As 6.12: a non-blockable callback must not sleep. */
+		if (!blockable)
+			non_block_start();
 		err = ops->invalidate_range_start(sub, range);
+		if (!blockable)
+			non_block_end();
 		if (!err) {
 			checker_contract_start(sub, range);
 			continue;
@@ -603,7 +624,8 @@ static int mn_hlist_invalidate_range_start(
 	/*
 	 * The caller will not call end after a failure, yet every
 	 * subscriber with an end succeeded (see above) and holds its window
-	 * open: close them all now, from the core.
+	 * open: close them all now, from the core (outside a non-blocking
+	 * section, as 6.12 does on this path).
 	 */
 	if (ret)
 		mn_hlist_end_all(subs, range);
@@ -669,16 +691,25 @@ static int mn_invalidate_range_start(struct mmu_notifier_range *range)
 
 void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
 {
+	/* As 6.12: subscribers may sleep in a blockable range. */
+	might_sleep();
 	range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+	lock_map_acquire(&mn_invalidate_start_map);
 	/* Blockable subscribers do not fail; a failure already WARNed. */
 	(void)mn_invalidate_range_start(range);
+	lock_map_release(&mn_invalidate_start_map);
 }
 
 int mmu_notifier_invalidate_range_start_nonblock(
 	struct mmu_notifier_range *range)
 {
+	int ret;
+
 	range->flags &= ~MMU_NOTIFIER_RANGE_BLOCKABLE;
-	return mn_invalidate_range_start(range);
+	lock_map_acquire(&mn_invalidate_start_map);
+	ret = mn_invalidate_range_start(range);
+	lock_map_release(&mn_invalidate_start_map);
+	return ret;
 }
 
 static void mn_hlist_invalidate_end(struct mmu_notifier_subscriptions *subs,
@@ -688,9 +719,16 @@ static void mn_hlist_invalidate_end(struct mmu_notifier_subscriptions *subs,
 	int idx;
 
 	idx = srcu_read_lock(&mn_srcu);
-	hlist_for_each_entry_srcu(sub, &subs->list, hlist)
-		if (sub->ops->invalidate_range_end)
-			sub->ops->invalidate_range_end(sub, range);
+	hlist_for_each_entry_srcu(sub, &subs->list, hlist) {
+		if (!sub->ops->invalidate_range_end)
+			continue;
+		/* As 6.12: the OOM reaper's end must not sleep either. */
+		if (!mmu_notifier_range_blockable(range))
+			non_block_start();
+		sub->ops->invalidate_range_end(sub, range);
+		if (!mmu_notifier_range_blockable(range))
+			non_block_end();
+	}
 	srcu_read_unlock(&mn_srcu, idx);
 }
 
@@ -698,6 +736,9 @@ void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range)
 {
 	struct mmu_notifier_subscriptions *subs;
 
+	/* As 6.12: only a blockable range's end may sleep. */
+	if (mmu_notifier_range_blockable(range))
+		might_sleep();
 	if (mn_range_invalid(range))
 		return;
 	checker_range_end(range);
@@ -705,6 +746,7 @@ void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range)
 	subs = mn_subs(range->mm);
 	if (!subs)
 		return;
+	lock_map_acquire(&mn_invalidate_start_map);
 	/*
 	 * The PTE changes of the range are complete, so the interval epoch
 	 * may close (and readers resume) before the hlist subscribers hear
@@ -715,6 +757,7 @@ void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range)
 		mn_itree_inv_end(subs);
 	if (!hlist_empty(&subs->list))
 		mn_hlist_invalidate_end(subs, range);
+	lock_map_release(&mn_invalidate_start_map);
 }
 
 /* ---------------------------------------------------------------------
@@ -768,7 +811,9 @@ int __mmu_notifier_register(struct mmu_notifier *subscription,
 	struct mmu_notifier_subscriptions *new_subs = NULL, *subs;
 	int ret;
 
-	if (WARN_ON(!rwsem_is_write_owner(&mm->mmap_lock)))
+	/* As 6.12; the checked API also refuses. */
+	mmap_assert_write_locked(mm);
+	if (!rwsem_is_write_owner(&mm->mmap_lock))
 		return -EINVAL;
 	/* Without a user, exit_mmap may be running release right now. */
 	if (WARN_ON(atomic_read(&mm->mm_users) <= 0))
@@ -898,7 +943,9 @@ mmu_notifier_get_locked(const struct mmu_notifier_ops *ops,
 	struct mmu_notifier *sub;
 	int ret;
 
-	if (WARN_ON(!rwsem_is_write_owner(&mm->mmap_lock)))
+	/* As 6.12; the checked API also refuses. */
+	mmap_assert_write_locked(mm);
+	if (!rwsem_is_write_owner(&mm->mmap_lock))
 		return ERR_PTR(-EINVAL);
 	if (WARN_ON(!ops || !ops->alloc_notifier || !ops->free_notifier))
 		return ERR_PTR(-EINVAL);
@@ -1167,7 +1214,9 @@ int mmu_interval_notifier_insert_locked(
 
 	if (!mn_interval_args_ok(interval_sub, mm, ops))
 		return -EINVAL;
-	if (WARN_ON(!rwsem_is_write_owner(&mm->mmap_lock)))
+	/* As 6.12; the checked API also refuses. */
+	mmap_assert_write_locked(mm);
+	if (!rwsem_is_write_owner(&mm->mmap_lock))
 		return -EINVAL;
 	subs = mm->notifier_subscriptions;
 	if (!subs || !READ_ONCE(subs->has_itree)) {
@@ -1245,6 +1294,8 @@ void mmu_interval_notifier_remove(struct mmu_interval_notifier *interval_sub)
 	unsigned long seq = 0;
 	enum mn_unlink how;
 
+	/* As 6.12: removal may wait for an epoch to end. */
+	might_sleep();
 	if (WARN_ON(!mm))
 		return;
 	subs = mn_subs(mm);
@@ -1260,8 +1311,11 @@ void mmu_interval_notifier_remove(struct mmu_interval_notifier *interval_sub)
 	/*
 	 * Sleeping for the epoch: the caller must not hold anything an
 	 * ->invalidate callback takes, and must not be one.  seq is odd
-	 * here, never 0.
+	 * here, never 0.  As 6.12, lockdep sees the wait as a hold of the
+	 * pseudo lock the callbacks run under.
 	 */
+	lock_map_acquire(&mn_invalidate_start_map);
+	lock_map_release(&mn_invalidate_start_map);
 	if (seq)
 		wait_event(subs->wq, mn_itree_seq_released(subs, seq));
 	checker_contract_interval(interval_sub, NULL);

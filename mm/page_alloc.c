@@ -13,7 +13,7 @@ _Static_assert(sizeof(struct page) <= 64, "struct page must fit 64 bytes");
 _Static_assert(NR_PAGEFLAGS <= PAGE_HOST_SHIFT, "page flags overlap the host");
 
 struct host *host_table[MAX_HOSTS];
-static struct mutex host_table_lock = __MUTEX_INITIALIZER;
+DEFINE_MUTEX(host_table_lock);
 
 /*
  * The free list is a stack of frame numbers linked through lru_next and
@@ -545,10 +545,10 @@ u64 page_read_u64(struct page *page, unsigned long offset)
 	u64 *p = page_address(page);
 
 	if (!p)
-		return __atomic_load_n(&page->tag, __ATOMIC_RELAXED);
+		return __READ_ONCE(page->tag);
 	if (WARN_ON_ONCE(offset >= PAGE_SIZE || (offset & 7)))
 		return 0;
-	return __atomic_load_n(&p[offset / 8], __ATOMIC_RELAXED);
+	return __READ_ONCE(p[offset / 8]);
 }
 
 void page_write_u64(struct page *page, unsigned long offset, u64 val)
@@ -558,12 +558,12 @@ void page_write_u64(struct page *page, unsigned long offset, u64 val)
 	if (WARN_ON_ONCE(PageFlag(page, PG_reserved)))
 		return;
 	if (!p) {
-		__atomic_store_n(&page->tag, val, __ATOMIC_RELAXED);
+		__WRITE_ONCE(page->tag, val);
 		return;
 	}
 	if (WARN_ON_ONCE(offset >= PAGE_SIZE || (offset & 7)))
 		return;
-	__atomic_store_n(&p[offset / 8], val, __ATOMIC_RELAXED);
+	__WRITE_ONCE(p[offset / 8], val);
 }
 
 int page_copy_to(struct page *page, unsigned long offset, void *buf,
@@ -574,8 +574,7 @@ int page_copy_to(struct page *page, unsigned long offset, void *buf,
 	if (!p || offset > PAGE_SIZE || len > PAGE_SIZE - offset)
 		return -EINVAL;
 	for (size_t i = 0; i < len; i++)
-		((u8 *)buf)[i] = __atomic_load_n(&p[offset + i],
-						 __ATOMIC_RELAXED);
+		((u8 *)buf)[i] = __READ_ONCE(p[offset + i]);
 	return 0;
 }
 
@@ -588,8 +587,7 @@ int page_copy_from(struct page *page, unsigned long offset, const void *buf,
 	    PageFlag(page, PG_reserved))
 		return -EINVAL;
 	for (size_t i = 0; i < len; i++)
-		__atomic_store_n(&p[offset + i], ((const u8 *)buf)[i],
-				 __ATOMIC_RELAXED);
+		__WRITE_ONCE(p[offset + i], ((const u8 *)buf)[i]);
 	return 0;
 }
 
@@ -618,14 +616,11 @@ void copy_page_contents(struct page *dst, struct page *src)
 	u64 *d = page_address(dst), *s = page_address(src);
 
 	if (!d) {
-		__atomic_store_n(&dst->tag,
-				 __atomic_load_n(&src->tag, __ATOMIC_RELAXED),
-				 __ATOMIC_RELAXED);
+		__WRITE_ONCE(dst->tag, __READ_ONCE(src->tag));
 		return;
 	}
 	for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-		__atomic_store_n(&d[i], __atomic_load_n(&s[i], __ATOMIC_RELAXED),
-				 __ATOMIC_RELAXED);
+		__WRITE_ONCE(d[i], __READ_ONCE(s[i]));
 }
 
 /** clear_page_contents() - zero @page (data) or its tag. */
@@ -634,11 +629,11 @@ void clear_page_contents(struct page *page)
 	u64 *d = page_address(page);
 
 	if (!d) {
-		__atomic_store_n(&page->tag, 0, __ATOMIC_RELAXED);
+		__WRITE_ONCE(page->tag, 0);
 		return;
 	}
 	for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-		__atomic_store_n(&d[i], 0, __ATOMIC_RELAXED);
+		__WRITE_ONCE(d[i], 0);
 }
 
 /* ---------------------------------------------------------------------

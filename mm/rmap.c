@@ -158,7 +158,7 @@ void page_add_anon_rmap(struct page *page, struct vm_area_struct *vma,
 
 	WARN_ON_ONCE(!PageLocked(page));
 	if (!page_mapcount(page)) {
-		__atomic_store_n(&page->index, index, __ATOMIC_RELAXED);
+		__WRITE_ONCE(page->index, index);
 		set_page_mapping(page, anon_mapping(vma));
 	} else {
 		WARN_ON_ONCE(page_anon_vma(page) != vma->anon_vma ||

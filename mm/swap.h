@@ -72,13 +72,12 @@ struct swap_info_struct {
  */
 static inline swp_entry_t page_swap_entry(const struct page *page)
 {
-	return (swp_entry_t){ __atomic_load_n(&page->private,
-					      __ATOMIC_RELAXED) };
+	return (swp_entry_t){ __READ_ONCE(page->private) };
 }
 
 static inline void set_page_swap_entry(struct page *page, swp_entry_t entry)
 {
-	__atomic_store_n(&page->private, entry.val, __ATOMIC_RELAXED);
+	__WRITE_ONCE(page->private, entry.val);
 }
 
 static inline bool PageSwapCache(const struct page *page)

@@ -236,13 +236,12 @@ void swap_write_slot(struct host *host, swp_entry_t entry, struct page *page)
 	u64 *src = page_address(page), *dst;
 
 	if (!si->data) {
-		si->slots[off].tag = __atomic_load_n(&page->tag,
-						     __ATOMIC_RELAXED);
+		si->slots[off].tag = __READ_ONCE(page->tag);
 		return;
 	}
 	dst = (u64 *)(si->data + off * PAGE_SIZE);
 	for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		dst[i] = __READ_ONCE(src[i]);
 }
 
 void swap_read_slot(struct host *host, swp_entry_t entry, struct page *page)
@@ -252,11 +251,10 @@ void swap_read_slot(struct host *host, swp_entry_t entry, struct page *page)
 	u64 *dst = page_address(page), *src;
 
 	if (!si->data) {
-		__atomic_store_n(&page->tag, si->slots[off].tag,
-				 __ATOMIC_RELAXED);
+		__WRITE_ONCE(page->tag, si->slots[off].tag);
 		return;
 	}
 	src = (u64 *)(si->data + off * PAGE_SIZE);
 	for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+		__WRITE_ONCE(dst[i], src[i]);
 }

@@ -54,6 +54,8 @@ expect_found fault-race primary-no-notifier 20
 expect_found fault-race end-before-zap 10
 expect_found fault-race flush-no-wait 1000
 expect_found fault-race release-leaves-mappings 10
+expect_found pressure-race sleep-in-nonblock 10
+expect_found pressure-race lock-inversion 20
 
 for s in fault-race mirror-race register-race change-pte-race pressure-race; do
 	expect_clean "$s" 200

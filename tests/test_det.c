@@ -167,7 +167,7 @@ static int excl_writer(void *arg)
 		TASK_CHECK(++e->writers_inside == 1);
 		TASK_CHECK(e->readers_inside == 0);
 		v = e->counter;
-		cond_resched();
+		cpu_relax(); /* a scheduling point; spinning, not sleeping */
 		e->counter = v + 1;
 		e->writers_inside--;
 		excl_unlock(e);
@@ -187,7 +187,7 @@ static int excl_reader(void *arg)
 		TASK_CHECK(e->writers_inside == 0);
 		if (++e->readers_inside > e->max_readers_inside)
 			e->max_readers_inside = e->readers_inside;
-		cond_resched();
+		cpu_relax();
 		TASK_CHECK(e->writers_inside == 0);
 		e->readers_inside--;
 		if (e->kind == EX_RWSEM)

@@ -63,12 +63,20 @@ static void insert(struct rec_isub *isub, struct mm_struct *mm,
 	check_inv17(mm);
 }
 
+/*
+ * Windows the test task has open: it holds the mmap_lock for the
+ * outermost only (taking it again would be a recursive read, a possible
+ * self-deadlock the lock validator reports).
+ */
+static int windows_open;
+
 /* Open a blockable window on [start, end) and leave it open. */
 static void open_window(struct mmu_notifier_range *range, struct mm_struct *mm,
 			unsigned long start, unsigned long end)
 {
 	mmu_notifier_range_init(range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
-	mmap_read_lock(mm);
+	if (!windows_open++)
+		mmap_read_lock(mm);
 	mmu_notifier_invalidate_range_start(range);
 	check_inv17(mm);
 }
@@ -76,7 +84,8 @@ static void open_window(struct mmu_notifier_range *range, struct mm_struct *mm,
 static void close_window(struct mmu_notifier_range *range)
 {
 	mmu_notifier_invalidate_range_end(range);
-	mmap_read_unlock(range->mm);
+	if (!--windows_open)
+		mmap_read_unlock(range->mm);
 	check_inv17(range->mm);
 }
 
@@ -102,6 +111,23 @@ static int remove_fn(void *data)
 
 	mmu_interval_notifier_remove(&b->isub->in);
 	gate_open(&b->done);
+	return 0;
+}
+
+/* Hold the driver lock in another task until the test releases it. */
+struct lock_holder {
+	struct rec_isub *isub;
+	struct gate held, release;
+};
+
+static int hold_user_lock_fn(void *data)
+{
+	struct lock_holder *h = data;
+
+	mutex_lock(&h->isub->user_lock);
+	gate_open(&h->held);
+	gate_wait(&h->release);
+	mutex_unlock(&h->isub->user_lock);
 	return 0;
 }
 
@@ -513,6 +539,8 @@ static void test_t11_interval_refuses_nonblock(void **state)
 	struct mmu_notifier_snapshot s;
 	struct rec_isub a, b;
 	struct rec_sub h;
+	struct lock_holder holder;
+	struct task_struct *t;
 	unsigned long w0 = warn_count();
 
 	rec_isub_init(&a, 1, &tlog);
@@ -522,14 +550,24 @@ static void test_t11_interval_refuses_nonblock(void **state)
 	insert(&a, f->mm, A0, A1);
 	insert(&b, f->mm, A0, A1);
 
-	/* A's driver lock is busy: its non-blocking callback refuses. */
-	mutex_lock(&a.user_lock);
+	/*
+	 * A's driver lock is busy (held by another task: holding it here
+	 * around an invalidation would invert the callback's lock order):
+	 * its non-blocking callback refuses.
+	 */
+	holder.isub = &a;
+	gate_init(&holder.held);
+	gate_init(&holder.release);
+	t = kthread_run(hold_user_lock_fn, &holder, "holder");
+	assert_false(IS_ERR(t));
+	gate_wait(&holder.held);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, f->mm, A0, A1);
 	mmap_read_lock(f->mm);
 	assert_int_equal(mmu_notifier_invalidate_range_start_nonblock(&range),
 			 -EAGAIN);
 	mmap_read_unlock(f->mm);
-	mutex_unlock(&a.user_lock);
+	gate_open(&holder.release);
+	kthread_stop(t);
 
 	/* The walk stopped at A: neither B nor the hlist was asked. */
 	assert_int_equal(atomic_read(&a.nr_invalidate), 1);

@@ -425,6 +425,7 @@ static void test_trylocks(void **state)
 {
 	struct try_ctx c;
 	struct task_struct *w;
+	unsigned long sleeps;
 
 	(void)state;
 	spin_lock_init(&c.spin);
@@ -435,7 +436,12 @@ static void test_trylocks(void **state)
 	assert_true(spin_trylock(&c.spin));
 	assert_true(spin_is_locked(&c.spin));
 	assert_false(spin_trylock(&c.spin));
+	/* Joining a thread while holding a spinlock is sleeping in atomic. */
+	sleeps = lockdep_count(LOCKDEP_SLEEP_IN_ATOMIC);
+	warn_set_quiet(true);
 	assert_int_equal(on_other_thread(try_spin, &c), 0);
+	warn_set_quiet(false);
+	assert_int_equal(lockdep_count(LOCKDEP_SLEEP_IN_ATOMIC), sleeps + 1);
 	spin_unlock(&c.spin);
 	assert_false(spin_is_locked(&c.spin));
 

@@ -23,6 +23,12 @@
  */
 void __warn_report(const char *file, int line, const char *cond, int *once);
 
+/**
+ * __warn_msg() - count one warning and log @msg as "WARNING: @msg"; with
+ * a NULL @msg only count it.  The lock validator's WARNs use it.
+ */
+void __warn_msg(const char *msg);
+
 /** __bug_report() - report a fatal assertion and abort(). */
 __attribute__((noreturn)) void __bug_report(const char *file, int line,
 					    const char *cond);

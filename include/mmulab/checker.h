@@ -30,6 +30,18 @@
  *  INV-8 stale-tlb: a secondary TLB uses a translation cached before a
  *	flush request whose flush has returned.
  *
+ * and the kernel's locking rules, from the lock validator of the
+ * concurrency layer (<mmulab/sync.h>), while a checker is attached:
+ *
+ *  INV-9 sleep-in-atomic: no task sleeps holding a spinlock or rwlock;
+ *  INV-10 sleep-in-nonblock: none sleeps inside non_block_start()/end()
+ *	(a non-blockable notifier callback);
+ *  INV-11 lock-order-inversion: no two lock classes are taken in both
+ *	orders (reported the first time the second order is seen);
+ *  INV-12 self-deadlock: no task waits for a lock it holds, or for a
+ *	grace period of an SRCU domain it is reading (the run is abandoned);
+ *  INV-13 lock-not-held: every lockdep_assert_held*() holds.
+ *
  * Cheap checks run on every event (frame free, secondary map and use);
  * full sweeps run at quiescent points (checker_sweep()).  Each violation
  * is recorded with the frame, addresses, the secondary entry and the last
@@ -60,6 +72,11 @@ enum checker_inv {
 	INV_MAPPED_AFTER_START = 6,
 	INV_UNNOTIFIED_PTE = 7,
 	INV_STALE_TLB = 8,
+	INV_SLEEP_IN_ATOMIC = 9,
+	INV_SLEEP_IN_NONBLOCK = 10,
+	INV_LOCK_ORDER = 11,
+	INV_SELF_DEADLOCK = 12,
+	INV_LOCK_NOT_HELD = 13,
 };
 
 /** checker_inv_name() - "stale-secondary", ...; NULL if unknown. */
@@ -80,12 +97,15 @@ struct checker_violation {
 	unsigned long addr;
 	u64 gpa;
 	const char *secondary;
-	char detail[200];
+	char detail[400];
 };
 
 /**
  * checker_attach() - start checking @host.  Attach before any secondary
- * MMU is created on it.
+ * MMU is created on it.  The checker also installs the lock validator's
+ * hook (lockdep_set_hook(), which empties the lock-order graph), so lock
+ * rule violations of any task become INV-9..13 of @host; with several
+ * hosts attached, the last one attached gets them.
  * Return: 0, -EBUSY if already attached, -ENOMEM.
  */
 int checker_attach(struct host *host);
@@ -461,6 +481,11 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  * @MUTANT_FLUSH_NO_WAIT: kvm_flush_remote_tlbs() does not wait for vCPUs
  *	in guest mode.
  * @MUTANT_RELEASE_LEAVES_MAPPINGS: KVM's release drops no SPTE.
+ * @MUTANT_SLEEP_IN_NONBLOCK: KVM's invalidate_range_start takes a driver
+ *	mutex even in a non-blockable range (the OOM reaper's).
+ * @MUTANT_LOCK_INVERSION: a KVM fault that lost the race to another vCPU
+ *	(the SPTE is already there) looks at the host PTE under its PTL
+ *	while holding mmu_lock, the reverse of aging's PTL -> mmu_lock.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -479,6 +504,8 @@ enum mutant {
 	MUTANT_END_BEFORE_ZAP,
 	MUTANT_FLUSH_NO_WAIT,
 	MUTANT_RELEASE_LEAVES_MAPPINGS,
+	MUTANT_SLEEP_IN_NONBLOCK,
+	MUTANT_LOCK_INVERSION,
 	NR_MUTANTS,
 };
 

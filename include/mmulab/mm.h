@@ -449,17 +449,28 @@ int mm_oom_reap(struct mm_struct *mm);
  */
 struct mm_struct *dup_mm(struct mm_struct *oldmm);
 
-/** mmap_read_lock() - take @mm's mmap_lock shared. */
-void mmap_read_lock(struct mm_struct *mm);
+void __mmap_read_lock(struct mm_struct *mm, const char *site);
+bool __mmap_read_trylock(struct mm_struct *mm, const char *site);
+void __mmap_write_lock(struct mm_struct *mm, const char *site);
+
+/**
+ * mmap_read_lock() - take @mm's mmap_lock shared; may sleep.  Taking it
+ * while the task already holds it (either way) is reported as a
+ * self-deadlock by the lock validator (<mmulab/sync.h>).
+ */
+#define mmap_read_lock(mm) __mmap_read_lock((mm), LOCK_SITE)
 /**
  * mmap_read_trylock() - take @mm's mmap_lock shared if that needs no
  * wait (no writer holds it or waits for it); true on success.
  */
-bool mmap_read_trylock(struct mm_struct *mm);
+#define mmap_read_trylock(mm) __mmap_read_trylock((mm), LOCK_SITE)
 /** mmap_read_unlock() - release a shared hold of the mmap_lock. */
 void mmap_read_unlock(struct mm_struct *mm);
-/** mmap_write_lock() - take @mm's mmap_lock exclusive. */
-void mmap_write_lock(struct mm_struct *mm);
+/**
+ * mmap_write_lock() - take @mm's mmap_lock exclusive; may sleep.  A
+ * self-deadlock (the task holds it already) is reported, not hung.
+ */
+#define mmap_write_lock(mm) __mmap_write_lock((mm), LOCK_SITE)
 /** mmap_write_unlock() - release an exclusive hold of the mmap_lock. */
 void mmap_write_unlock(struct mm_struct *mm);
 

@@ -161,6 +161,14 @@ typedef struct {
 	long counter;
 } atomic_long_t;
 
+/**
+ * typedef atomic64_t - a 64-bit word accessed only through atomic64_*();
+ * as in the kernel, a u64 may be cast to it (KVM's SPTEs).
+ */
+typedef struct {
+	s64 counter;
+} atomic64_t;
+
 #define ATOMIC_INIT(i) { (i) }
 
 #define __MMULAB_ATOMIC_OPS(pfx, T, V)                                         \
@@ -239,32 +247,332 @@ typedef struct {
 	static inline bool pfx##_inc_not_zero(T *v)                            \
 	{                                                                      \
 		return pfx##_add_unless(v, 1, 0);                              \
+	}                                                                      \
+	static inline V pfx##_fetch_or(V i, T *v)                              \
+	{                                                                      \
+		sync_point(SP_ATOMIC, v);                                      \
+		return __atomic_fetch_or(&v->counter, i, __ATOMIC_SEQ_CST);    \
+	}                                                                      \
+	static inline V pfx##_fetch_and(V i, T *v)                             \
+	{                                                                      \
+		sync_point(SP_ATOMIC, v);                                      \
+		return __atomic_fetch_and(&v->counter, i, __ATOMIC_SEQ_CST);   \
+	}                                                                      \
+	static inline V pfx##_fetch_andnot(V i, T *v)                          \
+	{                                                                      \
+		return pfx##_fetch_and(~i, v);                                 \
+	}                                                                      \
+	static inline void pfx##_or(V i, T *v)                                 \
+	{                                                                      \
+		sync_point(SP_ATOMIC, v);                                      \
+		__atomic_fetch_or(&v->counter, i, __ATOMIC_RELAXED);           \
+	}                                                                      \
+	static inline void pfx##_and(V i, T *v)                                \
+	{                                                                      \
+		sync_point(SP_ATOMIC, v);                                      \
+		__atomic_fetch_and(&v->counter, i, __ATOMIC_RELAXED);          \
+	}                                                                      \
+	static inline void pfx##_andnot(V i, T *v)                             \
+	{                                                                      \
+		pfx##_and(~i, v);                                              \
 	}
 
 __MMULAB_ATOMIC_OPS(atomic, atomic_t, int)
 __MMULAB_ATOMIC_OPS(atomic_long, atomic_long_t, long)
+__MMULAB_ATOMIC_OPS(atomic64, atomic64_t, s64)
 
 /* ---------------------------------------------------------------------
- * Locks.  Each is one futex word (the reader-writer ones add nothing
- * else), so they are small enough to live in per-frame metadata.
+ * Bit operations on arrays of unsigned long, as in <linux/bitops.h>.  The
+ * plain ones are atomic (a scheduling point each); the __ ones are not and
+ * are for memory no other task can see yet.  The test_and_ ones are fully
+ * ordered, the void ones relaxed, as in the kernel.
+ */
+
+#define BITS_PER_LONG (8 * (int)sizeof(long))
+#define BIT_MASK(nr) (1UL << ((nr) % BITS_PER_LONG))
+#define BIT_WORD(nr) ((nr) / BITS_PER_LONG)
+
+/** set_bit() - atomically set bit @nr of @addr. */
+static inline void set_bit(unsigned long nr, unsigned long *addr)
+{
+	sync_point(SP_ATOMIC, addr + BIT_WORD(nr));
+	__atomic_fetch_or(addr + BIT_WORD(nr), BIT_MASK(nr), __ATOMIC_RELAXED);
+}
+
+/** clear_bit() - atomically clear bit @nr of @addr. */
+static inline void clear_bit(unsigned long nr, unsigned long *addr)
+{
+	sync_point(SP_ATOMIC, addr + BIT_WORD(nr));
+	__atomic_fetch_and(addr + BIT_WORD(nr), ~BIT_MASK(nr),
+			   __ATOMIC_RELAXED);
+}
+
+/** change_bit() - atomically flip bit @nr of @addr. */
+static inline void change_bit(unsigned long nr, unsigned long *addr)
+{
+	sync_point(SP_ATOMIC, addr + BIT_WORD(nr));
+	__atomic_fetch_xor(addr + BIT_WORD(nr), BIT_MASK(nr),
+			   __ATOMIC_RELAXED);
+}
+
+/** test_bit() - bit @nr of @addr (one load). */
+static inline bool test_bit(unsigned long nr, const unsigned long *addr)
+{
+	sync_point(SP_LOAD, addr + BIT_WORD(nr));
+	return __atomic_load_n(addr + BIT_WORD(nr), __ATOMIC_RELAXED) &
+	       BIT_MASK(nr);
+}
+
+/** test_and_set_bit() - set bit @nr of @addr; return its old value. */
+static inline bool test_and_set_bit(unsigned long nr, unsigned long *addr)
+{
+	sync_point(SP_ATOMIC, addr + BIT_WORD(nr));
+	return __atomic_fetch_or(addr + BIT_WORD(nr), BIT_MASK(nr),
+				 __ATOMIC_SEQ_CST) &
+	       BIT_MASK(nr);
+}
+
+/** test_and_clear_bit() - clear bit @nr of @addr; return its old value. */
+static inline bool test_and_clear_bit(unsigned long nr, unsigned long *addr)
+{
+	sync_point(SP_ATOMIC, addr + BIT_WORD(nr));
+	return __atomic_fetch_and(addr + BIT_WORD(nr), ~BIT_MASK(nr),
+				  __ATOMIC_SEQ_CST) &
+	       BIT_MASK(nr);
+}
+
+/** test_and_change_bit() - flip bit @nr of @addr; return its old value. */
+static inline bool test_and_change_bit(unsigned long nr, unsigned long *addr)
+{
+	sync_point(SP_ATOMIC, addr + BIT_WORD(nr));
+	return __atomic_fetch_xor(addr + BIT_WORD(nr), BIT_MASK(nr),
+				  __ATOMIC_SEQ_CST) &
+	       BIT_MASK(nr);
+}
+
+/** __set_bit() - set bit @nr of @addr, not atomically. */
+static inline void __set_bit(unsigned long nr, unsigned long *addr)
+{
+	addr[BIT_WORD(nr)] |= BIT_MASK(nr);
+}
+
+/** __clear_bit() - clear bit @nr of @addr, not atomically. */
+static inline void __clear_bit(unsigned long nr, unsigned long *addr)
+{
+	addr[BIT_WORD(nr)] &= ~BIT_MASK(nr);
+}
+
+/**
+ * __READ_ONCE() - an untorn, unordered load of @x that is not a
+ * scheduling point: for data the model moves in bulk (page contents, swap
+ * slots, statistics), where a point per word would only slow runs down.
+ */
+#define __READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/** __WRITE_ONCE() - the store counterpart of __READ_ONCE(). */
+#define __WRITE_ONCE(x, val) __atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+
+/**
+ * data_race() - a deliberately unsynchronised load of @x, for statistics,
+ * reports and heuristics whose result may be stale: untorn, unordered and
+ * not a scheduling point (observation must not change the interleaving).
+ */
+#define data_race(x) __READ_ONCE(x)
+
+/* ---------------------------------------------------------------------
+ * Lock validation (lockdep).
+ *
+ * Every lock records the task that holds it exclusively (@owner) and its
+ * class, and every task keeps the list of locks it holds.  As in the
+ * kernel's lockdep, a class is keyed by the place that initialises the
+ * lock (a static key per spin_lock_init()/mutex_init()/... call site), not
+ * by the instance, so every mm's mmap_lock is one class.  On each blocking
+ * acquisition the layer checks and records:
+ *
+ *  - self-deadlock: the task already holds this very lock (recursive
+ *    acquire, a write while it holds the lock for read, or the reverse),
+ *    or calls synchronize_srcu() inside a read section of the same domain:
+ *    reported with both sites, then the run is abandoned (a documented
+ *    BUG) instead of hanging;
+ *  - lock order: an edge from the class of every lock held to the class
+ *    acquired.  The first time an edge closes a cycle (A then B somewhere,
+ *    B then A elsewhere) it is an order inversion, reported even if the
+ *    two orders never overlapped in time;
+ *  - sleeping (might_sleep() in every sleeping primitive) while holding a
+ *    spinlock_t or rwlock_t, or inside non_block_start()/non_block_end().
+ *
+ * lockdep_assert_held*() check the calling task's list.  A violation is
+ * passed to the hook installed with lockdep_set_hook() (the coherence
+ * checker installs one and turns violations into named invariants) and
+ * raised as a WARN.
+ */
+
+#define __lockdep_str(x) #x
+#define __lockdep_xstr(x) __lockdep_str(x)
+/** LOCK_SITE - "file:line" of the code that expands it. */
+#define LOCK_SITE __FILE__ ":" __lockdep_xstr(__LINE__)
+
+/**
+ * struct lock_class_key - one per lock class; static, so its address and
+ * the id it receives on first use identify the class.
+ * @id: class id, 0 until registered.
+ */
+struct lock_class_key {
+	u32 id;
+};
+
+/**
+ * struct lockdep_map - a lock that is only a name for lockdep: a pseudo
+ * lock whose acquisition order is checked like a real one's (the kernel's
+ * __mmu_notifier_invalidate_range_start_map, an SRCU domain).
+ * @class: class id, 0 until first use.
+ * @name: class name used when @class is assigned lazily.
+ */
+struct lockdep_map {
+	u32 class;
+	const char *name;
+};
+
+#define STATIC_LOCKDEP_MAP_INIT(n) { 0, (n) }
+
+/**
+ * enum lockdep_kind - the rules the lock validator enforces.
+ * @LOCKDEP_SLEEP_IN_ATOMIC: a task slept holding a spinlock_t or rwlock_t.
+ * @LOCKDEP_SLEEP_IN_NONBLOCK: a task slept inside non_block_start()/end().
+ * @LOCKDEP_ORDER_INVERSION: two lock classes were taken in both orders.
+ * @LOCKDEP_SELF_DEADLOCK: a task waited for a lock it holds itself.
+ * @LOCKDEP_NOT_HELD: a lockdep_assert_held*() failed.
+ */
+enum lockdep_kind {
+	LOCKDEP_SLEEP_IN_ATOMIC,
+	LOCKDEP_SLEEP_IN_NONBLOCK,
+	LOCKDEP_ORDER_INVERSION,
+	LOCKDEP_SELF_DEADLOCK,
+	LOCKDEP_NOT_HELD,
+	LOCKDEP_NR_KINDS,
+};
+
+/** lockdep_kind_name() - "sleep-in-atomic", ...; NULL if unknown. */
+const char *lockdep_kind_name(enum lockdep_kind kind);
+
+/**
+ * typedef lockdep_hook_fn - receives every violation.
+ * @ctx: the pointer given to lockdep_set_hook().
+ * @kind: which rule was broken.
+ * @report: one line naming the task(s), the locks and the sites.
+ *
+ * Called in the violating task, holding none of the validator's state; it
+ * may take locks.  For LOCKDEP_SELF_DEADLOCK the run is abandoned after
+ * the hook returns.
+ */
+typedef void (*lockdep_hook_fn)(void *ctx, enum lockdep_kind kind,
+				const char *report);
+
+/**
+ * lockdep_set_hook() - install @fn (NULL: none) as the violation hook.
+ * @fn: the hook.
+ * @ctx: passed to it.
+ *
+ * Also empties the lock-order graph, so that a run started afterwards
+ * reports an inversion only if it takes both orders itself (a seed then
+ * replays alone).
+ */
+void lockdep_set_hook(lockdep_hook_fn fn, void *ctx);
+
+/** lockdep_reset_graph() - forget every recorded lock order. */
+void lockdep_reset_graph(void);
+
+/** lockdep_count() - violations of @kind since the process started. */
+unsigned long lockdep_count(enum lockdep_kind kind);
+
+/* Back ends of the macros below. */
+void __lockdep_assert(const void *lock, int mode, const char *what,
+		      const char *site);
+bool __lockdep_is_held(const void *lock, int mode);
+void __might_sleep(const char *site);
+void __non_block_start(const char *site);
+void __non_block_end(void);
+void __lock_map_acquire(struct lockdep_map *map, bool read, const char *site);
+void __lock_map_release(struct lockdep_map *map);
+
+#define LOCKDEP_HELD_ANY 0
+#define LOCKDEP_HELD_WRITE 1
+#define LOCKDEP_HELD_READ 2
+
+/**
+ * lockdep_assert_held() - the calling task holds @l (any lock type, any
+ * mode); a LOCKDEP_NOT_HELD violation otherwise.
+ */
+#define lockdep_assert_held(l)                                                 \
+	__lockdep_assert((l), LOCKDEP_HELD_ANY, #l, LOCK_SITE)
+/** lockdep_assert_held_write() - the calling task holds @l exclusive. */
+#define lockdep_assert_held_write(l)                                           \
+	__lockdep_assert((l), LOCKDEP_HELD_WRITE, #l, LOCK_SITE)
+/** lockdep_assert_held_read() - the calling task holds @l shared. */
+#define lockdep_assert_held_read(l)                                            \
+	__lockdep_assert((l), LOCKDEP_HELD_READ, #l, LOCK_SITE)
+/** lockdep_is_held() - true when the calling task holds @l. */
+#define lockdep_is_held(l) __lockdep_is_held((l), LOCKDEP_HELD_ANY)
+
+/**
+ * might_sleep() - the caller may sleep here: a violation when it holds a
+ * spinlock_t or rwlock_t or is inside non_block_start()/non_block_end().
+ * Every sleeping primitive of this header calls it.
+ */
+#define might_sleep() __might_sleep(LOCK_SITE)
+
+/**
+ * non_block_start() - begin a section that must not sleep although it
+ * holds no spinlock (the kernel's non-blockable notifier callbacks).
+ * Sections nest; non_block_end() ends the innermost one.
+ */
+#define non_block_start() __non_block_start(LOCK_SITE)
+/** non_block_end() - end the section begun by non_block_start(). */
+#define non_block_end() __non_block_end()
+
+/** lock_map_acquire() - acquire pseudo lock @m exclusive (order checks). */
+#define lock_map_acquire(m) __lock_map_acquire((m), false, LOCK_SITE)
+/** lock_map_acquire_read() - acquire pseudo lock @m shared. */
+#define lock_map_acquire_read(m) __lock_map_acquire((m), true, LOCK_SITE)
+/** lock_map_release() - release pseudo lock @m. */
+#define lock_map_release(m) __lock_map_release(m)
+
+/* ---------------------------------------------------------------------
+ * Locks.  Each is a futex word plus its owner and class for the
+ * validator.
  */
 
 /**
  * typedef spinlock_t - a short-hold mutual-exclusion lock.
  * @val: 0 free, 1 held, 2 held with waiters.
+ * @owner: task id of the holder plus one, 0 when free.
+ * @class: lock class id (0 until first use for statically set up locks).
  */
 typedef struct {
 	u32 val;
+	u32 owner;
+	u32 class;
 } spinlock_t;
 
-#define __SPIN_LOCK_UNLOCKED { 0 }
+#define __SPIN_LOCK_UNLOCKED { 0, 0, 0 }
 
-/** spin_lock_init() - initialise @lock as unlocked. */
-void spin_lock_init(spinlock_t *lock);
-/** spin_lock() - acquire @lock, waiting as long as it takes. */
-void spin_lock(spinlock_t *lock);
-/** spin_trylock() - acquire @lock if it is free; true on success. */
-bool spin_trylock(spinlock_t *lock);
+void __spin_lock_init(spinlock_t *lock, const char *name,
+		      struct lock_class_key *key);
+void _spin_lock(spinlock_t *lock, const char *site);
+bool _spin_trylock(spinlock_t *lock, const char *site);
+
+/**
+ * spin_lock_init() - initialise @l as unlocked; the call site is its
+ * class.
+ */
+#define spin_lock_init(l)                                                      \
+	do {                                                                   \
+		static struct lock_class_key __key;                            \
+		__spin_lock_init((l), #l, &__key);                             \
+	} while (0)
+/** spin_lock() - acquire @l, waiting as long as it takes. */
+#define spin_lock(l) _spin_lock((l), LOCK_SITE)
+/** spin_trylock() - acquire @l if it is free; true on success. */
+#define spin_trylock(l) _spin_trylock((l), LOCK_SITE)
 /** spin_unlock() - release @lock, which the caller holds. */
 void spin_unlock(spinlock_t *lock);
 /** spin_is_locked() - true while someone holds @lock. */
@@ -274,20 +582,43 @@ bool spin_is_locked(spinlock_t *lock);
  * struct mutex - a sleeping lock that records its owner.
  * @val: futex word, as for spinlock_t.
  * @owner: task id of the holder plus one, 0 when free (for assertions).
+ * @class: lock class id.
  */
 struct mutex {
 	u32 val;
 	u32 owner;
+	u32 class;
 };
 
-#define __MUTEX_INITIALIZER { 0, 0 }
+#define __MUTEX_INITIALIZER { 0, 0, 0 }
 
-/** mutex_init() - initialise @lock as unlocked. */
-void mutex_init(struct mutex *lock);
-/** mutex_lock() - acquire @lock. */
-void mutex_lock(struct mutex *lock);
-/** mutex_trylock() - acquire @lock if free; true on success. */
-bool mutex_trylock(struct mutex *lock);
+void __mutex_init(struct mutex *lock, const char *name,
+		  struct lock_class_key *key);
+void _mutex_lock(struct mutex *lock, const char *site);
+bool _mutex_trylock(struct mutex *lock, const char *site);
+
+/**
+ * DEFINE_MUTEX() - define a file-local (static), unlocked mutex @n whose
+ * class is named after it: DEFINE_MUTEX(name);
+ */
+#define DEFINE_MUTEX(n)                                                        \
+	static struct mutex n = __MUTEX_INITIALIZER;                           \
+	static void __attribute__((constructor)) __mutex_ctor_##n(void)        \
+	{                                                                      \
+		mutex_init(&n);                                                \
+	}                                                                      \
+	static struct mutex n
+
+/** mutex_init() - initialise @l as unlocked; the call site is its class. */
+#define mutex_init(l)                                                          \
+	do {                                                                   \
+		static struct lock_class_key __key;                            \
+		__mutex_init((l), #l, &__key);                                 \
+	} while (0)
+/** mutex_lock() - acquire @l; may sleep. */
+#define mutex_lock(l) _mutex_lock((l), LOCK_SITE)
+/** mutex_trylock() - acquire @l if free; true on success. */
+#define mutex_trylock(l) _mutex_trylock((l), LOCK_SITE)
 /** mutex_unlock() - release @lock; the caller must be its owner. */
 void mutex_unlock(struct mutex *lock);
 /** mutex_is_locked() - true while someone holds @lock. */
@@ -300,26 +631,39 @@ bool mutex_is_owner(struct mutex *lock);
  * @val: bits 0-29 count readers, bit 30 marks a writer holding it, bit 31
  *       marks writers waiting (new readers then wait too).
  * @owner: task id of the writer plus one, 0 when no writer holds it.
+ * @class: lock class id.
  */
 struct rw_semaphore {
 	u32 val;
 	u32 owner;
+	u32 class;
 };
 
-#define __RWSEM_INITIALIZER { 0, 0 }
+#define __RWSEM_INITIALIZER { 0, 0, 0 }
 
-/** init_rwsem() - initialise @sem as unlocked. */
-void init_rwsem(struct rw_semaphore *sem);
-/** down_read() - acquire @sem shared. */
-void down_read(struct rw_semaphore *sem);
-/** down_read_trylock() - acquire @sem shared if possible; true on success. */
-bool down_read_trylock(struct rw_semaphore *sem);
+void __init_rwsem(struct rw_semaphore *sem, const char *name,
+		  struct lock_class_key *key);
+void _down_read(struct rw_semaphore *sem, const char *site);
+bool _down_read_trylock(struct rw_semaphore *sem, const char *site);
+void _down_write(struct rw_semaphore *sem, const char *site);
+bool _down_write_trylock(struct rw_semaphore *sem, const char *site);
+
+/** init_rwsem() - initialise @s as unlocked; the call site is its class. */
+#define init_rwsem(s)                                                          \
+	do {                                                                   \
+		static struct lock_class_key __key;                            \
+		__init_rwsem((s), #s, &__key);                                 \
+	} while (0)
+/** down_read() - acquire @s shared; may sleep. */
+#define down_read(s) _down_read((s), LOCK_SITE)
+/** down_read_trylock() - acquire @s shared if possible; true on success. */
+#define down_read_trylock(s) _down_read_trylock((s), LOCK_SITE)
 /** up_read() - release a shared hold of @sem. */
 void up_read(struct rw_semaphore *sem);
-/** down_write() - acquire @sem exclusive. */
-void down_write(struct rw_semaphore *sem);
-/** down_write_trylock() - acquire @sem exclusive if free; true on success. */
-bool down_write_trylock(struct rw_semaphore *sem);
+/** down_write() - acquire @s exclusive; may sleep. */
+#define down_write(s) _down_write((s), LOCK_SITE)
+/** down_write_trylock() - acquire @s exclusive if free; true on success. */
+#define down_write_trylock(s) _down_write_trylock((s), LOCK_SITE)
 /** up_write() - release an exclusive hold of @sem. */
 void up_write(struct rw_semaphore *sem);
 /** downgrade_write() - turn the caller's exclusive hold into a shared one. */
@@ -333,17 +677,35 @@ bool rwsem_is_write_owner(struct rw_semaphore *sem);
  * typedef rwlock_t - a non-sleeping reader-writer lock (KVM's mmu_lock).
  *
  * Same word and same fairness as struct rw_semaphore; the difference is
- * the contract: a holder must not block on another task.
+ * the contract: a holder must not sleep, which the validator checks.
  */
 typedef struct rw_semaphore rwlock_t;
 
-#define rwlock_init(l) init_rwsem(l)
-#define read_lock(l) down_read(l)
-#define read_trylock(l) down_read_trylock(l)
-#define read_unlock(l) up_read(l)
-#define write_lock(l) down_write(l)
-#define write_trylock(l) down_write_trylock(l)
-#define write_unlock(l) up_write(l)
+void __rwlock_init(rwlock_t *lock, const char *name,
+		   struct lock_class_key *key);
+void _read_lock(rwlock_t *lock, const char *site);
+bool _read_trylock(rwlock_t *lock, const char *site);
+void _write_lock(rwlock_t *lock, const char *site);
+bool _write_trylock(rwlock_t *lock, const char *site);
+/** read_unlock() - release a shared hold of @lock. */
+void read_unlock(rwlock_t *lock);
+/** write_unlock() - release an exclusive hold of @lock. */
+void write_unlock(rwlock_t *lock);
+
+/** rwlock_init() - initialise @l as unlocked; the call site is its class. */
+#define rwlock_init(l)                                                         \
+	do {                                                                   \
+		static struct lock_class_key __key;                            \
+		__rwlock_init((l), #l, &__key);                                \
+	} while (0)
+/** read_lock() - acquire @l shared, spinning. */
+#define read_lock(l) _read_lock((l), LOCK_SITE)
+/** read_trylock() - acquire @l shared if possible; true on success. */
+#define read_trylock(l) _read_trylock((l), LOCK_SITE)
+/** write_lock() - acquire @l exclusive, spinning. */
+#define write_lock(l) _write_lock((l), LOCK_SITE)
+/** write_trylock() - acquire @l exclusive if free; true on success. */
+#define write_trylock(l) _write_trylock((l), LOCK_SITE)
 
 /* ---------------------------------------------------------------------
  * Wait queues
@@ -352,35 +714,101 @@ typedef struct rw_semaphore rwlock_t;
 /**
  * typedef wait_queue_head_t - where tasks sleep until a condition holds.
  * @seq: bumped by every wake-up; sleepers wait for it to change.
+ * @name: shown in reports of tasks blocked on it.
  */
 typedef struct {
 	u32 seq;
+	const char *name;
 } wait_queue_head_t;
 
-/** init_waitqueue_head() - initialise @wq. */
-void init_waitqueue_head(wait_queue_head_t *wq);
+void __init_waitqueue_head(wait_queue_head_t *wq, const char *name);
+/** init_waitqueue_head() - initialise @wq, named after the expression. */
+#define init_waitqueue_head(wq) __init_waitqueue_head((wq), #wq)
 /** wake_up_all() - wake every task sleeping on @wq. */
 void wake_up_all(wait_queue_head_t *wq);
 
-/* Internal halves of wait_event(); use the macro. */
+/* Internal halves of the wait_event() family; use the macros. */
 u32 __wait_prepare(wait_queue_head_t *wq);
 void __wait_sleep(wait_queue_head_t *wq, u32 seen);
+bool __wait_sleep_timeout(wait_queue_head_t *wq, u32 seen, long *ms);
+void __wait_finish(void);
+
+/** ERESTARTSYS - a sleep interrupted by a signal (kernel-internal errno). */
+#define ERESTARTSYS 512
 
 /**
  * wait_event() - sleep until @cond is true.
  *
- * @cond is re-evaluated after every wake_up_all() on @wq; the waker must
- * make @cond true before it calls wake_up_all().
+ * @cond is re-evaluated after every wake_up_all() on @wq, and after
+ * kthread_stop() or a signal wakes the task; the waker must make @cond
+ * true before it calls wake_up_all().  May sleep.
  */
 #define wait_event(wq, cond)                                                   \
 	do {                                                                   \
+		might_sleep();                                                 \
 		for (;;) {                                                     \
 			u32 __seen = __wait_prepare(&(wq));                    \
 			if (cond)                                              \
 				break;                                         \
 			__wait_sleep(&(wq), __seen);                           \
 		}                                                              \
+		__wait_finish();                                               \
 	} while (0)
+
+/**
+ * wait_event_interruptible() - sleep until @cond is true or a signal is
+ * pending for the task (set_signal_pending()).
+ *
+ * Return: 0 when @cond became true, -ERESTARTSYS when a signal came first.
+ */
+#define wait_event_interruptible(wq, cond)                                     \
+	({                                                                     \
+		int __ret = 0;                                                 \
+		might_sleep();                                                 \
+		for (;;) {                                                     \
+			u32 __seen = __wait_prepare(&(wq));                    \
+			if (cond)                                              \
+				break;                                         \
+			if (signal_pending(current)) {                         \
+				__ret = -ERESTARTSYS;                          \
+				break;                                         \
+			}                                                      \
+			__wait_sleep(&(wq), __seen);                           \
+		}                                                              \
+		__wait_finish();                                               \
+		__ret;                                                         \
+	})
+
+/**
+ * wait_event_timeout() - sleep until @cond is true or @timeout
+ * milliseconds have passed (the model's jiffy is a millisecond).
+ *
+ * In a deterministic run time does not pass: a timed sleeper times out
+ * only when no task of the run could run otherwise, so a timeout never
+ * hides a wake-up that was still possible.
+ *
+ * Return: 0 if @cond was still false when the time ran out, otherwise
+ * the milliseconds left, at least 1.
+ */
+#define wait_event_timeout(wq, cond, timeout)                                  \
+	({                                                                     \
+		long __left = (timeout);                                       \
+		might_sleep();                                                 \
+		for (;;) {                                                     \
+			u32 __seen = __wait_prepare(&(wq));                    \
+			if (cond) {                                            \
+				__left = __left > 0 ? __left : 1;              \
+				break;                                         \
+			}                                                      \
+			if (__left <= 0 ||                                     \
+			    __wait_sleep_timeout(&(wq), __seen, &__left)) {    \
+				__left = (cond) ? 1 : 0;                       \
+				break;                                         \
+			}                                                      \
+		}                                                              \
+		__wait_finish();                                               \
+		__left;                                                        \
+	})
 
 /* ---------------------------------------------------------------------
  * Tasks
@@ -404,8 +832,9 @@ struct task_struct *kthread_run(int (*fn)(void *data), void *data,
 /**
  * kthread_stop() - ask @t to stop, wait for it to exit, free it.
  *
- * Sets the flag kthread_should_stop() reads, then waits; a task that has
- * already returned is simply reaped.
+ * Sets the flag kthread_should_stop() reads, wakes @t if it sleeps in a
+ * wait_event*() (which re-evaluates its condition, as in the kernel), then
+ * waits; a task that has already returned is simply reaped.  May sleep.
  *
  * Return: the value @t's function returned.
  */
@@ -425,6 +854,12 @@ struct task_struct *get_current(void);
 int task_pid(const struct task_struct *t);
 /** task_comm() - name of @t. */
 const char *task_comm(const struct task_struct *t);
+/**
+ * set_task_comm() - rename @t to @name (truncated to 15 characters), the
+ * name every report uses.  Call it on current, or on a task before it
+ * runs.
+ */
+void set_task_comm(struct task_struct *t, const char *name);
 
 /**
  * signal_pending() - true if a signal is pending for @t.  mmulab has no
@@ -432,10 +867,14 @@ const char *task_comm(const struct task_struct *t);
  * -EINTR paths (mm_take_all_locks(), for one).
  */
 bool signal_pending(struct task_struct *t);
-/** set_signal_pending() - mark or clear a pending signal on @t. */
+/**
+ * set_signal_pending() - mark or clear a pending signal on @t.  Marking
+ * wakes @t if it sleeps in a wait_event*() (the kernel's
+ * signal_wake_up()), so wait_event_interruptible() returns -ERESTARTSYS.
+ */
 void set_signal_pending(struct task_struct *t, bool pending);
 
-/** cond_resched() - a voluntary scheduling point. */
+/** cond_resched() - a voluntary scheduling point; may sleep. */
 void cond_resched(void);
 /**
  * cpu_relax() - one iteration of a busy wait: a scheduling point in a
@@ -443,7 +882,10 @@ void cond_resched(void);
  * waited for can run even when threads outnumber processors.
  */
 void cpu_relax(void);
-/** msleep() - sleep @ms milliseconds (a single yield in a deterministic run). */
+/**
+ * msleep() - sleep @ms milliseconds (a single yield in a deterministic
+ * run).  May sleep.
+ */
 void msleep(unsigned int ms);
 
 /* ---------------------------------------------------------------------
@@ -475,21 +917,36 @@ struct srcu_struct {
 	struct mutex gp_mutex;
 	struct callback_head *det_cbs;
 	wait_queue_head_t det_wq;
+	struct lockdep_map dep_map;
 };
 
-/** init_srcu_struct() - initialise @ssp; returns 0. */
-int init_srcu_struct(struct srcu_struct *ssp);
+int __init_srcu_struct(struct srcu_struct *ssp, const char *name,
+		       struct lock_class_key *key);
+/**
+ * init_srcu_struct() - initialise @s; returns 0.  The call site is the
+ * domain's lock class: a read section is a shared hold of it, so
+ * synchronize_srcu() inside one of the same domain is a self-deadlock and
+ * lock order through a grace period is checked.
+ */
+#define init_srcu_struct(s)                                                    \
+	({                                                                     \
+		static struct lock_class_key __key;                            \
+		__init_srcu_struct((s), #s, &__key);                           \
+	})
 /** cleanup_srcu_struct() - wait for @ssp's callbacks and tear it down. */
 void cleanup_srcu_struct(struct srcu_struct *ssp);
-/** srcu_read_lock() - enter a read-side section; returns its index. */
-int srcu_read_lock(struct srcu_struct *ssp);
+int _srcu_read_lock(struct srcu_struct *ssp, const char *site);
+void _synchronize_srcu(struct srcu_struct *ssp, const char *site);
+/** srcu_read_lock() - enter a read-side section of @s; returns its index. */
+#define srcu_read_lock(s) _srcu_read_lock((s), LOCK_SITE)
 /** srcu_read_unlock() - leave the section that returned @idx. */
 void srcu_read_unlock(struct srcu_struct *ssp, int idx);
 /**
- * synchronize_srcu() - wait until every read-side section of @ssp that
- * began before the call has ended.  Must not be called from inside one.
+ * synchronize_srcu() - wait until every read-side section of @s that
+ * began before the call has ended.  May sleep; called from inside a read
+ * section of @s it is reported as a self-deadlock.
  */
-void synchronize_srcu(struct srcu_struct *ssp);
+#define synchronize_srcu(s) _synchronize_srcu((s), LOCK_SITE)
 /** call_srcu() - run @func(@head) after a grace period of @ssp. */
 void call_srcu(struct srcu_struct *ssp, struct callback_head *head,
 	       void (*func)(struct callback_head *head));

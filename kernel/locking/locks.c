@@ -8,6 +8,7 @@
  * (an uncontended compare-and-swap) are shared by both modes.
  */
 #include <limits.h>
+#include <time.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -47,7 +48,13 @@ static bool excl_trylock(u32 *w)
 	return word_cas(w, &old, 1);
 }
 
-static void excl_lock(u32 *w)
+/* Name what the calling task is about to block on, for reports. */
+static void blocking_on(u32 class)
+{
+	current->blocked_name = lockdep_class_name(class);
+}
+
+static void excl_lock(u32 *w, u32 class)
 {
 	u32 c = 0;
 
@@ -55,6 +62,7 @@ static void excl_lock(u32 *w)
 	if (word_cas(w, &c, 1))
 		return;
 	if (det_on()) {
+		blocking_on(class);
 		while (!excl_trylock(w))
 			det_block_on(w);
 		return;
@@ -79,25 +87,36 @@ static void excl_unlock(u32 *w)
 		futex_wake(w, 1);
 }
 
-void spin_lock_init(spinlock_t *lock)
+void __spin_lock_init(spinlock_t *lock, const char *name,
+		      struct lock_class_key *key)
 {
 	__atomic_store_n(&lock->val, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&lock->owner, 0, __ATOMIC_RELAXED);
+	lockdep_init_class(&lock->class, name, key);
 }
 
-void spin_lock(spinlock_t *lock)
+void _spin_lock(spinlock_t *lock, const char *site)
 {
-	excl_lock(&lock->val);
+	lockdep_acquire(lock, &lock->class, LT_SPIN, false, site);
+	excl_lock(&lock->val, lock->class);
+	__atomic_store_n(&lock->owner, owner_id(), __ATOMIC_RELAXED);
 }
 
-bool spin_trylock(spinlock_t *lock)
+bool _spin_trylock(spinlock_t *lock, const char *site)
 {
 	sync_point(SP_LOCK, lock);
-	return excl_trylock(&lock->val);
+	if (!excl_trylock(&lock->val))
+		return false;
+	__atomic_store_n(&lock->owner, owner_id(), __ATOMIC_RELAXED);
+	lockdep_acquired_try(lock, &lock->class, LT_SPIN, false, site);
+	return true;
 }
 
 void spin_unlock(spinlock_t *lock)
 {
 	WARN_ON_ONCE(!__atomic_load_n(&lock->val, __ATOMIC_RELAXED));
+	lockdep_release(lock);
+	__atomic_store_n(&lock->owner, 0, __ATOMIC_RELAXED);
 	excl_unlock(&lock->val);
 }
 
@@ -106,30 +125,36 @@ bool spin_is_locked(spinlock_t *lock)
 	return __atomic_load_n(&lock->val, __ATOMIC_RELAXED) != 0;
 }
 
-void mutex_init(struct mutex *lock)
+void __mutex_init(struct mutex *lock, const char *name,
+		  struct lock_class_key *key)
 {
 	__atomic_store_n(&lock->val, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&lock->owner, 0, __ATOMIC_RELAXED);
+	lockdep_init_class(&lock->class, name, key);
 }
 
-void mutex_lock(struct mutex *lock)
+void _mutex_lock(struct mutex *lock, const char *site)
 {
-	excl_lock(&lock->val);
+	__might_sleep(site);
+	lockdep_acquire(lock, &lock->class, LT_MUTEX, false, site);
+	excl_lock(&lock->val, lock->class);
 	__atomic_store_n(&lock->owner, owner_id(), __ATOMIC_RELAXED);
 }
 
-bool mutex_trylock(struct mutex *lock)
+bool _mutex_trylock(struct mutex *lock, const char *site)
 {
 	sync_point(SP_LOCK, lock);
 	if (!excl_trylock(&lock->val))
 		return false;
 	__atomic_store_n(&lock->owner, owner_id(), __ATOMIC_RELAXED);
+	lockdep_acquired_try(lock, &lock->class, LT_MUTEX, false, site);
 	return true;
 }
 
 void mutex_unlock(struct mutex *lock)
 {
 	WARN_ON_ONCE(!mutex_is_owner(lock));
+	lockdep_release(lock);
 	__atomic_store_n(&lock->owner, 0, __ATOMIC_RELAXED);
 	excl_unlock(&lock->val);
 }
@@ -175,10 +200,24 @@ static void rw_sleep(struct rw_semaphore *sem, u32 v, u32 extra)
 	futex_wait(&sem->val, nv);
 }
 
-void init_rwsem(struct rw_semaphore *sem)
+static void rw_init(struct rw_semaphore *sem, const char *name,
+		    struct lock_class_key *key)
 {
 	__atomic_store_n(&sem->val, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sem->owner, 0, __ATOMIC_RELAXED);
+	lockdep_init_class(&sem->class, name, key);
+}
+
+void __init_rwsem(struct rw_semaphore *sem, const char *name,
+		  struct lock_class_key *key)
+{
+	rw_init(sem, name, key);
+}
+
+void __rwlock_init(rwlock_t *lock, const char *name,
+		   struct lock_class_key *key)
+{
+	rw_init(lock, name, key);
 }
 
 static bool rw_try_read(struct rw_semaphore *sem, u32 *v)
@@ -191,31 +230,61 @@ static bool rw_try_read(struct rw_semaphore *sem, u32 *v)
 	return false;
 }
 
-bool down_read_trylock(struct rw_semaphore *sem)
+static bool rw_read_trylock(struct rw_semaphore *sem, enum lock_type type,
+			    const char *site)
 {
 	u32 v;
 
 	sync_point(SP_LOCK, sem);
-	return rw_try_read(sem, &v);
+	if (!rw_try_read(sem, &v))
+		return false;
+	lockdep_acquired_try(sem, &sem->class, type, true, site);
+	return true;
 }
 
-void down_read(struct rw_semaphore *sem)
+static void rw_read_lock(struct rw_semaphore *sem, enum lock_type type,
+			 const char *site)
 {
 	u32 v;
 
+	lockdep_acquire(sem, &sem->class, type, true, site);
 	sync_point(SP_LOCK, sem);
 	while (!rw_try_read(sem, &v)) {
-		if (det_on())
+		if (det_on()) {
+			blocking_on(sem->class);
 			det_block_on(sem);
-		else
+		} else {
 			rw_sleep(sem, v, 0);
+		}
 	}
+}
+
+bool _down_read_trylock(struct rw_semaphore *sem, const char *site)
+{
+	return rw_read_trylock(sem, LT_RWSEM, site);
+}
+
+bool _read_trylock(rwlock_t *lock, const char *site)
+{
+	return rw_read_trylock(lock, LT_RWLOCK, site);
+}
+
+void _down_read(struct rw_semaphore *sem, const char *site)
+{
+	__might_sleep(site);
+	rw_read_lock(sem, LT_RWSEM, site);
+}
+
+void _read_lock(rwlock_t *lock, const char *site)
+{
+	rw_read_lock(lock, LT_RWLOCK, site);
 }
 
 void up_read(struct rw_semaphore *sem)
 {
 	u32 v;
 
+	lockdep_release(sem);
 	sync_point(SP_UNLOCK, sem);
 	v = __atomic_sub_fetch(&sem->val, 1, __ATOMIC_RELEASE);
 	WARN_ON_ONCE((v & RW_READERS) == RW_READERS);
@@ -235,6 +304,11 @@ void up_read(struct rw_semaphore *sem)
 	}
 }
 
+void read_unlock(rwlock_t *lock)
+{
+	up_read(lock);
+}
+
 static bool rw_try_write(struct rw_semaphore *sem, u32 *v)
 {
 	*v = __atomic_load_n(&sem->val, __ATOMIC_RELAXED);
@@ -248,23 +322,30 @@ static bool rw_try_write(struct rw_semaphore *sem, u32 *v)
 	return false;
 }
 
-bool down_write_trylock(struct rw_semaphore *sem)
+static bool rw_write_trylock(struct rw_semaphore *sem, enum lock_type type,
+			     const char *site)
 {
 	u32 v;
 
 	sync_point(SP_LOCK, sem);
-	return rw_try_write(sem, &v);
+	if (!rw_try_write(sem, &v))
+		return false;
+	lockdep_acquired_try(sem, &sem->class, type, false, site);
+	return true;
 }
 
-void down_write(struct rw_semaphore *sem)
+static void rw_write_lock(struct rw_semaphore *sem, enum lock_type type,
+			  const char *site)
 {
 	u32 v;
 
+	lockdep_acquire(sem, &sem->class, type, false, site);
 	sync_point(SP_LOCK, sem);
 	while (!rw_try_write(sem, &v)) {
 		if (det_on()) {
 			__atomic_fetch_or(&sem->val, RW_WANTS,
 					  __ATOMIC_RELAXED);
+			blocking_on(sem->class);
 			det_block_on(sem);
 		} else {
 			rw_sleep(sem, v, RW_WANTS);
@@ -272,11 +353,33 @@ void down_write(struct rw_semaphore *sem)
 	}
 }
 
+bool _down_write_trylock(struct rw_semaphore *sem, const char *site)
+{
+	return rw_write_trylock(sem, LT_RWSEM, site);
+}
+
+bool _write_trylock(rwlock_t *lock, const char *site)
+{
+	return rw_write_trylock(lock, LT_RWLOCK, site);
+}
+
+void _down_write(struct rw_semaphore *sem, const char *site)
+{
+	__might_sleep(site);
+	rw_write_lock(sem, LT_RWSEM, site);
+}
+
+void _write_lock(rwlock_t *lock, const char *site)
+{
+	rw_write_lock(lock, LT_RWLOCK, site);
+}
+
 void up_write(struct rw_semaphore *sem)
 {
 	u32 v;
 
 	WARN_ON_ONCE(!rwsem_is_write_owner(sem));
+	lockdep_release(sem);
 	sync_point(SP_UNLOCK, sem);
 	__atomic_store_n(&sem->owner, 0, __ATOMIC_RELAXED);
 	v = __atomic_exchange_n(&sem->val, 0, __ATOMIC_RELEASE);
@@ -286,11 +389,17 @@ void up_write(struct rw_semaphore *sem)
 		rw_wake_all(sem);
 }
 
+void write_unlock(rwlock_t *lock)
+{
+	up_write(lock);
+}
+
 void downgrade_write(struct rw_semaphore *sem)
 {
 	u32 v;
 
 	WARN_ON_ONCE(!rwsem_is_write_owner(sem));
+	lockdep_downgrade(sem);
 	sync_point(SP_UNLOCK, sem);
 	__atomic_store_n(&sem->owner, 0, __ATOMIC_RELAXED);
 	v = __atomic_exchange_n(&sem->val, 1, __ATOMIC_RELEASE);
@@ -318,16 +427,24 @@ bool rwsem_is_write_owner(struct rw_semaphore *sem)
  * the sleep.
  */
 
-void init_waitqueue_head(wait_queue_head_t *wq)
+void __init_waitqueue_head(wait_queue_head_t *wq, const char *name)
 {
 	__atomic_store_n(&wq->seq, 0, __ATOMIC_RELAXED);
+	wq->name = name;
 }
 
 u32 __wait_prepare(wait_queue_head_t *wq)
 {
+	struct task_struct *t = current;
 	u32 seen;
 
 	sync_point(SP_WAIT, wq);
+	/* Published before the condition is tested: see wake_up_process(). */
+	if (t->wait_wq != wq) {
+		pthread_mutex_lock(&t->wait_lock);
+		t->wait_wq = wq;
+		pthread_mutex_unlock(&t->wait_lock);
+	}
 	seen = __atomic_load_n(&wq->seq, __ATOMIC_SEQ_CST);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return seen;
@@ -336,19 +453,82 @@ u32 __wait_prepare(wait_queue_head_t *wq)
 void __wait_sleep(wait_queue_head_t *wq, u32 seen)
 {
 	if (det_on()) {
-		if (__atomic_load_n(&wq->seq, __ATOMIC_SEQ_CST) == seen)
+		if (__atomic_load_n(&wq->seq, __ATOMIC_SEQ_CST) == seen) {
+			current->blocked_name = wq->name;
 			det_block_on(wq);
+		}
 		return;
 	}
 	futex_wait(&wq->seq, seen);
 }
 
-void wake_up_all(wait_queue_head_t *wq)
+static long ms_since(const struct timespec *t0)
 {
-	sync_point(SP_WAKE, wq);
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000L +
+	       (t1.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+bool __wait_sleep_timeout(wait_queue_head_t *wq, u32 seen, long *ms)
+{
+	struct timespec t0, rel = { *ms / 1000, (*ms % 1000) * 1000000L };
+
+	if (det_on()) {
+		if (__atomic_load_n(&wq->seq, __ATOMIC_SEQ_CST) != seen)
+			return false;
+		current->blocked_name = wq->name;
+		if (!det_block_on_timeout(wq))
+			return false;
+		*ms = 0;
+		return true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	syscall(SYS_futex, &wq->seq, FUTEX_WAIT_PRIVATE, seen, &rel, NULL, 0);
+	*ms -= ms_since(&t0);
+	return *ms <= 0;
+}
+
+void __wait_finish(void)
+{
+	struct task_struct *t = current;
+
+	pthread_mutex_lock(&t->wait_lock);
+	t->wait_wq = NULL;
+	pthread_mutex_unlock(&t->wait_lock);
+}
+
+/* The bump and wake of wake_up_all(), without its scheduling point. */
+static void wake_all(wait_queue_head_t *wq)
+{
 	__atomic_fetch_add(&wq->seq, 1, __ATOMIC_SEQ_CST);
 	if (det_on())
 		det_wake(wq);
 	else
 		futex_wake(&wq->seq, INT_MAX);
+}
+
+void wake_up_all(wait_queue_head_t *wq)
+{
+	sync_point(SP_WAKE, wq);
+	wake_all(wq);
+}
+
+/*
+ * Make @t re-evaluate the condition of the wait_event*() it sleeps in.
+ * The kernel wakes the task itself; here the task sleeps on its queue's
+ * word, so every sleeper of that queue wakes and re-checks (a spurious
+ * wake-up for the others).  @t's wait_lock keeps the queue alive: @t
+ * cannot leave its wait_event*() while we hold it.  The waker stored what
+ * the condition reads before calling this; @t published its queue before
+ * testing the condition, so either @t sees the store or we see the queue.
+ */
+void wake_up_process(struct task_struct *t)
+{
+	sync_point(SP_WAKE, t);
+	pthread_mutex_lock(&t->wait_lock);
+	if (t->wait_wq)
+		wake_all(t->wait_wq);
+	pthread_mutex_unlock(&t->wait_lock);
 }

@@ -59,8 +59,11 @@ static unsigned long tsan_gp_word, tsan_cb_word;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct srcu_struct *registry[64];
 
-int init_srcu_struct(struct srcu_struct *ssp)
+int __init_srcu_struct(struct srcu_struct *ssp, const char *name,
+		       struct lock_class_key *key)
 {
+	ssp->dep_map.name = name;
+	lockdep_init_class(&ssp->dep_map.class, name, key);
 	ssp->det_readers[0] = 0;
 	ssp->det_readers[1] = 0;
 	ssp->det_idx = 0;
@@ -80,6 +83,7 @@ int init_srcu_struct(struct srcu_struct *ssp)
 
 void cleanup_srcu_struct(struct srcu_struct *ssp)
 {
+	might_sleep();
 	srcu_barrier(ssp);
 	pthread_mutex_lock(&registry_lock);
 	for (size_t i = 0; i < MMULAB_ARRAY_SIZE(registry); i++) {
@@ -89,10 +93,12 @@ void cleanup_srcu_struct(struct srcu_struct *ssp)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-int srcu_read_lock(struct srcu_struct *ssp)
+int _srcu_read_lock(struct srcu_struct *ssp, const char *site)
 {
 	int idx;
 
+	lockdep_acquire(&ssp->dep_map, &ssp->dep_map.class, LT_SRCU, true,
+			site);
 	sync_point(SP_RCU, ssp);
 	if (!det_on()) {
 		urcu_bp_read_lock();
@@ -105,6 +111,7 @@ int srcu_read_lock(struct srcu_struct *ssp)
 
 void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 {
+	lockdep_release(&ssp->dep_map);
 	sync_point(SP_RCU, ssp);
 	if (!det_on()) {
 		tsan_reader_release();
@@ -130,8 +137,11 @@ static void det_synchronize(struct srcu_struct *ssp)
 	mutex_unlock(&ssp->gp_mutex);
 }
 
-void synchronize_srcu(struct srcu_struct *ssp)
+void _synchronize_srcu(struct srcu_struct *ssp, const char *site)
 {
+	__might_sleep(site);
+	/* A grace period waits for every reader: an exclusive hold. */
+	lockdep_sync(&ssp->dep_map, &ssp->dep_map.class, site);
 	sync_point(SP_RCU, ssp);
 	if (det_on()) {
 		det_synchronize(ssp);
@@ -191,6 +201,7 @@ static void det_run_callbacks(struct srcu_struct *ssp)
 
 void srcu_barrier(struct srcu_struct *ssp)
 {
+	might_sleep();
 	sync_point(SP_RCU, ssp);
 	if (det_on()) {
 		det_run_callbacks(ssp);

@@ -383,6 +383,8 @@ static void report_task(int id)
 		return;
 	}
 	fprintf(stderr, "blocked on %p (at %s)", t->det_blocked_on, last);
+	if (t->blocked_name)
+		fprintf(stderr, ", \"%s\"", t->blocked_name);
 	/* A joiner blocks on the task it waits for: name that task. */
 	for (unsigned int i = 0; i < det.nr_slots; i++) {
 		struct task_struct *w = slot_task((int)i);
@@ -450,11 +452,32 @@ static void hand_over(int next)
 	pthread_cond_signal(&slot_task(next)->det_cond);
 }
 
+/*
+ * Nothing can run: time passes, and the timed sleeper with the lowest id
+ * times out (the run stays a function of its seed).
+ */
+static int time_out_one(void)
+{
+	for (unsigned int i = 0; i < det.nr_live; i++) {
+		struct task_struct *t = slot_task(det.live[i]);
+
+		if (t->det_state == DET_TASK_BLOCKED && t->det_timed) {
+			t->det_state = DET_TASK_RUNNABLE;
+			t->det_blocked_on = NULL;
+			t->det_timed_out = true;
+			return pick_next();
+		}
+	}
+	return -1;
+}
+
 /* The running task gives up the CPU (it blocked or exited). */
 static void schedule_away(const char *why_deadlock)
 {
 	int next = pick_next();
 
+	if (next < 0)
+		next = time_out_one();
 	if (next < 0)
 		det_fail(why_deadlock);
 	hand_over(next);
@@ -515,6 +538,27 @@ void det_block_on(const void *obj)
 	schedule_away("deadlock: every task is blocked");
 	wait_for_turn(t);
 	pthread_mutex_unlock(&det_lock);
+}
+
+bool det_block_on_timeout(const void *obj)
+{
+	struct task_struct *t = current;
+	bool timed_out;
+
+	t->det_timed = true;
+	t->det_timed_out = false;
+	det_block_on(obj);
+	timed_out = t->det_timed_out;
+	t->det_timed = false;
+	t->det_timed_out = false;
+	return timed_out;
+}
+
+void det_abandon(const char *why)
+{
+	pthread_mutex_lock(&det_lock);
+	running_task();
+	det_fail(why);
 }
 
 static void wake_locked(const void *obj)

@@ -253,6 +253,28 @@ static void world_destroy(struct world *w)
  * Scenarios
  */
 
+static int creator_task(void *arg);
+static int churn_task(void *arg);
+static int reader_task(void *arg);
+static int cow_task(void *arg);
+static int pressure_task(void *arg);
+
+/* Reports name the tasks after what they do. */
+static const char *task_name(int (*fn)(void *))
+{
+	if (fn == vcpu_task)
+		return "vcpu";
+	if (fn == device_task)
+		return "device";
+	if (fn == host_task || fn == churn_task || fn == cow_task)
+		return "host";
+	if (fn == pressure_task)
+		return "pressure";
+	if (fn == creator_task)
+		return "vm-creator";
+	return fn == reader_task ? "reader" : "task";
+}
+
 static int run_tasks(int (*fns[])(void *), void **args, int n,
 		     const struct det_config *dc)
 {
@@ -263,7 +285,7 @@ static int run_tasks(int (*fns[])(void *), void **args, int n,
 	if (err)
 		return err;
 	for (int i = 0; i < n; i++)
-		t[i] = kthread_run(fns[i], args[i], "task");
+		t[i] = kthread_run(fns[i], args[i], task_name(fns[i]));
 	for (int i = 0; i < n; i++)
 		if (!IS_ERR(t[i]))
 			kthread_stop(t[i]);
@@ -410,6 +432,12 @@ static int pressure_task(void *arg)
 
 	for (int i = 0; i < 6 && !stop_early(w); i++)
 		pressure_op(w, rnd(&s));
+	/* Out of memory at last: the OOM reaper's non-blockable unmap. */
+	for (unsigned int p = 0; p < NPAGES; p++)
+		shadow_begin(w, p, 0);
+	mm_oom_reap(w->mm);
+	for (unsigned int p = 0; p < NPAGES; p++)
+		shadow_commit(w, p);
 	return 0;
 }
 
@@ -442,8 +470,8 @@ static const struct check_scenario scenarios[] = {
 			     "change_pte inside start/end",
 	  scn_change_pte_race },
 	{ "pressure-race", "vCPUs fault and read while reclaim swaps their "
-			   "pages out, KSM scans them and compaction moves "
-			   "them",
+			   "pages out, KSM scans them, compaction moves them "
+			   "and the OOM reaper unmaps them",
 	  scn_pressure_race },
 };
 
@@ -480,6 +508,8 @@ static const char *const mutant_scenario[NR_MUTANTS] = {
 	[MUTANT_END_BEFORE_ZAP] = "fault-race",
 	[MUTANT_FLUSH_NO_WAIT] = "fault-race",
 	[MUTANT_RELEASE_LEAVES_MAPPINGS] = "fault-race",
+	[MUTANT_SLEEP_IN_NONBLOCK] = "pressure-race",
+	[MUTANT_LOCK_INVERSION] = "pressure-race",
 };
 
 /* ---------------------------------------------------------------------

@@ -174,8 +174,7 @@ struct kvm {
 /* Counters with one writer: no atomic read-modify-write, not modelled. */
 static inline void stat_inc(unsigned long *p)
 {
-	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1,
-			 __ATOMIC_RELAXED);
+	__WRITE_ONCE(*p, __READ_ONCE(*p) + 1);
 }
 
 static inline bool kvm_pinned(const struct kvm *kvm)

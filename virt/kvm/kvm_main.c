@@ -223,8 +223,7 @@ void mark_page_dirty_in_slot(struct kvm *kvm, struct kvm_memory_slot *slot,
 
 	if (!map)
 		return;
-	sync_point(SP_ATOMIC, &map[bit / 64]);
-	__atomic_fetch_or(&map[bit / 64], 1UL << (bit % 64), __ATOMIC_RELAXED);
+	set_bit(bit, map);
 }
 
 /* Write-protect [start, end) so the next guest write faults, and flush. */
@@ -404,9 +403,8 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 	for (int i = 0; i < n; i++) {
 		struct kvm_vcpu *v = READ_ONCE(kvm->vcpus[i]);
 
-		sync_point(SP_ATOMIC, &v->requests);
-		__atomic_fetch_or(&v->requests, KVM_REQ_TLB_FLUSH,
-				  __ATOMIC_SEQ_CST);
+		atomic_long_fetch_or(KVM_REQ_TLB_FLUSH,
+				     (atomic_long_t *)&v->requests);
 	}
 	smp_mb();
 	for (int i = 0; i < n && !mutant_is(MUTANT_FLUSH_NO_WAIT); i++) {
@@ -512,6 +510,8 @@ static struct kvm_hva_result handle_hva_range(struct kvm *kvm,
  */
 static void kvm_mmu_invalidate_begin(struct kvm *kvm)
 {
+	/* As 6.12: the fault's retry check reads this under mmu_lock. */
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	kvm->mmu_invalidate_in_progress++;
 	if (kvm->mmu_invalidate_in_progress == 1) {
 		kvm->mmu_invalidate_range_start = INVALID_GFN;
@@ -522,6 +522,8 @@ static void kvm_mmu_invalidate_begin(struct kvm *kvm)
 static void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start,
 					 gfn_t end)
 {
+	/* As 6.12: the hull and the count change together. */
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	WARN_ON_ONCE(!kvm->mmu_invalidate_in_progress);
 	if (kvm->mmu_invalidate_range_start == INVALID_GFN) {
 		kvm->mmu_invalidate_range_start = start;
@@ -541,6 +543,8 @@ static void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start,
  */
 static void kvm_mmu_invalidate_end(struct kvm *kvm)
 {
+	/* As 6.12: seq and count change under the write lock. */
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	if (mutant_is(MUTANT_SEQ_AFTER_COUNT)) {
 		/* Broken on purpose: a fault may see neither. */
 		kvm->mmu_invalidate_in_progress--;
@@ -567,6 +571,9 @@ static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
 	return kvm_tdp_mmu_unmap_gfn_range(kvm, r);
 }
 
+/* A driver lock only MUTANT_SLEEP_IN_NONBLOCK takes. */
+DEFINE_MUTEX(mutant_driver_lock);
+
 static int kvm_mmu_notifier_invalidate_range_start(
 	struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {
@@ -580,6 +587,11 @@ static int kvm_mmu_notifier_invalidate_range_start(
 		.write = true,
 	};
 
+	if (mutant_is(MUTANT_SLEEP_IN_NONBLOCK)) {
+		/* Broken on purpose: a sleeping lock, even if !blockable. */
+		mutex_lock(&mutant_driver_lock);
+		mutex_unlock(&mutant_driver_lock);
+	}
 	/*
 	 * Counted before anything else, and for every invalidation: memslot
 	 * updates wait for this count to drop to zero, which is what keeps
@@ -1139,7 +1151,7 @@ void kvm_get_vcpu_stat(struct kvm_vcpu *vcpu, struct kvm_vcpu_stat *out)
 	unsigned long *dst = (unsigned long *)out;
 
 	for (size_t i = 0; i < sizeof(*out) / sizeof(long); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		dst[i] = data_race(src[i]);
 }
 
 static void vcpu_tlb_flush(struct kvm_vcpu *vcpu)

@@ -20,6 +20,7 @@
  *     mapping from now on.
  */
 #include "../../../../virt/kvm/kvm_host.h"
+#include "../../../../mm/pgtable.h" /* the lock-inversion mutant's PTL */
 
 static void fault_hook(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
 		       gpa_t gpa)
@@ -37,6 +38,8 @@ static void fault_hook(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
 static int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
 				    gfn_t gfn, struct kvm_vcpu_stat *stat)
 {
+	/* As 6.12 (mmu_invalidate_retry_gfn): the state is stable only so. */
+	lockdep_assert_held(&kvm->mmu_lock);
 	if (unlikely(kvm->mmu_invalidate_in_progress) &&
 	    !mutant_is(MUTANT_SKIP_IN_PROGRESS_CHECK)) {
 		gfn_t first = kvm->mmu_invalidate_range_start;
@@ -65,6 +68,22 @@ static int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
  * A read fault takes the page writable if the host already maps it so,
  * without faulting, so a later guest write needs no second exit.
  */
+/*
+ * Broken on purpose (MUTANT_LOCK_INVERSION): take the host PTL inside
+ * mmu_lock, while aging takes mmu_lock inside the PTL.
+ */
+static void mutant_peek_host_pte(struct kvm *kvm, unsigned long hva)
+{
+	spinlock_t *ptl;
+
+	/* The trylock keeps the tables alive and records no order. */
+	if (!mmap_read_trylock(kvm->mm))
+		return;
+	if (pte_offset_map_lock(kvm->mm, hva, &ptl))
+		spin_unlock(ptl);
+	mmap_read_unlock(kvm->mm);
+}
+
 static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
 			struct page **page, bool *writable)
 {
@@ -175,6 +194,9 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 		r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write);
 		if (r == RET_PF_RETRY)
 			stat_inc(&vcpu->stat.pf_retry_race);
+		/* Another vCPU mapped it first: rare, a lost race. */
+		if (r == RET_PF_SPURIOUS && mutant_is(MUTANT_LOCK_INVERSION))
+			mutant_peek_host_pte(kvm, hva);
 	}
 	read_unlock(&kvm->mmu_lock);
 

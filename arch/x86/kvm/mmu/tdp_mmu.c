@@ -164,6 +164,9 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 	u64 *leaf = tdp_walk_alloc(kvm, gfn);
 	u64 old, new;
 
+	/* As 6.12 (tdp_mmu_set_spte_atomic): faults share mmu_lock. */
+	lockdep_assert_held_read(&kvm->mmu_lock);
+
 	if (!leaf)
 		return -ENOMEM;
 	old = READ_ONCE(*leaf);
@@ -279,6 +282,8 @@ static bool zap_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
  */
 bool kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
 {
+	/* As 6.12 (kvm_tdp_mmu_zap_leafs): zaps exclude faults. */
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	return walk_range(kvm, r, zap_leaf);
 }
 
@@ -288,8 +293,7 @@ static bool age_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
 
 	(void)kvm;
 	(void)gfn;
-	sync_point(SP_ATOMIC, leaf);
-	old = __atomic_fetch_and(leaf, ~KVM_SPTE_ACCESSED, __ATOMIC_SEQ_CST);
+	old = atomic64_fetch_and(~KVM_SPTE_ACCESSED, (atomic64_t *)leaf);
 	return old & KVM_SPTE_ACCESSED;
 }
 
@@ -303,12 +307,16 @@ static bool test_age_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
 /** kvm_tdp_mmu_age_gfn_range() - test and clear accessed bits. */
 bool kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
 {
+	/* As 6.12 (kvm_tdp_mmu_age_gfn_range walks under mmu_lock). */
+	lockdep_assert_held(&kvm->mmu_lock);
 	return walk_range(kvm, r, age_leaf);
 }
 
 /** kvm_tdp_mmu_test_age_gfn() - any accessed bit set in the range? */
 bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *r)
 {
+	/* As 6.12 (kvm_tdp_mmu_test_age_gfn walks under mmu_lock). */
+	lockdep_assert_held(&kvm->mmu_lock);
 	return walk_range(kvm, r, test_age_leaf);
 }
 
@@ -322,6 +330,9 @@ bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte)
 {
 	u64 *leaf = kvm_tdp_mmu_walk(kvm, gfn);
 	u64 old;
+
+	/* As 6.12 (tdp_mmu_set_spte): a non-atomic SPTE change. */
+	lockdep_assert_held_write(&kvm->mmu_lock);
 
 	if (!leaf)
 		return false;
@@ -345,8 +356,7 @@ static bool wrprot_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
 
 	(void)kvm;
 	(void)gfn;
-	sync_point(SP_ATOMIC, leaf);
-	old = __atomic_fetch_and(leaf, ~KVM_SPTE_WRITABLE, __ATOMIC_SEQ_CST);
+	old = atomic64_fetch_and(~KVM_SPTE_WRITABLE, (atomic64_t *)leaf);
 	return old & KVM_SPTE_WRITABLE;
 }
 
@@ -357,6 +367,8 @@ static bool wrprot_leaf(struct kvm *kvm, u64 *leaf, gfn_t gfn)
  */
 bool kvm_tdp_mmu_wrprot_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
 {
+	/* As 6.12 (write-protecting for dirty logging, write-locked here). */
+	lockdep_assert_held_write(&kvm->mmu_lock);
 	return walk_range(kvm, r, wrprot_leaf);
 }
 
