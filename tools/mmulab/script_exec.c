@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mmulab/checker.h>
+#include <mmulab/hmm.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
 
@@ -120,6 +122,12 @@ static bool do_host(struct rt *rt)
 		return false;
 	}
 	report_host_config(rt->r, rt->host);
+	if (rt->chk && !report_check(rt->r, !checker_attach(rt->host),
+				     "checker_attach failed")) {
+		host_destroy(rt->host);
+		rt->host = NULL;
+		return false;
+	}
 	return true;
 }
 
@@ -299,6 +307,7 @@ static void do_access(struct rt *rt, const struct stmt *st)
 	const struct script_obj *who = &rt->s->objs[a[ACC_WHO].obj];
 	struct guest *g = guest ? rt->objs[who->owner].g : NULL;
 	struct mm_struct *mm = guest ? NULL : rt->objs[a[ACC_WHO].obj].mm;
+	struct dmirror *dm = rt->objs[a[ACC_WHO].obj].dmirror;
 	u64 base = guest ? a[ACC_ADDR].u : rt_addr(rt, &a[ACC_ADDR]);
 
 	for (u64 k = 0; k < count; k++) {
@@ -315,6 +324,13 @@ static void do_access(struct rt *rt, const struct stmt *st)
 		case ST_GWRITE:
 			ret = guest_write(g, who->index, addr,
 					  a[ACC_VALUE].u + k * inc);
+			break;
+		case ST_MWRITE:
+			ret = dmirror_write_u64(dm, addr,
+						a[ACC_VALUE].u + k * inc);
+			break;
+		case ST_MREAD:
+			ret = dmirror_read_u64(dm, addr, &val);
 			break;
 		default:
 			ret = guest_read(g, who->index, addr, &val);
@@ -438,6 +454,71 @@ static void do_compact(struct rt *rt, const struct stmt *st)
 	st_ret(rt, st, host_compact(rt->host, 0, ~0UL, NULL));
 }
 
+static void do_reclaim(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+
+	st_ret(rt, st, host_reclaim(rt->host, a[RECLAIM_PAGES].set ?
+						      a[RECLAIM_PAGES].u :
+						      host_config_of(rt->host)
+							      ->nr_frames));
+}
+
+/* Fresh memory over [ADDR, +len), with its region's protection and flags. */
+static void do_replace(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	const struct rt_obj *o = &rt->objs[a[REPLACE_ADDR].obj];
+	unsigned long start = rt_addr(rt, &a[REPLACE_ADDR]);
+	unsigned long len = range_len(rt, &a[REPLACE_ADDR], &a[REPLACE_LEN]);
+	long ret = vm_mmap(proc_mm(rt, &a[REPLACE_PROC]), start, len, o->prot,
+			   o->flags | MAP_FIXED);
+
+	st_ret(rt, st, ret);
+}
+
+/* Read-only, then the region's protection again. */
+static void do_wrprotect(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct mm_struct *mm = proc_mm(rt, &a[REPLACE_PROC]);
+	unsigned long start = rt_addr(rt, &a[REPLACE_ADDR]);
+	unsigned long len = range_len(rt, &a[REPLACE_ADDR], &a[REPLACE_LEN]);
+
+	if (st_ret(rt, st, do_mprotect(mm, start, len, PROT_READ)))
+		st_ret(rt, st, do_mprotect(mm, start, len,
+					   rt->objs[a[REPLACE_ADDR].obj].prot));
+}
+
+/* fork, a store in the parent (a COW break), and the child's exit. */
+static void do_cow(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct mm_struct *mm = proc_mm(rt, &a[ACC_WHO]);
+	struct mm_struct *child = dup_mm(mm);
+
+	if (!st_check(rt, st, !IS_ERR(child), "dup_mm: %s",
+		      errno_name(PTR_ERR(child))))
+		return;
+	st_ret(rt, st, cpu_write_u64(mm, rt_addr(rt, &a[ACC_ADDR]),
+				     a[ACC_VALUE].u));
+	mmput(child);
+}
+
+static bool do_mirror(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	const struct rt_obj *o = &rt->objs[a[MIRROR_REGION].obj];
+	struct dmirror *dm = dmirror_create(proc_mm(rt, &a[MIRROR_PROC]),
+					    o->addr, o->len >> PAGE_SHIFT);
+
+	if (!st_check(rt, st, !IS_ERR(dm), "dmirror_create: %s",
+		      errno_name(PTR_ERR(dm))))
+		return false;
+	rt->objs[a[MIRROR_NAME].obj].dmirror = dm;
+	return true;
+}
+
 /* ---------------------------------------------------------------------
  * expect
  */
@@ -536,15 +617,10 @@ static void do_expect(struct rt *rt, const struct stmt *st)
  * The statement loop and the teardown
  */
 
-/* Run statement @i.  Return: the next one, or nr_stmts to stop. */
-static unsigned int run_stmt(struct rt *rt, unsigned int i)
+bool rt_do(struct rt *rt, const struct stmt *st)
 {
-	const struct stmt *st = &rt->s->stmts[i];
 	bool ok = true;
 
-	report_sample_frames(rt->r, rt->host);
-	if (st->kind != ST_HOST)
-		report_step(rt->r, "%u: %s", st->line, st->text);
 	switch (st->kind) {
 	case ST_PROCESS:
 		ok = do_process(rt, st);
@@ -599,13 +675,48 @@ static unsigned int run_stmt(struct rt *rt, unsigned int i)
 	case ST_EXPECT:
 		do_expect(rt, st);
 		break;
-	case ST_WORKLOAD:
-		run_workload(rt, i);
-		return st->block + 1;
+	case ST_RECLAIM:
+		do_reclaim(rt, st);
+		break;
+	case ST_REPLACE:
+		do_replace(rt, st);
+		break;
+	case ST_WRPROTECT:
+		do_wrprotect(rt, st);
+		break;
+	case ST_COW:
+		do_cow(rt, st);
+		break;
+	case ST_MIRROR:
+		ok = do_mirror(rt, st);
+		break;
+	case ST_MWRITE:
+	case ST_MREAD:
+		do_access(rt, st);
+		break;
 	default:
 		break;
 	}
-	if (!ok) {
+	return ok;
+}
+
+/* Run statement @i.  Return: the next one, or nr_stmts to stop. */
+static unsigned int run_stmt(struct rt *rt, unsigned int i)
+{
+	const struct stmt *st = &rt->s->stmts[i];
+
+	report_sample_frames(rt->r, rt->host);
+	if (st->kind != ST_HOST)
+		report_step(rt->r, "%u: %s", st->line, st->text);
+	if (st->kind == ST_WORKLOAD) {
+		run_workload(rt, i);
+		return st->block + 1;
+	}
+	if (st->kind == ST_RACE) {
+		run_race(rt, i);
+		return st->block + 1;
+	}
+	if (!rt_do(rt, st)) {
 		report_step(rt->r, "stopped: line %u failed", st->line);
 		return rt->s->nr_stmts;
 	}
@@ -616,6 +727,9 @@ static void teardown(struct rt *rt)
 {
 	struct report *r = rt->r;
 
+	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
+		if (rt->objs[i].dmirror)
+			dmirror_destroy(rt->objs[i].dmirror);
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++) {
 		struct guest *g = rt->objs[i].g;
 
@@ -636,12 +750,24 @@ static void teardown(struct rt *rt)
 		     "end: %lu frames free, want all but the zero page",
 		     r->frames_free_end);
 	report_host_counters(r, rt->host);
+	if (rt->chk) {
+		rt->chk->violations = checker_violations(rt->host);
+		if (rt->chk->violations && rt->chk->report)
+			checker_report(rt->host, stdout);
+		checker_detach(rt->host);
+	}
 	report_check(r, !host_destroy(rt->host), "host_destroy failed");
 }
 
 void script_run(struct script *s, struct report *r)
 {
-	struct rt rt = { .s = s, .r = r, .warn0 = warn_count() };
+	script_run_checked(s, r, NULL);
+}
+
+void script_run_checked(struct script *s, struct report *r,
+			struct script_check *chk)
+{
+	struct rt rt = { .s = s, .r = r, .warn0 = warn_count(), .chk = chk };
 
 	rt.objs = calloc(s->nr_objs ? s->nr_objs : 1, sizeof(*rt.objs));
 	if (!report_check(r, rt.objs, "out of memory") || !do_host(&rt)) {
