@@ -101,8 +101,7 @@ static char *read_all(FILE *f, size_t *len)
 	return buf;
 }
 
-/* Read the scenario file @path ("-": standard input). */
-static char *read_scenario(const char *path, size_t *len)
+char *read_scenario(const char *path, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	char *text;

@@ -45,6 +45,14 @@ _Static_assert((int)REPLACE_PROC == (int)RANGE_PROC &&
 #define RACE_HIST 16
 #define RACE_MAX_WORDS 256
 
+/* A store in flight: its version, the oldest in flight when it began. */
+struct race_store {
+	unsigned int ver;
+	unsigned int floor;
+};
+
+#define RACE_MAX_OPEN 8
+
 /**
  * struct race_word - the shadow of one 8-byte word.
  * @proc: the process (object index) whose address space holds it.
@@ -55,6 +63,10 @@ _Static_assert((int)REPLACE_PROC == (int)RANGE_PROC &&
  * @any0: version 0 (its value when the race began) is unknown (the page
  *	was swapped out): any value is accepted from it.
  * @off: no longer checked (MADV_FREE, the process exited).
+ * @ro: a wrprotect of the race made it read-only and has not begun to
+ *	restore it; @ro_gen counts those windows.
+ * @nr_open: stores in flight; @open: their versions, and the oldest store
+ *	in flight when each began.
  */
 struct race_word {
 	int proc;
@@ -65,6 +77,10 @@ struct race_word {
 	unsigned int done;
 	bool any0;
 	bool off;
+	bool ro;
+	unsigned int ro_gen;
+	unsigned int nr_open;
+	struct race_store open[RACE_MAX_OPEN];
 };
 
 struct race;
@@ -204,8 +220,6 @@ static void shadow_add(struct race *rc, const struct stmt *st)
 	u64 base = st->kind == ST_GWRITE || st->kind == ST_GREAD ?
 			   a[ACC_ADDR].u : rt_addr(rc->rt, &a[ACC_ADDR]);
 
-	if (st->kind == ST_COW)
-		count = 1;
 	for (u64 k = 0; k < count && rc->nr_words < RACE_MAX_WORDS; k++) {
 		struct race_word *w;
 		int proc;
@@ -223,15 +237,39 @@ static void shadow_add(struct race *rc, const struct stmt *st)
 	}
 }
 
-static void shadow_begin(struct race_word *w, u64 val)
+/*
+ * A store of @val begins; returns its version.  It remembers the oldest
+ * store still in flight (its own version if none): those overlap it, and
+ * memory may hold any of their values once it is done.
+ */
+static unsigned int shadow_begin(struct race_word *w, u64 val)
 {
-	w->begun++;
+	unsigned int floor = ++w->begun;
+
 	w->hist[w->begun % RACE_HIST] = val;
+	for (unsigned int i = 0; i < w->nr_open; i++)
+		if ((int)(w->open[i].ver - floor) < 0)
+			floor = w->open[i].ver;
+	if (w->nr_open == RACE_MAX_OPEN)
+		w->off = true; /* too many writers at once to tell */
+	else
+		w->open[w->nr_open++] = (struct race_store){ w->begun, floor };
+	return w->begun;
 }
 
-static void shadow_commit(struct race_word *w)
+/*
+ * Store @v finished, the last store to finish: a read that begins now
+ * may return its value, or the value of any store that overlapped it.
+ */
+static void shadow_commit(struct race_word *w, unsigned int v)
 {
-	w->done = w->begun;
+	for (unsigned int i = 0; i < w->nr_open; i++) {
+		if (w->open[i].ver != v)
+			continue;
+		w->done = w->open[i].floor;
+		w->open[i] = w->open[--w->nr_open];
+		return;
+	}
 }
 
 /* A read of @w begun at version @from returned @val: was it written late
@@ -250,7 +288,7 @@ static bool shadow_ok(const struct race_word *w, unsigned int from, u64 val)
 static unsigned int shadow_range(struct race *rc, int proc,
 				 unsigned long start, unsigned long len,
 				 bool reset, bool off,
-				 struct race_word **out)
+				 struct race_word **out, unsigned int *vers)
 {
 	unsigned int n = 0;
 
@@ -263,7 +301,7 @@ static unsigned int shadow_range(struct race *rc, int proc,
 			w->off = true;
 		if (!reset || w->off)
 			continue;
-		shadow_begin(w, 0);
+		vers[n] = shadow_begin(w, 0);
 		out[n++] = w;
 	}
 	return n;
@@ -291,14 +329,28 @@ static void race_fail(struct race *rc, const struct stmt *st,
 		report_check(rt->r, false, "%s", msg);
 }
 
+/* A store began and ended while its page was read-only, and succeeded. */
+static void race_fail_ro(struct race *rc, const struct stmt *st,
+			 const struct race_word *w)
+{
+	struct rt *rt = rc->rt;
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), "line %u: %s at %#lx succeeded, but the "
+		 "page was read-only from before it began until after it "
+		 "ended", st->line, stmt_name(st->kind), w->addr);
+	if (rt->chk)
+		checker_fail(rt->host, INV_WRITABLE_SECONDARY, ~0UL, w->addr,
+			     ~0ULL, NULL, "%s", msg);
+	else
+		report_check(rt->r, false, "%s", msg);
+}
+
 static int access_one(struct rt *rt, const struct stmt *st, u64 addr,
 		      u64 val, u64 *out)
 {
 	const struct arg *a = st->a;
 	const struct script_obj *who = &rt->s->objs[a[ACC_WHO].obj];
-	struct mm_struct *mm;
-	int ret;
-
 	switch (st->kind) {
 	case ST_WRITE:
 		return cpu_write_u64(rt->objs[who - rt->s->objs].mm, addr, val);
@@ -316,13 +368,8 @@ static int access_one(struct rt *rt, const struct stmt *st, u64 addr,
 	case ST_MREAD:
 		return dmirror_read_u64(rt->objs[who - rt->s->objs].dmirror,
 					addr, out);
-	default: /* ST_COW */
-		mm = dup_mm(rt->objs[who - rt->s->objs].mm);
-		if (IS_ERR(mm))
-			return PTR_ERR(mm);
-		ret = cpu_write_u64(rt->objs[who - rt->s->objs].mm, addr, val);
-		mmput(mm);
-		return ret;
+	default: /* ST_COW: the child exists around the stores */
+		return cpu_write_u64(rt->objs[who - rt->s->objs].mm, addr, val);
 	}
 }
 
@@ -331,43 +378,60 @@ static void race_access(struct race *rc, const struct stmt *st)
 {
 	const struct arg *a = st->a;
 	struct rt *rt = rc->rt;
-	u64 count = a[ACC_COUNT].set && st->kind != ST_COW ? a[ACC_COUNT].u : 1;
+	u64 count = a[ACC_COUNT].set ? a[ACC_COUNT].u : 1;
 	u64 stride = a[ACC_STRIDE].set ? a[ACC_STRIDE].u : PAGE_SIZE;
 	u64 inc = a[ACC_INC].set ? a[ACC_INC].u : 1;
 	bool guest = st->kind == ST_GWRITE || st->kind == ST_GREAD;
 	u64 base = guest ? a[ACC_ADDR].u : rt_addr(rt, &a[ACC_ADDR]);
+	struct mm_struct *child = NULL;
 
+	if (st->kind == ST_COW) {
+		child = dup_mm(rt->objs[a[ACC_WHO].obj].mm);
+		if (!report_check(rt->r, !IS_ERR(child), "line %u: dup_mm: %s",
+				  st->line, errno_name(PTR_ERR(child))))
+			return;
+	}
 	for (u64 k = 0; k < count; k++) {
 		u64 addr = base + k * stride, val = a[ACC_VALUE].u + k * inc;
 		struct race_word *w = NULL;
-		unsigned int from = 0;
+		unsigned int from = 0, ver = 0, ro_gen = 0;
+		bool ro = false;
 		int proc, ret;
 		unsigned long hva = access_hva(rc, st, addr, &proc);
 
 		if (rc->shadow && hva)
 			w = word_find(rc, proc, hva);
-		if (w && is_store(st->kind))
-			shadow_begin(w, val);
-		else if (w)
+		if (w && is_store(st->kind)) {
+			ver = shadow_begin(w, val);
+			ro = w->ro;
+			ro_gen = w->ro_gen;
+		} else if (w) {
 			from = w->done;
+		}
 		ret = access_one(rt, st, addr, val, &val);
 		if (ret == -EFAULT || ret == KVM_EXIT_MMIO)
 			continue;
 		if (!report_check(rt->r, !ret, "line %u: %s %#llx: %s",
 				  st->line, stmt_name(st->kind),
 				  (unsigned long long)addr, errno_name(ret)))
-			return;
+			break;
+		if (w && is_store(st->kind) && ro && w->ro &&
+		    w->ro_gen == ro_gen)
+			race_fail_ro(rc, st, w);
 		if (w && is_store(st->kind))
-			shadow_commit(w);
+			shadow_commit(w, ver);
 		else if (w && !shadow_ok(w, from, val))
 			race_fail(rc, st, w, from, val);
 	}
+	if (child)
+		mmput(child);
 }
 
 /* munmap, replace, MADV_DONTNEED: the range reads zero afterwards. */
 static void race_range(struct race *rc, const struct stmt *st)
 {
 	static struct race_word *reset[RACE_MAX_WORDS];
+	static unsigned int vers[RACE_MAX_WORDS];
 	const struct arg *a = st->a;
 	struct rt *rt = rc->rt;
 	int proc = a[RANGE_PROC].obj, region = a[RANGE_ADDR].obj;
@@ -386,10 +450,52 @@ static void race_range(struct race *rc, const struct stmt *st)
 			      rt->objs[region].len - a[RANGE_ADDR].off : 0;
 	/* One race's tasks run one at a time: @reset is not shared. */
 	n = shadow_range(rc, proc, start, PAGE_ALIGN(len), resets, off,
-			 reset);
+			 reset, vers);
 	rt_do(rt, st);
 	for (unsigned int i = 0; i < n; i++)
-		shadow_commit(reset[i]);
+		shadow_commit(reset[i], vers[i]);
+}
+
+/* Mark the words of [@start, +@len) of @proc read-only, or writable. */
+static void shadow_ro(struct race *rc, int proc, unsigned long start,
+		      unsigned long len, bool ro)
+{
+	for (unsigned int i = 0; rc->shadow && i < rc->nr_words; i++) {
+		struct race_word *w = &rc->words[i];
+
+		if (w->proc != proc || w->addr < start || w->addr - start >= len)
+			continue;
+		w->ro = ro;
+		w->ro_gen += ro;
+	}
+}
+
+/*
+ * Read-only, then back.  Between the two, a store that begins after the
+ * first mprotect() returned and ends before the second begins must fail,
+ * whoever makes it: the permission is checked at every access.
+ */
+static void race_wrprotect(struct race *rc, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct rt *rt = rc->rt;
+	int proc = a[REPLACE_PROC].obj, region = a[REPLACE_ADDR].obj;
+	struct mm_struct *mm = rt->objs[proc].mm;
+	unsigned long start = rt_addr(rt, &a[REPLACE_ADDR]);
+	unsigned long len = a[REPLACE_LEN].set ? a[REPLACE_LEN].u :
+			    rt->objs[region].len - a[REPLACE_ADDR].off;
+	long ret = do_mprotect(mm, start, len, PROT_READ);
+
+	if (!report_check(rt->r, !ret, "line %u: mprotect: %s", st->line,
+			  errno_name(ret)))
+		return;
+	shadow_ro(rc, proc, start, PAGE_ALIGN(len), true);
+	/* The host keeps it read-only for a while: others may run. */
+	cond_resched();
+	shadow_ro(rc, proc, start, PAGE_ALIGN(len), false);
+	ret = do_mprotect(mm, start, len, rt->objs[region].prot);
+	report_check(rt->r, !ret, "line %u: mprotect: %s", st->line,
+		     errno_name(ret));
 }
 
 /* The process an operation works in, or -1 (it needs none). */
@@ -420,6 +526,7 @@ static int op_process(const struct stmt *st)
 static void race_op(struct race *rc, const struct stmt *st)
 {
 	static struct race_word *unused[RACE_MAX_WORDS];
+	static unsigned int vers[RACE_MAX_WORDS];
 	struct rt *rt = rc->rt;
 	int proc = op_process(st);
 
@@ -437,8 +544,11 @@ static void race_op(struct race *rc, const struct stmt *st)
 		race_range(rc, st);
 		return;
 	case ST_EXIT:
-		shadow_range(rc, proc, 0, ~0UL, false, true, unused);
+		shadow_range(rc, proc, 0, ~0UL, false, true, unused, vers);
 		break;
+	case ST_WRPROTECT:
+		race_wrprotect(rc, st);
+		return;
 	default:
 		break;
 	}

@@ -184,7 +184,7 @@ struct script {
 
 /* Argument indices of each statement: positionals first, then options. */
 enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE, HOST_KSM, HOST_KSM_PAGES,
-       HOST_KSM_SLEEP };
+       HOST_KSM_SLEEP, HOST_SWAP };
 enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
        MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };

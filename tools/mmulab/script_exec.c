@@ -112,6 +112,8 @@ static bool do_host(struct rt *rt)
 		cfg.ksm_run = h->a[HOST_KSM].u;
 	if (h && h->a[HOST_KSM_PAGES].set)
 		cfg.ksm_pages_to_scan = h->a[HOST_KSM_PAGES].u;
+	if (h && h->a[HOST_SWAP].set)
+		cfg.swap_slots = h->a[HOST_SWAP].u;
 	if (h && h->a[HOST_KSM_SLEEP].set)
 		cfg.ksm_sleep_millisecs = h->a[HOST_KSM_SLEEP].u / 1000000;
 	rt->host = host_create(&cfg);
@@ -140,7 +142,8 @@ static bool do_process(struct rt *rt, const struct stmt *st)
 		      errno_name(PTR_ERR(mm))))
 		return false;
 	rt->objs[name->obj].mm = mm;
-	return st_check(rt, st, !trace_attach_mm(mm, obj_name(rt, name)),
+	/* Under mmulab check, no tracer: no subscriber the search explores. */
+	return rt->chk || st_check(rt, st, !trace_attach_mm(mm, obj_name(rt, name)),
 			"cannot subscribe the tracer");
 }
 
@@ -250,7 +253,8 @@ static bool do_fork(struct rt *rt, const struct stmt *st)
 		      errno_name(PTR_ERR(child))))
 		return false;
 	rt->objs[a[FORK_NAME].obj].mm = child;
-	return st_check(rt, st,
+	return rt->chk ||
+	       st_check(rt, st,
 			!trace_attach_mm(child, obj_name(rt, &a[FORK_NAME])),
 			"cannot subscribe the tracer");
 }
@@ -316,6 +320,7 @@ static void do_access(struct rt *rt, const struct stmt *st)
 
 		switch (st->kind) {
 		case ST_WRITE:
+		case ST_COW:
 			ret = cpu_write_u64(mm, addr, a[ACC_VALUE].u + k * inc);
 			break;
 		case ST_READ:
@@ -361,7 +366,8 @@ static bool do_vm(struct rt *rt, const struct stmt *st)
 		return false;
 	}
 	rt->objs[a[VM_NAME].obj].g = g;
-	trace_attach_vm(g);
+	if (!rt->chk)
+		trace_attach_vm(g);
 	return true;
 }
 
@@ -490,18 +496,16 @@ static void do_wrprotect(struct rt *rt, const struct stmt *st)
 					   rt->objs[a[REPLACE_ADDR].obj].prot));
 }
 
-/* fork, a store in the parent (a COW break), and the child's exit. */
+/* fork, stores in the parent (COW breaks), and the child's exit. */
 static void do_cow(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
-	struct mm_struct *mm = proc_mm(rt, &a[ACC_WHO]);
-	struct mm_struct *child = dup_mm(mm);
+	struct mm_struct *child = dup_mm(proc_mm(rt, &a[ACC_WHO]));
 
 	if (!st_check(rt, st, !IS_ERR(child), "dup_mm: %s",
 		      errno_name(PTR_ERR(child))))
 		return;
-	st_ret(rt, st, cpu_write_u64(mm, rt_addr(rt, &a[ACC_ADDR]),
-				     a[ACC_VALUE].u));
+	do_access(rt, st);
 	mmput(child);
 }
 

@@ -136,6 +136,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[HOST_KSM_PAGES] = { "ksm_pages", T_COUNT, OPT, 1, 1000000 },
 		[HOST_KSM_SLEEP] = { "ksm_sleep", T_TIME, OPT, 1000000,
 				     60000000000ULL },
+		[HOST_SWAP] = { "swap", T_COUNT, OPT, 0, SCRIPT_MAX_FRAMES },
 	} },
 	[ST_PROCESS] = { "process", CTX_TOP, {
 		[PROCESS_NAME] = { "NAME", T_DEF_PROC, POS },
@@ -298,6 +299,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[ACC_WHO] = { "PROCESS", T_PROC, POS },
 		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
 		[ACC_VALUE] = { "VALUE", T_VALUE, POS },
+		VALUE_REPEAT_ARGS,
 	} },
 	[ST_RECLAIM] = { "reclaim", CTX_BOTH, {
 		[RECLAIM_PAGES] = { "pages", T_COUNT, OPT, 1, SCRIPT_MAX_FRAMES },
