@@ -214,7 +214,7 @@ static void check_usage(FILE *out)
 		"                    [--jobs N] [--shard I/N] [--json]\n"
 		"       mmulab check --exec PROG [options]\n"
 		"       mmulab check --merge [--json] FILE...\n"
-		"\nBuilt-in scenarios (mmulab show NAME prints one):\n");
+		"\nBuilt-in scenarios (mmulab show races/NAME prints one):\n");
 	for (unsigned int i = 0; check_race_at(i, &desc); i++)
 		fprintf(out, "  %-16s %s\n", races[i].name, desc);
 	fprintf(out, "\nMutants (each breaks one step of the protocol):\n");
@@ -465,7 +465,9 @@ static int search(struct check_cmd *c, struct check_target *t,
 
 		if (err) {
 			fprintf(stderr, "mmulab check: %s: %s\n", t[i].name,
-				strerror(-err));
+				t[i].exec && err == -ENOEXEC ?
+					"cannot run it" :
+					strerror(-err));
 			return EXIT_USAGE;
 		}
 		if (res[i].found)

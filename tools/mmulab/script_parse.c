@@ -1794,7 +1794,8 @@ static int race_context(struct parser *p, const struct word *w)
 		return perr(p, w->col, "%s: not allowed inside the race at "
 			    "line %u (only task, end and operations: write, "
 			    "read, gwrite, gread, mwrite, mread, munmap, "
-			    "replace, mprotect, wrprotect, madvise, age, cow, migrate, "
+			    "replace, mprotect, wrprotect, madvise, age, cow, exit, "
+			    "migrate, "
 			    "ksm, compact, reclaim, vm, memslot, vcpu)",
 			    p->spec->name, p->s->stmts[p->race].line);
 	if (p->task < 0)
