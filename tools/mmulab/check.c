@@ -393,10 +393,12 @@ static unsigned int default_targets(const struct check_params *p,
 	for (size_t i = 0; m && i < MMULAB_ARRAY_SIZE(mutant_scenarios); i++)
 		if (mutant_scenarios[i].mutant == m)
 			names[n++] = mutant_scenarios[i].scenarios;
-	for (unsigned int i = 0; !n && check_race_at(i, &desc); i++)
-		names[i] = check_race_at(i, &desc);
-	while (!n && names[n])
+	if (n)
+		return n;
+	while (check_race_at(n, &desc) && n < MAX_TARGETS) {
+		names[n] = check_race_at(n, &desc);
 		n++;
+	}
 	return n;
 }
 
