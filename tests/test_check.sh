@@ -64,6 +64,12 @@ expect_found fault-race primary-no-notifier 20
 expect_found fault-race end-before-zap 10
 expect_found fault-race flush-no-wait 1000
 expect_found fault-race release-leaves-mappings 10
+# Permissions checked at every access: a vCPU's stale writable TLB entry
+# lets a store through while the page is read-only.
+expect_found wrprotect-race skip-tlb-flush 500
+grep -q '^violation: INV-3 writable-secondary' <<<"$out" &&
+	grep -q 'succeeded, but the page was read-only' <<<"$out" ||
+	{ echo "FAIL: skip-tlb-flush in wrprotect-race not caught at the access"; fail=1; }
 
 for s in fault-race mirror-race register-race change-pte-race pressure-race \
 	 exit-vm-alive ksm-identical wrprotect-race; do
