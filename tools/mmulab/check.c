@@ -217,9 +217,16 @@ static void check_usage(FILE *out)
 		"\nBuilt-in scenarios (mmulab show races/NAME prints one):\n");
 	for (unsigned int i = 0; check_race_at(i, &desc); i++)
 		fprintf(out, "  %-16s %s\n", races[i].name, desc);
-	fprintf(out, "\nMutants (each breaks one step of the protocol):\n");
-	for (int m = 1; m < NR_MUTANTS; m++)
-		fprintf(out, "  %s\n", mutant_name(m));
+	fprintf(out, "\nMutants (each breaks one step of the protocol; "
+		     "without SCENARIO,\n--mutant runs the races it "
+		     "concerns):\n");
+	for (int m = 1; m < NR_MUTANTS; m++) {
+		fprintf(out, "  %-24s", mutant_name(m));
+		for (size_t i = 0; i < MMULAB_ARRAY_SIZE(mutant_scenarios); i++)
+			if (mutant_scenarios[i].mutant == (enum mutant)m)
+				fprintf(out, " %s", mutant_scenarios[i].scenarios);
+		fputc('\n', out);
+	}
 }
 
 static int parse_u64(const char *s, u64 *out)
