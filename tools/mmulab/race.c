@@ -110,14 +110,6 @@ struct race {
 	struct race_task tasks[SCRIPT_MAX_THREADS];
 };
 
-static u64 mix64(u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 /* ---------------------------------------------------------------------
  * The shadow
  */
@@ -578,7 +570,7 @@ static void run_segment(struct race_task *t, unsigned int seg)
 		return;
 	for (u64 r = 0; r < repeat; r++) {
 		if (ts->a[TASK_PICK].set) {
-			t->rng = mix64(t->rng);
+			t->rng = splitmix64(t->rng);
 			if (race_stopped(rc))
 				return;
 			race_op(rc, &rc->rt->s->stmts[first + t->rng %
@@ -618,7 +610,7 @@ static void race_init(struct race *rc, struct rt *rt, unsigned int i)
 	/* The shadow follows the order of operations: one task at a time. */
 	rc->shadow = det_active();
 	if (rt->chk)
-		seed ^= mix64(rt->chk->seed);
+		seed ^= splitmix64(rt->chk->seed);
 	for (unsigned int k = i + 1; k < rc->end; k++) {
 		const struct stmt *st = &rt->s->stmts[k];
 
@@ -628,7 +620,7 @@ static void race_init(struct race *rc, struct rt *rt, unsigned int i)
 			continue;
 		rc->tasks[rc->nr_tasks].race = rc;
 		rc->tasks[rc->nr_tasks].first = k;
-		rc->tasks[rc->nr_tasks].rng = mix64(seed + rc->nr_tasks + 1);
+		rc->tasks[rc->nr_tasks].rng = splitmix64(seed + rc->nr_tasks + 1);
 		rc->nr_tasks++;
 	}
 }

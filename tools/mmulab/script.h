@@ -282,6 +282,9 @@ u64 rt_peek_u64(struct rt *rt, struct mm_struct *mm, unsigned long addr);
  */
 void run_workload(struct rt *rt, unsigned int i);
 
+/** splitmix64() - a well-mixed 64-bit function of @x, for streams. */
+u64 splitmix64(u64 x);
+
 /**
  * run_race() - run the race whose `race` statement is @rt->s->stmts[@i],
  * to its `end` (race.c).
