@@ -519,10 +519,10 @@ static int explore_run(void *arg)
 }
 
 /*
- * simple_mirror [SEED]: without a seed, one run on real threads, then a
- * search of 20 deterministic schedules with det_explore() (MMULAB_SEEDS=N
- * for more; `mmulab check --exec simple_mirror` spreads them over cores
- * and machines).  With a seed, that one schedule, and its log hash: the
+ * simple_mirror [SEED]: without a seed, a search of 20 deterministic
+ * schedules with det_explore() (MMULAB_SEEDS=N for more; `mmulab check
+ * --exec simple_mirror` spreads them over cores and machines), then one
+ * run on real threads.  With a seed, that one schedule, and its log hash: the
  * same seed replays the same run.
  */
 int main(int argc, char **argv)
@@ -540,8 +540,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: simple_mirror [SEED]\n");
 		return 2;
 	}
-	if (argc == 1 && getenv("MMULAB_SEED"))
-		return det_explore(explore_run, NULL, &opts, &found) ? 1 : 0;
+	if (argc == 1) {
+		/*
+		 * The search first: its children are forked while this
+		 * process has no threads (ThreadSanitizer refuses threads in
+		 * a child of a multi-threaded process).
+		 */
+		ret = det_explore(explore_run, NULL, &opts, &found);
+		if (ret < 0) {
+			fprintf(stderr, "simple_mirror: det_explore: %d\n", ret);
+			return 1;
+		}
+		if (getenv("MMULAB_SEED"))
+			return ret;
+		printf("simple_mirror: %llu schedules explored, %s\n",
+		       (unsigned long long)found.seeds_run,
+		       ret ? "one failed" : "no violation");
+		if (ret)
+			return 1;
+	}
 	if (argc == 2) {
 		ret = det_begin(&cfg);
 		if (ret) {
@@ -563,15 +580,5 @@ int main(int argc, char **argv)
 			atomic_long_read(&errors));
 		return 1;
 	}
-	if (argc == 2)
-		return 0;
-	ret = det_explore(explore_run, NULL, &opts, &found);
-	if (ret < 0) {
-		fprintf(stderr, "simple_mirror: det_explore: %d\n", ret);
-		return 1;
-	}
-	printf("simple_mirror: %llu schedules explored, %s\n",
-	       (unsigned long long)found.seeds_run,
-	       ret ? "one failed" : "no violation");
-	return ret;
+	return 0;
 }
