@@ -48,8 +48,8 @@ static int scenario(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct det_explore_opts opts = { .seeds = 100, .alternate = true,
-					 .name = argv[0] };
+	struct det_explore_opts opts = {
+		.seeds = 100, .alternate = true, .name = argv[0]};
 	int ret;
 
 	(void)argc;

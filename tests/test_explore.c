@@ -21,7 +21,7 @@
 struct counter {
 	spinlock_t lock;
 	int value;
-	bool locked;	/* increment under the lock */
+	bool locked; /* increment under the lock */
 };
 
 /* Read, yield, write: without the lock, another increment can be lost. */
@@ -58,9 +58,9 @@ static int two_increments(void *arg)
 
 static void test_finds_lost_update(void **state)
 {
-	struct counter c = { .locked = false };
-	struct det_explore_opts o = { .seeds = 200, .alternate = true,
-				      .name = "test_explore" };
+	struct counter c = {.locked = false};
+	struct det_explore_opts o = {
+		.seeds = 200, .alternate = true, .name = "test_explore"};
 	struct det_explore_result res;
 
 	(void)state;
@@ -75,15 +75,15 @@ static void test_finds_lost_update(void **state)
 				     &(struct det_explore_opts){
 					     .first_seed = res.seed,
 					     .seeds = 1,
-					     .strategy = res.strategy },
+					     .strategy = res.strategy},
 				     NULL),
 			 1);
 }
 
 static void test_clean(void **state)
 {
-	struct counter c = { .locked = true };
-	struct det_explore_opts o = { .seeds = 50, .alternate = true };
+	struct counter c = {.locked = true};
+	struct det_explore_opts o = {.seeds = 50, .alternate = true};
 	struct det_explore_result res;
 
 	(void)state;
@@ -109,7 +109,7 @@ static void test_deadlock_fails_seed(void **state)
 
 	(void)state;
 	assert_int_equal(det_explore(deadlock, &l,
-				     &(struct det_explore_opts){ .seeds = 3 },
+				     &(struct det_explore_opts){.seeds = 3},
 				     &res),
 			 1);
 	assert_int_equal(res.seed, 1);
@@ -117,7 +117,7 @@ static void test_deadlock_fails_seed(void **state)
 
 static void test_env(void **state)
 {
-	struct counter c = { .locked = true };
+	struct counter c = {.locked = true};
 	struct det_explore_result res;
 
 	(void)state;

@@ -24,8 +24,9 @@ static const char *const strategy_names[] = {
 static const char *strategy_name(enum det_strategy s)
 {
 	return (unsigned int)s < sizeof(strategy_names) / sizeof(char *) &&
-			       strategy_names[s] ?
-		       strategy_names[s] : "?";
+			       strategy_names[s]
+		       ? strategy_names[s]
+		       : "?";
 }
 
 static int strategy_of(const char *name, enum det_strategy *out)
@@ -68,7 +69,7 @@ static __attribute__((noreturn)) void seed_failure(const char *why)
 static int run_seed(int (*fn)(void *arg), void *arg, u64 seed,
 		    enum det_strategy strategy)
 {
-	struct det_config cfg = { .seed = seed, .strategy = strategy };
+	struct det_config cfg = {.seed = seed, .strategy = strategy};
 	struct det_result dr;
 	int ret = det_begin(&cfg);
 
@@ -106,8 +107,7 @@ static int fork_seed(int (*fn)(void *arg), void *arg, u64 seed,
 	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 }
 
-static void print_replay(const char *name, u64 seed,
-			 enum det_strategy strategy)
+static void print_replay(const char *name, u64 seed, enum det_strategy strategy)
 {
 	printf("replay: MMULAB_SEED=%llu MMULAB_STRATEGY=%s %s\n",
 	       (unsigned long long)seed, strategy_name(strategy), name);
@@ -122,8 +122,10 @@ static int single_seed(int (*fn)(void *arg), void *arg, u64 seed,
 	int ret;
 
 	if (s && strategy_of(s, &strategy)) {
-		fprintf(stderr, "det_explore: MMULAB_STRATEGY='%s': expected "
-				"random, pct or round-robin\n", s);
+		fprintf(stderr,
+			"det_explore: MMULAB_STRATEGY='%s': expected "
+			"random, pct or round-robin\n",
+			s);
 		return -EINVAL;
 	}
 	ret = run_seed(fn, arg, seed, strategy);
@@ -142,7 +144,7 @@ int det_explore(int (*fn)(void *arg), void *arg,
 		const struct det_explore_opts *opts,
 		struct det_explore_result *res)
 {
-	struct det_explore_opts o = opts ? *opts : (struct det_explore_opts){ 0 };
+	struct det_explore_opts o = opts ? *opts : (struct det_explore_opts){0};
 	struct det_explore_result dummy;
 	u64 seed;
 	int ret;
@@ -182,8 +184,9 @@ int det_explore(int (*fn)(void *arg), void *arg,
 		res->strategy = st;
 		/* Once more, with its output: the report, then the replay. */
 		printf("det_explore: seed %llu (%s) failed after %llu seeds; "
-		       "running it again:\n", (unsigned long long)seed,
-		       strategy_name(st), (unsigned long long)i + 1);
+		       "running it again:\n",
+		       (unsigned long long)seed, strategy_name(st),
+		       (unsigned long long)i + 1);
 		fflush(stdout);
 		fork_seed(fn, arg, seed, st, false);
 		print_replay(o.name, seed, st);

@@ -34,9 +34,9 @@ static const struct {
 	const char *name;
 	enum det_strategy strategy;
 } strategies[] = {
-	{ "random", DET_STRATEGY_RANDOM },
-	{ "pct", DET_STRATEGY_PCT },
-	{ "round-robin", DET_STRATEGY_ROUND_ROBIN },
+	{"random", DET_STRATEGY_RANDOM},
+	{"pct", DET_STRATEGY_PCT},
+	{"round-robin", DET_STRATEGY_ROUND_ROBIN},
 };
 
 const char *check_strategy_name(enum det_strategy s)
@@ -83,7 +83,7 @@ struct seed_msg {
 	u64 index;
 	u64 steps;
 	int worker;
-	int verdict;	/* SEED_STARTED, 0 clean, 1 violation, -errno */
+	int verdict; /* SEED_STARTED, 0 clean, 1 violation, -errno */
 };
 
 #define SEED_STARTED 2
@@ -121,8 +121,7 @@ static enum det_strategy strategy_for(const struct check_params *p, u64 seed)
 
 static u64 shard_seeds(const struct check_params *p)
 {
-	return p->seeds / p->nr_shards +
-	       (p->shard < p->seeds % p->nr_shards);
+	return p->seeds / p->nr_shards + (p->shard < p->seeds % p->nr_shards);
 }
 
 static __attribute__((noreturn)) void worker(const struct check_target *t,
@@ -139,7 +138,7 @@ static __attribute__((noreturn)) void worker(const struct check_target *t,
 
 		if (i > atomic_load(first_bad))
 			break;
-		worker_cur = (struct seed_msg){ i, 0, j, SEED_STARTED };
+		worker_cur = (struct seed_msg){i, 0, j, SEED_STARTED};
 		worker_send(&worker_cur);
 		v = t->run(t, seed, strategy_for(p, seed), false, &steps);
 		worker_cur.steps = steps;
@@ -148,8 +147,8 @@ static __attribute__((noreturn)) void worker(const struct check_target *t,
 		if (!v)
 			continue;
 		bad = atomic_load(first_bad);
-		while (i < bad && !atomic_compare_exchange_weak(first_bad, &bad,
-								i))
+		while (i < bad &&
+		       !atomic_compare_exchange_weak(first_bad, &bad, i))
 			;
 		if (v < 0)
 			break;
@@ -267,11 +266,14 @@ static struct json_object *result_json(const struct check_params *p,
 			       json_object_new_string(r->scenario));
 	json_object_object_add(o, "exec", json_object_new_boolean(t->exec));
 	json_object_object_add(o, "seeds_run", json_u64(r->seeds_run));
-	json_object_object_add(o, "seconds", json_object_new_double(r->seconds));
-	json_object_object_add(o, "rate", json_object_new_double(
-				   r->seconds > 0 ? r->seeds_run / r->seconds * 60 :
-						    0));
-	json_object_object_add(cov, "unit", json_object_new_string("schedules"));
+	json_object_object_add(o, "seconds",
+			       json_object_new_double(r->seconds));
+	json_object_object_add(
+		o, "rate",
+		json_object_new_double(
+			r->seconds > 0 ? r->seeds_run / r->seconds * 60 : 0));
+	json_object_object_add(cov, "unit",
+			       json_object_new_string("schedules"));
 	json_object_object_add(cov, "schedules", json_u64(r->seeds_run));
 	json_object_object_add(cov, "scheduling_points", json_u64(r->steps));
 	json_object_object_add(o, "coverage", cov);
@@ -282,9 +284,12 @@ static struct json_object *result_json(const struct check_params *p,
 		replay_args(line, sizeof(line), t, r->seed, r->strategy,
 			    p->mutant);
 		json_object_object_add(v, "seed", json_u64(r->seed));
-		json_object_object_add(v, "strategy", json_object_new_string(
-					   check_strategy_name(r->strategy)));
-		json_object_object_add(v, "replay", json_object_new_string(line));
+		json_object_object_add(
+			v, "strategy",
+			json_object_new_string(
+				check_strategy_name(r->strategy)));
+		json_object_object_add(v, "replay",
+				       json_object_new_string(line));
 		json_object_array_add(viol, v);
 	}
 	json_object_object_add(o, "violations", viol);
@@ -304,11 +309,13 @@ void check_json(FILE *out, const struct check_params *p,
 			       json_object_new_string("mmulab-check/1"));
 	json_object_object_add(o, "version",
 			       json_object_new_string(MMULAB_VERSION));
-	json_object_object_add(o, "strategy", json_object_new_string(
-				   p->both ? "both" :
-					     check_strategy_name(p->strategy)));
-	json_object_object_add(o, "mutant", p->mutant ?
-				   json_object_new_string(p->mutant) : NULL);
+	json_object_object_add(
+		o, "strategy",
+		json_object_new_string(
+			p->both ? "both" : check_strategy_name(p->strategy)));
+	json_object_object_add(o, "mutant",
+			       p->mutant ? json_object_new_string(p->mutant)
+					 : NULL);
 	json_object_object_add(o, "first_seed", json_u64(p->first));
 	json_object_object_add(o, "seeds", json_u64(p->seeds));
 	json_object_object_add(shard, "index", json_u64(p->shard + 1));
@@ -318,16 +325,18 @@ void check_json(FILE *out, const struct check_params *p,
 		json_object_put(shard);
 	json_object_object_add(o, "jobs", json_u64(p->jobs));
 	for (unsigned int i = 0; i < n; i++) {
-		json_object_array_add(runs, result_json(p, &res[i],
-							&targets[i]));
+		json_object_array_add(runs,
+				      result_json(p, &res[i], &targets[i]));
 		found |= res[i].found;
 	}
 	json_object_object_add(o, "runs", runs);
-	json_object_object_add(o, "result", json_object_new_string(
-				   found ? "violation" : "clean"));
-	fprintf(out, "%s\n", json_object_to_json_string_ext(
-				     o, JSON_C_TO_STRING_PRETTY |
-						JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_object_add(
+		o, "result",
+		json_object_new_string(found ? "violation" : "clean"));
+	fprintf(out, "%s\n",
+		json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PRETTY |
+				   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -339,8 +348,9 @@ static u64 get_u64(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ?
-		       (u64)json_object_get_int64(v) : 0;
+	return json_object_object_get_ex(o, key, &v)
+		       ? (u64)json_object_get_int64(v)
+		       : 0;
 }
 
 static const char *get_str(struct json_object *o, const char *key)
@@ -348,8 +358,9 @@ static const char *get_str(struct json_object *o, const char *key)
 	struct json_object *v;
 
 	return json_object_object_get_ex(o, key, &v) &&
-			       json_object_is_type(v, json_type_string) ?
-		       json_object_get_string(v) : NULL;
+			       json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
 }
 
 static bool same_str(const char *a, const char *b)
@@ -399,8 +410,8 @@ static int merge_params(struct merge *m, struct json_object *o,
 		m->p.mutant = get_str(o, "mutant");
 		m->p.both = same_str(get_str(o, "strategy"), "both");
 		if (!m->p.both)
-			m->p.strategy = check_strategy_of(get_str(o, "strategy") ?:
-							  "?");
+			m->p.strategy = check_strategy_of(get_str(o, "strategy")
+								  ?: "?");
 		m->nr_runs = json_object_array_length(runs);
 		if (count < 1 || count > 64 || m->nr_runs > MERGE_MAX_RUNS)
 			return merge_err(file, "too many shards or runs");
@@ -457,15 +468,15 @@ static void merge_print(const struct merge *m)
 		const struct check_result *r = &m->res[i];
 
 		if (r->found) {
-			printf("violation: %s at seed %llu (%s)\n",
-			       r->scenario, (unsigned long long)r->seed,
+			printf("violation: %s at seed %llu (%s)\n", r->scenario,
+			       (unsigned long long)r->seed,
 			       check_strategy_name(r->strategy));
 			printf("replay: %s\n", m->replay[i]);
 			return;
 		}
 		printf("%s: %llu seeds, no violation; %.0f schedules/minute "
-		       "per worker\n", r->scenario,
-		       (unsigned long long)r->seeds_run,
+		       "per worker\n",
+		       r->scenario, (unsigned long long)r->seeds_run,
 		       r->seconds > 0 ? r->seeds_run / r->seconds * 60 : 0);
 	}
 }
@@ -473,13 +484,13 @@ static void merge_print(const struct merge *m)
 int check_merge(int nr_files, char **files, bool json)
 {
 	struct merge *m = calloc(1, sizeof(*m));
-	struct json_object *objs[64] = { NULL };
+	struct json_object *objs[64] = {NULL};
 	bool found = false;
 	int ret = 0;
 
 	if (!m || nr_files > 64)
-		return merge_err("", nr_files > 64 ? "more than 64 files" :
-						     "out of memory");
+		return merge_err("", nr_files > 64 ? "more than 64 files"
+						   : "out of memory");
 	for (int f = 0; f < nr_files && !ret; f++) {
 		struct json_object *runs;
 
@@ -494,8 +505,9 @@ int check_merge(int nr_files, char **files, bool json)
 		for (unsigned int i = 0; i < m->nr_runs; i++)
 			merge_run(m, i, json_object_array_get_idx(runs, i));
 	}
-	if (!ret && m->shards_seen != (m->p.nr_shards == 64 ? ~0ULL :
-				       (1ULL << m->p.nr_shards) - 1))
+	if (!ret && m->shards_seen != (m->p.nr_shards == 64
+					       ? ~0ULL
+					       : (1ULL << m->p.nr_shards) - 1))
 		ret = merge_err(files[0], "shards are missing");
 	if (!ret) {
 		m->p.shard = 0;

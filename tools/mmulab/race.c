@@ -122,8 +122,7 @@ static bool is_access(enum stmt_kind k)
 
 static bool is_store(enum stmt_kind k)
 {
-	return k == ST_WRITE || k == ST_GWRITE || k == ST_MWRITE ||
-	       k == ST_COW;
+	return k == ST_WRITE || k == ST_GWRITE || k == ST_MWRITE || k == ST_COW;
 }
 
 /* The host address behind @gpa of VM @vm, even before the VM exists. */
@@ -209,14 +208,15 @@ static void shadow_add(struct race *rc, const struct stmt *st)
 	const struct arg *a = st->a;
 	u64 count = a[ACC_COUNT].set ? a[ACC_COUNT].u : 1;
 	u64 stride = a[ACC_STRIDE].set ? a[ACC_STRIDE].u : PAGE_SIZE;
-	u64 base = st->kind == ST_GWRITE || st->kind == ST_GREAD ?
-			   a[ACC_ADDR].u : rt_addr(rc->rt, &a[ACC_ADDR]);
+	u64 base = st->kind == ST_GWRITE || st->kind == ST_GREAD
+			   ? a[ACC_ADDR].u
+			   : rt_addr(rc->rt, &a[ACC_ADDR]);
 
 	for (u64 k = 0; k < count && rc->nr_words < RACE_MAX_WORDS; k++) {
 		struct race_word *w;
 		int proc;
-		unsigned long hva = access_hva(rc, st, base + k * stride,
-					       &proc);
+		unsigned long hva =
+			access_hva(rc, st, base + k * stride, &proc);
 
 		if (!hva || word_find(rc, proc, hva))
 			continue;
@@ -245,7 +245,7 @@ static unsigned int shadow_begin(struct race_word *w, u64 val)
 	if (w->nr_open == RACE_MAX_OPEN)
 		w->off = true; /* too many writers at once to tell */
 	else
-		w->open[w->nr_open++] = (struct race_store){ w->begun, floor };
+		w->open[w->nr_open++] = (struct race_store){w->begun, floor};
 	return w->begun;
 }
 
@@ -277,9 +277,8 @@ static bool shadow_ok(const struct race_word *w, unsigned int from, u64 val)
 }
 
 /* Words of @proc in [@start, +@len): reset (@off false) or unchecked. */
-static unsigned int shadow_range(struct race *rc, int proc,
-				 unsigned long start, unsigned long len,
-				 bool reset, bool off,
+static unsigned int shadow_range(struct race *rc, int proc, unsigned long start,
+				 unsigned long len, bool reset, bool off,
 				 struct race_word **out, unsigned int *vers)
 {
 	unsigned int n = 0;
@@ -287,7 +286,8 @@ static unsigned int shadow_range(struct race *rc, int proc,
 	for (unsigned int i = 0; rc->shadow && i < rc->nr_words; i++) {
 		struct race_word *w = &rc->words[i];
 
-		if (w->proc != proc || w->addr < start || w->addr - start >= len)
+		if (w->proc != proc || w->addr < start ||
+		    w->addr - start >= len)
 			continue;
 		if (off)
 			w->off = true;
@@ -309,7 +309,8 @@ static void race_fail(struct race *rc, const struct stmt *st,
 	struct rt *rt = rc->rt;
 	char msg[200];
 
-	snprintf(msg, sizeof(msg), "line %u: %s at %#lx returned %#llx; the "
+	snprintf(msg, sizeof(msg),
+		 "line %u: %s at %#lx returned %#llx; the "
 		 "last value written there before the read began is %#llx",
 		 st->line, stmt_name(st->kind), w->addr,
 		 (unsigned long long)val,
@@ -328,9 +329,11 @@ static void race_fail_ro(struct race *rc, const struct stmt *st,
 	struct rt *rt = rc->rt;
 	char msg[200];
 
-	snprintf(msg, sizeof(msg), "line %u: %s at %#lx succeeded, but the "
+	snprintf(msg, sizeof(msg),
+		 "line %u: %s at %#lx succeeded, but the "
 		 "page was read-only from before it began until after it "
-		 "ended", st->line, stmt_name(st->kind), w->addr);
+		 "ended",
+		 st->line, stmt_name(st->kind), w->addr);
 	if (rt->chk)
 		checker_fail(rt->host, INV_WRITABLE_SECONDARY, ~0UL, w->addr,
 			     ~0ULL, NULL, "%s", msg);
@@ -338,8 +341,8 @@ static void race_fail_ro(struct race *rc, const struct stmt *st,
 		report_check(rt->r, false, "%s", msg);
 }
 
-static int access_one(struct rt *rt, const struct stmt *st, u64 addr,
-		      u64 val, u64 *out)
+static int access_one(struct rt *rt, const struct stmt *st, u64 addr, u64 val,
+		      u64 *out)
 {
 	const struct arg *a = st->a;
 	const struct script_obj *who = &rt->s->objs[a[ACC_WHO].obj];
@@ -438,11 +441,12 @@ static void race_range(struct race *rc, const struct stmt *st)
 	if (a[RANGE_LEN].set)
 		len = a[RANGE_LEN].u;
 	else
-		len = region >= 0 && a[RANGE_ADDR].off < rt->objs[region].len ?
-			      rt->objs[region].len - a[RANGE_ADDR].off : 0;
+		len = region >= 0 && a[RANGE_ADDR].off < rt->objs[region].len
+			      ? rt->objs[region].len - a[RANGE_ADDR].off
+			      : 0;
 	/* One race's tasks run one at a time: @reset is not shared. */
-	n = shadow_range(rc, proc, start, PAGE_ALIGN(len), resets, off,
-			 reset, vers);
+	n = shadow_range(rc, proc, start, PAGE_ALIGN(len), resets, off, reset,
+			 vers);
 	rt_do(rt, st);
 	for (unsigned int i = 0; i < n; i++)
 		shadow_commit(reset[i], vers[i]);
@@ -455,7 +459,8 @@ static void shadow_ro(struct race *rc, int proc, unsigned long start,
 	for (unsigned int i = 0; rc->shadow && i < rc->nr_words; i++) {
 		struct race_word *w = &rc->words[i];
 
-		if (w->proc != proc || w->addr < start || w->addr - start >= len)
+		if (w->proc != proc || w->addr < start ||
+		    w->addr - start >= len)
 			continue;
 		w->ro = ro;
 		w->ro_gen += ro;
@@ -474,8 +479,9 @@ static void race_wrprotect(struct race *rc, const struct stmt *st)
 	int proc = a[REPLACE_PROC].obj, region = a[REPLACE_ADDR].obj;
 	struct mm_struct *mm = rt->objs[proc].mm;
 	unsigned long start = rt_addr(rt, &a[REPLACE_ADDR]);
-	unsigned long len = a[REPLACE_LEN].set ? a[REPLACE_LEN].u :
-			    rt->objs[region].len - a[REPLACE_ADDR].off;
+	unsigned long len =
+		a[REPLACE_LEN].set ? a[REPLACE_LEN].u
+				   : rt->objs[region].len - a[REPLACE_ADDR].off;
 	long ret = do_mprotect(mm, start, len, PROT_READ);
 
 	if (!report_check(rt->r, !ret, "line %u: mprotect: %s", st->line,
@@ -573,8 +579,8 @@ static void run_segment(struct race_task *t, unsigned int seg)
 			t->rng = splitmix64(t->rng);
 			if (race_stopped(rc))
 				return;
-			race_op(rc, &rc->rt->s->stmts[first + t->rng %
-							  (last - first)]);
+			race_op(rc, &rc->rt->s->stmts[first +
+						      t->rng % (last - first)]);
 			continue;
 		}
 		for (unsigned int i = first; i < last; i++) {
@@ -620,7 +626,8 @@ static void race_init(struct race *rc, struct rt *rt, unsigned int i)
 			continue;
 		rc->tasks[rc->nr_tasks].race = rc;
 		rc->tasks[rc->nr_tasks].first = k;
-		rc->tasks[rc->nr_tasks].rng = splitmix64(seed + rc->nr_tasks + 1);
+		rc->tasks[rc->nr_tasks].rng =
+			splitmix64(seed + rc->nr_tasks + 1);
 		rc->nr_tasks++;
 	}
 }
@@ -640,8 +647,8 @@ void run_race(struct rt *rt, unsigned int i)
 			label++;
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(label, " \t"),
 			 label);
-		rc->tasks[k].task = kthread_run(race_task_fn, &rc->tasks[k],
-						name);
+		rc->tasks[k].task =
+			kthread_run(race_task_fn, &rc->tasks[k], name);
 		report_check(rt->r, !IS_ERR(rc->tasks[k].task),
 			     "line %u: kthread_run: %s",
 			     rt->s->stmts[rc->tasks[k].first].line,
