@@ -480,7 +480,10 @@ static int teardown(struct world *w)
 static int run(void)
 {
 	static struct world w;
-	int ret = setup(&w);
+	int ret;
+
+	memset(&w, 0, sizeof(w));
+	ret = setup(&w);
 
 	if (ret) {
 		fprintf(stderr, "simple_mirror: setup failed: %d\n", ret);
@@ -504,14 +507,30 @@ static int run(void)
 	return 0;
 }
 
+/* det_explore()'s scenario: one run; non-zero when anything was wrong. */
+static int explore_run(void *arg)
+{
+	(void)arg;
+	/* A child of the process that ran on real threads: start afresh. */
+	atomic_long_set(&errors, 0);
+	atomic_set(&passes, 0);
+	atomic_set(&generation, 0);
+	return run() || atomic_long_read(&errors);
+}
+
 /*
- * simple_mirror [SEED]: with a seed, run under the deterministic
- * scheduler, which then picks every interleaving of the device and the
- * CPU; the same seed replays the same run (same log hash).
+ * simple_mirror [SEED]: without a seed, a search of 20 deterministic
+ * schedules with det_explore() (MMULAB_SEEDS=N for more; `mmulab check
+ * --exec simple_mirror` spreads them over cores and machines), then one
+ * run on real threads.  With a seed, that one schedule, and its log hash: the
+ * same seed replays the same run.
  */
 int main(int argc, char **argv)
 {
+	struct det_explore_opts opts = { .seeds = 20, .alternate = true,
+					 .name = argv[0] };
 	struct det_config cfg = { .strategy = DET_STRATEGY_RANDOM };
+	struct det_explore_result found;
 	struct det_result res;
 	char *end;
 	int ret;
@@ -520,6 +539,25 @@ int main(int argc, char **argv)
 				       *end || !*argv[1]))) {
 		fprintf(stderr, "usage: simple_mirror [SEED]\n");
 		return 2;
+	}
+	if (argc == 1) {
+		/*
+		 * The search first: its children are forked while this
+		 * process has no threads (ThreadSanitizer refuses threads in
+		 * a child of a multi-threaded process).
+		 */
+		ret = det_explore(explore_run, NULL, &opts, &found);
+		if (ret < 0) {
+			fprintf(stderr, "simple_mirror: det_explore: %d\n", ret);
+			return 1;
+		}
+		if (getenv("MMULAB_SEED"))
+			return ret;
+		printf("simple_mirror: %llu schedules explored, %s\n",
+		       (unsigned long long)found.seeds_run,
+		       ret ? "one failed" : "no violation");
+		if (ret)
+			return 1;
 	}
 	if (argc == 2) {
 		ret = det_begin(&cfg);

@@ -121,4 +121,71 @@ void det_set_failure_handler(void (*fn)(const char *why));
  */
 pid_t det_fork(void);
 
+/**
+ * struct det_explore_opts - a search over seeds (det_explore()).
+ * @first_seed: the first seed; 0 means 1.
+ * @seeds: how many seeds from it; 0 means 100.
+ * @strategy: the strategy of every seed, unless @alternate.
+ * @alternate: random for even seeds and PCT for odd ones, as `mmulab
+ *	check` does by default.
+ * @name: how to run the program again, for the replay line (typically
+ *	argv[0]); NULL means the program's own name.
+ */
+struct det_explore_opts {
+	u64 first_seed;
+	u64 seeds;
+	enum det_strategy strategy;
+	bool alternate;
+	const char *name;
+};
+
+/**
+ * struct det_explore_result - what det_explore() found.
+ * @seeds_run: seeds run to their end.
+ * @found: a seed failed; @seed and @strategy are the first one's.
+ * @seed: the failing seed.
+ * @strategy: its strategy.
+ */
+struct det_explore_result {
+	u64 seeds_run;
+	bool found;
+	u64 seed;
+	enum det_strategy strategy;
+};
+
+/**
+ * det_explore() - run a scenario of one's own seed after seed under the
+ * deterministic scheduler, and stop at the first seed that fails.
+ * @fn: the scenario.  It runs as the first task of each run: it builds
+ *	its world (attaching the coherence checker to its host, if it wants
+ *	one), starts its tasks, reaps them with kthread_stop(), checks what
+ *	it saw and tears everything down.  It returns 0 when every check
+ *	held, non-zero for a violation (after printing what it saw).
+ * @arg: for @fn.
+ * @opts: the seeds; NULL for the defaults.
+ * @res: what was found; may be NULL.
+ *
+ * Each seed runs in a child process (det_fork()), so a crash, a failed
+ * assertion or a deadlock the scheduler reports fails that seed instead
+ * of ending the search; the children's output is discarded.  The first
+ * failing seed is then run once more with its output, followed by
+ * "replay: MMULAB_SEED=S MMULAB_STRATEGY=X NAME", the command that runs it
+ * again.
+ *
+ * The environment steers it: with MMULAB_SEED=S (and MMULAB_STRATEGY=
+ * random, pct or round-robin) it runs that one seed in this process, with
+ * its output, which is what the replay line and `mmulab check --exec
+ * PROG` (which spreads seeds over cores and machines) use;
+ * MMULAB_FIRST_SEED and MMULAB_SEEDS override @opts.
+ *
+ * Call it outside any deterministic run, with no other mmulab task
+ * alive.
+ *
+ * Return: 0 when no seed failed, 1 when one did, -EINVAL for a bad
+ * MMULAB_* variable, -errno when a child could not be started.
+ */
+int det_explore(int (*fn)(void *arg), void *arg,
+		const struct det_explore_opts *opts,
+		struct det_explore_result *res);
+
 #endif /* MMULAB_SCHED_H */

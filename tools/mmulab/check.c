@@ -1,604 +1,235 @@
 // SPDX-License-Identifier: MIT
 /*
- * mmulab check: run small race scenarios under the deterministic
- * scheduler, seed after seed, with the coherence checker attached, and
- * stop at the first violation with the arguments that replay it.
+ * mmulab check: explore race scenarios seed after seed under the
+ * deterministic scheduler, with the coherence checker attached, and stop
+ * at the first violation with the command that replays it.
+ *
+ * A scenario is a scenario file (docs/scenario.md), usually with a race
+ * block; the built-in ones are files too (tools/mmulab/races/, shown by
+ * `mmulab show`).  With --exec, a program of the user's own, built on
+ * det_explore(), runs each seed instead (MMULAB_SEED in its environment).
  */
+#include <fcntl.h>
 #include <getopt.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <mmulab/checker.h>
-#include <mmulab/hmm.h>
-#include <mmulab/kvm.h>
-#include <mmulab/mmu_notifier.h>
-#include <mmulab/sched.h>
 
 #include "check.h"
 #include "interrupt.h"
+#include "mmulab.h"
+#include "script.h"
 
-#define NPAGES 4
-#define RW (PROT_READ | PROT_WRITE)
-
-/* ---------------------------------------------------------------------
- * The world a scenario runs in
+/**
+ * struct check_scenario - a built-in race scenario.
+ * @name: as given on the command line.
+ * @desc: one line for usage.
+ * @text: the scenario file (tools/mmulab/races/NAME.mmu).
  */
-
-struct world {
-	struct host *host;
-	struct mm_struct *mm;
-	unsigned long hva;
-	struct kvm *kvm;
-	struct kvm_vcpu *vcpu[2];
-	struct dmirror *dmirror;
-	u64 seed;
-	int done;
-	/*
-	 * INV-5's shadow of offset 16 of each page, the word only the host
-	 * writes (a reset stores 0).
-	 */
-	struct checker_shadow shadow[NPAGES];
+struct check_scenario {
+	const char *name;
+	const char *desc;
+	const char *text;
 };
 
-/* The host is about to change page @p's word to @val (0: reset). */
-static void shadow_begin(struct world *w, unsigned int p, u64 val)
-{
-	checker_shadow_begin(&w->shadow[p], val);
-}
-
-static void shadow_commit(struct world *w, unsigned int p)
-{
-	checker_shadow_commit(&w->shadow[p]);
-}
-
-static void host_store(struct world *w, unsigned int p, u64 val)
-{
-	shadow_begin(w, p, val);
-	cpu_write_u64(w->mm, w->hva + p * PAGE_SIZE + 16, val);
-	shadow_commit(w, p);
-}
-
-/* Before a read of page @p's word: the oldest version it may return. */
-static unsigned int read_start(struct world *w, unsigned int p)
-{
-	return checker_shadow_read_start(&w->shadow[p]);
-}
-
-/* A read of page @p's word, started at version @from, returned @val. */
-static void check_read(struct world *w, unsigned int p, unsigned int from,
-		       u64 val)
-{
-	checker_shadow_check(w->host, &w->shadow[p], from, val, p,
-			     w->hva + p * PAGE_SIZE, (u64)p * PAGE_SIZE);
-}
-
-static unsigned int rnd(unsigned int *s)
-{
-	*s = *s * 1103515245u + 12345u;
-	return *s >> 8;
-}
-
-static bool stop_early(struct world *w)
-{
-	return checker_violations(w->host) != 0;
-}
-
-/* One host operation on one page of the region. */
-static void host_op(struct world *w, unsigned int r)
-{
-	unsigned int p = (r >> 4) % NPAGES;
-	unsigned long a = w->hva + p * PAGE_SIZE;
-	struct mm_struct *child;
-
-	switch (r % 5) {
-	case 0: /* replace the page: munmap + fresh memory */
-		shadow_begin(w, p, 0);
-		vm_mmap(w->mm, a, PAGE_SIZE, RW,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
-		shadow_commit(w, p);
-		break;
-	case 1:
-		shadow_begin(w, p, 0);
-		do_madvise(w->mm, a, PAGE_SIZE, MADV_DONTNEED);
-		shadow_commit(w, p);
-		break;
-	case 2:
-		do_mprotect(w->mm, a, PAGE_SIZE, PROT_READ);
-		do_mprotect(w->mm, a, PAGE_SIZE, RW);
-		break;
-	case 3: /* fork, then the parent writes: copy-on-write */
-		child = dup_mm(w->mm);
-		host_store(w, p, checker_value(p, 0xfff0 + r % 16));
-		if (!IS_ERR(child))
-			mmput(child);
-		break;
-	case 4:
-		host_store(w, p, checker_value(p, 0xff00 + r % 16));
-		break;
-	}
-}
-
-static int host_task(void *arg)
-{
-	struct world *w = arg;
-	unsigned int s = (unsigned int)w->seed ^ 0x5eed;
-
-	for (int i = 0; i < 6 && !stop_early(w); i++)
-		host_op(w, rnd(&s));
-	return 0;
-}
-
-/* A guest access; values carry their page so a stale read is visible. */
-static void guest_op(struct world *w, struct kvm_vcpu *vcpu, unsigned int r,
-		     int i)
-{
-	unsigned int p = (r >> 4) % NPAGES;
-	gpa_t gpa = (gpa_t)p * PAGE_SIZE + kvm_vcpu_id(vcpu) * 8;
-	unsigned int from;
-	u64 val;
-
-	if (r & 1) {
-		kvm_vcpu_write_u64(vcpu, gpa,
-				   checker_value(p, kvm_vcpu_id(vcpu) << 16 | i));
-		return;
-	}
-	from = read_start(w, p);
-	if (!kvm_vcpu_read_u64(vcpu, (gpa_t)p * PAGE_SIZE + 16, &val))
-		check_read(w, p, from, val);
-}
-
-struct vcpu_arg {
-	struct world *w;
-	int idx;
-};
-
-static int vcpu_task(void *arg)
-{
-	struct vcpu_arg *va = arg;
-	struct world *w = va->w;
-	unsigned int s = (unsigned int)w->seed * 31 + va->idx;
-
-	for (int i = 0; i < 12 && !stop_early(w); i++)
-		guest_op(w, w->vcpu[va->idx], rnd(&s), i);
-	return 0;
-}
-
-static int device_task(void *arg)
-{
-	struct vcpu_arg *va = arg;
-	struct world *w = va->w;
-	unsigned int s = (unsigned int)w->seed * 17 + va->idx;
-
-	for (int i = 0; i < 12 && !stop_early(w); i++) {
-		unsigned int r = rnd(&s), p = (r >> 4) % NPAGES, from;
-		unsigned long a = w->hva + p * PAGE_SIZE;
-		u64 val;
-
-		if (r & 1)
-			dmirror_write_u64(w->dmirror, a + va->idx * 8,
-					  checker_value(p, i));
-		else if (from = read_start(w, p),
-			 !dmirror_read_u64(w->dmirror, a + 16, &val))
-			check_read(w, p, from, val);
-	}
-	return 0;
-}
-
-static int world_create(struct world *w, enum change_pte_mode mode)
-{
-	struct host_config cfg = { .nr_frames = 256,
-				   .content = HOST_CONTENT_DATA,
-				   .change_pte = mode,
-				   .swap_slots = 64 };
-
-	w->host = host_create(&cfg);
-	if (IS_ERR(w->host))
-		return PTR_ERR(w->host);
-	if (checker_attach(w->host))
-		return -ENOMEM;
-	w->mm = mm_alloc(w->host);
-	if (IS_ERR(w->mm))
-		return PTR_ERR(w->mm);
-	w->hva = vm_mmap(w->mm, 0, NPAGES * PAGE_SIZE, RW,
-			 MAP_PRIVATE | MAP_ANONYMOUS);
-	return (long)w->hva < 0 ? (int)(long)w->hva : 0;
-}
-
-static int vm_create(struct world *w)
-{
-	struct kvm_userspace_memory_region r = { 0 };
-	int err;
-
-	w->kvm = kvm_create_vm(w->mm, 0);
-	if (IS_ERR(w->kvm)) {
-		err = PTR_ERR(w->kvm);
-		w->kvm = NULL;
-		return err;
-	}
-	r.memory_size = NPAGES * PAGE_SIZE;
-	r.userspace_addr = w->hva;
-	err = kvm_set_user_memory_region(w->kvm, &r);
-	for (int i = 0; !err && i < 2; i++) {
-		w->vcpu[i] = kvm_vcpu_create(w->kvm);
-		if (IS_ERR(w->vcpu[i]))
-			err = PTR_ERR(w->vcpu[i]);
-	}
-	return err;
-}
-
-/* Tear down; a frame still allocated afterwards was leaked (pinned). */
-static void world_destroy(struct world *w)
-{
-	unsigned long total = host_config_of(w->host)->nr_frames;
-
-	if (w->kvm)
-		kvm_destroy_vm(w->kvm);
-	if (w->dmirror)
-		dmirror_destroy(w->dmirror);
-	if (!IS_ERR_OR_NULL(w->mm))
-		mmput(w->mm);
-	mmu_notifier_synchronize();
-	if (host_nr_free_frames(w->host) != total - 1)
-		checker_fail(w->host, INV_PINNED_OR_UNBALANCED, ~0UL, 0, ~0ULL,
-			     NULL,
-			     "%lu frames still allocated after everything was "
-			     "torn down: a secondary MMU kept references",
-			     total - 1 - host_nr_free_frames(w->host));
-}
-
-/* ---------------------------------------------------------------------
- * Scenarios
- */
-
-static int creator_task(void *arg);
-static int churn_task(void *arg);
-static int reader_task(void *arg);
-static int cow_task(void *arg);
-static int pressure_task(void *arg);
-
-/* Reports name the tasks after what they do. */
-static const char *task_name(int (*fn)(void *))
-{
-	if (fn == vcpu_task)
-		return "vcpu";
-	if (fn == device_task)
-		return "device";
-	if (fn == host_task || fn == churn_task || fn == cow_task)
-		return "host";
-	if (fn == pressure_task)
-		return "pressure";
-	if (fn == creator_task)
-		return "vm-creator";
-	return fn == reader_task ? "reader" : "task";
-}
-
-static int run_tasks(int (*fns[])(void *), void **args, int n,
-		     const struct det_config *dc)
-{
-	struct task_struct *t[4];
-	struct det_result res;
-	int err = det_begin(dc);
-
-	if (err)
-		return err;
-	for (int i = 0; i < n; i++)
-		t[i] = kthread_run(fns[i], args[i], task_name(fns[i]));
-	for (int i = 0; i < n; i++)
-		if (!IS_ERR(t[i]))
-			kthread_stop(t[i]);
-	return det_end(&res);
-}
-
-static int scn_fault_race(struct world *w, const struct det_config *dc)
-{
-	struct vcpu_arg a0 = { w, 0 }, a1 = { w, 1 };
-	int (*fns[])(void *) = { vcpu_task, vcpu_task, host_task };
-	void *args[] = { &a0, &a1, w };
-	int err = world_create(w, CHANGE_PTE_NONE) ?: vm_create(w);
-
-	return err ?: run_tasks(fns, args, 3, dc);
-}
-
-static int scn_mirror_race(struct world *w, const struct det_config *dc)
-{
-	struct vcpu_arg a0 = { w, 0 }, a1 = { w, 1 };
-	int (*fns[])(void *) = { device_task, device_task, host_task };
-	void *args[] = { &a0, &a1, w };
-	int err = world_create(w, CHANGE_PTE_NONE);
-
-	if (err)
-		return err;
-	w->dmirror = dmirror_create(w->mm, w->hva, NPAGES);
-	if (IS_ERR(w->dmirror)) {
-		err = PTR_ERR(w->dmirror);
-		w->dmirror = NULL;
-		return err;
-	}
-	return run_tasks(fns, args, 3, dc);
-}
-
-static int creator_task(void *arg)
-{
-	struct vcpu_arg va = { arg, 0 };
-	struct world *w = arg;
-
-	if (vm_create(w))
-		return 0;
-	return vcpu_task(&va);
-}
-
-static int churn_task(void *arg)
-{
-	struct world *w = arg;
-	unsigned int s = (unsigned int)w->seed ^ 0xc0de;
-
-	for (int i = 0; i < 6 && !stop_early(w); i++)
-		host_op(w, rnd(&s) & ~3u); /* replacements only */
-	return 0;
-}
-
-/* The VM registers its notifier while the host is unmapping. */
-static int scn_register_race(struct world *w, const struct det_config *dc)
-{
-	int (*fns[])(void *) = { creator_task, churn_task };
-	void *args[] = { w, w };
-	int err = world_create(w, CHANGE_PTE_NONE);
-
-	if (err)
-		return err;
-	for (unsigned int p = 0; p < NPAGES; p++)
-		host_store(w, p, checker_value(p, 1));
-	return run_tasks(fns, args, 2, dc);
-}
-
-/* Read page 0 through the guest for as long as the COW task runs. */
-static int reader_task(void *arg)
-{
-	struct world *w = arg;
-	u64 val;
-
-	for (int i = 0; i < 400 && !READ_ONCE(w->done) && !stop_early(w);
-	     i++) {
-		unsigned int p = i % NPAGES;
-
-		unsigned int from = read_start(w, p);
-
-		if (!kvm_vcpu_read_u64(w->vcpu[0], p * PAGE_SIZE + 16, &val))
-			check_read(w, p, from, val);
-	}
-	return 0;
-}
-
-/* fork, then break COW page by page while the child still shares them. */
-static int cow_task(void *arg)
-{
-	struct world *w = arg;
-
-	for (int i = 0; i < 2 && !stop_early(w); i++) {
-		struct mm_struct *child = dup_mm(w->mm);
-
-		for (unsigned int p = 0; p < NPAGES; p++)
-			host_store(w, p, checker_value(p, i));
-		if (!IS_ERR(child))
-			mmput(child);
-	}
-	WRITE_ONCE(w->done, 1);
-	return 0;
-}
-
-/* Guest read faults racing COW breaks, with change_pte bookended. */
-static int scn_change_pte_race(struct world *w, const struct det_config *dc)
-{
-	int (*fns[])(void *) = { reader_task, cow_task };
-	void *args[] = { w, w };
-	int err = world_create(w, CHANGE_PTE_BOOKENDED) ?: vm_create(w);
-
-	if (err)
-		return err;
-	for (unsigned int p = 0; p < NPAGES; p++)
-		host_store(w, p, checker_value(p, 9));
-	return run_tasks(fns, args, 2, dc);
-}
-
-/* Memory pressure under the guest: reclaim to swap, KSM, compaction. */
-static void pressure_op(struct world *w, unsigned int r)
-{
-	unsigned int p = (r >> 4) % NPAGES;
-
-	switch (r % 4) {
-	case 0:
-		host_reclaim(w->host, NPAGES);
-		break;
-	case 1:
-		host_compact(w->host, 0, ~0UL, NULL);
-		break;
-	case 2:
-		do_madvise(w->mm, w->hva, NPAGES * PAGE_SIZE, MADV_MERGEABLE);
-		ksm_scan(w->host, 4 * NPAGES);
-		break;
-	case 3:
-		host_store(w, p, checker_value(p, 0xee00 + r % 16));
-		break;
-	}
-}
-
-static int pressure_task(void *arg)
-{
-	struct world *w = arg;
-	unsigned int s = (unsigned int)w->seed ^ 0xfee1;
-
-	for (int i = 0; i < 6 && !stop_early(w); i++)
-		pressure_op(w, rnd(&s));
-	/* Out of memory at last: the OOM reaper's non-blockable unmap. */
-	for (unsigned int p = 0; p < NPAGES; p++)
-		shadow_begin(w, p, 0);
-	mm_oom_reap(w->mm);
-	for (unsigned int p = 0; p < NPAGES; p++)
-		shadow_commit(w, p);
-	return 0;
-}
-
-/* vCPUs fault and read while their pages are swapped, merged and moved. */
-static int scn_pressure_race(struct world *w, const struct det_config *dc)
-{
-	struct vcpu_arg a0 = { w, 0 }, a1 = { w, 1 };
-	int (*fns[])(void *) = { vcpu_task, vcpu_task, pressure_task };
-	void *args[] = { &a0, &a1, w };
-	int err = world_create(w, CHANGE_PTE_NONE) ?: vm_create(w);
-
-	if (err)
-		return err;
-	for (unsigned int p = 0; p < NPAGES; p++)
-		host_store(w, p, checker_value(p, 1));
-	return run_tasks(fns, args, 3, dc);
-}
-
-static const struct check_scenario scenarios[] = {
+static const struct check_scenario races[] = {
 	{ "fault-race", "two vCPUs fault while the host replaces, zaps, "
 			"write-protects and COWs the same pages",
-	  scn_fault_race },
+	  race_fault_race },
 	{ "mirror-race", "an HMM-style device mirror faults through its "
 			 "interval notifier while the host changes the pages",
-	  scn_mirror_race },
+	  race_mirror_race },
 	{ "register-race", "a VM registers its notifier while the host is "
 			   "unmapping its memory",
-	  scn_register_race },
+	  race_register_race },
 	{ "change-pte-race", "guest read faults race COW breaks with "
 			     "change_pte inside start/end",
-	  scn_change_pte_race },
+	  race_change_pte_race },
 	{ "pressure-race", "vCPUs fault and read while reclaim swaps their "
-			   "pages out, KSM scans them, compaction moves them "
-			   "and the OOM reaper unmaps them",
-	  scn_pressure_race },
+			   "pages out, KSM scans them and compaction moves "
+			   "them",
+	  race_pressure_race },
+	{ "mirror-overlap", "two host tasks invalidate overlapping ranges "
+			    "under a device mirror's accesses",
+	  race_mirror_overlap },
+	{ "exit-vm-alive", "the VMM process exits while its VM's vCPUs "
+			   "still run",
+	  race_exit_vm_alive },
+	{ "ksm-identical", "KSM merges pages of identical contents under "
+			   "running vCPUs that write them",
+	  race_ksm_identical },
+	{ "wrprotect-race", "the host write-protects and restores pages "
+			    "while guest and device stores are in flight",
+	  race_wrprotect_race },
 };
 
-const struct check_scenario *check_scenario_find(const char *name)
+/*
+ * The scenarios each mutant concerns: `--mutant NAME` without a scenario
+ * runs these.  One line per mutant; a mutant not listed runs them all.
+ */
+static const struct {
+	enum mutant mutant;
+	const char *scenarios;
+} mutant_scenarios[] = {
+	{ MUTANT_SKIP_SEQ_CHECK, "fault-race" },
+	{ MUTANT_SKIP_IN_PROGRESS_CHECK, "fault-race" },
+	{ MUTANT_RANGE_OFF_BY_ONE, "fault-race" },
+	{ MUTANT_SEQ_AFTER_COUNT, "fault-race" },
+	{ MUTANT_SKIP_TLB_FLUSH, "fault-race" },
+	{ MUTANT_FREE_BEFORE_START, "fault-race" },
+	{ MUTANT_KEEP_GUP_REF, "fault-race" },
+	{ MUTANT_CHANGE_PTE_UNBOOKENDED, "change-pte-race" },
+	{ MUTANT_REGISTER_NO_EXCLUSION, "register-race" },
+	{ MUTANT_INTERVAL_NO_SEQ_BUMP, "mirror-race" },
+	{ MUTANT_FLUSH_AT_END, "fault-race" },
+	{ MUTANT_PRIMARY_NO_NOTIFIER, "fault-race" },
+	{ MUTANT_END_BEFORE_ZAP, "fault-race" },
+	{ MUTANT_FLUSH_NO_WAIT, "fault-race" },
+	{ MUTANT_RELEASE_LEAVES_MAPPINGS, "fault-race" },
+	{ MUTANT_SLEEP_IN_NONBLOCK, "pressure-race" },
+	{ MUTANT_LOCK_INVERSION, "pressure-race" },
+};
+
+const char *check_race_text(const char *name)
 {
-	for (size_t i = 0; i < MMULAB_ARRAY_SIZE(scenarios); i++)
-		if (!strcmp(scenarios[i].name, name))
-			return &scenarios[i];
+	for (size_t i = 0; i < MMULAB_ARRAY_SIZE(races); i++)
+		if (!strcmp(races[i].name, name))
+			return races[i].text;
 	return NULL;
 }
 
-const struct check_scenario *check_scenario_at(unsigned int i)
+const char *check_race_at(unsigned int i, const char **desc)
 {
-	return i < MMULAB_ARRAY_SIZE(scenarios) ? &scenarios[i] : NULL;
+	if (i >= MMULAB_ARRAY_SIZE(races))
+		return NULL;
+	*desc = races[i].desc;
+	return races[i].name;
 }
-
-/*
- * The race scenario that catches each mutant within its budget
- * (docs/checker.md); `mmulab check --mutant NAME` runs it by default.
- */
-static const char *const mutant_scenario[NR_MUTANTS] = {
-	[MUTANT_SKIP_SEQ_CHECK] = "fault-race",
-	[MUTANT_SKIP_IN_PROGRESS_CHECK] = "fault-race",
-	[MUTANT_RANGE_OFF_BY_ONE] = "fault-race",
-	[MUTANT_SEQ_AFTER_COUNT] = "fault-race",
-	[MUTANT_SKIP_TLB_FLUSH] = "fault-race",
-	[MUTANT_FREE_BEFORE_START] = "fault-race",
-	[MUTANT_CHANGE_PTE_UNBOOKENDED] = "change-pte-race",
-	[MUTANT_REGISTER_NO_EXCLUSION] = "register-race",
-	[MUTANT_INTERVAL_NO_SEQ_BUMP] = "mirror-race",
-	[MUTANT_KEEP_GUP_REF] = "fault-race",
-	[MUTANT_FLUSH_AT_END] = "fault-race",
-	[MUTANT_PRIMARY_NO_NOTIFIER] = "fault-race",
-	[MUTANT_END_BEFORE_ZAP] = "fault-race",
-	[MUTANT_FLUSH_NO_WAIT] = "fault-race",
-	[MUTANT_RELEASE_LEAVES_MAPPINGS] = "fault-race",
-	[MUTANT_SLEEP_IN_NONBLOCK] = "pressure-race",
-	[MUTANT_LOCK_INVERSION] = "pressure-race",
-};
 
 /* ---------------------------------------------------------------------
- * Driver
+ * One seed of a scenario file
  */
 
-static const char *strategy_name(enum det_strategy s)
+static int script_seed(const struct check_target *t, u64 seed,
+		       enum det_strategy strategy, bool verbose,
+		       unsigned long *steps)
 {
-	return s == DET_STRATEGY_PCT ? "pct" : "random";
+	struct det_config dc = { .seed = seed, .strategy = strategy };
+	struct script_check chk = { .seed = seed, .report = verbose };
+	struct report *r = calloc(1, sizeof(*r));
+	struct det_result res;
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	report_init(r, t->name);
+	err = det_begin(&dc);
+	if (err) {
+		free(r);
+		return err;
+	}
+	script_run_checked(t->ctx, r, &chk);
+	err = det_end(&res);
+	*steps += res.steps;
+	if (!err && !chk.violations && r->nr_failures) {
+		chk.violations = 1;
+		if (verbose)
+			printf("violation: failed check: %s\n", r->failures[0]);
+	}
+	free(r);
+	return err ?: !!chk.violations;
 }
 
+/* ---------------------------------------------------------------------
+ * One seed of a program (--exec)
+ */
+
+static int exec_seed(const struct check_target *t, u64 seed,
+		     enum det_strategy strategy, bool verbose,
+		     unsigned long *steps)
+{
+	char buf[24];
+	int status;
+	pid_t pid;
+
+	(void)steps;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)seed);
+		setenv("MMULAB_SEED", buf, 1);
+		setenv("MMULAB_STRATEGY", check_strategy_name(strategy), 1);
+		if (!verbose && null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		execl(t->name, t->name, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return -ENOEXEC;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+		return -EINVAL;
+	if (WIFSIGNALED(status) && verbose)
+		printf("violation: %s died of signal %d\n", t->name,
+		       WTERMSIG(status));
+	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The command line
+ */
+
 static struct {
-	const char *scenario;
+	const struct check_target *target;
 	const char *mutant;
 	u64 seed;
 	enum det_strategy strategy;
-} failing;
-
-static void print_replay(FILE *out)
-{
-	fprintf(out, "replay: mmulab check %s --replay %llu --strategy %s",
-		failing.scenario, (unsigned long long)failing.seed,
-		strategy_name(failing.strategy));
-	if (failing.mutant)
-		fprintf(out, " --mutant %s", failing.mutant);
-	fputc('\n', out);
-}
+} replaying;
 
 static __attribute__((noreturn)) void on_det_failure(const char *why)
 {
 	printf("violation: the run %s (liveness)\n", why);
-	print_replay(stdout);
+	check_print_replay(stdout, replaying.target, replaying.seed,
+			   replaying.strategy, replaying.mutant);
 	fflush(stdout);
 	_exit(1);
 }
 
-/*
- * One seed.  Returns the number of violations (after printing the report
- * and the replay line), or a negative errno when the world could not be
- * built.
- */
-int check_one(const struct check_scenario *scn, u64 seed,
-	      enum det_strategy strategy, bool verbose)
-{
-	struct det_config dc = { .seed = seed, .strategy = strategy };
-	struct world w = { .seed = seed };
-	unsigned long found;
-	int err;
-
-	failing.seed = seed;
-	failing.strategy = strategy;
-	err = scn->run(&w, &dc);
-	if (!err && !checker_violations(w.host))
-		checker_sweep(w.host);
-	world_destroy(&w);
-	found = checker_violations(w.host);
-	if (found && verbose) {
-		checker_report(w.host, stdout);
-		print_replay(stdout);
-	}
-	checker_detach(w.host);
-	host_destroy(w.host);
-	return err < 0 ? err : (int)found;
-}
-
 static void check_usage(FILE *out)
 {
+	const char *desc;
+
 	fprintf(out,
-		"usage: mmulab check [SCENARIO] [--seeds N] [--first-seed S]\n"
+		"usage: mmulab check [SCENARIO|FILE...] [--seeds N] "
+		"[--first-seed S]\n"
 		"                    [--strategy random|pct|both] "
 		"[--mutant NAME] [--replay SEED]\n"
-		"\nScenarios:\n");
-	for (size_t i = 0; i < MMULAB_ARRAY_SIZE(scenarios); i++)
-		fprintf(out, "  %-16s %s\n", scenarios[i].name,
-			scenarios[i].desc);
+		"                    [--jobs N] [--shard I/N] [--json]\n"
+		"       mmulab check --exec PROG [options]\n"
+		"       mmulab check --merge [--json] FILE...\n"
+		"\nBuilt-in scenarios (mmulab show races/NAME prints one):\n");
+	for (unsigned int i = 0; check_race_at(i, &desc); i++)
+		fprintf(out, "  %-16s %s\n", races[i].name, desc);
 	fprintf(out, "\nMutants (each breaks one step of the protocol; "
-		     "without SCENARIO,\n--mutant runs the scenario that "
-		     "catches it):\n");
-	for (int m = 1; m < NR_MUTANTS; m++)
-		fprintf(out, "  %-24s %s\n", mutant_name(m),
-			mutant_scenario[m] ? mutant_scenario[m] : "");
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+		     "without SCENARIO,\n--mutant runs the races it "
+		     "concerns):\n");
+	for (int m = 1; m < NR_MUTANTS; m++) {
+		fprintf(out, "  %-24s", mutant_name(m));
+		for (size_t i = 0; i < MMULAB_ARRAY_SIZE(mutant_scenarios); i++)
+			if (mutant_scenarios[i].mutant == (enum mutant)m)
+				fprintf(out, " %s", mutant_scenarios[i].scenarios);
+		fputc('\n', out);
+	}
 }
 
 static int parse_u64(const char *s, u64 *out)
@@ -610,7 +241,88 @@ static int parse_u64(const char *s, u64 *out)
 	return errno || !*s || *end || *s == '-' ? -EINVAL : 0;
 }
 
-int cmd_check(int argc, char **argv)
+static int parse_shard(const char *s, struct check_params *p)
+{
+	unsigned int i, n;
+	char c;
+
+	if (sscanf(s, "%u/%u%c", &i, &n, &c) != 2 || !n || !i || i > n ||
+	    n > 64)
+		return -EINVAL;
+	p->shard = i - 1;
+	p->nr_shards = n;
+	return 0;
+}
+
+/**
+ * struct check_cmd - a parsed `mmulab check` command line.
+ * @p: the search.
+ * @replay: run this one seed verbosely (--replay).
+ * @exec: the program of --exec.
+ * @json: print the result as JSON.
+ * @merge: combine shard results (the arguments are files).
+ */
+struct check_cmd {
+	struct check_params p;
+	bool do_replay;
+	u64 replay;
+	const char *exec;
+	bool json;
+	bool merge;
+};
+
+static int parse_opt(struct check_cmd *c, int opt)
+{
+	u64 v;
+	int s;
+
+	switch (opt) {
+	case 'n':
+		return parse_u64(optarg, &c->p.seeds) || !c->p.seeds ? -EINVAL :
+									0;
+	case 'f':
+		return parse_u64(optarg, &c->p.first);
+	case 's':
+		c->p.both = !strcmp(optarg, "both");
+		s = check_strategy_of(optarg);
+		if (!c->p.both && s < 0)
+			return -EINVAL;
+		c->p.strategy = s < 0 ? DET_STRATEGY_RANDOM : s;
+		return 0;
+	case 'm':
+		if (mutant_lookup(optarg) < 0) {
+			fprintf(stderr, "mmulab check: unknown mutant '%s'\n",
+				optarg);
+			return -ENOENT;
+		}
+		c->p.mutant = optarg;
+		mutant_set(mutant_lookup(optarg));
+		return 0;
+	case 'r':
+		c->do_replay = true;
+		return parse_u64(optarg, &c->replay);
+	case 'j':
+		if (parse_u64(optarg, &v) || !v || v > 1024)
+			return -EINVAL;
+		c->p.jobs = v;
+		return 0;
+	case 'S':
+		return parse_shard(optarg, &c->p);
+	case 'J':
+		c->json = true;
+		return 0;
+	case 'M':
+		c->merge = true;
+		return 0;
+	case 'x':
+		c->exec = optarg;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int parse_cmdline(struct check_cmd *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "seeds", required_argument, NULL, 'n' },
@@ -618,106 +330,218 @@ int cmd_check(int argc, char **argv)
 		{ "strategy", required_argument, NULL, 's' },
 		{ "mutant", required_argument, NULL, 'm' },
 		{ "replay", required_argument, NULL, 'r' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "shard", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "merge", no_argument, NULL, 'M' },
+		{ "exec", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	u64 seeds = 1000, first = 1, replay = 0;
-	const struct check_scenario *scn = &scenarios[0];
-	bool do_replay = false;
-	int both = 1, strategy = DET_STRATEGY_RANDOM, c;
-	double t0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int opt, err;
 
+	*c = (struct check_cmd){ .p = { .first = 1, .seeds = 1000,
+					.both = true, .nr_shards = 1,
+					.jobs = cores > 0 ? cores : 1 } };
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (parse_u64(optarg, &seeds) || !seeds)
-				goto bad;
-			break;
-		case 'f':
-			if (parse_u64(optarg, &first))
-				goto bad;
-			break;
-		case 's':
-			both = !strcmp(optarg, "both");
-			if (!strcmp(optarg, "pct"))
-				strategy = DET_STRATEGY_PCT;
-			else if (!both && strcmp(optarg, "random"))
-				goto bad;
-			break;
-		case 'm':
-			if (mutant_lookup(optarg) < 0) {
-				fprintf(stderr, "mmulab check: unknown mutant "
-						"'%s'\n", optarg);
-				return 2;
-			}
-			failing.mutant = optarg;
-			mutant_set(mutant_lookup(optarg));
-			if (mutant_scenario[mutant_active()])
-				scn = check_scenario_find(
-					mutant_scenario[mutant_active()]);
-			break;
-		case 'r':
-			if (parse_u64(optarg, &replay))
-				goto bad;
-			do_replay = true;
-			break;
-		case 'h':
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'h') {
 			check_usage(stdout);
-			return 0;
-		default:
-			goto bad;
-		}
-	}
-	if (optind < argc) {
-		scn = check_scenario_find(argv[optind]);
-		if (!scn || optind + 1 < argc) {
-			fprintf(stderr, "mmulab check: unknown scenario '%s'\n",
-				argv[optind]);
-			return 2;
-		}
-	}
-	failing.scenario = scn->name;
-	warn_set_quiet(true);
-	det_set_failure_handler(on_det_failure);
-	if (do_replay)
-		return check_one(scn, replay, strategy, true) ? 1 : 0;
-
-	interrupt_install();
-	t0 = now();
-	for (u64 i = 0; i < seeds; i++) {
-		u64 seed = first + i;
-		enum det_strategy st = both ? (seed & 1 ? DET_STRATEGY_PCT
-							 : DET_STRATEGY_RANDOM)
-					    : strategy;
-		int r = check_one(scn, seed, st, true);
-
-		if (r < 0) {
-			fprintf(stderr, "mmulab check: seed %llu: %s\n",
-				(unsigned long long)seed, strerror(-r));
-			return 2;
-		}
-		if (r) {
-			printf("found after %llu seed%s (%.1f s)\n",
-			       (unsigned long long)i + 1, i ? "s" : "",
-			       now() - t0);
 			return 1;
 		}
-		if (interrupted()) {
-			printf("%s: interrupted by SIGINT after %llu of %llu "
-			       "seeds (%llu to %llu), no violation so far\n",
-			       scn->name, (unsigned long long)i + 1,
-			       (unsigned long long)seeds,
-			       (unsigned long long)first,
-			       (unsigned long long)seed);
-			return 1;
+		err = parse_opt(c, opt);
+		if (err == -ENOENT)
+			return EXIT_USAGE;
+		if (err) {
+			check_usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
-	printf("%s: %llu seeds, no violation; %.0f schedules/minute\n",
-	       scn->name, (unsigned long long)seeds,
-	       seeds / (now() - t0) * 60.0);
 	return 0;
-bad:
-	check_usage(stderr);
-	return 2;
+}
+
+/* ---------------------------------------------------------------------
+ * Targets
+ */
+
+#define MAX_TARGETS 32
+
+/* A built-in's name or a file: parse it into @t. */
+static int load_target(struct check_target *t, const char *arg)
+{
+	const char *text = check_race_text(arg);
+	char *buf = NULL;
+	size_t len;
+	int err;
+
+	if (!text) {
+		buf = read_scenario(arg, &len);
+		if (!buf)
+			return -ENOENT;
+	} else {
+		len = strlen(text);
+	}
+	err = script_parse(arg, buf ? buf : text, len,
+			   (struct script **)&t->ctx, true);
+	free(buf);
+	if (err)
+		return err;
+	t->name = arg;
+	t->run = script_seed;
+	return 0;
+}
+
+/* The built-ins a run without a scenario explores. */
+static unsigned int default_targets(const struct check_params *p,
+				    const char **names)
+{
+	enum mutant m = p->mutant ? mutant_lookup(p->mutant) : MUTANT_NONE;
+	const char *desc;
+	unsigned int n = 0;
+
+	for (size_t i = 0; m && i < MMULAB_ARRAY_SIZE(mutant_scenarios); i++)
+		if (mutant_scenarios[i].mutant == m)
+			names[n++] = mutant_scenarios[i].scenarios;
+	if (n)
+		return n;
+	while (check_race_at(n, &desc) && n < MAX_TARGETS) {
+		names[n] = check_race_at(n, &desc);
+		n++;
+	}
+	return n;
+}
+
+static void free_targets(struct check_target *t, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!t[i].exec)
+			script_free(t[i].ctx);
+}
+
+/* ---------------------------------------------------------------------
+ * The search
+ */
+
+static int replay_one(const struct check_target *t, const struct check_cmd *c,
+		      u64 seed, enum det_strategy st)
+{
+	unsigned long steps = 0;
+	int v;
+
+	replaying.target = t;
+	replaying.mutant = c->p.mutant;
+	replaying.seed = seed;
+	replaying.strategy = st;
+	det_set_failure_handler(on_det_failure);
+	v = t->run(t, seed, st, true, &steps);
+	if (v > 0)
+		check_print_replay(stdout, t, seed, st, c->p.mutant);
+	if (v < 0)
+		fprintf(stderr, "mmulab check: seed %llu: %s\n",
+			(unsigned long long)seed, strerror(-v));
+	return v < 0 ? EXIT_USAGE : v ? EXIT_FAILED : EXIT_OK;
+}
+
+static void print_result(const struct check_cmd *c,
+			 const struct check_target *t,
+			 const struct check_result *r)
+{
+	const struct check_params *p = &c->p;
+
+	if (r->found) {
+		/* The report comes from replaying the seed, here. */
+		replay_one(t, c, r->seed, r->strategy);
+		printf("found after %llu seed%s (%.1f s)\n",
+		       (unsigned long long)r->index + 1, r->index ? "s" : "",
+		       r->seconds);
+		return;
+	}
+	if (r->interrupted) {
+		printf("%s: interrupted by SIGINT after %llu of %llu seeds, "
+		       "no violation so far\n",
+		       t->name, (unsigned long long)r->seeds_run,
+		       (unsigned long long)p->seeds);
+		return;
+	}
+	printf("%s: %llu seeds", t->name, (unsigned long long)r->seeds_run);
+	if (p->nr_shards > 1)
+		printf(" (shard %u/%u)", p->shard + 1, p->nr_shards);
+	printf(", no violation; %.0f schedules/minute on %u job%s\n",
+	       r->seconds > 0 ? r->seeds_run / r->seconds * 60 : 0, p->jobs,
+	       p->jobs > 1 ? "s" : "");
+}
+
+static int search(struct check_cmd *c, struct check_target *t,
+		  unsigned int n)
+{
+	struct check_result res[MAX_TARGETS];
+	unsigned int done = 0;
+	int status = EXIT_OK;
+
+	for (unsigned int i = 0; i < n && status == EXIT_OK; i++, done++) {
+		int err = check_explore(&t[i], &c->p, &res[i]);
+
+		if (err) {
+			fprintf(stderr, "mmulab check: %s: %s\n", t[i].name,
+				t[i].exec && err == -ENOEXEC ?
+					"cannot run it" :
+					strerror(-err));
+			return EXIT_USAGE;
+		}
+		if (res[i].found || res[i].interrupted)
+			status = EXIT_FAILED;
+		if (!c->json)
+			print_result(c, &t[i], &res[i]);
+	}
+	if (c->json)
+		check_json(stdout, &c->p, res, done, t, false);
+	return status;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check_target t[MAX_TARGETS] = { { 0 } };
+	const char *names[MAX_TARGETS] = { NULL };
+	struct check_cmd c;
+	unsigned int n = 0;
+	int ret = parse_cmdline(&c, argc, argv);
+
+	if (ret)
+		return ret == 1 ? EXIT_OK : ret;
+	if (c.merge)
+		return optind < argc ? check_merge(argc - optind, argv + optind,
+						   c.json) :
+				       (check_usage(stderr), EXIT_USAGE);
+	if (c.exec && optind < argc) {
+		check_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (c.exec) {
+		t[n++] = (struct check_target){ .name = c.exec, .exec = true,
+						.run = exec_seed };
+	} else {
+		for (int i = optind; i < argc && n < MAX_TARGETS; i++)
+			names[n++] = argv[i];
+		if (!n)
+			n = default_targets(&c.p, names);
+	}
+	for (unsigned int i = 0; !c.exec && i < n; i++) {
+		if (load_target(&t[i], names[i])) {
+			free_targets(t, i);
+			return EXIT_USAGE;
+		}
+	}
+	warn_set_quiet(true);
+	if (c.do_replay)
+		ret = n == 1 ? replay_one(&t[0], &c, c.replay,
+					  c.p.both ? DET_STRATEGY_RANDOM :
+						     c.p.strategy) :
+			       (fprintf(stderr, "mmulab check: --replay needs "
+						"one scenario\n"),
+				EXIT_USAGE);
+	else
+		ret = search(&c, t, n);
+	free_targets(t, n);
+	return ret;
 }

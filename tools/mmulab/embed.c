@@ -3,9 +3,10 @@
  * Build helper: turn scenario files into C strings for the mmulab
  * command's built-ins.
  *
- *	embed OUT.c FILE...
+ *	embed [--prefix P] OUT.c FILE...
  *
- * FILE "dir/fault-race.mmu" becomes "const char scn_fault_race[]".
+ * FILE "dir/fault-race.mmu" becomes "const char scn_fault_race[]", or
+ * with --prefix race, "const char race_fault_race[]".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ static void symbol_of(const char *path, char *buf, size_t len)
 	buf[n] = 0;
 }
 
+static const char *prefix = "scn";
+
 static int embed(FILE *out, const char *path)
 {
 	FILE *in = fopen(path, "r");
@@ -35,7 +38,7 @@ static int embed(FILE *out, const char *path)
 		return -1;
 	}
 	symbol_of(path, sym, sizeof(sym));
-	fprintf(out, "const char scn_%s[] =\n\t\"", sym);
+	fprintf(out, "const char %s_%s[] =\n\t\"", prefix, sym);
 	while ((c = fgetc(in)) != EOF) {
 		if (c == '\n') {
 			fputs("\\n\"\n\t\"", out);
@@ -57,8 +60,13 @@ int main(int argc, char **argv)
 {
 	FILE *out;
 
+	if (argc > 2 && !strcmp(argv[1], "--prefix")) {
+		prefix = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: embed OUT.c FILE...\n");
+		fprintf(stderr, "usage: embed [--prefix P] OUT.c FILE...\n");
 		return 2;
 	}
 	out = fopen(argv[1], "w");

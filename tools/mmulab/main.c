@@ -101,8 +101,7 @@ static char *read_all(FILE *f, size_t *len)
 	return buf;
 }
 
-/* Read the scenario file @path ("-": standard input). */
-static char *read_scenario(const char *path, size_t *len)
+char *read_scenario(const char *path, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	char *text;
@@ -222,10 +221,18 @@ static int cmd_run(int argc, char **argv, const struct run_opts *opts)
 
 static int cmd_show(int argc, char **argv, const struct run_opts *opts)
 {
+	const char *race = strncmp(argv[0], "races/", 6) ?
+				   check_race_text(argv[0]) :
+				   check_race_text(argv[0] + 6);
 	const struct scenario *sc = scenario_find(argv[0]);
 
 	(void)argc;
 	(void)opts;
+	/* mmulab check's races: NAME, or races/NAME where run has NAME too. */
+	if (race && (!sc || !strncmp(argv[0], "races/", 6))) {
+		fputs(race, stdout);
+		return EXIT_OK;
+	}
 	if (!sc) {
 		usage_error("unknown scenario '%s'; '%s list' shows them",
 			    argv[0], prog);
@@ -298,7 +305,8 @@ static const struct command commands[] = {
 				"(default: default) and report", 0, 1, true,
 	  cmd_run },
 	{ "list", "", "list the built-in scenarios", 0, 0, false, cmd_list },
-	{ "show", "NAME", "print a built-in scenario's script", 1, 1, false,
+	{ "show", "NAME", "print a built-in scenario's script (races/NAME: "
+			  "mmulab check's race NAME)", 1, 1, false,
 	  cmd_show },
 };
 

@@ -76,4 +76,28 @@ void scenario_swap_guest(struct report *r);
 /* The built-in scenarios written as scripts (scenarios/NAME.mmu). */
 extern const char scn_fault_race[];
 
+/* The race scenarios of mmulab check (races/NAME.mmu). */
+extern const char race_fault_race[], race_mirror_race[], race_register_race[],
+	race_change_pte_race[], race_pressure_race[], race_mirror_overlap[],
+	race_exit_vm_alive[], race_ksm_identical[], race_wrprotect_race[];
+
+/**
+ * check_race_text() - the text of mmulab check's built-in race @name,
+ * or NULL.
+ */
+const char *check_race_text(const char *name);
+
+/**
+ * check_race_at() - the name of built-in race @i (from 0), with its
+ * summary in *@desc; NULL past the last.
+ */
+const char *check_race_at(unsigned int i, const char **desc);
+
+/**
+ * read_scenario() - read the scenario file @path ("-": standard input),
+ * at most SCRIPT_MAX_BYTES.  Errors are printed.
+ * Return: the text (malloc()ed) with its length in *@len, or NULL.
+ */
+char *read_scenario(const char *path, size_t *len);
+
 #endif /* MMULAB_TOOL_H */

@@ -56,6 +56,16 @@ enum stmt_kind {
 	ST_GUEST,	/* workload threads */
 	ST_CPU,
 	ST_CHURN,
+	ST_RACE,	/* race blocks (docs/scenario.md, "Races") */
+	ST_TASK,
+	ST_REPLACE,
+	ST_WRPROTECT,
+	ST_COW,
+	ST_RECLAIM,
+	ST_MIRROR,
+	ST_MREAD,
+	ST_MWRITE,
+	ST_OOM_REAP,
 	NR_STMT_KINDS,
 };
 
@@ -64,6 +74,7 @@ enum obj_kind {
 	OBJ_REGION,
 	OBJ_VM,
 	OBJ_VCPU,
+	OBJ_MIRROR,
 };
 
 /* What an `expect` reads. */
@@ -124,7 +135,9 @@ struct arg {
  * @kind: enum stmt_kind.
  * @line: its line.
  * @text: its source, comment and outer blanks removed (owned).
- * @block: ST_WORKLOAD: index of its ST_END; threads: of their workload.
+ * @block: ST_WORKLOAD, ST_RACE: index of its ST_END; threads: of their
+ *	workload; ST_TASK: of its race; statements of a race: of their
+ *	ST_TASK; anything else: 0.
  * @a: arguments, indexed by the statement's argument enum.
  */
 struct stmt {
@@ -172,7 +185,7 @@ struct script {
 
 /* Argument indices of each statement: positionals first, then options. */
 enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE, HOST_KSM, HOST_KSM_PAGES,
-       HOST_KSM_SLEEP };
+       HOST_KSM_SLEEP, HOST_SWAP };
 enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
        MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };
@@ -182,6 +195,7 @@ enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE };
 enum { MREMAP_PROC, MREMAP_REGION, MREMAP_LEN, MREMAP_TO };
 enum { FORK_PROC, FORK_NAME };
 enum { EXIT_PROC };
+enum { OOM_PROC };
 enum { ACC_WHO, ACC_ADDR, ACC_VALUE, ACC_EXPECT, ACC_COUNT, ACC_STRIDE,
        ACC_INC };
 			/* write, read, gwrite, gread, migrate */
@@ -196,6 +210,12 @@ enum { TH_WHO, TH_REGION, TH_OPS, TH_RATE, TH_PATTERN, TH_THETA, TH_READS,
        TH_GPA, TH_LEN, TH_MUNMAP, TH_MPROTECT, TH_MADVISE, TH_FORK,
        TH_WRITE, TH_MIGRATE, TH_KSM, TH_SPAN };	/* guest, cpu, churn */
 #define NR_CHURN_OPS (TH_KSM - TH_MUNMAP + 1)
+enum { RACE_SEED };
+enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
+enum { REPLACE_PROC, REPLACE_ADDR, REPLACE_LEN };
+enum { RECLAIM_PAGES };
+enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
+			/* cow, mread, mwrite: ACC_* */
 
 /**
  * struct rt_obj - what a name stands for while the script runs.
@@ -205,6 +225,7 @@ enum { TH_WHO, TH_REGION, TH_OPS, TH_RATE, TH_PATTERN, TH_THETA, TH_READS,
  * @prot: its protection (as mmap, or an mprotect of all of it, set it).
  * @flags: its mmap flags, MAP_FIXED and MAP_POPULATE excepted.
  * @g: a VM.
+ * @dmirror: a device mirror.
  */
 struct rt_obj {
 	struct mm_struct *mm;
@@ -213,6 +234,20 @@ struct rt_obj {
 	unsigned long prot;
 	unsigned long flags;
 	struct guest *g;
+	struct dmirror *dmirror;
+};
+
+/**
+ * struct script_check - a run of a scenario under `mmulab check`: the
+ * coherence checker watches the host from its creation to its teardown.
+ * @seed: the run's seed; the races' pick streams derive from it.
+ * @report: print the checker's report of the first violation on stdout.
+ * @violations: out: violations the checker found.
+ */
+struct script_check {
+	u64 seed;
+	bool report;
+	unsigned long violations;
 };
 
 /**
@@ -222,6 +257,7 @@ struct rt_obj {
  * @host: the host.
  * @warn0: warn_count() when the run began.
  * @objs: per name of the script.
+ * @chk: the checker's run, under `mmulab check`; NULL otherwise.
  */
 struct rt {
 	struct script *s;
@@ -229,6 +265,7 @@ struct rt {
 	struct host *host;
 	unsigned long warn0;
 	struct rt_obj *objs;
+	struct script_check *chk;
 };
 
 /** rt_addr() - the address an ADDR argument denotes. */
@@ -247,6 +284,21 @@ u64 rt_pte_word(struct rt *rt, pte_t pte);
  */
 void run_workload(struct rt *rt, unsigned int i);
 
+/** splitmix64() - a well-mixed 64-bit function of @x, for streams. */
+u64 splitmix64(u64 x);
+
+/**
+ * run_race() - run the race whose `race` statement is @rt->s->stmts[@i],
+ * to its `end` (race.c).
+ */
+void run_race(struct rt *rt, unsigned int i);
+
+/**
+ * rt_do() - execute one statement that is not a block, as its task.
+ * Return: false when it failed and later statements need what it makes.
+ */
+bool rt_do(struct rt *rt, const struct stmt *st);
+
 /**
  * script_parse() - parse and check @len bytes of @text, from @path, for a
  * run that is @seeded (which has no wall clock).  Errors are printed on
@@ -264,6 +316,14 @@ void script_free(struct script *s);
  * leaves no host, process, VM or task behind.
  */
 void script_run(struct script *s, struct report *r);
+
+/**
+ * script_run_checked() - script_run() with the coherence checker attached
+ * to the host, races seeded from @chk->seed, and the checker's result in
+ * @chk.  Run it under the deterministic scheduler.
+ */
+void script_run_checked(struct script *s, struct report *r,
+			struct script_check *chk);
 
 /** stmt_name() - the keyword of @kind. */
 const char *stmt_name(enum stmt_kind kind);

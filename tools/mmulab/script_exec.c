@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mmulab/checker.h>
+#include <mmulab/hmm.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
 
@@ -110,6 +112,8 @@ static bool do_host(struct rt *rt)
 		cfg.ksm_run = h->a[HOST_KSM].u;
 	if (h && h->a[HOST_KSM_PAGES].set)
 		cfg.ksm_pages_to_scan = h->a[HOST_KSM_PAGES].u;
+	if (h && h->a[HOST_SWAP].set)
+		cfg.swap_slots = h->a[HOST_SWAP].u;
 	if (h && h->a[HOST_KSM_SLEEP].set)
 		cfg.ksm_sleep_millisecs = h->a[HOST_KSM_SLEEP].u / 1000000;
 	rt->host = host_create(&cfg);
@@ -120,6 +124,12 @@ static bool do_host(struct rt *rt)
 		return false;
 	}
 	report_host_config(rt->r, rt->host);
+	if (rt->chk && !report_check(rt->r, !checker_attach(rt->host),
+				     "checker_attach failed")) {
+		host_destroy(rt->host);
+		rt->host = NULL;
+		return false;
+	}
 	return true;
 }
 
@@ -132,7 +142,8 @@ static bool do_process(struct rt *rt, const struct stmt *st)
 		      errno_name(PTR_ERR(mm))))
 		return false;
 	rt->objs[name->obj].mm = mm;
-	return st_check(rt, st, !trace_attach_mm(mm, obj_name(rt, name)),
+	/* Under mmulab check, no tracer: no subscriber the search explores. */
+	return rt->chk || st_check(rt, st, !trace_attach_mm(mm, obj_name(rt, name)),
 			"cannot subscribe the tracer");
 }
 
@@ -242,7 +253,8 @@ static bool do_fork(struct rt *rt, const struct stmt *st)
 		      errno_name(PTR_ERR(child))))
 		return false;
 	rt->objs[a[FORK_NAME].obj].mm = child;
-	return st_check(rt, st,
+	return rt->chk ||
+	       st_check(rt, st,
 			!trace_attach_mm(child, obj_name(rt, &a[FORK_NAME])),
 			"cannot subscribe the tracer");
 }
@@ -253,6 +265,18 @@ static void do_exit(struct rt *rt, const struct stmt *st)
 
 	mmput(o->mm);
 	o->mm = NULL;
+}
+
+/*
+ * The OOM reaper unmaps @PROCESS's private memory in a non-blockable
+ * invalidation; -EAGAIN (a secondary that would have to sleep, so the
+ * reaper gave up) is an answer, not an error.
+ */
+static void do_oom_reap(struct rt *rt, const struct stmt *st)
+{
+	int ret = mm_oom_reap(proc_mm(rt, &st->a[OOM_PROC]));
+
+	st_ret(rt, st, ret == -EAGAIN || ret == -EEXIST ? 0 : ret);
 }
 
 /* ---------------------------------------------------------------------
@@ -299,6 +323,7 @@ static void do_access(struct rt *rt, const struct stmt *st)
 	const struct script_obj *who = &rt->s->objs[a[ACC_WHO].obj];
 	struct guest *g = guest ? rt->objs[who->owner].g : NULL;
 	struct mm_struct *mm = guest ? NULL : rt->objs[a[ACC_WHO].obj].mm;
+	struct dmirror *dm = rt->objs[a[ACC_WHO].obj].dmirror;
 	u64 base = guest ? a[ACC_ADDR].u : rt_addr(rt, &a[ACC_ADDR]);
 
 	for (u64 k = 0; k < count; k++) {
@@ -307,6 +332,7 @@ static void do_access(struct rt *rt, const struct stmt *st)
 
 		switch (st->kind) {
 		case ST_WRITE:
+		case ST_COW:
 			ret = cpu_write_u64(mm, addr, a[ACC_VALUE].u + k * inc);
 			break;
 		case ST_READ:
@@ -315,6 +341,13 @@ static void do_access(struct rt *rt, const struct stmt *st)
 		case ST_GWRITE:
 			ret = guest_write(g, who->index, addr,
 					  a[ACC_VALUE].u + k * inc);
+			break;
+		case ST_MWRITE:
+			ret = dmirror_write_u64(dm, addr,
+						a[ACC_VALUE].u + k * inc);
+			break;
+		case ST_MREAD:
+			ret = dmirror_read_u64(dm, addr, &val);
 			break;
 		default:
 			ret = guest_read(g, who->index, addr, &val);
@@ -345,7 +378,8 @@ static bool do_vm(struct rt *rt, const struct stmt *st)
 		return false;
 	}
 	rt->objs[a[VM_NAME].obj].g = g;
-	trace_attach_vm(g);
+	if (!rt->chk)
+		trace_attach_vm(g);
 	return true;
 }
 
@@ -436,6 +470,69 @@ static void do_migrate(struct rt *rt, const struct stmt *st)
 static void do_compact(struct rt *rt, const struct stmt *st)
 {
 	st_ret(rt, st, host_compact(rt->host, 0, ~0UL, NULL));
+}
+
+static void do_reclaim(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+
+	st_ret(rt, st, host_reclaim(rt->host, a[RECLAIM_PAGES].set ?
+						      a[RECLAIM_PAGES].u :
+						      host_config_of(rt->host)
+							      ->nr_frames));
+}
+
+/* Fresh memory over [ADDR, +len), with its region's protection and flags. */
+static void do_replace(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	const struct rt_obj *o = &rt->objs[a[REPLACE_ADDR].obj];
+	unsigned long start = rt_addr(rt, &a[REPLACE_ADDR]);
+	unsigned long len = range_len(rt, &a[REPLACE_ADDR], &a[REPLACE_LEN]);
+	long ret = vm_mmap(proc_mm(rt, &a[REPLACE_PROC]), start, len, o->prot,
+			   o->flags | MAP_FIXED);
+
+	st_ret(rt, st, ret);
+}
+
+/* Read-only, then the region's protection again. */
+static void do_wrprotect(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct mm_struct *mm = proc_mm(rt, &a[REPLACE_PROC]);
+	unsigned long start = rt_addr(rt, &a[REPLACE_ADDR]);
+	unsigned long len = range_len(rt, &a[REPLACE_ADDR], &a[REPLACE_LEN]);
+
+	if (st_ret(rt, st, do_mprotect(mm, start, len, PROT_READ)))
+		st_ret(rt, st, do_mprotect(mm, start, len,
+					   rt->objs[a[REPLACE_ADDR].obj].prot));
+}
+
+/* fork, stores in the parent (COW breaks), and the child's exit. */
+static void do_cow(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct mm_struct *child = dup_mm(proc_mm(rt, &a[ACC_WHO]));
+
+	if (!st_check(rt, st, !IS_ERR(child), "dup_mm: %s",
+		      errno_name(PTR_ERR(child))))
+		return;
+	do_access(rt, st);
+	mmput(child);
+}
+
+static bool do_mirror(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	const struct rt_obj *o = &rt->objs[a[MIRROR_REGION].obj];
+	struct dmirror *dm = dmirror_create(proc_mm(rt, &a[MIRROR_PROC]),
+					    o->addr, o->len >> PAGE_SHIFT);
+
+	if (!st_check(rt, st, !IS_ERR(dm), "dmirror_create: %s",
+		      errno_name(PTR_ERR(dm))))
+		return false;
+	rt->objs[a[MIRROR_NAME].obj].dmirror = dm;
+	return true;
 }
 
 /* ---------------------------------------------------------------------
@@ -536,15 +633,10 @@ static void do_expect(struct rt *rt, const struct stmt *st)
  * The statement loop and the teardown
  */
 
-/* Run statement @i.  Return: the next one, or nr_stmts to stop. */
-static unsigned int run_stmt(struct rt *rt, unsigned int i)
+bool rt_do(struct rt *rt, const struct stmt *st)
 {
-	const struct stmt *st = &rt->s->stmts[i];
 	bool ok = true;
 
-	report_sample_frames(rt->r, rt->host);
-	if (st->kind != ST_HOST)
-		report_step(rt->r, "%u: %s", st->line, st->text);
 	switch (st->kind) {
 	case ST_PROCESS:
 		ok = do_process(rt, st);
@@ -568,6 +660,9 @@ static unsigned int run_stmt(struct rt *rt, unsigned int i)
 		break;
 	case ST_EXIT:
 		do_exit(rt, st);
+		break;
+	case ST_OOM_REAP:
+		do_oom_reap(rt, st);
 		break;
 	case ST_WRITE:
 	case ST_READ:
@@ -599,13 +694,48 @@ static unsigned int run_stmt(struct rt *rt, unsigned int i)
 	case ST_EXPECT:
 		do_expect(rt, st);
 		break;
-	case ST_WORKLOAD:
-		run_workload(rt, i);
-		return st->block + 1;
+	case ST_RECLAIM:
+		do_reclaim(rt, st);
+		break;
+	case ST_REPLACE:
+		do_replace(rt, st);
+		break;
+	case ST_WRPROTECT:
+		do_wrprotect(rt, st);
+		break;
+	case ST_COW:
+		do_cow(rt, st);
+		break;
+	case ST_MIRROR:
+		ok = do_mirror(rt, st);
+		break;
+	case ST_MWRITE:
+	case ST_MREAD:
+		do_access(rt, st);
+		break;
 	default:
 		break;
 	}
-	if (!ok) {
+	return ok;
+}
+
+/* Run statement @i.  Return: the next one, or nr_stmts to stop. */
+static unsigned int run_stmt(struct rt *rt, unsigned int i)
+{
+	const struct stmt *st = &rt->s->stmts[i];
+
+	report_sample_frames(rt->r, rt->host);
+	if (st->kind != ST_HOST)
+		report_step(rt->r, "%u: %s", st->line, st->text);
+	if (st->kind == ST_WORKLOAD) {
+		run_workload(rt, i);
+		return st->block + 1;
+	}
+	if (st->kind == ST_RACE) {
+		run_race(rt, i);
+		return st->block + 1;
+	}
+	if (!rt_do(rt, st)) {
 		report_step(rt->r, "stopped: line %u failed", st->line);
 		return rt->s->nr_stmts;
 	}
@@ -616,6 +746,9 @@ static void teardown(struct rt *rt)
 {
 	struct report *r = rt->r;
 
+	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
+		if (rt->objs[i].dmirror)
+			dmirror_destroy(rt->objs[i].dmirror);
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++) {
 		struct guest *g = rt->objs[i].g;
 
@@ -636,12 +769,24 @@ static void teardown(struct rt *rt)
 		     "end: %lu frames free, want all but the zero page",
 		     r->frames_free_end);
 	report_host_counters(r, rt->host);
+	if (rt->chk) {
+		rt->chk->violations = checker_violations(rt->host);
+		if (rt->chk->violations && rt->chk->report)
+			checker_report(rt->host, stdout);
+		checker_detach(rt->host);
+	}
 	report_check(r, !host_destroy(rt->host), "host_destroy failed");
 }
 
 void script_run(struct script *s, struct report *r)
 {
-	struct rt rt = { .s = s, .r = r, .warn0 = warn_count() };
+	script_run_checked(s, r, NULL);
+}
+
+void script_run_checked(struct script *s, struct report *r,
+			struct script_check *chk)
+{
+	struct rt rt = { .s = s, .r = r, .warn0 = warn_count(), .chk = chk };
 
 	rt.objs = calloc(s->nr_objs ? s->nr_objs : 1, sizeof(*rt.objs));
 	if (!report_check(r, rt.objs, "out of memory") || !do_host(&rt)) {

@@ -35,10 +35,13 @@ enum arg_type {
 	T_DEF_REGION,
 	T_DEF_VM,
 	T_DEF_VCPU,
+	T_DEF_MIRROR,
+	T_LABEL,
 	T_PROC,
 	T_REGION,
 	T_VM,
 	T_VCPU,
+	T_MIRROR,
 	T_ADDR,
 	T_GPA,
 	T_SIZE,
@@ -79,7 +82,10 @@ struct arg_spec {
 	const char *const *choices;
 };
 
-enum { CTX_TOP, CTX_WORKLOAD, CTX_ANY };
+/* Where a statement may stand: a set of these. */
+enum { CTX_TOP = 1, CTX_WORKLOAD = 2, CTX_RACE = 4, CTX_ANY = 7 };
+/* Top-level statements that may also be operations of a race task. */
+#define CTX_BOTH (CTX_TOP | CTX_RACE)
 
 struct stmt_spec {
 	const char *name;
@@ -130,6 +136,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[HOST_KSM_PAGES] = { "ksm_pages", T_COUNT, OPT, 1, 1000000 },
 		[HOST_KSM_SLEEP] = { "ksm_sleep", T_TIME, OPT, 1000000,
 				     60000000000ULL },
+		[HOST_SWAP] = { "swap", T_COUNT, OPT, 0, SCRIPT_MAX_FRAMES },
 	} },
 	[ST_PROCESS] = { "process", CTX_TOP, {
 		[PROCESS_NAME] = { "NAME", T_DEF_PROC, POS },
@@ -145,17 +152,17 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[MMAP_NOREPLACE] = { "noreplace", T_FLAG, FLAG },
 		[MMAP_POPULATE] = { "populate", T_FLAG, FLAG },
 	} },
-	[ST_MUNMAP] = { "munmap", CTX_TOP, { RANGE_ARGS } },
-	[ST_MPROTECT] = { "mprotect", CTX_TOP, {
+	[ST_MUNMAP] = { "munmap", CTX_BOTH, { RANGE_ARGS } },
+	[ST_MPROTECT] = { "mprotect", CTX_BOTH, {
 		RANGE_ARGS,
 		[RANGE_PROT] = { "prot", T_PROT, REQ },
 	} },
-	[ST_MADVISE] = { "madvise", CTX_TOP, {
+	[ST_MADVISE] = { "madvise", CTX_BOTH, {
 		RANGE_ARGS,
 		[RANGE_ADVICE] = { "advice", T_ENUM, REQ,
 				   .choices = advice_names },
 	} },
-	[ST_AGE] = { "age", CTX_TOP, {
+	[ST_AGE] = { "age", CTX_BOTH, {
 		RANGE_ARGS,
 		[RANGE_EXPECT] = { "expect", T_EXP_AGE, OPT },
 	} },
@@ -169,28 +176,31 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[FORK_PROC] = { "PROCESS", T_PROC, POS },
 		[FORK_NAME] = { "NAME", T_DEF_PROC, POS },
 	} },
-	[ST_EXIT] = { "exit", CTX_TOP, {
+	[ST_EXIT] = { "exit", CTX_BOTH, {
 		[EXIT_PROC] = { "PROCESS", T_PROC, POS },
 	} },
-	[ST_WRITE] = { "write", CTX_TOP, {
+	[ST_OOM_REAP] = { "oom-reap", CTX_BOTH, {
+		[OOM_PROC] = { "PROCESS", T_PROC, POS },
+	} },
+	[ST_WRITE] = { "write", CTX_BOTH, {
 		[ACC_WHO] = { "PROCESS", T_PROC, POS },
 		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
 		[ACC_VALUE] = { "VALUE", T_VALUE, POS },
 		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
 		VALUE_REPEAT_ARGS,
 	} },
-	[ST_READ] = { "read", CTX_TOP, {
+	[ST_READ] = { "read", CTX_BOTH, {
 		[ACC_WHO] = { "PROCESS", T_PROC, POS },
 		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
 		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
 		VALUE_REPEAT_ARGS,
 	} },
-	[ST_VM] = { "vm", CTX_TOP, {
+	[ST_VM] = { "vm", CTX_BOTH, {
 		[VM_NAME] = { "NAME", T_DEF_VM, POS },
 		[VM_PROC] = { "PROCESS", T_PROC, POS },
 		[VM_PINNED] = { "pinned", T_FLAG, FLAG },
 	} },
-	[ST_MEMSLOT] = { "memslot", CTX_TOP, {
+	[ST_MEMSLOT] = { "memslot", CTX_BOTH, {
 		[SLOT_VM] = { "VM", T_VM, POS },
 		[SLOT_SLOT] = { "slot", T_COUNT, OPT, 0, KVM_MAX_MEMSLOTS - 1 },
 		[SLOT_GPA] = { "gpa", T_GPA, REQ, 0, MAX_SIZE },
@@ -198,19 +208,19 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[SLOT_HVA] = { "hva", T_ADDR, OPT },
 		[SLOT_READONLY] = { "readonly", T_FLAG, FLAG },
 	} },
-	[ST_VCPU] = { "vcpu", CTX_TOP, {
+	[ST_VCPU] = { "vcpu", CTX_BOTH, {
 		[VCPU_NAME] = { "NAME", T_DEF_VCPU, POS },
 		[VCPU_VM] = { "VM", T_VM, POS },
 		[VCPU_COUNT] = { "count", T_COUNT, OPT, 1, GUEST_MAX_VCPUS },
 	} },
-	[ST_GWRITE] = { "gwrite", CTX_TOP, {
+	[ST_GWRITE] = { "gwrite", CTX_BOTH, {
 		[ACC_WHO] = { "VCPU", T_VCPU, POS },
 		[ACC_ADDR] = { "GPA", T_GPA, POS, 0, MAX_SIZE },
 		[ACC_VALUE] = { "VALUE", T_VALUE, POS },
 		[ACC_EXPECT] = { "expect", T_EXP_GUEST, OPT },
 		VALUE_REPEAT_ARGS,
 	} },
-	[ST_GREAD] = { "gread", CTX_TOP, {
+	[ST_GREAD] = { "gread", CTX_BOTH, {
 		[ACC_WHO] = { "VCPU", T_VCPU, POS },
 		[ACC_ADDR] = { "GPA", T_GPA, POS, 0, MAX_SIZE },
 		[ACC_EXPECT] = { "expect", T_EXP_GUEST, OPT },
@@ -221,17 +231,17 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[VERIFY_DATA] = { "data", T_FLAG, FLAG },
 		[VERIFY_ALLOW_STALE] = { "allow_stale", T_FLAG, FLAG },
 	} },
-	[ST_KSM] = { "ksm", CTX_TOP, {
+	[ST_KSM] = { "ksm", CTX_BOTH, {
 		[KSM_SCAN] = { "scan", T_COUNT, OPT, 1, SCRIPT_MAX_OPS },
 		[KSM_RUN] = { "run", T_ENUM, OPT, .choices = ksm_run_names },
 	} },
-	[ST_MIGRATE] = { "migrate", CTX_TOP, {
+	[ST_MIGRATE] = { "migrate", CTX_BOTH, {
 		[ACC_WHO] = { "PROCESS", T_PROC, POS },
 		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
 		[ACC_EXPECT] = { "expect", T_EXP_MIGRATE, OPT },
 		REPEAT_ARGS,
 	} },
-	[ST_COMPACT] = { "compact", CTX_TOP, { { NULL } } },
+	[ST_COMPACT] = { "compact", CTX_BOTH, { { NULL } } },
 	[ST_EXPECT] = { "expect", CTX_TOP, {
 		[EXPECT_CTR] = { "COUNTER", T_COUNTER, POS },
 		[EXPECT_OP] = { "OP", T_OP, POS },
@@ -269,6 +279,51 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		WEIGHT(TH_MIGRATE, "migrate"),
 		WEIGHT(TH_KSM, "ksm"),
 		[TH_SPAN] = { "span", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
+	} },
+	[ST_RACE] = { "race", CTX_TOP, {
+		[RACE_SEED] = { "seed", T_VALUE, OPT },
+	} },
+	[ST_TASK] = { "task", CTX_RACE, {
+		[TASK_NAME] = { "NAME", T_LABEL, POS },
+		[TASK_REPEAT] = { "repeat", T_COUNT, OPT, 1, SCRIPT_MAX_OPS },
+		[TASK_PICK] = { "pick", T_FLAG, FLAG },
+	} },
+	[ST_REPLACE] = { "replace", CTX_BOTH, {
+		[REPLACE_PROC] = { "PROCESS", T_PROC, POS },
+		[REPLACE_ADDR] = { "ADDR", T_ADDR, POS },
+		[REPLACE_LEN] = { "len", T_SIZE, OPT, 1, MAX_SIZE },
+	} },
+	[ST_WRPROTECT] = { "wrprotect", CTX_BOTH, {
+		[REPLACE_PROC] = { "PROCESS", T_PROC, POS },
+		[REPLACE_ADDR] = { "ADDR", T_ADDR, POS },
+		[REPLACE_LEN] = { "len", T_SIZE, OPT, 1, MAX_SIZE },
+	} },
+	[ST_COW] = { "cow", CTX_BOTH, {
+		[ACC_WHO] = { "PROCESS", T_PROC, POS },
+		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
+		[ACC_VALUE] = { "VALUE", T_VALUE, POS },
+		VALUE_REPEAT_ARGS,
+	} },
+	[ST_RECLAIM] = { "reclaim", CTX_BOTH, {
+		[RECLAIM_PAGES] = { "pages", T_COUNT, OPT, 1, SCRIPT_MAX_FRAMES },
+	} },
+	[ST_MIRROR] = { "mirror", CTX_TOP, {
+		[MIRROR_NAME] = { "NAME", T_DEF_MIRROR, POS },
+		[MIRROR_PROC] = { "PROCESS", T_PROC, POS },
+		[MIRROR_REGION] = { "REGION", T_REGION, POS },
+	} },
+	[ST_MWRITE] = { "mwrite", CTX_BOTH, {
+		[ACC_WHO] = { "MIRROR", T_MIRROR, POS },
+		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
+		[ACC_VALUE] = { "VALUE", T_VALUE, POS },
+		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
+		VALUE_REPEAT_ARGS,
+	} },
+	[ST_MREAD] = { "mread", CTX_BOTH, {
+		[ACC_WHO] = { "MIRROR", T_MIRROR, POS },
+		[ACC_ADDR] = { "ADDR", T_ADDR, POS },
+		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
+		VALUE_REPEAT_ARGS,
 	} },
 };
 
@@ -320,6 +375,8 @@ struct parser {
 	unsigned int nr_procs;
 	unsigned int nr_vms;
 	int workload;		/* index of the open workload, or -1 */
+	int race;		/* index of the open race, or -1 */
+	int task;		/* index of the race's current task, or -1 */
 	unsigned int nr_threads;
 	bool seeded;
 	size_t cap_stmts;
@@ -499,8 +556,14 @@ static const char *type_what(unsigned int type)
 	case T_DEF_REGION:
 	case T_DEF_VM:
 	case T_DEF_VCPU:
+	case T_DEF_MIRROR:
 		return "a new name (a letter or '_', then letters, digits, "
 		       "'_' or '-')";
+	case T_LABEL:
+		return "a task name (a letter or '_', then letters, digits, "
+		       "'_' or '-')";
+	case T_MIRROR:
+		return "a device mirror";
 	case T_PROC:
 		return "a process";
 	case T_REGION:
@@ -551,6 +614,7 @@ static const char *obj_kind_name(enum obj_kind kind)
 		[OBJ_REGION] = "a region",
 		[OBJ_VM] = "a VM",
 		[OBJ_VCPU] = "a vCPU",
+		[OBJ_MIRROR] = "a device mirror",
 	};
 
 	return names[kind];
@@ -1045,7 +1109,16 @@ static int parse_value(struct parser *p, const struct word *w,
 	case T_DEF_REGION:
 	case T_DEF_VM:
 	case T_DEF_VCPU:
+	case T_DEF_MIRROR:
 		return check_new_name(p, w);
+	case T_LABEL:
+		if (!is_name(w))
+			return perr(p, w->col, "%s: '%.*s%s' is not a valid "
+					       "name; expected %s",
+				    p->spec->name, WQ(w), type_what(T_LABEL));
+		return 0;
+	case T_MIRROR:
+		return parse_ref(p, w, OBJ_MIRROR, as->key, a);
 	case T_PROC:
 		return parse_ref(p, w, OBJ_PROCESS, as->key, a);
 	case T_REGION:
@@ -1448,12 +1521,16 @@ static int sem_workload(struct parser *p)
 	return 0;
 }
 
+static int race_end(struct parser *p);
+
 static int sem_end(struct parser *p)
 {
 	struct stmt *w;
 
+	if (p->race >= 0)
+		return race_end(p);
 	if (p->workload < 0)
-		return perr(p, p->col0, "end: no workload to end");
+		return perr(p, p->col0, "end: no workload or race to end");
 	if (!p->nr_threads)
 		return perr(p, p->col0, "end: the workload at line %u has no "
 					"threads (guest, cpu or churn)",
@@ -1562,6 +1639,9 @@ static int sem_store(struct parser *p)
 		    p->st->kind == ST_GWRITE ? " or expect=mmio" : "");
 }
 
+static int sem_task(struct parser *p);
+static int sem_replace(struct parser *p);
+
 static int sem_stmt(struct parser *p)
 {
 	const struct word *const *w = p->argw;
@@ -1622,9 +1702,130 @@ static int sem_stmt(struct parser *p)
 	case ST_CPU:
 	case ST_CHURN:
 		return sem_thread(p);
+	case ST_RACE:
+		p->race = p->s->nr_stmts - 1;
+		p->task = -1;
+		return 0;
+	case ST_TASK:
+		return sem_task(p);
+	case ST_REPLACE:
+	case ST_WRPROTECT:
+		return sem_replace(p);
+	case ST_MIRROR:
+		return def_named(p, w[MIRROR_NAME], OBJ_MIRROR,
+				 a[MIRROR_PROC].obj, &a[MIRROR_NAME]);
 	default:
 		return 0;
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * Races: tasks of explicit operations
+ */
+
+static int sem_replace(struct parser *p)
+{
+	const struct arg *a = p->st->a;
+
+	if (a[REPLACE_ADDR].obj < 0)
+		return perr(p, a[REPLACE_ADDR].col, "%s: the address must be "
+			    "in a region (REGION or REGION+SIZE), whose "
+			    "protection%s the operation restores",
+			    p->spec->name,
+			    p->st->kind == ST_REPLACE ? " and flags" : "");
+	if (p->s->objs[a[REPLACE_ADDR].obj].owner != a[REPLACE_PROC].obj)
+		return perr(p, a[REPLACE_ADDR].col, "%s: region '%s' "
+			    "belongs to process '%s'", p->spec->name,
+			    p->s->objs[a[REPLACE_ADDR].obj].name,
+			    p->s->objs[p->s->objs[a[REPLACE_ADDR].obj].owner]
+				    .name);
+	return 0;
+}
+
+/* The task's name: the statement's second word. */
+static unsigned int task_label(const struct stmt *t, const char **s)
+{
+	const char *n = t->text + strlen("task");
+
+	while (*n == ' ' || *n == '\t')
+		n++;
+	*s = n;
+	return strcspn(n, " \t");
+}
+
+/*
+ * A task line starts a segment; segments of one name form one task,
+ * run in order.  @u of the name is the index of the task's first
+ * segment.
+ */
+static int sem_task(struct parser *p)
+{
+	struct arg *a = p->st->a;
+	unsigned int me = p->s->nr_stmts - 1, tasks = 0, len;
+	const char *name, *other;
+
+	len = task_label(p->st, &name);
+	a[TASK_NAME].u = me;
+	for (unsigned int i = p->race + 1; i < me; i++) {
+		const struct stmt *t = &p->s->stmts[i];
+
+		if (t->kind != ST_TASK || t->a[TASK_NAME].u != i)
+			continue;
+		tasks++;
+		if (task_label(t, &other) == len && !memcmp(name, other, len))
+			a[TASK_NAME].u = i;
+	}
+	if (a[TASK_NAME].u == me && tasks == SCRIPT_MAX_THREADS)
+		return perr(p, p->col0, "task: more than %d tasks in one race",
+			    SCRIPT_MAX_THREADS);
+	if (a[TASK_PICK].set && !a[TASK_REPEAT].set)
+		return perr(p, a[TASK_PICK].col, "task: pick needs repeat=N "
+			    "(how many operations to pick)");
+	p->st->block = p->race;
+	p->task = me;
+	return 0;
+}
+
+/* A statement inside a race: an operation of the current task. */
+static int race_context(struct parser *p, const struct word *w)
+{
+	const struct stmt *t;
+
+	if (p->spec->ctx == CTX_ANY || p->spec->ctx == CTX_RACE)
+		return 0;
+	if (!(p->spec->ctx & CTX_RACE))
+		return perr(p, w->col, "%s: not allowed inside the race at "
+			    "line %u (only task, end and operations: write, "
+			    "read, gwrite, gread, mwrite, mread, munmap, "
+			    "replace, mprotect, wrprotect, madvise, age, cow, exit, "
+			    "migrate, "
+			    "ksm, compact, reclaim, vm, memslot, vcpu)",
+			    p->spec->name, p->s->stmts[p->race].line);
+	if (p->task < 0)
+		return perr(p, w->col, "%s: an operation of a race belongs to "
+			    "a task; start one with 'task NAME'",
+			    p->spec->name);
+	t = &p->s->stmts[p->task];
+	if ((p->spec->args[0].type >= T_DEF_PROC &&
+	     p->spec->args[0].type <= T_DEF_MIRROR) &&
+	    (t->a[TASK_REPEAT].u > 1 || t->a[TASK_PICK].set))
+		return perr(p, w->col, "%s: defines a name, so it runs once: "
+			    "not in a task with repeat= or pick (line %u)",
+			    p->spec->name, t->line);
+	return 0;
+}
+
+static int race_end(struct parser *p)
+{
+	struct stmt *r = &p->s->stmts[p->race];
+
+	if (p->task < 0)
+		return perr(p, p->col0, "end: the race at line %u has no "
+			    "tasks", r->line);
+	r->block = p->s->nr_stmts - 1;
+	p->st->block = p->race;
+	p->race = p->task = -1;
+	return 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -1651,7 +1852,10 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "process, mmap, munmap, mprotect, madvise, "
 			       "mremap, fork, exit, write, read, age, vm, "
 			       "memslot, vcpu, gwrite, gread, verify, ksm, "
-			       "migrate, compact, expect or workload%s%s%s",
+			       "migrate, compact, reclaim, replace, wrprotect, "
+			       "cow, "
+			       "mirror, mwrite, mread, expect, workload or "
+			       "race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");
@@ -1659,11 +1863,20 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 
 static int check_context(struct parser *p, const struct word *w)
 {
+	if (p->race >= 0)
+		return race_context(p, w);
+	if (p->spec->ctx == CTX_RACE)
+		return perr(p, w->col, "%s: belongs between 'race' and 'end'",
+			    p->spec->name);
 	if (p->spec->ctx == CTX_WORKLOAD && p->workload < 0)
 		return perr(p, w->col, "%s: a thread statement belongs "
 				       "between 'workload' and 'end'",
 			    p->spec->name);
-	if (p->spec->ctx == CTX_TOP && p->workload >= 0)
+	if (!(p->spec->ctx & CTX_TOP) && p->workload < 0)
+		return perr(p, w->col, "%s: not allowed at the top level",
+			    p->spec->name);
+	if (p->spec->ctx != CTX_ANY && (p->spec->ctx & CTX_TOP) &&
+	    p->workload >= 0)
 		return perr(p, w->col, "%s: not allowed inside the workload "
 				       "at line %u (only guest, cpu, churn "
 				       "and end)", p->spec->name,
@@ -1713,6 +1926,8 @@ static int parse_stmt(struct parser *p, const struct word *words,
 		return -ENOMEM;
 	p->st->kind = kind;
 	p->st->line = p->line;
+	if (p->race >= 0 && kind != ST_TASK && kind != ST_END)
+		p->st->block = p->task;
 	p->st->text = strndup(text, text_len);
 	if (!p->st->text)
 		return -ENOMEM;
@@ -1791,7 +2006,8 @@ void script_free(struct script *s)
 int script_parse(const char *path, const char *text, size_t len,
 		 struct script **out, bool seeded)
 {
-	struct parser p = { .path = path, .workload = -1, .seeded = seeded };
+	struct parser p = { .path = path, .workload = -1, .race = -1,
+			    .task = -1, .seeded = seeded };
 	size_t pos = 0;
 	int ret = 0;
 
@@ -1826,11 +2042,12 @@ int script_parse(const char *path, const char *text, size_t len,
 		ret = parse_line(&p, text + pos, end - pos);
 		pos = end + 1;
 	}
-	if (!ret && p.workload >= 0) {
+	if (!ret && (p.workload >= 0 || p.race >= 0)) {
 		p.line++;
-		ret = perr(&p, 1, "end of file inside the workload at line %u; "
+		ret = perr(&p, 1, "end of file inside the %s at line %u; "
 				  "expected 'end'",
-			   p.s->stmts[p.workload].line);
+			   p.race >= 0 ? "race" : "workload",
+			   p.s->stmts[p.race >= 0 ? p.race : p.workload].line);
 	}
 	free(p.sym);
 	if (ret) {

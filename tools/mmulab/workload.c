@@ -135,7 +135,7 @@ struct workload {
  * Streams and values
  */
 
-static u64 splitmix64(u64 x)
+u64 splitmix64(u64 x)
 {
 	x += 0x9e3779b97f4a7c15ULL;
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;

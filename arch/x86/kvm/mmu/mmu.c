@@ -67,6 +67,14 @@ static int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
  * hva_to_pfn: the page behind @hva, referenced (pinned for a pinned VM).
  * A read fault takes the page writable if the host already maps it so,
  * without faulting, so a later guest write needs no second exit.
+ *
+ * On success the caller holds a user reference on the mm until the SPTE
+ * is installed (or not) and drops it with mmput().  In Linux the vCPU
+ * thread is a user of current->mm for as long as it runs; here a vCPU
+ * task is not, and a reference dropped right after GUP could be the last
+ * one: exit_mmap() (the notifier's release, which zaps every SPTE, then
+ * the frees) would run before the install, and the SPTE would map a
+ * freed frame (race exit-vm-alive, `mmulab check`).
  */
 /*
  * Broken on purpose (MUTANT_LOCK_INVERSION): take the host PTL inside
@@ -116,9 +124,9 @@ static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
 		}
 	}
 	mmap_read_unlock(mm);
-	mmput(mm);
 	if (n == 1)
 		return 0;
+	mmput(mm);
 	return n == -ENOMEM ? -ENOMEM : -EFAULT;
 }
 
@@ -208,6 +216,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	/* A pinned VM keeps the pin only for a newly installed SPTE. */
 	release_page(kvm, page, r == RET_PF_FIXED);
 	srcu_read_unlock(&kvm->srcu, idx);
+	mmput(kvm->mm); /* faultin_page()'s reference */
 	if (r == RET_PF_FIXED || r == RET_PF_UPGRADED)
 		stat_inc(&vcpu->stat.pf_fixed);
 	else if (r == RET_PF_SPURIOUS)
