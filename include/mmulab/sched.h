@@ -110,10 +110,11 @@ void det_set_failure_handler(void (*fn)(const char *why));
 /**
  * det_fork() - fork() the calling process, to run a seed in a child.
  *
- * liburcu's worker threads, which run SRCU callbacks outside deterministic
- * runs, are not copied into a child.  det_fork() quiesces them around the
- * fork(), as liburcu requires, so that SRCU, and det_begin(), which waits
- * for pending callbacks, keep working in both processes.  Call it outside
+ * The worker thread that runs SRCU callbacks outside deterministic runs
+ * is not copied into a child.  det_fork() lets it finish what is queued
+ * and holds its queue, and liburcu's, across the fork(), so that SRCU,
+ * and det_begin(), which waits for pending callbacks, keep working in
+ * both processes.  Call it outside
  * any run and any SRCU read-side section.
  *
  * Return: as fork(): the child's pid in the parent, 0 in the child, or -1

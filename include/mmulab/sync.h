@@ -446,6 +446,24 @@ void cpu_relax(void);
 /** msleep() - sleep @ms milliseconds (a single yield in a deterministic run). */
 void msleep(unsigned int ms);
 
+/* Task flags (the kernel's PF_*). */
+#define PF_MEMALLOC 0x00000800U	/* reclaiming: allocations must not reclaim */
+
+/**
+ * memalloc_noreclaim_save() - mark the calling task as reclaiming, so that
+ * allocations it makes do not enter reclaim again (PF_MEMALLOC).
+ *
+ * Return: the previous state, for memalloc_noreclaim_restore().
+ */
+unsigned int memalloc_noreclaim_save(void);
+/**
+ * memalloc_noreclaim_restore() - undo memalloc_noreclaim_save().
+ * @flags: what the matching save returned.
+ */
+void memalloc_noreclaim_restore(unsigned int flags);
+/** current_in_reclaim() - true while the calling task has PF_MEMALLOC set. */
+bool current_in_reclaim(void);
+
 /* ---------------------------------------------------------------------
  * SRCU
  */

@@ -2,14 +2,15 @@
 /*
  * The deterministic scheduler.
  *
- * Every task of a run is a real pthread, but only the one whose id is in
- * det.running executes; all others sleep on their own det_cond, each with
- * the predicate "det.running is my id".  The scheduler is the concurrency
- * layer, so its own state is protected by a raw pthread mutex, det_lock,
- * and every hand-over happens under it: the task giving up the CPU sets
- * det.running, signals the chosen task and then (unless it exited) waits
- * for its own turn.  Because the mutex is passed from task to task, every
- * access one task made happens-before everything the next task does.
+ * Only one task of a run executes at a time, so the run's tasks are fibers
+ * (kernel/sched/fiber.c) of the thread that called det_begin(): task 0 is
+ * that thread's own context, every task kthread_run() creates in the run
+ * gets a stack of its own, and handing the CPU to another task is a
+ * user-space context switch.  Outside runs, tasks are real pthreads.
+ *
+ * The scheduler's state below is touched only by the running task, on
+ * the run's thread, so it needs no lock; det_lock serialises only
+ * det_begin() and det_end() against callers on other threads.
  *
  * The choice of the next task depends only on the pseudo-random stream
  * seeded by the run's seed and on the sequence of events of the run, and
@@ -25,7 +26,6 @@
 #include <xxhash.h>
 
 #include <urcu-bp.h>
-#include <urcu/call-rcu.h>
 /* liburcu's pointer helpers; ours (<mmulab/sync.h>) take their place. */
 #undef rcu_dereference
 #undef rcu_assign_pointer
@@ -71,7 +71,7 @@ enum det_event {
 
 static pthread_mutex_t det_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Everything below is protected by det_lock. */
+/* Written by the running task only (see above). */
 static struct {
 	bool active;
 	struct det_config cfg;
@@ -80,6 +80,7 @@ static struct {
 	unsigned long steps;
 	unsigned long switches;
 	int running;			/* det id of the running task */
+	struct task_struct *prev;	/* the task that switched to it */
 
 	struct det_slot *slots;		/* indexed by det id */
 	unsigned int nr_slots, cap_slots;
@@ -396,8 +397,8 @@ static void report_task(int id)
 
 /*
  * Report why the run cannot go on and call the failure handler, which
- * does not return.  Called with det_lock held; drops it first so that the
- * handler may use the scheduler's queries.
+ * does not return.  It runs on the fiber of the task that found the
+ * failure.
  */
 static __attribute__((noreturn)) void det_fail(const char *why)
 {
@@ -408,56 +409,56 @@ static __attribute__((noreturn)) void det_fail(const char *why)
 		(unsigned long long)det.cfg.seed,
 		strategy_names[det.cfg.strategy], det.steps);
 	for (unsigned int i = 0; i < det.nr_slots; i++) {
-		struct task_struct *t = slot_task((int)i);
-
-		if (!t)
-			continue;
-		report_task((int)i);
-		/*
-		 * The run is abandoned and nobody will reap this one; let
-		 * its thread go (the handler typically ends the process).
-		 * Tasks other than task 0 were created by kthread_run(),
-		 * whose pthread_create() returned before the creator's next
-		 * scheduling point, so @thread is set.
-		 */
-		if (t->det_state == DET_TASK_DONE)
-			pthread_detach(t->thread);
+		if (slot_task((int)i))
+			report_task((int)i);
 	}
 	fflush(stderr);
 	fn = __atomic_load_n(&failure_handler, __ATOMIC_ACQUIRE);
-	pthread_mutex_unlock(&det_lock);
 	if (fn)
 		fn(why);
 	abort();
 }
 
 /* ---------------------------------------------------------------------
- * Switching.  All of these run with det_lock held.
+ * Switching
  */
 
-/* Sleep until @t is chosen to run (det_lock is dropped while asleep). */
-static void wait_for_turn(struct task_struct *t)
+/* Make task @next the running one; returns it. */
+static struct task_struct *hand_over(struct task_struct *t, int next)
 {
-	while (det.running != t->det_id)
-		pthread_cond_wait(&t->det_cond, &det_lock);
-}
+	struct task_struct *n = slot_task(next);
 
-/* Make @next the running task and wake its thread. */
-static void hand_over(int next)
-{
 	det.running = next;
 	det.switches++;
-	pthread_cond_signal(&slot_task(next)->det_cond);
+	det.prev = t;
+	set_current(n);
+	return n;
 }
 
-/* The running task gives up the CPU (it blocked or exited). */
-static void schedule_away(const char *why_deadlock)
+/* @t gives the CPU to task @next and returns when it is chosen again. */
+static void switch_to(struct task_struct *t, int next)
+{
+	fiber_switch(&t->det_fiber, &hand_over(t, next)->det_fiber);
+}
+
+/* The running task @t gives up the CPU (it blocked). */
+static void schedule_away(struct task_struct *t, const char *why_deadlock)
 {
 	int next = pick_next();
 
 	if (next < 0)
 		det_fail(why_deadlock);
-	hand_over(next);
+	switch_to(t, next);
+}
+
+/* A task created in the run starts here, on its own fiber. */
+static void task_fiber_entry(void)
+{
+	struct task_struct *t = current;
+
+	fiber_started(&t->det_fiber, &det.prev->det_fiber);
+	kthread_body(t);
+	det_task_exit(t);
 }
 
 /*
@@ -485,7 +486,6 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 	/* Threads outside the run (liburcu's, a test's) are not scheduled. */
 	if (t->det_id < 0)
 		return;
-	pthread_mutex_lock(&det_lock);
 	running_task();
 	det.steps++;
 	det.slots[t->det_id].last_kind = kind;
@@ -496,25 +496,18 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 	if (det.cfg.strategy == DET_STRATEGY_PCT)
 		pct_reprioritize(t, kind);
 	next = pick_next();
-	if (next != t->det_id) {
-		hand_over(next);
-		wait_for_turn(t);
-	}
-	pthread_mutex_unlock(&det_lock);
+	if (next != t->det_id)
+		switch_to(t, next);
 }
 
 void det_block_on(const void *obj)
 {
-	struct task_struct *t;
+	struct task_struct *t = running_task();
 
-	pthread_mutex_lock(&det_lock);
-	t = running_task();
 	log_record(DET_EV_BLOCK, t->det_id, 0);
 	t->det_state = DET_TASK_BLOCKED;
 	t->det_blocked_on = obj;
-	schedule_away("deadlock: every task is blocked");
-	wait_for_turn(t);
-	pthread_mutex_unlock(&det_lock);
+	schedule_away(t, "deadlock: every task is blocked");
 }
 
 static void wake_locked(const void *obj)
@@ -535,57 +528,41 @@ void det_wake(const void *obj)
 	/* Only the running task may change who is runnable. */
 	if (WARN_ON_ONCE(current->det_id < 0))
 		return;
-	pthread_mutex_lock(&det_lock);
 	running_task();
 	wake_locked(obj);
-	pthread_mutex_unlock(&det_lock);
 }
 
-void det_task_created(struct task_struct *t)
+int det_task_created(struct task_struct *t)
 {
-	struct task_struct *creator;
+	struct task_struct *creator = running_task();
 
-	pthread_mutex_lock(&det_lock);
-	creator = running_task();
+	if (fiber_create(&t->det_fiber, task_fiber_entry))
+		return -ENOMEM;
 	task_register(t);
 	log_record(DET_EV_CREATE, creator->det_id, (u32)t->det_id);
-	pthread_mutex_unlock(&det_lock);
-}
-
-void det_task_enter(struct task_struct *t)
-{
-	/*
-	 * The scheduler may have chosen @t before this pthread got here;
-	 * det.running then already holds its id and no wait happens.
-	 */
-	pthread_mutex_lock(&det_lock);
-	wait_for_turn(t);
-	pthread_mutex_unlock(&det_lock);
+	return 0;
 }
 
 void det_task_exit(struct task_struct *t)
 {
-	pthread_mutex_lock(&det_lock);
+	int next;
+
 	log_record(DET_EV_EXIT, t->det_id, 0);
 	task_retire(t);
 	__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
-	if (det.running != t->det_id) {
-		/* kthread_run() failed to start it, and frees it now. */
-		task_forget(t);
-	} else {
-		wake_locked(t);
-		schedule_away("deadlock: the last runnable task exited");
-	}
+	wake_locked(t);
+	next = pick_next();
+	if (next < 0)
+		det_fail("deadlock: the last runnable task exited");
 	/* From here on @t may be freed by its joiner as soon as it runs. */
-	pthread_mutex_unlock(&det_lock);
+	fiber_exit(&t->det_fiber, &hand_over(t, next)->det_fiber);
 }
 
 void det_task_reap(struct task_struct *t)
 {
-	pthread_mutex_lock(&det_lock);
 	running_task();
 	task_forget(t);
-	pthread_mutex_unlock(&det_lock);
+	fiber_destroy(&t->det_fiber);
 }
 
 /* ---------------------------------------------------------------------
@@ -661,10 +638,10 @@ int det_begin(const struct det_config *cfg)
 		return -EBUSY;
 	/*
 	 * Callbacks queued with call_srcu() before the run would otherwise
-	 * run on liburcu's thread in the middle of it, at times no seed
-	 * decides.
+	 * run on the SRCU callback thread in the middle of it, at times no
+	 * seed decides.
 	 */
-	urcu_bp_barrier();
+	srcu_quiesce_callbacks();
 
 	pthread_mutex_lock(&det_lock);
 	if (det.active || kthread_nr_live() != 0) {
@@ -677,6 +654,7 @@ int det_begin(const struct det_config *cfg)
 		pthread_mutex_unlock(&det_lock);
 		return err;
 	}
+	fiber_init_self(&t->det_fiber);
 	task_register(t);
 	det.running = t->det_id;
 	det.active = true;
@@ -714,6 +692,7 @@ int det_end(struct det_result *res)
 	}
 	task_retire(t);
 	task_forget(t);
+	fiber_fini_self(&t->det_fiber);
 	t->det_id = -1;
 	t->det_state = 0;
 	det_reset();
@@ -751,11 +730,9 @@ void det_log(const char *fmt, ...)
 		vsnprintf(line, (size_t)len + 1, fmt, ap);
 		va_end(ap);
 	}
-	pthread_mutex_lock(&det_lock);
 	running_task();
 	log_record(DET_EV_LOG, t->det_id, (u32)len);
 	XXH3_64bits_update(det.xxh, line, (size_t)len);
-	pthread_mutex_unlock(&det_lock);
 	if (line != buf)
 		free(line);
 }
@@ -770,20 +747,18 @@ pid_t det_fork(void)
 		return -1;
 	}
 	/*
-	 * Park the call_rcu workers first: one may be inside a grace period,
-	 * holding the lock urcu_bp_before_fork() takes.
+	 * Park the SRCU callback worker first: it may be inside a grace
+	 * period, holding the lock urcu_bp_before_fork() takes.
 	 */
-	call_rcu_before_fork();
+	srcu_before_fork();
 	urcu_bp_before_fork();
 	pid = fork();
 	err = errno;
-	if (pid == 0) {
+	if (pid == 0)
 		urcu_bp_after_fork_child();
-		call_rcu_after_fork_child();
-	} else {
+	else
 		urcu_bp_after_fork_parent();
-		call_rcu_after_fork_parent();
-	}
+	srcu_after_fork(pid == 0);
 	errno = err;
 	return pid;
 }
