@@ -72,13 +72,8 @@ const char *checker_inv_name(enum checker_inv inv)
 	return inv_names[inv];
 }
 
+/* Not a scheduling point: the checker only observes. */
 static struct checker *checker_of(struct host *host)
-{
-	return host ? READ_ONCE(host->checker) : NULL;
-}
-
-/* The same, for hooks on protocol paths: not a scheduling point. */
-static struct checker *checker_peek_of(struct host *host)
 {
 	return host ? checker_peek(host->checker) : NULL;
 }
@@ -126,7 +121,7 @@ unsigned long checker_violations(struct host *host)
 {
 	struct checker *c = checker_of(host);
 
-	return c ? atomic_long_read(&c->violations) : 0;
+	return c ? atomic_long_observe(&c->violations) : 0;
 }
 
 const struct checker_violation *checker_first(struct host *host)
@@ -262,7 +257,7 @@ bool checker_stopped(struct host *host)
 {
 	struct checker *c = checker_of(host);
 
-	return c && atomic_long_read(&c->violations);
+	return c && atomic_long_observe(&c->violations);
 }
 
 /* Ask the secondaries who maps @pfn (lock-free on their side). */
@@ -398,7 +393,7 @@ static void contract(struct checker_secondary *cs, struct mm_struct *mm,
 {
 	struct checker_mapping m = { .pfn = ~0UL, .gpa = ~0ULL };
 	struct host *host = cs ? checker_peek(cs->host) : NULL;
-	struct checker *c = checker_peek_of(host);
+	struct checker *c = checker_of(host);
 
 	if (!c || !cs->mapped || checker_peek(c->violations.counter) ||
 	    start >= end || !cs->mapped(cs, mm, start, end, &m))
@@ -470,7 +465,7 @@ static __thread bool open_overflow;
 
 static bool checking(struct mm_struct *mm)
 {
-	return checker_peek_of(mm ? mm->host : NULL) != NULL;
+	return checker_of(mm ? mm->host : NULL) != NULL;
 }
 
 void checker_range_start(const struct mmu_notifier_range *range)
@@ -527,7 +522,7 @@ static bool pte_downgrade(pte_t old, pte_t new)
 void checker_set_pte(struct mm_struct *mm, unsigned long addr, pte_t old,
 		     pte_t new)
 {
-	struct checker *c = checker_peek_of(mm->host);
+	struct checker *c = checker_of(mm->host);
 
 	if (!c || !pte_downgrade(old, new) ||
 	    !checker_peek(mm->notifier_subscriptions) ||

@@ -3,6 +3,8 @@
  * Tasks as fibers in deterministic runs: what a task keeps for itself
  * (current, errno, PF_MEMALLOC) survives switches to other tasks on the
  * same thread, and a stack overflow hits the guard page below the stack.
+ * And observers' accesses (<mmulab/sync.h>'s OBSERVE_ONCE() and friends)
+ * are not scheduling points.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -183,6 +185,66 @@ static void test_stack_overflow_hits_guard(void **state)
 	assert_int_equal(WEXITSTATUS(status), EXIT_GUARD);
 }
 
+/* ---------------------------------------------------------------------
+ * Observation
+ */
+
+struct observed {
+	atomic_long_t stat;
+	unsigned long word;
+	bool observe;
+};
+
+static int worker(void *arg)
+{
+	struct observed *o = arg;
+
+	for (int i = 0; i < 20; i++) {
+		WRITE_ONCE(o->word, (unsigned long)i);
+		if (o->observe) {
+			stat_long_add(1, &o->stat);
+			OBSERVE_SET(o->word, OBSERVE_ONCE(o->word) + 0);
+			(void)atomic_long_observe(&o->stat);
+		}
+	}
+	return 0;
+}
+
+static struct det_result observed_run(bool observe)
+{
+	struct det_config cfg = { .seed = 11 };
+	struct observed o = { .observe = observe };
+	struct task_struct *t[2];
+	struct det_result res;
+
+	assert_int_equal(det_begin(&cfg), 0);
+	for (int i = 0; i < 2; i++)
+		t[i] = kthread_run(worker, &o, "worker");
+	for (int i = 0; i < 2; i++)
+		kthread_stop(t[i]);
+	assert_int_equal(det_end(&res), 0);
+	assert_int_equal(atomic_long_observe(&o.stat), observe ? 40 : 0);
+	return res;
+}
+
+/* The same run with and without observers: same steps, same schedule. */
+static void test_observers_add_no_points(void **state)
+{
+	struct det_stats before, after;
+	struct det_result plain, watched;
+
+	(void)state;
+	det_get_stats(&before);
+	plain = observed_run(false);
+	watched = observed_run(true);
+	det_get_stats(&after);
+	/* The totals add up the runs. */
+	assert_int_equal(after.runs - before.runs, 2);
+	assert_int_equal(after.steps - before.steps, plain.steps + watched.steps);
+	assert_int_equal(plain.steps, watched.steps);
+	assert_int_equal(plain.log_hash, watched.log_hash);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +254,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_task_state_is_per_fiber,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_outside_runs,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_observers_add_no_points,
 						setup, teardown),
 	};
 

@@ -73,6 +73,24 @@ struct det_result {
 };
 
 /**
+ * struct det_stats - totals over the deterministic runs this process ended.
+ * @runs: runs ended by det_end().
+ * @steps: scheduling points they passed.
+ * @switches: times their running task changed.
+ */
+struct det_stats {
+	unsigned long runs;
+	unsigned long steps;
+	unsigned long switches;
+};
+
+/**
+ * det_get_stats() - fill @out with the totals so far (for rates: take it
+ * before and after a batch of runs).
+ */
+void det_get_stats(struct det_stats *out);
+
+/**
  * det_begin() - start a deterministic run; the caller becomes its first task.
  *
  * Return: 0, -EBUSY if a run is active or other mmulab tasks are alive,

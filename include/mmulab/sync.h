@@ -245,6 +245,37 @@ __MMULAB_ATOMIC_OPS(atomic, atomic_t, int)
 __MMULAB_ATOMIC_OPS(atomic_long, atomic_long_t, long)
 
 /* ---------------------------------------------------------------------
+ * Observation
+ *
+ * The checker, statistics, traces and test hooks read and count what the
+ * protocol does.  They must not change which interleavings the
+ * deterministic scheduler explores, nor cost it steps, so these accesses
+ * are atomic (real threads stay race-free, ThreadSanitizer stays quiet)
+ * but are never scheduling points.  Nothing the protocol decides may
+ * depend on a value read this way; a protocol read is READ_ONCE().
+ */
+
+/** OBSERVE_ONCE() - READ_ONCE() for observers: not a scheduling point. */
+#define OBSERVE_ONCE(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+/** OBSERVE_SET() - WRITE_ONCE() of observer-owned state: not a point. */
+#define OBSERVE_SET(x, val) __atomic_store_n(&(x), (val), __ATOMIC_RELEASE)
+
+/** atomic_long_observe() - atomic_long_read() for observers. */
+static inline long atomic_long_observe(const atomic_long_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+/**
+ * stat_long_add() - add @i to the statistics counter @v: atomic, not a
+ * scheduling point.  Read it back with atomic_long_observe().
+ */
+static inline void stat_long_add(long i, atomic_long_t *v)
+{
+	__atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------------
  * Locks.  Each is one futex word (the reader-writer ones add nothing
  * else), so they are small enough to live in per-frame metadata.
  */

@@ -94,6 +94,9 @@ static struct {
 
 static void (*failure_handler)(const char *why);
 
+/* Totals of ended runs; under det_lock. */
+static struct det_stats det_totals;
+
 static const char *const point_names[SP_NR] = {
 	[SP_LOAD] = "load",	[SP_STORE] = "store",
 	[SP_ATOMIC] = "atomic",	[SP_BARRIER] = "barrier",
@@ -690,6 +693,9 @@ int det_end(struct det_result *res)
 		res->tasks = det.nr_slots;
 		res->log_hash = XXH3_64bits_digest(det.xxh);
 	}
+	det_totals.runs++;
+	det_totals.steps += det.steps;
+	det_totals.switches += det.switches;
 	task_retire(t);
 	task_forget(t);
 	fiber_fini_self(&t->det_fiber);
@@ -698,6 +704,13 @@ int det_end(struct det_result *res)
 	det_reset();
 	pthread_mutex_unlock(&det_lock);
 	return 0;
+}
+
+void det_get_stats(struct det_stats *out)
+{
+	pthread_mutex_lock(&det_lock);
+	*out = det_totals;
+	pthread_mutex_unlock(&det_lock);
 }
 
 bool det_active(void)

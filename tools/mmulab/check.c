@@ -594,7 +594,8 @@ int cmd_check(int argc, char **argv)
 	const struct check_scenario *scn = &scenarios[0];
 	bool do_replay = false;
 	int both = 1, strategy = DET_STRATEGY_RANDOM, c;
-	double t0;
+	struct det_stats st0, st1;
+	double t0, t1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -652,6 +653,7 @@ int cmd_check(int argc, char **argv)
 	if (do_replay)
 		return check_one(scn, replay, strategy, true) ? 1 : 0;
 
+	det_get_stats(&st0);
 	t0 = now();
 	for (u64 i = 0; i < seeds; i++) {
 		u64 seed = first + i;
@@ -672,9 +674,13 @@ int cmd_check(int argc, char **argv)
 			return 1;
 		}
 	}
-	printf("%s: %llu seeds, no violation; %.0f schedules/minute\n",
-	       scn->name, (unsigned long long)seeds,
-	       seeds / (now() - t0) * 60.0);
+	t1 = now();
+	det_get_stats(&st1);
+	printf("%s: %llu seeds, no violation; %.0f schedules/minute, "
+	       "%.0f scheduling points/s (%.0f per schedule)\n",
+	       scn->name, (unsigned long long)seeds, seeds / (t1 - t0) * 60.0,
+	       (st1.steps - st0.steps) / (t1 - t0),
+	       (double)(st1.steps - st0.steps) / (double)seeds);
 	return 0;
 bad:
 	check_usage(stderr);

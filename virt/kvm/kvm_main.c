@@ -588,9 +588,9 @@ static int kvm_mmu_notifier_invalidate_range_start(
 		     range->start);
 
 	if (handle_hva_range(kvm, &hva_range).found_memslot)
-		atomic_long_inc(&kvm->stat.mmu_invalidations);
+		stat_long_add(1, &kvm->stat.mmu_invalidations);
 	else
-		atomic_long_inc(&kvm->stat.mmu_invalidations_nomatch);
+		stat_long_add(1, &kvm->stat.mmu_invalidations_nomatch);
 	return 0;
 }
 
@@ -1061,7 +1061,7 @@ u64 kvm_lookup_spte(struct kvm *kvm, gpa_t gpa)
 	return kvm_tdp_mmu_read_spte(kvm, gpa >> PAGE_SHIFT);
 }
 
-#define STAT(x) out->x = atomic_long_read(&kvm->stat.x)
+#define STAT(x) out->x = atomic_long_observe(&kvm->stat.x)
 
 void kvm_get_vm_stat(struct kvm *kvm, struct kvm_vm_stat *out)
 {
