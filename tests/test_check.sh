@@ -59,6 +59,29 @@ for s in fault-race mirror-race register-race change-pte-race pressure-race; do
 	expect_clean "$s" 200
 done
 
+# The bounded search: complete and clean on small scenarios, and it finds
+# the mutants its bound reaches, with a replay line that reproduces them.
+for s in register-race change-pte-race pressure-race; do
+	out=$("$mmulab" check "$s" --strategy bounded --bound 0 2>&1)
+	if [ $? -ne 0 ] || ! grep -q "bounded search complete" <<<"$out"; then
+		echo "FAIL: bounded search of $s"; echo "$out" | tail -3; fail=1
+	else
+		echo "ok: $out"
+	fi
+done
+for m in "register-race register-no-exclusion" "change-pte-race change-pte-unbookended"; do
+	set -- $m
+	out=$("$mmulab" check "$1" --mutant "$2" --strategy bounded --bound 0 2>&1)
+	replay=$(grep '^replay: ' <<<"$out" | sed 's/^replay: mmulab //')
+	first=$(grep '^violation: ' <<<"$out")
+	again=$($mmulab $replay 2>&1 | grep '^violation: ')
+	if [ -z "$first" ] || [ "$first" != "$again" ]; then
+		echo "FAIL: bounded search on $2: '$first' then '$again'"; fail=1
+	else
+		echo "ok: $2 caught by the bounded search ($(grep 'found after' <<<"$out"))"
+	fi
+done
+
 # Bad usage is an error, not a run.
 "$mmulab" check no-such-scenario >/dev/null 2>&1
 [ $? -eq 2 ] || { echo "FAIL: unknown scenario not rejected"; fail=1; }

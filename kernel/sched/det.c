@@ -32,6 +32,7 @@
 
 #include <mmulab/bug.h>
 #include "../internal.h"
+#include "search.h"
 
 int mmulab_det_active;
 
@@ -94,8 +95,56 @@ static struct {
 
 static void (*failure_handler)(const char *why);
 
-/* Totals of ended runs; under det_lock. */
+static __attribute__((noreturn)) void det_oom(void)
+{
+	fprintf(stderr, "mmulab: det: out of memory\n");
+	abort();
+}
+
+/* Totals of ended runs, and the set of their log hashes; under det_lock. */
 static struct det_stats det_totals;
+static struct {
+	u64 *slot;		/* open addressing; 0 is free */
+	unsigned long cap;
+	bool zero;		/* the hash 0 was seen */
+} det_seen;
+
+static bool seen_insert(u64 h)
+{
+	unsigned long i;
+
+	if (!h) {
+		bool was = det_seen.zero;
+
+		det_seen.zero = true;
+		return !was;
+	}
+	for (i = h & (det_seen.cap - 1); det_seen.slot[i];
+	     i = (i + 1) & (det_seen.cap - 1))
+		if (det_seen.slot[i] == h)
+			return false;
+	det_seen.slot[i] = h;
+	return true;
+}
+
+/* Count @h among the distinct log hashes. */
+static void seen_add(u64 h)
+{
+	if (2 * (det_totals.distinct + 1) > det_seen.cap) {
+		unsigned long old_cap = det_seen.cap;
+		u64 *old = det_seen.slot;
+
+		det_seen.cap = old_cap ? 2 * old_cap : 1024;
+		det_seen.slot = calloc(det_seen.cap, sizeof(u64));
+		if (!det_seen.slot)
+			det_oom();
+		for (unsigned long i = 0; i < old_cap; i++)
+			if (old[i])
+				seen_insert(old[i]);
+		free(old);
+	}
+	det_totals.distinct += seen_insert(h);
+}
 
 static const char *const point_names[SP_NR] = {
 	[SP_LOAD] = "load",	[SP_STORE] = "store",
@@ -110,13 +159,9 @@ static const char *const strategy_names[] = {
 	[DET_STRATEGY_RANDOM] = "random",
 	[DET_STRATEGY_PCT] = "pct",
 	[DET_STRATEGY_ROUND_ROBIN] = "round-robin",
+	[DET_STRATEGY_BOUNDED] = "bounded",
 };
 
-static __attribute__((noreturn)) void det_oom(void)
-{
-	fprintf(stderr, "mmulab: det: out of memory\n");
-	abort();
-}
 
 /* ---------------------------------------------------------------------
  * Pseudo-random stream: xoshiro256**, seeded through splitmix64.
@@ -330,13 +375,46 @@ static int pick_round_robin(void)
 	return -1;
 }
 
-static int pick_next(void)
+static __attribute__((noreturn)) void det_fail(const char *why);
+
+/*
+ * The bounded search's choice.  @cur_ok: the running task could go on (a
+ * scheduling point, not a block or an exit); @yield: it yields.
+ */
+static int pick_bounded(bool cur_ok, bool yield)
+{
+	u64 runnable = 0;
+	int next;
+
+	for (unsigned int i = 0; i < det.nr_live; i++) {
+		int id = det.live[i];
+
+		if (!is_runnable(id))
+			continue;
+		if (id >= DET_SEARCH_MAX_TASKS)
+			det_fail("bounded search: more than 64 tasks");
+		runnable |= 1ULL << id;
+	}
+	if (!runnable)
+		return -1;
+	next = search_choose(det.cfg.search, runnable, det.running, cur_ok,
+			     yield);
+	if (next < 0)
+		det_fail("bounded search: a replayed schedule diverged (the "
+			 "program does not repeat itself under one schedule)");
+	return next;
+}
+
+/* At a scheduling point of @kind (@cur_ok), or after a block or exit. */
+static int pick_next(bool cur_ok, enum sync_point_kind kind)
 {
 	switch (det.cfg.strategy) {
 	case DET_STRATEGY_PCT:
 		return pick_pct();
 	case DET_STRATEGY_ROUND_ROBIN:
 		return pick_round_robin();
+	case DET_STRATEGY_BOUNDED:
+		return pick_bounded(cur_ok, cur_ok && kind == SP_YIELD);
 	case DET_STRATEGY_RANDOM:
 	default:
 		return pick_random();
@@ -447,7 +525,7 @@ static void switch_to(struct task_struct *t, int next)
 /* The running task @t gives up the CPU (it blocked). */
 static void schedule_away(struct task_struct *t, const char *why_deadlock)
 {
-	int next = pick_next();
+	int next = pick_next(false, SP_NR);
 
 	if (next < 0)
 		det_fail(why_deadlock);
@@ -498,7 +576,7 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 		det_fail("livelock: step budget exhausted");
 	if (det.cfg.strategy == DET_STRATEGY_PCT)
 		pct_reprioritize(t, kind);
-	next = pick_next();
+	next = pick_next(true, kind);
 	if (next != t->det_id)
 		switch_to(t, next);
 }
@@ -554,7 +632,7 @@ void det_task_exit(struct task_struct *t)
 	task_retire(t);
 	__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
 	wake_locked(t);
-	next = pick_next();
+	next = pick_next(false, SP_NR);
 	if (next < 0)
 		det_fail("deadlock: the last runnable task exited");
 	/* From here on @t may be freed by its joiner as soon as it runs. */
@@ -625,6 +703,8 @@ static int det_setup(const struct det_config *cfg)
 		return -ENOMEM;
 	if (det.cfg.strategy == DET_STRATEGY_PCT && pct_setup())
 		return -ENOMEM;
+	if (det.cfg.strategy == DET_STRATEGY_BOUNDED)
+		search_run_begin(det.cfg.search);
 	return 0;
 }
 
@@ -635,7 +715,9 @@ int det_begin(const struct det_config *cfg)
 
 	if (!cfg || (cfg->strategy != DET_STRATEGY_RANDOM &&
 		     cfg->strategy != DET_STRATEGY_PCT &&
-		     cfg->strategy != DET_STRATEGY_ROUND_ROBIN))
+		     cfg->strategy != DET_STRATEGY_ROUND_ROBIN &&
+		     cfg->strategy != DET_STRATEGY_BOUNDED) ||
+	    (cfg->strategy == DET_STRATEGY_BOUNDED && IS_ERR_OR_NULL(cfg->search)))
 		return -EINVAL;
 	if (det_active())
 		return -EBUSY;
@@ -670,6 +752,7 @@ int det_begin(const struct det_config *cfg)
 int det_end(struct det_result *res)
 {
 	struct task_struct *t = current;
+	u64 hash;
 
 	pthread_mutex_lock(&det_lock);
 	if (!det.active || t->det_id < 0) {
@@ -687,12 +770,14 @@ int det_end(struct det_result *res)
 	__atomic_store_n(&mmulab_det_active, 0, __ATOMIC_SEQ_CST);
 
 	pthread_mutex_lock(&det_lock);
+	hash = XXH3_64bits_digest(det.xxh);
 	if (res) {
 		res->steps = det.steps;
 		res->switches = det.switches;
 		res->tasks = det.nr_slots;
-		res->log_hash = XXH3_64bits_digest(det.xxh);
+		res->log_hash = hash;
 	}
+	seen_add(hash);
 	det_totals.runs++;
 	det_totals.steps += det.steps;
 	det_totals.switches += det.switches;

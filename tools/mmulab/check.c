@@ -487,7 +487,8 @@ static const char *const mutant_scenario[NR_MUTANTS] = {
 
 static const char *strategy_name(enum det_strategy s)
 {
-	return s == DET_STRATEGY_PCT ? "pct" : "random";
+	return s == DET_STRATEGY_PCT ? "pct" :
+	       s == DET_STRATEGY_BOUNDED ? "bounded" : "random";
 }
 
 static struct {
@@ -495,13 +496,19 @@ static struct {
 	const char *mutant;
 	u64 seed;
 	enum det_strategy strategy;
+	struct det_search *search;	/* --strategy bounded */
 } failing;
 
 static void print_replay(FILE *out)
 {
+	char spec[8192];
+
 	fprintf(out, "replay: mmulab check %s --replay %llu --strategy %s",
 		failing.scenario, (unsigned long long)failing.seed,
 		strategy_name(failing.strategy));
+	if (failing.strategy == DET_STRATEGY_BOUNDED &&
+	    det_search_format(failing.search, spec, sizeof(spec)) > 0)
+		fprintf(out, " --schedule %s", spec);
 	if (failing.mutant)
 		fprintf(out, " --mutant %s", failing.mutant);
 	fputc('\n', out);
@@ -523,7 +530,8 @@ static __attribute__((noreturn)) void on_det_failure(const char *why)
 int check_one(const struct check_scenario *scn, u64 seed,
 	      enum det_strategy strategy, bool verbose)
 {
-	struct det_config dc = { .seed = seed, .strategy = strategy };
+	struct det_config dc = { .seed = seed, .strategy = strategy,
+				 .search = failing.search };
 	struct world w = { .seed = seed };
 	unsigned long found;
 	int err;
@@ -548,8 +556,10 @@ static void check_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mmulab check [SCENARIO] [--seeds N] [--first-seed S]\n"
-		"                    [--strategy random|pct|both] "
-		"[--mutant NAME] [--replay SEED]\n"
+		"                    [--strategy random|pct|both|bounded] "
+		"[--bound K]\n"
+		"                    [--mutant NAME] [--replay SEED "
+		"[--schedule S]]\n"
 		"\nScenarios:\n");
 	for (size_t i = 0; i < MMULAB_ARRAY_SIZE(scenarios); i++)
 		fprintf(out, "  %-16s %s\n", scenarios[i].name,
@@ -579,6 +589,63 @@ static int parse_u64(const char *s, u64 *out)
 	return errno || !*s || *end || *s == '-' ? -EINVAL : 0;
 }
 
+/*
+ * --strategy bounded: for each of @nr programs (seeds from @first: a seed
+ * picks the scenario's operations), run every schedule with at most
+ * @bound preemptions; or replay just @schedule.
+ */
+static int check_bounded(const struct check_scenario *scn, u64 first, u64 nr,
+			 unsigned int bound, const char *schedule)
+{
+	struct det_stats st0, st1;
+	unsigned long total = 0;
+	double t0 = now(), t;
+
+	det_get_stats(&st0);
+	for (u64 i = 0; i < nr; i++) {
+		struct det_search *s = schedule ? det_search_parse(schedule)
+						: det_search_create(bound);
+		int r;
+
+		if (IS_ERR(s)) {
+			fprintf(stderr, "mmulab check: bad --schedule '%s'\n",
+				schedule);
+			return 2;
+		}
+		failing.search = s;
+		do
+			r = check_one(scn, first + i, DET_STRATEGY_BOUNDED,
+				      true);
+		while (r == 0 && det_search_next(s));
+		total += det_search_schedules(s);
+		det_search_destroy(s);
+		failing.search = NULL;
+		if (r < 0) {
+			fprintf(stderr, "mmulab check: seed %llu: %s\n",
+				(unsigned long long)(first + i), strerror(-r));
+			return 2;
+		}
+		if (r) {
+			printf("found after %lu schedule%s (%.1f s)\n", total,
+			       total > 1 ? "s" : "", now() - t0);
+			return 1;
+		}
+	}
+	if (schedule)
+		return 0;
+	t = now() - t0;
+	det_get_stats(&st1);
+	printf("%s: bounded search complete, no violation in any schedule with "
+	       "at most %u preemption%s (seed%s %llu-%llu): %lu schedules, "
+	       "%lu distinct; %.0f schedules/minute, %.0f scheduling "
+	       "points/s\n",
+	       scn->name, bound, bound == 1 ? "" : "s", nr > 1 ? "s" : "",
+	       (unsigned long long)first, (unsigned long long)(first + nr - 1),
+	       total, st1.distinct - st0.distinct, total / t * 60.0,
+	       (st1.steps - st0.steps) / t);
+	return 0;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -587,10 +654,14 @@ int cmd_check(int argc, char **argv)
 		{ "strategy", required_argument, NULL, 's' },
 		{ "mutant", required_argument, NULL, 'm' },
 		{ "replay", required_argument, NULL, 'r' },
+		{ "bound", required_argument, NULL, 'b' },
+		{ "schedule", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	u64 seeds = 1000, first = 1, replay = 0;
+	u64 seeds = 1000, first = 1, replay = 0, bound = 1;
+	const char *schedule = NULL;
+	bool seeds_given = false;
 	const struct check_scenario *scn = &scenarios[0];
 	bool do_replay = false;
 	int both = 1, strategy = DET_STRATEGY_RANDOM, c;
@@ -603,6 +674,14 @@ int cmd_check(int argc, char **argv)
 		case 'n':
 			if (parse_u64(optarg, &seeds) || !seeds)
 				goto bad;
+			seeds_given = true;
+			break;
+		case 'b':
+			if (parse_u64(optarg, &bound) || bound > 64)
+				goto bad;
+			break;
+		case 'S':
+			schedule = optarg;
 			break;
 		case 'f':
 			if (parse_u64(optarg, &first))
@@ -612,6 +691,8 @@ int cmd_check(int argc, char **argv)
 			both = !strcmp(optarg, "both");
 			if (!strcmp(optarg, "pct"))
 				strategy = DET_STRATEGY_PCT;
+			else if (!strcmp(optarg, "bounded"))
+				strategy = DET_STRATEGY_BOUNDED;
 			else if (!both && strcmp(optarg, "random"))
 				goto bad;
 			break;
@@ -650,6 +731,11 @@ int cmd_check(int argc, char **argv)
 	failing.scenario = scn->name;
 	warn_set_quiet(true);
 	det_set_failure_handler(on_det_failure);
+	if (strategy == DET_STRATEGY_BOUNDED)
+		return check_bounded(scn, do_replay ? replay : first,
+				     do_replay || seeds_given ? seeds : 1,
+				     (unsigned int)bound,
+				     do_replay ? (schedule ?: "") : NULL);
 	if (do_replay)
 		return check_one(scn, replay, strategy, true) ? 1 : 0;
 
@@ -676,9 +762,11 @@ int cmd_check(int argc, char **argv)
 	}
 	t1 = now();
 	det_get_stats(&st1);
-	printf("%s: %llu seeds, no violation; %.0f schedules/minute, "
+	printf("%s: %llu seeds, no violation, %lu distinct schedules; "
+	       "%.0f schedules/minute, "
 	       "%.0f scheduling points/s (%.0f per schedule)\n",
-	       scn->name, (unsigned long long)seeds, seeds / (t1 - t0) * 60.0,
+	       scn->name, (unsigned long long)seeds, st1.distinct - st0.distinct,
+	       seeds / (t1 - t0) * 60.0,
 	       (st1.steps - st0.steps) / (t1 - t0),
 	       (double)(st1.steps - st0.steps) / (double)seeds);
 	return 0;
