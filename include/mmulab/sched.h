@@ -62,9 +62,11 @@ enum det_strategy {
  *
  * Every run re-executes the program from the start, which must do the
  * same thing whenever it is given the same schedule (a program that does
- * not is reported as a failure of the run).  When det_search_next()
- * returns false every schedule within the bound has been run once.  At
- * most 64 tasks per run.
+ * not is reported as a failure of the run).  The bound is raised one
+ * preemption at a time (iterative context bounding), so the schedules
+ * with fewer preemptions come first; raising it re-runs those of the
+ * lower levels.  When det_search_next() returns false every schedule
+ * within the bound has been run.  At most 64 tasks per run.
  */
 struct det_search;
 
@@ -92,8 +94,14 @@ struct det_search *det_search_parse(const char *spec);
  */
 bool det_search_next(struct det_search *s);
 
-/** det_search_schedules() - schedules run (begun) under @s so far. */
+/**
+ * det_search_schedules() - distinct schedules whose runs @s has finished
+ * (each counted once, at the level of its number of preemptions).
+ */
 unsigned long det_search_schedules(const struct det_search *s);
+
+/** det_search_runs() - runs begun under @s, re-runs of lower levels too. */
+unsigned long det_search_runs(const struct det_search *s);
 
 /** det_search_bound() - @s's preemption bound. */
 unsigned int det_search_bound(const struct det_search *s);

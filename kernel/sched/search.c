@@ -19,10 +19,17 @@
  * runnable set, the choice, the preemptions so far and which choices were
  * already explored there); det_search_next() then backtracks to the
  * deepest decision with an unexplored choice the bound allows, and the
- * next run forces the prefix up to it.  Every schedule within the bound
- * is run exactly once.  The program must be deterministic given its
- * schedule: a replayed prefix that meets a different runnable set is
- * reported, not explored.
+ * next run forces the prefix up to it.  The program must be deterministic
+ * given its schedule: a replayed prefix that meets a different runnable
+ * set is reported, not explored.
+ *
+ * The bound is raised one preemption at a time (iterative context
+ * bounding): first every schedule without a preemption, then those with
+ * one, and so on, so a bug is met in a schedule with as few preemptions
+ * as it needs.  Level k re-runs the schedules of the levels below it to
+ * find its own (a schedule's decision records are not kept between
+ * levels); every schedule with exactly k preemptions is new at level k
+ * and is counted there, once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +54,9 @@ struct deviation {
 
 struct det_search {
 	unsigned int bound;
-	unsigned long schedules;	/* runs begun */
+	unsigned int level;		/* the bound of this pass */
+	unsigned long runs;		/* runs begun */
+	unsigned long schedules;	/* new ones: exactly @level preemptions */
 	struct decision *dec;
 	unsigned long nr_dec, cap_dec;
 	unsigned long prefix;		/* decisions forced in the next run */
@@ -150,6 +159,11 @@ unsigned long det_search_schedules(const struct det_search *s)
 	return s->schedules;
 }
 
+unsigned long det_search_runs(const struct det_search *s)
+{
+	return s->runs;
+}
+
 unsigned int det_search_bound(const struct det_search *s)
 {
 	return s->bound;
@@ -177,10 +191,28 @@ int det_search_format(const struct det_search *s, char *buf, size_t size)
 	return len < size ? (int)len : -ENOSPC;
 }
 
+static bool backtrack(struct det_search *s);
+
 bool det_search_next(struct det_search *s)
 {
 	if (s->replay)
 		return false;
+	if (s->pre == s->level)
+		s->schedules++;
+	if (backtrack(s))
+		return true;
+	if (s->level == s->bound)
+		return false;
+	/* The next level starts again from the default schedule. */
+	s->level++;
+	s->prefix = 0;
+	s->nr_dec = 0;
+	return true;
+}
+
+/* Move to the next schedule of this level's depth-first search. */
+static bool backtrack(struct det_search *s)
+{
 	while (s->nr_dec) {
 		struct decision *d = &s->dec[s->nr_dec - 1];
 		u64 left = d->runnable & ~d->tried;
@@ -190,7 +222,7 @@ bool det_search_next(struct det_search *s)
 				continue;
 			left &= ~bit(c);
 			d->tried |= bit(c);
-			if (d->pre_before + cost(d, c) > s->bound)
+			if (d->pre_before + cost(d, c) > s->level)
 				continue;
 			d->chosen = c;
 			s->prefix = s->nr_dec;
@@ -203,7 +235,7 @@ bool det_search_next(struct det_search *s)
 
 void search_run_begin(struct det_search *s)
 {
-	s->schedules++;
+	s->runs++;
 	s->depth = 0;
 	s->pre = 0;
 	s->next_dev = 0;

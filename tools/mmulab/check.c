@@ -598,7 +598,7 @@ static int check_bounded(const struct check_scenario *scn, u64 first, u64 nr,
 			 unsigned int bound, const char *schedule)
 {
 	struct det_stats st0, st1;
-	unsigned long total = 0;
+	unsigned long total = 0, runs = 0;
 	double t0 = now(), t;
 
 	det_get_stats(&st0);
@@ -618,6 +618,7 @@ static int check_bounded(const struct check_scenario *scn, u64 first, u64 nr,
 				      true);
 		while (r == 0 && det_search_next(s));
 		total += det_search_schedules(s);
+		runs += det_search_runs(s);
 		det_search_destroy(s);
 		failing.search = NULL;
 		if (r < 0) {
@@ -626,8 +627,8 @@ static int check_bounded(const struct check_scenario *scn, u64 first, u64 nr,
 			return 2;
 		}
 		if (r) {
-			printf("found after %lu schedule%s (%.1f s)\n", total,
-			       total > 1 ? "s" : "", now() - t0);
+			printf("found after %lu run%s (%.1f s)\n", runs,
+			       runs > 1 ? "s" : "", now() - t0);
 			return 1;
 		}
 	}
@@ -636,12 +637,12 @@ static int check_bounded(const struct check_scenario *scn, u64 first, u64 nr,
 	t = now() - t0;
 	det_get_stats(&st1);
 	printf("%s: bounded search complete, no violation in any schedule with "
-	       "at most %u preemption%s (seed%s %llu-%llu): %lu schedules, "
-	       "%lu distinct; %.0f schedules/minute, %.0f scheduling "
-	       "points/s\n",
+	       "at most %u preemption%s (seed%s %llu-%llu): %lu schedules "
+	       "(%lu distinct log hashes) in %lu runs; %.0f runs/minute, "
+	       "%.0f scheduling points/s\n",
 	       scn->name, bound, bound == 1 ? "" : "s", nr > 1 ? "s" : "",
 	       (unsigned long long)first, (unsigned long long)(first + nr - 1),
-	       total, st1.distinct - st0.distinct, total / t * 60.0,
+	       total, st1.distinct - st0.distinct, runs, runs / t * 60.0,
 	       (st1.steps - st0.steps) / t);
 	return 0;
 }
