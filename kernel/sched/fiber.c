@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fibers for the deterministic scheduler: ucontext switches on mmap()ed,
- * guarded stacks, announced to the sanitizers.
+ * Fibers for the deterministic scheduler: context switches (our own on
+ * x86-64, ucontext elsewhere) on mmap()ed, guarded stacks, announced to
+ * the sanitizers.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -72,6 +75,87 @@ static void after_switch(struct fiber *self, struct fiber *from)
 #endif
 }
 
+#ifdef __x86_64__
+/*
+ * mmulab_fiber_swap(save, sp): push the callee-saved registers and the
+ * MXCSR and x87 control words, store the stack pointer at *@save, load
+ * @sp and pop the same from there.  The caller-saved state is the
+ * compiler's business: to it this is a function call.
+ */
+void mmulab_fiber_swap(void **save, void *sp);
+__asm__(".text\n"
+	".globl mmulab_fiber_swap\n"
+	".hidden mmulab_fiber_swap\n"
+	".type mmulab_fiber_swap, @function\n"
+	"mmulab_fiber_swap:\n"
+	"	pushq %rbp\n"
+	"	pushq %rbx\n"
+	"	pushq %r12\n"
+	"	pushq %r13\n"
+	"	pushq %r14\n"
+	"	pushq %r15\n"
+	"	subq $8, %rsp\n"
+	"	stmxcsr (%rsp)\n"
+	"	fnstcw 4(%rsp)\n"
+	"	movq %rsp, (%rdi)\n"
+	"	movq %rsi, %rsp\n"
+	"	ldmxcsr (%rsp)\n"
+	"	fldcw 4(%rsp)\n"
+	"	addq $8, %rsp\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbx\n"
+	"	popq %rbp\n"
+	"	ret\n"
+	".size mmulab_fiber_swap, .-mmulab_fiber_swap\n");
+
+/*
+ * The frame a new fiber's first switch pops: control words, six zeroed
+ * registers, then @entry as the return address, placed so that @entry
+ * starts with the stack aligned as after a call (a fake, zero return
+ * address above it ends backtraces).
+ */
+static void *initial_frame(char *top, void (*entry)(void))
+{
+	u64 *ret = (u64 *)(((uintptr_t)top & ~(uintptr_t)15) - 16);
+	u64 *sp = ret - 7;
+	u32 ctl[2];
+
+	__asm__ volatile("stmxcsr %0\n\tfnstcw %1"
+			 : "=m"(ctl[0]), "=m"(ctl[1]));
+	ret[1] = 0;
+	ret[0] = (u64)(uintptr_t)entry;
+	memset(sp, 0, 7 * sizeof(*sp));
+	memcpy(sp, ctl, sizeof(ctl));
+	return sp;
+}
+
+static void do_switch(struct fiber *from, struct fiber *to)
+{
+	mmulab_fiber_swap(&from->sp, to->sp);
+}
+
+static void do_exit(struct fiber *to)
+{
+	void *dead;
+
+	mmulab_fiber_swap(&dead, to->sp);
+}
+#else
+static void do_switch(struct fiber *from, struct fiber *to)
+{
+	if (swapcontext(&from->ctx, &to->ctx))
+		BUG();
+}
+
+static void do_exit(struct fiber *to)
+{
+	setcontext(&to->ctx);
+}
+#endif
+
 void fiber_init_self(struct fiber *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -86,6 +170,54 @@ void fiber_fini_self(struct fiber *f)
 	f->tsan = NULL;
 }
 
+/*
+ * Stacks of finished fibers, kept for the next ones: unmapping a stack
+ * costs a TLB shootdown on every CPU the process runs on, and a fresh one
+ * faults its pages in again.  Runs create a few tasks each, many times.
+ */
+#define STACK_CACHE 16
+
+static struct {
+	pthread_mutex_t lock;
+	void *map[STACK_CACHE];
+	unsigned int nr;
+} stack_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *stack_get(size_t len, size_t page)
+{
+	void *map = NULL;
+
+	pthread_mutex_lock(&stack_cache.lock);
+	if (stack_cache.nr)
+		map = stack_cache.map[--stack_cache.nr];
+	pthread_mutex_unlock(&stack_cache.lock);
+	if (map)
+		return map;
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1,
+		   0);
+	if (map == MAP_FAILED)
+		return NULL;
+	/* The lowest page is the guard: stacks grow down into it. */
+	if (mprotect(map, page, PROT_NONE)) {
+		munmap(map, len);
+		return NULL;
+	}
+	return map;
+}
+
+static void stack_put(void *map, size_t len)
+{
+	pthread_mutex_lock(&stack_cache.lock);
+	if (stack_cache.nr < STACK_CACHE) {
+		stack_cache.map[stack_cache.nr++] = map;
+		map = NULL;
+	}
+	pthread_mutex_unlock(&stack_cache.lock);
+	if (map)
+		munmap(map, len);
+}
+
 int fiber_create(struct fiber *f, void (*entry)(void))
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -93,25 +225,22 @@ int fiber_create(struct fiber *f, void (*entry)(void))
 	void *map;
 
 	memset(f, 0, sizeof(*f));
-	map = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1,
-		   0);
-	if (map == MAP_FAILED)
+	map = stack_get(len, page);
+	if (!map)
 		return -ENOMEM;
-	/* The lowest page is the guard: stacks grow down into it. */
-	if (mprotect(map, page, PROT_NONE)) {
-		munmap(map, len);
-		return -ENOMEM;
-	}
 	f->map = map;
 	f->map_len = len;
 	f->stack = (char *)map + page;
 	f->stack_size = DET_FIBER_STACK_SIZE;
+#ifdef __x86_64__
+	f->sp = initial_frame((char *)f->stack + f->stack_size, entry);
+#else
 	getcontext(&f->ctx);
 	f->ctx.uc_stack.ss_sp = (void *)f->stack;
 	f->ctx.uc_stack.ss_size = f->stack_size;
 	f->ctx.uc_link = NULL;
 	makecontext(&f->ctx, entry, 0);
+#endif
 #ifdef __SANITIZE_THREAD__
 	f->tsan = __tsan_create_fiber(0);
 #endif
@@ -129,7 +258,7 @@ void fiber_destroy(struct fiber *f)
 	/* Frames of the last call never returned: clear their redzones. */
 	ASAN_UNPOISON_MEMORY_REGION(f->stack, f->stack_size);
 #endif
-	munmap(f->map, f->map_len);
+	stack_put(f->map, f->map_len);
 	f->map = NULL;
 }
 
@@ -144,8 +273,7 @@ void fiber_switch(struct fiber *from, struct fiber *to)
 {
 	from->saved_errno = errno;
 	before_switch(&from->asan_fake_stack, to);
-	if (swapcontext(&from->ctx, &to->ctx))
-		BUG();
+	do_switch(from, to);
 	after_switch(from, NULL);
 	errno = from->saved_errno;
 }
@@ -154,6 +282,6 @@ void fiber_exit(struct fiber *from, struct fiber *to)
 {
 	(void)from;
 	before_switch(NULL, to);
-	setcontext(&to->ctx);
+	do_exit(to);
 	BUG();
 }
