@@ -11,11 +11,13 @@
 #include <mmulab/sched.h>
 #include <mmulab/sync.h>
 
+#include "sched/fiber.h"
+
 /**
  * struct task_struct - one thread of the model.
  * @pid: small id, unique among live tasks.
  * @comm: name.
- * @thread: the pthread running it.
+ * @thread: the pthread running it (outside deterministic runs).
  * @fn, @data: body and argument (NULL @fn for threads mmulab did not start).
  * @result: what @fn returned.
  * @should_stop: set by kthread_stop().
@@ -25,7 +27,8 @@
  * @det_id: index in the current deterministic run, -1 outside one.
  * @det_state: scheduler-private state of the task in a run.
  * @det_blocked_on: the object a blocked task waits for.
- * @det_cond: where the task's pthread sleeps while another task runs.
+ * @det_fiber: the context it runs on in a deterministic run, where every
+ *	task of the run is a fiber of the det_begin() caller's thread.
  * @det_prio: PCT priority.
  * @det_timed: blocked in a timed wait (det_block_on_timeout()).
  * @det_timed_out: that wait ended because the run had nothing else to run.
@@ -38,6 +41,8 @@
  * @non_block_depth: open non_block_start() sections.
  * @non_block_site: where the outermost one began.
  * @lockdep_recursion: inside the validator's own reporting.
+ * @flags: PF_* flags of the task (task-local state, kept here rather than
+ *	in a thread-local variable because a thread runs many fibers).
  */
 struct task_struct {
 	int pid;
@@ -52,7 +57,7 @@ struct task_struct {
 	int det_id;
 	int det_state;
 	const void *det_blocked_on;
-	pthread_cond_t det_cond;
+	struct fiber det_fiber;
 	long det_prio;
 	bool det_timed;
 	bool det_timed_out;
@@ -65,6 +70,7 @@ struct task_struct {
 	unsigned int non_block_depth;
 	const char *non_block_site;
 	int lockdep_recursion;
+	unsigned int flags;
 };
 
 /**
@@ -140,18 +146,35 @@ void det_wake(const void *obj);
 
 /*
  * Task life cycle inside a deterministic run.
- * det_task_created(): @t was created by the running task; it becomes
- *	runnable but does not run before it is chosen.
- * det_task_enter(): first thing @t's pthread does; waits for its turn.
+ * det_task_created(): @t was created by the running task; it gets a fiber
+ *	and becomes runnable, but does not run before it is chosen.  Returns
+ *	0, or -ENOMEM (then @t is not part of the run).
  * det_task_exit(): @t's body returned; wakes its joiners and hands the
- *	CPU on without waiting for it back.
+ *	CPU on for good.  Does not return.
  * det_task_reap(): the running task, in kthread_stop(), saw @t exit and
- *	is about to join and free it.
+ *	is about to free it; its fiber is freed here.
  */
-void det_task_created(struct task_struct *t);
-void det_task_enter(struct task_struct *t);
-void det_task_exit(struct task_struct *t);
+int det_task_created(struct task_struct *t);
+__attribute__((noreturn)) void det_task_exit(struct task_struct *t);
 void det_task_reap(struct task_struct *t);
+
+/* kthread.c: run @t's body and keep what it returned. */
+void kthread_body(struct task_struct *t);
+/* kthread.c: make @t the task `current` names on this thread. */
+void set_current(struct task_struct *t);
+
+/*
+ * Wait for call_srcu() callbacks queued outside deterministic runs (at
+ * once when none is pending).
+ */
+void srcu_quiesce_callbacks(void);
+/*
+ * Around fork(): srcu_before_fork() waits for the callback worker to be
+ * idle and keeps its queue locked; srcu_after_fork() unlocks it, and in
+ * the child, which has no worker thread, lets the next callback start one.
+ */
+void srcu_before_fork(void);
+void srcu_after_fork(bool child);
 
 /* Run SRCU callbacks still queued at the end of a deterministic run. */
 void det_srcu_flush_all(void);

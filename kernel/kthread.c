@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Tasks: kthread_run()/kthread_stop() over pthreads, `current`, injected
- * signals and voluntary scheduling points.
+ * Tasks: kthread_run()/kthread_stop() over pthreads (over fibers of the
+ * run's thread in a deterministic run), `current`, injected signals,
+ * task flags and voluntary scheduling points.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,12 @@
 
 static int next_pid = 1;
 static int nr_live;
+/*
+ * The one thread-local variable of the concurrency layer.  Everything a
+ * task keeps for itself lives in its task_struct, because in a
+ * deterministic run one thread runs every task of the run, as fibers, and
+ * the scheduler points this at the fiber it switches to.
+ */
 static __thread struct task_struct *current_task;
 static pthread_key_t foreign_key;
 static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
@@ -22,7 +29,6 @@ static void task_free(struct task_struct *t)
 {
 	lockdep_task_free(t);
 	pthread_mutex_destroy(&t->wait_lock);
-	pthread_cond_destroy(&t->det_cond);
 	free(t);
 }
 
@@ -47,7 +53,6 @@ static struct task_struct *task_alloc(const char *name)
 	t->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
 	snprintf(t->comm, sizeof(t->comm), "%s", name);
 	t->det_id = -1;
-	pthread_cond_init(&t->det_cond, NULL);
 	pthread_mutex_init(&t->wait_lock, NULL);
 	return t;
 }
@@ -70,6 +75,11 @@ struct task_struct *get_current(void)
 	return t;
 }
 
+void set_current(struct task_struct *t)
+{
+	current_task = t;
+}
+
 int task_pid(const struct task_struct *t)
 {
 	return t->pid;
@@ -85,18 +95,18 @@ int kthread_nr_live(void)
 	return __atomic_load_n(&nr_live, __ATOMIC_ACQUIRE);
 }
 
+void kthread_body(struct task_struct *t)
+{
+	t->result = t->fn(t->data);
+}
+
 static void *kthread_trampoline(void *arg)
 {
 	struct task_struct *t = arg;
 
 	current_task = t;
-	if (t->det_id >= 0)
-		det_task_enter(t);
-	t->result = t->fn(t->data);
-	if (t->det_id >= 0)
-		det_task_exit(t);
-	else
-		__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
+	kthread_body(t);
+	__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -116,15 +126,13 @@ struct task_struct *kthread_run(int (*fn)(void *data), void *data,
 	sync_point(SP_THREAD, t);
 	__atomic_fetch_add(&nr_live, 1, __ATOMIC_ACQ_REL);
 	if (det_on())
-		det_task_created(t);
-	err = pthread_create(&t->thread, NULL, kthread_trampoline, t);
+		err = det_task_created(t);
+	else
+		err = -pthread_create(&t->thread, NULL, kthread_trampoline, t);
 	if (err) {
-		/* Only possible before the task ever ran. */
-		if (t->det_id >= 0)
-			det_task_exit(t);
 		__atomic_fetch_sub(&nr_live, 1, __ATOMIC_ACQ_REL);
 		task_free(t);
-		return ERR_PTR(-EAGAIN);
+		return ERR_PTR(err == -ENOMEM ? -ENOMEM : -EAGAIN);
 	}
 	return t;
 }
@@ -144,8 +152,9 @@ int kthread_stop(struct task_struct *t)
 		while (!__atomic_load_n(&t->exited, __ATOMIC_ACQUIRE))
 			det_block_on(t);
 		det_task_reap(t);
+	} else {
+		pthread_join(t->thread, NULL);
 	}
-	pthread_join(t->thread, NULL);
 	ret = t->result;
 	task_free(t);
 	__atomic_fetch_sub(&nr_live, 1, __ATOMIC_ACQ_REL);
@@ -203,4 +212,25 @@ void msleep(unsigned int ms)
 		return;
 	}
 	nanosleep(&ts, NULL);
+}
+
+unsigned int memalloc_noreclaim_save(void)
+{
+	struct task_struct *t = current;
+	unsigned int old = t->flags & PF_MEMALLOC;
+
+	t->flags |= PF_MEMALLOC;
+	return old;
+}
+
+void memalloc_noreclaim_restore(unsigned int flags)
+{
+	struct task_struct *t = current;
+
+	t->flags = (t->flags & ~PF_MEMALLOC) | flags;
+}
+
+bool current_in_reclaim(void)
+{
+	return current->flags & PF_MEMALLOC;
 }

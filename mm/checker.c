@@ -108,13 +108,8 @@ static void lockdep_violation(void *ctx, enum lockdep_kind kind,
 	fail(ctx, inv_of[kind], ~0UL, 0, NULL, "%s", report);
 }
 
+/* Not a scheduling point: the checker only observes. */
 static struct checker *checker_of(struct host *host)
-{
-	return host ? READ_ONCE(host->checker) : NULL;
-}
-
-/* The same, for hooks on protocol paths: not a scheduling point. */
-static struct checker *checker_peek_of(struct host *host)
 {
 	return host ? checker_peek(host->checker) : NULL;
 }
@@ -168,7 +163,7 @@ unsigned long checker_violations(struct host *host)
 {
 	struct checker *c = checker_of(host);
 
-	return c ? atomic_long_read(&c->violations) : 0;
+	return c ? atomic_long_observe(&c->violations) : 0;
 }
 
 const struct checker_violation *checker_first(struct host *host)
@@ -304,7 +299,7 @@ bool checker_stopped(struct host *host)
 {
 	struct checker *c = checker_of(host);
 
-	return c && atomic_long_read(&c->violations);
+	return c && atomic_long_observe(&c->violations);
 }
 
 /* Ask the secondaries who maps @pfn (lock-free on their side). */
@@ -440,7 +435,7 @@ static void contract(struct checker_secondary *cs, struct mm_struct *mm,
 {
 	struct checker_mapping m = { .pfn = ~0UL, .gpa = ~0ULL };
 	struct host *host = cs ? checker_peek(cs->host) : NULL;
-	struct checker *c = checker_peek_of(host);
+	struct checker *c = checker_of(host);
 
 	if (!c || !cs->mapped || checker_peek(c->violations.counter) ||
 	    start >= end || !cs->mapped(cs, mm, start, end, &m))
@@ -512,7 +507,7 @@ static __thread bool open_overflow;
 
 static bool checking(struct mm_struct *mm)
 {
-	return checker_peek_of(mm ? mm->host : NULL) != NULL;
+	return checker_of(mm ? mm->host : NULL) != NULL;
 }
 
 void checker_range_start(const struct mmu_notifier_range *range)
@@ -569,7 +564,7 @@ static bool pte_downgrade(pte_t old, pte_t new)
 void checker_set_pte(struct mm_struct *mm, unsigned long addr, pte_t old,
 		     pte_t new)
 {
-	struct checker *c = checker_peek_of(mm->host);
+	struct checker *c = checker_of(mm->host);
 
 	if (!c || !pte_downgrade(old, new) ||
 	    !checker_peek(mm->notifier_subscriptions) ||

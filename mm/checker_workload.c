@@ -2,47 +2,50 @@
 /*
  * The checker's helpers for workloads (see <mmulab/checker.h>): INV-5's
  * staleness shadow, and parking workers so that a sweep runs at a
- * quiescent point under real threads.  Both are part of the workload, not
- * observation: their loads, stores and waits go through the concurrency
- * layer like the workload's own, so the scheduler sees them.
+ * quiescent point under real threads.  The shadow only observes: its
+ * accesses are atomic but not scheduling points, so it does not change
+ * the interleavings the deterministic scheduler explores (each shadow
+ * update stays in program order around the store it describes).  Parking
+ * waits for other tasks, so its loads, stores and waits go through the
+ * concurrency layer like the workload's own.
  */
 #include <mmulab/checker.h>
 
 void checker_shadow_begin(struct checker_shadow *s, u64 val)
 {
-	unsigned int v = READ_ONCE(s->begun) + 1;
+	unsigned int v = OBSERVE_ONCE(s->begun) + 1;
 
-	WRITE_ONCE(s->hist[v % CHECKER_SHADOW_HIST], val);
-	WRITE_ONCE(s->begun, v);
+	OBSERVE_SET(s->hist[v % CHECKER_SHADOW_HIST], val);
+	OBSERVE_SET(s->begun, v);
 }
 
 void checker_shadow_commit(struct checker_shadow *s)
 {
-	WRITE_ONCE(s->done, READ_ONCE(s->begun));
+	OBSERVE_SET(s->done, OBSERVE_ONCE(s->begun));
 }
 
 unsigned int checker_shadow_read_start(struct checker_shadow *s)
 {
-	return READ_ONCE(s->done);
+	return OBSERVE_ONCE(s->done);
 }
 
 bool checker_shadow_check(struct host *host, struct checker_shadow *s,
 			  unsigned int from, u64 val, u32 loc,
 			  unsigned long addr, u64 gpa)
 {
-	unsigned int to = READ_ONCE(s->begun);
+	unsigned int to = OBSERVE_ONCE(s->begun);
 
 	checker_check_value(host, loc, val, addr);
 	if (to - from >= CHECKER_SHADOW_HIST)
 		return true; /* too many stores during one read to tell */
 	for (unsigned int v = from; v != to + 1; v++)
-		if (READ_ONCE(s->hist[v % CHECKER_SHADOW_HIST]) == val)
+		if (OBSERVE_ONCE(s->hist[v % CHECKER_SHADOW_HIST]) == val)
 			return true;
 	checker_fail(host, INV_DATA, ~0UL, addr, gpa, NULL,
 		     "read of location %u returned %#llx; the last value "
 		     "written there before the read began is %#llx",
 		     loc, (unsigned long long)val,
-		     (unsigned long long)READ_ONCE(
+		     (unsigned long long)OBSERVE_ONCE(
 			     s->hist[from % CHECKER_SHADOW_HIST]));
 	return false;
 }

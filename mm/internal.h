@@ -368,18 +368,22 @@ extern struct host *host_table[MAX_HOSTS];
 
 static inline void count_vm_event(struct host *host, enum vm_event_item item)
 {
-	atomic_long_inc(&host->vm_events[item]);
+	stat_long_add(1, &host->vm_events[item]);
 }
 
 static inline void count_vm_events(struct host *host, enum vm_event_item item,
 				   long n)
 {
-	atomic_long_add(n, &host->vm_events[item]);
+	stat_long_add(n, &host->vm_events[item]);
 }
 
 static inline struct host *__page_host(const struct page *page)
 {
-	return host_table[(unsigned long)atomic_long_read(&page->flags) >>
+	/*
+	 * The host bits never change after host_create(): reading them
+	 * interacts with no other task, so it is not a scheduling point.
+	 */
+	return host_table[(unsigned long)atomic_long_observe(&page->flags) >>
 			  PAGE_HOST_SHIFT];
 }
 

@@ -138,9 +138,9 @@ static void free_table_range(struct mm_struct *mm, struct page *table,
 
 		if (lo >= end)
 			break;
-		if (pte_none(ptep_get(e)))
+		if (pte_none(ptep_get_exclusive(e)))
 			continue;
-		child = pt_next(mm, ptep_get(e));
+		child = pt_next(mm, ptep_get_exclusive(e));
 		if (level > PT_PMD)
 			free_table_range(mm, child, level - 1, lo, start, end);
 		if (interval_tree_iter_first(&mm->mm_vmas, lo, hi - 1))

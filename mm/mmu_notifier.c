@@ -679,7 +679,7 @@ static int mn_invalidate_range_start(struct mmu_notifier_range *range)
 		return 0;
 	if (mm->host) {
 		count_vm_event(mm->host, MMU_NOTIFY_START);
-		atomic_long_inc(&mm->host->notify_events[range->event]);
+		stat_long_add(1, &mm->host->notify_events[range->event]);
 	}
 	if (mm_has_notifiers(mm))
 		ret = __mmu_notifier_invalidate_range_start(mn_subs(mm), range);

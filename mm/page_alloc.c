@@ -265,7 +265,7 @@ unsigned long host_vm_event(struct host *host, enum vm_event_item item)
 {
 	if ((unsigned int)item >= NR_VM_EVENT_ITEMS)
 		return 0;
-	return atomic_long_read(&host->vm_events[item]);
+	return atomic_long_observe(&host->vm_events[item]);
 }
 
 void host_meminfo(struct host *host, struct host_meminfo *info)
@@ -288,7 +288,7 @@ void host_meminfo(struct host *host, struct host_meminfo *info)
 void host_notify_events(struct host *host, unsigned long *out, unsigned int n)
 {
 	for (unsigned int i = 0; i < n && i < MMU_NOTIFY_NR_EVENTS; i++)
-		out[i] = atomic_long_read(&host->notify_events[i]);
+		out[i] = atomic_long_observe(&host->notify_events[i]);
 }
 
 /* ---------------------------------------------------------------------

@@ -39,6 +39,18 @@ static inline pte_t ptep_get(pte_t *ptep)
 }
 
 /*
+ * ptep_get() of an upper-level entry (PGD, PUD, PMD) by a task holding
+ * the mmap_lock for writing.  Only page faults, under that lock, and
+ * free_pgtables(), under it exclusively, write those entries, so no write
+ * can race with the read: it interacts with no other task and is not a
+ * scheduling point.
+ */
+static inline pte_t ptep_get_exclusive(pte_t *ptep)
+{
+	return __pte(__atomic_load_n(&ptep->pte, __ATOMIC_RELAXED));
+}
+
+/*
  * A raw entry write: for upper-level entries and for replacing a leaf that
  * is not present.  A leaf that may be present is written with set_pte_at().
  */

@@ -36,14 +36,12 @@
 #define DEF_PRIORITY 12
 
 /*
- * Set while a task reclaims (the kernel's PF_MEMALLOC): an allocation
- * from inside reclaim must not reclaim again.
+ * A task that reclaims has PF_MEMALLOC set: an allocation from inside
+ * reclaim must not reclaim again.
  */
-static __thread int reclaim_depth;
-
 bool page_alloc_in_reclaim(void)
 {
-	return reclaim_depth;
+	return current_in_reclaim();
 }
 
 /**
@@ -345,7 +343,8 @@ static void shrink_lruvec(struct host *host, struct scan_control *sc)
 static unsigned long do_try_to_free_pages(struct host *host,
 					  struct scan_control *sc)
 {
-	reclaim_depth++;
+	unsigned int noreclaim = memalloc_noreclaim_save();
+
 	for (int prio = DEF_PRIORITY; prio >= 0; prio--) {
 		sc->priority = prio;
 		sc->may_swap = nr_free_swap_slots(host) > 0;
@@ -354,7 +353,7 @@ static unsigned long do_try_to_free_pages(struct host *host,
 			break;
 		cond_resched();
 	}
-	reclaim_depth--;
+	memalloc_noreclaim_restore(noreclaim);
 	if (sc->nr_reclaimed)
 		atomic_set(&host->kswapd_failures, 0);
 	return sc->nr_reclaimed;
@@ -404,11 +403,11 @@ unsigned long reclaim_pages(struct host *host, struct page **pages,
 {
 	struct scan_control sc = { .nr_to_reclaim = nr,
 				   .ignore_references = true };
+	unsigned int noreclaim = memalloc_noreclaim_save();
 	unsigned long freed;
 
-	reclaim_depth++;
 	freed = shrink_page_list(host, pages, nr, &sc);
-	reclaim_depth--;
+	memalloc_noreclaim_restore(noreclaim);
 	return freed;
 }
 
@@ -460,7 +459,7 @@ static int kswapd(void *arg)
 {
 	struct host *host = arg;
 
-	reclaim_depth = 1;
+	memalloc_noreclaim_save();
 	for (;;) {
 		wait_event(host->kswapd_wait, READ_ONCE(host->kswapd_stop) ||
 						      kswapd_has_work(host));

@@ -261,13 +261,13 @@ struct checker_secondary {
  * and not a scheduling point (an observation must not change the
  * interleavings the deterministic scheduler explores).
  */
-#define checker_peek(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define checker_peek(x) OBSERVE_ONCE(x)
 /**
  * checker_poke() - store a secondary entry that contract queries read from
  * other tasks; not a scheduling point (the store is the entry's own
  * update, already ordered by the secondary's locks).
  */
-#define checker_poke(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#define checker_poke(x, v) OBSERVE_SET(x, v)
 
 /**
  * checker_register_secondary() - include @cs in sweeps of @host.

@@ -33,12 +33,93 @@
  *	lowest priority too, so that busy-waits end.
  * @DET_STRATEGY_ROUND_ROBIN: the next runnable task in id order at every
  *	point; the seed is unused.
+ * @DET_STRATEGY_BOUNDED: systematic: the run follows the next schedule of
+ *	a bounded-exhaustive search (struct det_search, below); the seed is
+ *	unused by the scheduler.
  */
 enum det_strategy {
 	DET_STRATEGY_RANDOM,
 	DET_STRATEGY_PCT,
 	DET_STRATEGY_ROUND_ROBIN,
+	DET_STRATEGY_BOUNDED,
 };
+
+/**
+ * struct det_search - a bounded-exhaustive search over the schedules of a
+ * deterministic program (opaque).
+ *
+ * It enumerates every schedule with at most K preemptions, as CHESS's
+ * context bounding does: a preemption is choosing another task while the
+ * running one could go on, or going on at a yield (cond_resched(),
+ * cpu_relax(), msleep()) while another task is runnable; choosing after a
+ * block or an exit is free.  Use it as:
+ *
+ *	s = det_search_create(K);
+ *	do {
+ *		cfg.strategy = DET_STRATEGY_BOUNDED; cfg.search = s;
+ *		det_begin(&cfg); ...the program...; det_end(&res);
+ *	} while (det_search_next(s));
+ *
+ * Every run re-executes the program from the start, which must do the
+ * same thing whenever it is given the same schedule (a program that does
+ * not is reported as a failure of the run).  The bound is raised one
+ * preemption at a time (iterative context bounding), so the schedules
+ * with fewer preemptions come first; raising it re-runs those of the
+ * lower levels.  When det_search_next() returns false every schedule
+ * within the bound has been run.  At most 64 tasks per run.
+ */
+struct det_search;
+
+/**
+ * det_search_create() - a search of every schedule with at most
+ * @max_preemptions preemptions.
+ *
+ * Return: the search, or ERR_PTR(-ENOMEM).
+ */
+struct det_search *det_search_create(unsigned int max_preemptions);
+
+/**
+ * det_search_parse() - a "search" that runs just the schedule @spec names,
+ * as det_search_format() wrote it, to replay it.
+ *
+ * Return: the search, or ERR_PTR(-EINVAL) for a malformed @spec.
+ */
+struct det_search *det_search_parse(const char *spec);
+
+/**
+ * det_search_next() - after a run under @s, move to the next schedule.
+ *
+ * Return: true if there is one to run, false once every schedule within
+ * the bound has been run (always false for det_search_parse()'s).
+ */
+bool det_search_next(struct det_search *s);
+
+/**
+ * det_search_schedules() - distinct schedules whose runs @s has finished
+ * (each counted once, at the level of its number of preemptions).
+ */
+unsigned long det_search_schedules(const struct det_search *s);
+
+/** det_search_runs() - runs begun under @s, re-runs of lower levels too. */
+unsigned long det_search_runs(const struct det_search *s);
+
+/** det_search_bound() - @s's preemption bound. */
+unsigned int det_search_bound(const struct det_search *s);
+
+/**
+ * det_search_format() - write the schedule of the last run under @s as
+ * its decisions that differ from the default ("STEP:TASK,..."), for
+ * det_search_parse().
+ * @s: the search.
+ * @buf: where to write, NUL-terminated.
+ * @size: size of @buf.
+ *
+ * Return: the length written, or -ENOSPC if @buf is too small.
+ */
+int det_search_format(const struct det_search *s, char *buf, size_t size);
+
+/** det_search_destroy() - free @s (NULL and error pointers are ignored). */
+void det_search_destroy(struct det_search *s);
 
 /**
  * struct det_config - parameters of one deterministic run.
@@ -48,6 +129,7 @@ enum det_strategy {
  * @pct_steps: expected run length used to place change points (PCT only;
  *	0 means 10000).
  * @max_steps: step budget; 0 means 50 million.
+ * @search: the search whose next schedule to run (DET_STRATEGY_BOUNDED).
  */
 struct det_config {
 	u64 seed;
@@ -55,6 +137,7 @@ struct det_config {
 	unsigned int pct_depth;
 	unsigned long pct_steps;
 	unsigned long max_steps;
+	struct det_search *search;
 };
 
 /**
@@ -73,10 +156,31 @@ struct det_result {
 };
 
 /**
+ * struct det_stats - totals over the deterministic runs this process ended.
+ * @runs: runs ended by det_end().
+ * @steps: scheduling points they passed.
+ * @switches: times their running task changed.
+ * @distinct: distinct log hashes among those runs: distinct schedules, a
+ *	measure of coverage comparable between strategies.
+ */
+struct det_stats {
+	unsigned long runs;
+	unsigned long steps;
+	unsigned long switches;
+	unsigned long distinct;
+};
+
+/**
+ * det_get_stats() - fill @out with the totals so far (for rates: take it
+ * before and after a batch of runs).
+ */
+void det_get_stats(struct det_stats *out);
+
+/**
  * det_begin() - start a deterministic run; the caller becomes its first task.
  *
  * Return: 0, -EBUSY if a run is active or other mmulab tasks are alive,
- * -EINVAL for an unknown strategy.
+ * -EINVAL for an unknown strategy or DET_STRATEGY_BOUNDED without a search.
  */
 int det_begin(const struct det_config *cfg);
 
@@ -110,10 +214,11 @@ void det_set_failure_handler(void (*fn)(const char *why));
 /**
  * det_fork() - fork() the calling process, to run a seed in a child.
  *
- * liburcu's worker threads, which run SRCU callbacks outside deterministic
- * runs, are not copied into a child.  det_fork() quiesces them around the
- * fork(), as liburcu requires, so that SRCU, and det_begin(), which waits
- * for pending callbacks, keep working in both processes.  Call it outside
+ * The worker thread that runs SRCU callbacks outside deterministic runs
+ * is not copied into a child.  det_fork() lets it finish what is queued
+ * and holds its queue, and liburcu's, across the fork(), so that SRCU,
+ * and det_begin(), which waits for pending callbacks, keep working in
+ * both processes.  Call it outside
  * any run and any SRCU read-side section.
  *
  * Return: as fork(): the child's pid in the parent, 0 in the child, or -1

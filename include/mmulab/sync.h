@@ -537,6 +537,37 @@ void __lock_map_release(struct lockdep_map *map);
 #define lock_map_release(m) __lock_map_release(m)
 
 /* ---------------------------------------------------------------------
+ * Observation
+ *
+ * The checker, statistics, traces and test hooks read and count what the
+ * protocol does.  They must not change which interleavings the
+ * deterministic scheduler explores, nor cost it steps, so these accesses
+ * are atomic (real threads stay race-free, ThreadSanitizer stays quiet)
+ * but are never scheduling points.  Nothing the protocol decides may
+ * depend on a value read this way; a protocol read is READ_ONCE().
+ */
+
+/** OBSERVE_ONCE() - READ_ONCE() for observers: not a scheduling point. */
+#define OBSERVE_ONCE(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+/** OBSERVE_SET() - WRITE_ONCE() of observer-owned state: not a point. */
+#define OBSERVE_SET(x, val) __atomic_store_n(&(x), (val), __ATOMIC_RELEASE)
+
+/** atomic_long_observe() - atomic_long_read() for observers. */
+static inline long atomic_long_observe(const atomic_long_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+/**
+ * stat_long_add() - add @i to the statistics counter @v: atomic, not a
+ * scheduling point.  Read it back with atomic_long_observe().
+ */
+static inline void stat_long_add(long i, atomic_long_t *v)
+{
+	__atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------------
  * Locks.  Each is a futex word plus its owner and class for the
  * validator.
  */
@@ -887,6 +918,24 @@ void cpu_relax(void);
  * run).  May sleep.
  */
 void msleep(unsigned int ms);
+
+/* Task flags (the kernel's PF_*). */
+#define PF_MEMALLOC 0x00000800U	/* reclaiming: allocations must not reclaim */
+
+/**
+ * memalloc_noreclaim_save() - mark the calling task as reclaiming, so that
+ * allocations it makes do not enter reclaim again (PF_MEMALLOC).
+ *
+ * Return: the previous state, for memalloc_noreclaim_restore().
+ */
+unsigned int memalloc_noreclaim_save(void);
+/**
+ * memalloc_noreclaim_restore() - undo memalloc_noreclaim_save().
+ * @flags: what the matching save returned.
+ */
+void memalloc_noreclaim_restore(unsigned int flags);
+/** current_in_reclaim() - true while the calling task has PF_MEMALLOC set. */
+bool current_in_reclaim(void);
 
 /* ---------------------------------------------------------------------
  * SRCU

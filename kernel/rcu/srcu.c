@@ -5,7 +5,8 @@
  * Outside deterministic runs: liburcu's bullet-proof flavour, whose
  * readers need no registration and may block.  All srcu_struct domains
  * share its single grace-period domain, which only ever waits longer than
- * per-domain SRCU would.
+ * per-domain SRCU would.  call_srcu() callbacks run on a worker thread
+ * of ours after a liburcu grace period.
  *
  * Inside a deterministic run: per domain, two reader counters and an
  * index.  A grace period flips the index twice and waits, each time, for
@@ -15,18 +16,15 @@
  * srcu_barrier(), or at the end of the run.
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <urcu-bp.h>
-#include <urcu/call-rcu.h>
 /* liburcu's pointer helpers; ours (<mmulab/sync.h>) take their place. */
 #undef rcu_dereference
 #undef rcu_assign_pointer
 
 #include <mmulab/bug.h>
 #include "../internal.h"
-
-_Static_assert(sizeof(struct rcu_head) <=
-		       sizeof(((struct callback_head *)0)->__impl),
-	       "callback_head must have room for liburcu's rcu_head");
 
 #if defined(__SANITIZE_THREAD__)
 /*
@@ -36,23 +34,15 @@ _Static_assert(sizeof(struct rcu_head) <=
  *  - every reader releases into tsan_gp_word when it leaves, and every
  *    grace period (and every callback, which runs after one) acquires
  *    from it, so read-side sections happen before what follows the
- *    grace period;
- *  - every callback releases into tsan_cb_word when it returns, and
- *    srcu_barrier() acquires from it, so callbacks happen before what
- *    follows the barrier.
+ *    grace period.
  */
-static unsigned long tsan_gp_word, tsan_cb_word;
+static unsigned long tsan_gp_word;
 #define tsan_reader_release()                                                  \
 	__atomic_fetch_add(&tsan_gp_word, 1, __ATOMIC_RELEASE)
 #define tsan_gp_acquire() (void)__atomic_load_n(&tsan_gp_word, __ATOMIC_ACQUIRE)
-#define tsan_cb_release()                                                      \
-	__atomic_fetch_add(&tsan_cb_word, 1, __ATOMIC_RELEASE)
-#define tsan_cb_acquire() (void)__atomic_load_n(&tsan_cb_word, __ATOMIC_ACQUIRE)
 #else
 #define tsan_reader_release() do { } while (0)
 #define tsan_gp_acquire() do { } while (0)
-#define tsan_cb_release() do { } while (0)
-#define tsan_cb_acquire() do { } while (0)
 #endif
 
 /* Domains, so the end of a deterministic run can flush their callbacks. */
@@ -151,35 +141,136 @@ void _synchronize_srcu(struct srcu_struct *ssp, const char *site)
 	tsan_gp_acquire();
 }
 
-static void urcu_trampoline(struct rcu_head *rh)
-{
-	struct callback_head *head =
-		(struct callback_head *)((char *)rh -
-					 offsetof(struct callback_head, __impl));
-	void (*func)(struct callback_head *);
+/*
+ * Callbacks outside deterministic runs: our own worker thread, which takes
+ * the queue, waits one liburcu grace period (which covers every callback
+ * in the batch, all queued before it began) and runs them.  liburcu's own
+ * call_rcu worker sleeps 10 ms to batch before it runs anything, which
+ * made every srcu_barrier() cost that long; this one runs a batch as soon
+ * as it has one, and srcu_barrier() waits for exactly the callbacks
+ * queued before it, not for a timer.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* the worker waits for callbacks */
+	pthread_cond_t done;		/* barriers wait for @completed */
+	struct callback_head *head, **tail;
+	unsigned long queued, completed;
+	bool started;
+} cbw = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
+	.tail = &cbw.head,
+};
 
-	tsan_gp_acquire();
-	func = __atomic_load_n(&head->func, __ATOMIC_ACQUIRE);
-	func(head);
-	tsan_cb_release();
+static void *srcu_cb_worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&cbw.lock);
+	for (;;) {
+		struct callback_head *batch;
+		unsigned long n = 0;
+
+		while (!cbw.head)
+			pthread_cond_wait(&cbw.work, &cbw.lock);
+		batch = cbw.head;
+		cbw.head = NULL;
+		cbw.tail = &cbw.head;
+		pthread_mutex_unlock(&cbw.lock);
+
+		urcu_bp_synchronize_rcu();
+		tsan_gp_acquire();
+		while (batch) {
+			struct callback_head *next = batch->__impl[0];
+
+			batch->func(batch);
+			batch = next;
+			n++;
+		}
+
+		pthread_mutex_lock(&cbw.lock);
+		cbw.completed += n;
+		pthread_cond_broadcast(&cbw.done);
+	}
+	return NULL;
+}
+
+/* Queue @head; called with cbw.lock held. */
+static void cbw_queue(struct callback_head *head)
+{
+	pthread_t thread;
+
+	if (!cbw.started) {
+		if (pthread_create(&thread, NULL, srcu_cb_worker, NULL)) {
+			fprintf(stderr, "mmulab: no thread for SRCU callbacks\n");
+			abort();
+		}
+		pthread_detach(thread);
+		cbw.started = true;
+	}
+	head->__impl[0] = NULL;
+	*cbw.tail = head;
+	cbw.tail = (struct callback_head **)&head->__impl[0];
+	cbw.queued++;
+	pthread_cond_signal(&cbw.work);
+}
+
+/* Wait until every callback queued so far has run (cbw.lock held). */
+static void cbw_wait_locked(void)
+{
+	unsigned long target = cbw.queued;
+
+	while ((long)(cbw.completed - target) < 0)
+		pthread_cond_wait(&cbw.done, &cbw.lock);
+}
+
+static void cbw_barrier(void)
+{
+	pthread_mutex_lock(&cbw.lock);
+	cbw_wait_locked();
+	pthread_mutex_unlock(&cbw.lock);
+}
+
+void srcu_quiesce_callbacks(void)
+{
+	cbw_barrier();
+}
+
+void srcu_before_fork(void)
+{
+	pthread_mutex_lock(&cbw.lock);
+	cbw_wait_locked();
+}
+
+void srcu_after_fork(bool child)
+{
+	if (child) {
+		/* The worker was not copied; the next callback starts one. */
+		cbw.started = false;
+		pthread_cond_init(&cbw.work, NULL);
+		pthread_cond_init(&cbw.done, NULL);
+	}
+	pthread_mutex_unlock(&cbw.lock);
 }
 
 void call_srcu(struct srcu_struct *ssp, struct callback_head *head,
 	       void (*func)(struct callback_head *head))
 {
 	sync_point(SP_RCU, ssp);
+	head->func = func;
 	if (det_on()) {
 		struct callback_head **tail = &ssp->det_cbs;
 
 		while (*tail)
 			tail = (struct callback_head **)&(*tail)->__impl[0];
-		head->func = func;
 		head->__impl[0] = NULL;
 		*tail = head;
 		return;
 	}
-	__atomic_store_n(&head->func, func, __ATOMIC_RELEASE);
-	urcu_bp_call_rcu((struct rcu_head *)head->__impl, urcu_trampoline);
+	pthread_mutex_lock(&cbw.lock);
+	cbw_queue(head);
+	pthread_mutex_unlock(&cbw.lock);
 }
 
 /* Run the callbacks queued so far, after a grace period. */
@@ -207,9 +298,7 @@ void srcu_barrier(struct srcu_struct *ssp)
 		det_run_callbacks(ssp);
 		return;
 	}
-	urcu_bp_barrier();
-	tsan_gp_acquire();
-	tsan_cb_acquire();
+	cbw_barrier();
 }
 
 void det_srcu_flush_all(void)

@@ -2,14 +2,15 @@
 /*
  * The deterministic scheduler.
  *
- * Every task of a run is a real pthread, but only the one whose id is in
- * det.running executes; all others sleep on their own det_cond, each with
- * the predicate "det.running is my id".  The scheduler is the concurrency
- * layer, so its own state is protected by a raw pthread mutex, det_lock,
- * and every hand-over happens under it: the task giving up the CPU sets
- * det.running, signals the chosen task and then (unless it exited) waits
- * for its own turn.  Because the mutex is passed from task to task, every
- * access one task made happens-before everything the next task does.
+ * Only one task of a run executes at a time, so the run's tasks are fibers
+ * (kernel/sched/fiber.c) of the thread that called det_begin(): task 0 is
+ * that thread's own context, every task kthread_run() creates in the run
+ * gets a stack of its own, and handing the CPU to another task is a
+ * user-space context switch.  Outside runs, tasks are real pthreads.
+ *
+ * The scheduler's state below is touched only by the running task, on
+ * the run's thread, so it needs no lock; det_lock serialises only
+ * det_begin() and det_end() against callers on other threads.
  *
  * The choice of the next task depends only on the pseudo-random stream
  * seeded by the run's seed and on the sequence of events of the run, and
@@ -25,13 +26,13 @@
 #include <xxhash.h>
 
 #include <urcu-bp.h>
-#include <urcu/call-rcu.h>
 /* liburcu's pointer helpers; ours (<mmulab/sync.h>) take their place. */
 #undef rcu_dereference
 #undef rcu_assign_pointer
 
 #include <mmulab/bug.h>
 #include "../internal.h"
+#include "search.h"
 
 int mmulab_det_active;
 
@@ -71,7 +72,7 @@ enum det_event {
 
 static pthread_mutex_t det_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Everything below is protected by det_lock. */
+/* Written by the running task only (see above). */
 static struct {
 	bool active;
 	struct det_config cfg;
@@ -80,6 +81,7 @@ static struct {
 	unsigned long steps;
 	unsigned long switches;
 	int running;			/* det id of the running task */
+	struct task_struct *prev;	/* the task that switched to it */
 
 	struct det_slot *slots;		/* indexed by det id */
 	unsigned int nr_slots, cap_slots;
@@ -92,6 +94,57 @@ static struct {
 } det;
 
 static void (*failure_handler)(const char *why);
+
+static __attribute__((noreturn)) void det_oom(void)
+{
+	fprintf(stderr, "mmulab: det: out of memory\n");
+	abort();
+}
+
+/* Totals of ended runs, and the set of their log hashes; under det_lock. */
+static struct det_stats det_totals;
+static struct {
+	u64 *slot;		/* open addressing; 0 is free */
+	unsigned long cap;
+	bool zero;		/* the hash 0 was seen */
+} det_seen;
+
+static bool seen_insert(u64 h)
+{
+	unsigned long i;
+
+	if (!h) {
+		bool was = det_seen.zero;
+
+		det_seen.zero = true;
+		return !was;
+	}
+	for (i = h & (det_seen.cap - 1); det_seen.slot[i];
+	     i = (i + 1) & (det_seen.cap - 1))
+		if (det_seen.slot[i] == h)
+			return false;
+	det_seen.slot[i] = h;
+	return true;
+}
+
+/* Count @h among the distinct log hashes. */
+static void seen_add(u64 h)
+{
+	if (2 * (det_totals.distinct + 1) > det_seen.cap) {
+		unsigned long old_cap = det_seen.cap;
+		u64 *old = det_seen.slot;
+
+		det_seen.cap = old_cap ? 2 * old_cap : 1024;
+		det_seen.slot = calloc(det_seen.cap, sizeof(u64));
+		if (!det_seen.slot)
+			det_oom();
+		for (unsigned long i = 0; i < old_cap; i++)
+			if (old[i])
+				seen_insert(old[i]);
+		free(old);
+	}
+	det_totals.distinct += seen_insert(h);
+}
 
 static const char *const point_names[SP_NR] = {
 	[SP_LOAD] = "load",	[SP_STORE] = "store",
@@ -106,13 +159,9 @@ static const char *const strategy_names[] = {
 	[DET_STRATEGY_RANDOM] = "random",
 	[DET_STRATEGY_PCT] = "pct",
 	[DET_STRATEGY_ROUND_ROBIN] = "round-robin",
+	[DET_STRATEGY_BOUNDED] = "bounded",
 };
 
-static __attribute__((noreturn)) void det_oom(void)
-{
-	fprintf(stderr, "mmulab: det: out of memory\n");
-	abort();
-}
 
 /* ---------------------------------------------------------------------
  * Pseudo-random stream: xoshiro256**, seeded through splitmix64.
@@ -326,13 +375,46 @@ static int pick_round_robin(void)
 	return -1;
 }
 
-static int pick_next(void)
+static __attribute__((noreturn)) void det_fail(const char *why);
+
+/*
+ * The bounded search's choice.  @cur_ok: the running task could go on (a
+ * scheduling point, not a block or an exit); @yield: it yields.
+ */
+static int pick_bounded(bool cur_ok, bool yield)
+{
+	u64 runnable = 0;
+	int next;
+
+	for (unsigned int i = 0; i < det.nr_live; i++) {
+		int id = det.live[i];
+
+		if (!is_runnable(id))
+			continue;
+		if (id >= DET_SEARCH_MAX_TASKS)
+			det_fail("bounded search: more than 64 tasks");
+		runnable |= 1ULL << id;
+	}
+	if (!runnable)
+		return -1;
+	next = search_choose(det.cfg.search, runnable, det.running, cur_ok,
+			     yield);
+	if (next < 0)
+		det_fail("bounded search: a replayed schedule diverged (the "
+			 "program does not repeat itself under one schedule)");
+	return next;
+}
+
+/* At a scheduling point of @kind (@cur_ok), or after a block or exit. */
+static int pick_next(bool cur_ok, enum sync_point_kind kind)
 {
 	switch (det.cfg.strategy) {
 	case DET_STRATEGY_PCT:
 		return pick_pct();
 	case DET_STRATEGY_ROUND_ROBIN:
 		return pick_round_robin();
+	case DET_STRATEGY_BOUNDED:
+		return pick_bounded(cur_ok, cur_ok && kind == SP_YIELD);
 	case DET_STRATEGY_RANDOM:
 	default:
 		return pick_random();
@@ -398,8 +480,8 @@ static void report_task(int id)
 
 /*
  * Report why the run cannot go on and call the failure handler, which
- * does not return.  Called with det_lock held; drops it first so that the
- * handler may use the scheduler's queries.
+ * does not return.  It runs on the fiber of the task that found the
+ * failure.
  */
 static __attribute__((noreturn)) void det_fail(const char *why)
 {
@@ -410,46 +492,30 @@ static __attribute__((noreturn)) void det_fail(const char *why)
 		(unsigned long long)det.cfg.seed,
 		strategy_names[det.cfg.strategy], det.steps);
 	for (unsigned int i = 0; i < det.nr_slots; i++) {
-		struct task_struct *t = slot_task((int)i);
-
-		if (!t)
-			continue;
-		report_task((int)i);
-		/*
-		 * The run is abandoned and nobody will reap this one; let
-		 * its thread go (the handler typically ends the process).
-		 * Tasks other than task 0 were created by kthread_run(),
-		 * whose pthread_create() returned before the creator's next
-		 * scheduling point, so @thread is set.
-		 */
-		if (t->det_state == DET_TASK_DONE)
-			pthread_detach(t->thread);
+		if (slot_task((int)i))
+			report_task((int)i);
 	}
 	fflush(stderr);
 	fn = __atomic_load_n(&failure_handler, __ATOMIC_ACQUIRE);
-	pthread_mutex_unlock(&det_lock);
 	if (fn)
 		fn(why);
 	abort();
 }
 
 /* ---------------------------------------------------------------------
- * Switching.  All of these run with det_lock held.
+ * Switching
  */
 
-/* Sleep until @t is chosen to run (det_lock is dropped while asleep). */
-static void wait_for_turn(struct task_struct *t)
+/* Make task @next the running one; returns it. */
+static struct task_struct *hand_over(struct task_struct *t, int next)
 {
-	while (det.running != t->det_id)
-		pthread_cond_wait(&t->det_cond, &det_lock);
-}
+	struct task_struct *n = slot_task(next);
 
-/* Make @next the running task and wake its thread. */
-static void hand_over(int next)
-{
 	det.running = next;
 	det.switches++;
-	pthread_cond_signal(&slot_task(next)->det_cond);
+	det.prev = t;
+	set_current(n);
+	return n;
 }
 
 /*
@@ -465,22 +531,41 @@ static int time_out_one(void)
 			t->det_state = DET_TASK_RUNNABLE;
 			t->det_blocked_on = NULL;
 			t->det_timed_out = true;
-			return pick_next();
+			return pick_next(false, SP_NR);
 		}
 	}
 	return -1;
 }
 
-/* The running task gives up the CPU (it blocked or exited). */
-static void schedule_away(const char *why_deadlock)
+/* @t gives the CPU to task @next and returns when it is chosen again. */
+static void switch_to(struct task_struct *t, int next)
 {
-	int next = pick_next();
+	fiber_switch(&t->det_fiber, &hand_over(t, next)->det_fiber);
+}
+
+/* The running task @t gives up the CPU (it blocked). */
+static void schedule_away(struct task_struct *t, const char *why_deadlock)
+{
+	int next = pick_next(false, SP_NR);
 
 	if (next < 0)
 		next = time_out_one();
 	if (next < 0)
 		det_fail(why_deadlock);
-	hand_over(next);
+	/* A timed sleep of the only task times out: it goes on running. */
+	if (next == t->det_id)
+		return;
+	switch_to(t, next);
+}
+
+/* A task created in the run starts here, on its own fiber. */
+static void task_fiber_entry(void)
+{
+	struct task_struct *t = current;
+
+	fiber_started(&t->det_fiber, &det.prev->det_fiber);
+	kthread_body(t);
+	det_task_exit(t);
 }
 
 /*
@@ -508,7 +593,6 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 	/* Threads outside the run (liburcu's, a test's) are not scheduled. */
 	if (t->det_id < 0)
 		return;
-	pthread_mutex_lock(&det_lock);
 	running_task();
 	det.steps++;
 	det.slots[t->det_id].last_kind = kind;
@@ -518,26 +602,19 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 		det_fail("livelock: step budget exhausted");
 	if (det.cfg.strategy == DET_STRATEGY_PCT)
 		pct_reprioritize(t, kind);
-	next = pick_next();
-	if (next != t->det_id) {
-		hand_over(next);
-		wait_for_turn(t);
-	}
-	pthread_mutex_unlock(&det_lock);
+	next = pick_next(true, kind);
+	if (next != t->det_id)
+		switch_to(t, next);
 }
 
 void det_block_on(const void *obj)
 {
-	struct task_struct *t;
+	struct task_struct *t = running_task();
 
-	pthread_mutex_lock(&det_lock);
-	t = running_task();
 	log_record(DET_EV_BLOCK, t->det_id, 0);
 	t->det_state = DET_TASK_BLOCKED;
 	t->det_blocked_on = obj;
-	schedule_away("deadlock: every task is blocked");
-	wait_for_turn(t);
-	pthread_mutex_unlock(&det_lock);
+	schedule_away(t, "deadlock: every task is blocked");
 }
 
 bool det_block_on_timeout(const void *obj)
@@ -556,7 +633,6 @@ bool det_block_on_timeout(const void *obj)
 
 void det_abandon(const char *why)
 {
-	pthread_mutex_lock(&det_lock);
 	running_task();
 	det_fail(why);
 }
@@ -579,57 +655,41 @@ void det_wake(const void *obj)
 	/* Only the running task may change who is runnable. */
 	if (WARN_ON_ONCE(current->det_id < 0))
 		return;
-	pthread_mutex_lock(&det_lock);
 	running_task();
 	wake_locked(obj);
-	pthread_mutex_unlock(&det_lock);
 }
 
-void det_task_created(struct task_struct *t)
+int det_task_created(struct task_struct *t)
 {
-	struct task_struct *creator;
+	struct task_struct *creator = running_task();
 
-	pthread_mutex_lock(&det_lock);
-	creator = running_task();
+	if (fiber_create(&t->det_fiber, task_fiber_entry))
+		return -ENOMEM;
 	task_register(t);
 	log_record(DET_EV_CREATE, creator->det_id, (u32)t->det_id);
-	pthread_mutex_unlock(&det_lock);
-}
-
-void det_task_enter(struct task_struct *t)
-{
-	/*
-	 * The scheduler may have chosen @t before this pthread got here;
-	 * det.running then already holds its id and no wait happens.
-	 */
-	pthread_mutex_lock(&det_lock);
-	wait_for_turn(t);
-	pthread_mutex_unlock(&det_lock);
+	return 0;
 }
 
 void det_task_exit(struct task_struct *t)
 {
-	pthread_mutex_lock(&det_lock);
+	int next;
+
 	log_record(DET_EV_EXIT, t->det_id, 0);
 	task_retire(t);
 	__atomic_store_n(&t->exited, true, __ATOMIC_RELEASE);
-	if (det.running != t->det_id) {
-		/* kthread_run() failed to start it, and frees it now. */
-		task_forget(t);
-	} else {
-		wake_locked(t);
-		schedule_away("deadlock: the last runnable task exited");
-	}
+	wake_locked(t);
+	next = pick_next(false, SP_NR);
+	if (next < 0)
+		det_fail("deadlock: the last runnable task exited");
 	/* From here on @t may be freed by its joiner as soon as it runs. */
-	pthread_mutex_unlock(&det_lock);
+	fiber_exit(&t->det_fiber, &hand_over(t, next)->det_fiber);
 }
 
 void det_task_reap(struct task_struct *t)
 {
-	pthread_mutex_lock(&det_lock);
 	running_task();
 	task_forget(t);
-	pthread_mutex_unlock(&det_lock);
+	fiber_destroy(&t->det_fiber);
 }
 
 /* ---------------------------------------------------------------------
@@ -689,6 +749,8 @@ static int det_setup(const struct det_config *cfg)
 		return -ENOMEM;
 	if (det.cfg.strategy == DET_STRATEGY_PCT && pct_setup())
 		return -ENOMEM;
+	if (det.cfg.strategy == DET_STRATEGY_BOUNDED)
+		search_run_begin(det.cfg.search);
 	return 0;
 }
 
@@ -699,16 +761,18 @@ int det_begin(const struct det_config *cfg)
 
 	if (!cfg || (cfg->strategy != DET_STRATEGY_RANDOM &&
 		     cfg->strategy != DET_STRATEGY_PCT &&
-		     cfg->strategy != DET_STRATEGY_ROUND_ROBIN))
+		     cfg->strategy != DET_STRATEGY_ROUND_ROBIN &&
+		     cfg->strategy != DET_STRATEGY_BOUNDED) ||
+	    (cfg->strategy == DET_STRATEGY_BOUNDED && IS_ERR_OR_NULL(cfg->search)))
 		return -EINVAL;
 	if (det_active())
 		return -EBUSY;
 	/*
 	 * Callbacks queued with call_srcu() before the run would otherwise
-	 * run on liburcu's thread in the middle of it, at times no seed
-	 * decides.
+	 * run on the SRCU callback thread in the middle of it, at times no
+	 * seed decides.
 	 */
-	urcu_bp_barrier();
+	srcu_quiesce_callbacks();
 
 	pthread_mutex_lock(&det_lock);
 	if (det.active || kthread_nr_live() != 0) {
@@ -721,6 +785,7 @@ int det_begin(const struct det_config *cfg)
 		pthread_mutex_unlock(&det_lock);
 		return err;
 	}
+	fiber_init_self(&t->det_fiber);
 	task_register(t);
 	det.running = t->det_id;
 	det.active = true;
@@ -733,6 +798,7 @@ int det_begin(const struct det_config *cfg)
 int det_end(struct det_result *res)
 {
 	struct task_struct *t = current;
+	u64 hash;
 
 	pthread_mutex_lock(&det_lock);
 	if (!det.active || t->det_id < 0) {
@@ -750,19 +816,32 @@ int det_end(struct det_result *res)
 	__atomic_store_n(&mmulab_det_active, 0, __ATOMIC_SEQ_CST);
 
 	pthread_mutex_lock(&det_lock);
+	hash = XXH3_64bits_digest(det.xxh);
 	if (res) {
 		res->steps = det.steps;
 		res->switches = det.switches;
 		res->tasks = det.nr_slots;
-		res->log_hash = XXH3_64bits_digest(det.xxh);
+		res->log_hash = hash;
 	}
+	seen_add(hash);
+	det_totals.runs++;
+	det_totals.steps += det.steps;
+	det_totals.switches += det.switches;
 	task_retire(t);
 	task_forget(t);
+	fiber_fini_self(&t->det_fiber);
 	t->det_id = -1;
 	t->det_state = 0;
 	det_reset();
 	pthread_mutex_unlock(&det_lock);
 	return 0;
+}
+
+void det_get_stats(struct det_stats *out)
+{
+	pthread_mutex_lock(&det_lock);
+	*out = det_totals;
+	pthread_mutex_unlock(&det_lock);
 }
 
 bool det_active(void)
@@ -795,11 +874,9 @@ void det_log(const char *fmt, ...)
 		vsnprintf(line, (size_t)len + 1, fmt, ap);
 		va_end(ap);
 	}
-	pthread_mutex_lock(&det_lock);
 	running_task();
 	log_record(DET_EV_LOG, t->det_id, (u32)len);
 	XXH3_64bits_update(det.xxh, line, (size_t)len);
-	pthread_mutex_unlock(&det_lock);
 	if (line != buf)
 		free(line);
 }
@@ -814,20 +891,18 @@ pid_t det_fork(void)
 		return -1;
 	}
 	/*
-	 * Park the call_rcu workers first: one may be inside a grace period,
-	 * holding the lock urcu_bp_before_fork() takes.
+	 * Park the SRCU callback worker first: it may be inside a grace
+	 * period, holding the lock urcu_bp_before_fork() takes.
 	 */
-	call_rcu_before_fork();
+	srcu_before_fork();
 	urcu_bp_before_fork();
 	pid = fork();
 	err = errno;
-	if (pid == 0) {
+	if (pid == 0)
 		urcu_bp_after_fork_child();
-		call_rcu_after_fork_child();
-	} else {
+	else
 		urcu_bp_after_fork_parent();
-		call_rcu_after_fork_parent();
-	}
+	srcu_after_fork(pid == 0);
 	errno = err;
 	return pid;
 }

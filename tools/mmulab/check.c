@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mmulab/checker.h>
@@ -113,11 +114,15 @@ const char *check_race_at(unsigned int i, const char **desc)
  * One seed of a scenario file
  */
 
+/* --strategy bounded: the search whose next schedule the run follows. */
+static struct det_search *bounded_search;
+
 static int script_seed(const struct check_target *t, u64 seed,
 		       enum det_strategy strategy, bool verbose,
 		       unsigned long *steps)
 {
-	struct det_config dc = { .seed = seed, .strategy = strategy };
+	struct det_config dc = { .seed = seed, .strategy = strategy,
+				 .search = bounded_search };
 	struct script_check chk = { .seed = seed, .report = verbose };
 	struct report *r = calloc(1, sizeof(*r));
 	struct det_result res;
@@ -196,11 +201,28 @@ static struct {
 	enum det_strategy strategy;
 } replaying;
 
+/* The replay line, with the schedule when a bounded search found it. */
+static void print_replay(const struct check_target *t, u64 seed,
+			 enum det_strategy strategy, const char *mutant)
+{
+	char spec[8192];
+
+	if (strategy != DET_STRATEGY_BOUNDED || !bounded_search ||
+	    det_search_format(bounded_search, spec, sizeof(spec)) <= 0) {
+		check_print_replay(stdout, t, seed, strategy, mutant);
+		return;
+	}
+	printf("replay: mmulab check %s --replay %llu --strategy bounded "
+	       "--schedule %s%s%s\n",
+	       t->name, (unsigned long long)seed, spec,
+	       mutant ? " --mutant " : "", mutant ? mutant : "");
+}
+
 static __attribute__((noreturn)) void on_det_failure(const char *why)
 {
 	printf("violation: the run %s (liveness)\n", why);
-	check_print_replay(stdout, replaying.target, replaying.seed,
-			   replaying.strategy, replaying.mutant);
+	print_replay(replaying.target, replaying.seed, replaying.strategy,
+		     replaying.mutant);
 	fflush(stdout);
 	_exit(1);
 }
@@ -212,8 +234,10 @@ static void check_usage(FILE *out)
 	fprintf(out,
 		"usage: mmulab check [SCENARIO|FILE...] [--seeds N] "
 		"[--first-seed S]\n"
-		"                    [--strategy random|pct|both] "
-		"[--mutant NAME] [--replay SEED]\n"
+		"                    [--strategy random|pct|both|bounded] "
+		"[--bound K]\n"
+		"                    [--mutant NAME] [--replay SEED "
+		"[--schedule S]]\n"
 		"                    [--jobs N] [--shard I/N] [--json]\n"
 		"       mmulab check --exec PROG [options]\n"
 		"       mmulab check --merge [--json] FILE...\n"
@@ -261,6 +285,10 @@ static int parse_shard(const char *s, struct check_params *p)
  * @exec: the program of --exec.
  * @json: print the result as JSON.
  * @merge: combine shard results (the arguments are files).
+ * @bound: --strategy bounded's preemption bound.
+ * @schedule: with --replay, the schedule of a bounded search to run.
+ * @seeds_given: --seeds was given (a bounded search then covers that many
+ *	programs, one per seed; one otherwise).
  */
 struct check_cmd {
 	struct check_params p;
@@ -269,6 +297,9 @@ struct check_cmd {
 	const char *exec;
 	bool json;
 	bool merge;
+	unsigned int bound;
+	const char *schedule;
+	bool seeds_given;
 };
 
 static int parse_opt(struct check_cmd *c, int opt)
@@ -278,8 +309,17 @@ static int parse_opt(struct check_cmd *c, int opt)
 
 	switch (opt) {
 	case 'n':
+		c->seeds_given = true;
 		return parse_u64(optarg, &c->p.seeds) || !c->p.seeds ? -EINVAL :
 									0;
+	case 'b':
+		if (parse_u64(optarg, &v) || v > 64)
+			return -EINVAL;
+		c->bound = v;
+		return 0;
+	case 'T':
+		c->schedule = optarg;
+		return 0;
 	case 'f':
 		return parse_u64(optarg, &c->p.first);
 	case 's':
@@ -335,6 +375,8 @@ static int parse_cmdline(struct check_cmd *c, int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "merge", no_argument, NULL, 'M' },
 		{ "exec", required_argument, NULL, 'x' },
+		{ "bound", required_argument, NULL, 'b' },
+		{ "schedule", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -343,7 +385,8 @@ static int parse_cmdline(struct check_cmd *c, int argc, char **argv)
 
 	*c = (struct check_cmd){ .p = { .first = 1, .seeds = 1000,
 					.both = true, .nr_shards = 1,
-					.jobs = cores > 0 ? cores : 1 } };
+					.jobs = cores > 0 ? cores : 1 },
+				 .bound = 1 };
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 'h') {
@@ -499,6 +542,103 @@ static int search(struct check_cmd *c, struct check_target *t,
 	return status;
 }
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * --strategy bounded: for each program (a seed picks the operations of
+ * tasks with `pick`), run every schedule with at most c->bound
+ * preemptions, in this process; with --replay, just c->schedule.
+ */
+static int check_bounded(const struct check_cmd *c,
+			 const struct check_target *t)
+{
+	u64 first = c->do_replay ? c->replay : c->p.first;
+	u64 nr = c->do_replay || !c->seeds_given ? 1 : c->p.seeds;
+	unsigned long total = 0, runs = 0, steps = 0;
+	struct det_stats st0, st1;
+	double t0 = now(), dt;
+
+	det_set_failure_handler(on_det_failure);
+	det_get_stats(&st0);
+	for (u64 i = 0; i < nr; i++) {
+		struct det_search *s = c->do_replay ?
+			det_search_parse(c->schedule ?: "") :
+			det_search_create(c->bound);
+		int r;
+
+		if (IS_ERR(s)) {
+			fprintf(stderr, "mmulab check: bad --schedule '%s'\n",
+				c->schedule);
+			return EXIT_USAGE;
+		}
+		bounded_search = s;
+		replaying = (typeof(replaying)){ t, c->p.mutant, first + i,
+						 DET_STRATEGY_BOUNDED };
+		do
+			r = script_seed(t, first + i, DET_STRATEGY_BOUNDED,
+					false, &steps);
+		while (r == 0 && !interrupted() && det_search_next(s));
+		total += det_search_schedules(s);
+		runs += det_search_runs(s);
+		if (r > 0) {
+			/* Run the failing schedule again, with its report. */
+			struct det_search *again = det_search_parse("");
+			char spec[8192];
+
+			if (det_search_format(s, spec, sizeof(spec)) > 0 &&
+			    !IS_ERR(again)) {
+				det_search_destroy(again);
+				again = det_search_parse(spec);
+			}
+			if (!IS_ERR(again)) {
+				bounded_search = again;
+				script_seed(t, first + i, DET_STRATEGY_BOUNDED,
+					    true, &steps);
+				print_replay(t, first + i, DET_STRATEGY_BOUNDED,
+					     c->p.mutant);
+				det_search_destroy(again);
+			}
+		}
+		det_search_destroy(s);
+		bounded_search = NULL;
+		if (r < 0) {
+			fprintf(stderr, "mmulab check: seed %llu: %s\n",
+				(unsigned long long)(first + i), strerror(-r));
+			return EXIT_USAGE;
+		}
+		if (r) {
+			printf("found after %lu run%s (%.1f s)\n", runs,
+			       runs > 1 ? "s" : "", now() - t0);
+			return EXIT_FAILED;
+		}
+		if (interrupted()) {
+			printf("%s: interrupted by SIGINT during the bounded "
+			       "search of seed %llu\n", t->name,
+			       (unsigned long long)(first + i));
+			return EXIT_FAILED;
+		}
+	}
+	if (c->do_replay)
+		return EXIT_OK;
+	dt = now() - t0;
+	det_get_stats(&st1);
+	printf("%s: bounded search complete, no violation in any schedule with "
+	       "at most %u preemption%s (seed%s %llu-%llu): %lu schedules "
+	       "(%lu distinct log hashes) in %lu runs; %.0f runs/minute, "
+	       "%.0f scheduling points/s\n",
+	       t->name, c->bound, c->bound == 1 ? "" : "s", nr > 1 ? "s" : "",
+	       (unsigned long long)first, (unsigned long long)(first + nr - 1),
+	       total, st1.distinct - st0.distinct, runs,
+	       dt > 0 ? runs / dt * 60.0 : 0, dt > 0 ? steps / dt : 0);
+	return EXIT_OK;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct check_target t[MAX_TARGETS] = { { 0 } };
@@ -533,7 +673,12 @@ int cmd_check(int argc, char **argv)
 		}
 	}
 	warn_set_quiet(true);
-	if (c.do_replay)
+	if (!c.p.both && c.p.strategy == DET_STRATEGY_BOUNDED)
+		ret = n == 1 && !c.exec ? check_bounded(&c, &t[0]) :
+			(fprintf(stderr, "mmulab check: --strategy bounded "
+					 "needs one scenario\n"),
+			 EXIT_USAGE);
+	else if (c.do_replay)
 		ret = n == 1 ? replay_one(&t[0], &c, c.replay,
 					  c.p.both ? DET_STRATEGY_RANDOM :
 						     c.p.strategy) :

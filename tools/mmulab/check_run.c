@@ -38,6 +38,7 @@ static const struct {
 	{"random", DET_STRATEGY_RANDOM},
 	{"pct", DET_STRATEGY_PCT},
 	{"round-robin", DET_STRATEGY_ROUND_ROBIN},
+	{"bounded", DET_STRATEGY_BOUNDED},
 };
 
 const char *check_strategy_name(enum det_strategy s)

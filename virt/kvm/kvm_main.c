@@ -604,9 +604,9 @@ static int kvm_mmu_notifier_invalidate_range_start(
 		     range->start);
 
 	if (handle_hva_range(kvm, &hva_range).found_memslot)
-		atomic_long_inc(&kvm->stat.mmu_invalidations);
+		stat_long_add(1, &kvm->stat.mmu_invalidations);
 	else
-		atomic_long_inc(&kvm->stat.mmu_invalidations_nomatch);
+		stat_long_add(1, &kvm->stat.mmu_invalidations_nomatch);
 	return 0;
 }
 
@@ -1090,7 +1090,7 @@ u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end)
 	return spte;
 }
 
-#define STAT(x) out->x = atomic_long_read(&kvm->stat.x)
+#define STAT(x) out->x = atomic_long_observe(&kvm->stat.x)
 
 void kvm_get_vm_stat(struct kvm *kvm, struct kvm_vm_stat *out)
 {

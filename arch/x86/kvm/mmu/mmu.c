@@ -25,7 +25,7 @@
 static void fault_hook(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
 		       gpa_t gpa)
 {
-	kvm_fault_hook_t hook = READ_ONCE(vcpu->kvm->fault_hook);
+	kvm_fault_hook_t hook = OBSERVE_ONCE(vcpu->kvm->fault_hook);
 
 	if (hook)
 		hook(vcpu, stage, gpa, vcpu->kvm->fault_hook_arg);
