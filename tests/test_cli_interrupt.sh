@@ -69,6 +69,8 @@ interrupt "run --json" '"interrupted": *true' run --json "$tmp/long.mmu"
 "${JSON_CHECK:?}" "${SRCDIR:?}/docs/report.schema.json" "$tmp/out" ||
 	fail "run --json: the partial report does not fit the schema"
 interrupt "stress" 'stress: interrupted by SIGINT' stress --seconds 600
+grep -q '^violation' "$tmp/out" &&
+	fail "stress: stopped on a violation of its own before the SIGINT"
 grep -q '^stress: [0-9]* operations' "$tmp/out" ||
 	fail "stress: no partial figures"
 interrupt "check" 'interrupted by SIGINT after [0-9]* of 100000000 seeds' \
