@@ -199,7 +199,8 @@ int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 	unsigned long end, expect;
 	int ret = 0;
 
-	if (!mm || (start & ~PAGE_MASK) || !behavior_known(behavior))
+	if (!mm_api_ok(mm, MM_USERS) || (start & ~PAGE_MASK) ||
+	    !behavior_known(behavior))
 		return -EINVAL;
 	len = PAGE_ALIGN(len);
 	if (!len)

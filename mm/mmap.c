@@ -9,27 +9,31 @@
 
 void mmap_read_lock(struct mm_struct *mm)
 {
-	down_read(&mm->mmap_lock);
+	if (mm_api_ok(mm, MM_STRUCT))
+		down_read(&mm->mmap_lock);
 }
 
 bool mmap_read_trylock(struct mm_struct *mm)
 {
-	return down_read_trylock(&mm->mmap_lock);
+	return mm_api_ok(mm, MM_STRUCT) && down_read_trylock(&mm->mmap_lock);
 }
 
 void mmap_read_unlock(struct mm_struct *mm)
 {
-	up_read(&mm->mmap_lock);
+	if (mm_api_ok(mm, MM_STRUCT))
+		up_read(&mm->mmap_lock);
 }
 
 void mmap_write_lock(struct mm_struct *mm)
 {
-	down_write(&mm->mmap_lock);
+	if (mm_api_ok(mm, MM_STRUCT))
+		down_write(&mm->mmap_lock);
 }
 
 void mmap_write_unlock(struct mm_struct *mm)
 {
-	up_write(&mm->mmap_lock);
+	if (mm_api_ok(mm, MM_STRUCT))
+		up_write(&mm->mmap_lock);
 }
 
 /* ---------------------------------------------------------------------
@@ -318,7 +322,7 @@ long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 	struct vm_area_struct *vma;
 	long ret;
 
-	if (!mm)
+	if (!mm_api_ok(mm, MM_USERS))
 		return -EINVAL;
 	ret = mmap_check(addr, len, prot, flags);
 	if (ret)
@@ -437,7 +441,7 @@ int vm_munmap(struct mm_struct *mm, unsigned long start, unsigned long len)
 {
 	int ret;
 
-	if (!mm)
+	if (!mm_api_ok(mm, MM_USERS))
 		return -EINVAL;
 	ret = munmap_check(start, len);
 	if (ret)

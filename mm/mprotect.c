@@ -161,7 +161,7 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 	struct mmu_gather tlb;
 	int ret = 0;
 
-	if (!mm || (start & ~PAGE_MASK) ||
+	if (!mm_api_ok(mm, MM_USERS) || (start & ~PAGE_MASK) ||
 	    (prot & ~(unsigned long)(PROT_READ | PROT_WRITE | PROT_EXEC)))
 		return -EINVAL;
 	len = PAGE_ALIGN(len);

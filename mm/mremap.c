@@ -171,7 +171,7 @@ long do_mremap(struct mm_struct *mm, unsigned long addr,
 {
 	long ret;
 
-	if (!mm)
+	if (!mm_api_ok(mm, MM_USERS))
 		return -EINVAL;
 	old_len = PAGE_ALIGN(old_len);
 	new_len = PAGE_ALIGN(new_len);
