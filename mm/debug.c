@@ -26,13 +26,12 @@
  *    bad access.  Past the quarantine it is an ordinary use-after-free,
  *    for ASan, as with KASAN's quarantine.
  *  - Teardown.  host_destroy() looks at each mm still alive: one kept
- *    only by notifier subscriptions left registered after its last user
- *    left (an interval notifier never removed, a subscription never
- *    unregistered) is reported, subscription by subscription, and
- *    detached, so the mm and the host are freed, not leaked; a later
- *    remove or unregister of such a subscription is a WARN, not a
- *    use-after-free.  Any other live mm makes host_destroy() fail with
- *    -EBUSY after a report of its references.
+ *    only by interval notifiers left inserted after its last user left
+ *    is reported, notifier by notifier, and they are detached, so the mm
+ *    and the host are freed, not leaked; a later remove of such a
+ *    notifier is a WARN, not a use-after-free.  Any other live mm (a
+ *    subscription never unregistered, an mmgrab() never dropped) makes
+ *    host_destroy() fail with -EBUSY after a report of its references.
  *
  * No check is a scheduling point, so a seed replays the same run with and
  * without checked mode.  Self-deadlocks (taking the mmap_lock one holds,
@@ -136,7 +135,7 @@ bool host_teardown_audit(struct host *host, const void *caller)
 		int held = mmu_notifier_leftovers(mm, true);
 
 		__api_warn("host_destroy", caller,
-			   "mm %p exited with %d notifier subscription(s) still registered; detached",
+			   "mm %p exited with %d interval notifier(s) still inserted; detached",
 			   (void *)mm, held);
 		while (held--)
 			mmdrop(mm);

@@ -795,9 +795,9 @@ int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);
 void __mmu_notifier_release(struct mm_struct *mm);
 void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm);
 /*
- * mmu_notifier_leftovers() - subscriptions (hlist and interval) still
- * registered with @mm; with @detach, report and unlink each (their ->mm
- * cleared) and return the mm_count references they held.
+ * mmu_notifier_leftovers() - interval notifiers still inserted in @mm, so
+ * the mm_count references they hold; with @detach, report and unlink each
+ * (its ->mm cleared: a later remove is a WARN).  Host teardown only.
  */
 int mmu_notifier_leftovers(struct mm_struct *mm, bool detach);
 

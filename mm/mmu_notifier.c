@@ -1296,43 +1296,25 @@ void mmu_interval_notifier_remove(struct mmu_interval_notifier *interval_sub)
 	mmdrop(mm);
 }
 
-/* Report and unlink one leftover; lock held. */
-static void mn_detach_report(struct mm_struct *mm, const char *what,
-			     const void *sub, const void *ops)
-{
-	__api_warn("host_destroy", NULL,
-		   "mm %p: %s %p (ops %p) left registered at teardown", (void *)mm,
-		   what, sub, ops);
-}
-
 int mmu_notifier_leftovers(struct mm_struct *mm, bool detach)
 {
 	struct mmu_notifier_subscriptions *subs = mm->notifier_subscriptions;
 	struct interval_tree_node *node;
-	struct hlist_node *item, *next;
 	int n;
 
 	if (!subs)
 		return 0;
 	spin_lock(&subs->lock);
 	n = (int)subs->itree.count;
-	for (item = subs->list.first; item; item = next, n++) {
-		struct mmu_notifier *sub =
-			container_of(item, struct mmu_notifier, hlist);
-
-		next = item->next;
-		if (!detach)
-			continue;
-		mn_detach_report(mm, "subscription", sub, sub->ops);
-		hlist_del_init_rcu(&sub->hlist);
-		sub->mm = NULL;
-	}
 	while (detach &&
 	       (node = interval_tree_iter_first(&subs->itree, 0, ULONG_MAX))) {
 		struct mmu_interval_notifier *isub = container_of(
 			node, struct mmu_interval_notifier, interval_tree);
 
-		mn_detach_report(mm, "interval notifier", isub, isub->ops);
+		__api_warn("host_destroy", NULL,
+			   "mm %p: interval notifier %p [%#lx, %#lx] (ops %p) left inserted",
+			   (void *)mm, (void *)isub, node->start, node->last,
+			   (const void *)isub->ops);
 		interval_tree_remove(node, &subs->itree);
 		itree_node_clear(node);
 		isub->mm = NULL;
