@@ -246,8 +246,11 @@ long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
 	unsigned long addr = mm->mmap_base;
 	struct vm_area_struct *vma;
 
-	if (hint && !(hint & ~PAGE_MASK) && hint <= TASK_SIZE - len &&
-	    range_is_free(mm, hint, len))
+	/* As round_hint_to_min(): aligned down, raised to mmap_min_addr. */
+	hint &= PAGE_MASK;
+	if (hint && hint < MMAP_MIN_ADDR)
+		hint = MMAP_MIN_ADDR;
+	if (hint && hint <= TASK_SIZE - len && range_is_free(mm, hint, len))
 		return hint;
 	for (vma = find_vma(mm, addr); vma;
 	     vma = vma_of(interval_tree_next(&vma->vm_rb))) {
@@ -289,12 +292,16 @@ static int mmap_check(unsigned long addr, unsigned long len,
 		return -EINVAL;
 	if (prot & ~(unsigned long)(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
+	/* Linux's order and answers (do_mmap(), __get_unmapped_area()). */
 	if (len > TASK_SIZE)
 		return -ENOMEM;
-	if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
-	    ((addr & ~PAGE_MASK) || addr > TASK_SIZE - PAGE_ALIGN(len)))
+	if (!(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
+		return 0;
+	if (addr > TASK_SIZE - PAGE_ALIGN(len))
+		return -ENOMEM;
+	if (addr & ~PAGE_MASK)
 		return -EINVAL;
-	return 0;
+	return addr < MMAP_MIN_ADDR ? -EPERM : 0;
 }
 
 /* Populate (MAP_POPULATE): fault every page in, for writing if allowed. */

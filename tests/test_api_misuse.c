@@ -4,7 +4,8 @@
  * naming the entry point and its caller, plus an error return, and leaves
  * the objects as they were: no crash, no hang, no leaked frame, nothing
  * for ASan.  The tests of freed objects need checked mode (the default
- * build's); without it they are skipped.
+ * build's); without it they are skipped.  Also: the answers to wrapping,
+ * zero and misaligned ranges, which are Linux's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -348,6 +349,66 @@ static void test_leftovers_at_teardown(void **state)
 	e->host = NULL;
 }
 
+/*
+ * Wrapping, zero and misaligned ranges get Linux's answers (6.12: do_mmap,
+ * __get_unmapped_area, cap_mmap_addr, do_mprotect_pkey, do_madvise,
+ * do_vmi_munmap, mremap).
+ */
+static void test_range_answers(void **state)
+{
+	struct env *e = *state;
+	struct mm_struct *mm = e->mm;
+	const unsigned long fixed = MAP_ANON_PRIV | MAP_FIXED;
+	unsigned long a;
+	long hint;
+
+	a = (unsigned long)vm_mmap(mm, 0, 4 * PAGE_SIZE, RW, MAP_ANON_PRIV);
+	assert_true((long)a > 0);
+	/* madvise: a length that wraps when rounded, or past @start. */
+	assert_int_equal(do_madvise(mm, a, ~0UL, MADV_DONTNEED), -EINVAL);
+	assert_int_equal(do_madvise(mm, a, -a, MADV_DONTNEED), -EINVAL);
+	assert_int_equal(do_madvise(mm, a, 0, MADV_DONTNEED), 0);
+	assert_int_equal(do_madvise(mm, a + 1, PAGE_SIZE, MADV_DONTNEED),
+			 -EINVAL);
+	assert_int_equal(do_madvise(mm, TASK_SIZE, PAGE_SIZE, MADV_DONTNEED),
+			 -ENOMEM);
+	/* mprotect: zero is nothing, a wrap is -ENOMEM. */
+	assert_int_equal(do_mprotect(mm, a, 0, PROT_READ), 0);
+	assert_int_equal(do_mprotect(mm, a, ~0UL, PROT_READ), -ENOMEM);
+	assert_int_equal(do_mprotect(mm, a, -a, PROT_READ), -ENOMEM);
+	assert_int_equal(do_mprotect(mm, a + 1, PAGE_SIZE, PROT_READ),
+			 -EINVAL);
+	/* munmap: zero, misaligned and wrapping are all -EINVAL. */
+	assert_int_equal(vm_munmap(mm, a, 0), -EINVAL);
+	assert_int_equal(vm_munmap(mm, a, ~0UL), -EINVAL);
+	assert_int_equal(vm_munmap(mm, a + 1, PAGE_SIZE), -EINVAL);
+	/* mmap: zero -EINVAL, too long -ENOMEM, fixed past the top
+	 * -ENOMEM, fixed misaligned -EINVAL, fixed below mmap_min_addr
+	 * -EPERM (not CAP_SYS_RAWIO); a low hint is raised. */
+	assert_int_equal(vm_mmap(mm, 0, 0, RW, MAP_ANON_PRIV), -EINVAL);
+	assert_int_equal(vm_mmap(mm, 0, ~0UL, RW, MAP_ANON_PRIV), -ENOMEM);
+	assert_int_equal(vm_mmap(mm, TASK_SIZE, PAGE_SIZE, RW, fixed),
+			 -ENOMEM);
+	assert_int_equal(vm_mmap(mm, 0x20001, PAGE_SIZE, RW, fixed), -EINVAL);
+	assert_int_equal(vm_mmap(mm, 0, PAGE_SIZE, RW, fixed), -EPERM);
+	assert_int_equal(vm_mmap(mm, MMAP_MIN_ADDR - PAGE_SIZE, PAGE_SIZE, RW,
+				 MAP_ANON_PRIV | MAP_FIXED_NOREPLACE),
+			 -EPERM);
+	assert_int_equal(vm_mmap(mm, MMAP_MIN_ADDR, PAGE_SIZE, RW, fixed),
+			 (long)MMAP_MIN_ADDR);
+	hint = vm_mmap(mm, PAGE_SIZE, PAGE_SIZE, RW, MAP_ANON_PRIV);
+	assert_true(hint >= (long)MMAP_MIN_ADDR);
+	/* A misaligned free hint is aligned down, as Linux. */
+	assert_int_equal(vm_mmap(mm, 0x30010, PAGE_SIZE, RW, MAP_ANON_PRIV),
+			 0x30000);
+	/* mremap: a new length that wraps; a fixed target below the min. */
+	assert_int_equal(do_mremap(mm, a, PAGE_SIZE, ~0UL, MREMAP_MAYMOVE, 0),
+			 -EINVAL);
+	assert_int_equal(do_mremap(mm, a, PAGE_SIZE, PAGE_SIZE,
+				   MREMAP_MAYMOVE | MREMAP_FIXED, PAGE_SIZE),
+			 -EPERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +431,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftovers_at_teardown,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_answers, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

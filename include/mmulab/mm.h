@@ -34,6 +34,14 @@
 /** TASK_SIZE - user address spaces span [0, TASK_SIZE): 47 bits, as x86-64. */
 #define TASK_SIZE ((1UL << 47) - PAGE_SIZE)
 
+/**
+ * MMAP_MIN_ADDR - nothing may be mapped below it (the kernel's
+ * vm.mmap_min_addr, 65536 as Debian sets it), so that a NULL dereference
+ * always faults.  A MAP_FIXED mapping below it is refused with -EPERM, as
+ * for a process without CAP_SYS_RAWIO; a hint below it is raised to it.
+ */
+#define MMAP_MIN_ADDR 0x10000UL
+
 /* ---------------------------------------------------------------------
  * Page-table entries, with the x86-64 bit layout
  */
@@ -466,7 +474,8 @@ void mmap_write_unlock(struct mm_struct *mm);
 /**
  * vm_mmap() - map anonymous memory.
  * @mm: address space.
- * @addr: hint, or the exact address with MAP_FIXED / MAP_FIXED_NOREPLACE.
+ * @addr: hint (aligned down, raised to MMAP_MIN_ADDR), or the exact
+ *	address with MAP_FIXED / MAP_FIXED_NOREPLACE.
  * @len: length in bytes (rounded up to pages).
  * @prot: PROT_READ | PROT_WRITE | PROT_EXEC, or PROT_NONE.
  * @flags: MAP_ANONYMOUS with exactly one of MAP_PRIVATE or MAP_SHARED,
@@ -474,7 +483,11 @@ void mmap_write_unlock(struct mm_struct *mm);
  *
  * A MAP_FIXED mapping replaces what was there (an UNMAP invalidation).
  *
- * Return: the address, or -EINVAL, -ENOMEM, -EEXIST (FIXED_NOREPLACE).
+ * Return: the address; -EINVAL for a zero @len, bad @prot or @flags, a
+ * misaligned fixed @addr, or an mm that is NULL, freed or without users
+ * (a WARN); -ENOMEM when @len is over TASK_SIZE or a fixed range ends
+ * above it, or nothing fits; -EPERM for a fixed @addr below
+ * MMAP_MIN_ADDR; -EEXIST (FIXED_NOREPLACE).  As Linux, for the errors.
  */
 long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 	     unsigned long prot, unsigned long flags);
@@ -488,7 +501,10 @@ int vm_munmap(struct mm_struct *mm, unsigned long start, unsigned long len);
 /**
  * do_mprotect() - change protections of [@start, @start + @len), which
  * must be fully mapped.
- * Return: 0, -EINVAL or -ENOMEM (a hole in the range).
+ * Return: 0 (also for a zero @len); -EINVAL for a misaligned @start, bad
+ * @prot, or an mm that is NULL, freed or without users (a WARN);
+ * -ENOMEM for a hole in the range or a range that wraps or leaves the
+ * user range, as Linux.
  */
 int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 		unsigned long prot);
@@ -507,14 +523,20 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
  * CPU accessed bits (not a secondary MMU's); MADV_PAGEOUT reclaims them
  * now, whether used or not (see host_reclaim()).
  *
- * Return: 0, -EINVAL, -ENOMEM for a hole in the range (or no memory).
+ * Return: 0 (also for a zero @len); -EINVAL for a misaligned @start, an
+ * unknown @behavior, a length that wraps when rounded up to pages or
+ * added to @start, or an mm that is NULL, freed or without users (a
+ * WARN); -ENOMEM for a hole in the range (also beyond TASK_SIZE) or no
+ * memory.  As Linux.
  */
 int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 	       int behavior);
 
 /**
  * do_mremap() - resize or move a mapping (MREMAP_MAYMOVE, MREMAP_FIXED).
- * Return: the new address, or -EINVAL, -ENOMEM, -EFAULT.
+ * Return: the new address, or -EINVAL (also for an mm that is NULL,
+ * freed or without users, with a WARN), -ENOMEM, -EFAULT, -EPERM for a
+ * MREMAP_FIXED @new_addr below MMAP_MIN_ADDR.
  */
 long do_mremap(struct mm_struct *mm, unsigned long addr,
 	       unsigned long old_len, unsigned long new_len,
