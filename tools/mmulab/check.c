@@ -5,6 +5,7 @@
  * stop at the first violation with the arguments that replay it.
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <mmulab/sched.h>
 
 #include "check.h"
+#include "cli.h"
 
 #define NPAGES 4
 #define RW (PROT_READ | PROT_WRITE)
@@ -570,14 +572,6 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int parse_u64(const char *s, u64 *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || !*s || *end || *s == '-' ? -EINVAL : 0;
-}
 
 int cmd_check(int argc, char **argv)
 {
@@ -597,22 +591,26 @@ int cmd_check(int argc, char **argv)
 	double t0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt("check", argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'n':
-			if (parse_u64(optarg, &seeds) || !seeds)
-				goto bad;
+			if (cli_parse_u64("check", "--seeds", optarg, 1,
+					  UINT64_MAX, &seeds))
+				return 2;
 			break;
 		case 'f':
-			if (parse_u64(optarg, &first))
-				goto bad;
+			if (cli_parse_u64("check", "--first-seed", optarg, 0,
+					  UINT64_MAX, &first))
+				return 2;
 			break;
 		case 's':
 			both = !strcmp(optarg, "both");
 			if (!strcmp(optarg, "pct"))
 				strategy = DET_STRATEGY_PCT;
 			else if (!both && strcmp(optarg, "random"))
-				goto bad;
+				return cli_error("check", "--strategy is random, "
+						 "pct or both, not '%s'",
+						 optarg);
 			break;
 		case 'm':
 			if (mutant_lookup(optarg) < 0) {
@@ -627,24 +625,27 @@ int cmd_check(int argc, char **argv)
 					mutant_scenario[mutant_active()]);
 			break;
 		case 'r':
-			if (parse_u64(optarg, &replay))
-				goto bad;
+			if (cli_parse_u64("check", "--replay", optarg, 0,
+					  UINT64_MAX, &replay))
+				return 2;
 			do_replay = true;
 			break;
 		case 'h':
 			check_usage(stdout);
 			return 0;
-		default:
-			goto bad;
-		}
-	}
-	if (optind < argc) {
-		scn = check_scenario_find(argv[optind]);
-		if (!scn || optind + 1 < argc) {
-			fprintf(stderr, "mmulab check: unknown scenario '%s'\n",
-				argv[optind]);
+		default: /* cli_getopt() said what is wrong */
 			return 2;
 		}
+	}
+	if (optind + 1 < argc)
+		return cli_error("check", "too many arguments: '%s' after "
+				 "the scenario '%s'; one scenario at a time",
+				 argv[optind + 1], argv[optind]);
+	if (optind < argc) {
+		scn = check_scenario_find(argv[optind]);
+		if (!scn)
+			return cli_error("check", "unknown scenario '%s'",
+					 argv[optind]);
 	}
 	failing.scenario = scn->name;
 	warn_set_quiet(true);
@@ -676,7 +677,4 @@ int cmd_check(int argc, char **argv)
 	       scn->name, (unsigned long long)seeds,
 	       seeds / (now() - t0) * 60.0);
 	return 0;
-bad:
-	check_usage(stderr);
-	return 2;
 }
