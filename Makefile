@@ -5,21 +5,27 @@
 #                under ASan+UBSan and under TSan
 #
 # Other targets: build, test (plain tests only), asan, tsan, install,
-# install-test (build an example against the installed library), clean.
+# install-test (build an example against the installed library), fuzz
+# (the scenario language's coverage-guided fuzz target for FUZZ_SECONDS,
+# default 60: `make fuzz FUZZ_SECONDS=3600` for a long run), clean.
 
 BUILD ?= build
 MESON_OPTS ?=
 DEBIAN_PACKAGES := gcc make meson ninja-build pkg-config \
 	liburcu-dev libcmocka-dev libxxhash-dev libjson-c-dev
+# The fuzz target only: clang and its libFuzzer runtime.
+FUZZ_PACKAGES := clang libclang-rt-dev
+FUZZ_SECONDS ?= 60
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test check asan tsan install install-test clean
+.PHONY: all deps fuzz-deps build run test check asan tsan fuzz install \
+	install-test clean
 
 all: build
 
-deps:
+deps fuzz-deps:
 	@missing=""; \
-	for p in $(DEBIAN_PACKAGES); do \
+	for p in $(if $(filter fuzz-deps,$@),$(FUZZ_PACKAGES),$(DEBIAN_PACKAGES)); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 			grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
@@ -57,8 +63,26 @@ tsan: deps
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		setarch $$(uname -m) -R meson test -C $(BUILD)-tsan --print-errorlogs
 
-check: test asan tsan install-test
-	@echo "check: plain, ASan+UBSan and TSan test suites passed"
+# libFuzzer over the scenario language (tests/fuzz): new inputs go to
+# $(BUILD)-fuzz/corpus, findings to $(BUILD)-fuzz/artifacts/; the corpus
+# kept in the tree seeds every run.
+FUZZ_DIR = $(BUILD)-fuzz
+fuzz: deps fuzz-deps
+	@if [ ! -f $(FUZZ_DIR)/build.ninja ]; then \
+		CC=clang meson setup $(FUZZ_DIR) -Dfuzz=true -Dtests=false \
+			-Db_sanitize=address,undefined -Db_lundef=false \
+			$(MESON_OPTS); fi
+	ninja -C $(FUZZ_DIR) tests/fuzz/fuzz_scenario
+	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	./$(FUZZ_DIR)/tests/fuzz/fuzz_scenario -max_total_time=$(FUZZ_SECONDS) \
+		-timeout=10 -rss_limit_mb=4096 -max_len=4096 -print_final_stats=1 \
+		-dict=tests/fuzz/scenario.dict \
+		-artifact_prefix=$(FUZZ_DIR)/artifacts/ \
+		$(FUZZ_DIR)/corpus tests/fuzz/corpus
+
+check: test asan tsan install-test fuzz
+	@echo "check: plain, ASan+UBSan and TSan test suites and the fuzz target passed"
 
 install: build
 	meson install -C $(BUILD)
@@ -83,6 +107,6 @@ install-test: build
 	bash tests/test_gru.sh ./$(BUILD)/gru_tlb-installed
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz
 
 , := ,

@@ -19,7 +19,7 @@ struct mm_struct *mm_alloc(struct host *host)
 {
 	struct mm_struct *mm;
 
-	if (!host)
+	if (!host_api_ok(host))
 		return ERR_PTR(-EINVAL);
 	mm = calloc(1, sizeof(*mm));
 	if (!mm)
@@ -29,6 +29,7 @@ struct mm_struct *mm_alloc(struct host *host)
 		free(mm);
 		return ERR_PTR(-ENOMEM);
 	}
+	mm->magic = MM_MAGIC;
 	mm->host = host;
 	init_rwsem(&mm->mmap_lock);
 	spin_lock_init(&mm->page_table_lock);
@@ -46,22 +47,26 @@ struct mm_struct *mm_alloc(struct host *host)
 
 struct host *mm_host(const struct mm_struct *mm)
 {
+	if (!mm_api_ok(mm, MM_STRUCT))
+		return NULL;
 	return mm->host;
 }
 
 void mmget(struct mm_struct *mm)
 {
-	WARN_ON_ONCE(atomic_inc_return(&mm->mm_users) <= 1);
+	if (mm_api_ok(mm, MM_USERS))
+		atomic_inc(&mm->mm_users);
 }
 
 bool mmget_not_zero(struct mm_struct *mm)
 {
-	return atomic_inc_not_zero(&mm->mm_users);
+	return mm_api_ok(mm, MM_STRUCT) && atomic_inc_not_zero(&mm->mm_users);
 }
 
 void mmgrab(struct mm_struct *mm)
 {
-	WARN_ON_ONCE(atomic_inc_return(&mm->mm_count) <= 1);
+	if (mm_api_ok(mm, MM_STRUCT))
+		WARN_ON_ONCE(atomic_inc_return(&mm->mm_count) <= 1);
 }
 
 static void __mmdrop(struct mm_struct *mm)
@@ -74,13 +79,18 @@ static void __mmdrop(struct mm_struct *mm)
 	spin_unlock(&host->mmlist_lock);
 	__mmu_notifier_subscriptions_destroy(mm);
 	free_pt_page(mm->pgd);
-	free(mm);
+	__atomic_store_n(&mm->magic, OBJ_POISON, __ATOMIC_RELAXED);
+	api_free(mm);
 	atomic_dec(&host->nr_mms);
 }
 
 void mmdrop(struct mm_struct *mm)
 {
-	int left = atomic_dec_return(&mm->mm_count);
+	int left;
+
+	if (!mm_api_ok(mm, MM_STRUCT))
+		return;
+	left = atomic_dec_return(&mm->mm_count);
 
 	if (left == 0)
 		__mmdrop(mm);
@@ -90,7 +100,11 @@ void mmdrop(struct mm_struct *mm)
 
 void mmput(struct mm_struct *mm)
 {
-	int left = atomic_dec_return(&mm->mm_users);
+	int left;
+
+	if (!mm_api_ok(mm, MM_USERS))
+		return;
+	left = atomic_dec_return(&mm->mm_users);
 
 	if (left == 0) {
 		/* KSM forgets the mm once no PTE maps its pages any more. */
@@ -107,7 +121,7 @@ struct mm_struct *dup_mm(struct mm_struct *oldmm)
 	struct mm_struct *mm;
 	int err;
 
-	if (!oldmm || atomic_read(&oldmm->mm_users) <= 0)
+	if (!mm_api_ok(oldmm, MM_USERS))
 		return ERR_PTR(-EINVAL);
 	mm = mm_alloc(oldmm->host);
 	if (IS_ERR(mm))

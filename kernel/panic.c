@@ -2,10 +2,14 @@
 /*
  * WARN and BUG reporting.
  */
+#include <dlfcn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <mmulab/bug.h>
+#include "../mm/debug.h"
 
 static unsigned long nr_warnings;
 static int quiet;
@@ -25,6 +29,49 @@ void __warn_msg(const char *msg)
 	__atomic_fetch_add(&nr_warnings, 1, __ATOMIC_RELAXED);
 	if (msg && !__atomic_load_n(&quiet, __ATOMIC_RELAXED))
 		fprintf(stderr, "WARNING: %s\n", msg);
+}
+
+/*
+ * "sym+0xoff" of a code address, or "file+0xoff" when the symbol is not
+ * exported (a static function): `addr2line -e file 0xoff` names the line.
+ */
+static void format_caller(const void *ip, char *buf, size_t size)
+{
+	Dl_info info;
+
+	if (!dladdr(ip, &info) || !info.dli_fname) {
+		snprintf(buf, size, "%p", ip);
+	} else if (info.dli_sname) {
+		snprintf(buf, size, "%s+%#lx", info.dli_sname,
+			 (unsigned long)((const char *)ip -
+					 (const char *)info.dli_saddr));
+	} else {
+		const char *base = strrchr(info.dli_fname, '/');
+
+		snprintf(buf, size, "%s+%#lx", base ? base + 1 : info.dli_fname,
+			 (unsigned long)((const char *)ip -
+					 (const char *)info.dli_fbase));
+	}
+}
+
+void __api_warn(const char *func, const void *caller, const char *fmt, ...)
+{
+	char who[256], what[256];
+	va_list ap;
+
+	__atomic_fetch_add(&nr_warnings, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&quiet, __ATOMIC_RELAXED))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (!caller) {
+		fprintf(stderr, "WARNING: %s(): %s\n", func, what);
+		return;
+	}
+	/* The return address points after the call; name the call. */
+	format_caller((const char *)caller - 1, who, sizeof(who));
+	fprintf(stderr, "WARNING: %s() misused by %s: %s\n", func, who, what);
 }
 
 void __bug_report(const char *file, int line, const char *cond)

@@ -99,7 +99,7 @@ int host_compact(struct host *host, unsigned long start_pfn,
 {
 	struct compact_control cc = { .host = host };
 
-	if (!host || start_pfn >= end_pfn)
+	if (!host_api_ok(host) || start_pfn >= end_pfn)
 		return -EINVAL;
 	if (end_pfn > host->cfg.nr_frames)
 		end_pfn = host->cfg.nr_frames;

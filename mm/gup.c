@@ -130,7 +130,7 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start,
 {
 	unsigned long i;
 
-	if (!mm || !pages || (start & ~PAGE_MASK) || !nr_pages ||
+	if (!pages || (start & ~PAGE_MASK) || !nr_pages ||
 	    start >= TASK_SIZE || nr_pages > (TASK_SIZE - start) >> PAGE_SHIFT)
 		return -EINVAL;
 	mmap_assert_locked(mm);
@@ -151,6 +151,8 @@ long get_user_pages_remote(struct mm_struct *mm, unsigned long start,
 			   unsigned long nr_pages, unsigned int gup_flags,
 			   struct page **pages)
 {
+	if (!mm_api_ok(mm, MM_USERS))
+		return -EINVAL;
 	/* FOLL_LONGTERM only makes sense for pins. */
 	if (gup_flags & ~(GUP_USER_FLAGS & ~FOLL_LONGTERM))
 		return -EINVAL;
@@ -163,7 +165,7 @@ long get_user_pages_unlocked(struct mm_struct *mm, unsigned long start,
 {
 	long ret;
 
-	if (!mm)
+	if (!mm_api_ok(mm, MM_USERS))
 		return -EINVAL;
 	mmap_read_lock(mm);
 	ret = get_user_pages_remote(mm, start, nr_pages, gup_flags, pages);
@@ -175,7 +177,7 @@ long pin_user_pages_remote(struct mm_struct *mm, unsigned long start,
 			   unsigned long nr_pages, unsigned int gup_flags,
 			   struct page **pages)
 {
-	if (gup_flags & ~GUP_USER_FLAGS)
+	if (!mm_api_ok(mm, MM_USERS) || (gup_flags & ~GUP_USER_FLAGS))
 		return -EINVAL;
 	return __get_user_pages(mm, start, nr_pages, gup_flags | FOLL_PIN,
 				pages);

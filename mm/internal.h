@@ -33,6 +33,7 @@
 #include <mmulab/list.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
+#include "debug.h"
 
 /* ---------------------------------------------------------------------
  * struct page: per-frame metadata, at most 64 bytes (asserted).
@@ -288,6 +289,7 @@ struct task_struct;
 struct ksm;
 
 struct host {
+	u32 magic;	/* HOST_MAGIC while alive (mm/debug.h) */
 	struct host_config cfg;
 	unsigned int index;
 	struct page *pages;
@@ -530,6 +532,7 @@ enum mm_counter {
  *	OOM killer's measure of an address space).
  */
 struct mm_struct {
+	u32 magic;	/* MM_MAGIC while alive (mm/debug.h) */
 	struct host *host;
 	struct page *pgd;
 	struct rw_semaphore mmap_lock;
@@ -784,6 +787,12 @@ int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);
 
 void __mmu_notifier_release(struct mm_struct *mm);
 void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm);
+/*
+ * mmu_notifier_leftovers() - interval notifiers still inserted in @mm, so
+ * the mm_count references they hold; with @detach, report and unlink each
+ * (its ->mm cleared: a later remove is a WARN).  Host teardown only.
+ */
+int mmu_notifier_leftovers(struct mm_struct *mm, bool detach);
 
 /**
  * struct mmu_notifier_snapshot - notifier state of one mm, read at once

@@ -1113,7 +1113,7 @@ long ksm_scan(struct host *host, unsigned long nr_pages)
 	struct ksm *ksm;
 	long ret;
 
-	if (!host)
+	if (!host_api_ok(host))
 		return -EINVAL;
 	ksm = host->ksm;
 	mutex_lock(&ksm->lock);
@@ -1427,7 +1427,7 @@ int ksm_set_run(struct host *host, enum ksm_run_mode run)
 	struct ksm *ksm;
 	int err = 0;
 
-	if (!host || (unsigned int)run > KSM_RUN_UNMERGE)
+	if (!host_api_ok(host) || (unsigned int)run > KSM_RUN_UNMERGE)
 		return -EINVAL;
 	ksm = host->ksm;
 	mutex_lock(&ksm->run_lock);
@@ -1459,7 +1459,7 @@ void ksm_get_stats(struct host *host, struct ksm_stats *st)
 {
 	struct ksm *ksm;
 
-	if (WARN_ON_ONCE(!host || !st))
+	if (!host_api_ok(host) || WARN_ON_ONCE(!st))
 		return;
 	ksm = host->ksm;
 

@@ -227,13 +227,18 @@ int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 	unsigned long end, expect;
 	int ret = 0;
 
-	if (!mm || (start & ~PAGE_MASK) || !behavior_known(behavior))
+	if (!mm_api_ok(mm, MM_USERS) || (start & ~PAGE_MASK) ||
+	    !behavior_known(behavior))
 		return -EINVAL;
-	len = PAGE_ALIGN(len);
 	if (!len)
 		return 0;
-	if (start >= TASK_SIZE || len > TASK_SIZE - start)
+	/* A length that wraps, rounded up or added to @start: as Linux. */
+	len = PAGE_ALIGN(len);
+	if (!len || start + len < start)
 		return -EINVAL;
+	/* Beyond the user range nothing is mapped: a hole, as Linux. */
+	if (start >= TASK_SIZE || len > TASK_SIZE - start)
+		return -ENOMEM;
 	end = start + len;
 	expect = start;
 	if (madvise_need_mmap_write(behavior))

@@ -1008,7 +1008,7 @@ static int cpu_access(struct mm_struct *mm, unsigned long addr, void *buf,
 {
 	int ret = 0;
 
-	if (!mm || !buf || addr >= TASK_SIZE || len > TASK_SIZE - addr)
+	if (!buf || addr >= TASK_SIZE || len > TASK_SIZE - addr)
 		return -EINVAL;
 	if (!mm->host->mem)
 		return -EINVAL; /* tag mode has no bytes */
@@ -1029,12 +1029,16 @@ static int cpu_access(struct mm_struct *mm, unsigned long addr, void *buf,
 
 int cpu_read(struct mm_struct *mm, unsigned long addr, void *buf, size_t len)
 {
+	if (!mm_api_ok(mm, MM_USERS))
+		return -EINVAL;
 	return cpu_access(mm, addr, buf, len, false);
 }
 
 int cpu_write(struct mm_struct *mm, unsigned long addr, const void *buf,
 	      size_t len)
 {
+	if (!mm_api_ok(mm, MM_USERS))
+		return -EINVAL;
 	return cpu_access(mm, addr, (void *)buf, len, true);
 }
 
@@ -1043,7 +1047,7 @@ static int cpu_access_u64(struct mm_struct *mm, unsigned long addr, u64 *val,
 {
 	int ret;
 
-	if (!mm || !val || addr >= TASK_SIZE || (addr & 7))
+	if (!val || addr >= TASK_SIZE || (addr & 7))
 		return -EINVAL;
 	mmap_read_lock(mm);
 	ret = access_page(mm, addr, val, 8, write, page_access_u64);
@@ -1053,11 +1057,15 @@ static int cpu_access_u64(struct mm_struct *mm, unsigned long addr, u64 *val,
 
 int cpu_read_u64(struct mm_struct *mm, unsigned long addr, u64 *val)
 {
+	if (!mm_api_ok(mm, MM_USERS))
+		return -EINVAL;
 	return cpu_access_u64(mm, addr, val, false);
 }
 
 int cpu_write_u64(struct mm_struct *mm, unsigned long addr, u64 val)
 {
+	if (!mm_api_ok(mm, MM_USERS))
+		return -EINVAL;
 	return cpu_access_u64(mm, addr, &val, true);
 }
 
@@ -1066,7 +1074,7 @@ int follow_pte(struct mm_struct *mm, unsigned long addr, pte_t *out)
 	spinlock_t *ptl;
 	pte_t *pte;
 
-	if (!mm || !out || addr >= TASK_SIZE)
+	if (!mm_api_ok(mm, MM_STRUCT) || !out || addr >= TASK_SIZE)
 		return -EINVAL;
 	mmap_read_lock(mm);
 	pte = pte_offset_map_lock(mm, addr, &ptl);

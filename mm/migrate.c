@@ -442,7 +442,7 @@ int migrate_page_retry(struct page *old, struct page *new)
 
 int migrate_pfn(struct host *host, unsigned long pfn, unsigned long *new_pfn)
 {
-	struct page *old = pfn_to_page(host, pfn);
+	struct page *old = host_api_ok(host) ? pfn_to_page(host, pfn) : NULL;
 	struct page *new;
 	int ret;
 

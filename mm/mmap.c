@@ -10,27 +10,32 @@
 /* The lock primitives get the caller's site, for the validator's reports. */
 void __mmap_read_lock(struct mm_struct *mm, const char *site)
 {
-	_down_read(&mm->mmap_lock, site);
+	if (mm_api_ok(mm, MM_STRUCT))
+		_down_read(&mm->mmap_lock, site);
 }
 
 bool __mmap_read_trylock(struct mm_struct *mm, const char *site)
 {
-	return _down_read_trylock(&mm->mmap_lock, site);
+	return mm_api_ok(mm, MM_STRUCT) &&
+	       _down_read_trylock(&mm->mmap_lock, site);
 }
 
 void mmap_read_unlock(struct mm_struct *mm)
 {
-	up_read(&mm->mmap_lock);
+	if (mm_api_ok(mm, MM_STRUCT))
+		up_read(&mm->mmap_lock);
 }
 
 void __mmap_write_lock(struct mm_struct *mm, const char *site)
 {
-	_down_write(&mm->mmap_lock, site);
+	if (mm_api_ok(mm, MM_STRUCT))
+		_down_write(&mm->mmap_lock, site);
 }
 
 void mmap_write_unlock(struct mm_struct *mm)
 {
-	up_write(&mm->mmap_lock);
+	if (mm_api_ok(mm, MM_STRUCT))
+		up_write(&mm->mmap_lock);
 }
 
 /* ---------------------------------------------------------------------
@@ -243,8 +248,11 @@ long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
 	unsigned long addr = mm->mmap_base;
 	struct vm_area_struct *vma;
 
-	if (hint && !(hint & ~PAGE_MASK) && hint <= TASK_SIZE - len &&
-	    range_is_free(mm, hint, len))
+	/* As round_hint_to_min(): aligned down, raised to mmap_min_addr. */
+	hint &= PAGE_MASK;
+	if (hint && hint < MMAP_MIN_ADDR)
+		hint = MMAP_MIN_ADDR;
+	if (hint && hint <= TASK_SIZE - len && range_is_free(mm, hint, len))
 		return hint;
 	for (vma = find_vma(mm, addr); vma;
 	     vma = vma_of(interval_tree_next(&vma->vm_rb))) {
@@ -286,12 +294,16 @@ static int mmap_check(unsigned long addr, unsigned long len,
 		return -EINVAL;
 	if (prot & ~(unsigned long)(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
+	/* Linux's order and answers (do_mmap(), __get_unmapped_area()). */
 	if (len > TASK_SIZE)
 		return -ENOMEM;
-	if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
-	    ((addr & ~PAGE_MASK) || addr > TASK_SIZE - PAGE_ALIGN(len)))
+	if (!(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
+		return 0;
+	if (addr > TASK_SIZE - PAGE_ALIGN(len))
+		return -ENOMEM;
+	if (addr & ~PAGE_MASK)
 		return -EINVAL;
-	return 0;
+	return addr < MMAP_MIN_ADDR ? -EPERM : 0;
 }
 
 /* Populate (MAP_POPULATE): fault every page in, for writing if allowed. */
@@ -319,7 +331,7 @@ long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 	struct vm_area_struct *vma;
 	long ret;
 
-	if (!mm)
+	if (!mm_api_ok(mm, MM_USERS))
 		return -EINVAL;
 	ret = mmap_check(addr, len, prot, flags);
 	if (ret)
@@ -438,7 +450,7 @@ int vm_munmap(struct mm_struct *mm, unsigned long start, unsigned long len)
 {
 	int ret;
 
-	if (!mm)
+	if (!mm_api_ok(mm, MM_USERS))
 		return -EINVAL;
 	ret = munmap_check(start, len);
 	if (ret)

@@ -811,12 +811,12 @@ int __mmu_notifier_register(struct mmu_notifier *subscription,
 	struct mmu_notifier_subscriptions *new_subs = NULL, *subs;
 	int ret;
 
+	/* Without a user, exit_mmap may be running release right now. */
+	if (!mm_api_ok(mm, MM_USERS))
+		return -EINVAL;
 	/* As 6.12; the checked API also refuses. */
 	mmap_assert_write_locked(mm);
 	if (!rwsem_is_write_owner(&mm->mmap_lock))
-		return -EINVAL;
-	/* Without a user, exit_mmap may be running release right now. */
-	if (WARN_ON(atomic_read(&mm->mm_users) <= 0))
 		return -EINVAL;
 	if (subscription) {
 		ret = mn_check_subscription(subscription);
@@ -904,6 +904,8 @@ int mmu_notifier_register(struct mmu_notifier *subscription,
 {
 	int ret;
 
+	if (!mm_api_ok(mm, MM_USERS))
+		return -EINVAL;
 	if (mutant_is(MUTANT_REGISTER_NO_EXCLUSION) && subscription)
 		return mn_register_unexcluded(subscription, mm);
 
@@ -981,6 +983,8 @@ struct mmu_notifier *mmu_notifier_get(const struct mmu_notifier_ops *ops,
 {
 	struct mmu_notifier *sub;
 
+	if (!mm_api_ok(mm, MM_USERS))
+		return ERR_PTR(-EINVAL);
 	mmap_write_lock(mm);
 	sub = mmu_notifier_get_locked(ops, mm);
 	mmap_write_unlock(mm);
@@ -1019,8 +1023,13 @@ void mmu_notifier_unregister(struct mmu_notifier *subscription,
 	struct mmu_notifier_subscriptions *subs;
 	bool linked;
 
+	if (!mm_api_ok(mm, MM_STRUCT) ||
+	    API_WARN_ON(!subscription, "NULL subscription"))
+		return;
 	/* Also catches a second unregister: the first cleared ->mm. */
-	if (WARN_ON(!mm || subscription->mm != mm))
+	if (API_WARN_ON(subscription->mm != mm,
+			"subscription %p is not registered with mm %p",
+			(void *)subscription, (void *)mm))
 		return;
 	if (WARN_ON(atomic_read(&mm->mm_count) <= 0))
 		return;
@@ -1076,15 +1085,23 @@ static void mn_free_rcu(struct callback_head *head)
 
 void mmu_notifier_put(struct mmu_notifier *subscription)
 {
-	struct mm_struct *mm = subscription->mm;
 	struct mmu_notifier_subscriptions *subs;
+	struct mm_struct *mm;
 
-	if (WARN_ON(!mm))
+	if (API_WARN_ON(!subscription, "NULL subscription"))
+		return;
+	mm = subscription->mm;
+	if (API_WARN_ON(!mm || !subscription->ops->free_notifier,
+			"subscription %p is not from mmu_notifier_get()",
+			(void *)subscription))
 		return;
 	subs = mn_subs(mm);
 
 	spin_lock(&subs->lock);
-	if (WARN_ON(!subscription->users) || --subscription->users) {
+	if (API_WARN_ON(!subscription->users,
+			"subscription %p: put without a get",
+			(void *)subscription) ||
+	    --subscription->users) {
 		spin_unlock(&subs->lock);
 		return;
 	}
@@ -1128,8 +1145,6 @@ static int __mmu_interval_notifier_insert(
 	/* The tree stores [start, last]; an empty or wrapping one has none. */
 	if (length == 0 || __builtin_add_overflow(start, length - 1, &last))
 		return -EOVERFLOW;
-	if (WARN_ON(atomic_read(&mm->mm_users) <= 0))
-		return -EINVAL;
 
 	interval_sub->mm = mm;
 	interval_sub->ops = ops;
@@ -1176,12 +1191,17 @@ static int __mmu_interval_notifier_insert(
 	return 0;
 }
 
-static bool mn_interval_args_ok(struct mmu_interval_notifier *interval_sub,
-				struct mm_struct *mm,
-				const struct mmu_interval_notifier_ops *ops)
-{
-	return !WARN_ON(!interval_sub || !mm || !ops || !ops->invalidate);
-}
+/*
+ * A macro, so that a WARN names the entry point and its caller.  ->mm is
+ * set from insert to remove: the notifier must start zeroed (kzalloc).
+ */
+#define mn_interval_args_ok(interval_sub, mm, ops)                             \
+	(!API_WARN_ON(!(interval_sub) || !(ops) || !(ops)->invalidate,         \
+		      "NULL interval notifier or ops") &&                      \
+	 mm_api_ok(mm, MM_USERS) &&                                            \
+	 !API_WARN_ON((interval_sub)->mm,                                      \
+		      "interval notifier %p is already inserted (in mm %p)",   \
+		      (void *)(interval_sub), (void *)(interval_sub)->mm))
 
 int mmu_interval_notifier_insert(struct mmu_interval_notifier *interval_sub,
 				 struct mm_struct *mm, unsigned long start,
@@ -1289,14 +1309,19 @@ mn_itree_unlink(struct mmu_notifier_subscriptions *subs,
 
 void mmu_interval_notifier_remove(struct mmu_interval_notifier *interval_sub)
 {
-	struct mm_struct *mm = interval_sub->mm;
 	struct mmu_notifier_subscriptions *subs;
 	unsigned long seq = 0;
 	enum mn_unlink how;
+	struct mm_struct *mm;
 
 	/* As 6.12: removal may wait for an epoch to end. */
 	might_sleep();
-	if (WARN_ON(!mm))
+	if (API_WARN_ON(!interval_sub, "NULL interval notifier"))
+		return;
+	mm = interval_sub->mm;
+	/* Also a second removal: the first cleared ->mm. */
+	if (API_WARN_ON(!mm, "interval notifier %p is not inserted",
+			(void *)interval_sub))
 		return;
 	subs = mn_subs(mm);
 
@@ -1320,8 +1345,36 @@ void mmu_interval_notifier_remove(struct mmu_interval_notifier *interval_sub)
 		wait_event(subs->wq, mn_itree_seq_released(subs, seq));
 	checker_contract_interval(interval_sub, NULL);
 
+	interval_sub->mm = NULL;
 	/* Pairs with the mmgrab() of insert. */
 	mmdrop(mm);
+}
+
+int mmu_notifier_leftovers(struct mm_struct *mm, bool detach)
+{
+	struct mmu_notifier_subscriptions *subs = mm->notifier_subscriptions;
+	struct interval_tree_node *node;
+	int n;
+
+	if (!subs)
+		return 0;
+	spin_lock(&subs->lock);
+	n = (int)subs->itree.count;
+	while (detach &&
+	       (node = interval_tree_iter_first(&subs->itree, 0, ULONG_MAX))) {
+		struct mmu_interval_notifier *isub = container_of(
+			node, struct mmu_interval_notifier, interval_tree);
+
+		__api_warn("host_destroy", NULL,
+			   "mm %p: interval notifier %p [%#lx, %#lx] (ops %p) left inserted",
+			   (void *)mm, (void *)isub, node->start, node->last,
+			   (const void *)isub->ops);
+		interval_tree_remove(node, &subs->itree);
+		itree_node_clear(node);
+		isub->mm = NULL;
+	}
+	spin_unlock(&subs->lock);
+	return n;
 }
 
 /* ---------------------------------------------------------------------

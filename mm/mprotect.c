@@ -151,13 +151,14 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 	struct mmu_gather tlb;
 	int ret = 0;
 
-	if (!mm || (start & ~PAGE_MASK) ||
+	if (!mm_api_ok(mm, MM_USERS) || (start & ~PAGE_MASK) ||
 	    (prot & ~(unsigned long)(PROT_READ | PROT_WRITE | PROT_EXEC)))
 		return -EINVAL;
-	len = PAGE_ALIGN(len);
 	if (!len)
 		return 0;
-	if (start >= TASK_SIZE || len > TASK_SIZE - start)
+	/* A length that wraps: Linux's "end <= start", -ENOMEM. */
+	len = PAGE_ALIGN(len);
+	if (!len || start >= TASK_SIZE || len > TASK_SIZE - start)
 		return -ENOMEM;
 	end = start + len;
 	mmap_write_lock(mm);

@@ -137,7 +137,8 @@ static int mremap_check(unsigned long addr, unsigned long old_len,
 	/* The two ranges must not overlap. */
 	if (new_addr < addr + old_len && addr < new_addr + new_len)
 		return -EINVAL;
-	return 0;
+	/* As mmap(MAP_FIXED): below mmap_min_addr is refused. */
+	return new_addr < MMAP_MIN_ADDR ? -EPERM : 0;
 }
 
 static long mremap_locked(struct mm_struct *mm, unsigned long addr,
@@ -182,7 +183,7 @@ long do_mremap(struct mm_struct *mm, unsigned long addr,
 {
 	long ret;
 
-	if (!mm)
+	if (!mm_api_ok(mm, MM_USERS))
 		return -EINVAL;
 	old_len = PAGE_ALIGN(old_len);
 	new_len = PAGE_ALIGN(new_len);

@@ -155,7 +155,7 @@ bool out_of_memory(struct host *host)
 
 int mm_oom_reap(struct mm_struct *mm)
 {
-	if (!mm)
+	if (!mm_api_ok(mm, MM_USERS))
 		return -EINVAL;
 	if (mm_flag_test(mm, MMF_OOM_SKIP))
 		return -EEXIST;

@@ -112,7 +112,8 @@ static void host_free_memory(struct host *host)
 		munmap(host->pages, host->cfg.nr_frames * sizeof(struct page));
 	if (host->mem)
 		munmap(host->mem, host->cfg.nr_frames * PAGE_SIZE);
-	free(host);
+	__atomic_store_n(&host->magic, OBJ_POISON, __ATOMIC_RELAXED);
+	api_free(host);
 }
 
 /*
@@ -207,6 +208,7 @@ struct host *host_create(const struct host_config *cfg)
 	host = calloc(1, sizeof(*host));
 	if (!host)
 		return ERR_PTR(-ENOMEM);
+	host->magic = HOST_MAGIC;
 	host->cfg = *cfg;
 	if (host_set_watermarks(host)) {
 		free(host);
@@ -236,9 +238,10 @@ struct host *host_create(const struct host_config *cfg)
 
 int host_destroy(struct host *host)
 {
-	if (!host)
+	if (!host_api_ok(host))
 		return -EINVAL;
-	if (atomic_read(&host->nr_mms))
+	if (atomic_read(&host->nr_mms) &&
+	    host_teardown_audit(host, __builtin_return_address(0)))
 		return -EBUSY;
 	kswapd_stop(host);
 	ksm_destroy_host(host);
@@ -258,20 +261,25 @@ const struct host_config *host_config_of(const struct host *host)
 
 unsigned long host_nr_free_frames(struct host *host)
 {
+	if (!host_api_ok(host))
+		return 0;
 	return atomic_long_read(&host->nr_free);
 }
 
 unsigned long host_vm_event(struct host *host, enum vm_event_item item)
 {
-	if ((unsigned int)item >= NR_VM_EVENT_ITEMS)
+	if (!host_api_ok(host) || (unsigned int)item >= NR_VM_EVENT_ITEMS)
 		return 0;
 	return atomic_long_observe(&host->vm_events[item]);
 }
 
 void host_meminfo(struct host *host, struct host_meminfo *info)
 {
-	struct swap_info_struct *si = host->swap;
+	struct swap_info_struct *si;
 
+	if (!host_api_ok(host) || WARN_ON_ONCE(!info))
+		return;
+	si = host->swap;
 	info->total = host->cfg.nr_frames;
 	info->free = atomic_long_read(&host->nr_free);
 	info->active_anon = lru_size(host, LRU_ACTIVE_ANON);
@@ -287,6 +295,8 @@ void host_meminfo(struct host *host, struct host_meminfo *info)
 
 void host_notify_events(struct host *host, unsigned long *out, unsigned int n)
 {
+	if (!host_api_ok(host))
+		return;
 	for (unsigned int i = 0; i < n && i < MMU_NOTIFY_NR_EVENTS; i++)
 		out[i] = atomic_long_observe(&host->notify_events[i]);
 }

@@ -387,7 +387,7 @@ long host_reclaim(struct host *host, unsigned long nr_pages)
 {
 	struct scan_control sc = { .nr_to_reclaim = nr_pages };
 
-	if (!host)
+	if (!host_api_ok(host))
 		return -EINVAL;
 	if (!nr_pages)
 		return 0;

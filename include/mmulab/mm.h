@@ -11,6 +11,24 @@
  * errno on failure; functions returning objects use ERR_PTR().  Every entry
  * point validates its arguments: misuse returns -EINVAL (and, where it
  * reveals a bug in the caller, raises a WARN) rather than corrupting state.
+ *
+ * API misuse.  The "Misuse:" line of a function's comment says which
+ * misuse it detects and what it then does; a function without one
+ * detects none beyond its Return: errors.  Each is a WARN (counted by
+ * warn_count(), see <mmulab/bug.h>) that names the function, its caller
+ * and what is wrong, e.g.
+ *
+ *	WARNING: vm_mmap() misused by my_driver+0x4c: mm 0x5581... has no
+ *	users: used after its last mmput()
+ *
+ * and the call changes nothing.  Checked API mode (CONFIG_DEBUG_API: the
+ * meson option debug_api, on by default in every build type with debug
+ * info, as CONFIG_DEBUG_VM in a debug kernel) also recognises hosts and
+ * mms that were already freed, by keeping the last 1024 freed in a
+ * quarantine, poisoned, and audits host_destroy() for interval notifiers
+ * left inserted.  Self-deadlocks (taking a lock one holds) are the lock
+ * layer's to report.  No check is a scheduling point: a seed replays the
+ * same run in either mode.
  */
 #ifndef MMULAB_MM_H
 #define MMULAB_MM_H
@@ -33,6 +51,14 @@
 
 /** TASK_SIZE - user address spaces span [0, TASK_SIZE): 47 bits, as x86-64. */
 #define TASK_SIZE ((1UL << 47) - PAGE_SIZE)
+
+/**
+ * MMAP_MIN_ADDR - nothing may be mapped below it (the kernel's
+ * vm.mmap_min_addr, 65536 as Debian sets it), so that a NULL dereference
+ * always faults.  A MAP_FIXED mapping below it is refused with -EPERM, as
+ * for a process without CAP_SYS_RAWIO; a hint below it is raised to it.
+ */
+#define MMAP_MIN_ADDR 0x10000UL
 
 /* ---------------------------------------------------------------------
  * Page-table entries, with the x86-64 bit layout
@@ -262,16 +288,27 @@ struct host *host_create(const struct host_config *cfg);
  *
  * Return: 0, or -EBUSY if an address space of the host is still alive (it
  * is then left intact).
+ *
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN,
+ *	-EINVAL. Address spaces alive: a WARN for each, -EBUSY; in checked mode,
+ *	mms kept alive only by interval notifiers left inserted are reported,
+ *	detached and freed first.
  */
 int host_destroy(struct host *host);
 
 /** host_config_of() - the configuration @host was created with. */
 const struct host_config *host_config_of(const struct host *host);
 
-/** host_nr_free_frames() - frames currently free. */
+/**
+ * host_nr_free_frames() - frames currently free.
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN, 0.
+ */
 unsigned long host_nr_free_frames(struct host *host);
 
-/** host_vm_event() - current value of one counter. */
+/**
+ * host_vm_event() - current value of one counter.
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN, 0.
+ */
 unsigned long host_vm_event(struct host *host, enum vm_event_item item);
 
 /**
@@ -307,6 +344,9 @@ struct host_meminfo {
 /**
  * host_meminfo() - fill @info for @host (each field read once; under
  * concurrent activity they need not add up exactly).
+ *
+ * Misuse: a NULL or destroyed host (destroyed: checked mode), a NULL
+ *	@info: WARN, nothing filled.
  */
 void host_meminfo(struct host *host, struct host_meminfo *info);
 
@@ -320,12 +360,18 @@ void host_meminfo(struct host *host, struct host_meminfo *info);
  * the swap device full, swap-backed pages stay.
  *
  * Return: pages freed (at most @nr_pages), or -EINVAL.
+ *
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN,
+ *	-EINVAL.
  */
 long host_reclaim(struct host *host, unsigned long nr_pages);
 
 /**
  * host_notify_events() - invalidations started per mmu_notifier_event,
  * written to @out, which has room for @n counters.
+ *
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN,
+ *	nothing written.
  */
 void host_notify_events(struct host *host, unsigned long *out, unsigned int n);
 
@@ -406,24 +452,47 @@ void page_access_u64(struct page *page, unsigned long offset, void *buf,
  * mm_alloc() - a new, empty address space on @host, with one user (the
  * caller's) and one reference.
  * Return: the mm, or ERR_PTR(-ENOMEM).
+ *
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN,
+ *	ERR_PTR(-EINVAL).
  */
 struct mm_struct *mm_alloc(struct host *host);
 
-/** mm_host() - host of @mm. */
+/**
+ * mm_host() - host of @mm.
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, NULL.
+ */
 struct host *mm_host(const struct mm_struct *mm);
 
-/** mmget() - take a user reference; the caller already holds one. */
+/**
+ * mmget() - take a user reference; the caller already holds one.
+ * Misuse: a NULL or freed mm (freed: checked mode), an mm without users
+ *	(used after its last mmput()): WARN, no reference taken.
+ */
 void mmget(struct mm_struct *mm);
-/** mmget_not_zero() - take a user reference unless the mm is exiting. */
+/**
+ * mmget_not_zero() - take a user reference unless the mm is exiting.
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, false.
+ */
 bool mmget_not_zero(struct mm_struct *mm);
 /**
  * mmput() - drop a user reference; the last one tears the address space
  * down (exit_mmap: notifier release, unmap of every VMA, frames freed).
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode), an mm without users
+ *	(a put after the last one): WARN, nothing dropped.
  */
 void mmput(struct mm_struct *mm);
-/** mmgrab() - keep the mm_struct itself alive (not its mappings). */
+/**
+ * mmgrab() - keep the mm_struct itself alive (not its mappings).
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, no reference
+ *	taken.
+ */
 void mmgrab(struct mm_struct *mm);
-/** mmdrop() - drop an mmgrab() reference; the last one frees the struct. */
+/**
+ * mmdrop() - drop an mmgrab() reference; the last one frees the struct.
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, nothing dropped.
+ */
 void mmdrop(struct mm_struct *mm);
 
 /**
@@ -439,6 +508,9 @@ void mmdrop(struct mm_struct *mm);
  * Return: 0 when every eligible VMA was reaped, -EAGAIN when the reaper
  * gave up, -EINVAL for a NULL @mm, -EEXIST when @mm was already given up
  * (by an earlier reap or by exit).
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode), an mm without users
+ *	(used after its last mmput()): WARN, -EINVAL.
  */
 int mm_oom_reap(struct mm_struct *mm);
 
@@ -446,6 +518,9 @@ int mm_oom_reap(struct mm_struct *mm);
  * dup_mm() - fork: a new address space that shares @oldmm's private pages
  * copy-on-write and its shared mappings outright.
  * Return: the child mm (one user), or ERR_PTR(-ENOMEM).
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode), an mm without users
+ *	(used after its last mmput()): WARN, ERR_PTR(-EINVAL).
  */
 struct mm_struct *dup_mm(struct mm_struct *oldmm);
 
@@ -454,30 +529,44 @@ bool __mmap_read_trylock(struct mm_struct *mm, const char *site);
 void __mmap_write_lock(struct mm_struct *mm, const char *site);
 
 /**
- * mmap_read_lock() - take @mm's mmap_lock shared; may sleep.  Taking it
- * while the task already holds it (either way) is reported as a
- * self-deadlock by the lock validator (<mmulab/sync.h>).
+ * mmap_read_lock() - take @mm's mmap_lock shared; may sleep.
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, no lock taken
+ *	(and none released by the matching unlock).  Taking it while the task
+ *	already holds it (either way) is reported as a self-deadlock by the
+ *	lock validator (<mmulab/sync.h>).
  */
 #define mmap_read_lock(mm) __mmap_read_lock((mm), LOCK_SITE)
 /**
  * mmap_read_trylock() - take @mm's mmap_lock shared if that needs no
  * wait (no writer holds it or waits for it); true on success.
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, false.
  */
 #define mmap_read_trylock(mm) __mmap_read_trylock((mm), LOCK_SITE)
-/** mmap_read_unlock() - release a shared hold of the mmap_lock. */
+/**
+ * mmap_read_unlock() - release a shared hold of the mmap_lock.
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, nothing
+ *	released.
+ */
 void mmap_read_unlock(struct mm_struct *mm);
 /**
- * mmap_write_lock() - take @mm's mmap_lock exclusive; may sleep.  A
- * self-deadlock (the task holds it already) is reported, not hung.
+ * mmap_write_lock() - take @mm's mmap_lock exclusive; may sleep.
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, no lock taken.
+ *	A self-deadlock (the task holds it already) is reported, not hung.
  */
 #define mmap_write_lock(mm) __mmap_write_lock((mm), LOCK_SITE)
-/** mmap_write_unlock() - release an exclusive hold of the mmap_lock. */
+/**
+ * mmap_write_unlock() - release an exclusive hold of the mmap_lock.
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, nothing
+ *	released.
+ */
 void mmap_write_unlock(struct mm_struct *mm);
 
 /**
  * vm_mmap() - map anonymous memory.
  * @mm: address space.
- * @addr: hint, or the exact address with MAP_FIXED / MAP_FIXED_NOREPLACE.
+ * @addr: hint (aligned down, raised to MMAP_MIN_ADDR), or the exact
+ *	address with MAP_FIXED / MAP_FIXED_NOREPLACE.
  * @len: length in bytes (rounded up to pages).
  * @prot: PROT_READ | PROT_WRITE | PROT_EXEC, or PROT_NONE.
  * @flags: MAP_ANONYMOUS with exactly one of MAP_PRIVATE or MAP_SHARED,
@@ -485,7 +574,11 @@ void mmap_write_unlock(struct mm_struct *mm);
  *
  * A MAP_FIXED mapping replaces what was there (an UNMAP invalidation).
  *
- * Return: the address, or -EINVAL, -ENOMEM, -EEXIST (FIXED_NOREPLACE).
+ * Return: the address; -EINVAL for a zero @len, bad @prot or @flags, a
+ * misaligned fixed @addr, or an mm that is NULL, freed or without users
+ * (a WARN); -ENOMEM when @len is over TASK_SIZE or a fixed range ends
+ * above it, or nothing fits; -EPERM for a fixed @addr below
+ * MMAP_MIN_ADDR; -EEXIST (FIXED_NOREPLACE).  As Linux, for the errors.
  */
 long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 	     unsigned long prot, unsigned long flags);
@@ -493,13 +586,19 @@ long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 /**
  * vm_munmap() - unmap [@start, @start + @len).
  * Return: 0 or -EINVAL.
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode), an mm without users
+ *	(used after its last mmput()): WARN, -EINVAL.
  */
 int vm_munmap(struct mm_struct *mm, unsigned long start, unsigned long len);
 
 /**
  * do_mprotect() - change protections of [@start, @start + @len), which
  * must be fully mapped.
- * Return: 0, -EINVAL or -ENOMEM (a hole in the range).
+ * Return: 0 (also for a zero @len); -EINVAL for a misaligned @start, bad
+ * @prot, or an mm that is NULL, freed or without users (a WARN);
+ * -ENOMEM for a hole in the range or a range that wraps or leaves the
+ * user range, as Linux.
  */
 int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 		unsigned long prot);
@@ -518,14 +617,20 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
  * CPU accessed bits (not a secondary MMU's); MADV_PAGEOUT reclaims them
  * now, whether used or not (see host_reclaim()).
  *
- * Return: 0, -EINVAL, -ENOMEM for a hole in the range (or no memory).
+ * Return: 0 (also for a zero @len); -EINVAL for a misaligned @start, an
+ * unknown @behavior, a length that wraps when rounded up to pages or
+ * added to @start, or an mm that is NULL, freed or without users (a
+ * WARN); -ENOMEM for a hole in the range (also beyond TASK_SIZE) or no
+ * memory.  As Linux.
  */
 int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 	       int behavior);
 
 /**
  * do_mremap() - resize or move a mapping (MREMAP_MAYMOVE, MREMAP_FIXED).
- * Return: the new address, or -EINVAL, -ENOMEM, -EFAULT.
+ * Return: the new address, or -EINVAL (also for an mm that is NULL,
+ * freed or without users, with a WARN), -ENOMEM, -EFAULT, -EPERM for a
+ * MREMAP_FIXED @new_addr below MMAP_MIN_ADDR.
  */
 long do_mremap(struct mm_struct *mm, unsigned long addr,
 	       unsigned long old_len, unsigned long new_len,
@@ -569,6 +674,9 @@ struct ksm_stats {
  * ksmd's batches it stops early at the end of a pass (counted in
  * ksm_stats.full_scans), so the next call starts a new one.
  * Return: pages scanned, or -EINVAL.
+ *
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN,
+ *	-EINVAL.
  */
 long ksm_scan(struct host *host, unsigned long nr_pages);
 
@@ -577,10 +685,17 @@ long ksm_scan(struct host *host, unsigned long nr_pages);
  * stop it and unmerge everything (KSM_RUN_UNMERGE), which also forgets
  * every scanned page.  Waits for a running ksmd to finish its batch.
  * Return: 0, -EINVAL, or the error of starting the thread.
+ *
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN,
+ *	-EINVAL.
  */
 int ksm_set_run(struct host *host, enum ksm_run_mode run);
 
-/** ksm_get_stats() - a consistent snapshot of @host's KSM counters. */
+/**
+ * ksm_get_stats() - a consistent snapshot of @host's KSM counters.
+ * Misuse: a NULL or destroyed host (destroyed: checked mode), a NULL
+ *	@stats: WARN, nothing filled.
+ */
 void ksm_get_stats(struct host *host, struct ksm_stats *stats);
 
 /* ---------------------------------------------------------------------
@@ -603,6 +718,9 @@ void ksm_get_stats(struct host *host, struct ksm_stats *stats);
  * a page table, a page neither mapped nor cached); -EBUSY if the page is
  * pinned or stays referenced by someone other than its mappings;
  * -ENOMEM if no frame is free.
+ *
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN,
+ *	-EINVAL.
  */
 int migrate_pfn(struct host *host, unsigned long pfn, unsigned long *new_pfn);
 
@@ -626,6 +744,9 @@ struct compact_result {
  * range into free frames at its bottom until the two scans meet.
  * @res: filled in (may be NULL).
  * Return: 0 or -EINVAL.
+ *
+ * Misuse: a NULL or destroyed host (destroyed: checked mode): WARN,
+ *	-EINVAL.
  */
 int host_compact(struct host *host, unsigned long start_pfn,
 		 unsigned long end_pfn, struct compact_result *res);
@@ -639,23 +760,37 @@ int host_compact(struct host *host, unsigned long start_pfn,
 /**
  * cpu_read() - load @len bytes at @addr into @buf (data mode only).
  * Return: 0, -EFAULT (no mapping or no permission), -ENOMEM, -EINVAL.
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode), an mm without users
+ *	(used after its last mmput()): WARN, -EINVAL; nothing is allocated.
  */
 int cpu_read(struct mm_struct *mm, unsigned long addr, void *buf, size_t len);
-/** cpu_write() - store @len bytes from @buf at @addr (data mode only). */
+/**
+ * cpu_write() - store @len bytes from @buf at @addr (data mode only).
+ * Misuse: as cpu_read().
+ */
 int cpu_write(struct mm_struct *mm, unsigned long addr, const void *buf,
 	      size_t len);
 /**
  * cpu_read_u64() - load 8 bytes at an 8-aligned @addr; in tag mode the
  * tag of the page containing @addr.
+ *
+ * Misuse: as cpu_read().
  */
 int cpu_read_u64(struct mm_struct *mm, unsigned long addr, u64 *val);
-/** cpu_write_u64() - store 8 bytes at @addr; in tag mode set the tag. */
+/**
+ * cpu_write_u64() - store 8 bytes at @addr; in tag mode set the tag.
+ * Misuse: as cpu_read().
+ */
 int cpu_write_u64(struct mm_struct *mm, unsigned long addr, u64 val);
 
 /**
  * follow_pte() - the current page-table entry mapping @addr (none if
  * there is no page table for it).
  * Return: 0, or -EINVAL for an address outside the user range.
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode): WARN, -EINVAL (an mm
+ *	without users reads as empty).
  */
 int follow_pte(struct mm_struct *mm, unsigned long addr, pte_t *pte);
 
@@ -694,6 +829,9 @@ int follow_pte_next(struct mm_struct *mm, unsigned long *addr,
  *
  * Return: number of pages taken (possibly fewer than asked when a later
  * page faults), or -EFAULT, -ENOMEM, -EINVAL when none could be.
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode), an mm without users
+ *	(used after its last mmput()): WARN, -EINVAL.
  */
 long get_user_pages_remote(struct mm_struct *mm, unsigned long start,
 			   unsigned long nr_pages, unsigned int gup_flags,
@@ -702,6 +840,8 @@ long get_user_pages_remote(struct mm_struct *mm, unsigned long start,
 /**
  * get_user_pages_unlocked() - as get_user_pages_remote(), but takes and
  * releases the mmap_lock itself.
+ *
+ * Misuse: as get_user_pages_remote().
  */
 long get_user_pages_unlocked(struct mm_struct *mm, unsigned long start,
 			     unsigned long nr_pages, struct page **pages,
@@ -713,6 +853,8 @@ long get_user_pages_unlocked(struct mm_struct *mm, unsigned long start,
  * migration leave the pages alone, fork copies them eagerly, and a read
  * pin of a COW-shared anonymous page unshares it first.  Release with
  * unpin_user_page().
+ *
+ * Misuse: as get_user_pages_remote().
  */
 long pin_user_pages_remote(struct mm_struct *mm, unsigned long start,
 			   unsigned long nr_pages, unsigned int gup_flags,

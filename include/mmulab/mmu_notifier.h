@@ -223,6 +223,12 @@ bool mm_has_notifiers(struct mm_struct *mm);
  *
  * Return: 0; -EINVAL for a bad ops table, an mm without users, or a
  * subscription already registered; -ENOMEM; -EINTR if a signal is pending.
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode), an mm without users
+ *	(used after its last mmput()), a NULL ops table, ops with both
+ *	arch_invalidate_secondary_tlbs and start/end, a subscription already
+ *	registered: WARN, -EINVAL. Registering while holding the mmap_lock is
+ *	the lock layer's to report.
  */
 int mmu_notifier_register(struct mmu_notifier *subscription,
 			  struct mm_struct *mm);
@@ -231,6 +237,9 @@ int mmu_notifier_register(struct mmu_notifier *subscription,
  * __mmu_notifier_register() - as mmu_notifier_register(), with the
  * mmap_lock already held for writing.  A NULL @subscription only sets up
  * the mm for interval notifiers.
+ *
+ * Misuse: as mmu_notifier_register(), and the mmap_lock not held for
+ *	writing: WARN, -EINVAL.
  */
 int __mmu_notifier_register(struct mmu_notifier *subscription,
 			    struct mm_struct *mm);
@@ -242,6 +251,11 @@ int __mmu_notifier_register(struct mmu_notifier *subscription,
  * returns no callback of @subscription runs or will run.  Never call it
  * from a callback.  A subscription that is not registered with @mm gets a
  * WARN and nothing else.
+ *
+ * Misuse: a NULL @subscription, a NULL or freed mm (freed: checked mode),
+ *	a subscription not registered with @mm (a second unregister, one never
+ *	registered): WARN, nothing done. From a callback: the lock layer's to
+ *	report.
  */
 void mmu_notifier_unregister(struct mmu_notifier *subscription,
 			     struct mm_struct *mm);
@@ -251,10 +265,17 @@ void mmu_notifier_unregister(struct mmu_notifier *subscription,
  * ops->alloc_notifier and registered on first use, with its users count
  * raised.  The caller must not hold the mmap_lock.
  * Return: the subscription or an ERR_PTR().
+ *
+ * Misuse: a NULL or freed mm (freed: checked mode), an mm without users
+ *	(used after its last mmput()), ops without alloc_notifier/free_notifier:
+ *	WARN, ERR_PTR(-EINVAL).
  */
 struct mmu_notifier *mmu_notifier_get(const struct mmu_notifier_ops *ops,
 				      struct mm_struct *mm);
-/** mmu_notifier_get_locked() - as mmu_notifier_get(), mmap_lock held. */
+/**
+ * mmu_notifier_get_locked() - as mmu_notifier_get(), mmap_lock held.
+ * Misuse: as mmu_notifier_get(), and the mmap_lock not held for writing.
+ */
 struct mmu_notifier *
 mmu_notifier_get_locked(const struct mmu_notifier_ops *ops,
 			struct mm_struct *mm);
@@ -263,6 +284,12 @@ mmu_notifier_get_locked(const struct mmu_notifier_ops *ops,
  * mmu_notifier_put() - drop a mmu_notifier_get() reference.  The last one
  * unlinks the subscription and frees it with ops->free_notifier after a
  * grace period; ->release is not called.  Allowed from ->release.
+ *
+ * Misuse: a NULL @subscription, one not from mmu_notifier_get() (never
+ *	registered, or registered with mmu_notifier_register()), a put without a
+ *	get (no reference left): WARN, nothing done. A put after the
+ *	subscription was freed is a use-after-free of the caller's memory:
+ *	ASan's to report.
  */
 void mmu_notifier_put(struct mmu_notifier *subscription);
 
@@ -278,12 +305,21 @@ void mmu_notifier_synchronize(void);
  * invalidated, so the first mmu_interval_read_begin() waits for them.
  * Return: 0, -EOVERFLOW for an empty or wrapping interval, -EINVAL for an
  * mm without users, -ENOMEM, -EINTR.
+ *
+ * Misuse: a NULL notifier or ops, a NULL or freed mm (freed: checked
+ *	mode), an mm without users (used after its last mmput()), a notifier
+ *	already inserted (->mm set: it must start zeroed, and is again after
+ *	removal): WARN, -EINVAL.
  */
 int mmu_interval_notifier_insert(struct mmu_interval_notifier *interval_sub,
 				 struct mm_struct *mm, unsigned long start,
 				 unsigned long length,
 				 const struct mmu_interval_notifier_ops *ops);
-/** mmu_interval_notifier_insert_locked() - the same, mmap_lock held. */
+/**
+ * mmu_interval_notifier_insert_locked() - the same, mmap_lock held.
+ * Misuse: as mmu_interval_notifier_insert(), and the mmap_lock not held
+ *	for writing.
+ */
 int mmu_interval_notifier_insert_locked(
 	struct mmu_interval_notifier *interval_sub, struct mm_struct *mm,
 	unsigned long start, unsigned long length,
@@ -292,6 +328,9 @@ int mmu_interval_notifier_insert_locked(
 /**
  * mmu_interval_notifier_remove() - unsubscribe; waits for a running
  * invalidation of the interval to finish.  Never from ->invalidate.
+ *
+ * Misuse: a NULL notifier, one not inserted (a second removal, or one
+ *	detached by host_destroy()): WARN, nothing done.
  */
 void mmu_interval_notifier_remove(struct mmu_interval_notifier *interval_sub);
 

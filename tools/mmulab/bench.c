@@ -11,6 +11,8 @@
 #include <mmulab/kvm.h>
 
 #include "bench.h"
+#include "cli.h"
+#include "mmulab.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 
@@ -138,13 +140,26 @@ static double bench_zap(unsigned long npages)
 
 int cmd_bench(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	unsigned long npages = 1UL << 16;
 	double f1, f2;
+	int c;
 
-	if (argc > 1 && (argv[1][0] != '-' || argv[1][1] != 'q')) {
-		fprintf(stderr, "usage: mmulab bench\n");
-		return 2;
+	optind = 1;
+	while ((c = cli_getopt("bench", argc, argv, "hq", opts)) != -1) {
+		if (c == 'h') {
+			printf("usage: mmulab bench\n");
+			return EXIT_OK;
+		}
+		if (c != 'q') /* -q: accepted, as ever; the output is short */
+			return EXIT_USAGE;
 	}
+	if (optind < argc)
+		return cli_error("bench", "unexpected argument '%s'",
+				 argv[optind]);
 	printf("tlb hit (guest 8-byte read)   %8.1f ns\n",
 	       bench_tlb_hit(4000000) * 1e9);
 	f1 = bench_faults(npages, 1);

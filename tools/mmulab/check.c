@@ -11,6 +11,8 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -20,6 +22,7 @@
 #include <mmulab/checker.h>
 
 #include "check.h"
+#include "cli.h"
 #include "interrupt.h"
 #include "mmulab.h"
 #include "script.h"
@@ -256,15 +259,6 @@ static void check_usage(FILE *out)
 	}
 }
 
-static int parse_u64(const char *s, u64 *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || !*s || *end || *s == '-' ? -EINVAL : 0;
-}
-
 static int parse_shard(const char *s, struct check_params *p)
 {
 	unsigned int i, n;
@@ -302,6 +296,13 @@ struct check_cmd {
 	bool seeds_given;
 };
 
+/* "--seeds": an integer option of check, from @min to @max, or an error. */
+static int opt_u64(const char *opt, u64 min, u64 max, u64 *out)
+{
+	return cli_parse_u64("check", opt, optarg, min, max, out) ? -ENOENT : 0;
+}
+
+/* One option; -ENOENT when its error was already said. */
 static int parse_opt(struct check_cmd *c, int opt)
 {
 	u64 v;
@@ -310,29 +311,31 @@ static int parse_opt(struct check_cmd *c, int opt)
 	switch (opt) {
 	case 'n':
 		c->seeds_given = true;
-		return parse_u64(optarg, &c->p.seeds) || !c->p.seeds ? -EINVAL :
-									0;
+		return opt_u64("--seeds", 1, UINT64_MAX, &c->p.seeds);
 	case 'b':
-		if (parse_u64(optarg, &v) || v > 64)
-			return -EINVAL;
+		if (opt_u64("--bound", 0, 64, &v))
+			return -ENOENT;
 		c->bound = v;
 		return 0;
 	case 'T':
 		c->schedule = optarg;
 		return 0;
 	case 'f':
-		return parse_u64(optarg, &c->p.first);
+		return opt_u64("--first-seed", 0, UINT64_MAX, &c->p.first);
 	case 's':
 		c->p.both = !strcmp(optarg, "both");
 		s = check_strategy_of(optarg);
-		if (!c->p.both && s < 0)
-			return -EINVAL;
+		if (!c->p.both && s < 0) {
+			cli_error("check", "--strategy is random, pct, both or "
+				  "bounded, not '%s'", optarg);
+			return -ENOENT;
+		}
 		c->p.strategy = s < 0 ? DET_STRATEGY_RANDOM : s;
 		return 0;
 	case 'm':
 		if (mutant_lookup(optarg) < 0) {
-			fprintf(stderr, "mmulab check: unknown mutant '%s'\n",
-				optarg);
+			cli_error("check", "unknown mutant '%s' (mmulab check "
+				  "--help lists them)", optarg);
 			return -ENOENT;
 		}
 		c->p.mutant = optarg;
@@ -340,14 +343,19 @@ static int parse_opt(struct check_cmd *c, int opt)
 		return 0;
 	case 'r':
 		c->do_replay = true;
-		return parse_u64(optarg, &c->replay);
+		return opt_u64("--replay", 0, UINT64_MAX, &c->replay);
 	case 'j':
-		if (parse_u64(optarg, &v) || !v || v > 1024)
-			return -EINVAL;
+		if (opt_u64("--jobs", 1, 1024, &v))
+			return -ENOENT;
 		c->p.jobs = v;
 		return 0;
 	case 'S':
-		return parse_shard(optarg, &c->p);
+		if (parse_shard(optarg, &c->p)) {
+			cli_error("check", "--shard is I/N with 1 <= I <= N <= "
+				  "64, not '%s'", optarg);
+			return -ENOENT;
+		}
+		return 0;
 	case 'J':
 		c->json = true;
 		return 0;
@@ -357,8 +365,8 @@ static int parse_opt(struct check_cmd *c, int opt)
 	case 'x':
 		c->exec = optarg;
 		return 0;
-	default:
-		return -EINVAL;
+	default: /* cli_getopt() said what is wrong */
+		return -ENOENT;
 	}
 }
 
@@ -388,7 +396,7 @@ static int parse_cmdline(struct check_cmd *c, int argc, char **argv)
 					.jobs = cores > 0 ? cores : 1 },
 				 .bound = 1 };
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = cli_getopt("check", argc, argv, "h", opts)) != -1) {
 		if (opt == 'h') {
 			check_usage(stdout);
 			return 1;

@@ -19,6 +19,7 @@
 
 #include "bench.h"
 #include "check.h"
+#include "cli.h"
 #include "stress.h"
 #include "mmulab.h"
 #include "progress.h"
@@ -165,10 +166,9 @@ static int load_script(const struct scenario *sc, const char *name,
 
 static void print_report(const struct report *r, const struct run_opts *opts)
 {
+	/* A failed write is reported by cli_finish(), once. */
 	if (opts->json) {
-		if (report_print_json(r, stdout))
-			fprintf(stderr, "%s: writing the report failed\n",
-				prog);
+		report_print_json(r, stdout);
 	} else if (opts->quiet) {
 		report_print_summary(r, stdout);
 	} else {
@@ -513,12 +513,54 @@ static int check_command(const struct command *cmd, int argc, char **argv,
 	return -1;
 }
 
-static void close_outputs(struct run_opts *opts)
+/* Close the trace files; a failed write makes a passing run fail. */
+static int close_outputs(struct run_opts *opts, int ret)
 {
-	if (opts->trace.chrome && opts->trace.chrome != stdout)
-		fclose(opts->trace.chrome);
-	if (opts->trace.ftrace && opts->trace.ftrace != stdout)
-		fclose(opts->trace.ftrace);
+	FILE *f[2] = { opts->trace.chrome, opts->trace.ftrace };
+
+	for (int i = 0; i < 2; i++) {
+		if (!f[i] || f[i] == stdout)
+			continue;
+		if ((ferror(f[i]) | fclose(f[i])) && ret == EXIT_OK) {
+			fprintf(stderr, "%s: writing the trace failed\n", prog);
+			ret = EXIT_FAILED;
+		}
+	}
+	return ret;
+}
+
+/*
+ * Global options may come before a subcommand that parses its own
+ * (`mmulab --json check`): it gets "NAME OPTIONS... ARGS...", so that it
+ * takes them, or names the one it does not take.  Return it, or NULL;
+ * *@seeded tells that a run-only option came first.
+ */
+static const struct own_command *
+own_command_after_options(int argc, char **argv, bool *seeded)
+{
+	const struct own_command *own;
+	int i = 1;
+	char *name;
+
+	*seeded = false;
+	while (i < argc && argv[i][0] == '-' && argv[i][1] &&
+	       strcmp(argv[i], "--")) {
+		if (!strncmp(argv[i], "--seed", 6) ||
+		    !strncmp(argv[i], "--trace", 7) ||
+		    !strncmp(argv[i], "--ftrace", 8))
+			*seeded = true;
+		/* The two global options whose value is the next word. */
+		if (!strcmp(argv[i], "--seed") || !strcmp(argv[i], "--trace"))
+			i++;
+		i++;
+	}
+	own = i < argc ? find_own_command(argv[i]) : NULL;
+	if (!own)
+		return NULL;
+	name = argv[i];
+	memmove(&argv[2], &argv[1], (size_t)(i - 1) * sizeof(*argv));
+	argv[1] = name;
+	return own;
 }
 
 int main(int argc, char **argv)
@@ -526,11 +568,18 @@ int main(int argc, char **argv)
 	const struct own_command *own;
 	struct run_opts opts = { 0 };
 	const struct command *cmd;
+	bool seeded;
 	int ret;
 
-	own = argc > 1 ? find_own_command(argv[1]) : NULL;
+	own = own_command_after_options(argc, argv, &seeded);
+	if (own && seeded) {
+		/* Not handed on: check's --seeds would take "--seed". */
+		usage_error("%s: --seed, --trace and --ftrace apply to run "
+			    "only", own->name);
+		return EXIT_USAGE;
+	}
 	if (own)
-		return own->fn(argc - 1, argv + 1);
+		return cli_finish(own->fn(argc - 1, argv + 1));
 	ret = parse_options(argc, argv, &opts);
 	if (ret >= 0)
 		goto out;
@@ -550,6 +599,5 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		ret = cmd->fn(argc, argv, &opts);
 out:
-	close_outputs(&opts);
-	return ret;
+	return cli_finish(close_outputs(&opts, ret));
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <time.h>
 
 #include <mmulab/checker.h>
@@ -19,6 +20,8 @@
 #include <mmulab/mmu_notifier.h>
 
 #include "interrupt.h"
+#include "cli.h"
+#include "mmulab.h"
 #include "stress.h"
 
 #define RW (PROT_READ | PROT_WRITE)
@@ -262,36 +265,39 @@ int cmd_stress(int argc, char **argv)
 	struct kvm_vm_stat vs;
 	struct ksm_stats ksm;
 	int nvcpus = 4, nworkers = 0, c;
-	char *end;
+	u64 n;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt("stress", argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 's':
-			seconds = strtod(optarg, &end);
-			if (*end || seconds <= 0 || seconds > 86400)
-				goto bad;
+			if (cli_parse_seconds("stress", "--seconds", optarg,
+					      86400, &seconds))
+				return EXIT_USAGE;
 			break;
 		case 'o':
-			st.ops_limit = strtoul(optarg, &end, 0);
-			if (*end || !st.ops_limit || *optarg == '-')
-				goto bad;
+			if (cli_parse_u64("stress", "--ops", optarg, 1,
+					  LONG_MAX, &n))
+				return EXIT_USAGE;
+			st.ops_limit = n;
 			break;
 		case 'v':
-			nvcpus = (int)strtol(optarg, &end, 0);
-			if (*end || nvcpus < 1 || nvcpus > MAX_VCPUS)
-				goto bad;
+			if (cli_parse_u64("stress", "--vcpus", optarg, 1,
+					  MAX_VCPUS, &n))
+				return EXIT_USAGE;
+			nvcpus = (int)n;
 			break;
 		case 'h':
 			printf("usage: mmulab stress [--seconds S | --ops N] "
 			       "[--vcpus N]\n");
 			return 0;
-		default:
-			goto bad;
+		default: /* cli_getopt() said what is wrong */
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
-		goto bad;
+		return cli_error("stress", "unexpected argument '%s'",
+				 argv[optind]);
 	interrupt_install(); /* a ^C during the setup stops at once */
 	warn_set_quiet(true);
 	checker_park_init(&st.park, 0);
@@ -364,8 +370,4 @@ int cmd_stress(int argc, char **argv)
 	checker_detach(st.host);
 	host_destroy(st.host);
 	return c;
-bad:
-	fprintf(stderr, "usage: mmulab stress [--seconds S | --ops N] "
-			"[--vcpus N]\n");
-	return 2;
 }
