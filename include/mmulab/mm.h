@@ -524,6 +524,7 @@ int mm_oom_reap(struct mm_struct *mm);
  */
 struct mm_struct *dup_mm(struct mm_struct *oldmm);
 
+/* Back ends of the mmap_lock macros below (@site: the caller's). */
 void __mmap_read_lock(struct mm_struct *mm, const char *site);
 bool __mmap_read_trylock(struct mm_struct *mm, const char *site);
 void __mmap_write_lock(struct mm_struct *mm, const char *site);

@@ -586,6 +586,7 @@ typedef struct {
 
 #define __SPIN_LOCK_UNLOCKED { 0, 0, 0 }
 
+/* Back ends of the spinlock macros below (@site: the caller's LOCK_SITE). */
 void __spin_lock_init(spinlock_t *lock, const char *name,
 		      struct lock_class_key *key);
 void _spin_lock(spinlock_t *lock, const char *site);
@@ -623,6 +624,7 @@ struct mutex {
 
 #define __MUTEX_INITIALIZER { 0, 0, 0 }
 
+/* Back ends of the mutex macros below. */
 void __mutex_init(struct mutex *lock, const char *name,
 		  struct lock_class_key *key);
 void _mutex_lock(struct mutex *lock, const char *site);
@@ -672,6 +674,7 @@ struct rw_semaphore {
 
 #define __RWSEM_INITIALIZER { 0, 0, 0 }
 
+/* Back ends of the rw_semaphore macros below. */
 void __init_rwsem(struct rw_semaphore *sem, const char *name,
 		  struct lock_class_key *key);
 void _down_read(struct rw_semaphore *sem, const char *site);
@@ -712,6 +715,7 @@ bool rwsem_is_write_owner(struct rw_semaphore *sem);
  */
 typedef struct rw_semaphore rwlock_t;
 
+/* Back ends of the rwlock_t macros below. */
 void __rwlock_init(rwlock_t *lock, const char *name,
 		   struct lock_class_key *key);
 void _read_lock(rwlock_t *lock, const char *site);
@@ -752,6 +756,7 @@ typedef struct {
 	const char *name;
 } wait_queue_head_t;
 
+/* Back end of init_waitqueue_head(). */
 void __init_waitqueue_head(wait_queue_head_t *wq, const char *name);
 /** init_waitqueue_head() - initialise @wq, named after the expression. */
 #define init_waitqueue_head(wq) __init_waitqueue_head((wq), #wq)
@@ -969,6 +974,7 @@ struct srcu_struct {
 	struct lockdep_map dep_map;
 };
 
+/* Back end of init_srcu_struct(). */
 int __init_srcu_struct(struct srcu_struct *ssp, const char *name,
 		       struct lock_class_key *key);
 /**
@@ -984,6 +990,7 @@ int __init_srcu_struct(struct srcu_struct *ssp, const char *name,
 	})
 /** cleanup_srcu_struct() - wait for @ssp's callbacks and tear it down. */
 void cleanup_srcu_struct(struct srcu_struct *ssp);
+/* Back ends of srcu_read_lock() and synchronize_srcu(). */
 int _srcu_read_lock(struct srcu_struct *ssp, const char *site);
 void _synchronize_srcu(struct srcu_struct *ssp, const char *site);
 /** srcu_read_lock() - enter a read-side section of @s; returns its index. */

@@ -526,7 +526,7 @@ void wake_up_all(wait_queue_head_t *wq)
  */
 void wake_up_process(struct task_struct *t)
 {
-	sync_point(SP_WAKE, t);
+	/* No scheduling point: callers (kthread_stop()) have their own. */
 	pthread_mutex_lock(&t->wait_lock);
 	if (t->wait_wq)
 		wake_all(t->wait_wq);
