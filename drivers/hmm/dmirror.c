@@ -80,11 +80,17 @@ static const struct mmu_interval_notifier_ops dmirror_ops = {
 	.invalidate = dmirror_invalidate,
 };
 
-/* At a quiescent point every device entry must match the CPU's. */
+/*
+ * At a quiescent point every device entry must match the CPU's.  The
+ * entries are read under the lock dmirror_fault() writes them under: a
+ * quiescent point says no fault is running, the lock says what the last
+ * one wrote is what we read.
+ */
 static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
 {
 	struct dmirror *d = container_of(cs, struct dmirror, checker);
 
+	mutex_lock(&d->update);
 	for (unsigned long i = 0; i < d->npages; i++) {
 		struct dmirror_entry *e = &d->table[i];
 		unsigned long addr = d->start + (i << PAGE_SHIFT);
@@ -107,6 +113,7 @@ static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
 				     "CPU's is not",
 				     addr);
 	}
+	mutex_unlock(&d->update);
 }
 
 /* The contract query: a valid device entry in [start, end) of @mm. */
