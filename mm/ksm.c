@@ -38,9 +38,7 @@
  *                     tables, every rmap_item, the counters
  *   mmap_lock         of the one mm being looked at (never two at once)
  *   page lock         of a KSM page, then (trylock) of the page merged;
- *                     also held to take an item off a stable node, so
- *                     that a migration's two walks of the list see the
- *                     same items
+ *                     held to take an item off its node (migration)
  *   ksm->rmap_sem     each stable node's item list and kpage, and the
  *                     ->mapping of KSM pages: taken for read by reverse-map
  *                     walks, for write to change them.  The kernel relies
@@ -276,13 +274,11 @@ static struct page *get_ksm_page(struct ksm *ksm, struct ksm_stable_node *node)
 }
 
 /*
- * The node's KSM page, referenced and locked, as ksm_get_folio(node,
- * KSM_GET_FOLIO_LOCK); NULL if the node is stale.  A migration holds the
- * page lock from the first PTE it turns into a migration entry until the
- * last one points to the new page, and finds those entries through the
- * node's items: an item taken off the list meanwhile would leave its entry
- * behind.  The page may have moved while we waited for its lock: the node
- * then names the new page, which we look up again.
+ * The node's KSM page, referenced and locked (ksm_get_folio(node,
+ * KSM_GET_FOLIO_LOCK)); NULL if the node is stale.  A migration holds it
+ * locked across its two walks of the node's items: an item taken off
+ * between them would leave its migration entry behind.  The page may
+ * have moved while we waited: then we look the new one up.
  */
 static struct page *get_ksm_page_locked(struct ksm *ksm,
 					struct ksm_stable_node *node)
