@@ -417,8 +417,7 @@ static void remove_rmap_item_from_tree(struct ksm *ksm,
 
 	switch (item->state) {
 	case ITEM_STABLE:
-		/* Not while a migration of the page walks the list. */
-		kpage = get_ksm_page_locked(ksm, node);
+		kpage = get_ksm_page_locked(ksm, node); /* see there */
 		down_write(&ksm->rmap_sem);
 		list_del_init(&item->node_link);
 		if (--node->nr_items)
@@ -508,7 +507,6 @@ static struct vm_area_struct *find_mergeable_vma(struct mm_struct *mm,
 	if (ksm_test_exit(mm))
 		return NULL;
 	vma = vma_lookup(mm, addr);
-	/* A fault may be setting it under the shared mmap_lock. */
 	if (!vma || !(vma->vm_flags & VM_MERGEABLE) ||
 	    !READ_ONCE(vma->anon_vma))
 		return NULL;
