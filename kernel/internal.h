@@ -54,6 +54,8 @@ struct task_struct {
 	bool should_stop;
 	bool sigpending;
 	bool exited;
+	const void *waiting_on;
+	const char *waiting_kind;
 	int det_id;
 	int det_state;
 	const void *det_blocked_on;

@@ -62,15 +62,19 @@ void checker_park_point(struct checker_park *p)
 {
 	if (!READ_ONCE(p->pause))
 		return;
-	atomic_inc(&p->parked);
+	/*
+	 * Fully ordered, and read with acquire by the sweeper: what this
+	 * worker wrote happens before the sweep reads it.
+	 */
+	(void)atomic_inc_return(&p->parked);
 	wake_up_all(&p->wq);
 	wait_event(p->wq, !READ_ONCE(p->pause));
-	atomic_dec(&p->parked);
+	(void)atomic_dec_return(&p->parked);
 }
 
 void checker_park_leave(struct checker_park *p)
 {
-	atomic_inc(&p->parked);
+	(void)atomic_inc_return(&p->parked);
 	wake_up_all(&p->wq);
 }
 
@@ -79,7 +83,7 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host)
 	unsigned long found;
 
 	WRITE_ONCE(p->pause, 1);
-	wait_event(p->wq, atomic_read(&p->parked) == p->nworkers);
+	wait_event(p->wq, smp_load_acquire(&p->parked.counter) == p->nworkers);
 	found = checker_sweep(host);
 	WRITE_ONCE(p->pause, 0);
 	wake_up_all(&p->wq);

@@ -37,7 +37,8 @@
  *   ksm->lock         the scanner (ksm_thread_mutex): the cursor, both
  *                     tables, every rmap_item, the counters
  *   mmap_lock         of the one mm being looked at (never two at once)
- *   page lock         of a KSM page, then (trylock) of the page merged
+ *   page lock         of a KSM page, then (trylock) of the page merged;
+ *                     held to take an item off its node (migration)
  *   ksm->rmap_sem     each stable node's item list and kpage, and the
  *                     ->mapping of KSM pages: taken for read by reverse-map
  *                     walks, for write to change them.  The kernel relies
@@ -50,6 +51,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "ksm_htable.h"
 #include "swap.h"
 #include "swapops.h"
 
@@ -116,13 +118,6 @@ struct ksm_mm_slot {
 	struct list_head rmap_list;
 };
 
-/* A chained hash table that doubles when its load passes two. */
-struct ksm_htable {
-	struct list_head *buckets;
-	unsigned int bits;
-	unsigned long nr;
-};
-
 /**
  * struct ksm - KSM's state for one host.
  * @host: the host.
@@ -183,66 +178,6 @@ static inline bool ksm_test_exit(struct mm_struct *mm)
 static inline bool mm_mergeable(struct mm_struct *mm)
 {
 	return atomic_long_read(&mm->flags) & (1L << MMF_VM_MERGEABLE);
-}
-
-/* ---------------------------------------------------------------------
- * Hash tables
- */
-
-static int htable_init(struct ksm_htable *t, unsigned int bits)
-{
-	t->buckets = malloc(sizeof(*t->buckets) << bits);
-	if (!t->buckets)
-		return -ENOMEM;
-	t->bits = bits;
-	t->nr = 0;
-	for (unsigned long i = 0; i < 1UL << bits; i++)
-		INIT_LIST_HEAD(&t->buckets[i]);
-	return 0;
-}
-
-static struct list_head *htable_bucket(struct ksm_htable *t, u64 key)
-{
-	return &t->buckets[key & ((1UL << t->bits) - 1)];
-}
-
-/* Rehash into twice the buckets; on ENOMEM keep the longer chains. */
-static void htable_grow(struct ksm_htable *t, size_t link_offset,
-			size_t key_offset)
-{
-	struct ksm_htable big;
-
-	if (htable_init(&big, t->bits + 1))
-		return;
-	for (unsigned long i = 0; i < 1UL << t->bits; i++) {
-		struct list_head *pos, *n;
-
-		for (pos = t->buckets[i].next; pos != &t->buckets[i]; pos = n) {
-			u64 key = *(u64 *)((char *)pos - link_offset +
-					   key_offset);
-
-			n = pos->next;
-			list_add_tail(pos, htable_bucket(&big, key));
-		}
-	}
-	big.nr = t->nr;
-	free(t->buckets);
-	*t = big;
-}
-
-static void htable_add(struct ksm_htable *t, struct list_head *link, u64 key,
-		       size_t link_offset, size_t key_offset)
-{
-	if (t->nr >= 2UL << t->bits)
-		htable_grow(t, link_offset, key_offset);
-	list_add_tail(link, htable_bucket(t, key));
-	t->nr++;
-}
-
-static void htable_del(struct ksm_htable *t, struct list_head *link)
-{
-	list_del_init(link);
-	t->nr--;
 }
 
 static void stable_add(struct ksm *ksm, struct ksm_stable_node *node)
@@ -336,6 +271,28 @@ static struct page *get_ksm_page(struct ksm *ksm, struct ksm_stable_node *node)
 		return NULL;
 	}
 	return kpage;
+}
+
+/*
+ * The node's KSM page, referenced and locked (ksm_get_folio(node,
+ * KSM_GET_FOLIO_LOCK)); NULL if the node is stale.  A migration holds it
+ * locked across its two walks of the node's items: an item taken off
+ * between them would leave its migration entry behind.  The page may
+ * have moved while we waited: then we look the new one up.
+ */
+static struct page *get_ksm_page_locked(struct ksm *ksm,
+					struct ksm_stable_node *node)
+{
+	struct page *kpage;
+
+	while ((kpage = get_ksm_page(ksm, node))) {
+		lock_page(kpage);
+		if (page_stable_node(kpage) == node)
+			return kpage;
+		unlock_page(kpage);
+		put_page(kpage);
+	}
+	return NULL;
 }
 
 /* Add @item, merged into @node's page, to its list; rmap_sem held. */
@@ -456,9 +413,11 @@ static void remove_rmap_item_from_tree(struct ksm *ksm,
 				       struct ksm_rmap_item *item)
 {
 	struct ksm_stable_node *node = item->head;
+	struct page *kpage;
 
 	switch (item->state) {
 	case ITEM_STABLE:
+		kpage = get_ksm_page_locked(ksm, node); /* see there */
 		down_write(&ksm->rmap_sem);
 		list_del_init(&item->node_link);
 		if (--node->nr_items)
@@ -466,6 +425,10 @@ static void remove_rmap_item_from_tree(struct ksm *ksm,
 		else
 			ksm->pages_shared--;
 		up_write(&ksm->rmap_sem);
+		if (kpage) {
+			unlock_page(kpage);
+			put_page(kpage);
+		}
 		put_anon_vma(item->anon_vma);
 		item->anon_vma = NULL;
 		item->head = NULL;
@@ -544,7 +507,8 @@ static struct vm_area_struct *find_mergeable_vma(struct mm_struct *mm,
 	if (ksm_test_exit(mm))
 		return NULL;
 	vma = vma_lookup(mm, addr);
-	if (!vma || !(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+	if (!vma || !(vma->vm_flags & VM_MERGEABLE) ||
+	    !READ_ONCE(vma->anon_vma))
 		return NULL;
 	return vma;
 }
@@ -1019,7 +983,8 @@ static struct ksm_rmap_item *scan_mm(struct ksm *ksm, struct ksm_mm_slot *slot,
 		if (!(vma->vm_flags & VM_MERGEABLE))
 			continue;
 		*any_vma = true;
-		if (!vma->anon_vma)
+		/* anon_vma_prepare() may be setting it (mmap_lock shared). */
+		if (!READ_ONCE(vma->anon_vma))
 			continue;
 		if (ksm->scan_address < vma->vm_start)
 			ksm->scan_address = vma->vm_start;
@@ -1213,7 +1178,7 @@ static int unmerge_ksm_pages(struct vm_area_struct *vma, unsigned long start,
 int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end)
 {
-	if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+	if (!(vma->vm_flags & VM_MERGEABLE) || !READ_ONCE(vma->anon_vma))
 		return 0;
 	return unmerge_ksm_pages(vma, start, end);
 }

@@ -461,8 +461,14 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	set_pte_at(mm, addr, pte,
 		   mk_leaf(page_to_pfn(page), vma, true,
 			   flags & FAULT_FLAG_WRITE));
-	spin_unlock(ptl);
+	/*
+	 * Our reference is the PTE's now.  Linux unlocks after the PTL, its
+	 * truncation taking the page lock before the page cache lets go; the
+	 * model's teardown does not, so a zap and a teardown after the PTL
+	 * is dropped could free the page: unlock it first.
+	 */
 	unlock_page(page);
+	spin_unlock(ptl);
 	return 0;
 }
 
@@ -685,7 +691,7 @@ static vm_fault_t do_swap_page(struct vm_area_struct *vma, unsigned long addr,
 	int r;
 
 	/* Migration entries are mm/migrate.c's to wait on. */
-	if (!is_swap_entry(entry) || WARN_ON_ONCE(!vma->anon_vma))
+	if (!is_swap_entry(entry) || WARN_ON_ONCE(!READ_ONCE(vma->anon_vma)))
 		return VM_FAULT_SIGSEGV;
 	r = swapin_page(mm->host, entry, &page);
 	if (r == -ENOMEM)
@@ -710,8 +716,12 @@ static vm_fault_t do_swap_page(struct vm_area_struct *vma, unsigned long addr,
 		goto out_page;
 	}
 	map_swap_page(vma, addr, pte, orig, page, flags);
-	spin_unlock(ptl);
+	/*
+	 * The reference is the PTE's now: once the PTL is dropped a zap may
+	 * free the page.  Unlock it first, as Linux does.
+	 */
 	unlock_page(page);
+	spin_unlock(ptl);
 	return 0;
 out_page:
 	unlock_page(page);

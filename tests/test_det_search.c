@@ -26,7 +26,7 @@ static int teardown(void **state)
 }
 
 #define N 5
-#define P 2 /* task 0's points in kthread_stop() before it blocks */
+#define P 1 /* task 0's points in kthread_stop() before it blocks */
 
 struct prog {
 	int points;		/* scheduling points per worker */
@@ -120,14 +120,13 @@ static unsigned long search_all(struct prog *p, unsigned int k,
 }
 
 /*
- * One worker with N points; task 0 passes P = 2 points in kthread_stop()
- * (the stop and the wake-up) before it blocks there.  Bound 0: task 0
- * goes on to block, then the worker runs alone: 1 schedule.  Bound 1:
- * also the worker preempting task 0 at either of its P points: 1 + P.
- * Bound 2: also, in each of those, task 0 preempting back at each of the
- * worker's N points: 1 + P + P * N.  Bound 3: also, where task 0 came back
- * before its second point, the worker preempting it again there, once for
- * each of the N points task 0 came back at: 1 + P + (P + 1) * N.
+ * One worker with N points; task 0 passes P points in kthread_stop()
+ * before it blocks there.  Bound 0: task 0 goes on to block, then the
+ * worker runs alone: 1 schedule.  Bound 1: also the worker preempting
+ * task 0 at any of its P points: 1 + P.  Bound 2: also, in each of those,
+ * task 0 preempting back at each of the worker's N points: 1 + P + P * N.
+ * Bound 3: also, where task 0 came back before its last point, the worker
+ * preempting it again at a later one: 1 + P + P * N + (P - 1) * N.
  */
 static void test_one_worker_counts(void **state)
 {
@@ -138,7 +137,8 @@ static void test_one_worker_counts(void **state)
 	assert_int_equal(search_all(&p, 0, &bad), 1);
 	assert_int_equal(search_all(&p, 1, &bad), 1 + P);
 	assert_int_equal(search_all(&p, 2, &bad), 1 + P + P * N);
-	assert_int_equal(search_all(&p, 3, &bad), 1 + P + (P + 1) * N);
+	assert_int_equal(search_all(&p, 3, &bad),
+			 1 + P + P * N + (P - 1) * N);
 }
 
 /*

@@ -13,6 +13,7 @@
 
 #include <mmulab/sched.h>
 #include "guest.h"
+#include "mm/swapops.h"
 
 #define NPAGES 64
 #define GROUP_A 32	/* pages 0..31 hold pattern A */
@@ -83,6 +84,15 @@ static void make_mergeable(struct guest *g)
 	assert_int_equal(do_madvise(g->mm, g->hva, g->npages * PAGE_SIZE,
 				    MADV_MERGEABLE),
 			 0);
+}
+
+/* A filled guest whose identical pages two KSM passes merged. */
+static void merged_guest_new(struct guest *g)
+{
+	guest_new(g, CHANGE_PTE_NONE, NPAGES);
+	guest_fill(g);
+	make_mergeable(g);
+	ksm_full_scans(g->host, 2);
 }
 
 static bool page_is_ksm(struct guest *g, unsigned long i)
@@ -386,10 +396,7 @@ static void test_guest_write_after_merge(void **state)
 	u64 spte;
 
 	(void)state;
-	guest_new(&g, CHANGE_PTE_NONE, NPAGES);
-	guest_fill(&g);
-	make_mergeable(&g);
-	ksm_full_scans(g.host, 2);
+	merged_guest_new(&g);
 	kpfn = guest_pfn(&g, 5);
 	guest_check(&g, 5);
 	spte = guest_spte(&g, 5);
@@ -421,10 +428,7 @@ static void test_unmerge(void **state)
 	struct guest g;
 
 	(void)state;
-	guest_new(&g, CHANGE_PTE_NONE, NPAGES);
-	guest_fill(&g);
-	make_mergeable(&g);
-	ksm_full_scans(g.host, 2);
+	merged_guest_new(&g);
 	free_merged = host_nr_free_frames(g.host);
 
 	/* Pages 8..15: private copies again, VMA split around them. */
@@ -573,10 +577,7 @@ static void test_fork_and_migrate_ksm_page(void **state)
 	u64 val;
 
 	(void)state;
-	guest_new(&g, CHANGE_PTE_NONE, NPAGES);
-	guest_fill(&g);
-	make_mergeable(&g);
-	ksm_full_scans(g.host, 2);
+	merged_guest_new(&g);
 	kpfn = guest_pfn(&g, 0);
 	child = dup_mm(g.mm);
 	assert_false(IS_ERR(child));
@@ -615,10 +616,7 @@ static void test_mremap_unmerges(void **state)
 	long to;
 
 	(void)state;
-	guest_new(&g, CHANGE_PTE_NONE, NPAGES);
-	guest_fill(&g);
-	make_mergeable(&g);
-	ksm_full_scans(g.host, 2);
+	merged_guest_new(&g);
 	to = do_mremap(g.mm, g.hva, 4 * PAGE_SIZE, 4 * PAGE_SIZE,
 		       MREMAP_MAYMOVE | MREMAP_FIXED, g.hva + (1UL << 30));
 	assert_int_equal(to, g.hva + (1UL << 30));
@@ -704,6 +702,111 @@ static void test_ksmd(void **state)
 	assert_int_equal(ksm_set_run(g.host, 7), -EINVAL);
 	cfg.ksm_run = KSM_RUN_UNMERGE;
 	assert_true(IS_ERR(host_create(&cfg)));
+	guest_free(&g, warns);
+}
+
+/* ---------------------------------------------------------------------
+ * Migrating a KSM page while the scanner drops one of its rmap_items
+ */
+
+/*
+ * Subscribed after KVM: its end callback runs inside the migration of the
+ * KSM page, right after the first of its PTEs became a migration entry.
+ * There it starts a scan pass in another task, which finds no page at that
+ * address (only the entry) and so drops the address's rmap_item from the
+ * stable node, the node through which the migration will look for its
+ * entries again to point them at the new page.  Under the deterministic
+ * scheduler, round robin, the callback then lets the scanner run until it
+ * finished or is blocked.
+ */
+struct ksm_hook {
+	struct mmu_notifier mn;
+	struct guest *g;
+	unsigned long start, end;
+	bool armed, fired;
+	int done;
+};
+
+static int scan_pass_thread(void *arg)
+{
+	struct ksm_hook *h = arg;
+
+	ksm_scan(h->g->host, 4 * NPAGES);
+	WRITE_ONCE(h->done, 1);
+	return 0;
+}
+
+static struct task_struct *hook_scanner;
+
+static void ksm_hook_end(struct mmu_notifier *mn,
+			 const struct mmu_notifier_range *r)
+{
+	struct ksm_hook *h = container_of(mn, struct ksm_hook, mn);
+
+	if (!h->armed || r->event != MMU_NOTIFY_CLEAR || r->start < h->start ||
+	    r->start >= h->end)
+		return;
+	h->armed = false;
+	h->fired = true;
+	hook_scanner = kthread_run(scan_pass_thread, h, "ksm_scan");
+	for (int i = 0; i < 200000 && !READ_ONCE(h->done); i++)
+		cond_resched();
+}
+
+static const struct mmu_notifier_ops ksm_hook_ops = {
+	.invalidate_range_end = ksm_hook_end,
+};
+
+static bool migration_entry_at(struct guest *g, unsigned long i)
+{
+	spinlock_t *ptl;
+	pte_t *pte = pte_offset_map_lock(g->mm, g->hva + i * PAGE_SIZE, &ptl);
+	bool ret;
+
+	if (!pte)
+		return false;
+	ret = is_migration_pte(ptep_get(pte));
+	spin_unlock(ptl);
+	return ret;
+}
+
+/*
+ * The migration must find, when it restores them, every entry it
+ * installed: the scanner may not take an item off the stable node while
+ * the KSM page is locked for the move.  Left behind, the entry would name
+ * the old frame after it was freed, and its data would be lost.
+ */
+static void test_migrate_ksm_page_while_scanned(void **state)
+{
+	struct det_config dc = { .strategy = DET_STRATEGY_ROUND_ROBIN };
+	unsigned long warns = warn_count(), kpfn;
+	struct det_result res;
+	struct ksm_hook h = { 0 };
+	struct guest g;
+	bool left = false;
+
+	(void)state;
+	merged_guest_new(&g);
+	kpfn = guest_pfn(&g, 0);
+	assert_true(page_is_ksm(&g, 0));
+	h.g = &g;
+	h.start = g.hva;
+	h.end = g.hva + GROUP_A * PAGE_SIZE;
+	h.mn.ops = &ksm_hook_ops;
+	assert_int_equal(mmu_notifier_register(&h.mn, g.mm), 0);
+	assert_int_equal(det_begin(&dc), 0);
+	h.armed = true;
+	(void)migrate_pfn(g.host, kpfn, NULL);
+	assert_true(h.fired);
+	kthread_stop(hook_scanner);
+	assert_int_equal(det_end(&res), 0);
+	mmu_notifier_unregister(&h.mn, g.mm);
+	for (unsigned long i = 0; i < NPAGES; i++)
+		left |= migration_entry_at(&g, i);
+	assert_false(left);
+	for (unsigned long i = 0; i < NPAGES; i++)
+		guest_check(&g, i);
+	assert_guest_coherent(&g);
 	guest_free(&g, warns);
 }
 
@@ -846,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_many_pages),
 		cmocka_unit_test(test_pinned_page_not_merged),
 		cmocka_unit_test(test_fork_and_migrate_ksm_page),
+		cmocka_unit_test(test_migrate_ksm_page_while_scanned),
 		cmocka_unit_test(test_mremap_unmerges),
 		cmocka_unit_test(test_tag_mode_and_zero_pages),
 		cmocka_unit_test(test_ksmd),

@@ -80,16 +80,25 @@ static const struct mmu_interval_notifier_ops dmirror_ops = {
 	.invalidate = dmirror_invalidate,
 };
 
-/* At a quiescent point every device entry must match the CPU's. */
+/*
+ * At a quiescent point every device entry must match the CPU's.  Each
+ * entry is read under the lock dmirror_fault() writes it under (a
+ * quiescent point says no fault is running, the lock says what the last
+ * one wrote is what we read), and compared after it is dropped: the CPU's
+ * page table is read under the mmap_lock, which ranks above it.
+ */
 static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
 {
 	struct dmirror *d = container_of(cs, struct dmirror, checker);
 
 	for (unsigned long i = 0; i < d->npages; i++) {
-		struct dmirror_entry *e = &d->table[i];
+		struct dmirror_entry copy, *e = &copy;
 		unsigned long addr = d->start + (i << PAGE_SHIFT);
 		pte_t pte;
 
+		mutex_lock(&d->update);
+		copy = d->table[i];
+		mutex_unlock(&d->update);
 		if (!e->valid)
 			continue;
 		follow_pte(d->mm, addr, &pte);

@@ -910,6 +910,21 @@ bool signal_pending(struct task_struct *t);
  */
 void set_signal_pending(struct task_struct *t, bool pending);
 
+/**
+ * task_waiting_on() - what @t sleeps on at this moment, for diagnostics
+ * (a watchdog naming what each task of a stalled run waits for).
+ * @t: a live task.
+ * @kind: if not NULL, set to "lock" (spinlock_t, struct mutex),
+ *	"rw_semaphore" (also rwlock_t) or "wait queue" (wait_event(), the
+ *	page lock), or NULL when @t is not sleeping.
+ *
+ * A snapshot taken without a scheduling point; outside deterministic runs
+ * only (there a blocked task is the scheduler's to report).
+ *
+ * Return: the lock word or wait queue @t sleeps on, or NULL when it runs.
+ */
+const void *task_waiting_on(const struct task_struct *t, const char **kind);
+
 /** cond_resched() - a voluntary scheduling point; may sleep. */
 void cond_resched(void);
 /**

@@ -16,9 +16,31 @@
 #include <mmulab/bug.h>
 #include "../internal.h"
 
-static void futex_wait(u32 *uaddr, u32 val)
+/*
+ * Sleep on @uaddr while it holds @val.  What the task sleeps on is noted
+ * in it for task_waiting_on() (a watchdog's report); plain atomics, not
+ * scheduling points: observation only.
+ */
+static void futex_wait(u32 *uaddr, u32 val, const char *kind)
 {
+	struct task_struct *t = current;
+
+	__atomic_store_n(&t->waiting_kind, kind, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->waiting_on, (const void *)uaddr,
+			 __ATOMIC_RELEASE);
 	syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	__atomic_store_n(&t->waiting_on, NULL, __ATOMIC_RELAXED);
+}
+
+const void *task_waiting_on(const struct task_struct *t, const char **kind)
+{
+	const void *obj = __atomic_load_n(&t->waiting_on, __ATOMIC_ACQUIRE);
+
+	if (kind)
+		*kind = obj ? __atomic_load_n(&t->waiting_kind,
+					      __ATOMIC_RELAXED)
+			    : NULL;
+	return obj;
 }
 
 static void futex_wake(u32 *uaddr, int nr)
@@ -70,7 +92,7 @@ static void excl_lock(u32 *w, u32 class)
 	if (c != 2)
 		c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
 	while (c != 0) {
-		futex_wait(w, 2);
+		futex_wait(w, 2, "lock");
 		c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
 	}
 }
@@ -197,7 +219,7 @@ static void rw_sleep(struct rw_semaphore *sem, u32 v, u32 extra)
 						    __ATOMIC_RELAXED,
 						    __ATOMIC_RELAXED))
 		return;
-	futex_wait(&sem->val, nv);
+	futex_wait(&sem->val, nv, "rw_semaphore");
 }
 
 static void rw_init(struct rw_semaphore *sem, const char *name,
@@ -459,7 +481,7 @@ void __wait_sleep(wait_queue_head_t *wq, u32 seen)
 		}
 		return;
 	}
-	futex_wait(&wq->seq, seen);
+	futex_wait(&wq->seq, seen, "wait queue");
 }
 
 static long ms_since(const struct timespec *t0)

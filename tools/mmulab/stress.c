@@ -4,8 +4,15 @@
  * VM, a device mirror and their host memory (faults, COW, fork, munmap,
  * mprotect, madvise, KSM merging, compaction, reclaim and swap), with the
  * checker attached and periodic invariant sweeps at quiescent points:
- * every worker parks between two
- * operations, the sweep runs, and they resume.
+ * every worker parks between two operations, the sweep runs, and they
+ * resume.
+ *
+ * --soak adds a task that exits and re-creates processes and VMs, updates
+ * memslots, storms swap out and in and unmerges KSM.  A watchdog task
+ * turns a worker that finished no operation for --watchdog seconds into
+ * a violation that prints what every task was doing and waiting on, so a
+ * hang never goes silent.  Every WARN that fires is counted and fails the
+ * run.  --inject makes each of the two fire, for their tests.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +20,7 @@
 #include <string.h>
 #include <limits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mmulab/checker.h>
 #include <mmulab/hmm.h>
@@ -26,6 +34,9 @@
 
 #define RW (PROT_READ | PROT_WRITE)
 #define MAX_VCPUS 16
+#define MAX_WORKERS (MAX_VCPUS + 4)
+#define WATCHDOG_DEFAULT 30
+#define MAX_STRESS_PAGES 64
 
 struct stress {
 	struct host *host;
@@ -38,13 +49,36 @@ struct stress {
 	atomic_long_t errors;
 	int stop;
 	struct checker_park park; /* quiescence for sweeps */
+	atomic_t left;		  /* workers gone for good */
+	wait_queue_head_t wq;	  /* woken as they go */
+	bool soak;
+	const char *inject;
+	struct worker *workers;
+	int nworkers;
+	double watchdog;
 };
 
+/*
+ * One task of the run.  @op and @done are for the watchdog only: plain
+ * atomics, not the concurrency layer's, so that watching adds no
+ * scheduling point.
+ */
 struct worker {
 	struct stress *st;
 	struct kvm_vcpu *vcpu;
 	unsigned int seed;
+	const char *name;
+	struct task_struct *task;
+	const char *op;
+	long done;
+	bool gone;
+	void (*op_fn)(struct worker *w, unsigned int r);
 };
+
+static void set_op(struct worker *w, const char *op)
+{
+	__atomic_store_n(&w->op, op, __ATOMIC_RELAXED);
+}
 
 /*
  * The last KSM_ZONE pages hold one constant everywhere, so KSM can merge
@@ -71,13 +105,20 @@ static unsigned int rnd(unsigned int *s)
 }
 
 /* Between operations: park if a sweep is pending; false to stop. */
-static bool checkpoint(struct stress *st)
+static bool checkpoint(struct worker *w)
 {
+	struct stress *st = w->st;
+
+	__atomic_store_n(&w->done, w->done + 1, __ATOMIC_RELAXED);
+	set_op(w, "between operations or parked for a sweep");
 	checker_park_point(&st->park);
 	if (READ_ONCE(st->stop) || checker_stopped(st->host) ||
 	    (st->ops_limit &&
 	     atomic_long_inc_return(&st->ops) > (long)st->ops_limit)) {
+		__atomic_store_n(&w->gone, true, __ATOMIC_RELAXED);
 		checker_park_leave(&st->park);
+		(void)atomic_inc_return(&st->left);
+		wake_up_all(&st->wq);
 		return false;
 	}
 	if (!st->ops_limit)
@@ -97,11 +138,12 @@ static int vcpu_fn(void *arg)
 	struct worker *w = arg;
 	struct stress *st = w->st;
 
-	while (checkpoint(st)) {
+	while (checkpoint(w)) {
 		unsigned int r = rnd(&w->seed), p = r % st->npages;
 		gpa_t gpa = (gpa_t)p * PAGE_SIZE;
 		u64 val;
 
+		set_op(w, r & 0x100 ? "guest write" : "guest read");
 		if (r & 0x100) {
 			count_error(st, kvm_vcpu_write_u64(
 						w->vcpu,
@@ -125,11 +167,12 @@ static int device_fn(void *arg)
 	struct worker *w = arg;
 	struct stress *st = w->st;
 
-	while (checkpoint(st)) {
+	while (checkpoint(w)) {
 		unsigned int r = rnd(&w->seed), p = r % st->npages;
 		unsigned long a = st->hva + p * PAGE_SIZE;
 		u64 val;
 
+		set_op(w, r & 0x100 ? "device write" : "device read");
 		if (r & 0x100) {
 			count_error(st, dmirror_write_u64(st->dmirror, a + 128,
 							  value_for(st, p, r)));
@@ -140,60 +183,334 @@ static int device_fn(void *arg)
 	return 0;
 }
 
-static void churn_op(struct stress *st, unsigned int r)
+static void churn_op(struct worker *w, unsigned int r)
 {
+	struct stress *st = w->st;
 	unsigned long p = (r >> 3) % (st->npages - 3);
 	unsigned long a = st->hva + p * PAGE_SIZE, len = 4 * PAGE_SIZE;
+	unsigned long zone = st->hva + (st->npages - KSM_ZONE) * PAGE_SIZE;
 	struct mm_struct *child;
 
 	switch (r % 10) {
 	case 9: /* swap out what is cold: guests and device refault it */
+		set_op(w, "reclaim");
 		host_reclaim(st->host, 16);
 		break;
 	case 6: /* a KSM pass over the zone of identical pages */
-		do_madvise(st->mm, st->hva + (st->npages - KSM_ZONE) * PAGE_SIZE,
-			   KSM_ZONE * PAGE_SIZE, MADV_MERGEABLE);
+		set_op(w, "KSM scan");
+		do_madvise(st->mm, zone, KSM_ZONE * PAGE_SIZE, MADV_MERGEABLE);
 		ksm_scan(st->host, 2 * st->npages);
 		break;
 	case 7:
-		do_madvise(st->mm, st->hva + (st->npages - KSM_ZONE) * PAGE_SIZE,
-			   KSM_ZONE * PAGE_SIZE, MADV_UNMERGEABLE);
+		set_op(w, "MADV_UNMERGEABLE");
+		do_madvise(st->mm, zone, KSM_ZONE * PAGE_SIZE,
+			   MADV_UNMERGEABLE);
 		break;
 	case 8: /* move pages around under everyone */
+		set_op(w, "compaction");
 		host_compact(st->host, 0, ~0UL, NULL);
 		break;
 	case 0:
+		set_op(w, "mmap MAP_FIXED");
 		vm_mmap(st->mm, a, len, RW,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
 		break;
 	case 1:
+		set_op(w, "mprotect");
 		do_mprotect(st->mm, a, len, PROT_READ);
 		do_mprotect(st->mm, a, len, RW);
 		break;
 	case 2:
+		set_op(w, "MADV_DONTNEED");
 		do_madvise(st->mm, a, len, MADV_DONTNEED);
 		break;
 	case 3:
+		set_op(w, "fork");
 		child = dup_mm(st->mm);
 		cpu_write_u64(st->mm, a + 16, value_for(st, p, r));
 		if (!IS_ERR(child))
 			mmput(child);
 		break;
 	case 4:
+		set_op(w, "MADV_FREE");
 		do_madvise(st->mm, a, len, MADV_FREE);
 		break;
 	default:
+		set_op(w, "host write");
 		cpu_write_u64(st->mm, a + 16, value_for(st, p, r));
 		break;
 	}
 }
 
-static int churn_fn(void *arg)
+
+/* ---------------------------------------------------------------------
+ * The soak's extra churn
+ */
+
+#define TENANT_PAGES 8
+
+/*
+ * A process with a VM of its own is born, runs, swaps and dies: its guest
+ * writes every page, the VMM swaps them out, the guest reads them back.
+ * Half the time the process exits before its VM is destroyed.
+ */
+static void soak_tenant(struct worker *w, unsigned int r)
+{
+	struct stress *st = w->st;
+	struct kvm_userspace_memory_region m = {
+		.memory_size = TENANT_PAGES * PAGE_SIZE
+	};
+	struct mm_struct *mm = mm_alloc(st->host);
+	struct kvm *kvm = NULL;
+	struct kvm_vcpu *v;
+	long a;
+
+	if (IS_ERR(mm))
+		return;
+	a = (long)vm_mmap(mm, 0, TENANT_PAGES * PAGE_SIZE, RW,
+			  MAP_PRIVATE | MAP_ANONYMOUS);
+	if (a > 0)
+		kvm = kvm_create_vm(mm, 0);
+	if (!IS_ERR_OR_NULL(kvm)) {
+		m.userspace_addr = a;
+		v = kvm_set_user_memory_region(kvm, &m) ? NULL
+							: kvm_vcpu_create(kvm);
+		for (unsigned long i = 0; !IS_ERR_OR_NULL(v) &&
+					  i < TENANT_PAGES; i++)
+			count_error(st, kvm_vcpu_write_u64(v, i * PAGE_SIZE,
+							   r + i));
+		if (!IS_ERR_OR_NULL(v) && (r & 1))
+			do_madvise(mm, a, TENANT_PAGES * PAGE_SIZE,
+				   MADV_PAGEOUT);
+		for (unsigned long i = 0; !IS_ERR_OR_NULL(v) &&
+					  i < TENANT_PAGES; i++) {
+			u64 val = 0;
+			int e = kvm_vcpu_read_u64(v, i * PAGE_SIZE, &val);
+
+			count_error(st, e);
+			if (!e && val != r + i)
+				atomic_long_inc(&st->errors);
+		}
+	}
+	if (r & 2) {
+		mmput(mm);
+		if (!IS_ERR_OR_NULL(kvm))
+			kvm_destroy_vm(kvm);
+	} else {
+		if (!IS_ERR_OR_NULL(kvm))
+			kvm_destroy_vm(kvm);
+		mmput(mm);
+	}
+}
+
+/*
+ * Memslot updates under the running vCPUs: slot 0 starts or stops dirty
+ * logging (and its log is read), and a second slot aliasing part of the
+ * same memory comes and goes.
+ */
+static void soak_memslots(struct stress *st, unsigned int r)
+{
+	struct kvm_userspace_memory_region m = {
+		.slot = 0,
+		.memory_size = st->npages * PAGE_SIZE,
+		.userspace_addr = st->hva,
+	};
+	unsigned long bitmap[(MAX_STRESS_PAGES + 63) / 64];
+
+	if (r & 1) {
+		m.flags = r & 2 ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+		kvm_set_user_memory_region(st->kvm, &m);
+		kvm_get_dirty_log(st->kvm, 0, bitmap);
+		return;
+	}
+	m.slot = 1;
+	m.guest_phys_addr = 1UL << 30;
+	m.memory_size = r & 2 ? 8 * PAGE_SIZE : 0;
+	kvm_set_user_memory_region(st->kvm, &m);
+}
+
+/* Everything out to swap, then everything read back and checked. */
+static void soak_swap_storm(struct stress *st)
+{
+	do_madvise(st->mm, st->hva, st->npages * PAGE_SIZE, MADV_PAGEOUT);
+	for (unsigned long p = 0; p < st->npages; p++) {
+		unsigned long a = st->hva + p * PAGE_SIZE + 16;
+		u64 val;
+
+		if (!cpu_read_u64(st->mm, a, &val))
+			checker_check_value(st->host, loc_of(st, p), val, a);
+	}
+}
+
+/*
+ * Move the KSM zone's pages (KSM pages, once merged) while the churn
+ * tasks scan: a migration walks a KSM page's stable node twice, and the
+ * scanner edits those nodes.
+ */
+static void soak_migrate_ksm(struct stress *st)
+{
+	unsigned long zone = st->hva + (st->npages - KSM_ZONE) * PAGE_SIZE;
+
+	for (unsigned long i = 0; i < KSM_ZONE; i++) {
+		struct page *page;
+		unsigned long pfn;
+
+		if (get_user_pages_unlocked(st->mm, zone + i * PAGE_SIZE, 1,
+					    &page, 0) != 1)
+			continue;
+		pfn = page_to_pfn(page);
+		put_page(page);
+		migrate_pfn(st->host, pfn, NULL);
+	}
+}
+
+static void soak_op(struct worker *w, unsigned int r)
+{
+	struct stress *st = w->st;
+	struct mm_struct *child;
+
+	switch (r % 6) {
+	case 5:
+		set_op(w, "KSM page migration");
+		soak_migrate_ksm(st);
+		break;
+	case 0:
+		set_op(w, "process and VM lifetime");
+		soak_tenant(w, r >> 3);
+		break;
+	case 1:
+		set_op(w, "memslot update");
+		soak_memslots(st, r >> 3);
+		break;
+	case 2:
+		set_op(w, "swap storm");
+		soak_swap_storm(st);
+		break;
+	case 3: /* unmerge every KSM page of the host, then allow merging */
+		set_op(w, "KSM unmerge");
+		ksm_set_run(st->host, KSM_RUN_UNMERGE);
+		ksm_set_run(st->host, KSM_RUN_STOP);
+		break;
+	default: /* a child that writes, swaps and exits */
+		set_op(w, "fork and exit");
+		child = dup_mm(st->mm);
+		if (IS_ERR(child))
+			break;
+		cpu_write_u64(child, st->hva + (r >> 3) % st->npages *
+						       PAGE_SIZE, r);
+		do_madvise(child, st->hva, st->npages * PAGE_SIZE,
+			   MADV_PAGEOUT);
+		mmput(child);
+		break;
+	}
+}
+
+
+/* A host task: w->op_fn with a new random number, between checkpoints. */
+static int host_fn(void *arg)
 {
 	struct worker *w = arg;
 
-	while (checkpoint(w->st))
-		churn_op(w->st, rnd(&w->seed));
+	while (checkpoint(w))
+		w->op_fn(w, rnd(&w->seed));
+	return 0;
+}
+
+/*
+ * --inject: the run's own checks, tested.  "stall" takes the mmap_lock
+ * for writing and never lets go, as a task spinning under it would: the
+ * watchdog must report it.  "warn" raises one WARN, which must fail the
+ * run.
+ */
+static int inject_fn(void *arg)
+{
+	struct worker *w = arg;
+	bool stall = !strcmp(w->st->inject, "stall");
+
+	/* First, before a checkpoint may end the run for this task. */
+	if (!stall) {
+		set_op(w, "raising a WARN (--inject warn)");
+		WARN_ON(!stall);
+		while (checkpoint(w))
+			msleep(1);
+		return 0;
+	}
+	set_op(w, "holding mmap_lock forever (--inject stall)");
+	mmap_write_lock(w->st->mm);
+	while (!READ_ONCE(w->st->stop))
+		msleep(10);
+	mmap_write_unlock(w->st->mm);
+	while (checkpoint(w))
+		;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The watchdog
+ */
+
+static void show_tasks(struct stress *st, double *last_done_at, double t)
+{
+	for (int i = 0; i < st->nworkers; i++) {
+		struct worker *w = &st->workers[i];
+		const char *kind;
+		const void *obj = task_waiting_on(w->task, &kind);
+
+		printf("  task %d (%s): %s, %ld operations, last one %.1f s "
+		       "ago, ",
+		       task_pid(w->task), w->name,
+		       __atomic_load_n(&w->op, __ATOMIC_RELAXED),
+		       __atomic_load_n(&w->done, __ATOMIC_RELAXED),
+		       t - last_done_at[i]);
+		if (obj)
+			printf("waiting on %s %p\n", kind, obj);
+		else
+			printf("running\n");
+	}
+}
+
+static double now(void);
+
+/*
+ * Every 100 ms: has each worker still here finished an operation within
+ * the last st->watchdog seconds?  If not, report every task and exit: the
+ * run cannot be torn down with a task stuck.
+ */
+static int watchdog_fn(void *arg)
+{
+	struct stress *st = arg;
+	double last_done_at[MAX_WORKERS];
+	long last_done[MAX_WORKERS];
+
+	for (int i = 0; i < st->nworkers; i++) {
+		last_done_at[i] = now();
+		last_done[i] = -1;
+	}
+	while (!kthread_should_stop()) {
+		double t = now();
+
+		msleep(100);
+		for (int i = 0; i < st->nworkers; i++) {
+			struct worker *w = &st->workers[i];
+			long d = __atomic_load_n(&w->done, __ATOMIC_RELAXED);
+
+			if (d != last_done[i] ||
+			    __atomic_load_n(&w->gone, __ATOMIC_RELAXED)) {
+				last_done[i] = d;
+				last_done_at[i] = t;
+				continue;
+			}
+			if (t - last_done_at[i] < st->watchdog)
+				continue;
+			printf("violation: watchdog: task %d (%s) finished no "
+			       "operation for %.0f s\n",
+			       task_pid(w->task), w->name, st->watchdog);
+			show_tasks(st, last_done_at, t);
+			fflush(stdout);
+			fflush(stderr);
+			_exit(1);
+		}
+	}
 	return 0;
 }
 
@@ -205,14 +522,26 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int setup(struct stress *st, int nvcpus, struct worker *w,
-		 struct task_struct **t, int *nworkers)
+/* Start a task of the run: @fn, with @op_fn for host_fn(). */
+static void start_worker(struct stress *st, const char *name,
+			 int (*fn)(void *),
+			 void (*op_fn)(struct worker *w, unsigned int r),
+			 struct kvm_vcpu *vcpu, unsigned int seed)
+{
+	struct worker *w = &st->workers[st->nworkers++];
+
+	*w = (struct worker){ .st = st, .vcpu = vcpu, .seed = seed,
+			      .name = name, .op = "starting",
+			      .op_fn = op_fn };
+	w->task = kthread_run(fn, w, name);
+}
+
+static int setup(struct stress *st, int nvcpus)
 {
 	struct host_config cfg = { .nr_frames = 8192,
 				   .content = HOST_CONTENT_DATA,
 				   .swap_slots = 4096 };
 	struct kvm_userspace_memory_region r = { 0 };
-	int n = 0;
 
 	st->host = host_create(&cfg);
 	if (IS_ERR(st->host) || checker_attach(st->host))
@@ -220,7 +549,7 @@ static int setup(struct stress *st, int nvcpus, struct worker *w,
 	st->mm = mm_alloc(st->host);
 	if (IS_ERR(st->mm))
 		return PTR_ERR(st->mm);
-	st->npages = 64;
+	st->npages = MAX_STRESS_PAGES;
 	st->hva = vm_mmap(st->mm, 0, st->npages * PAGE_SIZE, RW,
 			  MAP_PRIVATE | MAP_ANONYMOUS);
 	st->kvm = kvm_create_vm(st->mm, 0);
@@ -233,64 +562,81 @@ static int setup(struct stress *st, int nvcpus, struct worker *w,
 	st->dmirror = dmirror_create(st->mm, st->hva, st->npages);
 	if (IS_ERR(st->dmirror))
 		return PTR_ERR(st->dmirror);
-	for (int i = 0; i < nvcpus; i++, n++) {
-		w[n] = (struct worker){ st, kvm_vcpu_create(st->kvm), 7u + i };
-		t[n] = kthread_run(vcpu_fn, &w[n], "vcpu");
-	}
-	w[n] = (struct worker){ st, NULL, 99 };
-	t[n] = kthread_run(device_fn, &w[n], "device");
-	n++;
-	for (int i = 0; i < 2; i++, n++) {
-		w[n] = (struct worker){ st, NULL, 1000u + i };
-		t[n] = kthread_run(churn_fn, &w[n], "churn");
-	}
-	*nworkers = n;
+	for (int i = 0; i < nvcpus; i++)
+		start_worker(st, "vcpu", vcpu_fn, NULL,
+			     kvm_vcpu_create(st->kvm), 7u + i);
+	start_worker(st, "device", device_fn, NULL, NULL, 99);
+	for (int i = 0; i < 2; i++)
+		start_worker(st, "churn", host_fn, churn_op, NULL, 1000u + i);
+	if (st->soak)
+		start_worker(st, "soak", host_fn, soak_op, NULL, 2000);
+	if (st->inject)
+		start_worker(st, "inject", inject_fn, NULL, NULL, 0);
 	return 0;
 }
 
-int cmd_stress(int argc, char **argv)
+static const char usage[] =
+	"usage: mmulab stress [--seconds S | --ops N] [--vcpus N] [--soak]\n"
+	"                     [--watchdog S] [--inject stall|warn]\n";
+
+/* Parse the options into @st: 0, -1 for --help, or 2 for a usage error. */
+static int parse_stress(int argc, char **argv, struct stress *st,
+			double *seconds, int *nvcpus)
 {
 	static const struct option opts[] = {
 		{ "seconds", required_argument, NULL, 's' },
 		{ "ops", required_argument, NULL, 'o' },
 		{ "vcpus", required_argument, NULL, 'v' },
+		{ "soak", no_argument, NULL, 'k' },
+		{ "watchdog", required_argument, NULL, 'w' },
+		{ "inject", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct worker w[MAX_VCPUS + 3];
-	struct task_struct *t[MAX_VCPUS + 3];
-	struct stress st = { 0 };
-	double seconds = 2, t0, last;
-	unsigned long sweeps = 0, faults = 0, retries = 0;
-	struct kvm_vm_stat vs;
-	struct ksm_stats ksm;
-	int nvcpus = 4, nworkers = 0, c;
 	u64 n;
+	int c;
 
 	optind = 1;
 	while ((c = cli_getopt("stress", argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 's':
 			if (cli_parse_seconds("stress", "--seconds", optarg,
-					      86400, &seconds))
+					      86400, seconds))
 				return EXIT_USAGE;
 			break;
 		case 'o':
 			if (cli_parse_u64("stress", "--ops", optarg, 1,
 					  LONG_MAX, &n))
 				return EXIT_USAGE;
-			st.ops_limit = n;
+			st->ops_limit = n;
 			break;
 		case 'v':
 			if (cli_parse_u64("stress", "--vcpus", optarg, 1,
 					  MAX_VCPUS, &n))
 				return EXIT_USAGE;
-			nvcpus = (int)n;
+			*nvcpus = (int)n;
+			break;
+		case 'k':
+			st->soak = true;
+			break;
+		case 'w':
+			if (cli_parse_seconds("stress", "--watchdog", optarg,
+					      86400, &st->watchdog))
+				return EXIT_USAGE;
+			if (st->watchdog < 1)
+				return cli_error("stress", "--watchdog needs at "
+						 "least 1 second, not '%s'",
+						 optarg);
+			break;
+		case 'i':
+			if (strcmp(optarg, "stall") && strcmp(optarg, "warn"))
+				return cli_error("stress", "--inject is stall or "
+						 "warn, not '%s'", optarg);
+			st->inject = optarg;
 			break;
 		case 'h':
-			printf("usage: mmulab stress [--seconds S | --ops N] "
-			       "[--vcpus N]\n");
-			return 0;
+			printf("%s", usage);
+			return -1;
 		default: /* cli_getopt() said what is wrong */
 			return EXIT_USAGE;
 		}
@@ -298,14 +644,63 @@ int cmd_stress(int argc, char **argv)
 	if (optind < argc)
 		return cli_error("stress", "unexpected argument '%s'",
 				 argv[optind]);
+	return 0;
+}
+
+/*
+ * Stop the workers and the watchdog, sweep a last time; the counters.
+ * The watchdog stops only once every worker has left its loop: a worker
+ * stuck on the way out is reported like any other, before any task is
+ * reaped (and freed).
+ */
+static void finish(struct stress *st, struct task_struct *watchdog,
+		   int nvcpus, unsigned long *faults, unsigned long *retries)
+{
+	WRITE_ONCE(st->stop, 1);
+	wait_event(st->wq,
+		   smp_load_acquire(&st->left.counter) == st->nworkers);
+	kthread_stop(watchdog);
+	for (int i = 0; i < st->nworkers; i++)
+		kthread_stop(st->workers[i].task);
+	checker_sweep(st->host);
+	for (int i = 0; i < nvcpus; i++) {
+		struct kvm_vcpu_stat s;
+
+		kvm_get_vcpu_stat(st->workers[i].vcpu, &s);
+		*faults += s.pf_taken;
+		*retries += s.pf_retry_in_progress + s.pf_retry_seq +
+			    s.pf_retry_race;
+	}
+}
+
+int cmd_stress(int argc, char **argv)
+{
+	struct worker w[MAX_WORKERS];
+	struct stress st = { .workers = w, .watchdog = WATCHDOG_DEFAULT };
+	double seconds = 2, t0, last;
+	unsigned long sweeps = 0, faults = 0, retries = 0, warns;
+	struct task_struct *watchdog;
+	struct kvm_vm_stat vs;
+	struct ksm_stats ksm;
+	int nvcpus = 4, c;
+
+	/* An error was said on its first line; -1: --help. */
+	c = parse_stress(argc, argv, &st, &seconds, &nvcpus);
+	if (c) {
+		if (c > 0)
+			fprintf(stderr, "%s", usage);
+		return c > 0 ? c : 0;
+	}
 	interrupt_install(); /* a ^C during the setup stops at once */
-	warn_set_quiet(true);
+	warns = warn_count();
+	init_waitqueue_head(&st.wq);
 	checker_park_init(&st.park, 0);
-	if (setup(&st, nvcpus, w, t, &nworkers)) {
+	if (setup(&st, nvcpus)) {
 		fprintf(stderr, "mmulab stress: setup failed\n");
 		return 2;
 	}
-	st.park.nworkers = nworkers; /* only sweeps read it */
+	st.park.nworkers = st.nworkers; /* only sweeps read it */
+	watchdog = kthread_run(watchdog_fn, &st, "watchdog");
 	t0 = last = now();
 	for (;;) {
 		double n = now();
@@ -322,21 +717,10 @@ int cmd_stress(int argc, char **argv)
 		    (!st.ops_limit && n - t0 >= seconds))
 			break;
 	}
-	WRITE_ONCE(st.stop, 1);
-	for (int i = 0; i < nworkers; i++)
-		kthread_stop(t[i]);
+	finish(&st, watchdog, nvcpus, &faults, &retries);
 	sweeps++;
-	checker_sweep(st.host);
 	kvm_get_vm_stat(st.kvm, &vs);
 	ksm_get_stats(st.host, &ksm);
-	for (int i = 0; i < nvcpus; i++) {
-		struct kvm_vcpu_stat s;
-
-		kvm_get_vcpu_stat(w[i].vcpu, &s);
-		faults += s.pf_taken;
-		retries += s.pf_retry_in_progress + s.pf_retry_seq +
-			   s.pf_retry_race;
-	}
 	kvm_destroy_vm(st.kvm);
 	dmirror_destroy(st.dmirror);
 	mmput(st.mm);
@@ -346,11 +730,13 @@ int cmd_stress(int argc, char **argv)
 			     NULL, "frames leaked after teardown");
 	if (st.ops_limit && atomic_long_read(&st.ops) > (long)st.ops_limit)
 		atomic_long_set(&st.ops, st.ops_limit);
+	warns = warn_count() - warns;
 	printf("stress: %ld operations in %.1f s by %d threads (%d vCPUs, "
-	       "1 device, 2 host), %lu sweeps, %lu violations, %ld errors\n",
-	       atomic_long_read(&st.ops), now() - t0, nworkers, nvcpus,
-	       sweeps, checker_violations(st.host),
-	       atomic_long_read(&st.errors));
+	       "1 device, %d host), %lu sweeps, %lu violations, %ld errors, "
+	       "%lu warnings\n",
+	       atomic_long_read(&st.ops), now() - t0, st.nworkers, nvcpus,
+	       st.nworkers - nvcpus - 1, sweeps, checker_violations(st.host),
+	       atomic_long_read(&st.errors), warns);
 	printf("stress: kvm: %lu invalidations, %lu SPTEs zapped, %lu remote "
 	       "TLB flushes, %lu faults, %lu retries\n",
 	       vs.mmu_invalidations, vs.mmu_shadow_zapped, vs.remote_tlb_flush,
@@ -364,7 +750,7 @@ int cmd_stress(int argc, char **argv)
 		printf("stress: interrupted by SIGINT: the figures above are "
 		       "partial\n");
 	c = checker_violations(st.host) || atomic_long_read(&st.errors) ||
-			    interrupted()
+			    warns || interrupted()
 		    ? 1
 		    : 0;
 	checker_detach(st.host);

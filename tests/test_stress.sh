@@ -1,0 +1,67 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# mmulab stress's own checks: its usage errors, a WARN that fires fails the
+# run, and the watchdog turns a stalled task into a violation that names
+# every task and what it waits on.
+#
+#	test_stress.sh PATH-TO-MMULAB
+set -u
+
+mmulab=${MMULAB:-$1}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# expect STATUS ARGS...: run mmulab stress, compare the exit status.
+expect() {
+	want=$1
+	shift
+	"$mmulab" stress "$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	[ "$got" = "$want" ] || fail "mmulab stress $*: exit $got, want $want"
+	if [ "$want" = 2 ] && ! grep -q 'usage: mmulab stress' "$tmp/err"; then
+		fail "mmulab stress $*: usage error without the usage"
+	fi
+}
+
+for bad in "--seconds nan" "--seconds 0" "--seconds -1" "--seconds inf" \
+	"--watchdog 0" "--watchdog nan" "--watchdog x" "--inject" \
+	"--inject nothing" "--ops 0" "--vcpus 0" "--soak extra"; do
+	# shellcheck disable=SC2086
+	expect 2 $bad
+done
+
+expect 0 --help
+grep -q -- '--soak' "$tmp/out" || fail "--help does not name --soak"
+
+# A WARN fails the run and is counted.
+expect 1 --ops 2000 --inject warn
+grep -q ', 1 warnings$' "$tmp/out" || fail "--inject warn: no warning counted"
+
+# The watchdog: the injected task holds the mmap_lock for writing; every
+# other task of the process waits on it and is reported.
+expect 1 --soak --seconds 60 --watchdog 1 --inject stall
+grep -q '^violation: watchdog: task [0-9]* (.*) finished no operation for 1 s$' \
+	"$tmp/out" || fail "--inject stall: no watchdog violation"
+grep -q '(inject): holding mmap_lock forever .*running$' "$tmp/out" ||
+	fail "--inject stall: the stalling task is not shown running"
+grep -q '): .*, last one .* ago, waiting on rw_semaphore 0x' "$tmp/out" ||
+	fail "--inject stall: no task shown waiting on the lock"
+for name in vcpu device churn soak; do
+	grep -q "^  task [0-9]* ($name): " "$tmp/out" ||
+		fail "--inject stall: no $name task shown"
+done
+
+# A clean soak reports zero of everything.
+expect 0 --soak --seconds 2
+grep -q ' 0 violations, 0 errors, 0 warnings$' "$tmp/out" ||
+	fail "--soak: not clean: $(head -1 "$tmp/out")"
+
+[ "$failures" = 0 ] || exit 1
+echo "stress: all checks passed"
