@@ -716,6 +716,7 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_RELEASE_LEAVES_MAPPINGS] = "release-leaves-mappings",
 	[MUTANT_SLEEP_IN_NONBLOCK] = "sleep-in-nonblock",
 	[MUTANT_LOCK_INVERSION] = "lock-inversion",
+	[MUTANT_GRU_FILL_NO_RECHECK] = "gru-fill-no-recheck",
 };
 
 int mmulab_mutant;

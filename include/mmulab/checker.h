@@ -486,6 +486,8 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  * @MUTANT_LOCK_INVERSION: a KVM fault that lost the race to another vCPU
  *	(the SPTE is already there) looks at the host PTE under its PTL
  *	while holding mmu_lock, the reverse of aging's PTL -> mmu_lock.
+ * @MUTANT_GRU_FILL_NO_RECHECK: the GRU TLB fault installs its walk
+ *	without re-checking the in-progress count and sequence.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -506,6 +508,7 @@ enum mutant {
 	MUTANT_RELEASE_LEAVES_MAPPINGS,
 	MUTANT_SLEEP_IN_NONBLOCK,
 	MUTANT_LOCK_INVERSION,
+	MUTANT_GRU_FILL_NO_RECHECK,
 	NR_MUTANTS,
 };
 
