@@ -47,6 +47,18 @@ for f in "$SRCDIR"/examples/scenarios/*.mmu; do
 	report 0 "$f" "$f"
 done
 
+# The GRU sections: both contexts faulted, dropped racing fills, flushed,
+# and were unbound by the exit.
+report 0 "run gru-tlb --seed 2" gru-tlb --seed 2
+for want in '"name": *"g0"' '"name": *"g1"' '"released": *1' \
+	'"kind": *"gru"'; do
+	grep -q "$want" "$tmp/r.json" || fail "gru-tlb report: no $want"
+done
+grep -q '"valid_end": *[1-9]' "$tmp/r.json" &&
+	fail "gru-tlb report: a TLB entry survived release"
+grep -q '"fills": *[1-9]' "$tmp/r.json" || fail "gru-tlb report: no fill"
+grep -q '"flushed": *[1-9]' "$tmp/r.json" || fail "gru-tlb report: no flush"
+
 # A failing run is still a valid report, with the failures listed.
 printf 'process p\nmmap b p len=4K\nread p b expect=7\n' >"$tmp/f.mmu"
 report 1 "a failing scenario" "$tmp/f.mmu"

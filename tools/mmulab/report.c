@@ -162,6 +162,17 @@ struct report_vm *report_add_vm(struct report *r, const char *name)
 	return v;
 }
 
+struct report_gru *report_add_gru(struct report *r, const char *name)
+{
+	struct report_gru *g;
+
+	if (r->nr_grus >= REPORT_MAX_GRUS)
+		return NULL;
+	g = &r->grus[r->nr_grus++];
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	return g;
+}
+
 struct report_workload *report_add_workload(struct report *r,
 					    unsigned int line)
 {
@@ -385,6 +396,37 @@ static void print_mirror(const struct report_mirror *m, FILE *f)
 	print_grid(f, "mirror stats", c, MMULAB_ARRAY_SIZE(c), false);
 }
 
+/* The counters of a GRU context, in the report's order. */
+static unsigned int gru_counts(const struct report_gru *g,
+			       struct report_count *c)
+{
+	const struct gru_stat *st = &g->stat;
+	unsigned int n = 0;
+
+	c[n++] = (struct report_count){ "accesses", st->accesses };
+	c[n++] = (struct report_count){ "tlb_hits", st->tlb_hits };
+	c[n++] = (struct report_count){ "tlb_faults", st->tlb_faults };
+	c[n++] = (struct report_count){ "fills", st->fills };
+	c[n++] = (struct report_count){ "fills_dropped", st->fills_dropped };
+	c[n++] = (struct report_count){ "evictions", st->evictions };
+	c[n++] = (struct report_count){ "invalidations", st->invalidations };
+	c[n++] = (struct report_count){ "flushes", st->flushes };
+	c[n++] = (struct report_count){ "flushed", st->flushed };
+	c[n++] = (struct report_count){ "waits", st->waits };
+	c[n++] = (struct report_count){ "released", st->released };
+	c[n++] = (struct report_count){ "valid_end", g->valid_end };
+	return n;
+}
+
+static void print_gru(const struct report_gru *g, FILE *f)
+{
+	struct report_count c[REPORT_MAX_COUNTS];
+
+	fprintf(f, "%-*s%s: TLB of %u sets x %u ways\n", LABEL_W, "gru",
+		g->name, g->sets, g->ways);
+	print_grid(f, "  gru stats", c, gru_counts(g, c), false);
+}
+
 #define VCPU_COLS 8
 #define STAT_W 22
 #define COL_W 8
@@ -530,6 +572,8 @@ void report_print_text(const struct report *r, FILE *f)
 	print_subs(r, f);
 	if (r->has_mirror)
 		print_mirror(&r->mirror, f);
+	for (unsigned int i = 0; i < r->nr_grus; i++)
+		print_gru(&r->grus[i], f);
 	for (unsigned int i = 0; i < r->nr_vms; i++)
 		print_vm(&r->vms[i], f);
 	for (unsigned int i = 0; i < r->nr_workloads; i++)
@@ -713,6 +757,24 @@ static struct json_object *jvm(const struct report_vm *v)
 	return o;
 }
 
+static struct json_object *jgrus(const struct report *r)
+{
+	struct json_object *a = json_object_new_array();
+	struct report_count c[REPORT_MAX_COUNTS];
+
+	for (unsigned int i = 0; i < r->nr_grus; i++) {
+		const struct report_gru *g = &r->grus[i];
+		struct json_object *o = json_object_new_object();
+
+		jadd(o, "name", json_object_new_string(g->name));
+		jadd(o, "sets", jcount(g->sets));
+		jadd(o, "ways", jcount(g->ways));
+		jadd(o, "stats", jcounts(c, gru_counts(g, c)));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 static struct json_object *jvms(const struct report *r)
 {
 	struct json_object *a = json_object_new_array();
@@ -788,6 +850,7 @@ static struct json_object *jreport(const struct report *r)
 	jadd(o, "ksm", jcounts(c, report_ksm_counts(&r->ksm, c)));
 	jadd(o, "subscribers", jsubs(r));
 	jadd(o, "mirror", jmirror(r));
+	jadd(o, "grus", jgrus(r));
 	jadd(o, "vms", jvms(r));
 	jadd(o, "workloads", jworkloads(r));
 	jadd(o, "workloads_dropped", jcount(r->workloads_dropped));

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include <mmulab/gru.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
@@ -24,6 +25,7 @@
 #define REPORT_MAX_COUNTS 12
 #define REPORT_NAME 32
 #define REPORT_MAX_VMS 8
+#define REPORT_MAX_GRUS 8
 #define REPORT_MAX_VCPUS 64
 #define REPORT_MAX_WORKLOADS 16
 #define REPORT_MAX_THREADS 32
@@ -78,6 +80,21 @@ struct report_mirror {
 	unsigned long reads;
 	unsigned long writes;
 	unsigned long incoherent;
+};
+
+/**
+ * struct report_gru - one GRU context: its TLB and its counters.
+ * @name: its name in the scenario.
+ * @sets: TLB sets.
+ * @ways: entries per set.
+ * @valid_end: valid TLB entries when it was freed.
+ * @stat: gru_get_stat() before it was freed.
+ */
+struct report_gru {
+	char name[REPORT_NAME];
+	unsigned int sets, ways;
+	unsigned int valid_end;
+	struct gru_stat stat;
 };
 
 /**
@@ -186,6 +203,8 @@ struct report_workload {
  * @subs: per-subscriber counts.
  * @has_mirror: @mirror is valid.
  * @mirror: the mirror's statistics.
+ * @nr_grus: entries used in @grus.
+ * @grus: per-GRU-context sections.
  * @nr_vms: entries used in @vms.
  * @vms: per-VM sections.
  * @nr_workloads: entries used in @workloads.
@@ -223,6 +242,8 @@ struct report {
 	struct report_sub subs[REPORT_MAX_SUBS];
 	bool has_mirror;
 	struct report_mirror mirror;
+	unsigned int nr_grus;
+	struct report_gru grus[REPORT_MAX_GRUS];
 	unsigned int nr_vms;
 	struct report_vm vms[REPORT_MAX_VMS];
 	unsigned int nr_workloads;
@@ -284,6 +305,9 @@ void report_sub_count(struct report_sub *s, const char *name,
 
 /** report_add_vm() - a slot for one more VM, or NULL if full. */
 struct report_vm *report_add_vm(struct report *r, const char *name);
+
+/** report_add_gru() - a slot for one more GRU context, or NULL if full. */
+struct report_gru *report_add_gru(struct report *r, const char *name);
 
 /** report_add_workload() - a slot for one more workload, or NULL. */
 struct report_workload *report_add_workload(struct report *r,

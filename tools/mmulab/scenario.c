@@ -28,6 +28,13 @@ const struct scenario scenarios[] = {
 		.text = scn_fault_race,
 	},
 	{
+		.name = "gru-tlb",
+		.summary = "two GRU-style TLB-only contexts load and store "
+			   "while the host unmaps, write-protects, zaps, forks, "
+			   "migrates and KSM-scans their pages; then it exits",
+		.text = scn_gru_tlb,
+	},
+	{
 		.name = "ksm-change-pte",
 		.summary = "KSM merges a guest's RAM under each change_pte era "
 			   "(none, bookended, direct): change_pte calls, SPTE "

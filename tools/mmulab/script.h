@@ -66,6 +66,8 @@ enum stmt_kind {
 	ST_MREAD,
 	ST_MWRITE,
 	ST_OOM_REAP,
+	ST_GRU,		/* a GRU context (top) */
+	ST_GRU_DEV,	/* its device thread (workload) */
 	NR_STMT_KINDS,
 };
 
@@ -75,6 +77,7 @@ enum obj_kind {
 	OBJ_VM,
 	OBJ_VCPU,
 	OBJ_MIRROR,
+	OBJ_GRU,
 };
 
 /* What an `expect` reads. */
@@ -202,13 +205,14 @@ enum { ACC_WHO, ACC_ADDR, ACC_VALUE, ACC_EXPECT, ACC_COUNT, ACC_STRIDE,
 enum { VM_NAME, VM_PROC, VM_PINNED };
 enum { SLOT_VM, SLOT_SLOT, SLOT_GPA, SLOT_LEN, SLOT_HVA, SLOT_READONLY };
 enum { VCPU_NAME, VCPU_VM, VCPU_COUNT };
+enum { GRU_NAME, GRU_PROC, GRU_SETS, GRU_WAYS };
 enum { VERIFY_VM, VERIFY_DATA, VERIFY_ALLOW_STALE };
 enum { KSM_SCAN, KSM_RUN };
 enum { EXPECT_CTR, EXPECT_OP, EXPECT_VALUE };
 enum { WL_OPS, WL_DURATION, WL_SEED };
 enum { TH_WHO, TH_REGION, TH_OPS, TH_RATE, TH_PATTERN, TH_THETA, TH_READS,
        TH_GPA, TH_LEN, TH_MUNMAP, TH_MPROTECT, TH_MADVISE, TH_FORK,
-       TH_WRITE, TH_MIGRATE, TH_KSM, TH_SPAN };	/* guest, cpu, churn */
+       TH_WRITE, TH_MIGRATE, TH_KSM, TH_SPAN };	/* guest, cpu, churn, gru */
 #define NR_CHURN_OPS (TH_KSM - TH_MUNMAP + 1)
 enum { RACE_SEED };
 enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
@@ -226,6 +230,7 @@ enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
  * @flags: its mmap flags, MAP_FIXED and MAP_POPULATE excepted.
  * @g: a VM.
  * @dmirror: a device mirror.
+ * @gts: a GRU context.
  */
 struct rt_obj {
 	struct mm_struct *mm;
@@ -235,6 +240,7 @@ struct rt_obj {
 	unsigned long flags;
 	struct guest *g;
 	struct dmirror *dmirror;
+	struct gru_thread_state *gts;
 };
 
 /**

@@ -17,6 +17,7 @@
 
 #include <mmulab/checker.h>
 #include <mmulab/hmm.h>
+#include <mmulab/gru.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
 
@@ -383,6 +384,35 @@ static bool do_vm(struct rt *rt, const struct stmt *st)
 	return true;
 }
 
+static bool do_gru(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct gru_thread_state *gts = gru_alloc_gts(
+		proc_mm(rt, &a[GRU_PROC]), a[GRU_SETS].set ? a[GRU_SETS].u : 4,
+		a[GRU_WAYS].set ? a[GRU_WAYS].u : 2, obj_name(rt, &a[GRU_NAME]));
+
+	if (!st_ret(rt, st, IS_ERR(gts) ? PTR_ERR(gts) : 0))
+		return false;
+	rt->objs[a[GRU_NAME].obj].gts = gts;
+	return true;
+}
+
+/* Report a GRU context's counters and free it (before its mm goes). */
+static void gru_teardown(struct rt *rt, const struct stmt *st)
+{
+	struct gru_thread_state *gts = rt->objs[st->a[GRU_NAME].obj].gts;
+	struct report_gru *rg = report_add_gru(rt->r,
+					       obj_name(rt, &st->a[GRU_NAME]));
+
+	if (rg) {
+		rg->sets = st->a[GRU_SETS].set ? st->a[GRU_SETS].u : 4;
+		rg->ways = st->a[GRU_WAYS].set ? st->a[GRU_WAYS].u : 2;
+		rg->valid_end = gru_tlb_valid(gts);
+		gru_get_stat(gts, &rg->stat);
+	}
+	gru_free_gts(gts);
+}
+
 static void do_memslot(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
@@ -679,6 +709,9 @@ bool rt_do(struct rt *rt, const struct stmt *st)
 	case ST_VCPU:
 		ok = do_vcpu(rt, st);
 		break;
+	case ST_GRU:
+		ok = do_gru(rt, st);
+		break;
 	case ST_VERIFY:
 		do_verify(rt, st);
 		break;
@@ -759,6 +792,10 @@ static void teardown(struct rt *rt)
 		guest_destroy(g);
 		free(g);
 	}
+	for (unsigned int i = 0; i < rt->s->nr_stmts; i++)
+		if (rt->s->stmts[i].kind == ST_GRU &&
+		    rt->objs[rt->s->stmts[i].a[GRU_NAME].obj].gts)
+			gru_teardown(rt, &rt->s->stmts[i]);
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
 		if (rt->objs[i].mm)
 			mmput(rt->objs[i].mm);

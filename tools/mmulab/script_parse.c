@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mmulab/gru.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
 
@@ -37,11 +38,13 @@ enum arg_type {
 	T_DEF_VCPU,
 	T_DEF_MIRROR,
 	T_LABEL,
+	T_DEF_GRU,
 	T_PROC,
 	T_REGION,
 	T_VM,
 	T_VCPU,
 	T_MIRROR,
+	T_GRU,
 	T_ADDR,
 	T_GPA,
 	T_SIZE,
@@ -325,6 +328,18 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
 		VALUE_REPEAT_ARGS,
 	} },
+	[ST_GRU] = { "gru", CTX_TOP, {
+		[GRU_NAME] = { "NAME", T_DEF_GRU, POS },
+		[GRU_PROC] = { "PROCESS", T_PROC, POS },
+		[GRU_SETS] = { "sets", T_COUNT, OPT, 1, GRU_MAX_TLB_SETS },
+		[GRU_WAYS] = { "ways", T_COUNT, OPT, 1, GRU_MAX_TLB_WAYS },
+	} },
+	[ST_GRU_DEV] = { "gru", CTX_WORKLOAD, {
+		[TH_WHO] = { "GRU", T_GRU, POS },
+		[TH_REGION] = { "REGION", T_REGION, POS },
+		THREAD_ARGS,
+		ACCESS_ARGS,
+	} },
 };
 
 /* Words that cannot name anything. */
@@ -557,6 +572,7 @@ static const char *type_what(unsigned int type)
 	case T_DEF_VM:
 	case T_DEF_VCPU:
 	case T_DEF_MIRROR:
+	case T_DEF_GRU:
 		return "a new name (a letter or '_', then letters, digits, "
 		       "'_' or '-')";
 	case T_LABEL:
@@ -572,6 +588,8 @@ static const char *type_what(unsigned int type)
 		return "a VM";
 	case T_VCPU:
 		return "a vCPU";
+	case T_GRU:
+		return "a GRU context (a name given by gru)";
 	case T_ADDR:
 		return "an address: a region, REGION+SIZE, or a number";
 	case T_GPA:
@@ -615,6 +633,7 @@ static const char *obj_kind_name(enum obj_kind kind)
 		[OBJ_VM] = "a VM",
 		[OBJ_VCPU] = "a vCPU",
 		[OBJ_MIRROR] = "a device mirror",
+		[OBJ_GRU] = "a GRU context",
 	};
 
 	return names[kind];
@@ -1110,6 +1129,7 @@ static int parse_value(struct parser *p, const struct word *w,
 	case T_DEF_VM:
 	case T_DEF_VCPU:
 	case T_DEF_MIRROR:
+	case T_DEF_GRU:
 		return check_new_name(p, w);
 	case T_LABEL:
 		if (!is_name(w))
@@ -1127,6 +1147,8 @@ static int parse_value(struct parser *p, const struct word *w,
 		return parse_ref(p, w, OBJ_VM, as->key, a);
 	case T_VCPU:
 		return parse_ref(p, w, OBJ_VCPU, as->key, a);
+	case T_GRU:
+		return parse_ref(p, w, OBJ_GRU, as->key, a);
 	case T_ADDR:
 		return parse_addr(p, w, as->key, a);
 	case T_COUNTER:
@@ -1602,6 +1624,22 @@ static int churn_weights(struct parser *p)
 	return 0;
 }
 
+/* One thread per context, over a region of the context's process. */
+static int sem_gru_dev(struct parser *p)
+{
+	const struct arg *a = p->st->a;
+	const struct script_obj *g = &p->s->objs[a[TH_WHO].obj];
+	const struct script_obj *r = &p->s->objs[a[TH_REGION].obj];
+
+	if (r->owner != g->owner)
+		return perr(p, a[TH_REGION].col,
+			    "gru: region '%s' belongs to process '%s', GRU "
+			    "context '%s' to '%s'", r->name,
+			    p->s->objs[r->owner].name, g->name,
+			    p->s->objs[g->owner].name);
+	return thread_unique(p, TH_WHO);
+}
+
 static int sem_thread(struct parser *p)
 {
 	struct arg *a = p->st->a;
@@ -1624,7 +1662,7 @@ static int sem_thread(struct parser *p)
 		ret = thread_unique(p, TH_REGION);
 		return ret ? ret : churn_weights(p);
 	}
-	return 0;
+	return p->st->kind == ST_GRU_DEV ? sem_gru_dev(p) : 0;
 }
 
 /* A store can be expected to fault (or exit), not to return a value. */
@@ -1694,6 +1732,9 @@ static int sem_stmt(struct parser *p)
 		return sem_memslot(p);
 	case ST_VCPU:
 		return sem_vcpu(p, w[VCPU_NAME]);
+	case ST_GRU:
+		return def_named(p, w[GRU_NAME], OBJ_GRU, a[GRU_PROC].obj,
+				 &a[GRU_NAME]);
 	case ST_WORKLOAD:
 		return sem_workload(p);
 	case ST_END:
@@ -1701,6 +1742,7 @@ static int sem_stmt(struct parser *p)
 	case ST_GUEST:
 	case ST_CPU:
 	case ST_CHURN:
+	case ST_GRU_DEV:
 		return sem_thread(p);
 	case ST_RACE:
 		p->race = p->s->nr_stmts - 1;
@@ -1854,8 +1896,8 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "memslot, vcpu, gwrite, gread, verify, ksm, "
 			       "migrate, compact, reclaim, replace, wrprotect, "
 			       "cow, "
-			       "mirror, mwrite, mread, expect, workload or "
-			       "race%s%s%s",
+			       "mirror, mwrite, mread, gru, expect, workload "
+			       "or race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");
@@ -1878,8 +1920,8 @@ static int check_context(struct parser *p, const struct word *w)
 	if (p->spec->ctx != CTX_ANY && (p->spec->ctx & CTX_TOP) &&
 	    p->workload >= 0)
 		return perr(p, w->col, "%s: not allowed inside the workload "
-				       "at line %u (only guest, cpu, churn "
-				       "and end)", p->spec->name,
+				       "at line %u (only guest, cpu, churn, "
+				       "gru and end)", p->spec->name,
 			    p->s->stmts[p->workload].line);
 	return 0;
 }
@@ -1912,6 +1954,8 @@ static int parse_stmt(struct parser *p, const struct word *words,
 
 	if (kind < 0)
 		return unknown_stmt(p, &words[0]);
+	if (kind == ST_GRU && p->workload >= 0) /* a thread, not a context */
+		kind = ST_GRU_DEV;
 	p->spec = &specs[kind];
 	p->col0 = words[0].col;
 	memset(p->argw, 0, sizeof(p->argw));

@@ -9,7 +9,9 @@
  *  - churn PROCESS REGION: host operations on random spans of a region,
  *    each leaving the region as it found it: munmap then mmap back,
  *    mprotect read-only then back, MADV_DONTNEED, fork (the child writes
- *    one page and exits), or a host store.
+ *    one page and exits), or a host store;
+ *  - gru GRU REGION: device loads and stores through a GRU context's TLB
+ *    over a region of its process.
  *
  * Nobody knows the interleaving, so values are checked by what they
  * name: every store writes a value that names the host page it was meant
@@ -30,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <mmulab/gru.h>
 #include <mmulab/kvm.h>
 #include <mmulab/sched.h>
 
@@ -71,6 +74,7 @@ struct wl_before {
  * @rng: the pseudo-random state.
  * @mm: the process (cpu, churn), or the VM's (guest).
  * @g: the VM and @vcpu its vCPU (guest).
+ * @gts: the GRU context (gru).
  * @base: first address: gpa (guest) or host address (cpu, churn).
  * @npages: pages from @base.
  * @reads: percentage of loads.
@@ -93,6 +97,7 @@ struct wl_thread {
 	struct mm_struct *mm;
 	struct guest *g;
 	unsigned int vcpu;
+	struct gru_thread_state *gts;
 	u64 base;
 	unsigned long npages;
 	unsigned int reads;
@@ -314,13 +319,15 @@ static void access_op(struct wl_thread *t, u64 op)
 
 	if (read) {
 		count(t, RT_READS);
-		ret = t->g ? guest_read(t->g, t->vcpu, addr, &val) :
-			     cpu_read_u64(t->mm, addr, &val);
+		ret = t->g     ? guest_read(t->g, t->vcpu, addr, &val) :
+		      t->gts ? gru_read_u64(t->gts, addr, &val) :
+			       cpu_read_u64(t->mm, addr, &val);
 	} else {
 		count(t, RT_WRITES);
 		val = wl_value(hva >> PAGE_SHIFT, t->id, op);
-		ret = t->g ? guest_write(t->g, t->vcpu, addr, val) :
-			     cpu_write_u64(t->mm, addr, val);
+		ret = t->g     ? guest_write(t->g, t->vcpu, addr, val) :
+		      t->gts ? gru_write_u64(t->gts, addr, val) :
+			       cpu_write_u64(t->mm, addr, val);
 	}
 	if (!access_result(t, ret))
 		bad_result(t, read ? "load" : "store", addr, ret, val);
@@ -579,6 +586,10 @@ static void setup_region(struct wl_thread *t, struct rt *rt)
 	snprintf(t->out->name, sizeof(t->out->name), "%s/%s",
 		 rt->s->objs[a[TH_WHO].obj].name,
 		 rt->s->objs[a[TH_REGION].obj].name);
+	if (t->st->kind == ST_GRU_DEV) { /* the context's process */
+		t->gts = rt->objs[a[TH_WHO].obj].gts;
+		t->mm = rt->objs[rt->s->objs[a[TH_WHO].obj].owner].mm;
+	}
 }
 
 static bool setup_thread(struct workload *wl, struct wl_thread *t,
@@ -586,6 +597,7 @@ static bool setup_thread(struct workload *wl, struct wl_thread *t,
 {
 	static const char *const kinds[] = {
 		[ST_GUEST] = "guest", [ST_CPU] = "cpu", [ST_CHURN] = "churn",
+		[ST_GRU_DEV] = "gru",
 	};
 	const struct arg *a = st->a;
 	u64 seed = w->a[WL_SEED].set ? w->a[WL_SEED].u : 1;
