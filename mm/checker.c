@@ -717,6 +717,8 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_SLEEP_IN_NONBLOCK] = "sleep-in-nonblock",
 	[MUTANT_LOCK_INVERSION] = "lock-inversion",
 	[MUTANT_GRU_FILL_NO_RECHECK] = "gru-fill-no-recheck",
+	[MUTANT_XPMEM_END_ONLY] = "xpmem-end-only",
+	[MUTANT_XPMEM_ACK_BEFORE_DROP] = "xpmem-ack-before-drop",
 };
 
 int mmulab_mutant;

@@ -488,6 +488,10 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  *	while holding mmu_lock, the reverse of aging's PTL -> mmu_lock.
  * @MUTANT_GRU_FILL_NO_RECHECK: the GRU TLB fault installs its walk
  *	without re-checking the in-progress count and sequence.
+ * @MUTANT_XPMEM_END_ONLY: the XPMEM exporter invalidates its importers
+ *	only in invalidate_range_end (upstream XPMEM's variant).
+ * @MUTANT_XPMEM_ACK_BEFORE_DROP: an XPMEM importer acknowledges an
+ *	invalidation before it drops its mappings.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -509,6 +513,8 @@ enum mutant {
 	MUTANT_SLEEP_IN_NONBLOCK,
 	MUTANT_LOCK_INVERSION,
 	MUTANT_GRU_FILL_NO_RECHECK,
+	MUTANT_XPMEM_END_ONLY,
+	MUTANT_XPMEM_ACK_BEFORE_DROP,
 	NR_MUTANTS,
 };
 
