@@ -59,6 +59,14 @@ grep -q '"valid_end": *[1-9]' "$tmp/r.json" &&
 grep -q '"fills": *[1-9]' "$tmp/r.json" || fail "gru-tlb report: no fill"
 grep -q '"flushed": *[1-9]' "$tmp/r.json" || fail "gru-tlb report: no flush"
 
+# The XPMEM section: every message was acknowledged, remote faults ran.
+report 0 "run xpmem-attach --seed 2" xpmem-attach --seed 2
+grep -q '"kind": *"xpmem"' "$tmp/r.json" || fail "xpmem-attach: no thread"
+msgs=$(grep -o '"messages": *[0-9]*' "$tmp/r.json" | grep -o '[0-9]*$')
+acks=$(grep -o '"acks": *[0-9]*' "$tmp/r.json" | grep -o '[0-9]*$')
+[ -n "$msgs" ] && [ "$msgs" -gt 0 ] && [ "$msgs" = "$acks" ] ||
+	fail "xpmem-attach: $msgs messages, $acks acks"
+
 # A failing run is still a valid report, with the failures listed.
 printf 'process p\nmmap b p len=4K\nread p b expect=7\n' >"$tmp/f.mmu"
 report 1 "a failing scenario" "$tmp/f.mmu"

@@ -112,6 +112,7 @@ static void test_attach_reads_and_writes(void **state)
 	assert_int_equal(v, 77);
 	xpmem_get_stat(w.seg, &st);
 	assert_int_equal(st.attaches, 1);
+	assert_int_equal(st.accesses, 2);
 	assert_int_equal(st.faults, 2);
 	assert_int_equal(checker_sweep(w.host), 0);
 	world_fini(&w);

@@ -76,6 +76,7 @@ void scenario_swap_guest(struct report *r);
 /* The built-in scenarios written as scripts (scenarios/NAME.mmu). */
 extern const char scn_fault_race[];
 extern const char scn_gru_tlb[];
+extern const char scn_xpmem_attach[];
 
 /* The race scenarios of mmulab check (races/NAME.mmu). */
 extern const char race_fault_race[], race_mirror_race[], race_register_race[],

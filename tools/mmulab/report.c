@@ -173,6 +173,17 @@ struct report_gru *report_add_gru(struct report *r, const char *name)
 	return g;
 }
 
+struct report_xpmem *report_add_xpmem(struct report *r, const char *name)
+{
+	struct report_xpmem *x;
+
+	if (r->nr_xpmems >= REPORT_MAX_XPMEMS)
+		return NULL;
+	x = &r->xpmems[r->nr_xpmems++];
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	return x;
+}
+
 struct report_workload *report_add_workload(struct report *r,
 					    unsigned int line)
 {
@@ -427,6 +438,36 @@ static void print_gru(const struct report_gru *g, FILE *f)
 	print_grid(f, "  gru stats", c, gru_counts(g, c), false);
 }
 
+/* The counters of an XPMEM segment, in the report's order. */
+static unsigned int xpmem_counts(const struct report_xpmem *x,
+				 struct report_count *c)
+{
+	const struct xpmem_stat *st = &x->stat;
+	unsigned int n = 0;
+
+	c[n++] = (struct report_count){ "attaches", st->attaches };
+	c[n++] = (struct report_count){ "accesses", st->accesses };
+	c[n++] = (struct report_count){ "faults", st->faults };
+	c[n++] = (struct report_count){ "fills_dropped", st->fills_dropped };
+	c[n++] = (struct report_count){ "invalidations", st->invalidations };
+	c[n++] = (struct report_count){ "messages", st->messages };
+	c[n++] = (struct report_count){ "acks", st->acks };
+	c[n++] = (struct report_count){ "dropped", st->dropped };
+	c[n++] = (struct report_count){ "released", st->released };
+	return n;
+}
+
+static void print_xpmem(const struct report_xpmem *x, FILE *f)
+{
+	struct report_count c[REPORT_MAX_COUNTS];
+
+	fprintf(f, "%-*s%s: %lu pages, invalidating in %s\n", LABEL_W,
+		"xpmem", x->name, x->pages,
+		x->end_only ? "invalidate_range_end" :
+			      "invalidate_range_start");
+	print_grid(f, "  xpmem stats", c, xpmem_counts(x, c), false);
+}
+
 #define VCPU_COLS 8
 #define STAT_W 22
 #define COL_W 8
@@ -574,6 +615,8 @@ void report_print_text(const struct report *r, FILE *f)
 		print_mirror(&r->mirror, f);
 	for (unsigned int i = 0; i < r->nr_grus; i++)
 		print_gru(&r->grus[i], f);
+	for (unsigned int i = 0; i < r->nr_xpmems; i++)
+		print_xpmem(&r->xpmems[i], f);
 	for (unsigned int i = 0; i < r->nr_vms; i++)
 		print_vm(&r->vms[i], f);
 	for (unsigned int i = 0; i < r->nr_workloads; i++)
@@ -775,6 +818,24 @@ static struct json_object *jgrus(const struct report *r)
 	return a;
 }
 
+static struct json_object *jxpmems(const struct report *r)
+{
+	struct json_object *a = json_object_new_array();
+	struct report_count c[REPORT_MAX_COUNTS];
+
+	for (unsigned int i = 0; i < r->nr_xpmems; i++) {
+		const struct report_xpmem *x = &r->xpmems[i];
+		struct json_object *o = json_object_new_object();
+
+		jadd(o, "name", json_object_new_string(x->name));
+		jadd(o, "pages", jcount(x->pages));
+		jadd(o, "end_only", json_object_new_boolean(x->end_only));
+		jadd(o, "stats", jcounts(c, xpmem_counts(x, c)));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 static struct json_object *jvms(const struct report *r)
 {
 	struct json_object *a = json_object_new_array();
@@ -851,6 +912,7 @@ static struct json_object *jreport(const struct report *r)
 	jadd(o, "subscribers", jsubs(r));
 	jadd(o, "mirror", jmirror(r));
 	jadd(o, "grus", jgrus(r));
+	jadd(o, "xpmems", jxpmems(r));
 	jadd(o, "vms", jvms(r));
 	jadd(o, "workloads", jworkloads(r));
 	jadd(o, "workloads_dropped", jcount(r->workloads_dropped));

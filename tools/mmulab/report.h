@@ -15,6 +15,7 @@
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/sched.h>
+#include <mmulab/xpmem.h>
 
 #define REPORT_SCHEMA "mmulab-report/1"
 
@@ -26,6 +27,7 @@
 #define REPORT_NAME 32
 #define REPORT_MAX_VMS 8
 #define REPORT_MAX_GRUS 8
+#define REPORT_MAX_XPMEMS 8
 #define REPORT_MAX_VCPUS 64
 #define REPORT_MAX_WORKLOADS 16
 #define REPORT_MAX_THREADS 32
@@ -95,6 +97,20 @@ struct report_gru {
 	unsigned int sets, ways;
 	unsigned int valid_end;
 	struct gru_stat stat;
+};
+
+/**
+ * struct report_xpmem - one XPMEM segment: its counters.
+ * @name: its name in the scenario.
+ * @pages: pages exported.
+ * @end_only: invalidations went out only in invalidate_range_end.
+ * @stat: xpmem_get_stat() before it was removed.
+ */
+struct report_xpmem {
+	char name[REPORT_NAME];
+	unsigned long pages;
+	bool end_only;
+	struct xpmem_stat stat;
 };
 
 /**
@@ -205,6 +221,8 @@ struct report_workload {
  * @mirror: the mirror's statistics.
  * @nr_grus: entries used in @grus.
  * @grus: per-GRU-context sections.
+ * @nr_xpmems: entries used in @xpmems.
+ * @xpmems: per-XPMEM-segment sections.
  * @nr_vms: entries used in @vms.
  * @vms: per-VM sections.
  * @nr_workloads: entries used in @workloads.
@@ -244,6 +262,8 @@ struct report {
 	struct report_mirror mirror;
 	unsigned int nr_grus;
 	struct report_gru grus[REPORT_MAX_GRUS];
+	unsigned int nr_xpmems;
+	struct report_xpmem xpmems[REPORT_MAX_XPMEMS];
 	unsigned int nr_vms;
 	struct report_vm vms[REPORT_MAX_VMS];
 	unsigned int nr_workloads;
@@ -308,6 +328,9 @@ struct report_vm *report_add_vm(struct report *r, const char *name);
 
 /** report_add_gru() - a slot for one more GRU context, or NULL if full. */
 struct report_gru *report_add_gru(struct report *r, const char *name);
+
+/** report_add_xpmem() - a slot for one more segment, or NULL if full. */
+struct report_xpmem *report_add_xpmem(struct report *r, const char *name);
 
 /** report_add_workload() - a slot for one more workload, or NULL. */
 struct report_workload *report_add_workload(struct report *r,

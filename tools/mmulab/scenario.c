@@ -35,6 +35,14 @@ const struct scenario scenarios[] = {
 		.text = scn_gru_tlb,
 	},
 	{
+		.name = "xpmem-attach",
+		.summary = "two processes attach a third's exported region and "
+			   "load and store it while the exporter unmaps, "
+			   "write-protects, zaps, forks and migrates it; each "
+			   "invalidation waits for every importer's ack",
+		.text = scn_xpmem_attach,
+	},
+	{
 		.name = "ksm-change-pte",
 		.summary = "KSM merges a guest's RAM under each change_pte era "
 			   "(none, bookended, direct): change_pte calls, SPTE "

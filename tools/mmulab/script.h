@@ -68,6 +68,8 @@ enum stmt_kind {
 	ST_OOM_REAP,
 	ST_GRU,		/* a GRU context (top) */
 	ST_GRU_DEV,	/* its device thread (workload) */
+	ST_XPMEM,	/* an exported segment (top) */
+	ST_XPMEM_DEV,	/* an importer thread (workload) */
 	NR_STMT_KINDS,
 };
 
@@ -78,6 +80,7 @@ enum obj_kind {
 	OBJ_VCPU,
 	OBJ_MIRROR,
 	OBJ_GRU,
+	OBJ_XPMEM,
 };
 
 /* What an `expect` reads. */
@@ -206,6 +209,7 @@ enum { VM_NAME, VM_PROC, VM_PINNED };
 enum { SLOT_VM, SLOT_SLOT, SLOT_GPA, SLOT_LEN, SLOT_HVA, SLOT_READONLY };
 enum { VCPU_NAME, VCPU_VM, VCPU_COUNT };
 enum { GRU_NAME, GRU_PROC, GRU_SETS, GRU_WAYS };
+enum { XP_NAME, XP_PROC, XP_REGION, XP_END_ONLY };
 enum { VERIFY_VM, VERIFY_DATA, VERIFY_ALLOW_STALE };
 enum { KSM_SCAN, KSM_RUN };
 enum { EXPECT_CTR, EXPECT_OP, EXPECT_VALUE };
@@ -231,6 +235,7 @@ enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
  * @g: a VM.
  * @dmirror: a device mirror.
  * @gts: a GRU context.
+ * @seg: an XPMEM segment.
  */
 struct rt_obj {
 	struct mm_struct *mm;
@@ -241,6 +246,7 @@ struct rt_obj {
 	struct guest *g;
 	struct dmirror *dmirror;
 	struct gru_thread_state *gts;
+	struct xpmem_segment *seg;
 };
 
 /**

@@ -19,6 +19,7 @@
 #include <mmulab/hmm.h>
 #include <mmulab/gru.h>
 #include <mmulab/kvm.h>
+#include <mmulab/xpmem.h>
 #include <mmulab/mmu_notifier.h>
 
 #include "interrupt.h"
@@ -397,6 +398,35 @@ static bool do_gru(struct rt *rt, const struct stmt *st)
 	return true;
 }
 
+static bool do_xpmem(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	const struct rt_obj *r = &rt->objs[a[XP_REGION].obj];
+	struct xpmem_segment *seg = xpmem_make(
+		proc_mm(rt, &a[XP_PROC]), r->addr, r->len,
+		a[XP_END_ONLY].set ? XPMEM_INVAL_END_ONLY : XPMEM_INVAL_START);
+
+	if (!st_ret(rt, st, IS_ERR(seg) ? PTR_ERR(seg) : 0))
+		return false;
+	rt->objs[a[XP_NAME].obj].seg = seg;
+	return true;
+}
+
+/* Report a segment's counters and remove it (before its mm goes). */
+static void xpmem_teardown(struct rt *rt, const struct stmt *st)
+{
+	struct xpmem_segment *seg = rt->objs[st->a[XP_NAME].obj].seg;
+	struct report_xpmem *rx = report_add_xpmem(rt->r,
+						   obj_name(rt, &st->a[XP_NAME]));
+
+	if (rx) {
+		rx->pages = rt->objs[st->a[XP_REGION].obj].len >> PAGE_SHIFT;
+		rx->end_only = st->a[XP_END_ONLY].set;
+		xpmem_get_stat(seg, &rx->stat);
+	}
+	xpmem_remove(seg);
+}
+
 /* Report a GRU context's counters and free it (before its mm goes). */
 static void gru_teardown(struct rt *rt, const struct stmt *st)
 {
@@ -712,6 +742,9 @@ bool rt_do(struct rt *rt, const struct stmt *st)
 	case ST_GRU:
 		ok = do_gru(rt, st);
 		break;
+	case ST_XPMEM:
+		ok = do_xpmem(rt, st);
+		break;
 	case ST_VERIFY:
 		do_verify(rt, st);
 		break;
@@ -796,6 +829,9 @@ static void teardown(struct rt *rt)
 		if (rt->s->stmts[i].kind == ST_GRU &&
 		    rt->objs[rt->s->stmts[i].a[GRU_NAME].obj].gts)
 			gru_teardown(rt, &rt->s->stmts[i]);
+		else if (rt->s->stmts[i].kind == ST_XPMEM &&
+			 rt->objs[rt->s->stmts[i].a[XP_NAME].obj].seg)
+			xpmem_teardown(rt, &rt->s->stmts[i]);
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
 		if (rt->objs[i].mm)
 			mmput(rt->objs[i].mm);

@@ -39,12 +39,14 @@ enum arg_type {
 	T_DEF_MIRROR,
 	T_LABEL,
 	T_DEF_GRU,
+	T_DEF_XPMEM,
 	T_PROC,
 	T_REGION,
 	T_VM,
 	T_VCPU,
 	T_MIRROR,
 	T_GRU,
+	T_XPMEM,
 	T_ADDR,
 	T_GPA,
 	T_SIZE,
@@ -340,6 +342,19 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		THREAD_ARGS,
 		ACCESS_ARGS,
 	} },
+	[ST_XPMEM] = { "xpmem", CTX_TOP, {
+		[XP_NAME] = { "NAME", T_DEF_XPMEM, POS },
+		[XP_PROC] = { "PROCESS", T_PROC, POS },
+		[XP_REGION] = { "REGION", T_REGION, POS },
+		[XP_END_ONLY] = { "end_only", T_FLAG, FLAG },
+	} },
+	[ST_XPMEM_DEV] = { "xpmem", CTX_WORKLOAD, {
+		[TH_WHO] = { "SEGMENT", T_XPMEM, POS },
+		/* the importer, in the slot other threads use for a region */
+		[TH_REGION] = { "PROCESS", T_PROC, POS },
+		THREAD_ARGS,
+		ACCESS_ARGS,
+	} },
 };
 
 /* Words that cannot name anything. */
@@ -573,6 +588,7 @@ static const char *type_what(unsigned int type)
 	case T_DEF_VCPU:
 	case T_DEF_MIRROR:
 	case T_DEF_GRU:
+	case T_DEF_XPMEM:
 		return "a new name (a letter or '_', then letters, digits, "
 		       "'_' or '-')";
 	case T_LABEL:
@@ -590,6 +606,8 @@ static const char *type_what(unsigned int type)
 		return "a vCPU";
 	case T_GRU:
 		return "a GRU context (a name given by gru)";
+	case T_XPMEM:
+		return "an XPMEM segment (a name given by xpmem)";
 	case T_ADDR:
 		return "an address: a region, REGION+SIZE, or a number";
 	case T_GPA:
@@ -634,6 +652,7 @@ static const char *obj_kind_name(enum obj_kind kind)
 		[OBJ_VCPU] = "a vCPU",
 		[OBJ_MIRROR] = "a device mirror",
 		[OBJ_GRU] = "a GRU context",
+		[OBJ_XPMEM] = "an XPMEM segment",
 	};
 
 	return names[kind];
@@ -1130,6 +1149,7 @@ static int parse_value(struct parser *p, const struct word *w,
 	case T_DEF_VCPU:
 	case T_DEF_MIRROR:
 	case T_DEF_GRU:
+	case T_DEF_XPMEM:
 		return check_new_name(p, w);
 	case T_LABEL:
 		if (!is_name(w))
@@ -1149,6 +1169,8 @@ static int parse_value(struct parser *p, const struct word *w,
 		return parse_ref(p, w, OBJ_VCPU, as->key, a);
 	case T_GRU:
 		return parse_ref(p, w, OBJ_GRU, as->key, a);
+	case T_XPMEM:
+		return parse_ref(p, w, OBJ_XPMEM, as->key, a);
 	case T_ADDR:
 		return parse_addr(p, w, as->key, a);
 	case T_COUNTER:
@@ -1624,6 +1646,19 @@ static int churn_weights(struct parser *p)
 	return 0;
 }
 
+/* An exported region belongs to the exporting process. */
+static int sem_xpmem(struct parser *p, const struct word *name)
+{
+	struct arg *a = p->st->a;
+	const struct script_obj *r = &p->s->objs[a[XP_REGION].obj];
+
+	if (r->owner != a[XP_PROC].obj)
+		return perr(p, a[XP_REGION].col,
+			    "xpmem: region '%s' belongs to process '%s'",
+			    r->name, p->s->objs[r->owner].name);
+	return def_named(p, name, OBJ_XPMEM, a[XP_PROC].obj, &a[XP_NAME]);
+}
+
 /* One thread per context, over a region of the context's process. */
 static int sem_gru_dev(struct parser *p)
 {
@@ -1735,6 +1770,8 @@ static int sem_stmt(struct parser *p)
 	case ST_GRU:
 		return def_named(p, w[GRU_NAME], OBJ_GRU, a[GRU_PROC].obj,
 				 &a[GRU_NAME]);
+	case ST_XPMEM:
+		return sem_xpmem(p, w[XP_NAME]);
 	case ST_WORKLOAD:
 		return sem_workload(p);
 	case ST_END:
@@ -1743,6 +1780,7 @@ static int sem_stmt(struct parser *p)
 	case ST_CPU:
 	case ST_CHURN:
 	case ST_GRU_DEV:
+	case ST_XPMEM_DEV:
 		return sem_thread(p);
 	case ST_RACE:
 		p->race = p->s->nr_stmts - 1;
@@ -1896,8 +1934,8 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "memslot, vcpu, gwrite, gread, verify, ksm, "
 			       "migrate, compact, reclaim, replace, wrprotect, "
 			       "cow, "
-			       "mirror, mwrite, mread, gru, expect, workload "
-			       "or race%s%s%s",
+			       "mirror, mwrite, mread, gru, xpmem, expect, "
+			       "workload or race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");
@@ -1921,7 +1959,7 @@ static int check_context(struct parser *p, const struct word *w)
 	    p->workload >= 0)
 		return perr(p, w->col, "%s: not allowed inside the workload "
 				       "at line %u (only guest, cpu, churn, "
-				       "gru and end)", p->spec->name,
+				       "gru, xpmem and end)", p->spec->name,
 			    p->s->stmts[p->workload].line);
 	return 0;
 }
@@ -1956,6 +1994,8 @@ static int parse_stmt(struct parser *p, const struct word *words,
 		return unknown_stmt(p, &words[0]);
 	if (kind == ST_GRU && p->workload >= 0) /* a thread, not a context */
 		kind = ST_GRU_DEV;
+	if (kind == ST_XPMEM && p->workload >= 0) /* an importer thread */
+		kind = ST_XPMEM_DEV;
 	p->spec = &specs[kind];
 	p->col0 = words[0].col;
 	memset(p->argw, 0, sizeof(p->argw));

@@ -11,7 +11,10 @@
  *    mprotect read-only then back, MADV_DONTNEED, fork (the child writes
  *    one page and exits), or a host store;
  *  - gru GRU REGION: device loads and stores through a GRU context's TLB
- *    over a region of its process.
+ *    over a region of its process;
+ *  - xpmem SEGMENT PROCESS: PROCESS attaches an exported segment (in the
+ *    thread's own task, so its service task is scheduled like the
+ *    others), loads and stores through it, and detaches.
  *
  * Nobody knows the interleaving, so values are checked by what they
  * name: every store writes a value that names the host page it was meant
@@ -35,6 +38,7 @@
 #include <mmulab/gru.h>
 #include <mmulab/kvm.h>
 #include <mmulab/sched.h>
+#include <mmulab/xpmem.h>
 
 #include "interrupt.h"
 #include "mmulab.h"
@@ -75,6 +79,8 @@ struct wl_before {
  * @mm: the process (cpu, churn), or the VM's (guest).
  * @g: the VM and @vcpu its vCPU (guest).
  * @gts: the GRU context (gru).
+ * @seg: the segment, @att its attachment while the thread runs (xpmem).
+ * @importer: the importing process (xpmem).
  * @base: first address: gpa (guest) or host address (cpu, churn).
  * @npages: pages from @base.
  * @reads: percentage of loads.
@@ -98,6 +104,9 @@ struct wl_thread {
 	struct guest *g;
 	unsigned int vcpu;
 	struct gru_thread_state *gts;
+	struct xpmem_segment *seg;
+	struct xpmem_attachment *att;
+	struct mm_struct *importer;
 	u64 base;
 	unsigned long npages;
 	unsigned int reads;
@@ -300,7 +309,8 @@ static void bad_result(struct wl_thread *t, const char *what, u64 addr,
 /* Count what an access returned; false if it was not allowed. */
 static bool access_result(struct wl_thread *t, int ret)
 {
-	if (ret == -EFAULT)
+	/* An importer whose exporter exited sees -ENOENT: a refusal too. */
+	if (ret == -EFAULT || (ret == -ENOENT && t->att))
 		count(t, RT_FAULTS);
 	else if (ret == KVM_EXIT_MMIO && t->g)
 		count(t, RT_MMIO);
@@ -321,12 +331,14 @@ static void access_op(struct wl_thread *t, u64 op)
 		count(t, RT_READS);
 		ret = t->g     ? guest_read(t->g, t->vcpu, addr, &val) :
 		      t->gts ? gru_read_u64(t->gts, addr, &val) :
+		      t->att ? xpmem_read_u64(t->att, addr - t->base, &val) :
 			       cpu_read_u64(t->mm, addr, &val);
 	} else {
 		count(t, RT_WRITES);
 		val = wl_value(hva >> PAGE_SHIFT, t->id, op);
 		ret = t->g     ? guest_write(t->g, t->vcpu, addr, val) :
 		      t->gts ? gru_write_u64(t->gts, addr, val) :
+		      t->att ? xpmem_write_u64(t->att, addr - t->base, val) :
 			       cpu_write_u64(t->mm, addr, val);
 	}
 	if (!access_result(t, ret))
@@ -486,6 +498,18 @@ static int wl_thread_fn(void *data)
 	struct workload *wl = t->wl;
 	u64 t0 = now_ns(), op;
 
+	if (t->seg) {
+		t->att = xpmem_attach(t->seg, t->importer);
+		if (IS_ERR(t->att)) {
+			report_check(wl->rt->r, false, "line %u: xpmem_attach: %s",
+				     t->st->line, errno_name(PTR_ERR(t->att)));
+			t->att = NULL;
+			t->limit = 0;
+			t->seg = NULL;
+			op = 0;
+			goto out;
+		}
+	}
 	for (op = 0; !t->limit || op < t->limit; op++) {
 		/* ^C: stop here; the workload ends as if its ops were done. */
 		if ((wl->duration_ns && READ_ONCE(wl->stop)) || interrupted())
@@ -503,6 +527,9 @@ static int wl_thread_fn(void *data)
 		}
 		pace(t, t0, op + 1);
 	}
+	xpmem_detach(t->att);
+	t->att = NULL;
+out:
 	atomic_long_add(op % WL_PROGRESS_EVERY, &wl->progress);
 	if (!det_active())
 		t->end_ns = now_ns();
@@ -586,6 +613,21 @@ static void setup_region(struct wl_thread *t, struct rt *rt)
 	snprintf(t->out->name, sizeof(t->out->name), "%s/%s",
 		 rt->s->objs[a[TH_WHO].obj].name,
 		 rt->s->objs[a[TH_REGION].obj].name);
+	if (t->st->kind == ST_XPMEM_DEV) { /* the exporter's region */
+		const struct script_obj *x = &rt->s->objs[a[TH_WHO].obj];
+		const struct stmt *def = NULL;
+
+		for (unsigned int i = 0; i < rt->s->nr_stmts && !def; i++)
+			if (rt->s->stmts[i].kind == ST_XPMEM &&
+			    rt->s->stmts[i].a[XP_NAME].obj == a[TH_WHO].obj)
+				def = &rt->s->stmts[i];
+		t->seg = rt->objs[a[TH_WHO].obj].seg;
+		t->importer = rt->objs[a[TH_REGION].obj].mm;
+		t->mm = rt->objs[x->owner].mm;
+		t->region = &rt->objs[def->a[XP_REGION].obj];
+		t->base = t->region->addr;
+		t->npages = t->region->len >> PAGE_SHIFT;
+	}
 	if (t->st->kind == ST_GRU_DEV) { /* the context's process */
 		t->gts = rt->objs[a[TH_WHO].obj].gts;
 		t->mm = rt->objs[rt->s->objs[a[TH_WHO].obj].owner].mm;
@@ -597,7 +639,7 @@ static bool setup_thread(struct workload *wl, struct wl_thread *t,
 {
 	static const char *const kinds[] = {
 		[ST_GUEST] = "guest", [ST_CPU] = "cpu", [ST_CHURN] = "churn",
-		[ST_GRU_DEV] = "gru",
+		[ST_GRU_DEV] = "gru", [ST_XPMEM_DEV] = "xpmem",
 	};
 	const struct arg *a = st->a;
 	u64 seed = w->a[WL_SEED].set ? w->a[WL_SEED].u : 1;

@@ -158,6 +158,7 @@ static void xpmem_detach_locked(struct xpmem_attachment *att)
 	xpmem_drop_range(att, 0, ~0UL);
 	att->detached = true;
 	seg->stat.dropped += att->dropped;
+	seg->stat.accesses += att->accesses;
 	mutex_unlock(&att->lock);
 	seg->slots[att->slot].att = NULL;
 	atomic_set(&att->stop, 1);
@@ -278,6 +279,9 @@ static int xpmem_access(struct xpmem_attachment *att, unsigned long offset,
 
 	if (!att || !val || (offset & 7) || i >= att->seg->npages)
 		return -EINVAL;
+	mutex_lock(&att->lock);
+	att->accesses++;
+	mutex_unlock(&att->lock);
 	for (;;) {
 		struct xpmem_pte *pte = &att->table[i];
 		int r;
@@ -331,6 +335,7 @@ void xpmem_get_stat(struct xpmem_segment *seg, struct xpmem_stat *out)
 			continue;
 		mutex_lock(&att->lock);
 		out->dropped += att->dropped;
+		out->accesses += att->accesses;
 		mutex_unlock(&att->lock);
 	}
 	mutex_unlock(&seg->lock);

@@ -65,7 +65,8 @@ struct xpmem_attachment {
 	atomic_t stop;
 	wait_queue_head_t wq;
 	bool detached;
-	unsigned long dropped; /* mappings dropped by messages */
+	unsigned long dropped; /* mappings dropped */
+	unsigned long accesses; /* loads and stores */
 	struct task_struct *task;
 };
 
