@@ -68,6 +68,7 @@ expect_found fault-race flush-no-wait 1000
 expect_found fault-race release-leaves-mappings 10
 expect_found pressure-race sleep-in-nonblock 10
 expect_found pressure-race lock-inversion 20
+expect_found gru-race gru-fill-no-recheck 10
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
 # guest store goes through while the page is read-only.
@@ -77,7 +78,7 @@ grep -q '^violation: INV-3 writable-secondary' <<<"$out" &&
 	{ echo "FAIL: skip-seq-check in wrprotect-race not caught at the access"; fail=1; }
 
 for s in fault-race mirror-race register-race change-pte-race pressure-race \
-	 exit-vm-alive ksm-identical wrprotect-race; do
+	 exit-vm-alive ksm-identical wrprotect-race gru-race; do
 	expect_clean "$s" 200
 done
 
@@ -91,7 +92,7 @@ fi
 # No scenario: every built-in race, in order.
 out=$("$mmulab" check --seeds 2 --strategy random 2>&1)
 n=$(grep -c ': 2 seeds, no violation' <<<"$out")
-[ "$n" -eq 9 ] || { echo "FAIL: a run without a scenario ran $n of 9 races"; echo "$out"; fail=1; }
+[ "$n" -eq 10 ] || { echo "FAIL: a run without a scenario ran $n of 10 races"; echo "$out"; fail=1; }
 
 # A user's copy of a built-in, one line changed, is a scenario like it.
 "$mmulab" show races/fault-race | sed 's/task host repeat=6 pick/task host repeat=3 pick/' \

@@ -68,6 +68,9 @@ static const struct check_scenario races[] = {
 	{ "wrprotect-race", "the host write-protects and restores pages "
 			    "while guest and device stores are in flight",
 	  race_wrprotect_race },
+	{ "gru-race", "a GRU-style TLB faults through GUP while the host "
+		      "changes the pages",
+	  race_gru_race },
 };
 
 /*
@@ -95,6 +98,7 @@ static const struct {
 	{ MUTANT_RELEASE_LEAVES_MAPPINGS, "fault-race" },
 	{ MUTANT_SLEEP_IN_NONBLOCK, "pressure-race" },
 	{ MUTANT_LOCK_INVERSION, "pressure-race" },
+	{ MUTANT_GRU_FILL_NO_RECHECK, "gru-race" },
 };
 
 const char *check_race_text(const char *name)

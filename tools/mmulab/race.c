@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include <mmulab/checker.h>
+#include <mmulab/gru.h>
 #include <mmulab/hmm.h>
 #include <mmulab/kvm.h>
 #include <mmulab/sched.h>
@@ -357,10 +358,16 @@ static int access_one(struct rt *rt, const struct stmt *st, u64 addr, u64 val,
 	case ST_GREAD:
 		return guest_read(rt->objs[who->owner].g, who->index, addr,
 				  out);
-	case ST_MWRITE:
+	case ST_MWRITE: /* a device mirror or a GRU context */
+		if (rt->objs[who - rt->s->objs].gts)
+			return gru_write_u64(rt->objs[who - rt->s->objs].gts,
+					     addr, val);
 		return dmirror_write_u64(rt->objs[who - rt->s->objs].dmirror,
 					 addr, val);
 	case ST_MREAD:
+		if (rt->objs[who - rt->s->objs].gts)
+			return gru_read_u64(rt->objs[who - rt->s->objs].gts,
+					    addr, out);
 		return dmirror_read_u64(rt->objs[who - rt->s->objs].dmirror,
 					addr, out);
 	default: /* ST_COW: the child exists around the stores */

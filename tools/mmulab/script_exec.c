@@ -326,6 +326,7 @@ static void do_access(struct rt *rt, const struct stmt *st)
 	struct guest *g = guest ? rt->objs[who->owner].g : NULL;
 	struct mm_struct *mm = guest ? NULL : rt->objs[a[ACC_WHO].obj].mm;
 	struct dmirror *dm = rt->objs[a[ACC_WHO].obj].dmirror;
+	struct gru_thread_state *gts = rt->objs[a[ACC_WHO].obj].gts;
 	u64 base = guest ? a[ACC_ADDR].u : rt_addr(rt, &a[ACC_ADDR]);
 
 	for (u64 k = 0; k < count; k++) {
@@ -345,11 +346,14 @@ static void do_access(struct rt *rt, const struct stmt *st)
 					  a[ACC_VALUE].u + k * inc);
 			break;
 		case ST_MWRITE:
-			ret = dmirror_write_u64(dm, addr,
-						a[ACC_VALUE].u + k * inc);
+			ret = gts ? gru_write_u64(gts, addr,
+						  a[ACC_VALUE].u + k * inc) :
+				    dmirror_write_u64(dm, addr,
+						      a[ACC_VALUE].u + k * inc);
 			break;
 		case ST_MREAD:
-			ret = dmirror_read_u64(dm, addr, &val);
+			ret = gts ? gru_read_u64(gts, addr, &val) :
+				    dmirror_read_u64(dm, addr, &val);
 			break;
 		default:
 			ret = guest_read(g, who->index, addr, &val);

@@ -1157,7 +1157,12 @@ static int parse_value(struct parser *p, const struct word *w,
 					       "name; expected %s",
 				    p->spec->name, WQ(w), type_what(T_LABEL));
 		return 0;
-	case T_MIRROR:
+	case T_MIRROR: /* a device: a mirror or a GRU context */
+		ret = is_name(w) ? find_obj(p, w->s, w->len) : -1;
+		if (ret >= 0 && p->s->objs[ret].kind == OBJ_GRU) {
+			a->obj = ret;
+			return 0;
+		}
 		return parse_ref(p, w, OBJ_MIRROR, as->key, a);
 	case T_PROC:
 		return parse_ref(p, w, OBJ_PROCESS, as->key, a);
