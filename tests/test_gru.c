@@ -20,6 +20,7 @@
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/sched.h>
 #include "mm/internal.h"
+#include "driver_fixture.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define NPAGES 4
@@ -34,13 +35,8 @@ struct world {
 
 static void world_init(struct world *w, unsigned int sets, unsigned int ways)
 {
-	struct host_config cfg = { .nr_frames = 256,
-				   .content = HOST_CONTENT_DATA };
-
 	memset(w, 0, sizeof(*w));
-	w->host = host_create(&cfg);
-	assert_false(IS_ERR(w->host));
-	assert_int_equal(checker_attach(w->host), 0);
+	w->host = driver_host();
 	w->mm = mm_alloc(w->host);
 	assert_false(IS_ERR(w->mm));
 	w->base = vm_mmap(w->mm, 0, NPAGES * PAGE_SIZE, RW,
@@ -57,15 +53,10 @@ static void world_init(struct world *w, unsigned int sets, unsigned int ways)
 /* Tear down; every frame must come back (the TLB holds no reference). */
 static void world_fini(struct world *w)
 {
-	unsigned long total = host_config_of(w->host)->nr_frames;
-
 	gru_free_gts(w->gts);
 	if (w->mm)
 		mmput(w->mm);
-	mmu_notifier_synchronize();
-	assert_int_equal(host_nr_free_frames(w->host), total - 1);
-	checker_detach(w->host);
-	assert_int_equal(host_destroy(w->host), 0);
+	driver_host_destroy(w->host);
 }
 
 static void test_bad_arguments(void **state)

@@ -20,6 +20,7 @@
 #include <mmulab/sched.h>
 #include <mmulab/xpmem.h>
 #include "mm/internal.h"
+#include "driver_fixture.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define NPAGES 4
@@ -34,13 +35,8 @@ struct world {
 
 static void world_init(struct world *w, enum xpmem_variant v, bool attach)
 {
-	struct host_config cfg = { .nr_frames = 256,
-				   .content = HOST_CONTENT_DATA };
-
 	memset(w, 0, sizeof(*w));
-	w->host = host_create(&cfg);
-	assert_false(IS_ERR(w->host));
-	assert_int_equal(checker_attach(w->host), 0);
+	w->host = driver_host();
 	w->exp = mm_alloc(w->host);
 	w->imp = mm_alloc(w->host);
 	assert_false(IS_ERR(w->exp) || IS_ERR(w->imp));
@@ -62,16 +58,11 @@ static void world_init(struct world *w, enum xpmem_variant v, bool attach)
 /* Tear down; every frame comes back (importers hold no reference). */
 static void world_fini(struct world *w)
 {
-	unsigned long total = host_config_of(w->host)->nr_frames;
-
 	xpmem_remove(w->seg);
 	if (w->exp)
 		mmput(w->exp);
 	mmput(w->imp);
-	mmu_notifier_synchronize();
-	assert_int_equal(host_nr_free_frames(w->host), total - 1);
-	checker_detach(w->host);
-	assert_int_equal(host_destroy(w->host), 0);
+	driver_host_destroy(w->host);
 }
 
 static void test_bad_arguments(void **state)
