@@ -64,8 +64,12 @@ struct race_store {
  * @any0: version 0 (its value when the race began) is unknown (the page
  *	was swapped out): any value is accepted from it.
  * @off: no longer checked (MADV_FREE, the process exited).
- * @ro: a wrprotect of the race made it read-only and has not begun to
- *	restore it; @ro_gen counts those windows.
+ * @ro: a wrprotect of the race made it read-only, and nothing that can
+ *	make it writable again has begun since; @ro_gen counts those windows.
+ * @wr_gen: begins and ends of operations that can make it writable (the
+ *	restoring mprotect of a wrprotect, a writable mprotect, replace);
+ *	@wr_open: those in flight.  A read-only mprotect that one of them
+ *	overlaps may take effect before it: no window opens.
  * @nr_open: stores in flight; @open: their versions, and the oldest store
  *	in flight when each began.
  */
@@ -80,6 +84,8 @@ struct race_word {
 	bool off;
 	bool ro;
 	unsigned int ro_gen;
+	unsigned int wr_gen;
+	unsigned int wr_open;
 	unsigned int nr_open;
 	struct race_store open[RACE_MAX_OPEN];
 };
@@ -92,12 +98,19 @@ struct race;
  * @first: index of its first `task` statement (its name).
  * @rng: its pick stream.
  * @task: the running task.
+ * @reset: the words a range operation of this task resets, and @vers
+ *	their versions, from before the operation until after it.  Per task:
+ *	the operation may sleep, and another task's may begin meanwhile.
+ * @wr_gen: each word's @wr_gen when this task's wrprotect began.
  */
 struct race_task {
 	struct race *race;
 	unsigned int first;
 	u64 rng;
 	struct task_struct *task;
+	struct race_word *reset[RACE_MAX_WORDS];
+	unsigned int vers[RACE_MAX_WORDS];
+	unsigned int wr_gen[RACE_MAX_WORDS];
 };
 
 struct race {
@@ -429,11 +442,17 @@ static void race_access(struct race *rc, const struct stmt *st)
 		mmput(child);
 }
 
-/* munmap, replace, MADV_DONTNEED: the range reads zero afterwards. */
-static void race_range(struct race *rc, const struct stmt *st)
+static void shadow_wr(struct race *rc, int proc, unsigned long start,
+		      unsigned long len, bool begin);
+
+/*
+ * munmap, replace, MADV_DONTNEED: the range reads zero afterwards.
+ * Replace and a writable mprotect end a wrprotect window of another task
+ * over the range: the page may be writable from the moment they begin.
+ */
+static void race_range(struct race_task *t, const struct stmt *st)
 {
-	static struct race_word *reset[RACE_MAX_WORDS];
-	static unsigned int vers[RACE_MAX_WORDS];
+	struct race *rc = t->race;
 	const struct arg *a = st->a;
 	struct rt *rt = rc->rt;
 	int proc = a[RANGE_PROC].obj, region = a[RANGE_ADDR].obj;
@@ -443,6 +462,8 @@ static void race_range(struct race *rc, const struct stmt *st)
 		      (st->kind == ST_MADVISE &&
 		       a[RANGE_ADVICE].u == ADV_DONTNEED && !shared);
 	bool off = st->kind == ST_MADVISE && a[RANGE_ADVICE].u == ADV_FREE;
+	bool wr = st->kind == ST_REPLACE ||
+		  (st->kind == ST_MPROTECT && (a[RANGE_PROT].u & PROT_WRITE));
 	unsigned int n;
 
 	if (a[RANGE_LEN].set)
@@ -451,26 +472,68 @@ static void race_range(struct race *rc, const struct stmt *st)
 		len = region >= 0 && a[RANGE_ADDR].off < rt->objs[region].len
 			      ? rt->objs[region].len - a[RANGE_ADDR].off
 			      : 0;
-	/* One race's tasks run one at a time: @reset is not shared. */
-	n = shadow_range(rc, proc, start, PAGE_ALIGN(len), resets, off, reset,
-			 vers);
+
+	if (wr)
+		shadow_wr(rc, proc, start, PAGE_ALIGN(len), true);
+	n = shadow_range(rc, proc, start, PAGE_ALIGN(len), resets, off,
+			 t->reset, t->vers);
 	rt_do(rt, st);
+	if (wr)
+		shadow_wr(rc, proc, start, PAGE_ALIGN(len), false);
 	for (unsigned int i = 0; i < n; i++)
-		shadow_commit(reset[i], vers[i]);
+		shadow_commit(t->reset[i], t->vers[i]);
 }
 
-/* Mark the words of [@start, +@len) of @proc read-only, or writable. */
-static void shadow_ro(struct race *rc, int proc, unsigned long start,
-		      unsigned long len, bool ro)
+static bool word_in(const struct race_word *w, int proc, unsigned long start,
+		    unsigned long len)
+{
+	return w->proc == proc && w->addr >= start && w->addr - start < len;
+}
+
+/*
+ * An operation that can make the words of [@start, +@len) of @proc
+ * writable begins (@begin) or ends: no read-only window from its begin.
+ */
+static void shadow_wr(struct race *rc, int proc, unsigned long start,
+		      unsigned long len, bool begin)
 {
 	for (unsigned int i = 0; rc->shadow && i < rc->nr_words; i++) {
 		struct race_word *w = &rc->words[i];
 
-		if (w->proc != proc || w->addr < start ||
-		    w->addr - start >= len)
+		if (!word_in(w, proc, start, len))
 			continue;
-		w->ro = ro;
-		w->ro_gen += ro;
+		w->wr_gen++;
+		if (!begin) {
+			w->wr_open--;
+			continue;
+		}
+		w->ro = false;
+		w->wr_open++;
+	}
+}
+
+/*
+ * The read-only mprotect of task @t over [@start, +@len) of @proc begins
+ * (@begin) or returned.  A word is read-only from its return if nothing
+ * that can make it writable overlapped it: none in flight, none begun or
+ * ended since it began (the two take mmap_lock in either order).
+ */
+static void shadow_ro(struct race_task *t, int proc, unsigned long start,
+		      unsigned long len, bool begin)
+{
+	struct race *rc = t->race;
+
+	for (unsigned int i = 0; rc->shadow && i < rc->nr_words; i++) {
+		struct race_word *w = &rc->words[i];
+
+		if (!word_in(w, proc, start, len))
+			continue;
+		if (begin) {
+			t->wr_gen[i] = w->wr_gen;
+		} else if (!w->wr_open && w->wr_gen == t->wr_gen[i]) {
+			w->ro = true;
+			w->ro_gen++;
+		}
 	}
 }
 
@@ -479,8 +542,9 @@ static void shadow_ro(struct race *rc, int proc, unsigned long start,
  * first mprotect() returned and ends before the second begins must fail,
  * whoever makes it: the permission is checked at every access.
  */
-static void race_wrprotect(struct race *rc, const struct stmt *st)
+static void race_wrprotect(struct race_task *t, const struct stmt *st)
 {
+	struct race *rc = t->race;
 	const struct arg *a = st->a;
 	struct rt *rt = rc->rt;
 	int proc = a[REPLACE_PROC].obj, region = a[REPLACE_ADDR].obj;
@@ -489,16 +553,19 @@ static void race_wrprotect(struct race *rc, const struct stmt *st)
 	unsigned long len =
 		a[REPLACE_LEN].set ? a[REPLACE_LEN].u
 				   : rt->objs[region].len - a[REPLACE_ADDR].off;
-	long ret = do_mprotect(mm, start, len, PROT_READ);
+	long ret;
 
+	shadow_ro(t, proc, start, PAGE_ALIGN(len), true);
+	ret = do_mprotect(mm, start, len, PROT_READ);
 	if (!report_check(rt->r, !ret, "line %u: mprotect: %s", st->line,
 			  errno_name(ret)))
 		return;
-	shadow_ro(rc, proc, start, PAGE_ALIGN(len), true);
+	shadow_ro(t, proc, start, PAGE_ALIGN(len), false);
 	/* The host keeps it read-only for a while: others may run. */
 	cond_resched();
-	shadow_ro(rc, proc, start, PAGE_ALIGN(len), false);
+	shadow_wr(rc, proc, start, PAGE_ALIGN(len), true);
 	ret = do_mprotect(mm, start, len, rt->objs[region].prot);
+	shadow_wr(rc, proc, start, PAGE_ALIGN(len), false);
 	report_check(rt->r, !ret, "line %u: mprotect: %s", st->line,
 		     errno_name(ret));
 }
@@ -530,10 +597,9 @@ static int op_process(const struct stmt *st)
 	}
 }
 
-static void race_op(struct race *rc, const struct stmt *st)
+static void race_op(struct race_task *t, const struct stmt *st)
 {
-	static struct race_word *unused[RACE_MAX_WORDS];
-	static unsigned int vers[RACE_MAX_WORDS];
+	struct race *rc = t->race;
 	struct rt *rt = rc->rt;
 	int proc = op_process(st);
 	unsigned int n;
@@ -547,22 +613,24 @@ static void race_op(struct race *rc, const struct stmt *st)
 	}
 	switch (st->kind) {
 	case ST_MUNMAP:
+	case ST_MPROTECT:
 	case ST_MADVISE:
 	case ST_REPLACE:
-		race_range(rc, st);
+		race_range(t, st);
 		return;
 	case ST_EXIT:
-		shadow_range(rc, proc, 0, ~0UL, false, true, unused, vers);
+		shadow_range(rc, proc, 0, ~0UL, false, true, t->reset, t->vers);
 		break;
 	case ST_WRPROTECT:
-		race_wrprotect(rc, st);
+		race_wrprotect(t, st);
 		return;
 	case ST_OOM_REAP:
 		/* Reaped private memory reads zero, if it can be read at all. */
-		n = shadow_range(rc, proc, 0, ~0UL, true, false, unused, vers);
+		n = shadow_range(rc, proc, 0, ~0UL, true, false, t->reset,
+				 t->vers);
 		rt_do(rt, st);
 		for (unsigned int i = 0; i < n; i++)
-			shadow_commit(unused[i], vers[i]);
+			shadow_commit(t->reset[i], t->vers[i]);
 		return;
 	default:
 		break;
@@ -596,14 +664,14 @@ static void run_segment(struct race_task *t, unsigned int seg)
 			t->rng = splitmix64(t->rng);
 			if (race_stopped(rc))
 				return;
-			race_op(rc, &rc->rt->s->stmts[first +
-						      t->rng % (last - first)]);
+			race_op(t, &rc->rt->s->stmts[first +
+						     t->rng % (last - first)]);
 			continue;
 		}
 		for (unsigned int i = first; i < last; i++) {
 			if (race_stopped(rc))
 				return;
-			race_op(rc, &rc->rt->s->stmts[i]);
+			race_op(t, &rc->rt->s->stmts[i]);
 		}
 	}
 }
