@@ -1154,8 +1154,14 @@ void kvm_get_vcpu_stat(struct kvm_vcpu *vcpu, struct kvm_vcpu_stat *out)
 		dst[i] = data_race(src[i]);
 }
 
+/*
+ * Drop every cached translation.  Not instantaneous: the flush is a store
+ * per entry, and the thread of an invalidation, its contract query
+ * included, may run while it is under way.
+ */
 static void vcpu_tlb_flush(struct kvm_vcpu *vcpu)
 {
+	sync_point(SP_STORE, vcpu->tlb);
 	for (int i = 0; i < KVM_TLB_ENTRIES; i++)
 		checker_poke(vcpu->tlb[i].gfn_plus1, 0);
 	stat_inc(&vcpu->stat.tlb_flushes);
@@ -1175,9 +1181,20 @@ static unsigned long vcpu_enter_guest(struct kvm_vcpu *vcpu,
 
 	WRITE_ONCE(vcpu->mode, mode);
 	smp_mb();
-	if (READ_ONCE(vcpu->requests) &&
-	    (xchg(&vcpu->requests, 0) & KVM_REQ_TLB_FLUSH))
+	/*
+	 * Flush, then clear the request (Linux's kvm_check_request() clears
+	 * it first, but there no other CPU reads this one's TLB): the
+	 * contract query skips a vCPU whose request is pending, so it must
+	 * not see the request consumed while the TLB still holds entries.
+	 * A request set between the flush and the clear finds the TLB still
+	 * empty (this thread fills it only after), so it is served too.
+	 */
+	if (READ_ONCE(vcpu->requests) & KVM_REQ_TLB_FLUSH) {
 		vcpu_tlb_flush(vcpu);
+		/* Fully ordered: a query that sees it clear sees the flush. */
+		atomic_long_fetch_andnot(KVM_REQ_TLB_FLUSH,
+					 (atomic_long_t *)&vcpu->requests);
+	}
 	*stamp = checker_tlb_stamp(&vcpu->kvm->checker);
 	return mode;
 }
