@@ -40,6 +40,7 @@ struct checker {
 	unsigned long hist_seq;
 	struct checker_event hist[HISTORY];
 	struct list_head secondaries;
+	struct checker *retired_next;	/* detached, freed with the host */
 };
 
 static const char *const inv_names[] = {
@@ -154,9 +155,25 @@ void checker_detach(struct host *host)
 		lockdep_set_hook(NULL, NULL);
 		lockdep_owner = NULL;
 	}
-	free(c->sec_maps);
-	free(c->gen);
-	free(c);
+	/*
+	 * Hooks read host->checker without a lock or a scheduling point, so
+	 * one running on another task (kswapd freeing a frame) may still be
+	 * using @c: it is freed with the host, when no task of it runs.
+	 */
+	c->retired_next = host->checker_retired;
+	host->checker_retired = c;
+}
+
+void checker_free_retired(struct host *host)
+{
+	while (host->checker_retired) {
+		struct checker *c = host->checker_retired;
+
+		host->checker_retired = c->retired_next;
+		free(c->sec_maps);
+		free(c->gen);
+		free(c);
+	}
 }
 
 unsigned long checker_violations(struct host *host)

@@ -311,12 +311,15 @@ struct host {
 	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
 	struct checker *checker;
+	struct checker *checker_retired;
 	wait_queue_head_t page_wait_table[1 << PAGE_WAIT_TABLE_BITS];
 	struct ksm *ksm;
 };
 
 /* checker.c */
 void checker_page_free(struct host *host, unsigned long pfn);
+/* Free the checkers detached from @host; no task of it may run. */
+void checker_free_retired(struct host *host);
 
 /*
  * The notifier core's hooks into the checker (INV-6, INV-7): one call at

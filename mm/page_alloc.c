@@ -244,6 +244,7 @@ int host_destroy(struct host *host)
 	    host_teardown_audit(host, __builtin_return_address(0)))
 		return -EBUSY;
 	kswapd_stop(host);
+	checker_free_retired(host);
 	ksm_destroy_host(host);
 	/* Every frame but the zero page must be back on the free list. */
 	WARN_ON(atomic_long_read(&host->nr_free) !=

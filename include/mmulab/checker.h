@@ -110,7 +110,12 @@ struct checker_violation {
  */
 int checker_attach(struct host *host);
 
-/** checker_detach() - stop checking and free the checker's state. */
+/**
+ * checker_detach() - stop checking @host.  The checker's state is freed
+ * by host_destroy(), since a task of the host (kswapd) may still be in one
+ * of its hooks.
+ * @host: the host checker_attach() was given.
+ */
 void checker_detach(struct host *host);
 
 /** checker_violations() - number of violations found so far. */

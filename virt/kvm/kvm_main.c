@@ -1224,8 +1224,12 @@ static bool vcpu_tlb_usable(struct kvm_vcpu *vcpu, struct kvm_tlb_entry *e,
 
 	if (likely(!READ_ONCE(kvm->host->checker)))
 		return true;
-	return checker_tlb_check(&kvm->checker, e->stamp, e->pfn,
-				 kvm_gfn_to_hva_peek(kvm, gpa >> PAGE_SHIFT),
+	/*
+	 * No host address for the report: a vCPU in guest mode holds no
+	 * SRCU, so it cannot read the memslots (a memslot update may free
+	 * them under it); the frame and the guest-physical address name it.
+	 */
+	return checker_tlb_check(&kvm->checker, e->stamp, e->pfn, 0,
 				 gpa & PAGE_MASK) &&
 	       checker_tlb_use(kvm->host, e->pfn, e->gen, "kvm tlb");
 }
