@@ -522,8 +522,10 @@ static void print_result(const struct check_cmd *c,
 	printf("%s: %llu seeds", t->name, (unsigned long long)r->seeds_run);
 	if (p->nr_shards > 1)
 		printf(" (shard %u/%u)", p->shard + 1, p->nr_shards);
-	printf(", no violation; %.0f schedules/minute on %u job%s\n",
-	       r->seconds > 0 ? r->seeds_run / r->seconds * 60 : 0, p->jobs,
+	printf(", no violation; %.0f schedules/minute, %.0f scheduling "
+	       "points/s on %u job%s\n",
+	       r->seconds > 0 ? r->seeds_run / r->seconds * 60 : 0,
+	       r->seconds > 0 ? r->steps / r->seconds : 0, p->jobs,
 	       p->jobs > 1 ? "s" : "");
 }
 
