@@ -8,14 +8,7 @@
 set -u
 
 mmulab=${MMULAB:-$1}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # expect STATUS ARGS...: run mmulab, compare the exit status.
 expect() {

@@ -10,9 +10,7 @@ set -u
 
 mmulab=${MMULAB:?}
 table=${SRCDIR:?}/tests/scenario_errors.txt
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
+. "$(dirname "$0")/cli_lib.sh"
 cases=0
 tab=$(printf '\t')
 

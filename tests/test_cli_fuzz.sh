@@ -10,9 +10,7 @@
 set -u
 
 mmulab=${MMULAB:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
+. "$(dirname "$0")/cli_lib.sh"
 runs=0
 
 # try FILE: run it, judge how it ended.

@@ -7,14 +7,7 @@
 set -u
 
 mmulab=${MMULAB:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # interrupt NAME PATTERN ARGS...: run mmulab ARGS, send SIGINT 2 s later,
 # and expect exit 1 within 30 s and PATTERN in its output.

@@ -10,14 +10,7 @@ set -u
 mmulab=${MMULAB:?}
 check=${JSON_CHECK:?}
 docs=${SRCDIR:?}/docs
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # valid SCHEMA FILE WHAT
 valid() {

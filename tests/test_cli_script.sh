@@ -8,14 +8,7 @@
 set -u
 
 mmulab=${MMULAB:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # passes ARGS...: mmulab run --quiet ARGS must exit 0 and say ok.
 passes() {
