@@ -936,6 +936,62 @@ static void test_scan_under_vcpus_det(void **state)
 	}
 }
 
+/*
+ * A fault's anon_vma_prepare() sets vma->anon_vma under the shared
+ * mmap_lock while a KSM pass, under the same shared lock, reads it to
+ * decide whether the VMA has anonymous pages.  Neither lock orders the two,
+ * so the read must be READ_ONCE: this runs the two side by side on real
+ * threads for ThreadSanitizer, which reports a plain read of the field
+ * against the fault's write whenever the two read-side sections overlap.
+ */
+struct anon_vma_race {
+	struct host *host;
+	struct mm_struct *mm;
+	int stop;
+};
+
+static int anon_vma_scanner(void *arg)
+{
+	struct anon_vma_race *r = arg;
+
+	while (!READ_ONCE(r->stop))
+		ksm_scan(r->host, 64);
+	return 0;
+}
+
+static void test_scan_races_anon_vma_prepare(void **state)
+{
+	const struct host_config cfg = { .nr_frames = 256 };
+	unsigned long warns = warn_count();
+	struct anon_vma_race r = { 0 };
+	struct task_struct *scanner;
+
+	(void)state;
+	r.host = host_create(&cfg);
+	assert_non_null(r.host);
+	r.mm = mm_alloc(r.host);
+	assert_non_null(r.mm);
+	scanner = kthread_run(anon_vma_scanner, &r, "ksm_scan");
+	for (int i = 0; i < 2000; i++) {
+		long addr = vm_mmap(r.mm, 0, 4 * PAGE_SIZE,
+				    PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS);
+
+		assert_true(addr > 0);
+		assert_int_equal(do_madvise(r.mm, addr, 4 * PAGE_SIZE,
+					    MADV_MERGEABLE),
+				 0);
+		/* The first write fault prepares the anon_vma. */
+		assert_int_equal(cpu_write_u64(r.mm, addr, i), 0);
+		assert_int_equal(vm_munmap(r.mm, addr, 4 * PAGE_SIZE), 0);
+	}
+	WRITE_ONCE(r.stop, 1);
+	kthread_stop(scanner);
+	mmput(r.mm);
+	assert_int_equal(host_destroy(r.host), 0);
+	assert_int_equal(warn_count(), warns);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -955,6 +1011,7 @@ int main(void)
 		cmocka_unit_test(test_ksmd),
 		cmocka_unit_test(test_scan_under_vcpus),
 		cmocka_unit_test(test_scan_under_vcpus_det),
+		cmocka_unit_test(test_scan_races_anon_vma_prepare),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
