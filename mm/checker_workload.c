@@ -54,12 +54,14 @@ void checker_park_init(struct checker_park *p, int nworkers)
 {
 	p->pause = 0;
 	atomic_set(&p->parked, 0);
+	atomic_set(&p->left, 0);
 	p->nworkers = nworkers;
 	init_waitqueue_head(&p->wq);
 }
 
 void checker_park_point(struct checker_park *p)
 {
+	/* READ_ONCE() acquires: the last sweep's reads came before this. */
 	if (!READ_ONCE(p->pause))
 		return;
 	/*
@@ -70,22 +72,36 @@ void checker_park_point(struct checker_park *p)
 	wake_up_all(&p->wq);
 	wait_event(p->wq, !READ_ONCE(p->pause));
 	(void)atomic_dec_return(&p->parked);
+	wake_up_all(&p->wq); /* the next sweep waits for everyone to leave */
 }
 
 void checker_park_leave(struct checker_park *p)
 {
-	(void)atomic_inc_return(&p->parked);
+	(void)atomic_inc_return(&p->left);
 	wake_up_all(&p->wq);
+}
+
+static int park_count(atomic_t *v)
+{
+	return smp_load_acquire(&v->counter);
 }
 
 unsigned long checker_park_sweep(struct checker_park *p, struct host *host)
 {
 	unsigned long found;
 
+	/*
+	 * A worker woken by the last sweep counts as parked until it runs
+	 * again: wait for every one to be out of the park first, or its old
+	 * count would let this sweep start while it works.
+	 */
+	wait_event(p->wq, park_count(&p->parked) == 0);
 	WRITE_ONCE(p->pause, 1);
-	wait_event(p->wq, smp_load_acquire(&p->parked.counter) == p->nworkers);
+	wait_event(p->wq, park_count(&p->parked) +
+				  park_count(&p->left) ==
+			  p->nworkers);
 	found = checker_sweep(host);
-	WRITE_ONCE(p->pause, 0);
+	WRITE_ONCE(p->pause, 0); /* release: the sweep's reads come first */
 	wake_up_all(&p->wq);
 	return found;
 }

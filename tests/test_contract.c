@@ -343,6 +343,80 @@ static void test_history_at_violation(void **state)
 	world_free(w, false);
 }
 
+/*
+ * checker_park_sweep() reads what the workers wrote before they parked.
+ * The park's handshake must order each worker's writes before the sweep's
+ * reads with nothing else to help it: here each worker stores a plain
+ * word of its own and the sweep reads them all, on real threads, so that
+ * ThreadSanitizer reports the pair if the count is ever incremented or
+ * read without ordering.
+ */
+#define PARK_WORKERS 2
+#define PARK_SWEEPS 300
+
+struct park_world {
+	struct checker_park park;
+	struct checker_secondary cs;
+	unsigned long word[PARK_WORKERS];
+	unsigned long seen;
+	int stop;
+};
+
+struct park_worker {
+	struct park_world *pw;
+	int id;
+};
+
+static void park_sweep_reads(struct checker_secondary *cs, struct host *host)
+{
+	struct park_world *pw = container_of(cs, struct park_world, cs);
+
+	(void)host;
+	for (int i = 0; i < PARK_WORKERS; i++)
+		pw->seen += pw->word[i]; /* plain: the park orders it */
+}
+
+static int park_worker_fn(void *arg)
+{
+	struct park_worker *pk = arg;
+	struct park_world *pw = pk->pw;
+
+	while (!READ_ONCE(pw->stop)) {
+		pw->word[pk->id]++; /* plain: only this worker writes it */
+		checker_park_point(&pw->park);
+	}
+	checker_park_leave(&pw->park);
+	return 0;
+}
+
+static void test_park_orders_worker_writes(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+	struct park_worker pk[PARK_WORKERS];
+	struct task_struct *t[PARK_WORKERS];
+	struct park_world *pw = calloc(1, sizeof(*pw));
+
+	(void)state;
+	assert_non_null(pw);
+	checker_park_init(&pw->park, PARK_WORKERS);
+	pw->cs.name = "park";
+	pw->cs.sweep = park_sweep_reads;
+	checker_register_secondary(w->host, &pw->cs);
+	for (int i = 0; i < PARK_WORKERS; i++) {
+		pk[i] = (struct park_worker){ .pw = pw, .id = i };
+		t[i] = kthread_run(park_worker_fn, &pk[i], "park");
+	}
+	for (int s = 0; s < PARK_SWEEPS; s++)
+		assert_int_equal(checker_park_sweep(&pw->park, w->host), 0);
+	WRITE_ONCE(pw->stop, 1);
+	for (int i = 0; i < PARK_WORKERS; i++)
+		kthread_stop(t[i]);
+	assert_true(pw->seen > 0);
+	checker_unregister_secondary(w->host, &pw->cs);
+	free(pw);
+	world_free(w, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_change_pte_direct_exempt),
 		cmocka_unit_test(test_tlb_flush_rule),
 		cmocka_unit_test(test_history_at_violation),
+		cmocka_unit_test(test_park_orders_worker_writes),
 	};
 
 	warn_set_quiet(true);

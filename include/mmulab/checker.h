@@ -421,7 +421,8 @@ bool checker_shadow_check(struct host *host, struct checker_shadow *s,
  */
 struct checker_park {
 	int pause;
-	atomic_t parked;
+	atomic_t parked; /* workers inside checker_park_point() */
+	atomic_t left;	 /* workers gone for good */
 	int nworkers;
 	wait_queue_head_t wq;
 };
