@@ -293,6 +293,15 @@ int dmirror_write_u64(struct dmirror *d, unsigned long addr, u64 val)
 	return dmirror_access(d, addr, &val, true);
 }
 
+void dmirror_observe_stat(struct dmirror *d, struct dmirror_stat *out)
+{
+	out->accesses = atomic_long_observe(&d->stat[ST_ACCESSES]);
+	out->faults = atomic_long_observe(&d->stat[ST_FAULTS]);
+	out->retries = atomic_long_observe(&d->stat[ST_RETRIES]);
+	out->invalidations = atomic_long_observe(&d->stat[ST_INVALIDATIONS]);
+	out->zapped = atomic_long_observe(&d->stat[ST_ZAPPED]);
+}
+
 void dmirror_get_stat(struct dmirror *d, struct dmirror_stat *out)
 {
 	out->accesses = atomic_long_read(&d->stat[ST_ACCESSES]);
