@@ -250,7 +250,7 @@ static int sampler_fn(void *arg)
 
 /* Interval of a seeded run in points, otherwise in microseconds. */
 #define SAMPLE_DET_INTERVAL 8
-#define SAMPLE_WALL_INTERVAL_US 50
+#define SAMPLE_WALL_INTERVAL_US 200
 
 int sample_begin(bool deterministic)
 {
