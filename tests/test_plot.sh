@@ -68,6 +68,13 @@ has "$tmp/err" "check --plot without gnuplot" "gnuplot-nox"
 "$mmulab" list --plot "$tmp/x.svg" >/dev/null 2>&1
 [ $? = 2 ] || fail "list --plot was not refused"
 
+# A picture that cannot be written: said before anything runs.
+"$mmulab" run fault-race --plot "$tmp/no/such/dir/x.svg" >"$tmp/out" \
+	2>"$tmp/err"
+[ $? = 2 ] || fail "--plot into a missing directory: exit status"
+has "$tmp/err" "--plot into a missing directory" "cannot write"
+[ -s "$tmp/out" ] && fail "--plot into a missing directory wrote output"
+
 if ! command -v gnuplot >/dev/null; then
 	echo "SKIP: gnuplot is not installed (apt-get install gnuplot-nox)"
 	[ "$failures" = 0 ] || exit 1

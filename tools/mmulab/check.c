@@ -376,7 +376,8 @@ static int parse_opt(struct check_cmd *c, int opt)
 		c->exec = optarg;
 		return 0;
 	case 'P':
-		if (!plot_available("--plot"))
+		if (!plot_available("--plot") ||
+		    !plot_writable("--plot", optarg))
 			return -ENOENT;
 		c->p.plot = optarg;
 		return 0;

@@ -444,7 +444,8 @@ static int parse_option(int c, struct run_opts *opts)
 			usage_error("--plot needs a file or a directory");
 			return EXIT_USAGE;
 		}
-		if (!plot_available("--plot"))
+		if (!plot_available("--plot") ||
+		    !plot_writable("--plot", optarg))
 			return EXIT_USAGE;
 		opts->plot = optarg;
 		return -1;

@@ -3,10 +3,12 @@
  * Running gnuplot.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +38,23 @@ static const char *gnuplot_path(char *buf, size_t len)
 		path += n + (path[n] == ':');
 	}
 	return NULL;
+}
+
+bool plot_writable(const char *opt, const char *path)
+{
+	struct stat st;
+	FILE *f;
+
+	if (!stat(path, &st) && S_ISDIR(st.st_mode))
+		return true;
+	f = fopen(path, "w");
+	if (f) {
+		fclose(f);
+		return true;
+	}
+	fprintf(stderr, "mmulab: %s: cannot write '%s': %s\n", opt, path,
+		strerror(errno));
+	return false;
 }
 
 bool plot_available(const char *opt)
@@ -82,6 +101,9 @@ int plot_open(struct plot *p, const char *out, unsigned int rows,
 	posix_spawn_file_actions_adddup2(&fa, fd[0], STDIN_FILENO);
 	posix_spawn_file_actions_addclose(&fa, fd[1]);
 	posix_spawn_file_actions_addclose(&fa, fd[0]);
+	/* Where it puts a picture it could not write: not our output. */
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+					 O_WRONLY, 0);
 	err = posix_spawn(&p->pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fd[0]);

@@ -19,6 +19,13 @@
 bool plot_available(const char *opt);
 
 /**
+ * plot_writable() - whether @path is a directory or a file that can be
+ * written (it is created); if not, print why, naming @opt.
+ * Return: true if it is.
+ */
+bool plot_writable(const char *opt, const char *path);
+
+/**
  * struct plot - one gnuplot run.
  * @f: its standard input: the script.
  * @pid: the process.
