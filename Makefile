@@ -5,7 +5,8 @@
 #                under ASan+UBSan and under TSan
 #
 # Other targets: build, test (plain tests only), asan, tsan, install,
-# install-test (build an example against the installed library), fuzz
+# install-test (build an example against the installed library), plots
+# (redraw docs/img/, the built-ins' pictures, with mmulab run --plot), fuzz
 # (the scenario language's coverage-guided fuzz target for FUZZ_SECONDS,
 # default 60: `make fuzz FUZZ_SECONDS=3600` for a long run), clean.
 
@@ -13,13 +14,16 @@ BUILD ?= build
 MESON_OPTS ?=
 DEBIAN_PACKAGES := gcc make meson ninja-build pkg-config \
 	liburcu-dev libcmocka-dev libxxhash-dev libjson-c-dev
+# Optional at run time: what `mmulab run --plot` and `mmulab check --plot`
+# draw with.  Installed with the rest, so that make check tests it.
+DEBIAN_PACKAGES += gnuplot-nox
 # The fuzz target only: clang and its libFuzzer runtime.
 FUZZ_PACKAGES := clang libclang-rt-dev
 FUZZ_SECONDS ?= 60
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps fuzz-deps build run test check asan tsan fuzz install \
-	install-test clean
+	install-test plots clean
 
 all: build
 
@@ -105,6 +109,17 @@ install-test: build
 	done; \
 	./$(BUILD)/simple_mirror-installed && \
 	bash tests/test_gru.sh ./$(BUILD)/gru_tlb-installed
+
+# The pictures docs/scenarios.md and the README show: every built-in,
+# seeded (seed 1), so that the drawing is the same on every machine.
+PLOT_SCENARIOS := default fault-race gru-tlb xpmem-attach ksm-change-pte \
+	swap-guest
+plots: build
+	mkdir -p docs/img
+	for s in $(PLOT_SCENARIOS); do \
+		./$(BUILD)/mmulab run $$s --seed 1 --quiet \
+			--plot docs/img/$$s.svg || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz

@@ -1440,6 +1440,24 @@ void ksm_get_stats(struct host *host, struct ksm_stats *st)
 	mutex_unlock(&ksm->lock);
 }
 
+/*
+ * Without ksm->lock: the counters are written under it, so only an observer
+ * that no writer can run beside (a deterministic run's) reads them so.
+ */
+void ksm_observe_stats(struct host *host, struct ksm_stats *st)
+{
+	struct ksm *ksm = host->ksm;
+
+	st->pages_shared = data_race(ksm->pages_shared);
+	st->pages_sharing = data_race(ksm->pages_sharing);
+	st->pages_unshared = data_race(ksm->pages_unshared);
+	st->pages_volatile = data_race(ksm->rmap_items) - st->pages_shared -
+			     st->pages_sharing - st->pages_unshared;
+	st->full_scans = data_race(ksm->full_scans);
+	st->pages_scanned = data_race(ksm->pages_scanned);
+	st->stable_nodes = data_race(ksm->stable_nodes);
+}
+
 static void ksm_free(struct ksm *ksm)
 {
 	free(ksm->stable.buckets);

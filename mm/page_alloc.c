@@ -294,6 +294,26 @@ void host_meminfo(struct host *host, struct host_meminfo *info)
 	info->wmark_high = host->wmark_high;
 }
 
+/* Every field is an atomic counter: observed, never a scheduling point. */
+void host_observe_meminfo(struct host *host, struct host_meminfo *info)
+{
+	struct swap_info_struct *si = host->swap;
+
+	info->total = host->cfg.nr_frames;
+	info->free = atomic_long_observe(&host->nr_free);
+	info->active_anon = atomic_long_observe(&host->lru[LRU_ACTIVE_ANON].nr);
+	info->inactive_anon =
+		atomic_long_observe(&host->lru[LRU_INACTIVE_ANON].nr);
+	info->active_file = atomic_long_observe(&host->lru[LRU_ACTIVE_FILE].nr);
+	info->inactive_file =
+		atomic_long_observe(&host->lru[LRU_INACTIVE_FILE].nr);
+	info->swap_total = si ? si->max - 1 : 0;
+	info->swap_free = si ? si->max - 1 - atomic_long_observe(&si->inuse) : 0;
+	info->swap_cache = si ? atomic_long_observe(&si->nr_cache) : 0;
+	info->wmark_low = host->wmark_low;
+	info->wmark_high = host->wmark_high;
+}
+
 void host_notify_events(struct host *host, unsigned long *out, unsigned int n)
 {
 	if (!host_api_ok(host))

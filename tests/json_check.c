@@ -9,6 +9,8 @@
  *
  *	json_check SCHEMA FILE	validate FILE against SCHEMA
  *	json_check --spans FILE	Chrome trace: B/E spans nest per thread
+ *	json_check --counters FILE  Chrome trace: it has counter ("C")
+ *				events, and each track's are well formed
  *
  * Exit status 0 when valid, 1 with the first few errors otherwise, 2 for
  * unreadable input.
@@ -270,6 +272,84 @@ static int check_spans(struct json_object *doc)
 	return nr_errors ? 1 : 0;
 }
 
+#define MAX_TRACKS 256
+
+/*
+ * A counter track is the "C" events of one name: each has a time and
+ * args of non-negative integers, always the same keys, and the times
+ * increase.
+ */
+static void check_counter(struct json_object *e, const char **names,
+			  double *last, struct json_object **keys,
+			  unsigned int *nr)
+{
+	struct json_object *name, *ts, *args, *k;
+	const char *n;
+	unsigned int t;
+
+	if (!json_object_object_get_ex(e, "name", &name) ||
+	    !json_object_object_get_ex(e, "ts", &ts) ||
+	    !json_object_object_get_ex(e, "args", &args) ||
+	    !json_object_is_type(args, json_type_object) ||
+	    !json_object_object_length(args) ||
+	    json_object_object_get_ex(e, "tid", NULL)) {
+		error("traceEvents", "%s", "a C event without name, ts and "
+			  "args, or with a tid");
+		return;
+	}
+	n = json_object_get_string(name);
+	for (t = 0; t < *nr && strcmp(names[t], n); t++)
+		;
+	if (t == *nr) {
+		if (*nr == MAX_TRACKS)
+			return;
+		names[t] = n;
+		keys[t] = args;
+		last[t] = -1;
+		(*nr)++;
+	}
+	if (json_object_get_double(ts) <= last[t])
+		error("traceEvents", "counter track '%s': time goes back", n);
+	last[t] = json_object_get_double(ts);
+	if (json_object_object_length(args) !=
+	    json_object_object_length(keys[t]))
+		error("traceEvents", "counter track '%s': args change", n);
+	json_object_object_foreach(args, key, val) {
+		if (!json_object_is_type(val, json_type_int) ||
+		    json_object_get_int64(val) < 0)
+			error("traceEvents", "counter '%s' is not a count", key);
+		if (!json_object_object_get_ex(keys[t], key, &k))
+			error("traceEvents", "counter track '%s': args change",
+			      n);
+	}
+}
+
+static int check_counters(struct json_object *doc)
+{
+	static const char *names[MAX_TRACKS];
+	static double last[MAX_TRACKS];
+	static struct json_object *keys[MAX_TRACKS];
+	struct json_object *ev, *e, *ph;
+	unsigned int nr = 0;
+
+	if (!json_object_object_get_ex(doc, "traceEvents", &ev) ||
+	    !json_object_is_type(ev, json_type_array)) {
+		error("", "%s", "no traceEvents array");
+		return 1;
+	}
+	for (size_t i = 0; i < json_object_array_length(ev); i++) {
+		e = json_object_array_get_idx(ev, i);
+		if (json_object_object_get_ex(e, "ph", &ph) &&
+		    !strcmp(json_object_get_string(ph), "C"))
+			check_counter(e, names, last, keys, &nr);
+	}
+	if (!nr)
+		error("traceEvents", "%s", "no counter track");
+	else
+		printf("%u counter tracks\n", nr);
+	return nr_errors ? 1 : 0;
+}
+
 static struct json_object *load(const char *path)
 {
 	struct json_object *o = json_object_from_file(path);
@@ -287,7 +367,8 @@ int main(int argc, char **argv)
 
 	if (argc != 3) {
 		fprintf(stderr,
-			"usage: json_check SCHEMA FILE | --spans FILE\n");
+			"usage: json_check SCHEMA FILE | --spans FILE | "
+			"--counters FILE\n");
 		return 2;
 	}
 	doc = load(argv[2]);
@@ -295,6 +376,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (!strcmp(argv[1], "--spans")) {
 		ret = check_spans(doc);
+	} else if (!strcmp(argv[1], "--counters")) {
+		ret = check_counters(doc);
 	} else {
 		root_schema = load(argv[1]);
 		if (!root_schema)

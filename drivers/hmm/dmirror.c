@@ -293,11 +293,23 @@ int dmirror_write_u64(struct dmirror *d, unsigned long addr, u64 val)
 	return dmirror_access(d, addr, &val, true);
 }
 
+/* The counters, each read with @rd. */
+static void copy_stat(struct dmirror *d, struct dmirror_stat *out,
+		      long (*rd)(const atomic_long_t *v))
+{
+	out->accesses = rd(&d->stat[ST_ACCESSES]);
+	out->faults = rd(&d->stat[ST_FAULTS]);
+	out->retries = rd(&d->stat[ST_RETRIES]);
+	out->invalidations = rd(&d->stat[ST_INVALIDATIONS]);
+	out->zapped = rd(&d->stat[ST_ZAPPED]);
+}
+
+void dmirror_observe_stat(struct dmirror *d, struct dmirror_stat *out)
+{
+	copy_stat(d, out, atomic_long_observe);
+}
+
 void dmirror_get_stat(struct dmirror *d, struct dmirror_stat *out)
 {
-	out->accesses = atomic_long_read(&d->stat[ST_ACCESSES]);
-	out->faults = atomic_long_read(&d->stat[ST_FAULTS]);
-	out->retries = atomic_long_read(&d->stat[ST_RETRIES]);
-	out->invalidations = atomic_long_read(&d->stat[ST_INVALIDATIONS]);
-	out->zapped = atomic_long_read(&d->stat[ST_ZAPPED]);
+	copy_stat(d, out, atomic_long_read);
 }

@@ -123,4 +123,16 @@ unsigned int gru_tlb_valid(struct gru_thread_state *gts);
  */
 void gru_get_stat(struct gru_thread_state *gts, struct gru_stat *out);
 
+/**
+ * gru_observe_stat() - gru_get_stat() and gru_tlb_valid() without the
+ * context's lock, for an observer that must not take one (a
+ * det_set_observer() sampler).  Only where no task runs beside the caller
+ * (a deterministic run); elsewhere use the locked pair.
+ * @gts: the context.
+ * @out: filled in.
+ * Return: valid TLB entries.
+ */
+unsigned int gru_observe_stat(struct gru_thread_state *gts,
+			      struct gru_stat *out);
+
 #endif /* MMULAB_GRU_H */

@@ -60,4 +60,12 @@ int dmirror_write_u64(struct dmirror *dmirror, unsigned long addr, u64 val);
 /** dmirror_get_stat() - snapshot of the counters. */
 void dmirror_get_stat(struct dmirror *dmirror, struct dmirror_stat *out);
 
+/**
+ * dmirror_observe_stat() - dmirror_get_stat() for observers (samplers):
+ * no scheduling point, safe beside running tasks.
+ * @dmirror: the mirror.
+ * @out: filled in.
+ */
+void dmirror_observe_stat(struct dmirror *dmirror, struct dmirror_stat *out);
+
 #endif /* MMULAB_HMM_H */

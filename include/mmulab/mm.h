@@ -351,6 +351,16 @@ struct host_meminfo {
 void host_meminfo(struct host *host, struct host_meminfo *info);
 
 /**
+ * host_observe_meminfo() - host_meminfo() for observers (samplers,
+ * reports): the same fields, read without a scheduling point, so that
+ * watching a deterministic run does not change it.  Safe beside running
+ * tasks.
+ * @host: a live host.
+ * @info: filled in.
+ */
+void host_observe_meminfo(struct host *host, struct host_meminfo *info);
+
+/**
  * host_reclaim() - reclaim on demand, as kswapd would: age the LRU lists
  * and free up to @nr_pages pages, writing swap-backed ones to swap.
  *
@@ -698,6 +708,17 @@ int ksm_set_run(struct host *host, enum ksm_run_mode run);
  *	@stats: WARN, nothing filled.
  */
 void ksm_get_stats(struct host *host, struct ksm_stats *stats);
+
+/**
+ * ksm_observe_stats() - ksm_get_stats() without KSM's lock, for an
+ * observer that must not take one (a det_set_observer() sampler): the
+ * fields are read one by one and need not add up.  Only where no task
+ * runs beside the caller (a deterministic run); elsewhere use
+ * ksm_get_stats().
+ * @host: a live host.
+ * @stats: filled in.
+ */
+void ksm_observe_stats(struct host *host, struct ksm_stats *stats);
 
 /* ---------------------------------------------------------------------
  * Migration and compaction (mm/migrate.c, mm/compaction.c)

@@ -205,6 +205,20 @@ bool det_active(void);
 void det_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /**
+ * det_set_observer() - call @fn(@step, @arg) at every scheduling point of
+ * the deterministic runs that follow, on the running task, before the
+ * next task is picked; @step counts the run's points from 1.  For
+ * samplers: @fn runs wherever a point is (with locks held, in atomic
+ * sections), so it must not sleep, take a lock or reach a scheduling
+ * point, and may read shared state only as an observer (OBSERVE_ONCE(),
+ * atomic_long_observe(), the *_observe_*() accessors).  Set it outside a
+ * run; NULL removes it.
+ * @fn: the observer, or NULL.
+ * @arg: its argument.
+ */
+void det_set_observer(void (*fn)(unsigned long step, void *arg), void *arg);
+
+/**
  * det_set_failure_handler() - what to call after a deadlock or livelock has
  * been reported (default: abort()).  The handler must not return; a
  * checker typically runs each seed in a child process and _exit()s.

@@ -129,4 +129,14 @@ int xpmem_write_u64(struct xpmem_attachment *att, unsigned long offset,
  */
 void xpmem_get_stat(struct xpmem_segment *seg, struct xpmem_stat *out);
 
+/**
+ * xpmem_observe_stat() - xpmem_get_stat() without the segment's and the
+ * attachments' locks, for an observer that must not take one (a
+ * det_set_observer() sampler).  Only where no task runs beside the caller
+ * (a deterministic run); elsewhere use xpmem_get_stat().
+ * @seg: the segment.
+ * @out: filled in.
+ */
+void xpmem_observe_stat(struct xpmem_segment *seg, struct xpmem_stat *out);
+
 #endif /* MMULAB_XPMEM_H */

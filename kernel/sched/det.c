@@ -95,6 +95,13 @@ static struct {
 
 static void (*failure_handler)(const char *why);
 
+/*
+ * The observer of det_set_observer(): set between runs, called by the
+ * running task at each scheduling point.
+ */
+static void (*observer_fn)(unsigned long step, void *arg);
+static void *observer_arg;
+
 static __attribute__((noreturn)) void det_oom(void)
 {
 	fprintf(stderr, "mmulab: det: out of memory\n");
@@ -600,6 +607,9 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 	log_record(DET_EV_POINT, t->det_id, (u32)kind);
 	if (det.steps > det.cfg.max_steps)
 		det_fail("livelock: step budget exhausted");
+	/* Observation: no decision below depends on what it does. */
+	if (observer_fn)
+		observer_fn(det.steps, observer_arg);
 	if (det.cfg.strategy == DET_STRATEGY_PCT)
 		pct_reprioritize(t, kind);
 	next = pick_next(true, kind);
@@ -905,6 +915,13 @@ pid_t det_fork(void)
 	srcu_after_fork(pid == 0);
 	errno = err;
 	return pid;
+}
+
+void det_set_observer(void (*fn)(unsigned long step, void *arg), void *arg)
+{
+	WARN_ON(det.active);
+	observer_fn = fn;
+	observer_arg = arg;
 }
 
 void det_set_failure_handler(void (*fn)(const char *why))

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "interrupt.h"
 #include "mmulab.h"
+#include "plot.h"
 #include "script.h"
 
 /**
@@ -121,6 +122,8 @@ const char *check_race_at(unsigned int i, const char **desc)
  * One seed of a scenario file
  */
 
+u64 check_last_log_hash;
+
 /* --strategy bounded: the search whose next schedule the run follows. */
 static struct det_search *bounded_search;
 
@@ -146,6 +149,7 @@ static int script_seed(const struct check_target *t, u64 seed,
 	script_run_checked(t->ctx, r, &chk);
 	err = det_end(&res);
 	*steps += res.steps;
+	check_last_log_hash = err ? 0 : res.log_hash;
 	if (!err && !chk.violations && r->nr_failures) {
 		chk.violations = 1;
 		if (verbose)
@@ -168,6 +172,7 @@ static int exec_seed(const struct check_target *t, u64 seed,
 	pid_t pid;
 
 	(void)steps;
+	check_last_log_hash = 0;
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
@@ -245,7 +250,8 @@ static void check_usage(FILE *out)
 		"[--bound K]\n"
 		"                    [--mutant NAME] [--replay SEED "
 		"[--schedule S]]\n"
-		"                    [--jobs N] [--shard I/N] [--json]\n"
+		"                    [--jobs N] [--shard I/N] [--json] "
+		"[--plot FILE.svg]\n"
 		"       mmulab check --exec PROG [options]\n"
 		"       mmulab check --merge [--json] FILE...\n"
 		"\nBuilt-in scenarios (mmulab show races/NAME prints one):\n");
@@ -369,6 +375,12 @@ static int parse_opt(struct check_cmd *c, int opt)
 	case 'x':
 		c->exec = optarg;
 		return 0;
+	case 'P':
+		if (!plot_available("--plot") ||
+		    !plot_writable("--plot", optarg))
+			return -ENOENT;
+		c->p.plot = optarg;
+		return 0;
 	default: /* cli_getopt() said what is wrong */
 		return -ENOENT;
 	}
@@ -389,6 +401,7 @@ static int parse_cmdline(struct check_cmd *c, int argc, char **argv)
 		{ "exec", required_argument, NULL, 'x' },
 		{ "bound", required_argument, NULL, 'b' },
 		{ "schedule", required_argument, NULL, 'T' },
+		{ "plot", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -594,10 +607,13 @@ static int check_bounded(const struct check_cmd *c,
 		bounded_search = s;
 		replaying = (typeof(replaying)){ t, c->p.mutant, first + i,
 						 DET_STRATEGY_BOUNDED };
-		do
+		do {
 			r = script_seed(t, first + i, DET_STRATEGY_BOUNDED,
 					false, &steps);
-		while (r == 0 && !interrupted() && det_search_next(s));
+			if (r >= 0 && c->p.plot)
+				check_plot_add(DET_STRATEGY_BOUNDED,
+					       check_last_log_hash, r > 0);
+		} while (r == 0 && !interrupted() && det_search_next(s));
 		total += det_search_schedules(s);
 		runs += det_search_runs(s);
 		if (r > 0) {
@@ -653,6 +669,25 @@ static int check_bounded(const struct check_cmd *c,
 	return EXIT_OK;
 }
 
+/* --plot: draw the search; a failed drawing fails a passing search. */
+static int plot_search(const struct check_cmd *c,
+		       const struct check_target *t, unsigned int n, int ret)
+{
+	char what[256];
+	size_t len = 0;
+
+	what[0] = 0;
+	for (unsigned int i = 0; i < n && len < sizeof(what); i++)
+		len += snprintf(what + len, sizeof(what) - len, "%s%s",
+				i ? " " : "", t[i].name);
+	if (c->p.mutant && len < sizeof(what))
+		snprintf(what + len, sizeof(what) - len, " --mutant %s",
+			 c->p.mutant);
+	if (check_plot_write(c->p.plot, what) && ret == EXIT_OK)
+		return EXIT_FAILED;
+	return ret;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct check_target t[MAX_TARGETS] = { { 0 } };
@@ -663,6 +698,11 @@ int cmd_check(int argc, char **argv)
 
 	if (ret)
 		return ret == 1 ? EXIT_OK : ret;
+	if (c.p.plot && (c.merge || c.do_replay)) {
+		cli_error("check", "--plot draws a search: not with --merge or "
+			  "--replay");
+		return EXIT_USAGE;
+	}
 	if (c.merge)
 		return optind < argc ? check_merge(argc - optind, argv + optind,
 						   c.json) :
@@ -701,6 +741,8 @@ int cmd_check(int argc, char **argv)
 				EXIT_USAGE);
 	else
 		ret = search(&c, t, n);
+	if (c.p.plot && ret != EXIT_USAGE)
+		ret = plot_search(&c, t, n, ret);
 	free_targets(t, n);
 	return ret;
 }

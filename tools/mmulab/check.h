@@ -39,6 +39,8 @@ struct check_target {
  * @jobs: worker processes.
  * @shard: this shard, from 0; @nr_shards: shards (seed k of the range
  *	belongs to shard k % @nr_shards).
+ * @plot: --plot's file: run every seed (not only up to the first
+ *	violation) and feed check_plot_add().
  */
 struct check_params {
 	u64 first;
@@ -49,6 +51,7 @@ struct check_params {
 	unsigned int jobs;
 	unsigned int shard;
 	unsigned int nr_shards;
+	const char *plot;
 };
 
 /**
@@ -74,6 +77,27 @@ struct check_result {
 	int error;
 	bool interrupted;
 };
+
+/*
+ * The log hash of the last seed check's scenario runs (script targets; 0
+ * for an --exec program, whose runs are not hashed here).
+ */
+extern u64 check_last_log_hash;
+
+/**
+ * check_plot_add() - count one finished run of strategy @s for --plot.
+ * @s: its strategy.
+ * @log_hash: its log hash, 0 when unknown.
+ * @violation: it found a violation.
+ */
+void check_plot_add(enum det_strategy s, u64 log_hash, bool violation);
+
+/**
+ * check_plot_write() - draw what check_plot_add() counted into the SVG
+ * @path, one panel per strategy, titled "mmulab check @what".
+ * Return: 0 or a negative errno (printed).
+ */
+int check_plot_write(const char *path, const char *what);
 
 /** check_strategy_name() - "random", "pct", ... */
 const char *check_strategy_name(enum det_strategy s);

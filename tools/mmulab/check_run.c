@@ -86,6 +86,7 @@ struct seed_msg {
 	u64 steps;
 	int worker;
 	int verdict; /* SEED_STARTED, 0 clean, 1 violation, -errno */
+	u64 log_hash; /* of a finished seed, for --plot */
 };
 
 #define SEED_STARTED 2
@@ -138,12 +139,15 @@ static __attribute__((noreturn)) void worker(const struct check_target *t,
 		unsigned long steps = 0;
 		int v;
 
-		if (i > (u64)atomic64_read(first_bad) || interrupted())
+		/* --plot: the curve goes on past the first violation. */
+		if ((!p->plot && i > (u64)atomic64_read(first_bad)) ||
+		    interrupted())
 			break;
 		worker_cur = (struct seed_msg){i, 0, j, SEED_STARTED};
 		worker_send(&worker_cur);
 		v = t->run(t, seed, strategy_for(p, seed), false, &steps);
 		worker_cur.steps = steps;
+		worker_cur.log_hash = check_last_log_hash;
 		worker_cur.verdict = v;
 		worker_send(&worker_cur);
 		if (!v)
@@ -220,6 +224,9 @@ static void collect(int fd, const struct check_params *p,
 		res->steps += m.steps;
 		if (m.verdict >= 0)
 			res->seeds_run++;
+		if (m.verdict >= 0 && p->plot)
+			check_plot_add(strategy_for(p, seed_at(p, m.index)),
+				       m.log_hash, m.verdict > 0);
 		if (m.verdict)
 			note_bad(res, p, m.index, m.verdict);
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "guest.h"
+#include "sample.h"
 
 int guest_create(struct guest *g, const char *name, struct mm_struct *mm,
 		 bool pinned)
@@ -27,6 +28,7 @@ int guest_create(struct guest *g, const char *name, struct mm_struct *mm,
 		g->kvm = NULL;
 		return ret;
 	}
+	sample_add_vm(g->kvm, name, g->vcpus, &g->nr_vcpus);
 	return 0;
 }
 
@@ -74,7 +76,9 @@ int guest_add_vcpu(struct guest *g)
 	if (IS_ERR(vcpu))
 		return PTR_ERR(vcpu);
 	g->vcpus[g->nr_vcpus] = vcpu;
-	return g->nr_vcpus++;
+	/* The sampler reads the vCPUs up to nr_vcpus as it runs. */
+	OBSERVE_SET(g->nr_vcpus, g->nr_vcpus + 1);
+	return g->nr_vcpus - 1;
 }
 
 unsigned long guest_gpa_to_hva(const struct guest *g, gpa_t gpa)
@@ -234,8 +238,10 @@ void guest_report(struct guest *g, struct report *r)
 
 void guest_destroy(struct guest *g)
 {
-	if (g->kvm)
+	if (g->kvm) {
+		sample_remove(g->kvm);
 		kvm_destroy_vm(g->kvm);
+	}
 	g->kvm = NULL;
 	g->nr_vcpus = 0;
 }

@@ -22,6 +22,8 @@
 #include "cli.h"
 #include "stress.h"
 #include "mmulab.h"
+#include "plot.h"
+#include "sample.h"
 #include "progress.h"
 #include "script.h"
 
@@ -211,6 +213,8 @@ static int cmd_run(int argc, char **argv, const struct run_opts *opts)
 		fprintf(stderr, "%s: writing the trace failed\n", prog);
 		return EXIT_FAILED;
 	}
+	if (opts->plot && sample_plot(opts->plot, report.scenario))
+		return EXIT_FAILED;
 	print_report(&report, opts);
 	return report_failed(&report) ? EXIT_FAILED : EXIT_OK;
 }
@@ -334,7 +338,7 @@ static const struct own_command own_commands[] = {
 	  cmd_bench },
 };
 
-enum { OPT_TRACE = 0x100, OPT_FTRACE };
+enum { OPT_TRACE = 0x100, OPT_FTRACE, OPT_PLOT };
 
 static const struct option long_options[] = {
 	{ "json", no_argument, NULL, 'j' },
@@ -342,6 +346,7 @@ static const struct option long_options[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "ftrace", optional_argument, NULL, OPT_FTRACE },
+	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -369,6 +374,9 @@ static void print_help(void)
 	       "      --ftrace[=FILE] print kernel-style trace lines (before "
 	       "the report,\n"
 	       "                     or into FILE)\n"
+	       "      --plot FILE    draw the run's sampled counters into an "
+	       "SVG (gnuplot);\n"
+	       "                     a directory gets one SVG per panel\n"
 	       "  -q, --quiet        print a one-line summary instead of the "
 	       "report\n"
 	       "  -h, --help         show this help and exit\n"
@@ -431,6 +439,16 @@ static int parse_option(int c, struct run_opts *opts)
 			fclose(opts->trace.ftrace);
 		opts->trace.ftrace = optarg ? open_output(optarg) : stdout;
 		return opts->trace.ftrace ? -1 : EXIT_USAGE;
+	case OPT_PLOT:
+		if (!*optarg) {
+			usage_error("--plot needs a file or a directory");
+			return EXIT_USAGE;
+		}
+		if (!plot_available("--plot") ||
+		    !plot_writable("--plot", optarg))
+			return EXIT_USAGE;
+		opts->plot = optarg;
+		return -1;
 	case 'h':
 		print_help();
 		return EXIT_OK;
@@ -510,6 +528,11 @@ static int check_command(const struct command *cmd, int argc, char **argv,
 			    "only", cmd->name);
 		return EXIT_USAGE;
 	}
+	if (!cmd->seedable && opts->plot) {
+		usage_error("%s: --plot applies to run and check only",
+			    cmd->name);
+		return EXIT_USAGE;
+	}
 	return -1;
 }
 
@@ -549,8 +572,9 @@ own_command_after_options(int argc, char **argv, bool *seeded)
 		    !strncmp(argv[i], "--trace", 7) ||
 		    !strncmp(argv[i], "--ftrace", 8))
 			*seeded = true;
-		/* The two global options whose value is the next word. */
-		if (!strcmp(argv[i], "--seed") || !strcmp(argv[i], "--trace"))
+		/* The global options whose value is the next word. */
+		if (!strcmp(argv[i], "--seed") || !strcmp(argv[i], "--trace") ||
+		    !strcmp(argv[i], "--plot"))
 			i++;
 		i++;
 	}

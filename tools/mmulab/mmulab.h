@@ -26,6 +26,8 @@ enum {
  * @seeded: run under the deterministic scheduler with @seed.
  * @seed: the seed.
  * @trace: the traces to write.
+ * @plot: where --plot draws the sampled series (an SVG file, or a
+ *	directory for one per panel), or NULL.
  */
 struct run_opts {
 	bool json;
@@ -33,6 +35,7 @@ struct run_opts {
 	bool seeded;
 	u64 seed;
 	struct trace_opts trace;
+	const char *plot;
 };
 
 /**

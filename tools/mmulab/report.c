@@ -9,6 +9,7 @@
 
 #include "mmulab.h"
 #include "report.h"
+#include "sample.h"
 #include "trace.h"
 
 void report_init(struct report *r, const char *name)
@@ -923,6 +924,7 @@ static struct json_object *jreport(const struct report *r)
 	jadd(o, "interrupted", json_object_new_boolean(r->interrupted));
 	jadd(o, "failures", jlines(r->failures, r->nr_failures));
 	jadd(o, "failures_dropped", jcount(r->failures_dropped));
+	jadd(o, "series", sample_json());
 	return o;
 }
 

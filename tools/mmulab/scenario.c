@@ -9,6 +9,7 @@
 
 #include "interrupt.h"
 #include "mmulab.h"
+#include "sample.h"
 
 const struct scenario scenarios[] = {
 	{
@@ -82,11 +83,16 @@ int scenario_run(const char *name, void (*fn)(struct report *r, void *arg),
 	report_init(r, name);
 	interrupt_install();
 	trace_begin(&opts->trace, opts->seeded);
+	ret = sample_begin(opts->seeded);
+	if (ret)
+		return ret;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (opts->seeded) {
 		ret = det_begin(&cfg);
-		if (ret)
+		if (ret) {
+			sample_end();
 			return ret;
+		}
 		r->seeded = true;
 		r->seed = opts->seed;
 		det_log("scenario %s seed %llu", name,
@@ -95,9 +101,11 @@ int scenario_run(const char *name, void (*fn)(struct report *r, void *arg),
 	fn(r, arg);
 	if (opts->seeded) {
 		ret = det_end(&r->det);
+		sample_end();
 		if (ret)
 			return ret;
 	} else {
+		sample_end();
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		r->elapsed_us = (t1.tv_sec - t0.tv_sec) * 1000000UL +
 				(t1.tv_nsec - t0.tv_nsec) / 1000;

@@ -29,6 +29,7 @@
 #include "guest.h"
 #include "mirror.h"
 #include "mmulab.h"
+#include "sample.h"
 #include "trace.h"
 
 #define NR_FRAMES 1024
@@ -551,6 +552,7 @@ static bool do_setup(struct demo *d)
 		d->host = NULL;
 		return false;
 	}
+	sample_add_host(d->host, "host");
 	report_host_config(d->r, d->host);
 	d->mm = mm_alloc(d->host);
 	if (!check_ret(d, IS_ERR(d->mm) ? PTR_ERR(d->mm) : 0, 0, "mm_alloc")) {
@@ -989,6 +991,7 @@ static void do_exit(struct demo *d)
 		     "exit: %lu frames free, want all but the zero page",
 		     d->r->frames_free_end);
 	report_host_counters(d->r, d->host);
+	sample_remove(d->host);
 	check_ret(d, host_destroy(d->host), 0, "host_destroy");
 	d->host = NULL;
 }
@@ -1038,6 +1041,7 @@ static void do_pressure(struct demo *d)
 				   .swap_slots = 4 * PRESSURE_PAGES };
 	struct kvm_userspace_memory_region mem = { 0 };
 	unsigned int errors = 0;
+	unsigned int nr_vcpus = 1;
 	struct ksm_stats ksm;
 	struct kvm_vcpu *vcpu;
 	struct mm_struct *mm;
@@ -1048,6 +1052,7 @@ static void do_pressure(struct demo *d)
 	host = host_create(&cfg);
 	if (!check_ret(d, IS_ERR(host) ? PTR_ERR(host) : 0, 0, "host_create"))
 		return;
+	sample_add_host(host, "pressure");
 	mm = mm_alloc(host);
 	hva = IS_ERR(mm) ? PTR_ERR(mm)
 			 : vm_mmap(mm, 0, PRESSURE_PAGES * PAGE_SIZE,
@@ -1061,6 +1066,7 @@ static void do_pressure(struct demo *d)
 		       0, "pressure: VM and memslot"))
 		goto out;
 	vcpu = kvm_vcpu_create(kvm);
+	sample_add_vm(kvm, "pressure", &vcpu, &nr_vcpus);
 	/* The duplicates first, merged by KSM while they are resident... */
 	do_madvise(mm, hva, PRESSURE_PAGES * PAGE_SIZE, MADV_MERGEABLE);
 	errors += pressure_pass(d, vcpu, PRESSURE_PAGES - PRESSURE_DUPS, true);
@@ -1077,11 +1083,14 @@ static void do_pressure(struct demo *d)
 	report_check(d->r, host_vm_event(host, PSWPOUT) > 0,
 		     "pressure: the guest was swapped out");
 out:
-	if (!IS_ERR_OR_NULL(kvm))
+	if (!IS_ERR_OR_NULL(kvm)) {
+		sample_remove(kvm);
 		kvm_destroy_vm(kvm);
+	}
 	if (!IS_ERR_OR_NULL(mm))
 		mmput(mm);
 	mmu_notifier_synchronize();
+	sample_remove(host);
 	host_destroy(host);
 }
 

@@ -29,6 +29,7 @@
 
 #include "guest.h"
 #include "mmulab.h"
+#include "sample.h"
 #include "trace.h"
 
 #define KSM_FRAMES 1024
@@ -192,6 +193,7 @@ static bool setup(struct ksm_phase *ph)
 		ph->host = NULL;
 		return false;
 	}
+	sample_add_host(ph->host, ph->name);
 	report_host_config(ph->r, ph->host);
 	ph->mm = mm_alloc(ph->host);
 	if (!check_ret(ph, IS_ERR(ph->mm) ? PTR_ERR(ph->mm) : 0, 0,
@@ -315,6 +317,7 @@ static void teardown(struct ksm_phase *ph, u64 elapsed)
 		     "%s: %lu frames free at the end, want all but the zero "
 		     "page", ph->name, free);
 	report_host_counters(ph->r, ph->host);
+	sample_remove(ph->host);
 	check_ret(ph, host_destroy(ph->host), 0, "host_destroy");
 }
 

@@ -13,6 +13,7 @@
 #include <mmulab/kvm.h>
 
 #include "mmulab.h"
+#include "sample.h"
 
 #define SWAP_FRAMES 512
 #define SWAP_PAGES 1024 /* guest RAM: twice the host's */
@@ -54,6 +55,8 @@ static void swap_guest_run(struct report *r, struct kvm_vcpu *vcpu,
 
 static void swap_phase_run(struct report *r, struct swap_phase *ph)
 {
+	unsigned int nr_vcpus = 1;
+	struct kvm_vcpu *vcpu;
 	struct host_config cfg = { .nr_frames = SWAP_FRAMES,
 				   .content = HOST_CONTENT_TAG,
 				   .swap_slots = 4 * SWAP_PAGES };
@@ -66,6 +69,7 @@ static void swap_phase_run(struct report *r, struct swap_phase *ph)
 	if (!report_check(r, !IS_ERR(host), "%s: host_create", ph->name))
 		return;
 	report_host_config(r, host);
+	sample_add_host(host, ph->name);
 	mm = mm_alloc(host);
 	hva = IS_ERR(mm) ? PTR_ERR(mm)
 			 : vm_mmap(mm, 0, SWAP_PAGES * PAGE_SIZE,
@@ -76,8 +80,11 @@ static void swap_phase_run(struct report *r, struct swap_phase *ph)
 	mem.userspace_addr = hva;
 	if (report_check(r, !IS_ERR(kvm) &&
 				    !kvm_set_user_memory_region(kvm, &mem),
-			 "%s: VM and memslot", ph->name))
-		swap_guest_run(r, kvm_vcpu_create(kvm), ph);
+			 "%s: VM and memslot", ph->name)) {
+		vcpu = kvm_vcpu_create(kvm);
+		sample_add_vm(kvm, ph->name, &vcpu, &nr_vcpus);
+		swap_guest_run(r, vcpu, ph);
+	}
 	report_sample_frames(r, host);
 	ph->pswpout = host_vm_event(host, PSWPOUT);
 	ph->pswpin = host_vm_event(host, PSWPIN);
@@ -89,8 +96,10 @@ static void swap_phase_run(struct report *r, struct swap_phase *ph)
 		    ph->first_error ? ", then " : "",
 		    ph->first_error ? errno_name(ph->first_error) : "",
 		    ph->read_ok, ph->pswpout, ph->pswpin, ph->pinned_skipped);
-	if (!IS_ERR_OR_NULL(kvm))
+	if (!IS_ERR_OR_NULL(kvm)) {
+		sample_remove(kvm);
 		kvm_destroy_vm(kvm);
+	}
 	if (!IS_ERR_OR_NULL(mm))
 		mmput(mm);
 	mmu_notifier_synchronize();
@@ -99,6 +108,7 @@ static void swap_phase_run(struct report *r, struct swap_phase *ph)
 	report_check(r, r->frames_free_end == SWAP_FRAMES - 1,
 		     "%s: %lu frames free after teardown, want all but the "
 		     "zero page", ph->name, r->frames_free_end);
+	sample_remove(host);
 	host_destroy(host);
 }
 

@@ -24,6 +24,7 @@
 
 #include "interrupt.h"
 #include "mmulab.h"
+#include "sample.h"
 #include "script.h"
 
 #define RW (PROT_READ | PROT_WRITE)
@@ -132,6 +133,7 @@ static bool do_host(struct rt *rt)
 		rt->host = NULL;
 		return false;
 	}
+	sample_add_host(rt->host, "host");
 	return true;
 }
 
@@ -399,6 +401,7 @@ static bool do_gru(struct rt *rt, const struct stmt *st)
 	if (!st_ret(rt, st, IS_ERR(gts) ? PTR_ERR(gts) : 0))
 		return false;
 	rt->objs[a[GRU_NAME].obj].gts = gts;
+	sample_add_gru(gts, obj_name(rt, &a[GRU_NAME]));
 	return true;
 }
 
@@ -413,6 +416,7 @@ static bool do_xpmem(struct rt *rt, const struct stmt *st)
 	if (!st_ret(rt, st, IS_ERR(seg) ? PTR_ERR(seg) : 0))
 		return false;
 	rt->objs[a[XP_NAME].obj].seg = seg;
+	sample_add_xpmem(seg, obj_name(rt, &a[XP_NAME]));
 	return true;
 }
 
@@ -428,6 +432,7 @@ static void xpmem_teardown(struct rt *rt, const struct stmt *st)
 		rx->end_only = st->a[XP_END_ONLY].set;
 		xpmem_get_stat(seg, &rx->stat);
 	}
+	sample_remove(seg);
 	xpmem_remove(seg);
 }
 
@@ -444,6 +449,7 @@ static void gru_teardown(struct rt *rt, const struct stmt *st)
 		rg->valid_end = gru_tlb_valid(gts);
 		gru_get_stat(gts, &rg->stat);
 	}
+	sample_remove(gts);
 	gru_free_gts(gts);
 }
 
@@ -596,6 +602,7 @@ static bool do_mirror(struct rt *rt, const struct stmt *st)
 		      errno_name(PTR_ERR(dm))))
 		return false;
 	rt->objs[a[MIRROR_NAME].obj].dmirror = dm;
+	sample_add_dmirror(dm, obj_name(rt, &a[MIRROR_NAME]));
 	return true;
 }
 
@@ -817,8 +824,10 @@ static void teardown(struct rt *rt)
 	struct report *r = rt->r;
 
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
-		if (rt->objs[i].dmirror)
+		if (rt->objs[i].dmirror) {
+			sample_remove(rt->objs[i].dmirror);
 			dmirror_destroy(rt->objs[i].dmirror);
+		}
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++) {
 		struct guest *g = rt->objs[i].g;
 
@@ -852,6 +861,7 @@ static void teardown(struct rt *rt)
 			checker_report(rt->host, stdout);
 		checker_detach(rt->host);
 	}
+	sample_remove(rt->host);
 	report_check(r, !host_destroy(rt->host), "host_destroy failed");
 }
 

@@ -28,6 +28,7 @@
 #include <mmulab/sched.h>
 
 #include "mmulab.h"
+#include "sample.h"
 #include "trace.h"
 
 #define TRACE_MAX_VMS REPORT_MAX_VMS
@@ -133,6 +134,11 @@ static u64 now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (u64)(t.tv_sec - tr.t0.tv_sec) * 1000000000ULL + t.tv_nsec -
 	       tr.t0.tv_nsec;
+}
+
+u64 trace_now_ns(void)
+{
+	return tr.det ? tr.seq * 1000 : now_ns();
 }
 
 /* The track of the calling task; under tr.lock. */
@@ -573,6 +579,8 @@ static void chrome_write(FILE *f, const char *scenario)
 	}
 	for (size_t i = 0; depth && i < tr.nr_ev; i++)
 		chrome_event(f, &tr.ev[i], depth);
+	/* The sampled series: a counter track per panel, beside the tasks. */
+	sample_chrome_counters(f);
 	/* Close what never ended (a run cut short). */
 	for (unsigned int t = 0; depth && t < tr.nr_tracks; t++)
 		while (depth[t]--)

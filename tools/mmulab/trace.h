@@ -67,6 +67,13 @@ void trace_detach_vm(struct guest *g);
  */
 void trace_detach_all(void);
 
+/**
+ * trace_now_ns() - the trace's clock: nanoseconds since trace_begin(), or
+ * in a seeded run the time of the last event recorded (it does not
+ * advance the logical clock).
+ */
+u64 trace_now_ns(void);
+
 /** trace_mark() - an instant event on the calling task (a step). */
 void trace_mark(const char *text);
 

@@ -226,6 +226,22 @@ void gru_get_stat(struct gru_thread_state *gts, struct gru_stat *out)
 	spin_unlock(&gts->ts_gms.ms_lock);
 }
 
+/* Without ms_lock: an observer no writer runs beside (gru.h). */
+unsigned int gru_observe_stat(struct gru_thread_state *gts,
+			      struct gru_stat *out)
+{
+	const unsigned long *src = (const unsigned long *)&gts->ts_stat;
+	unsigned long *dst = (unsigned long *)out;
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < sizeof(*out) / sizeof(long); i++)
+		dst[i] = data_race(src[i]);
+	out->released = data_race(gts->ts_gms.ms_released);
+	for (unsigned int i = 0; i < gts->ts_sets * gts->ts_ways; i++)
+		n += data_race(gts->ts_tlb[i].valid);
+	return n;
+}
+
 /* At a quiescent point every entry must translate what the CPU does. */
 static void gru_sweep(struct checker_secondary *cs, struct host *host)
 {

@@ -324,6 +324,24 @@ int xpmem_write_u64(struct xpmem_attachment *att, unsigned long offset,
 	return xpmem_access(att, offset, &val, true);
 }
 
+/* Without the locks: an observer no writer runs beside (xpmem.h). */
+void xpmem_observe_stat(struct xpmem_segment *seg, struct xpmem_stat *out)
+{
+	const unsigned long *src = (const unsigned long *)&seg->stat;
+	unsigned long *dst = (unsigned long *)out;
+
+	for (size_t i = 0; i < sizeof(*out) / sizeof(long); i++)
+		dst[i] = data_race(src[i]);
+	for (unsigned int i = 0; i < XPMEM_MAX_ATTACH; i++) {
+		struct xpmem_attachment *att = data_race(seg->slots[i].att);
+
+		if (!att)
+			continue;
+		out->dropped += data_race(att->dropped);
+		out->accesses += data_race(att->accesses);
+	}
+}
+
 void xpmem_get_stat(struct xpmem_segment *seg, struct xpmem_stat *out)
 {
 	mutex_lock(&seg->lock);
