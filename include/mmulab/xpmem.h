@@ -175,7 +175,8 @@ enum xpmem_msg_type {
  * struct xpmem_msg - one message of the peer protocol.
  * @type: enum xpmem_msg_type.
  * @write: FAULT: a store; ANSWER: the PFN may be written.
- * @seq: INVALIDATE/ACK: the invalidation's number.
+ * @seq: INVALIDATE/ACK: the invalidation's number; ATTACH: the segment's
+ *	start address in the exporter.
  * @a0: ATTACH: segment pages; FAULT: page index; ANSWER: PFN;
  *	INVALIDATE: first page index; DETACH from the importer: accesses.
  * @a1: ATTACH: frames of the memfd; ANSWER: 0 or -errno; INVALIDATE:
@@ -241,10 +242,23 @@ struct xpmem_peer_opts {
  * @refused: FAULT requests answered with an error.
  * @invalidations: INVALIDATE messages acknowledged.
  * @dropped: mappings dropped (by invalidations and the detach).
+ * @bad_loads: loads that returned neither 0 nor a value naming the page
+ *	loaded (another page's data: a stale PFN).
  */
 struct xpmem_peer_result {
 	unsigned long loads, stores, faults, refused, invalidations, dropped;
+	unsigned long bad_loads;
 };
+
+/*
+ * What the peer stores, in the workloads' format (tools/mmulab): a
+ * magic, the exporter's virtual page number, a writer id, a count.  A
+ * load must return 0 or a value with the magic and the page's number.
+ */
+#define XPMEM_VALUE_MAGIC 0xa5ULL
+#define XPMEM_VALUE(vpn, id, n)                                               \
+	(XPMEM_VALUE_MAGIC << 56 | ((u64)(vpn) & 0xffffffffffULL) << 16 |   \
+	 ((u64)(id) & 0xff) << 8 | ((u64)(n) & 0xff))
 
 /**
  * xpmem_peer_run() - be the importer process at the end of @sock: wait
@@ -256,7 +270,8 @@ struct xpmem_peer_result {
  * @o: what to do.
  * @res: filled in (may be NULL).
  * Return: 0 after a DETACH, -EPIPE if the exporter went away first,
- * -EPROTO on a malformed message, -errno of a failed mmap.
+ * -EPROTO on a malformed message, -errno of a failed mmap, -EILSEQ
+ * after a clean DETACH if a load returned another page's value.
  */
 int xpmem_peer_run(int sock, const struct xpmem_peer_opts *o,
 		   struct xpmem_peer_result *res);

@@ -21,6 +21,7 @@
 #include "check.h"
 #include "cli.h"
 #include "stress.h"
+#include "xpeer.h"
 #include "mmulab.h"
 #include "plot.h"
 #include "sample.h"
@@ -336,6 +337,8 @@ static const struct own_command own_commands[] = {
 			"sweeps (mmulab stress --help)", cmd_stress },
 	{ "bench", "", "what the secondary MMU's hot paths cost",
 	  cmd_bench },
+	{ "xpmem-peer", "--fd N", "be an XPMEM importer process (mmulab "
+				  "xpmem-peer --help)", cmd_xpmem_peer },
 };
 
 enum { OPT_TRACE = 0x100, OPT_FTRACE, OPT_PLOT };

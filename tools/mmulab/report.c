@@ -455,6 +455,9 @@ static unsigned int xpmem_counts(const struct report_xpmem *x,
 	c[n++] = (struct report_count){ "acks", st->acks };
 	c[n++] = (struct report_count){ "dropped", st->dropped };
 	c[n++] = (struct report_count){ "released", st->released };
+	c[n++] = (struct report_count){ "peers_lost", st->peers_lost };
+	c[n++] = (struct report_count){ "quarantined", st->quarantined };
+	c[n++] = (struct report_count){ "unquarantined", st->unquarantined };
 	return n;
 }
 

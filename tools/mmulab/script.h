@@ -191,7 +191,7 @@ struct script {
 
 /* Argument indices of each statement: positionals first, then options. */
 enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE, HOST_KSM, HOST_KSM_PAGES,
-       HOST_KSM_SLEEP, HOST_SWAP };
+       HOST_KSM_SLEEP, HOST_SWAP, HOST_SHARED };
 enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
        MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };
@@ -209,7 +209,8 @@ enum { VM_NAME, VM_PROC, VM_PINNED };
 enum { SLOT_VM, SLOT_SLOT, SLOT_GPA, SLOT_LEN, SLOT_HVA, SLOT_READONLY };
 enum { VCPU_NAME, VCPU_VM, VCPU_COUNT };
 enum { GRU_NAME, GRU_PROC, GRU_SETS, GRU_WAYS };
-enum { XP_NAME, XP_PROC, XP_REGION, XP_END_ONLY };
+enum { XP_NAME, XP_PROC, XP_REGION, XP_END_ONLY, XP_PEERS, XP_PEER_ACCESSES,
+       XP_PEER_TIMEOUT };
 enum { VERIFY_VM, VERIFY_DATA, VERIFY_ALLOW_STALE };
 enum { KSM_SCAN, KSM_RUN };
 enum { EXPECT_CTR, EXPECT_OP, EXPECT_VALUE };
@@ -247,6 +248,9 @@ struct rt_obj {
 	struct dmirror *dmirror;
 	struct gru_thread_state *gts;
 	struct xpmem_segment *seg;
+	/* importer processes (xpmem peers=) and their attachments */
+	int peer_pids[XPMEM_MAX_ATTACH];
+	struct xpmem_attachment *peer_atts[XPMEM_MAX_ATTACH];
 };
 
 /**

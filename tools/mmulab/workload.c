@@ -49,6 +49,8 @@
 #define WL_PACE_SLICE_MS 10
 #define WL_PROGRESS_EVERY 64	/* ops between progress updates */
 #define VALUE_MAGIC 0xa5ULL
+/* Importer processes store in the same format (<mmulab/xpmem.h>). */
+_Static_assert(VALUE_MAGIC == XPMEM_VALUE_MAGIC, "one value format");
 
 struct workload;
 

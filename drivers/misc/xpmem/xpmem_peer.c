@@ -28,7 +28,7 @@ struct peer {
 	int sock;
 	u8 *mem;
 	size_t mem_len;
-	unsigned long npages, nr_frames;
+	unsigned long npages, nr_frames, vaddr;
 	struct peer_pte *table;
 	const struct xpmem_peer_opts *o;
 	struct xpmem_peer_result res;
@@ -138,6 +138,8 @@ static int peer_access(struct peer *p, unsigned int *seed)
 	unsigned long i = (unsigned long)rand_r(seed) % p->npages;
 	unsigned long off = ((unsigned long)rand_r(seed) % (PAGE_SIZE / 8)) * 8;
 	bool write = (unsigned int)rand_r(seed) % 100 < p->o->write_pct;
+	u64 vpn = (p->vaddr >> PAGE_SHIFT) + i;
+	unsigned int id = 0x80 | (p->o->seed & 0x7f); /* not a thread's */
 
 	for (int tries = 0; tries < 16; tries++) {
 		struct peer_pte *pte = &p->table[i];
@@ -146,13 +148,19 @@ static int peer_access(struct peer *p, unsigned int *seed)
 		if (pte->valid && (!write || pte->writable)) {
 			if (write) {
 				__atomic_store_n(peer_word(p, i, off),
-						 ((u64)i << 32) | p->res.stores,
+						 XPMEM_VALUE(vpn, id,
+							     p->res.stores),
 						 __ATOMIC_RELAXED);
 				p->res.stores++;
 			} else {
-				(void)__atomic_load_n(peer_word(p, i, off),
-						      __ATOMIC_RELAXED);
+				u64 v = __atomic_load_n(peer_word(p, i, off),
+							__ATOMIC_RELAXED);
+
 				p->res.loads++;
+				if (v && (v >> 56 != XPMEM_VALUE_MAGIC ||
+					  (v >> 16 & 0xffffffffffULL) !=
+						  (vpn & 0xffffffffffULL)))
+					p->res.bad_loads++;
 			}
 			return 0;
 		}
@@ -187,6 +195,7 @@ static int peer_attach(struct peer *p)
 		return -EPROTO;
 	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
 	p->npages = m.a0;
+	p->vaddr = m.seq;
 	p->nr_frames = m.a1;
 	p->mem_len = m.a1 * PAGE_SIZE;
 	p->mem = mmap(NULL, p->mem_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
@@ -226,5 +235,7 @@ int xpmem_peer_run(int sock, const struct xpmem_peer_opts *o,
 	close(sock);
 	if (res)
 		*res = p.res;
-	return r > 0 ? 0 : r;
+	if (r > 0)
+		r = 0;
+	return !r && p.res.bad_loads ? -EILSEQ : r;
 }

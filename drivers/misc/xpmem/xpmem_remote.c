@@ -336,6 +336,7 @@ struct xpmem_attachment *xpmem_attach_remote(struct xpmem_segment *seg,
 	r->pidfd = pid ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	r->timeout_ms = timeout_ms ? timeout_ms : XPMEM_PEER_TIMEOUT_MS;
 	mutex_init(&r->tx_lock);
+	m.seq = seg->vaddr;
 	m.a0 = seg->npages;
 	m.a1 = host_config_of(seg->host)->nr_frames;
 	err = xpmem_send_attach(sock, memfd, &m);
