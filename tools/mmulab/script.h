@@ -210,7 +210,7 @@ enum { SLOT_VM, SLOT_SLOT, SLOT_GPA, SLOT_LEN, SLOT_HVA, SLOT_READONLY };
 enum { VCPU_NAME, VCPU_VM, VCPU_COUNT };
 enum { GRU_NAME, GRU_PROC, GRU_SETS, GRU_WAYS };
 enum { XP_NAME, XP_PROC, XP_REGION, XP_END_ONLY, XP_PEERS, XP_PEER_ACCESSES,
-       XP_PEER_TIMEOUT };
+       XP_PEER_TIMEOUT, XP_IMPORTER };
 enum { VERIFY_VM, VERIFY_DATA, VERIFY_ALLOW_STALE };
 enum { KSM_SCAN, KSM_RUN };
 enum { EXPECT_CTR, EXPECT_OP, EXPECT_VALUE };
@@ -251,6 +251,7 @@ struct rt_obj {
 	/* importer processes (xpmem peers=) and their attachments */
 	int peer_pids[XPMEM_MAX_ATTACH];
 	struct xpmem_attachment *peer_atts[XPMEM_MAX_ATTACH];
+	struct xpmem_attachment *xatt; /* importer=: mread/mwrite use it */
 };
 
 /**
@@ -314,6 +315,24 @@ void run_race(struct rt *rt, unsigned int i);
  * Return: false when it failed and later statements need what it makes.
  */
 bool rt_do(struct rt *rt, const struct stmt *st);
+
+/**
+ * xpmem_dev_read() - mread through segment @o's importer= attachment.
+ * @o: the segment's runtime object.
+ * @addr: the exporter's address.
+ * @val: the value read.
+ * Return: xpmem_read_u64()'s, or -EFAULT outside the segment.
+ */
+int xpmem_dev_read(const struct rt_obj *o, u64 addr, u64 *val);
+
+/**
+ * xpmem_dev_write() - mwrite through segment @o's importer= attachment.
+ * @o: the segment's runtime object.
+ * @addr: the exporter's address.
+ * @val: the value.
+ * Return: xpmem_write_u64()'s, or -EFAULT outside the segment.
+ */
+int xpmem_dev_write(const struct rt_obj *o, u64 addr, u64 val);
 
 /**
  * script_parse() - parse and check @len bytes of @text, from @path, for a

@@ -322,6 +322,24 @@ static bool access_ok(struct rt *rt, const struct stmt *st, int ret, u64 val,
 	}
 }
 
+/*
+ * mread and mwrite through a segment's importer=: at exporter address
+ * @addr; outside the segment is -EFAULT, as for a device.
+ */
+int xpmem_dev_read(const struct rt_obj *o, u64 addr, u64 *val)
+{
+	if (addr < o->addr || addr - o->addr >= o->len)
+		return -EFAULT;
+	return xpmem_read_u64(o->xatt, addr - o->addr, val);
+}
+
+int xpmem_dev_write(const struct rt_obj *o, u64 addr, u64 val)
+{
+	if (addr < o->addr || addr - o->addr >= o->len)
+		return -EFAULT;
+	return xpmem_write_u64(o->xatt, addr - o->addr, val);
+}
+
 static void do_access(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
@@ -334,6 +352,7 @@ static void do_access(struct rt *rt, const struct stmt *st)
 	struct mm_struct *mm = guest ? NULL : rt->objs[a[ACC_WHO].obj].mm;
 	struct dmirror *dm = rt->objs[a[ACC_WHO].obj].dmirror;
 	struct gru_thread_state *gts = rt->objs[a[ACC_WHO].obj].gts;
+	const struct rt_obj *xo = &rt->objs[a[ACC_WHO].obj];
 	u64 base = guest ? a[ACC_ADDR].u : rt_addr(rt, &a[ACC_ADDR]);
 
 	for (u64 k = 0; k < count; k++) {
@@ -353,13 +372,16 @@ static void do_access(struct rt *rt, const struct stmt *st)
 					  a[ACC_VALUE].u + k * inc);
 			break;
 		case ST_MWRITE:
-			ret = gts ? gru_write_u64(gts, addr,
+			ret = xo->xatt ? xpmem_dev_write(xo, addr,
+							 a[ACC_VALUE].u + k * inc) :
+			      gts ? gru_write_u64(gts, addr,
 						  a[ACC_VALUE].u + k * inc) :
 				    dmirror_write_u64(dm, addr,
 						      a[ACC_VALUE].u + k * inc);
 			break;
 		case ST_MREAD:
-			ret = gts ? gru_read_u64(gts, addr, &val) :
+			ret = xo->xatt ? xpmem_dev_read(xo, addr, &val) :
+			      gts ? gru_read_u64(gts, addr, &val) :
 				    dmirror_read_u64(dm, addr, &val);
 			break;
 		default:
@@ -455,6 +477,16 @@ static bool do_xpmem(struct rt *rt, const struct stmt *st)
 		return false;
 	rt->objs[a[XP_NAME].obj].seg = seg;
 	sample_add_xpmem(seg, obj_name(rt, &a[XP_NAME]));
+	rt->objs[a[XP_NAME].obj].addr = r->addr;
+	rt->objs[a[XP_NAME].obj].len = r->len;
+	if (a[XP_IMPORTER].set) {
+		struct xpmem_attachment *att =
+			xpmem_attach(seg, proc_mm(rt, &a[XP_IMPORTER]));
+
+		if (!st_ret(rt, st, IS_ERR(att) ? PTR_ERR(att) : 0))
+			return false;
+		rt->objs[a[XP_NAME].obj].xatt = att;
+	}
 	return xpmem_start_peers(rt, st);
 }
 
@@ -471,6 +503,8 @@ static void xpmem_teardown(struct rt *rt, const struct stmt *st)
 		xpmem_detach(o->peer_atts[i]);
 		o->peer_atts[i] = NULL;
 	}
+	xpmem_detach(o->xatt);
+	o->xatt = NULL;
 	if (rx) {
 		rx->pages = rt->objs[st->a[XP_REGION].obj].len >> PAGE_SHIFT;
 		rx->end_only = st->a[XP_END_ONLY].set;

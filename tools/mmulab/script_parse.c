@@ -285,6 +285,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 				       1000000000 },
 		[XP_PEER_TIMEOUT] = { "peer_timeout", T_TIME, OPT, 1000000,
 				      60000000000ULL },
+		[XP_IMPORTER] = { "importer", T_PROC, OPT },
 	} },
 	[ST_XPMEM_DEV] = { "xpmem", CTX_WORKLOAD, {
 		[TH_WHO] = { "SEGMENT", T_XPMEM, POS },

@@ -272,12 +272,21 @@ static int sem_xpmem(struct parser *p, const struct word *name)
 {
 	struct arg *a = p->st->a;
 	const struct script_obj *r = &p->s->objs[a[XP_REGION].obj];
+	int ret;
 
 	if (r->owner != a[XP_PROC].obj)
 		return perr(p, a[XP_REGION].col,
 			    "xpmem: region '%s' belongs to process '%s'",
 			    r->name, p->s->objs[r->owner].name);
-	return def_named(p, name, OBJ_XPMEM, a[XP_PROC].obj, &a[XP_NAME]);
+	if (a[XP_IMPORTER].set && a[XP_IMPORTER].obj == a[XP_PROC].obj)
+		return perr(p, a[XP_IMPORTER].col,
+			    "xpmem: importer= must be a process other than "
+			    "the exporter '%s'", p->s->objs[a[XP_PROC].obj].name);
+	ret = def_named(p, name, OBJ_XPMEM, a[XP_PROC].obj, &a[XP_NAME]);
+	/* index 1: mread and mwrite may go through its importer. */
+	if (!ret)
+		p->s->objs[a[XP_NAME].obj].index = a[XP_IMPORTER].set;
+	return ret;
 }
 
 /* One thread per context, over a region of the context's process. */
