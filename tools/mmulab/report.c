@@ -212,6 +212,7 @@ static const char *const thread_count_names[NR_RT_COUNTS] = {
 	[RT_HOST_WRITE] = "host_write",
 	[RT_MIGRATE] = "migrate",
 	[RT_KSM] = "ksm",
+	[RT_RECLAIM] = "reclaim",
 };
 
 const char *report_thread_count_name(enum report_thread_count c)

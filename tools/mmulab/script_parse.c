@@ -216,6 +216,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		WEIGHT(TH_WRITE, "write"),
 		WEIGHT(TH_MIGRATE, "migrate"),
 		WEIGHT(TH_KSM, "ksm"),
+		WEIGHT(TH_RECLAIM, "reclaim"),
 		[TH_SPAN] = { "span", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
 	} },
 	[ST_RACE] = { "race", CTX_TOP, {
