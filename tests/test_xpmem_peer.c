@@ -213,6 +213,39 @@ static void test_peer_stopped_times_out(void **state)
 	world_fini(&w);
 }
 
+/*
+ * A peer that dies between invalidations: the exporter's reader sees the
+ * socket close and detaches it at once; once its pidfd says it is gone
+ * the frames are let go; the next zap waits for no one.
+ */
+static void test_peer_dies_idle(void **state)
+{
+	struct xpmem_stat st;
+	struct world w;
+	long t0;
+
+	(void)state;
+	world_init(&w, 0);
+	assert_int_equal(kill(w.pid, SIGKILL), 0);
+	assert_int_equal(waitpid(w.pid, NULL, 0), w.pid);
+	for (int i = 0; i < 300; i++) {
+		st = stat_of(&w);
+		if (st.peers_lost && st.unquarantined == st.quarantined)
+			break;
+		msleep(10);
+	}
+	assert_int_equal(st.peers_lost, 1);
+	assert_true(st.quarantined >= 1);
+	assert_int_equal(st.unquarantined, st.quarantined);
+	t0 = now_ms();
+	assert_int_equal(do_madvise(w.exp, w.base, NPAGES * PAGE_SIZE,
+				    MADV_DONTNEED),
+			 0);
+	assert_true(now_ms() - t0 < TIMEOUT_MS);
+	assert_int_equal(stat_of(&w).acks, st.acks);
+	world_fini(&w);
+}
+
 /* No shared frames, or a deterministic run: no importer process. */
 static void test_attach_remote_refused(void **state)
 {
@@ -248,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_peer_acks),
 		cmocka_unit_test(test_peer_killed_mid_invalidation),
 		cmocka_unit_test(test_peer_stopped_times_out),
+		cmocka_unit_test(test_peer_dies_idle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

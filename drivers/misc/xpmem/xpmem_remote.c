@@ -59,8 +59,11 @@ void xpmem_remote_answer(struct xpmem_attachment *att, unsigned long pfn,
 	xpmem_remote_send(att, &m);
 }
 
-/* Give the quarantined frames back; the peer is known gone. */
-static void xpmem_unquarantine(struct xpmem_attachment *att)
+/*
+ * Give the quarantined frames back; the peer is known gone.  @seg_locked:
+ * the caller holds seg->lock (which guards the counters).
+ */
+static void xpmem_unquarantine(struct xpmem_attachment *att, bool seg_locked)
 {
 	struct xpmem_remote *r = att->remote;
 	struct xpmem_segment *seg = att->seg;
@@ -75,11 +78,13 @@ static void xpmem_unquarantine(struct xpmem_attachment *att)
 	for (unsigned long i = 0; i < n; i++)
 		put_page(pfn_to_page(seg->host, held[i]));
 	free(held);
-	if (n) {
+	if (!n)
+		return;
+	if (!seg_locked)
 		mutex_lock(&seg->lock);
-		seg->stat.unquarantined += n;
+	seg->stat.unquarantined += n;
+	if (!seg_locked)
 		mutex_unlock(&seg->lock);
-	}
 }
 
 /*
@@ -126,7 +131,7 @@ void xpmem_remote_lose(struct xpmem_attachment *att, const char *why)
 	/* A peer that wakes up finds the socket closed and exits. */
 	shutdown(r->sock, SHUT_WR);
 	if (atomic_read(&r->gone))
-		xpmem_unquarantine(att);
+		xpmem_unquarantine(att, true);
 }
 
 bool xpmem_remote_wait_ack(struct xpmem_attachment *att, long want)
@@ -207,7 +212,7 @@ static void xpmem_remote_gone(struct xpmem_attachment *att)
 {
 	atomic_set(&att->remote->gone, 1);
 	wake_up_all(&att->wq);
-	xpmem_unquarantine(att);
+	xpmem_unquarantine(att, false);
 }
 
 /* The reader task: the socket and the pidfd, until kthread_stop(). */
@@ -396,7 +401,7 @@ void xpmem_remote_detach(struct xpmem_attachment *att)
 	kthread_stop(r->rx);
 	kthread_stop(r->fx);
 	if (r->nr_quarantine && atomic_read(&r->gone))
-		xpmem_unquarantine(att);
+		xpmem_unquarantine(att, false);
 	if (r->nr_quarantine)
 		fprintf(stderr,
 			"xpmem: importer process %d is still alive; %lu "
