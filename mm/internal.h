@@ -294,6 +294,7 @@ struct host {
 	unsigned int index;
 	struct page *pages;
 	u8 *mem;
+	int mem_fd; /* the memfd behind @mem (cfg.shared_frames), or -1 */
 	spinlock_t free_lock;
 	u32 free_head;
 	atomic_long_t nr_free;

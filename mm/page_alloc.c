@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "swap.h"
 
@@ -82,6 +83,30 @@ static void *map_zeroed(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Frame contents another OS process can map: a memfd of the whole memory,
+ * mapped shared here (an XPMEM importer process maps the same file).
+ */
+static void *map_shared_frames(struct host *host, size_t bytes)
+{
+	void *p;
+	int fd = memfd_create("mmulab-frames", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)bytes)) {
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return NULL;
+	}
+	host->mem_fd = fd;
+	return p;
+}
+
 static int host_table_add(struct host *host)
 {
 	int ret = -ENOSPC;
@@ -112,6 +137,8 @@ static void host_free_memory(struct host *host)
 		munmap(host->pages, host->cfg.nr_frames * sizeof(struct page));
 	if (host->mem)
 		munmap(host->mem, host->cfg.nr_frames * PAGE_SIZE);
+	if (host->mem_fd >= 0)
+		close(host->mem_fd);
 	__atomic_store_n(&host->magic, OBJ_POISON, __ATOMIC_RELAXED);
 	api_free(host);
 }
@@ -203,19 +230,23 @@ struct host *host_create(const struct host_config *cfg)
 	if (!cfg || cfg->nr_frames < 16 || cfg->nr_frames >= PFN_NONE ||
 	    (unsigned int)cfg->content > HOST_CONTENT_TAG ||
 	    (unsigned int)cfg->change_pte > CHANGE_PTE_DIRECT ||
-	    (unsigned int)cfg->ksm_run > KSM_RUN_MERGE)
+	    (unsigned int)cfg->ksm_run > KSM_RUN_MERGE ||
+	    (cfg->shared_frames && cfg->content != HOST_CONTENT_DATA))
 		return ERR_PTR(-EINVAL);
 	host = calloc(1, sizeof(*host));
 	if (!host)
 		return ERR_PTR(-ENOMEM);
 	host->magic = HOST_MAGIC;
 	host->cfg = *cfg;
+	host->mem_fd = -1;
 	if (host_set_watermarks(host)) {
 		free(host);
 		return ERR_PTR(-EINVAL);
 	}
 	host->pages = map_zeroed(cfg->nr_frames * sizeof(struct page));
-	if (cfg->content == HOST_CONTENT_DATA)
+	if (cfg->shared_frames)
+		host->mem = map_shared_frames(host, cfg->nr_frames * PAGE_SIZE);
+	else if (cfg->content == HOST_CONTENT_DATA)
 		host->mem = map_zeroed(cfg->nr_frames * PAGE_SIZE);
 	if (!host->pages ||
 	    (cfg->content == HOST_CONTENT_DATA && !host->mem) ||
@@ -258,6 +289,13 @@ int host_destroy(struct host *host)
 const struct host_config *host_config_of(const struct host *host)
 {
 	return &host->cfg;
+}
+
+int host_frames_fd(struct host *host)
+{
+	if (!host_api_ok(host))
+		return -EINVAL;
+	return host->mem_fd >= 0 ? host->mem_fd : -ENOENT;
 }
 
 unsigned long host_nr_free_frames(struct host *host)

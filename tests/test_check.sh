@@ -69,6 +69,21 @@ expect_found fault-race release-leaves-mappings 10
 expect_found pressure-race sleep-in-nonblock 10
 expect_found pressure-race lock-inversion 20
 expect_found gru-race gru-fill-no-recheck 10
+expect_found xpmem-race xpmem-end-only 10
+expect_found xpmem-race xpmem-ack-before-drop 50
+# End-only is caught by the contract query at the first covering
+# invalidation, whatever it zaps: one page, or the whole segment.
+for size in 4K 16K; do
+	"$mmulab" show races/xpmem-race |
+		awk -v keep="len=$size" '/^  task host/ { host = 1 }
+			/^  task i0/ { host = 0 }
+			host && /^    / && (index($0, keep) == 0 ||
+					  /^    (cow|write) /) { next }
+			{ print }' >"$tmp/xpmem-$size.mmu"
+	expect_found "$tmp/xpmem-$size.mmu" xpmem-end-only 10
+	grep -q '^violation: INV-6 mapped-after-start' <<<"$out" ||
+		{ echo "FAIL: xpmem-end-only, $size zaps: not INV-6"; fail=1; }
+done
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
 # guest store goes through while the page is read-only.
@@ -78,7 +93,8 @@ grep -q '^violation: INV-3 writable-secondary' <<<"$out" &&
 	{ echo "FAIL: skip-seq-check in wrprotect-race not caught at the access"; fail=1; }
 
 for s in fault-race mirror-race register-race change-pte-race pressure-race \
-	 exit-vm-alive ksm-identical wrprotect-race gru-race mirror-overlap; do
+	 exit-vm-alive ksm-identical wrprotect-race gru-race mirror-overlap \
+	 xpmem-race; do
 	expect_clean "$s" 200
 done
 
@@ -119,7 +135,7 @@ fi
 # No scenario: every built-in race, in order.
 out=$("$mmulab" check --seeds 2 --strategy random 2>&1)
 n=$(grep -c ': 2 seeds, no violation' <<<"$out")
-[ "$n" -eq 10 ] || { echo "FAIL: a run without a scenario ran $n of 10 races"; echo "$out"; fail=1; }
+[ "$n" -eq 11 ] || { echo "FAIL: a run without a scenario ran $n of 11 races"; echo "$out"; fail=1; }
 
 # A user's copy of a built-in, one line changed, is a scenario like it.
 "$mmulab" show races/fault-race | sed 's/task host repeat=6 pick/task host repeat=3 pick/' \

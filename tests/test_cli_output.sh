@@ -60,6 +60,24 @@ acks=$(grep -o '"acks": *[0-9]*' "$tmp/r.json" | grep -o '[0-9]*$')
 [ -n "$msgs" ] && [ "$msgs" -gt 0 ] && [ "$msgs" = "$acks" ] ||
 	fail "xpmem-attach: $msgs messages, $acks acks"
 
+# Both secondaries ran under every kind of host change: each churn
+# operation ran, KSM merged pages and stores broke COW on them, and
+# reclaim swapped pages out.  (Churn operations are the only counts
+# named so in the report.)
+for scn in gru-tlb xpmem-attach; do
+	"$mmulab" run --json "$scn" --seed 1 >"$tmp/c.json" 2>&1 ||
+		fail "run $scn --seed 1"
+	for op in munmap mprotect madvise fork migrate ksm reclaim cow_ksm \
+		  pswpout; do
+		sum=0
+		for n in $(grep -o "\"$op\": *[0-9]*" "$tmp/c.json" |
+			   grep -o '[0-9]*$'); do
+			sum=$((sum + n))
+		done
+		[ "$sum" -gt 0 ] || fail "$scn --seed 1: no $op"
+	done
+done
+
 # A failing run is still a valid report, with the failures listed.
 printf 'process p\nmmap b p len=4K\nread p b expect=7\n' >"$tmp/f.mmu"
 report 1 "a failing scenario" "$tmp/f.mmu"

@@ -203,6 +203,10 @@ enum ksm_run_mode {
  * @oom_kill: when direct reclaim cannot free a frame, pick the address
  *	space with the most memory and reap it (the OOM killer), then
  *	retry, instead of failing the allocation at once.
+ * @shared_frames: keep the frame contents (data mode only) in a memfd
+ *	that another OS process can map (host_frames_fd()), so an XPMEM
+ *	importer process reads and writes the frames themselves.  Off by
+ *	default: the contents are then private anonymous memory.
  */
 struct host_config {
 	unsigned long nr_frames;
@@ -216,6 +220,7 @@ struct host_config {
 	unsigned long wmark_high;
 	bool kswapd;
 	bool oom_kill;
+	bool shared_frames;
 };
 
 /**
@@ -298,6 +303,16 @@ int host_destroy(struct host *host);
 
 /** host_config_of() - the configuration @host was created with. */
 const struct host_config *host_config_of(const struct host *host);
+
+/**
+ * host_frames_fd() - the memfd holding the frame contents of a host
+ * created with @shared_frames: frame N is the 4 KiB at offset N * 4096.
+ * The host owns it; pass it on (SCM_RIGHTS), never close it.
+ * @host: the host.
+ * Return: the descriptor, or -EINVAL for a bad host, -ENOENT when the
+ * host was created without @shared_frames.
+ */
+int host_frames_fd(struct host *host);
 
 /**
  * host_nr_free_frames() - frames currently free.

@@ -72,6 +72,10 @@ static const struct check_scenario races[] = {
 	{ "gru-race", "a GRU-style TLB faults through GUP while the host "
 		      "changes the pages",
 	  race_gru_race },
+	{ "xpmem-race", "an XPMEM-style importer faults remotely while the "
+			"exporter's pages change; every invalidation waits "
+			"for its acknowledgement",
+	  race_xpmem_race },
 };
 
 /*
@@ -100,6 +104,8 @@ static const struct {
 	{ MUTANT_SLEEP_IN_NONBLOCK, "pressure-race" },
 	{ MUTANT_LOCK_INVERSION, "pressure-race" },
 	{ MUTANT_GRU_FILL_NO_RECHECK, "gru-race" },
+	{ MUTANT_XPMEM_END_ONLY, "xpmem-race" },
+	{ MUTANT_XPMEM_ACK_BEFORE_DROP, "xpmem-race" },
 };
 
 const char *check_race_text(const char *name)

@@ -212,6 +212,7 @@ static const char *const thread_count_names[NR_RT_COUNTS] = {
 	[RT_HOST_WRITE] = "host_write",
 	[RT_MIGRATE] = "migrate",
 	[RT_KSM] = "ksm",
+	[RT_RECLAIM] = "reclaim",
 };
 
 const char *report_thread_count_name(enum report_thread_count c)
@@ -455,6 +456,9 @@ static unsigned int xpmem_counts(const struct report_xpmem *x,
 	c[n++] = (struct report_count){ "acks", st->acks };
 	c[n++] = (struct report_count){ "dropped", st->dropped };
 	c[n++] = (struct report_count){ "released", st->released };
+	c[n++] = (struct report_count){ "peers_lost", st->peers_lost };
+	c[n++] = (struct report_count){ "quarantined", st->quarantined };
+	c[n++] = (struct report_count){ "unquarantined", st->unquarantined };
 	return n;
 }
 

@@ -157,6 +157,7 @@ struct report_vm {
  * @RT_HOST_WRITE: churn: host stores into the region.
  * @RT_MIGRATE: churn: pages migrate_pfn() was asked to move.
  * @RT_KSM: churn: KSM scan batches (ksm_scan()).
+ * @RT_RECLAIM: churn: host_reclaim() calls (of span pages each).
  */
 enum report_thread_count {
 	RT_OPS,
@@ -171,6 +172,7 @@ enum report_thread_count {
 	RT_HOST_WRITE,
 	RT_MIGRATE,
 	RT_KSM,
+	RT_RECLAIM,
 	NR_RT_COUNTS,
 };
 
