@@ -187,6 +187,7 @@ struct vm_area_struct *split_vma(struct vm_area_struct *vma,
 {
 	struct vm_area_struct *new;
 
+	vma_adjust_trans_huge(vma, addr);
 	new = vm_area_dup(vma, vma->vm_mm, addr, vma->vm_end,
 			  linear_page_index(vma, addr));
 	if (!new)

@@ -203,6 +203,8 @@ enum ksm_run_mode {
  * @oom_kill: when direct reclaim cannot free a frame, pick the address
  *	space with the most memory and reap it (the OOM killer), then
  *	retry, instead of failing the allocation at once.
+ * @thp: transparent huge pages (enum thp_mode of <mmulab/huge_mm.h>);
+ *	0 is THP_NEVER.
  */
 struct host_config {
 	unsigned long nr_frames;
@@ -216,6 +218,7 @@ struct host_config {
 	unsigned long wmark_high;
 	bool kswapd;
 	bool oom_kill;
+	int thp;
 };
 
 /**
@@ -267,6 +270,10 @@ enum vm_event_item {
 	OOM_KILL,	/* OOM victims chosen */
 	OOM_REAP_SKIPPED, /* VMAs the reaper skipped: -EAGAIN (mmulab) */
 	OOM_REAP_FAILED,  /* victims given up after the retries (mmulab) */
+	THP_FAULT_ALLOC,	/* huge pages mapped by a fault */
+	THP_FAULT_FALLBACK,	/* huge faults that fell back to 4 KiB */
+	THP_SPLIT_PMD,		/* huge PMDs split into PTE tables */
+	THP_COLLAPSE_ALLOC,	/* huge pages made by khugepaged_collapse() */
 	NR_VM_EVENT_ITEMS,
 };
 

@@ -87,7 +87,7 @@ static void mutant_peek_host_pte(struct kvm *kvm, unsigned long hva)
 	/* The trylock keeps the tables alive and records no order. */
 	if (!mmap_read_trylock(kvm->mm))
 		return;
-	if (pte_offset_map_lock(kvm->mm, hva, &ptl))
+	if (pte_offset_map_lock_nosplit(kvm->mm, hva, &ptl))
 		spin_unlock(ptl);
 	mmap_read_unlock(kvm->mm);
 }
