@@ -16,6 +16,8 @@
  * run under an rmap lock where nothing may be allocated, never needs a
  * frame.
  */
+#include <stdlib.h>
+
 #include <mmulab/huge_mm.h>
 
 #include "pgtable.h"
@@ -73,6 +75,22 @@ bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long addr)
 		return false;
 	return mode == THP_ALWAYS ||
 	       (mode == THP_MADVISE && (vma->vm_flags & VM_HUGEPAGE));
+}
+
+/**
+ * thp_mmap_align() - the alignment of an unhinted anonymous mapping of
+ * @len bytes: 2 MiB when @len is a multiple of it and THP is not off (as
+ * Linux 6.12's __get_unmapped_area() with thp_get_unmapped_area()), so
+ * that its spans can be mapped huge.  Model: Linux aligns so in every
+ * kernel built with THP; here only while the setting is not "never", so
+ * a host without THP keeps its layout.
+ */
+unsigned long thp_mmap_align(struct mm_struct *mm, unsigned long hint,
+			     unsigned long len)
+{
+	if (hint || (len & ~HPAGE_PMD_MASK) || host_thp(mm->host) == THP_NEVER)
+		return PAGE_SIZE;
+	return HPAGE_PMD_SIZE;
 }
 
 /* ---------------------------------------------------------------------
@@ -563,5 +581,155 @@ bool follow_pmd_huge(struct mm_struct *mm, unsigned long addr,
 	mmap_read_lock(mm);
 	ret = pmd_huge_pfn(mm, addr, head_pfn);
 	mmap_read_unlock(mm);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------
+ * khugepaged's collapse
+ */
+
+/*
+ * May the PTE @v take part in a collapse (__collapse_huge_page_isolate())?
+ * None and the zero page are copied as zeroes; an anonymous page must be
+ * mapped only here and referenced by nothing else (no GUP reference, no
+ * pin, no swap cache, not KSM).  Swap and migration entries refuse.
+ */
+static bool collapse_pte_ok(struct mm_struct *mm, pte_t v)
+{
+	struct page *page;
+
+	if (pte_none(v) || (pte_present(v) && pte_special(v)))
+		return true;
+	if (!pte_present(v))
+		return false;
+	page = pfn_to_page(mm->host, pte_pfn(v));
+	return PageAnon(page) && !PageKsm(page) && page_mapcount(page) == 1 &&
+	       page_ref_count(page) == 1 && !PageFlag(page, PG_swapcache);
+}
+
+static bool collapse_table_ok(struct mm_struct *mm, struct page *table)
+{
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		if (!collapse_pte_ok(mm, ptep_get(&table->pt_table[i])))
+			return false;
+	return true;
+}
+
+/*
+ * Under page_table_lock and the table's PTL, the invalidation open: copy
+ * the old pages into @head, clear the PTEs (their mapping references go to
+ * @old[]) and install the huge PMD, the old table deposited.  Returns the
+ * number of old pages.
+ */
+static unsigned long collapse_locked(struct vm_area_struct *vma,
+				     unsigned long haddr,
+				     struct page *pmd_table, pte_t *pmdp,
+				     struct page *table, struct page *head,
+				     struct page **old)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long n = 0;
+
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
+		unsigned long a = haddr + i * PAGE_SIZE;
+		pte_t v = ptep_get(&table->pt_table[i]);
+
+		if (pte_none(v))
+			continue;
+		set_pte_at(mm, a, &table->pt_table[i], __pte(0));
+		if (pte_special(v))
+			continue;
+		copy_page_contents(head + i, pfn_to_page(mm->host, pte_pfn(v)));
+		old[n] = pfn_to_page(mm->host, pte_pfn(v));
+		page_remove_rmap(old[n++]);
+	}
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		page_add_new_anon_rmap(head + i, vma, haddr + i * PAGE_SIZE);
+	deposit_table(pmd_table, table);
+	set_pte(pmdp, pfn_pte(page_to_pfn(head),
+			      vm_page_prot(vma->vm_flags, true) |
+				      _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_PSE));
+	return n;
+}
+
+/*
+ * collapse_huge_page(): the mmap_lock held for writing and the anon_vma
+ * locked, so no fault, walker or rmap walk is inside the span; only
+ * GUP-fast-style references could still appear, re-checked under the
+ * locks.
+ */
+static int collapse_span(struct vm_area_struct *vma, unsigned long haddr)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *pmd_table = pt_table_at(mm, haddr, PT_PMD, false);
+	struct mmu_notifier_range range;
+	struct page **old, *head, *table;
+	unsigned long n = 0;
+	spinlock_t *ptl;
+	pte_t *pmdp, pmd;
+	int ret = 0;
+
+	pmdp = pmd_table ? &pmd_table->pt_table[pt_index(haddr, PT_PMD)] : NULL;
+	pmd = pmdp ? ptep_get(pmdp) : __pte(0);
+	if (pmd_leaf(pmd))
+		return -EEXIST;
+	if (pte_none(pmd))
+		return -EBUSY; /* nothing mapped: khugepaged's SCAN_PMD_NULL */
+	table = pt_next(mm, pmd);
+	if (!collapse_table_ok(mm, table))
+		return -EBUSY;
+	old = calloc(HPAGE_PMD_NR, sizeof(*old));
+	head = old ? alloc_huge_page(mm->host) : NULL;
+	if (!head) {
+		free(old);
+		return -ENOMEM;
+	}
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		clear_page_contents(head + i);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr,
+				haddr + HPAGE_PMD_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	spin_lock(&mm->page_table_lock);
+	pte_table_lock(table, haddr, &ptl);
+	if (collapse_table_ok(mm, table))
+		n = collapse_locked(vma, haddr, pmd_table, pmdp, table, head,
+				    old);
+	else
+		ret = -EBUSY;
+	spin_unlock(ptl);
+	spin_unlock(&mm->page_table_lock);
+	if (!ret)
+		flush_tlb_range(mm, haddr, haddr + HPAGE_PMD_SIZE);
+	mmu_notifier_invalidate_range_end(&range);
+	if (ret) {
+		free_huge_unmapped(head);
+	} else {
+		for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+			lru_cache_add(head + i);
+		add_mm_counter(mm, MM_ANONPAGES, HPAGE_PMD_NR - (long)n);
+		count_vm_event(mm->host, THP_COLLAPSE_ALLOC);
+	}
+	for (unsigned long i = 0; i < n; i++)
+		put_page(old[i]);
+	free(old);
+	return ret;
+}
+
+int khugepaged_collapse(struct mm_struct *mm, unsigned long addr)
+{
+	unsigned long haddr = addr & HPAGE_PMD_MASK;
+	struct vm_area_struct *vma;
+	int ret = -EINVAL;
+
+	if (!mm_api_ok(mm, MM_USERS) || addr >= TASK_SIZE)
+		return -EINVAL;
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, haddr);
+	if (vma && vma->anon_vma && thp_vma_allowable(vma, haddr)) {
+		down_write(&vma->anon_vma->rwsem);
+		ret = collapse_span(vma, haddr);
+		up_write(&vma->anon_vma->rwsem);
+	}
+	mmap_write_unlock(mm);
 	return ret;
 }

@@ -805,6 +805,8 @@ struct page *follow_huge_pmd_lock(struct mm_struct *mm, unsigned long addr,
 bool pmd_huge_pfn(struct mm_struct *mm, unsigned long addr,
 		  unsigned long *head_pfn);
 void huge_pmd_touch(struct mm_struct *mm, unsigned long addr, bool write);
+unsigned long thp_mmap_align(struct mm_struct *mm, unsigned long hint,
+			     unsigned long len);
 void free_deposited_tables(struct page *pmd_table);
 bool tlb_remove_page(struct mmu_gather *tlb, struct page *page);
 void tlb_track(struct mmu_gather *tlb, unsigned long addr);

@@ -78,7 +78,8 @@ bool follow_pmd_huge(struct mm_struct *mm, unsigned long addr,
  * @addr: any address of the span.
  * Return: 0; -EINVAL when the span is not wholly inside one private
  * anonymous VMA THP is enabled for; -EEXIST when a PMD maps it already;
- * -EBUSY when a page of it is shared, pinned, swapped out or busy;
+ * -EBUSY when nothing is mapped there, or a page of it is shared,
+ * pinned, swapped out or busy;
  * -ENOMEM when no aligned run of 512 frames is free.
  *
  * Misuse: a NULL or freed mm (freed: checked mode), an mm without users:
