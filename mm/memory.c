@@ -458,6 +458,16 @@ static bool mm_unstable(struct mm_struct *mm)
 	return mm_flag_test(mm, MMF_UNSTABLE);
 }
 
+/*
+ * No PTE table for @addr: out of frames, or a huge fault of another task
+ * filled the PMD meanwhile, and the access is retried (Linux's
+ * pmd_trans_unstable() check after pte_alloc()).
+ */
+static vm_fault_t pte_alloc_failed(struct mm_struct *mm, unsigned long addr)
+{
+	return pmd_huge_pfn(mm, addr, NULL) ? 0 : VM_FAULT_OOM;
+}
+
 /* First touch of anonymous memory: the zero page for a read, a new page for
  * a write.  No notification: the PTE was none, nothing can map it. */
 static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
@@ -481,7 +491,7 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
 	if (!pte) {
 		if (page)
 			put_page(page);
-		return VM_FAULT_OOM;
+		return pte_alloc_failed(mm, addr);
 	}
 	if (!pte_none(ptep_get(pte)) || mm_unstable(mm)) {
 		/* Somebody else filled it; let the caller retry the access. */
@@ -537,7 +547,7 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	if (!pte) {
 		unlock_page(page);
 		put_page(page);
-		return VM_FAULT_OOM;
+		return pte_alloc_failed(mm, addr);
 	}
 	if (!pte_none(ptep_get(pte)) || mm_unstable(mm)) {
 		vm_fault_t ret = mm_unstable(mm) ? VM_FAULT_SIGBUS : 0;

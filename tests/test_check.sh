@@ -69,6 +69,7 @@ expect_found fault-race release-leaves-mappings 10
 expect_found pressure-race sleep-in-nonblock 10
 expect_found pressure-race lock-inversion 20
 expect_found gru-race gru-fill-no-recheck 10
+expect_found thp-split-race thp-split-no-notify 10
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
 # guest store goes through while the page is read-only.
@@ -81,6 +82,7 @@ for s in fault-race mirror-race register-race change-pte-race pressure-race \
 	 exit-vm-alive ksm-identical wrprotect-race gru-race mirror-overlap; do
 	expect_clean "$s" 200
 done
+expect_clean thp-split-race 50
 
 # The race shadow, not the protocol, was wrong in these schedules: seed 253,
 # one task's replace committed the versions of another's begun meanwhile
@@ -119,7 +121,7 @@ fi
 # No scenario: every built-in race, in order.
 out=$("$mmulab" check --seeds 2 --strategy random 2>&1)
 n=$(grep -c ': 2 seeds, no violation' <<<"$out")
-[ "$n" -eq 10 ] || { echo "FAIL: a run without a scenario ran $n of 10 races"; echo "$out"; fail=1; }
+[ "$n" -eq 11 ] || { echo "FAIL: a run without a scenario ran $n of 11 races"; echo "$out"; fail=1; }
 
 # A user's copy of a built-in, one line changed, is a scenario like it.
 "$mmulab" show races/fault-race | sed 's/task host repeat=6 pick/task host repeat=3 pick/' \

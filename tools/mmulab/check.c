@@ -72,6 +72,10 @@ static const struct check_scenario races[] = {
 	{ "gru-race", "a GRU-style TLB faults through GUP while the host "
 		      "changes the pages",
 	  race_gru_race },
+	{ "thp-split-race", "two vCPUs fault a 2 MiB guest page mapped huge "
+			    "while the host splits, zaps and write-protects "
+			    "it",
+	  race_thp_split_race },
 };
 
 /*
@@ -100,6 +104,7 @@ static const struct {
 	{ MUTANT_SLEEP_IN_NONBLOCK, "pressure-race" },
 	{ MUTANT_LOCK_INVERSION, "pressure-race" },
 	{ MUTANT_GRU_FILL_NO_RECHECK, "gru-race" },
+	{ MUTANT_THP_SPLIT_NO_NOTIFY, "thp-split-race" },
 };
 
 const char *check_race_text(const char *name)

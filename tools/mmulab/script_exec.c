@@ -117,6 +117,8 @@ static bool do_host(struct rt *rt)
 		cfg.ksm_pages_to_scan = h->a[HOST_KSM_PAGES].u;
 	if (h && h->a[HOST_SWAP].set)
 		cfg.swap_slots = h->a[HOST_SWAP].u;
+	if (h && h->a[HOST_THP].set)
+		cfg.thp = (int)h->a[HOST_THP].u; /* enum thp_mode's order */
 	if (h && h->a[HOST_KSM_SLEEP].set)
 		cfg.ksm_sleep_millisecs = h->a[HOST_KSM_SLEEP].u / 1000000;
 	rt->host = host_create(&cfg);
@@ -187,6 +189,8 @@ static void do_range(struct rt *rt, const struct stmt *st)
 		[ADV_FREE] = MADV_FREE,
 		[ADV_MERGEABLE] = MADV_MERGEABLE,
 		[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
+		[ADV_HUGEPAGE] = MADV_HUGEPAGE,
+		[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE,
 	};
 	const struct arg *a = st->a;
 	struct mm_struct *mm = proc_mm(rt, &a[RANGE_PROC]);

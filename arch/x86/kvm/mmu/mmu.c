@@ -125,6 +125,25 @@ static bool slot_allows_2m(struct kvm *kvm, struct kvm_memory_slot *slot,
 	       first + 512 <= slot->base_gfn + slot->npages;
 }
 
+/*
+ * May the fault at @gfn map its 2 MiB now?  Model: not while an
+ * invalidation overlapping the 2 MiB is in progress: the fault then maps
+ * 4 KiB.  Linux 6.12 checks the faulting gfn alone and may install the
+ * huge SPTE over a range being invalidated, relying on the host to split
+ * its PMD, a CLEAR of the whole 2 MiB that zaps the SPTE, before it
+ * changes any part of it; the checker's INV-6 would see that window.
+ * mmu_lock held, so the invalidation state is stable.
+ */
+static bool no_invalidation_in_2m(struct kvm *kvm, gfn_t gfn)
+{
+	gfn_t first = gfn & ~(gfn_t)511;
+
+	lockdep_assert_held(&kvm->mmu_lock);
+	return !kvm->mmu_invalidate_in_progress ||
+	       kvm->mmu_invalidate_range_end <= first ||
+	       kvm->mmu_invalidate_range_start >= first + 512;
+}
+
 static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
 			struct page **page, bool *writable, bool *huge)
 {
@@ -234,7 +253,8 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 		checker_note(kvm->host, "kvm: fault installs the SPTE",
 			     page_to_pfn(page), hva);
 		r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write,
-				    huge && slot_allows_2m(kvm, slot, gfn));
+				    huge && slot_allows_2m(kvm, slot, gfn) &&
+					    no_invalidation_in_2m(kvm, gfn));
 		if (r == RET_PF_RETRY)
 			stat_inc(&vcpu->stat.pf_retry_race);
 		/* Another vCPU mapped it first: rare, a lost race. */
