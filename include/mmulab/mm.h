@@ -591,6 +591,8 @@ void mmap_write_unlock(struct mm_struct *mm);
  *	optionally MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE.
  *
  * A MAP_FIXED mapping replaces what was there (an UNMAP invalidation).
+ * Without a hint, a length that is a multiple of 2 MiB is placed 2 MiB-
+ * aligned while the host's THP setting is not THP_NEVER.
  *
  * Return: the address; -EINVAL for a zero @len, bad @prot or @flags, a
  * misaligned fixed @addr, or an mm that is NULL, freed or without users
@@ -630,6 +632,10 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
  * VM_MERGEABLE (splitting VMAs at its ends) and registers @mm with KSM;
  * shared mappings are left alone.  MADV_UNMERGEABLE clears the mark and
  * gives every KSM page of the range a private copy again.
+ *
+ * MADV_HUGEPAGE and MADV_NOHUGEPAGE mark the private anonymous VMAs of
+ * the range (splitting them at its ends) for transparent huge pages or
+ * against them (<mmulab/huge_mm.h>); they take the mmap_lock for writing.
  *
  * MADV_COLD deactivates the pages this mapping alone maps, clearing the
  * CPU accessed bits (not a secondary MMU's); MADV_PAGEOUT reclaims them
