@@ -531,6 +531,37 @@ static void test_kvm_2m_zap_any_overlap(void **state)
 	guest_free(&g, warn_count());
 }
 
+/* Dirty logging on a slot mapped by a 2 MiB SPTE: every guest write is
+ * logged page by page (the 2 MiB leaf gives way to 4 KiB ones). */
+static void test_kvm_2m_dirty_log(void **state)
+{
+	struct kvm_userspace_memory_region r = { 0 };
+	unsigned long map[HPAGE_PMD_NR / 64] = { 0 };
+	struct kvm_vm_stat st;
+	struct guest g;
+
+	(void)state;
+	thp_guest_new(&g, HPAGE_PMD_NR);
+	guest_write(&g, 0, 1);
+	kvm_get_vm_stat(g.kvm, &st);
+	assert_int_equal(st.pages_2m, 1);
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	r.memory_size = HP;
+	r.userspace_addr = g.hva;
+	assert_int_equal(kvm_set_user_memory_region(g.kvm, &r), 0);
+	guest_write(&g, 0x5000, 2);
+	guest_write(&g, 0x9000, 3);
+	assert_int_equal(kvm_get_dirty_log(g.kvm, 0, map), 0);
+	assert_int_equal(map[0], (1UL << 5) | (1UL << 9));
+	for (unsigned long i = 1; i < HPAGE_PMD_NR / 64; i++)
+		assert_int_equal(map[i], 0);
+	kvm_get_vm_stat(g.kvm, &st);
+	assert_int_equal(st.pages_2m, 0);
+	assert_int_equal(guest_read(&g, 0x9000), 3);
+	assert_guest_coherent(&g);
+	guest_free(&g, warn_count());
+}
+
 /* A memslot whose 2 MiB of guest memory is not 2 MiB-aligned in the host
  * maps 4 KiB SPTEs, whatever the host does (kvm_mmu_max_mapping_level). */
 static void test_kvm_misaligned_slot(void **state)
@@ -627,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_splits),
 		cmocka_unit_test(test_kvm_2m_spte),
 		cmocka_unit_test(test_kvm_2m_zap_any_overlap),
+		cmocka_unit_test(test_kvm_2m_dirty_log),
 		cmocka_unit_test(test_kvm_misaligned_slot),
 		cmocka_unit_test(test_split_no_notify_mutant),
 		cmocka_unit_test(test_shadow_zapped_meaning),

@@ -249,10 +249,22 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 	}
 	leaf = tdp_walk_alloc(kvm, gfn, level, &large);
 	if (!leaf && large) {
-		/* A 4 KiB fault under a 2 MiB leaf: its frame, or a race. */
+		/*
+		 * A 4 KiB fault under a 2 MiB leaf: its frame, or a race.  A
+		 * leaf that must become writable for a 4 KiB fault (a
+		 * dirty-logged slot) is zapped instead, and the retry maps
+		 * 4 KiB, so that each write is logged (the TDP MMU splits it).
+		 */
 		old = READ_ONCE(*large);
 		if (!(old & KVM_SPTE_PRESENT))
 			return RET_PF_RETRY;
+		if (writable && !(old & KVM_SPTE_WRITABLE)) {
+			if (try_cmpxchg(large, &old, 0)) {
+				handle_removed_leaf(kvm, gfn & ~(gfn_t)511, old);
+				kvm_flush_remote_tlbs(kvm);
+			}
+			return RET_PF_RETRY;
+		}
 		return map_over_present(kvm, large, gfn & ~(gfn_t)511, old,
 					pfn - (gfn & 511), writable,
 					write_fault);
