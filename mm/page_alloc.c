@@ -3,6 +3,7 @@
  * The host's physical memory: frame metadata, the free list, and frame
  * contents (4 KiB of bytes in data mode, one 64-bit tag in tag mode).
  */
+#include <mmulab/huge_mm.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -66,6 +67,10 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[OOM_KILL] = "oom_kill",
 	[OOM_REAP_SKIPPED] = "oom_reap_skipped",
 	[OOM_REAP_FAILED] = "oom_reap_failed",
+	[THP_FAULT_ALLOC] = "thp_fault_alloc",
+	[THP_FAULT_FALLBACK] = "thp_fault_fallback",
+	[THP_SPLIT_PMD] = "thp_split_pmd",
+	[THP_COLLAPSE_ALLOC] = "thp_collapse_alloc",
 };
 
 const char *vm_event_name(enum vm_event_item item)
@@ -449,6 +454,51 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 	spin_unlock(&host->free_lock);
 	prep_new_page(host, page, 0);
 	return page;
+}
+
+/* Is the aligned run of HPAGE_PMD_NR frames at @base all free?  free_lock
+ * held: PG_buddy changes only under it, so the reads need no ordering. */
+static bool huge_run_free(struct host *host, unsigned long base)
+{
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		if (!(atomic_long_observe(&host->pages[base + i].flags) &
+		      (1UL << PG_buddy)))
+			return false;
+	return true;
+}
+
+/**
+ * alloc_huge_page() - an order-9 compound page: 512 free frames aligned
+ * to 2 MiB, the first PG_head, the others PG_tail, each with one
+ * reference (see <mmulab/huge_mm.h> for why each keeps its own).  The
+ * model's free list is not a buddy allocator: the runs are searched from
+ * the top of memory, where order-0 allocations come last, and no reclaim
+ * or compaction is tried for them (a THP fault falls back to 4 KiB, as
+ * Linux's defrag=madvise does for a VMA without MADV_HUGEPAGE).
+ * Return: the head page, or NULL.
+ */
+struct page *alloc_huge_page(struct host *host)
+{
+	unsigned long nr = host->cfg.nr_frames & ~(HPAGE_PMD_NR - 1);
+	unsigned long base = 0;
+
+	spin_lock(&host->free_lock);
+	/* Frame 0 is the zero page: run 0 is never free. */
+	for (unsigned long b = nr; b >= 2 * HPAGE_PMD_NR; b -= HPAGE_PMD_NR) {
+		if (huge_run_free(host, b - HPAGE_PMD_NR)) {
+			base = b - HPAGE_PMD_NR;
+			break;
+		}
+	}
+	for (unsigned long i = 0; base && i < HPAGE_PMD_NR; i++)
+		free_list_del(host, &host->pages[base + i]);
+	spin_unlock(&host->free_lock);
+	if (!base)
+		return NULL;
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		prep_new_page(host, &host->pages[base + i],
+			      1UL << (i ? PG_tail : PG_head));
+	return &host->pages[base];
 }
 
 /*

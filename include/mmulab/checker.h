@@ -498,6 +498,8 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  *	only in invalidate_range_end (upstream XPMEM's variant).
  * @MUTANT_XPMEM_ACK_BEFORE_DROP: an XPMEM importer acknowledges an
  *	invalidation before it drops its mappings.
+ * @MUTANT_THP_SPLIT_NO_NOTIFY: splitting a huge PMD sends no invalidation,
+ *	so a 2 MiB SPTE of the page outlives the PMD.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -521,6 +523,7 @@ enum mutant {
 	MUTANT_GRU_FILL_NO_RECHECK,
 	MUTANT_XPMEM_END_ONLY,
 	MUTANT_XPMEM_ACK_BEFORE_DROP,
+	MUTANT_THP_SPLIT_NO_NOTIFY,
 	NR_MUTANTS,
 };
 

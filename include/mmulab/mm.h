@@ -207,6 +207,8 @@ enum ksm_run_mode {
  *	that another OS process can map (host_frames_fd()), so an XPMEM
  *	importer process reads and writes the frames themselves.  Off by
  *	default: the contents are then private anonymous memory.
+ * @thp: transparent huge pages (enum thp_mode of <mmulab/huge_mm.h>);
+ *	0 is THP_NEVER.
  */
 struct host_config {
 	unsigned long nr_frames;
@@ -221,6 +223,7 @@ struct host_config {
 	bool kswapd;
 	bool oom_kill;
 	bool shared_frames;
+	int thp;
 };
 
 /**
@@ -272,6 +275,10 @@ enum vm_event_item {
 	OOM_KILL,	/* OOM victims chosen */
 	OOM_REAP_SKIPPED, /* VMAs the reaper skipped: -EAGAIN (mmulab) */
 	OOM_REAP_FAILED,  /* victims given up after the retries (mmulab) */
+	THP_FAULT_ALLOC,	/* huge pages mapped by a fault */
+	THP_FAULT_FALLBACK,	/* huge faults that fell back to 4 KiB */
+	THP_SPLIT_PMD,		/* huge PMDs split into PTE tables */
+	THP_COLLAPSE_ALLOC,	/* huge pages made by khugepaged_collapse() */
 	NR_VM_EVENT_ITEMS,
 };
 
@@ -599,6 +606,8 @@ void mmap_write_unlock(struct mm_struct *mm);
  *	optionally MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE.
  *
  * A MAP_FIXED mapping replaces what was there (an UNMAP invalidation).
+ * Without a hint, a length that is a multiple of 2 MiB is placed 2 MiB-
+ * aligned while the host's THP setting is not THP_NEVER.
  *
  * Return: the address; -EINVAL for a zero @len, bad @prot or @flags, a
  * misaligned fixed @addr, or an mm that is NULL, freed or without users
@@ -638,6 +647,10 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
  * VM_MERGEABLE (splitting VMAs at its ends) and registers @mm with KSM;
  * shared mappings are left alone.  MADV_UNMERGEABLE clears the mark and
  * gives every KSM page of the range a private copy again.
+ *
+ * MADV_HUGEPAGE and MADV_NOHUGEPAGE mark the private anonymous VMAs of
+ * the range (splitting them at its ends) for transparent huge pages or
+ * against them (<mmulab/huge_mm.h>); they take the mmap_lock for writing.
  *
  * MADV_COLD deactivates the pages this mapping alone maps, clearing the
  * CPU accessed bits (not a secondary MMU's); MADV_PAGEOUT reclaims them

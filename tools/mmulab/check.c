@@ -76,6 +76,10 @@ static const struct check_scenario races[] = {
 			"exporter's pages change; every invalidation waits "
 			"for its acknowledgement",
 	  race_xpmem_race },
+	{ "thp-split-race", "two vCPUs fault a 2 MiB guest page mapped huge "
+			    "while the host splits, zaps and write-protects "
+			    "it",
+	  race_thp_split_race },
 };
 
 /*
@@ -106,6 +110,7 @@ static const struct {
 	{ MUTANT_GRU_FILL_NO_RECHECK, "gru-race" },
 	{ MUTANT_XPMEM_END_ONLY, "xpmem-race" },
 	{ MUTANT_XPMEM_ACK_BEFORE_DROP, "xpmem-race" },
+	{ MUTANT_THP_SPLIT_NO_NOTIFY, "thp-split-race" },
 };
 
 const char *check_race_text(const char *name)

@@ -31,7 +31,7 @@
 #define REPORT_MAX_VCPUS 64
 #define REPORT_MAX_WORKLOADS 16
 #define REPORT_MAX_THREADS 32
-#define REPORT_VM_STATS 13	/* fields of struct kvm_vm_stat */
+#define REPORT_VM_STATS 14	/* fields of struct kvm_vm_stat */
 #define REPORT_VCPU_STATS 11	/* fields of struct kvm_vcpu_stat */
 #define REPORT_KSM_STATS 7	/* fields of struct ksm_stats */
 

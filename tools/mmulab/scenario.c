@@ -44,6 +44,13 @@ const struct scenario scenarios[] = {
 		.text = scn_xpmem_attach,
 	},
 	{
+		.name = "thp-guest",
+		.summary = "a guest on transparent huge pages mapped by 2 MiB "
+			   "SPTEs while the host splits them (munmap, "
+			   "mprotect, MADV_DONTNEED, fork, migration)",
+		.text = scn_thp_guest,
+	},
+	{
 		.name = "ksm-change-pte",
 		.summary = "KSM merges a guest's RAM under each change_pte era "
 			   "(none, bookended, direct): change_pte calls, SPTE "

@@ -122,6 +122,8 @@ static bool do_host(struct rt *rt)
 		cfg.swap_slots = h->a[HOST_SWAP].u;
 	if (h && h->a[HOST_SHARED].set)
 		cfg.shared_frames = true;
+	if (h && h->a[HOST_THP].set)
+		cfg.thp = (int)h->a[HOST_THP].u; /* enum thp_mode's order */
 	if (h && h->a[HOST_KSM_SLEEP].set)
 		cfg.ksm_sleep_millisecs = h->a[HOST_KSM_SLEEP].u / 1000000;
 	rt->host = host_create(&cfg);
@@ -192,6 +194,8 @@ static void do_range(struct rt *rt, const struct stmt *st)
 		[ADV_FREE] = MADV_FREE,
 		[ADV_MERGEABLE] = MADV_MERGEABLE,
 		[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
+		[ADV_HUGEPAGE] = MADV_HUGEPAGE,
+		[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE,
 	};
 	const struct arg *a = st->a;
 	struct mm_struct *mm = proc_mm(rt, &a[RANGE_PROC]);

@@ -34,7 +34,9 @@ static const char *const content_names[] = { "data", "tag", NULL };
 static const char *const change_pte_names[] = { "none", "bookended", "direct",
 						NULL };
 static const char *const advice_names[] = { "dontneed", "free", "mergeable",
-					    "unmergeable", NULL };
+					    "unmergeable", "hugepage",
+					    "nohugepage", NULL };
+static const char *const thp_names[] = { "never", "madvise", "always", NULL };
 static const char *const ksm_run_names[] = { "stop", "merge", "unmerge",
 					     NULL };
 static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
@@ -75,6 +77,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 				     60000000000ULL },
 		[HOST_SWAP] = { "swap", T_COUNT, OPT, 0, SCRIPT_MAX_FRAMES },
 		[HOST_SHARED] = { "shared", T_FLAG, FLAG },
+		[HOST_THP] = { "thp", T_ENUM, OPT, .choices = thp_names },
 	} },
 	[ST_PROCESS] = { "process", CTX_TOP, {
 		[PROCESS_NAME] = { "NAME", T_DEF_PROC, POS },
