@@ -609,6 +609,16 @@ void *page_address(struct page *page)
 	return host->mem + (page - host->pages) * PAGE_SIZE;
 }
 
+u64 *page_word_address(struct page *page, unsigned long offset)
+{
+	u64 *p;
+
+	if (!page || offset >= PAGE_SIZE || (offset & 7))
+		return NULL;
+	p = page_address(page);
+	return p ? &p[offset / 8] : &page->tag;
+}
+
 u64 page_read_u64(struct page *page, unsigned long offset)
 {
 	u64 *p = page_address(page);

@@ -29,8 +29,8 @@ struct vm {
 
 static void vm_new(struct vm *v)
 {
-	struct host_config cfg = { 256, HOST_CONTENT_DATA, CHANGE_PTE_NONE };
-	struct kvm_userspace_memory_region r = { 0 };
+	struct host_config cfg = {256, HOST_CONTENT_DATA, CHANGE_PTE_NONE};
+	struct kvm_userspace_memory_region r = {0};
 
 	v->host = host_create(&cfg);
 	assert_false(IS_ERR(v->host));
@@ -71,9 +71,9 @@ static void test_batch_values_and_stats(void **state)
 		in[i] = 1000 + i;
 	}
 	/* First touch of every page: faults, then TLB fills. */
-	assert_int_equal(kvm_vcpu_write_u64_batch(v.vcpu, gpa, in, 2 * NPAGES,
-						  &done),
-			 0);
+	assert_int_equal(
+		kvm_vcpu_write_u64_batch(v.vcpu, gpa, in, 2 * NPAGES, &done),
+		0);
 	assert_int_equal(done, 2 * NPAGES);
 	for (int i = 0; i < 2 * NPAGES; i++) {
 		u64 h;
@@ -83,14 +83,27 @@ static void test_batch_values_and_stats(void **state)
 	}
 	/* Every translation is cached now: one stay, all hits. */
 	kvm_get_vcpu_stat(v.vcpu, &st0);
-	assert_int_equal(kvm_vcpu_read_u64_batch(v.vcpu, gpa, out, 2 * NPAGES,
-						 &done),
-			 0);
+	assert_int_equal(
+		kvm_vcpu_read_u64_batch(v.vcpu, gpa, out, 2 * NPAGES, &done),
+		0);
 	kvm_get_vcpu_stat(v.vcpu, &st1);
 	assert_memory_equal(in, out, sizeof(in));
 	assert_int_equal(st1.accesses - st0.accesses, 2 * NPAGES);
 	assert_int_equal(st1.tlb_hits - st0.tlb_hits, 2 * NPAGES);
 	assert_int_equal(st1.pf_taken, st0.pf_taken);
+	/* What a hit loads through: the frame's word, as page_read_u64(). */
+	{
+		u64 spte = kvm_lookup_spte(v.kvm, gpa[NPAGES + 1]);
+		struct page *pg = pfn_to_page(
+			v.host, (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT);
+		unsigned long off = gpa[NPAGES + 1] & ~PAGE_MASK;
+
+		assert_int_equal(*page_word_address(pg, off), in[NPAGES + 1]);
+		assert_int_equal(page_read_u64(pg, off), in[NPAGES + 1]);
+		assert_null(page_word_address(pg, 4));
+		assert_null(page_word_address(pg, PAGE_SIZE));
+		assert_null(page_word_address(NULL, 0));
+	}
 	/* Errors: the first bad access stops the batch, done says where. */
 	gpa[3] = 4;
 	assert_int_equal(kvm_vcpu_read_u64_batch(v.vcpu, gpa, out, 8, &done),
@@ -113,7 +126,7 @@ static void test_batch_values_and_stats(void **state)
 /* A flush requested between two batches is honoured by the next one. */
 static void test_batch_flush_between(void **state)
 {
-	gpa_t gpa[4] = { 0, 8, PAGE_SIZE, 0 };
+	gpa_t gpa[4] = {0, 8, PAGE_SIZE, 0};
 	u64 out[4];
 	struct vm v;
 
@@ -167,11 +180,11 @@ static void test_batch_kick(void **state)
 
 	(void)state;
 	for (u64 seed = 1; seed <= 16; seed++) {
-		struct det_config dc = { .seed = seed,
-					 .strategy = DET_STRATEGY_RANDOM };
+		struct det_config dc = {.seed = seed,
+					.strategy = DET_STRATEGY_RANDOM};
 		struct task_struct *t[2];
 		struct det_result res;
-		struct kick k = { 0 };
+		struct kick k = {0};
 		struct vm v;
 		int i = 0;
 

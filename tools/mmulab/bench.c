@@ -31,18 +31,18 @@ enum bench_fig {
 static const struct bench_fig_desc {
 	const char *name, *title, *unit, *base_name, *base_title;
 } figs[NR_FIGS] = {
-	[FIG_TLB_BATCHED] = { "tlb_hit_batched", "guest read, batched",
-			      "ns/access", "plain_load", "plain load" },
-	[FIG_TLB_SINGLE] = { "tlb_hit", "guest read, one call",
-			     "ns/access", "plain_load", "plain load" },
-	[FIG_FAULT] = { "secondary_fault", "secondary fault", "ns/fault",
-			"gup", "GUP alone" },
-	[FIG_ZAP_NO_SPTES] = { "zap_guest_mapped", "DONTNEED, SPTEs",
-			       "ns/page", "zap_no_sptes", "no SPTEs" },
-	[FIG_ZAP_NO_VM] = { "zap_guest_mapped", "DONTNEED, SPTEs",
-			    "ns/page", "zap_no_vm", "no VM" },
-	[FIG_PARALLEL] = { "faults_2_vcpus", "faults, 2 vCPUs",
-			   "faults/us", "faults_1_vcpu", "1 vCPU" },
+	[FIG_TLB_BATCHED] = {"tlb_hit_batched", "guest read, batched",
+			     "ns/access", "plain_load", "plain load"},
+	[FIG_TLB_SINGLE] = {"tlb_hit", "guest read, one call", "ns/access",
+			    "plain_load", "plain load"},
+	[FIG_FAULT] = {"secondary_fault", "secondary fault", "ns/fault", "gup",
+		       "GUP alone"},
+	[FIG_ZAP_NO_SPTES] = {"zap_guest_mapped", "DONTNEED, SPTEs", "ns/page",
+			      "zap_no_sptes", "no SPTEs"},
+	[FIG_ZAP_NO_VM] = {"zap_guest_mapped", "DONTNEED, SPTEs", "ns/page",
+			   "zap_no_vm", "no VM"},
+	[FIG_PARALLEL] = {"faults_2_vcpus", "faults, 2 vCPUs", "faults/us",
+			  "faults_1_vcpu", "1 vCPU"},
 };
 
 struct bench_opts {
@@ -74,8 +74,8 @@ static double quantile(const double *v, unsigned int n, double q)
 static struct bench_stat stat_of(double *v, unsigned int n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
-	return (struct bench_stat){ quantile(v, n, 0.5), quantile(v, n, 0.25),
-				    quantile(v, n, 0.75), v[0], v[n - 1] };
+	return (struct bench_stat){quantile(v, n, 0.5), quantile(v, n, 0.25),
+				   quantile(v, n, 0.75), v[0], v[n - 1]};
 }
 
 struct bench_results {
@@ -170,7 +170,8 @@ static void print_json(const struct bench_opts *o,
 			       json_object_new_string("mmulab-bench/1"));
 	json_object_object_add(root, "version",
 			       json_object_new_string(MMULAB_VERSION));
-	json_object_object_add(root, "quick", json_object_new_boolean(o->quick));
+	json_object_object_add(root, "quick",
+			       json_object_new_boolean(o->quick));
 	json_object_object_add(root, "pages", json_object_new_uint64(o->pages));
 	json_object_object_add(root, "repetitions",
 			       json_object_new_uint64(res->reps));
@@ -217,12 +218,12 @@ static int parse_count(const char *s, unsigned long lo, unsigned long hi,
 static int bench_args(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quick", no_argument, NULL, 'Q' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "pages", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 },
+		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, 'j'},
+		{"quick", no_argument, NULL, 'Q'},
+		{"reps", required_argument, NULL, 'r'},
+		{"pages", required_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
 	};
 	unsigned long reps = 0, pages = 0;
 	int c;
@@ -242,13 +243,17 @@ static int bench_args(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'r':
 			if (parse_count(optarg, 1, BENCH_MAX_REPS, &reps))
-				return cli_error("bench", "--reps needs 1 to "
-					 "%d, not '%s'", BENCH_MAX_REPS, optarg);
+				return cli_error("bench",
+						 "--reps needs 1 to "
+						 "%d, not '%s'",
+						 BENCH_MAX_REPS, optarg);
 			break;
 		case 'p':
 			if (parse_count(optarg, 64, 1UL << 22, &pages))
-				return cli_error("bench", "--pages needs 64 to "
-					 "%lu, not '%s'", 1UL << 22, optarg);
+				return cli_error("bench",
+						 "--pages needs 64 to "
+						 "%lu, not '%s'",
+						 1UL << 22, optarg);
 			break;
 		case 'q': /* accepted, as ever; the output is short */
 			break;
@@ -267,7 +272,7 @@ static int bench_args(int argc, char **argv, struct bench_opts *o)
 
 int cmd_bench(int argc, char **argv)
 {
-	struct bench_opts o = { 0 };
+	struct bench_opts o = {0};
 	struct bench_results *res;
 	struct bench_env *e;
 	int r = bench_args(argc, argv, &o);
@@ -288,8 +293,10 @@ int cmd_bench(int argc, char **argv)
 	load_now(res->load_end);
 	bench_env_destroy(e);
 	if (r) {
-		fprintf(stderr, "mmulab bench: a measured operation failed "
-				"(%d)\n", r);
+		fprintf(stderr,
+			"mmulab bench: a measured operation failed "
+			"(%d)\n",
+			r);
 		free(res);
 		return EXIT_FAILED;
 	}

@@ -26,7 +26,7 @@ struct bench_env {
 	unsigned long hva, hva_novm, npages;
 	gpa_t *gpa;
 	u64 *val;
-	struct page **page;
+	const u64 **word;
 };
 
 static double now(void)
@@ -39,7 +39,7 @@ static double now(void)
 
 static int set_slot(struct bench_env *e, bool present)
 {
-	struct kvm_userspace_memory_region r = { 0 };
+	struct kvm_userspace_memory_region r = {0};
 
 	r.memory_size = present ? e->npages * PAGE_SIZE : 0;
 	r.userspace_addr = e->hva;
@@ -79,14 +79,14 @@ static int tlb_alloc(struct bench_env *e)
 {
 	e->gpa = calloc(TLB_ACCESSES, sizeof(*e->gpa));
 	e->val = calloc(TLB_ACCESSES, sizeof(*e->val));
-	e->page = calloc(TLB_ACCESSES, sizeof(*e->page));
-	return e->gpa && e->val && e->page ? 0 : -ENOMEM;
+	e->word = calloc(TLB_ACCESSES, sizeof(*e->word));
+	return e->gpa && e->val && e->word ? 0 : -ENOMEM;
 }
 
 /*
  * The TLB figures' accesses: TLB_PAGES pages, 8-byte words all over; each
- * mapped and cached, and its frame noted for the plain loads (again each
- * repetition: the zaps in between free the frames).
+ * mapped and cached, and the address of its word noted for the plain loads
+ * (again each repetition: the zaps in between free the frames).
  */
 static int tlb_prepare(struct bench_env *e)
 {
@@ -98,16 +98,20 @@ static int tlb_prepare(struct bench_env *e)
 		if (kvm_vcpu_read_u64(e->vcpu[0], e->gpa[i], &e->val[i]))
 			return -EFAULT;
 		spte = kvm_lookup_spte(e->kvm, e->gpa[i]);
-		e->page[i] = pfn_to_page(e->host, (spte & KVM_SPTE_PFN_MASK) >>
-							  PAGE_SHIFT);
+		e->word[i] = page_word_address(
+			pfn_to_page(e->host,
+				    (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT),
+			e->gpa[i] & ~PAGE_MASK);
+		if (!e->word[i])
+			return -EFAULT;
 	}
 	return 0;
 }
 
 struct bench_env *bench_env_create(unsigned long npages)
 {
-	struct host_config cfg = { 2 * npages + 4096, HOST_CONTENT_TAG,
-				   CHANGE_PTE_NONE };
+	struct host_config cfg = {2 * npages + 4096, HOST_CONTENT_TAG,
+				  CHANGE_PTE_NONE};
 	struct bench_env *e = calloc(1, sizeof(*e));
 
 	if (!e)
@@ -155,7 +159,7 @@ void bench_env_destroy(struct bench_env *e)
 	host_destroy(e->host);
 	free(e->gpa);
 	free(e->val);
-	free(e->page);
+	free(e->word);
 	free(e);
 }
 
@@ -166,8 +170,8 @@ static double plain_loads(struct bench_env *e, unsigned long rounds)
 
 	for (unsigned long r = 0; r < rounds; r++)
 		for (unsigned long i = 0; i < TLB_ACCESSES; i++)
-			e->val[i] = page_read_u64(e->page[i],
-						  e->gpa[i] & ~PAGE_MASK);
+			e->val[i] =
+				__atomic_load_n(e->word[i], __ATOMIC_RELAXED);
 	return (now() - t0) / (rounds * TLB_ACCESSES);
 }
 
@@ -282,8 +286,8 @@ static double zap_once(struct bench_env *e, enum zap_kind kind)
 	return (now() - t0) / e->npages;
 }
 
-int bench_zap(struct bench_env *e, unsigned int rep, struct bench_sample *no_sptes,
-	      struct bench_sample *no_vm)
+int bench_zap(struct bench_env *e, unsigned int rep,
+	      struct bench_sample *no_sptes, struct bench_sample *no_vm)
 {
 	double t[3];
 
@@ -333,8 +337,8 @@ static double faults_parallel(struct bench_env *e, int n)
 	if (zap_sptes(e))
 		return -1;
 	for (int i = 0; i < n; i++)
-		a[i] = (struct fault_arg){ e->vcpu[i], i * (e->npages / n),
-					   e->npages / n, 0 };
+		a[i] = (struct fault_arg){e->vcpu[i], i * (e->npages / n),
+					  e->npages / n, 0};
 	t0 = now();
 	for (int i = 0; i < n; i++)
 		t[i] = kthread_run(fault_range, &a[i], "bench-vcpu");

@@ -62,7 +62,10 @@ struct kvm_memslots {
  * frame's free generation at fill time, @stamp the checker's TLB stamp of
  * the guest entry that walked it.  Written by the vCPU's thread with
  * checker_poke() (gfn_plus1 last), because the checker's contract query
- * reads them from the invalidating task.
+ * reads them from the invalidating task.  @page and @word (the frame's
+ * first word, or its tag in tag mode, with @word_mask 0) are the
+ * host-physical address a hardware TLB caches: a batched hit loads
+ * @word[(offset / 8) & @word_mask] with no lookup.
  */
 struct kvm_tlb_entry {
 	u64 gfn_plus1;
@@ -70,6 +73,9 @@ struct kvm_tlb_entry {
 	bool writable;
 	u32 gen;
 	unsigned long stamp;
+	struct page *page;
+	const u64 *word;
+	unsigned long word_mask;
 };
 
 enum vcpu_mode { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };

@@ -1207,6 +1207,9 @@ static void vcpu_tlb_fill(struct kvm_vcpu *vcpu, struct kvm_tlb_entry *e,
 
 	checker_poke(e->gfn_plus1, 0);
 	checker_poke(e->pfn, pfn);
+	e->page = pfn_to_page(vcpu->kvm->host, pfn);
+	e->word = page_word_address(e->page, 0);
+	e->word_mask = page_address(e->page) ? PAGE_SIZE / 8 - 1 : 0;
 	e->writable = (spte & KVM_SPTE_WRITABLE) && (spte & KVM_SPTE_DIRTY);
 	e->gen = checker_frame_gen(vcpu->kvm->host, pfn);
 	e->stamp = stamp;
@@ -1411,15 +1414,16 @@ static bool batch_gpa_ok(gpa_t gpa)
 static size_t guest_run_hits(struct kvm_vcpu *vcpu, const gpa_t *gpa,
 			     u64 *val, size_t n, bool write, int *r)
 {
-	struct kvm *kvm = vcpu->kvm;
+	struct host *host = vcpu->kvm->host;
 	unsigned long stamp, mode = vcpu_enter_guest(vcpu, &stamp);
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		gfn_t gfn = gpa[i] >> PAGE_SHIFT;
+		gpa_t g = gpa[i];
+		gfn_t gfn = g >> PAGE_SHIFT;
 		struct kvm_tlb_entry *e = &vcpu->tlb[gfn % KVM_TLB_ENTRIES];
 
-		if (unlikely(!batch_gpa_ok(gpa[i]))) {
+		if (unlikely(!batch_gpa_ok(g))) {
 			*r = -EINVAL;
 			break;
 		}
@@ -1428,14 +1432,17 @@ static size_t guest_run_hits(struct kvm_vcpu *vcpu, const gpa_t *gpa,
 		sync_point(SP_LOAD, e);
 		if (e->gfn_plus1 != gfn + 1 || (write && !e->writable))
 			break;
-		if (unlikely(READ_ONCE(kvm->host->checker)) &&
-		    (checker_stopped(kvm->host) ||
-		     !vcpu_tlb_usable(vcpu, e, gpa[i]))) {
+		if (unlikely(READ_ONCE(host->checker)) &&
+		    (checker_stopped(host) || !vcpu_tlb_usable(vcpu, e, g))) {
 			*r = -EIO;
 			break;
 		}
-		page_access_u64(pfn_to_page(kvm->host, e->pfn),
-				gpa[i] & ~PAGE_MASK, &val[i], 8, write);
+		if (write)
+			page_access_u64(e->page, g & ~PAGE_MASK, &val[i], 8,
+					true);
+		else /* page_read_u64(), through the cached address */
+			val[i] = __READ_ONCE(
+				e->word[((g & ~PAGE_MASK) / 8) & e->word_mask]);
 	}
 	vcpu_exit_guest(vcpu, mode);
 	/* One writer (the mutex holder): two stores per stay, not per hit. */
