@@ -397,6 +397,7 @@ static inline struct host *__page_host(const struct page *page)
 struct page *alloc_page(struct host *host);
 struct page *isolate_free_page(struct host *host, unsigned long pfn);
 void free_page_frame(struct page *page);
+void release_pages(struct page **pages, unsigned int nr);
 bool page_alloc_in_reclaim(void);
 void *page_address(struct page *page);
 void copy_page_contents(struct page *dst, struct page *src);
@@ -723,6 +724,7 @@ void lru_cache_add(struct page *page);
 bool isolate_lru_page(struct page *page);
 void putback_lru_page(struct page *page);
 void lru_del_page(struct page *page);
+void lru_del_pages(struct page **pages, unsigned int n);
 void mark_page_lazyfree(struct page *page);
 void deactivate_page(struct page *page);
 unsigned long isolate_lru_pages(struct host *host, enum lru_list lru,

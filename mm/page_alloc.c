@@ -546,6 +546,68 @@ void free_page_frame(struct page *page)
 	count_vm_event(host, PGFREE);
 }
 
+/*
+ * Return @n frames of @host whose last references are gone, as
+ * free_page_frame() does each, but with one hold of the LRU lock and of
+ * the free lock, and one update of the counters, for the whole batch.
+ */
+static void free_page_frames(struct host *host, struct page **pages,
+			     unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct page *page = pages[i];
+
+		WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
+		WARN_ON_ONCE(PageFlag(page, PG_buddy) ||
+			     PageFlag(page, PG_reserved));
+		WARN_ON_ONCE(PageSwapCache(page) || PageLocked(page));
+	}
+	lru_del_pages(pages, n);
+	if (unlikely(READ_ONCE(host->checker)))
+		for (unsigned int i = 0; i < n; i++)
+			checker_page_free(host, pages[i] - host->pages);
+	spin_lock(&host->free_lock);
+	for (unsigned int i = 0; i < n; i++)
+		free_list_add(host, pages[i]);
+	spin_unlock(&host->free_lock);
+	atomic_long_add(n, &host->nr_free);
+	count_vm_events(host, PGFREE, n);
+}
+
+/**
+ * release_pages() - put_page() on each of @nr pages (Linux's
+ * release_pages(), which mmu_gather frees its batch with): the frames
+ * whose last reference this was are freed together, per host, after the
+ * whole batch was dropped.
+ */
+void release_pages(struct page **pages, unsigned int nr)
+{
+	struct page *dead[MMU_GATHER_BATCH];
+	struct host *host = NULL;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		struct page *page = pages[i];
+		int ref;
+
+		if (PageFlag(page, PG_reserved))
+			continue;
+		ref = atomic_dec_return(&page->_refcount);
+		if (ref) {
+			WARN_ON_ONCE(ref < 0);
+			continue;
+		}
+		if (n && (n == MMU_GATHER_BATCH || __page_host(page) != host)) {
+			free_page_frames(host, dead, n);
+			n = 0;
+		}
+		host = __page_host(page);
+		dead[n++] = page;
+	}
+	if (n)
+		free_page_frames(host, dead, n);
+}
+
 void get_page(struct page *page)
 {
 	if (PageFlag(page, PG_reserved))

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Batched guest accesses (kvm_vcpu_read_u64_batch() and the write twin):
+ * The hot paths' batched forms.  release_pages(): an mmu_gather's batch
+ * freed together.  Batched guest accesses (kvm_vcpu_read_u64_batch() and
+ * the write twin):
  * the values and counters of a batch, its errors, a flush honoured at the
  * next entry, and the kick: a TLB flush requested while a batch stays in
  * guest mode ends the stay at the next access, so the invalidation returns
@@ -209,9 +211,47 @@ static void test_batch_kick(void **state)
 	assert_true(mid > 0);
 }
 
+/*
+ * release_pages() drops one reference from each page and frees exactly the
+ * frames whose last one it was, across more than one free batch, counting
+ * each free once.
+ */
+static void test_release_pages(void **state)
+{
+	struct host_config cfg = {1024, HOST_CONTENT_TAG, CHANGE_PTE_NONE};
+	struct host *host = host_create(&cfg);
+	struct page *pages[3 * MMU_GATHER_BATCH / 2];
+	unsigned long n = MMU_GATHER_BATCH * 3 / 2, free0, pgfree0;
+	unsigned long kept = 0;
+
+	(void)state;
+	assert_false(IS_ERR(host));
+	for (unsigned long i = 0; i < n; i++) {
+		pages[i] = alloc_page(host);
+		assert_non_null(pages[i]);
+		if (i % 3 == 0) {
+			get_page(pages[i]);
+			kept++;
+		}
+	}
+	free0 = host_nr_free_frames(host);
+	pgfree0 = host_vm_event(host, PGFREE);
+	release_pages(pages, n);
+	assert_int_equal(host_nr_free_frames(host) - free0, n - kept);
+	assert_int_equal(host_vm_event(host, PGFREE) - pgfree0, n - kept);
+	for (unsigned long i = 0; i < n; i++) {
+		assert_int_equal(PageFlag(pages[i], PG_buddy), i % 3 != 0);
+		if (i % 3 == 0)
+			put_page(pages[i]);
+	}
+	assert_int_equal(host_nr_free_frames(host) - free0, n);
+	assert_int_equal(host_destroy(host), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_release_pages),
 		cmocka_unit_test(test_batch_values_and_stats),
 		cmocka_unit_test(test_batch_flush_between),
 		cmocka_unit_test(test_batch_kick),
