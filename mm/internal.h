@@ -277,7 +277,8 @@ struct task_struct;
  * @kswapd_stop: set by host_destroy() to make kswapd exit.
  * @kswapd_failures: balancing runs in a row that freed nothing; kswapd
  *	gives up at MAX_RECLAIM_RETRIES until some reclaim makes progress.
- * @vm_events: counters (enum vm_event_item).
+ * @vm_events: counters (enum vm_event_item), per CPU slot (stat_cpu()),
+ *	one row of whole cache lines per slot; host_vm_event() sums them.
  * @notify_events: invalidations started, per mmu_notifier_event.
  * @checker: the coherence checker, when attached.
  * @page_wait_table: where tasks wait for a page lock to be released,
@@ -287,6 +288,9 @@ struct task_struct;
 #define PAGE_WAIT_TABLE_BITS 6
 
 struct ksm;
+
+/* A row of per-CPU vm events: whole cache lines (8 counters each). */
+#define VM_EVENT_ROW ((NR_VM_EVENT_ITEMS + 7) & ~7)
 
 struct host {
 	u32 magic;	/* HOST_MAGIC while alive (mm/debug.h) */
@@ -309,7 +313,7 @@ struct host {
 	wait_queue_head_t kswapd_wait;
 	int kswapd_stop;
 	atomic_t kswapd_failures;
-	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
+	atomic_long_t vm_events[STAT_NR_CPUS][VM_EVENT_ROW];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
 	struct checker *checker;
 	struct checker *checker_retired;
@@ -374,13 +378,13 @@ extern struct host *host_table[MAX_HOSTS];
 
 static inline void count_vm_event(struct host *host, enum vm_event_item item)
 {
-	stat_long_add(1, &host->vm_events[item]);
+	stat_long_add(1, &host->vm_events[stat_cpu()][item]);
 }
 
 static inline void count_vm_events(struct host *host, enum vm_event_item item,
 				   long n)
 {
-	stat_long_add(n, &host->vm_events[item]);
+	stat_long_add(n, &host->vm_events[stat_cpu()][item]);
 }
 
 static inline struct host *__page_host(const struct page *page)

@@ -307,9 +307,13 @@ unsigned long host_nr_free_frames(struct host *host)
 
 unsigned long host_vm_event(struct host *host, enum vm_event_item item)
 {
+	long sum = 0;
+
 	if (!host_api_ok(host) || (unsigned int)item >= NR_VM_EVENT_ITEMS)
 		return 0;
-	return atomic_long_observe(&host->vm_events[item]);
+	for (unsigned int c = 0; c < STAT_NR_CPUS; c++)
+		sum += atomic_long_observe(&host->vm_events[c][item]);
+	return sum;
 }
 
 void host_meminfo(struct host *host, struct host_meminfo *info)

@@ -248,9 +248,50 @@ static void test_release_pages(void **state)
 	assert_int_equal(host_destroy(host), 0);
 }
 
+struct counting {
+	struct host *host;
+	unsigned int cpu;
+};
+
+static int count_thread(void *arg)
+{
+	struct counting *c = arg;
+
+	c->cpu = stat_cpu();
+	for (int i = 0; i < 1000; i++)
+		count_vm_event(c->host, PGREUSE);
+	return 0;
+}
+
+/*
+ * Per-CPU event counters: two threads counting at once get different
+ * slots (different cache lines), and the reader sums every slot.
+ */
+static void test_stat_cpu(void **state)
+{
+	struct host_config cfg = {64, HOST_CONTENT_TAG, CHANGE_PTE_NONE};
+	struct host *host = host_create(&cfg);
+	struct counting c[2] = {{host, 0}, {host, 0}};
+	struct task_struct *t[2];
+
+	(void)state;
+	assert_false(IS_ERR(host));
+	for (int i = 0; i < 2; i++)
+		t[i] = kthread_run(count_thread, &c[i], "count");
+	for (int i = 0; i < 2; i++)
+		kthread_stop(t[i]);
+	assert_true(c[0].cpu < STAT_NR_CPUS && c[1].cpu < STAT_NR_CPUS);
+	assert_int_not_equal(c[0].cpu, c[1].cpu);
+	assert_int_equal(
+		atomic_long_observe(&host->vm_events[c[0].cpu][PGREUSE]), 1000);
+	assert_int_equal(host_vm_event(host, PGREUSE), 2000);
+	assert_int_equal(host_destroy(host), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stat_cpu),
 		cmocka_unit_test(test_release_pages),
 		cmocka_unit_test(test_batch_values_and_stats),
 		cmocka_unit_test(test_batch_flush_between),

@@ -1092,11 +1092,19 @@ u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end)
 
 #define STAT(x) out->x = atomic_long_observe(&kvm->stat.x)
 
+/* Sum of the per-CPU counter @x. */
+#define STAT_CPU(x)                                                            \
+	do {                                                                   \
+		out->x = 0;                                                    \
+		for (int c = 0; c < STAT_NR_CPUS; c++)                         \
+			out->x += atomic_long_observe(&kvm->stat_cpu[c].x);    \
+	} while (0)
+
 void kvm_get_vm_stat(struct kvm *kvm, struct kvm_vm_stat *out)
 {
-	STAT(mmu_shadow_zapped);
+	STAT_CPU(mmu_shadow_zapped);
 	STAT(remote_tlb_flush);
-	STAT(pages_4k);
+	STAT_CPU(pages_4k);
 	STAT(mmu_invalidations);
 	STAT(mmu_invalidations_nomatch);
 	STAT(age_calls);
@@ -1126,7 +1134,10 @@ struct kvm_vcpu *kvm_vcpu_create(struct kvm *kvm)
 		mutex_unlock(&kvm->vcpu_lock);
 		return ERR_PTR(-EINVAL);
 	}
-	vcpu = calloc(1, sizeof(*vcpu));
+	/* Whole cache lines: two vCPUs running at once share none. */
+	vcpu = aligned_alloc(64, (sizeof(*vcpu) + 63) & ~63UL);
+	if (vcpu)
+		memset(vcpu, 0, sizeof(*vcpu));
 	if (!vcpu) {
 		mutex_unlock(&kvm->vcpu_lock);
 		return ERR_PTR(-ENOMEM);

@@ -200,7 +200,7 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 	      (write_fault ? KVM_SPTE_DIRTY : 0);
 	if (!try_cmpxchg(leaf, &old, new))
 		return RET_PF_RETRY;
-	atomic_long_inc(&kvm->stat.pages_4k);
+	kvm_stat_cpu_add(kvm, pages_4k, 1);
 	checker_secondary_map(kvm->host, pfn, kvm_gfn_to_hva_peek(kvm, gfn), 1);
 	return RET_PF_FIXED;
 }
@@ -218,8 +218,8 @@ static void handle_removed_leaf(struct kvm *kvm, gfn_t gfn, u64 old)
 		set_page_dirty(page);
 	if (old & KVM_SPTE_ACCESSED)
 		mark_page_accessed(page);
-	atomic_long_dec(&kvm->stat.pages_4k);
-	atomic_long_inc(&kvm->stat.mmu_shadow_zapped);
+	kvm_stat_cpu_add(kvm, pages_4k, -1);
+	kvm_stat_cpu_add(kvm, mmu_shadow_zapped, 1);
 	checker_secondary_map(kvm->host, spte_pfn(old),
 			      kvm_gfn_to_hva_peek(kvm, gfn), -1);
 	if (kvm_pinned(kvm)) {
@@ -343,7 +343,7 @@ bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte)
 	if (!pte_write(host_pte) && pte_present(host_pte)) {
 		WRITE_ONCE(*leaf, ((u64)pte_pfn(host_pte) << PAGE_SHIFT) |
 					  KVM_SPTE_PRESENT);
-		atomic_long_inc(&kvm->stat.pages_4k);
+		kvm_stat_cpu_add(kvm, pages_4k, 1);
 		checker_secondary_map(kvm->host, pte_pfn(host_pte),
 				      kvm_gfn_to_hva_peek(kvm, gfn), 1);
 	}
