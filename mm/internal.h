@@ -263,7 +263,12 @@ struct task_struct;
  * @mem: frame contents in data mode (@cfg.nr_frames * PAGE_SIZE bytes).
  * @free_lock: guards the free list.
  * @free_head: first free frame, linked through lru_next; ~0U when empty.
- * @nr_free: frames on the free list.
+ * @free_tail: last frame of that list; ~0U when empty.
+ * @free_uninit: frames at and above it were never handed out: free, off
+ *	the list, their struct pages untouched (zero, never faulted in), so
+ *	a host costs memory for the frames it used, not for its size.  They
+ *	follow the list's tail, lowest first.
+ * @nr_free: free frames (on the free list, or never used).
  * @nr_mms: address spaces alive.
  * @mmlist_lock: guards @mmlist.
  * @mmlist: every mm_struct of the host (mm_struct.mmlist), for the OOM
@@ -300,7 +305,7 @@ struct host {
 	u8 *mem;
 	int mem_fd; /* the memfd behind @mem (cfg.shared_frames), or -1 */
 	spinlock_t free_lock;
-	u32 free_head;
+	u32 free_head, free_tail, free_uninit;
 	atomic_long_t nr_free;
 	atomic_t nr_mms;
 	spinlock_t mmlist_lock;

@@ -157,6 +157,8 @@ static void free_list_add(struct host *host, struct page *page)
 	page->lru_next = host->free_head;
 	if (host->free_head != PFN_NONE)
 		host->pages[host->free_head].lru_prev = pfn;
+	else
+		host->free_tail = pfn;
 	host->free_head = pfn;
 	SetPageFlag(page, PG_buddy);
 }
@@ -169,7 +171,49 @@ static void free_list_del(struct host *host, struct page *page)
 		host->free_head = page->lru_next;
 	if (page->lru_next != PFN_NONE)
 		host->pages[page->lru_next].lru_prev = page->lru_prev;
+	else
+		host->free_tail = page->lru_prev;
 	ClearPageFlag(page, PG_buddy);
+}
+
+/*
+ * Frames are initialised lazily, on first use: a never-used frame gets
+ * its host bits here.  The compaction scanners may read its flags at the
+ * same time (they find it free and move on): a relaxed store, no
+ * scheduling point, as the eager initialisation was.
+ */
+static struct page *frame_first_use(struct host *host, u32 pfn)
+{
+	struct page *page = &host->pages[pfn];
+
+	__atomic_store_n(&page->flags.counter,
+			 (unsigned long)host->index << PAGE_HOST_SHIFT,
+			 __ATOMIC_RELAXED);
+	return page;
+}
+
+/*
+ * Put the never-used frames below @pfn on the free list, at its tail in
+ * ascending order, where they stood in the allocation order all along,
+ * so that the frame @pfn (a compaction target) can be taken.  Under
+ * free_lock.
+ */
+static void free_list_grow(struct host *host, unsigned long pfn)
+{
+	while (host->free_uninit < pfn) {
+		u32 f = host->free_uninit;
+		struct page *page = frame_first_use(host, f);
+
+		__atomic_store_n(&host->free_uninit, f + 1, __ATOMIC_RELAXED);
+		page->lru_next = PFN_NONE;
+		page->lru_prev = host->free_tail;
+		if (host->free_tail != PFN_NONE)
+			host->pages[host->free_tail].lru_next = f;
+		else
+			host->free_head = f;
+		host->free_tail = f;
+		SetPageFlag(page, PG_buddy);
+	}
 }
 
 static void host_init_frames(struct host *host)
@@ -183,12 +227,9 @@ static void host_init_frames(struct host *host)
 	spin_lock_init(&host->mmlist_lock);
 	INIT_LIST_HEAD(&host->mmlist);
 	init_waitqueue_head(&host->kswapd_wait);
-	host->free_head = PFN_NONE;
-	/* Push high frames first so low frames are handed out first. */
-	for (unsigned long pfn = host->cfg.nr_frames; pfn-- > 1;) {
-		host->pages[pfn].flags.counter = flags0;
-		free_list_add(host, &host->pages[pfn]);
-	}
+	host->free_head = host->free_tail = PFN_NONE;
+	/* Every frame but 0 is free; each is set up at its first use. */
+	host->free_uninit = ZERO_PFN + 1;
 	atomic_long_set(&host->nr_free, host->cfg.nr_frames - 1);
 	/* Frame 0: the shared zero page, never freed, always zero. */
 	host->pages[ZERO_PFN].flags.counter = flags0 | (1UL << PG_reserved);
@@ -421,12 +462,18 @@ static struct page *__alloc_page(struct host *host, unsigned long init_flags)
 
 	spin_lock(&host->free_lock);
 	pfn = host->free_head;
-	if (pfn == PFN_NONE) {
+	if (pfn != PFN_NONE) {
+		page = &host->pages[pfn];
+		free_list_del(host, page);
+	} else if (host->free_uninit < host->cfg.nr_frames) {
+		page = frame_first_use(host, host->free_uninit);
+		/* Read unlocked by isolate_free_page()'s quick check. */
+		__atomic_store_n(&host->free_uninit, host->free_uninit + 1,
+				 __ATOMIC_RELAXED);
+	} else {
 		spin_unlock(&host->free_lock);
 		return NULL;
 	}
-	page = &host->pages[pfn];
-	free_list_del(host, page);
 	spin_unlock(&host->free_lock);
 	prep_new_page(host, page, init_flags);
 	return page;
@@ -442,10 +489,14 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 {
 	struct page *page = pfn_to_page(host, pfn);
 
-	if (!page || !PageFlag(page, PG_buddy))
+	if (!page || (!PageFlag(page, PG_buddy) &&
+		      pfn < __atomic_load_n(&host->free_uninit,
+					    __ATOMIC_RELAXED)))
 		return NULL;
 	spin_lock(&host->free_lock);
-	if (!PageFlag(page, PG_buddy)) {
+	if (pfn >= host->free_uninit) {
+		free_list_grow(host, pfn + 1);
+	} else if (!PageFlag(page, PG_buddy)) {
 		spin_unlock(&host->free_lock);
 		return NULL;
 	}

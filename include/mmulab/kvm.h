@@ -25,7 +25,7 @@
 typedef u64 gpa_t;
 typedef u64 gfn_t;
 
-#define KVM_MAX_VCPUS 256
+#define KVM_MAX_VCPUS 512
 #define KVM_MAX_MEMSLOTS 512
 
 /* kvm_create_vm() flags */
