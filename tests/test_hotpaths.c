@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The hot paths' batched forms.  release_pages(): an mmu_gather's batch
- * freed together.  Batched guest accesses (kvm_vcpu_read_u64_batch() and
- * the write twin):
- * the values and counters of a batch, its errors, a flush honoured at the
- * next entry, and the kick: a TLB flush requested while a batch stays in
- * guest mode ends the stay at the next access, so the invalidation returns
- * while the batch still runs and the rest of the batch sees the new page.
+ * The hot paths' batched forms.  Per-CPU event counters; release_pages(),
+ * an mmu_gather's batch freed together; batched guest accesses
+ * (kvm_vcpu_read_u64_batch() and the write twin): the values and counters
+ * of a batch, its errors, a flush honoured at the next entry, and the
+ * kick: a TLB flush requested while a batch stays in guest mode ends the
+ * stay at the next access, so the invalidation returns while the batch
+ * still runs and the rest of the batch sees the new page; the checker
+ * catches a stale batched hit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,65 +15,28 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <mmulab/checker.h>
 #include <mmulab/sched.h>
-#include "virt/kvm/kvm_host.h"
+#include "guest.h"
 
 #define NPAGES 16
 #define NBATCH 400
-#define RW (PROT_READ | PROT_WRITE)
 
-struct vm {
-	struct host *host;
-	struct mm_struct *mm;
-	struct kvm *kvm;
-	struct kvm_vcpu *vcpu;
-	unsigned long hva;
-};
-
-static void vm_new_on(struct vm *v, bool checked)
+/* A checked guest (tests/guest.h) on a small data host. */
+static void vm_new(struct guest *g)
 {
 	struct host_config cfg = {256, HOST_CONTENT_DATA, CHANGE_PTE_NONE};
-	struct kvm_userspace_memory_region r = {0};
 
-	v->host = host_create(&cfg);
-	assert_false(IS_ERR(v->host));
-	if (checked)
-		assert_int_equal(checker_attach(v->host), 0);
-	v->mm = mm_alloc(v->host);
-	assert_false(IS_ERR(v->mm));
-	v->hva = vm_mmap(v->mm, 0, NPAGES * PAGE_SIZE, RW,
-			 MAP_PRIVATE | MAP_ANONYMOUS);
-	assert_true((long)v->hva > 0);
-	v->kvm = kvm_create_vm(v->mm, 0);
-	assert_false(IS_ERR(v->kvm));
-	r.memory_size = NPAGES * PAGE_SIZE;
-	r.userspace_addr = v->hva;
-	assert_int_equal(kvm_set_user_memory_region(v->kvm, &r), 0);
-	v->vcpu = kvm_vcpu_create(v->kvm);
-	assert_false(IS_ERR(v->vcpu));
-}
-
-static void vm_new(struct vm *v)
-{
-	vm_new_on(v, false);
-}
-
-static void vm_free(struct vm *v)
-{
-	kvm_destroy_vm(v->kvm);
-	mmput(v->mm);
-	mmu_notifier_synchronize();
-	assert_int_equal(host_destroy(v->host), 0);
+	guest_new_cfg(g, &cfg, NPAGES);
 }
 
 static void test_batch_values_and_stats(void **state)
 {
+	unsigned long warns = warn_count();
 	gpa_t gpa[2 * NPAGES];
 	u64 in[2 * NPAGES], out[2 * NPAGES];
 	struct kvm_vcpu_stat st0, st1;
 	size_t done;
-	struct vm v;
+	struct guest v;
 
 	(void)state;
 	vm_new(&v);
@@ -130,15 +94,16 @@ static void test_batch_values_and_stats(void **state)
 	assert_int_equal(kvm_vcpu_read_u64_batch(v.vcpu, gpa, out, 0, &done),
 			 0);
 	assert_int_equal(done, 0);
-	vm_free(&v);
+	guest_free(&v, warns);
 }
 
 /* A flush requested between two batches is honoured by the next one. */
 static void test_batch_flush_between(void **state)
 {
+	unsigned long warns = warn_count();
 	gpa_t gpa[4] = {0, 8, PAGE_SIZE, 0};
 	u64 out[4];
-	struct vm v;
+	struct guest v;
 
 	(void)state;
 	vm_new(&v);
@@ -151,11 +116,11 @@ static void test_batch_flush_between(void **state)
 	assert_int_equal(out[0], 0);
 	assert_int_equal(out[2], 6);
 	assert_int_equal(out[3], 0);
-	vm_free(&v);
+	guest_free(&v, warns);
 }
 
 struct kick {
-	struct vm *v;
+	struct guest *v;
 	u64 val[NBATCH];
 	int ret;
 };
@@ -179,10 +144,43 @@ static int zap_thread(void *arg)
 
 /*
  * One batch of NBATCH reads of gpa 0 (all TLB hits) against a DONTNEED of
- * that page, seed after seed.  The values read are the old page's up to
- * the kick and the new (zero) page's after, never old after new; and in
- * some seeds the zap returns mid-batch, which without the kick it never
- * could (its TLB flush would wait for the whole batch to exit).
+ * that page, in a deterministic run of @seed under @m; the guest's checker
+ * is left for the caller to query and the guest torn down.  Returns what
+ * the batch returned.
+ */
+static int run_kick(u64 seed, enum det_strategy strategy, enum mutant m,
+		    struct kick *k, unsigned long *violations)
+{
+	struct det_config dc = {.seed = seed, .strategy = strategy};
+	struct task_struct *t[2];
+	struct det_result res;
+	struct guest v;
+
+	vm_new(&v);
+	k->v = &v;
+	assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 0, 5), 0);
+	mutant_set(m);
+	assert_int_equal(det_begin(&dc), 0);
+	t[0] = kthread_run(batch_thread, k, "vcpu");
+	t[1] = kthread_run(zap_thread, k, "zap");
+	kthread_stop(t[0]);
+	kthread_stop(t[1]);
+	assert_int_equal(det_end(&res), 0);
+	mutant_set(MUTANT_NONE);
+	*violations = checker_violations(v.host);
+	kvm_destroy_vm(v.kvm);
+	mmput(v.mm);
+	mmu_notifier_synchronize();
+	checker_detach(v.host);
+	assert_int_equal(host_destroy(v.host), 0);
+	return k->ret;
+}
+
+/*
+ * Seed after seed, the values read are the old page's up to the kick and
+ * the new (zero) page's after, never old after new; and in some seeds the
+ * zap returns mid-batch, which without the kick it never could (its TLB
+ * flush would wait for the whole batch to exit).
  */
 static void test_batch_kick(void **state)
 {
@@ -190,31 +188,20 @@ static void test_batch_kick(void **state)
 
 	(void)state;
 	for (u64 seed = 1; seed <= 16; seed++) {
-		struct det_config dc = {.seed = seed,
-					.strategy = DET_STRATEGY_RANDOM};
-		struct task_struct *t[2];
-		struct det_result res;
-		struct kick k = {0};
-		struct vm v;
+		static struct kick k;
+		unsigned long violations;
 		int i = 0;
 
-		vm_new(&v);
-		k.v = &v;
-		assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 0, 5), 0);
-		assert_int_equal(det_begin(&dc), 0);
-		t[0] = kthread_run(batch_thread, &k, "vcpu");
-		t[1] = kthread_run(zap_thread, &k, "zap");
-		kthread_stop(t[0]);
-		kthread_stop(t[1]);
-		assert_int_equal(det_end(&res), 0);
-		assert_int_equal(k.ret, 0);
+		assert_int_equal(run_kick(seed, DET_STRATEGY_RANDOM,
+					  MUTANT_NONE, &k, &violations),
+				 0);
+		assert_int_equal(violations, 0);
 		while (i < NBATCH && k.val[i] == 5)
 			i++;
 		if (i > 0 && i < NBATCH)
 			mid++;
 		for (; i < NBATCH; i++)
 			assert_int_equal(k.val[i], 0);
-		vm_free(&v);
 	}
 	assert_true(mid > 0);
 }
@@ -309,31 +296,12 @@ static unsigned int kick_checked(enum mutant m, unsigned int seeds)
 	unsigned int caught = 0;
 
 	for (u64 seed = 1; seed <= seeds; seed++) {
-		struct det_config dc = {.seed = seed,
-					.strategy = DET_STRATEGY_PCT};
-		struct task_struct *t[2];
-		struct det_result res;
-		struct kick k = {0};
-		struct vm v;
+		static struct kick k;
+		unsigned long violations;
+		int ret = run_kick(seed, DET_STRATEGY_PCT, m, &k, &violations);
 
-		vm_new_on(&v, true);
-		k.v = &v;
-		assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 0, 5), 0);
-		mutant_set(m);
-		assert_int_equal(det_begin(&dc), 0);
-		t[0] = kthread_run(batch_thread, &k, "vcpu");
-		t[1] = kthread_run(zap_thread, &k, "zap");
-		kthread_stop(t[0]);
-		kthread_stop(t[1]);
-		assert_int_equal(det_end(&res), 0);
-		mutant_set(MUTANT_NONE);
-		if (checker_violations(v.host)) {
-			assert_int_equal(k.ret, -EIO);
-			caught++;
-		} else {
-			assert_int_equal(k.ret, 0);
-		}
-		vm_free(&v);
+		assert_int_equal(ret, violations ? -EIO : 0);
+		caught += violations > 0;
 	}
 	return caught;
 }
