@@ -265,7 +265,12 @@ struct task_struct;
  * @mem: frame contents in data mode (@cfg.nr_frames * PAGE_SIZE bytes).
  * @free_lock: guards the free list.
  * @free_head: first free frame, linked through lru_next; ~0U when empty.
- * @nr_free: frames on the free list.
+ * @free_tail: last frame of that list; ~0U when empty.
+ * @free_uninit: frames at and above it were never handed out: free, off
+ *	the list, their struct pages untouched (zero, never faulted in), so
+ *	a host costs memory for the frames it used, not for its size.  They
+ *	follow the list's tail, lowest first.
+ * @nr_free: free frames (on the free list, or never used).
  * @nr_mms: address spaces alive.
  * @mmlist_lock: guards @mmlist.
  * @mmlist: every mm_struct of the host (mm_struct.mmlist), for the OOM
@@ -279,7 +284,8 @@ struct task_struct;
  * @kswapd_stop: set by host_destroy() to make kswapd exit.
  * @kswapd_failures: balancing runs in a row that freed nothing; kswapd
  *	gives up at MAX_RECLAIM_RETRIES until some reclaim makes progress.
- * @vm_events: counters (enum vm_event_item).
+ * @vm_events: counters (enum vm_event_item), per CPU slot (stat_cpu()),
+ *	one row of whole cache lines per slot; host_vm_event() sums them.
  * @notify_events: invalidations started, per mmu_notifier_event.
  * @checker: the coherence checker, when attached.
  * @page_wait_table: where tasks wait for a page lock to be released,
@@ -290,6 +296,9 @@ struct task_struct;
 
 struct ksm;
 
+/* A row of per-CPU vm events: whole cache lines (8 counters each). */
+#define VM_EVENT_ROW ((NR_VM_EVENT_ITEMS + 7) & ~7)
+
 struct host {
 	u32 magic;	/* HOST_MAGIC while alive (mm/debug.h) */
 	struct host_config cfg;
@@ -298,7 +307,7 @@ struct host {
 	u8 *mem;
 	int mem_fd; /* the memfd behind @mem (cfg.shared_frames), or -1 */
 	spinlock_t free_lock;
-	u32 free_head;
+	u32 free_head, free_tail, free_uninit;
 	atomic_long_t nr_free;
 	atomic_t nr_mms;
 	spinlock_t mmlist_lock;
@@ -311,7 +320,7 @@ struct host {
 	wait_queue_head_t kswapd_wait;
 	int kswapd_stop;
 	atomic_t kswapd_failures;
-	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
+	atomic_long_t vm_events[STAT_NR_CPUS][VM_EVENT_ROW];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
 	struct checker *checker;
 	struct checker *checker_retired;
@@ -376,13 +385,13 @@ extern struct host *host_table[MAX_HOSTS];
 
 static inline void count_vm_event(struct host *host, enum vm_event_item item)
 {
-	stat_long_add(1, &host->vm_events[item]);
+	stat_long_add(1, &host->vm_events[stat_cpu()][item]);
 }
 
 static inline void count_vm_events(struct host *host, enum vm_event_item item,
 				   long n)
 {
-	stat_long_add(n, &host->vm_events[item]);
+	stat_long_add(n, &host->vm_events[stat_cpu()][item]);
 }
 
 static inline struct host *__page_host(const struct page *page)
@@ -399,6 +408,7 @@ static inline struct host *__page_host(const struct page *page)
 struct page *alloc_page(struct host *host);
 struct page *isolate_free_page(struct host *host, unsigned long pfn);
 void free_page_frame(struct page *page);
+void release_pages(struct page **pages, unsigned int nr);
 bool page_alloc_in_reclaim(void);
 void *page_address(struct page *page);
 void copy_page_contents(struct page *dst, struct page *src);
@@ -728,6 +738,7 @@ void lru_cache_add(struct page *page);
 bool isolate_lru_page(struct page *page);
 void putback_lru_page(struct page *page);
 void lru_del_page(struct page *page);
+void lru_del_pages(struct page **pages, unsigned int n);
 void mark_page_lazyfree(struct page *page);
 void deactivate_page(struct page *page);
 unsigned long isolate_lru_pages(struct host *host, enum lru_list lru,

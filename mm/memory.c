@@ -276,7 +276,10 @@ bool tlb_remove_page(struct mmu_gather *tlb, struct page *page)
 /*
  * Flush the primary TLB for what was zapped, then free the pages: F, X.
  * A swap-cache page whose last mapping this was leaves the cache first,
- * unless a swap entry still names its slot.
+ * unless a swap entry still names its slot.  The references are dropped
+ * as one batch (release_pages()), so the frames that die go back to the
+ * free list under one hold of its lock, as Linux's tlb_batch_pages_flush()
+ * frees them, never before the flush.
  */
 void tlb_flush_mmu(struct mmu_gather *tlb)
 {
@@ -284,10 +287,9 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 		flush_tlb_range(tlb->mm, tlb->start, tlb->end);
 	tlb->start = ~0UL;
 	tlb->end = 0;
-	for (unsigned int i = 0; i < tlb->nr; i++) {
+	for (unsigned int i = 0; i < tlb->nr; i++)
 		free_swap_cache(tlb->pages[i]);
-		put_page(tlb->pages[i]);
-	}
+	release_pages(tlb->pages, tlb->nr);
 	tlb->nr = 0;
 }
 

@@ -162,6 +162,8 @@ static void free_list_add(struct host *host, struct page *page)
 	page->lru_next = host->free_head;
 	if (host->free_head != PFN_NONE)
 		host->pages[host->free_head].lru_prev = pfn;
+	else
+		host->free_tail = pfn;
 	host->free_head = pfn;
 	SetPageFlag(page, PG_buddy);
 }
@@ -174,7 +176,49 @@ static void free_list_del(struct host *host, struct page *page)
 		host->free_head = page->lru_next;
 	if (page->lru_next != PFN_NONE)
 		host->pages[page->lru_next].lru_prev = page->lru_prev;
+	else
+		host->free_tail = page->lru_prev;
 	ClearPageFlag(page, PG_buddy);
+}
+
+/*
+ * Frames are initialised lazily, on first use: a never-used frame gets
+ * its host bits here.  The compaction scanners may read its flags at the
+ * same time (they find it free and move on): a relaxed store, no
+ * scheduling point, as the eager initialisation was.
+ */
+static struct page *frame_first_use(struct host *host, u32 pfn)
+{
+	struct page *page = &host->pages[pfn];
+
+	__atomic_store_n(&page->flags.counter,
+			 (unsigned long)host->index << PAGE_HOST_SHIFT,
+			 __ATOMIC_RELAXED);
+	return page;
+}
+
+/*
+ * Put the never-used frames below @pfn on the free list, at its tail in
+ * ascending order, where they stood in the allocation order all along,
+ * so that the frame @pfn (a compaction target) can be taken.  Under
+ * free_lock.
+ */
+static void free_list_grow(struct host *host, unsigned long pfn)
+{
+	while (host->free_uninit < pfn) {
+		u32 f = host->free_uninit;
+		struct page *page = frame_first_use(host, f);
+
+		__atomic_store_n(&host->free_uninit, f + 1, __ATOMIC_RELAXED);
+		page->lru_next = PFN_NONE;
+		page->lru_prev = host->free_tail;
+		if (host->free_tail != PFN_NONE)
+			host->pages[host->free_tail].lru_next = f;
+		else
+			host->free_head = f;
+		host->free_tail = f;
+		SetPageFlag(page, PG_buddy);
+	}
 }
 
 static void host_init_frames(struct host *host)
@@ -188,12 +232,9 @@ static void host_init_frames(struct host *host)
 	spin_lock_init(&host->mmlist_lock);
 	INIT_LIST_HEAD(&host->mmlist);
 	init_waitqueue_head(&host->kswapd_wait);
-	host->free_head = PFN_NONE;
-	/* Push high frames first so low frames are handed out first. */
-	for (unsigned long pfn = host->cfg.nr_frames; pfn-- > 1;) {
-		host->pages[pfn].flags.counter = flags0;
-		free_list_add(host, &host->pages[pfn]);
-	}
+	host->free_head = host->free_tail = PFN_NONE;
+	/* Every frame but 0 is free; each is set up at its first use. */
+	host->free_uninit = ZERO_PFN + 1;
 	atomic_long_set(&host->nr_free, host->cfg.nr_frames - 1);
 	/* Frame 0: the shared zero page, never freed, always zero. */
 	host->pages[ZERO_PFN].flags.counter = flags0 | (1UL << PG_reserved);
@@ -312,9 +353,13 @@ unsigned long host_nr_free_frames(struct host *host)
 
 unsigned long host_vm_event(struct host *host, enum vm_event_item item)
 {
+	long sum = 0;
+
 	if (!host_api_ok(host) || (unsigned int)item >= NR_VM_EVENT_ITEMS)
 		return 0;
-	return atomic_long_observe(&host->vm_events[item]);
+	for (unsigned int c = 0; c < STAT_NR_CPUS; c++)
+		sum += atomic_long_observe(&host->vm_events[c][item]);
+	return sum;
 }
 
 void host_meminfo(struct host *host, struct host_meminfo *info)
@@ -422,12 +467,18 @@ static struct page *__alloc_page(struct host *host, unsigned long init_flags)
 
 	spin_lock(&host->free_lock);
 	pfn = host->free_head;
-	if (pfn == PFN_NONE) {
+	if (pfn != PFN_NONE) {
+		page = &host->pages[pfn];
+		free_list_del(host, page);
+	} else if (host->free_uninit < host->cfg.nr_frames) {
+		page = frame_first_use(host, host->free_uninit);
+		/* Read unlocked by isolate_free_page()'s quick check. */
+		__atomic_store_n(&host->free_uninit, host->free_uninit + 1,
+				 __ATOMIC_RELAXED);
+	} else {
 		spin_unlock(&host->free_lock);
 		return NULL;
 	}
-	page = &host->pages[pfn];
-	free_list_del(host, page);
 	spin_unlock(&host->free_lock);
 	prep_new_page(host, page, init_flags);
 	return page;
@@ -443,10 +494,14 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 {
 	struct page *page = pfn_to_page(host, pfn);
 
-	if (!page || !PageFlag(page, PG_buddy))
+	if (!page || (!PageFlag(page, PG_buddy) &&
+		      pfn < __atomic_load_n(&host->free_uninit,
+					    __ATOMIC_RELAXED)))
 		return NULL;
 	spin_lock(&host->free_lock);
-	if (!PageFlag(page, PG_buddy)) {
+	if (pfn >= host->free_uninit) {
+		free_list_grow(host, pfn + 1);
+	} else if (!PageFlag(page, PG_buddy)) {
 		spin_unlock(&host->free_lock);
 		return NULL;
 	}
@@ -456,42 +511,76 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 	return page;
 }
 
-/* Is the aligned run of HPAGE_PMD_NR frames at @base all free?  free_lock
- * held: PG_buddy changes only under it, so the reads need no ordering. */
+/*
+ * Is the aligned run of HPAGE_PMD_NR frames at @base all free (on the free
+ * list, or never used)?  free_lock held: PG_buddy changes only under it,
+ * so the reads need no ordering.
+ */
 static bool huge_run_free(struct host *host, unsigned long base)
 {
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
-		if (!(atomic_long_observe(&host->pages[base + i].flags) &
+		if (base + i < host->free_uninit &&
+		    !(atomic_long_observe(&host->pages[base + i].flags) &
 		      (1UL << PG_buddy)))
 			return false;
 	return true;
+}
+
+/*
+ * Take the run at @base off the free list and out of the never-used
+ * frames.  Under free_lock.
+ */
+static void huge_run_take(struct host *host, unsigned long base)
+{
+	unsigned long end = base + HPAGE_PMD_NR;
+
+	/* Frames below the run that were never used join the free list. */
+	if (host->free_uninit < base)
+		free_list_grow(host, base);
+	for (unsigned long pfn = base; pfn < end; pfn++) {
+		if (pfn < host->free_uninit)
+			free_list_del(host, &host->pages[pfn]);
+		else
+			frame_first_use(host, pfn);
+	}
+	if (host->free_uninit < end)
+		__atomic_store_n(&host->free_uninit, end, __ATOMIC_RELAXED);
 }
 
 /**
  * alloc_huge_page() - an order-9 compound page: 512 free frames aligned
  * to 2 MiB, the first PG_head, the others PG_tail, each with one
  * reference (see <mmulab/huge_mm.h> for why each keeps its own).  The
- * model's free list is not a buddy allocator: the runs are searched from
- * the top of memory, where order-0 allocations come last, and no reclaim
- * or compaction is tried for them (a THP fault falls back to 4 KiB, as
- * Linux's defrag=madvise does for a VMA without MADV_HUGEPAGE).
+ * model's free list is not a buddy allocator.  The first aligned run of
+ * never-used frames is taken when there is one (putting at most 511
+ * frames below it on the free list: the cost stays proportional to what
+ * is used); otherwise the runs are searched from the top of memory, where
+ * order-0 allocations come last.  No reclaim or compaction is tried for
+ * them (a THP fault falls back to 4 KiB, as Linux's defrag=madvise does
+ * for a VMA without MADV_HUGEPAGE).
  * Return: the head page, or NULL.
  */
 struct page *alloc_huge_page(struct host *host)
 {
 	unsigned long nr = host->cfg.nr_frames & ~(HPAGE_PMD_NR - 1);
-	unsigned long base = 0;
+	unsigned long base = 0, fresh;
 
 	spin_lock(&host->free_lock);
-	/* Frame 0 is the zero page: run 0 is never free. */
-	for (unsigned long b = nr; b >= 2 * HPAGE_PMD_NR; b -= HPAGE_PMD_NR) {
-		if (huge_run_free(host, b - HPAGE_PMD_NR)) {
-			base = b - HPAGE_PMD_NR;
-			break;
+	fresh = (host->free_uninit + HPAGE_PMD_NR - 1) & ~(HPAGE_PMD_NR - 1);
+	if (fresh + HPAGE_PMD_NR <= nr) {
+		base = fresh;
+	} else {
+		/* Frame 0 is the zero page: run 0 is never free. */
+		for (unsigned long b = nr; b >= 2 * HPAGE_PMD_NR;
+		     b -= HPAGE_PMD_NR) {
+			if (huge_run_free(host, b - HPAGE_PMD_NR)) {
+				base = b - HPAGE_PMD_NR;
+				break;
+			}
 		}
 	}
-	for (unsigned long i = 0; base && i < HPAGE_PMD_NR; i++)
-		free_list_del(host, &host->pages[base + i]);
+	if (base)
+		huge_run_take(host, base);
 	spin_unlock(&host->free_lock);
 	if (!base)
 		return NULL;
@@ -596,6 +685,68 @@ void free_page_frame(struct page *page)
 	count_vm_event(host, PGFREE);
 }
 
+/*
+ * Return @n frames of @host whose last references are gone, as
+ * free_page_frame() does each, but with one hold of the LRU lock and of
+ * the free lock, and one update of the counters, for the whole batch.
+ */
+static void free_page_frames(struct host *host, struct page **pages,
+			     unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct page *page = pages[i];
+
+		WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
+		WARN_ON_ONCE(PageFlag(page, PG_buddy) ||
+			     PageFlag(page, PG_reserved));
+		WARN_ON_ONCE(PageSwapCache(page) || PageLocked(page));
+	}
+	lru_del_pages(pages, n);
+	if (unlikely(READ_ONCE(host->checker)))
+		for (unsigned int i = 0; i < n; i++)
+			checker_page_free(host, pages[i] - host->pages);
+	spin_lock(&host->free_lock);
+	for (unsigned int i = 0; i < n; i++)
+		free_list_add(host, pages[i]);
+	spin_unlock(&host->free_lock);
+	atomic_long_add(n, &host->nr_free);
+	count_vm_events(host, PGFREE, n);
+}
+
+/**
+ * release_pages() - put_page() on each of @nr pages (Linux's
+ * release_pages(), which mmu_gather frees its batch with): the frames
+ * whose last reference this was are freed together, per host, after the
+ * whole batch was dropped.
+ */
+void release_pages(struct page **pages, unsigned int nr)
+{
+	struct page *dead[MMU_GATHER_BATCH];
+	struct host *host = NULL;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		struct page *page = pages[i];
+		int ref;
+
+		if (PageFlag(page, PG_reserved))
+			continue;
+		ref = atomic_dec_return(&page->_refcount);
+		if (ref) {
+			WARN_ON_ONCE(ref < 0);
+			continue;
+		}
+		if (n && (n == MMU_GATHER_BATCH || __page_host(page) != host)) {
+			free_page_frames(host, dead, n);
+			n = 0;
+		}
+		host = __page_host(page);
+		dead[n++] = page;
+	}
+	if (n)
+		free_page_frames(host, dead, n);
+}
+
 void get_page(struct page *page)
 {
 	if (PageFlag(page, PG_reserved))
@@ -657,6 +808,16 @@ void *page_address(struct page *page)
 	if (!host->mem)
 		return NULL;
 	return host->mem + (page - host->pages) * PAGE_SIZE;
+}
+
+u64 *page_word_address(struct page *page, unsigned long offset)
+{
+	u64 *p;
+
+	if (!page || offset >= PAGE_SIZE || (offset & 7))
+		return NULL;
+	p = page_address(page);
+	return p ? &p[offset / 8] : &page->tag;
 }
 
 u64 page_read_u64(struct page *page, unsigned long offset)

@@ -25,7 +25,7 @@
 typedef u64 gpa_t;
 typedef u64 gfn_t;
 
-#define KVM_MAX_VCPUS 256
+#define KVM_MAX_VCPUS 512
 #define KVM_MAX_MEMSLOTS 512
 
 /* kvm_create_vm() flags */
@@ -194,6 +194,36 @@ int kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf,
 int kvm_vcpu_read_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 *val);
 /** kvm_vcpu_write_u64() - 8-byte store; in tag mode sets the tag. */
 int kvm_vcpu_write_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 val);
+
+/**
+ * kvm_vcpu_read_u64_batch() - @n 8-byte guest loads, @val[i] from @gpa[i],
+ * in as few stays in guest mode as the TLB allows: every access the vCPU
+ * TLB holds is served without a guest exit; a miss exits, faults and
+ * re-enters, and a pending TLB flush request (kvm_flush_remote_tlbs())
+ * forces an exit before the next access, as kvm_vcpu_kick()'s IPI does.
+ * @vcpu: the vCPU (its mutex is held for the whole batch, as KVM_RUN).
+ * @gpa: the guest-physical addresses (8-byte aligned, < 2^48).
+ * @val: where the loaded values go.
+ * @n: number of accesses (0 is allowed).
+ * @done: if not NULL, set to the number of accesses completed.
+ * Return: 0 when all @n are done, else the result of the first access
+ * that failed, as kvm_vcpu_read_u64() would return it.
+ */
+int kvm_vcpu_read_u64_batch(struct kvm_vcpu *vcpu, const gpa_t *gpa,
+			    u64 *val, size_t n, size_t *done);
+/**
+ * kvm_vcpu_write_u64_batch() - @n 8-byte guest stores of @val[i] at
+ * @gpa[i]; as kvm_vcpu_read_u64_batch() (a TLB entry serves a store only
+ * once its SPTE is dirty).
+ * @vcpu: the vCPU.
+ * @gpa: the guest-physical addresses.
+ * @val: the values to store.
+ * @n: number of accesses.
+ * @done: if not NULL, set to the number of accesses completed.
+ * Return: 0, or the result of the first access that failed.
+ */
+int kvm_vcpu_write_u64_batch(struct kvm_vcpu *vcpu, const gpa_t *gpa,
+			     const u64 *val, size_t n, size_t *done);
 
 /** kvm_get_vm_stat() - snapshot of @kvm's counters. */
 void kvm_get_vm_stat(struct kvm *kvm, struct kvm_vm_stat *out);

@@ -463,6 +463,17 @@ int page_copy_from(struct page *page, unsigned long offset, const void *buf,
 		   size_t len);
 
 /**
+ * page_word_address() - where the 8-byte word at @offset of @page's
+ * contents lives: in the frame's bytes (data mode) or the frame's tag (tag
+ * mode, whatever @offset), so that a load from it is page_read_u64()
+ * without the lookup, as a TLB caches the host-physical address.
+ * @page: a frame.
+ * @offset: 8-aligned, < PAGE_SIZE.
+ * Return: the address, or NULL for a NULL @page or a bad @offset.
+ */
+u64 *page_word_address(struct page *page, unsigned long offset);
+
+/**
  * typedef page_access_fn - one access of @len bytes at @offset of @page:
  * a store of @buf when @write, else a load into @buf.
  */

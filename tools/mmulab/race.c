@@ -121,7 +121,7 @@ struct race {
 	unsigned int nr_words;
 	struct race_word words[RACE_MAX_WORDS];
 	unsigned int nr_tasks;
-	struct race_task tasks[SCRIPT_MAX_THREADS];
+	struct race_task tasks[SCRIPT_MAX_TASKS];
 };
 
 /* ---------------------------------------------------------------------

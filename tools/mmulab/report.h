@@ -28,9 +28,9 @@
 #define REPORT_MAX_VMS 8
 #define REPORT_MAX_GRUS 8
 #define REPORT_MAX_XPMEMS 8
-#define REPORT_MAX_VCPUS 64
+#define REPORT_MAX_VCPUS 512
 #define REPORT_MAX_WORKLOADS 16
-#define REPORT_MAX_THREADS 32
+#define REPORT_MAX_THREADS 512
 #define REPORT_VM_STATS 14	/* fields of struct kvm_vm_stat */
 #define REPORT_VCPU_STATS 11	/* fields of struct kvm_vcpu_stat */
 #define REPORT_KSM_STATS 7	/* fields of struct ksm_stats */

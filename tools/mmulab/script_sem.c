@@ -490,9 +490,9 @@ static int sem_task(struct parser *p)
 		if (task_label(t, &other) == len && !memcmp(name, other, len))
 			a[TASK_NAME].u = i;
 	}
-	if (a[TASK_NAME].u == me && tasks == SCRIPT_MAX_THREADS)
+	if (a[TASK_NAME].u == me && tasks == SCRIPT_MAX_TASKS)
 		return perr(p, p->col0, "task: more than %d tasks in one race",
-			    SCRIPT_MAX_THREADS);
+			    SCRIPT_MAX_TASKS);
 	if (a[TASK_PICK].set && !a[TASK_REPEAT].set)
 		return perr(p, a[TASK_PICK].col, "task: pick needs repeat=N "
 			    "(how many operations to pick)");

@@ -185,7 +185,10 @@ static void account_new_leaf(struct kvm *kvm, gfn_t gfn, u64 spte, int level)
 {
 	unsigned long n = level ? TDP_ENTRIES : 1;
 
-	atomic_long_inc(level ? &kvm->stat.pages_2m : &kvm->stat.pages_4k);
+	if (level)
+		kvm_stat_cpu_add(kvm, pages_2m, 1);
+	else
+		kvm_stat_cpu_add(kvm, pages_4k, 1);
 	for (unsigned long i = 0; i < n; i++)
 		checker_secondary_map(kvm->host, spte_pfn(spte) + i,
 				      kvm_gfn_to_hva_peek(kvm, gfn + i), 1);
@@ -307,7 +310,10 @@ static void handle_removed_leaf(struct kvm *kvm, gfn_t gfn, u64 old)
 				      kvm_gfn_to_hva_peek(kvm, gfn + i), -1);
 	}
 	/* Not mmu_shadow_zapped: that counts page-table pages, not leaves. */
-	atomic_long_dec(n > 1 ? &kvm->stat.pages_2m : &kvm->stat.pages_4k);
+	if (n > 1)
+		kvm_stat_cpu_add(kvm, pages_2m, -1);
+	else
+		kvm_stat_cpu_add(kvm, pages_4k, -1);
 	if (kvm_pinned(kvm)) {
 		unpin_user_page(page);
 		atomic_long_dec(&kvm->stat.pinned_pages);
@@ -434,7 +440,7 @@ bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte)
 	if (!pte_write(host_pte) && pte_present(host_pte)) {
 		WRITE_ONCE(*leaf, ((u64)pte_pfn(host_pte) << PAGE_SHIFT) |
 					  KVM_SPTE_PRESENT);
-		atomic_long_inc(&kvm->stat.pages_4k);
+		kvm_stat_cpu_add(kvm, pages_4k, 1);
 		checker_secondary_map(kvm->host, pte_pfn(host_pte),
 				      kvm_gfn_to_hva_peek(kvm, gfn), 1);
 	}
