@@ -301,6 +301,18 @@ struct host *host_create(const struct host_config *cfg);
  */
 int host_destroy(struct host *host);
 
+/**
+ * host_config_check() - the checks host_create() makes of @cfg, without
+ * creating anything, so that a front end can say what is wrong.
+ * @cfg: the configuration.
+ * @why: if not NULL, set to a sentence naming the first bad field, or to
+ *	NULL when @cfg is valid.
+ *
+ * Return: 0 if host_create() would accept @cfg (memory permitting),
+ * -EINVAL otherwise.
+ */
+int host_config_check(const struct host_config *cfg, const char **why);
+
 /** host_config_of() - the configuration @host was created with. */
 const struct host_config *host_config_of(const struct host *host);
 

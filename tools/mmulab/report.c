@@ -105,6 +105,19 @@ void report_host_config(struct report *r, struct host *host)
 				content[cfg->content] : "?";
 	const char *m = report_change_pte_name(host);
 	bool first = !r->frames_total;
+	struct host_meminfo mi;
+
+	host_meminfo(host, &mi);
+	r->settings = (struct report_settings){
+		.swap_slots = cfg->swap_slots,
+		.wmark_low = mi.wmark_low,
+		.wmark_high = mi.wmark_high,
+		.kswapd = cfg->kswapd,
+		.oom_kill = cfg->oom_kill,
+		.ksm_run = cfg->ksm_run == KSM_RUN_MERGE,
+		.ksm_pages_to_scan = cfg->ksm_pages_to_scan,
+		.ksm_sleep_millisecs = cfg->ksm_sleep_millisecs,
+	};
 
 	r->frames_total += cfg->nr_frames;
 	r->content = first || !strcmp(r->content, c) ? c : "mixed";
@@ -714,6 +727,21 @@ static struct json_object *jdet(const struct report *r)
 	return o;
 }
 
+static struct json_object *jsettings(const struct report_settings *st)
+{
+	struct json_object *o = json_object_new_object();
+
+	jadd(o, "swap_slots", jcount(st->swap_slots));
+	jadd(o, "wmark_low", jcount(st->wmark_low));
+	jadd(o, "wmark_high", jcount(st->wmark_high));
+	jadd(o, "kswapd", json_object_new_boolean(st->kswapd));
+	jadd(o, "oom_kill", json_object_new_boolean(st->oom_kill));
+	jadd(o, "ksm_run", json_object_new_boolean(st->ksm_run));
+	jadd(o, "ksm_pages_to_scan", jcount(st->ksm_pages_to_scan));
+	jadd(o, "ksm_sleep_millisecs", jcount(st->ksm_sleep_millisecs));
+	return o;
+}
+
 static struct json_object *jhost(const struct report *r)
 {
 	struct json_object *o = json_object_new_object();
@@ -725,6 +753,7 @@ static struct json_object *jhost(const struct report *r)
 	jadd(frames, "used_peak", jcount(r->frames_used_peak));
 	jadd(frames, "free_end", jcount(r->frames_free_end));
 	jadd(o, "frames", frames);
+	jadd(o, "settings", jsettings(&r->settings));
 	return o;
 }
 

@@ -203,6 +203,24 @@ struct report_workload {
 };
 
 /**
+ * struct report_settings - how the (last) host of the run was configured.
+ * @swap_slots: its swap device's size.
+ * @wmark_low: kswapd's low watermark, in effect (host_meminfo()).
+ * @wmark_high: its high watermark.
+ * @kswapd: it ran kswapd.
+ * @oom_kill: it ran the OOM killer.
+ * @ksm_run: ksmd started with it.
+ * @ksm_pages_to_scan: ksmd's batch (0: the default).
+ * @ksm_sleep_millisecs: ksmd's sleep (0: the default).
+ */
+struct report_settings {
+	unsigned long swap_slots;
+	unsigned long wmark_low, wmark_high;
+	bool kswapd, oom_kill, ksm_run;
+	unsigned int ksm_pages_to_scan, ksm_sleep_millisecs;
+};
+
+/**
  * struct report - one run.
  * @lock: serialises the updates of tasks running concurrently.
  * @scenario: name of the built-in scenario, or the file's path.
@@ -215,6 +233,7 @@ struct report_workload {
  * @frames_total: frames of the host, the zero page included.
  * @frames_used_peak: most frames in use at any step boundary.
  * @frames_free_end: frames free once every address space was gone.
+ * @settings: the host's other settings.
  * @vm_events: host_vm_event() at the end, per enum vm_event_item.
  * @invalidations: host_notify_events() at the end.
  * @nr_subs: entries used in @subs.
@@ -256,6 +275,7 @@ struct report {
 	unsigned long frames_total;
 	unsigned long frames_used_peak;
 	unsigned long frames_free_end;
+	struct report_settings settings;
 	unsigned long vm_events[NR_VM_EVENT_ITEMS];
 	unsigned long invalidations[MMU_NOTIFY_NR_EVENTS];
 	unsigned int nr_subs;

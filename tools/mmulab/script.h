@@ -191,13 +191,15 @@ struct script {
 
 /* Argument indices of each statement: positionals first, then options. */
 enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE, HOST_KSM, HOST_KSM_PAGES,
-       HOST_KSM_SLEEP, HOST_SWAP, HOST_SHARED };
+       HOST_KSM_SLEEP, HOST_SWAP, HOST_SHARED, HOST_WMARK_LOW,
+       HOST_WMARK_HIGH, HOST_KSWAPD, HOST_OOM_KILL };
 enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
        MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };
 enum { RANGE_PROC, RANGE_ADDR, RANGE_LEN, RANGE_PROT, RANGE_ADVICE,
        RANGE_EXPECT };	/* munmap, mprotect, madvise, age */
-enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE };
+enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE, ADV_COLD,
+       ADV_PAGEOUT };
 enum { MREMAP_PROC, MREMAP_REGION, MREMAP_LEN, MREMAP_TO };
 enum { FORK_PROC, FORK_NAME };
 enum { EXIT_PROC };
@@ -359,6 +361,12 @@ void script_run(struct script *s, struct report *r);
  */
 void script_run_checked(struct script *s, struct report *r,
 			struct script_check *chk);
+
+/**
+ * script_host_config() - the host configuration of @s: its `host`
+ * statement's settings over the language's defaults (4096 frames).
+ */
+void script_host_config(const struct script *s, struct host_config *cfg);
 
 /** stmt_name() - the keyword of @kind. */
 const char *stmt_name(enum stmt_kind kind);

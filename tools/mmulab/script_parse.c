@@ -34,7 +34,8 @@ static const char *const content_names[] = { "data", "tag", NULL };
 static const char *const change_pte_names[] = { "none", "bookended", "direct",
 						NULL };
 static const char *const advice_names[] = { "dontneed", "free", "mergeable",
-					    "unmergeable", NULL };
+					    "unmergeable", "cold", "pageout",
+					    NULL };
 static const char *const ksm_run_names[] = { "stop", "merge", "unmerge",
 					     NULL };
 static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
@@ -75,6 +76,12 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 				     60000000000ULL },
 		[HOST_SWAP] = { "swap", T_COUNT, OPT, 0, SCRIPT_MAX_FRAMES },
 		[HOST_SHARED] = { "shared", T_FLAG, FLAG },
+		[HOST_WMARK_LOW] = { "wmark_low", T_COUNT, OPT, 1,
+				     SCRIPT_MAX_FRAMES },
+		[HOST_WMARK_HIGH] = { "wmark_high", T_COUNT, OPT, 1,
+				      SCRIPT_MAX_FRAMES },
+		[HOST_KSWAPD] = { "kswapd", T_FLAG, FLAG },
+		[HOST_OOM_KILL] = { "oom_kill", T_FLAG, FLAG },
 	} },
 	[ST_PROCESS] = { "process", CTX_TOP, {
 		[PROCESS_NAME] = { "NAME", T_DEF_PROC, POS },

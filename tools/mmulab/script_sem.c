@@ -27,8 +27,46 @@ static int def_named(struct parser *p, const struct word *w,
 	return 0;
 }
 
+void script_host_config(const struct script *s, struct host_config *cfg)
+{
+	const struct arg *a = s->host < 0 ? NULL : s->stmts[s->host].a;
+
+	*cfg = (struct host_config){
+		.nr_frames = 4096,
+		.content = HOST_CONTENT_DATA,
+		.change_pte = CHANGE_PTE_NONE,
+	};
+	if (!a)
+		return;
+	if (a[HOST_FRAMES].set)
+		cfg->nr_frames = a[HOST_FRAMES].u;
+	if (a[HOST_CONTENT].set)
+		cfg->content = a[HOST_CONTENT].u;
+	if (a[HOST_CHANGE_PTE].set)
+		cfg->change_pte = a[HOST_CHANGE_PTE].u;
+	if (a[HOST_KSM].set)
+		cfg->ksm_run = a[HOST_KSM].u;
+	if (a[HOST_KSM_PAGES].set)
+		cfg->ksm_pages_to_scan = a[HOST_KSM_PAGES].u;
+	if (a[HOST_KSM_SLEEP].set)
+		cfg->ksm_sleep_millisecs = a[HOST_KSM_SLEEP].u / 1000000;
+	if (a[HOST_SWAP].set)
+		cfg->swap_slots = a[HOST_SWAP].u;
+	cfg->shared_frames = a[HOST_SHARED].set;
+	if (a[HOST_WMARK_LOW].set)
+		cfg->wmark_low = a[HOST_WMARK_LOW].u;
+	if (a[HOST_WMARK_HIGH].set)
+		cfg->wmark_high = a[HOST_WMARK_HIGH].u;
+	cfg->kswapd = a[HOST_KSWAPD].set;
+	cfg->oom_kill = a[HOST_OOM_KILL].set;
+}
+
+/* What host_create() would refuse is reported here, in its words. */
 static int sem_host(struct parser *p)
 {
+	struct host_config cfg;
+	const char *why;
+
 	if (p->s->host >= 0)
 		return perr(p, p->col0, "host: given twice (first at line %u)",
 			    p->s->stmts[p->s->host].line);
@@ -36,6 +74,10 @@ static int sem_host(struct parser *p)
 		return perr(p, p->col0, "host: must come before every other "
 					"statement");
 	p->s->host = p->s->nr_stmts - 1;
+	script_host_config(p->s, &cfg);
+	if (host_config_check(&cfg, &why))
+		return perr(p, p->col0, "host: host_create() refuses this "
+			    "configuration: %s", why);
 	return 0;
 }
 

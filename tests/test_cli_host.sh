@@ -1,0 +1,84 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Every host setting and the reclaim hints, from the scenario language:
+# MADV_COLD and MADV_PAGEOUT, swap, kswapd and its watermarks, the OOM
+# killer; and what host_create() refuses, reported at the host line.
+set -u
+
+mmulab=${MMULAB:?}
+. "$(dirname "$0")/cli_lib.sh"
+
+# passes FILE [ARGS...]: mmulab run --quiet must exit 0 and say ok.
+passes() {
+	"$mmulab" run --quiet "$@" >"$tmp/out" 2>"$tmp/err"
+	status=$?
+	if [ "$status" != 0 ] || ! grep -q ': ok, ' "$tmp/out"; then
+		fail "run $*: exit $status"
+		cat "$tmp/out" "$tmp/err"
+	fi
+}
+
+# MADV_COLD ages the pages (the next aging pass finds them old);
+# MADV_PAGEOUT writes every one to swap, and they read back from it.
+cat >"$tmp/pageout.mmu" <<'MMU'
+host frames=512 swap=1024
+process p
+mmap r p len=256K
+write p r 7 count=64
+madvise p r advice=cold
+age p r len=4K expect=old
+madvise p r advice=pageout
+expect host.pswpout == 64
+read p r expect=7 count=64
+expect host.pswpin == 64
+MMU
+passes "$tmp/pageout.mmu"
+
+# kswapd wakes below wmark_low and scans; the data survives swap.
+cat >"$tmp/kswapd.mmu" <<'MMU'
+host frames=256 swap=1024 kswapd wmark_low=32 wmark_high=64
+process p
+mmap r p len=2M
+write p r 7 count=300
+read p r expect=7 count=300
+expect host.pageoutrun > 0
+expect host.pgscan_kswapd > 0
+MMU
+passes "$tmp/kswapd.mmu" --seed 1
+passes "$tmp/kswapd.mmu" --seed 2
+# Without kswapd the same run reclaims directly, and never wakes it.
+sed 's/ kswapd wmark_low=32 wmark_high=64//' "$tmp/kswapd.mmu" |
+	sed 's/pageoutrun > 0/pageoutrun == 0/; s/pgscan_kswapd > 0/allocstall > 0/' \
+	>"$tmp/direct.mmu"
+passes "$tmp/direct.mmu" --seed 1
+
+# The OOM killer reaps the biggest process to let a smaller one run;
+# without it, the smaller one's store fails instead.
+cat >"$tmp/oom.mmu" <<'MMU'
+host frames=64 oom_kill
+process big
+mmap r big len=1M
+write big r 7 count=40
+process small
+mmap s small len=1M
+write small s 7 count=30
+read big r expect=fault
+expect host.oom_kill == 1
+MMU
+passes "$tmp/oom.mmu"
+sed 's/^host frames=64 oom_kill$/host frames=64/' "$tmp/oom.mmu" >"$tmp/nooom.mmu"
+"$mmulab" run "$tmp/nooom.mmu" >"$tmp/out" 2>&1
+[ $? = 1 ] || fail "no oom_kill: the run should fail"
+grep -q 'line 7: write .*ENOMEM' "$tmp/out" ||
+	fail "no oom_kill: the small process's store should fail: $(cat "$tmp/out")"
+
+# The report shows the settings the host ran with.
+"$mmulab" run --json "$tmp/kswapd.mmu" --seed 1 >"$tmp/json" ||
+	fail "kswapd --json"
+for f in '"kswapd": *true' '"oom_kill": *false' '"swap_slots": *1024' \
+	 '"wmark_low": *32' '"wmark_high": *64'; do
+	grep -q "$f" "$tmp/json" || fail "kswapd --json: no $f"
+done
+
+exit $((failures != 0))
