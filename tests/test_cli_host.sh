@@ -81,4 +81,42 @@ for f in '"kswapd": *true' '"oom_kill": *false' '"swap_slots": *1024' \
 	grep -q "$f" "$tmp/json" || fail "kswapd --json: no $f"
 done
 
+# swap-guest is a script, and its claim is in named report fields: the
+# notifier guest swapped, the pinned one could not.
+"$mmulab" show swap-guest >"$tmp/sg.mmu" || fail "show swap-guest"
+cmp -s "$tmp/sg.mmu" "$SRCDIR/tools/mmulab/scenarios/swap-guest.mmu" ||
+	fail "show swap-guest: not the script"
+"$mmulab" run --json swap-guest >"$tmp/sg.json" || fail "run swap-guest"
+"${JSON_CHECK:?}" "$SRCDIR/docs/report.schema.json" "$tmp/sg.json" ||
+	fail "swap-guest --json: not a valid report"
+for f in '"notifiers_pswpout": *[1-9][0-9]*,' '"pinned_pswpout": *0,' \
+	 '"pinned_reclaim_pinned": *[1-9]' '"pswpout": *[1-9]' \
+	 '"notifiers_pswpin": *1024,'; do
+	grep -q "$f" "$tmp/sg.json" || fail "swap-guest --json: no $f"
+done
+
+# record: a counter's value, less another's; expect reads it back.
+cat >"$tmp/rec.mmu" <<'MMU'
+host frames=64
+process p
+mmap r p len=64K
+write p r 1 count=4
+record four host.pgfault
+write p r+16K 1 count=3
+record three host.pgfault minus=four
+expect three == 3
+expect four == 4
+MMU
+passes "$tmp/rec.mmu"
+"$mmulab" run --json "$tmp/rec.mmu" >"$tmp/rec.json"
+grep -q '"three": *3' "$tmp/rec.json" || fail "record: no three"
+
+# expect=nomem: stores until the host runs out, which must happen.
+printf 'host frames=64\nprocess p\nmmap r p len=64K\nwrite p r 1 count=4 expect=nomem\n' \
+	>"$tmp/nomem.mmu"
+"$mmulab" run "$tmp/nomem.mmu" >"$tmp/out"
+[ $? = 1 ] || fail "expect=nomem with room: the run should fail"
+grep -q 'all 4 accesses were made, expected the host to run out of memory' \
+	"$tmp/out" || fail "expect=nomem with room: message"
+
 exit $((failures != 0))

@@ -165,6 +165,38 @@ void report_sub_count(struct report_sub *s, const char *name,
 			(struct report_count){ name, count };
 }
 
+bool report_record(struct report *r, const char *name, unsigned long value)
+{
+	unsigned int i;
+
+	spin_lock(&r->lock);
+	for (i = 0; i < r->nr_records; i++)
+		if (!strcmp(r->records[i].name, name))
+			break;
+	if (i < REPORT_MAX_RECORDS) {
+		snprintf(r->records[i].name, sizeof(r->records[i].name), "%s",
+			 name);
+		r->records[i].value = value;
+		if (i == r->nr_records)
+			r->nr_records++;
+	}
+	spin_unlock(&r->lock);
+	return i < REPORT_MAX_RECORDS;
+}
+
+_Static_assert(REPORT_MAX_RECORDS <= NR_VM_EVENT_ITEMS,
+	       "report_print_text() prints the records from its event array");
+
+/* The records as counters, for the grid and the JSON object. */
+static unsigned int record_counts(const struct report *r,
+				  struct report_count *c)
+{
+	for (unsigned int i = 0; i < r->nr_records; i++)
+		c[i] = (struct report_count){ r->records[i].name,
+					      r->records[i].value };
+	return r->nr_records;
+}
+
 struct report_vm *report_add_vm(struct report *r, const char *name)
 {
 	struct report_vm *v;
@@ -612,6 +644,10 @@ void report_print_text(const struct report *r, FILE *f)
 	print_steps(r, f);
 
 	fputc('\n', f);
+	n = record_counts(r, c);
+	if (n)
+		print_grid(f, "records", c, n, false);
+	n = 0;
 	fprintf(f, "%-*stotal %lu, used peak %lu, free at end %lu\n",
 		LABEL_W, "frames", r->frames_total, r->frames_used_peak,
 		r->frames_free_end);
@@ -929,6 +965,7 @@ static struct json_object *jreport(const struct report *r)
 {
 	struct json_object *o = json_object_new_object();
 	struct report_count c[REPORT_KSM_STATS];
+	struct report_count rc[REPORT_MAX_RECORDS];
 
 	jadd(o, "schema", json_object_new_string(REPORT_SCHEMA));
 	jadd(o, "version", json_object_new_string(MMULAB_VERSION));
@@ -943,6 +980,7 @@ static struct json_object *jreport(const struct report *r)
 	jadd(o, "vm_events", jvm_events(r));
 	jadd(o, "invalidations", jevents(r->invalidations));
 	jadd(o, "ksm", jcounts(c, report_ksm_counts(&r->ksm, c)));
+	jadd(o, "records", jcounts(rc, record_counts(r, rc)));
 	jadd(o, "subscribers", jsubs(r));
 	jadd(o, "mirror", jmirror(r));
 	jadd(o, "grus", jgrus(r));

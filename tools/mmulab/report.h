@@ -34,6 +34,7 @@
 #define REPORT_VM_STATS 13	/* fields of struct kvm_vm_stat */
 #define REPORT_VCPU_STATS 11	/* fields of struct kvm_vcpu_stat */
 #define REPORT_KSM_STATS 7	/* fields of struct ksm_stats */
+#define REPORT_MAX_RECORDS 32
 
 /**
  * struct report_count - one named counter.
@@ -251,6 +252,9 @@ struct report_settings {
  * @workloads: per-workload sections.
  * @elapsed_us: wall-clock run time; 0 in a seeded run.
  * @ksm: ksm_get_stats() of the host at the end.
+ * @nr_records: entries used in @records.
+ * @records: the scenario's headline numbers, by name, in the order
+ *	they were recorded (`record` statements, report_record()).
  * @checks: checks made.
  * @data_errors: checks that failed.
  * @warnings: WARN_ON()s raised during the run.
@@ -293,6 +297,11 @@ struct report {
 	struct report_workload workloads[REPORT_MAX_WORKLOADS];
 	unsigned long elapsed_us;
 	struct ksm_stats ksm;
+	unsigned int nr_records;
+	struct {
+		char name[REPORT_NAME];
+		unsigned long value;
+	} records[REPORT_MAX_RECORDS];
 	unsigned long checks;
 	unsigned long data_errors;
 	unsigned long warnings;
@@ -336,6 +345,13 @@ const char *report_change_pte_name(struct host *host);
  * with several hosts reports their sum).
  */
 void report_host_counters(struct report *r, struct host *host);
+
+/**
+ * report_record() - name one of the scenario's headline numbers: @name
+ * takes @value (a name recorded again is updated).
+ * Return: false when @r has no room for another name.
+ */
+bool report_record(struct report *r, const char *name, unsigned long value);
 
 /** report_add_sub() - a slot for one more subscriber, or NULL if full. */
 struct report_sub *report_add_sub(struct report *r, const char *name,

@@ -55,7 +55,7 @@ const struct scenario scenarios[] = {
 		.summary = "a guest twice its host's RAM, with notifiers and "
 			   "pinned (the pre-2008 baseline): pages swapped, "
 			   "pages that could not be",
-		.run = scenario_swap_guest,
+		.text = scn_swap_guest,
 	},
 };
 

@@ -70,6 +70,7 @@ enum stmt_kind {
 	ST_GRU_DEV,	/* its device thread (workload) */
 	ST_XPMEM,	/* an exported segment (top) */
 	ST_XPMEM_DEV,	/* an importer thread (workload) */
+	ST_RECORD,	/* a named number of the report */
 	NR_STMT_KINDS,
 };
 
@@ -81,6 +82,7 @@ enum obj_kind {
 	OBJ_MIRROR,
 	OBJ_GRU,
 	OBJ_XPMEM,
+	OBJ_RECORD,	/* a number `record` named */
 };
 
 /* What an `expect` reads. */
@@ -94,6 +96,7 @@ enum ctr_scope {
 	CTR_VM_STALE,	/* VM.stale_sptes */
 	CTR_VM_VCPUS,	/* VM.<kvm_vcpu_stat field>, summed over vCPUs */
 	CTR_VCPU_STAT,	/* VCPU.<kvm_vcpu_stat field> */
+	CTR_RECORD,	/* a record's value (obj) */
 };
 
 enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
@@ -107,6 +110,7 @@ enum expect_kind {
 	EXP_YOUNG,
 	EXP_OLD,
 	EXP_BUSY,	/* -EBUSY (migrate: the page is pinned or in use) */
+	EXP_NOMEM,	/* accesses until one fails with -ENOMEM */
 };
 
 enum access_pattern { PAT_SEQ, PAT_RANDOM, PAT_ZIPF };
@@ -226,6 +230,7 @@ enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
 enum { REPLACE_PROC, REPLACE_ADDR, REPLACE_LEN };
 enum { RECLAIM_PAGES };
 enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
+enum { RECORD_NAME, RECORD_CTR, RECORD_MINUS };
 			/* cow, mread, mwrite: ACC_* */
 
 /**
@@ -239,6 +244,7 @@ enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
  * @dmirror: a device mirror.
  * @gts: a GRU context.
  * @seg: an XPMEM segment.
+ * @value: a record's value.
  */
 struct rt_obj {
 	struct mm_struct *mm;
@@ -254,6 +260,7 @@ struct rt_obj {
 	int peer_pids[XPMEM_MAX_ATTACH];
 	struct xpmem_attachment *peer_atts[XPMEM_MAX_ATTACH];
 	struct xpmem_attachment *xatt; /* importer=: mread/mwrite use it */
+	u64 value;
 };
 
 /**

@@ -335,8 +335,10 @@ static void do_access(struct rt *rt, const struct stmt *st)
 	struct gru_thread_state *gts = rt->objs[a[ACC_WHO].obj].gts;
 	const struct rt_obj *xo = &rt->objs[a[ACC_WHO].obj];
 	u64 base = guest ? a[ACC_ADDR].u : rt_addr(rt, &a[ACC_ADDR]);
+	bool nomem = a[ACC_EXPECT].set && a[ACC_EXPECT].exp == EXP_NOMEM;
+	u64 k;
 
-	for (u64 k = 0; k < count; k++) {
+	for (k = 0; k < count; k++) {
 		u64 addr = base + k * stride, val = 0;
 		int ret;
 
@@ -369,10 +371,19 @@ static void do_access(struct rt *rt, const struct stmt *st)
 			ret = guest_read(g, who->index, addr, &val);
 			break;
 		}
+		if (nomem && (!ret || ret == -ENOMEM)) {
+			if (ret)
+				break;
+			continue;
+		}
 		if (!access_ok(rt, st, ret, val, a[ACC_EXPECT].u + k * inc,
 			       addr))
-			break;
+			return;
 	}
+	if (nomem)
+		st_check(rt, st, k < count, "%s: all %llu accesses were made, "
+			 "expected the host to run out of memory (ENOMEM)",
+			 stmt_name(st->kind), (unsigned long long)count);
 }
 
 /* ---------------------------------------------------------------------
@@ -718,6 +729,8 @@ static u64 counter_value(struct rt *rt, const struct arg *a)
 		report_ksm_counts(&ks, c);
 		return c[a->field].count;
 	}
+	case CTR_RECORD:
+		return rt->objs[a->obj].value;
 	case CTR_VCPU_STAT: {
 		const struct script_obj *o = &rt->s->objs[a->obj];
 
@@ -768,6 +781,21 @@ static void do_expect(struct rt *rt, const struct stmt *st)
 	}
 	st_check(rt, st, ok, "%s: the counter is %llu", st->text,
 		 (unsigned long long)v);
+}
+
+/* A counter's value now (less another's), named in the report. */
+static void do_record(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	u64 v = counter_value(rt, &a[RECORD_CTR]);
+	u64 minus = a[RECORD_MINUS].set ? counter_value(rt, &a[RECORD_MINUS])
+					: 0;
+
+	v = v > minus ? v - minus : 0;
+	rt->objs[a[RECORD_NAME].obj].value = v;
+	st_check(rt, st, report_record(rt->r, obj_name(rt, &a[RECORD_NAME]),
+				       v),
+		 "record: more than %d records", REPORT_MAX_RECORDS);
 }
 
 /* ---------------------------------------------------------------------
@@ -859,6 +887,9 @@ bool rt_do(struct rt *rt, const struct stmt *st)
 	case ST_MWRITE:
 	case ST_MREAD:
 		do_access(rt, st);
+		break;
+	case ST_RECORD:
+		do_record(rt, st);
 		break;
 	default:
 		break;

@@ -185,6 +185,7 @@ const char *type_what(unsigned int type)
 	case T_DEF_MIRROR:
 	case T_DEF_GRU:
 	case T_DEF_XPMEM:
+	case T_DEF_RECORD:
 		return "a new name (a letter or '_', then letters, digits, "
 		       "'_' or '-')";
 	case T_LABEL:
@@ -225,15 +226,16 @@ const char *type_what(unsigned int type)
 	case T_REAL:
 		return "a number such as 0.99 or 1.2";
 	case T_EXP_HOST:
-		return "a value or 'fault'";
+		return "a value, 'fault' or 'nomem'";
 	case T_EXP_GUEST:
-		return "a value, 'fault' or 'mmio'";
+		return "a value, 'fault', 'mmio' or 'nomem'";
 	case T_EXP_AGE:
 		return "'young' or 'old'";
 	case T_EXP_MIGRATE:
 		return "'busy'";
 	case T_COUNTER:
-		return "a counter: warnings, host.NAME, VM.NAME or VCPU.NAME";
+		return "a counter: warnings, host.NAME, VM.NAME, VCPU.NAME or "
+		       "a record";
 	case T_OP:
 		return "a comparison: ==, !=, <, <=, > or >=";
 	}
@@ -250,6 +252,7 @@ static const char *obj_kind_name(enum obj_kind kind)
 		[OBJ_MIRROR] = "a device mirror",
 		[OBJ_GRU] = "a GRU context",
 		[OBJ_XPMEM] = "an XPMEM segment",
+		[OBJ_RECORD] = "a record",
 	};
 
 	return names[kind];
@@ -457,6 +460,10 @@ static int parse_expect(const struct word *w, unsigned int type,
 		a->exp = EXP_FAULT;
 		return 0;
 	}
+	if (word_is(w, "nomem")) {
+		a->exp = EXP_NOMEM;
+		return 0;
+	}
 	if (type == T_EXP_GUEST && word_is(w, "mmio")) {
 		a->exp = EXP_MMIO;
 		return 0;
@@ -606,9 +613,15 @@ static int parse_counter(struct parser *p, const struct word *w,
 		a->scope = CTR_WARNINGS;
 		return 0;
 	}
-	if (!dot)
-		return perr(p, w->col, "expect: expected %s, got '%.*s%s'",
-			    type_what(T_COUNTER), WQ(w));
+	if (!dot) {
+		i = is_name(w) ? find_obj(p, w->s, w->len) : -1;
+		if (i < 0 || p->s->objs[i].kind != OBJ_RECORD)
+			return perr(p, w->col, "%s: expected %s, got '%.*s%s'",
+				    p->spec->name, type_what(T_COUNTER), WQ(w));
+		a->scope = CTR_RECORD;
+		a->obj = i;
+		return 0;
+	}
 	obj.len = dot - w->s;
 	f.s = dot + 1;
 	f.len = w->len - obj.len - 1;
@@ -616,27 +629,28 @@ static int parse_counter(struct parser *p, const struct word *w,
 	a->obj = -1;
 	if (word_is(&obj, "host")) {
 		if (host_field(&f, a))
-			return perr(p, f.col, "expect: unknown host counter "
+			return perr(p, f.col, "%s: unknown host counter "
 					      "'%.*s%s'; expected a vm event "
 					      "(pgfault, tlb_flush, ...), an "
 					      "invalidation event (UNMAP, "
 					      "CLEAR, ...) or free_frames",
-				    WQ(&f));
+				    p->spec->name, WQ(&f));
 		return 0;
 	}
 	i = is_name(&obj) ? find_obj(p, obj.s, obj.len) : -1;
 	if (i < 0 || (p->s->objs[i].kind != OBJ_VM &&
 		      p->s->objs[i].kind != OBJ_VCPU))
-		return perr(p, w->col, "expect: '%.*s%s' is not a VM or a "
+		return perr(p, w->col, "%s: '%.*s%s' is not a VM or a "
 				       "vCPU; counters belong to host, a VM or "
-				       "a vCPU", WQ(&obj));
+				       "a vCPU", p->spec->name, WQ(&obj));
 	a->obj = i;
 	if (counter_field(&p->s->objs[i], &f, a)) {
 		const char *near = near_counter(
 			&f, p->s->objs[i].kind == OBJ_VM);
 
-		return perr(p, f.col, "expect: %s has no counter '%.*s%s'%s%s"
-				      "%s", obj_kind_name(p->s->objs[i].kind),
+		return perr(p, f.col, "%s: %s has no counter '%.*s%s'%s%s"
+				      "%s", p->spec->name,
+			    obj_kind_name(p->s->objs[i].kind),
 			    WQ(&f), near ? " (did you mean '" : "",
 			    near ? near : "", near ? "'?)" : "");
 	}
@@ -731,6 +745,7 @@ int parse_value(struct parser *p, const struct word *w,
 	case T_DEF_MIRROR:
 	case T_DEF_GRU:
 	case T_DEF_XPMEM:
+	case T_DEF_RECORD:
 		return check_new_name(p, w);
 	case T_LABEL:
 		if (!is_name(w))

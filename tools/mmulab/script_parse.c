@@ -302,6 +302,11 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		THREAD_ARGS,
 		ACCESS_ARGS,
 	} },
+	[ST_RECORD] = { "record", CTX_TOP, {
+		[RECORD_NAME] = { "NAME", T_DEF_RECORD, POS },
+		[RECORD_CTR] = { "COUNTER", T_COUNTER, POS },
+		[RECORD_MINUS] = { "minus", T_COUNTER, OPT },
+	} },
 };
 
 /* Words that cannot name anything. */
@@ -337,7 +342,7 @@ static void usage_of(const struct stmt_spec *sp, char *buf, size_t len)
 		[T_PROT] = "PROT", [T_PCT] = "PCT", [T_TIME] = "TIME",
 		[T_RATE] = "RATE", [T_REAL] = "REAL", [T_EXP_HOST] = "VALUE",
 		[T_EXP_GUEST] = "VALUE", [T_EXP_AGE] = "young|old",
-		[T_EXP_MIGRATE] = "busy",
+		[T_EXP_MIGRATE] = "busy", [T_COUNTER] = "COUNTER",
 	};
 	size_t n = snprintf(buf, len, "%s", sp->name);
 
@@ -516,7 +521,7 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "migrate, compact, reclaim, replace, wrprotect, "
 			       "cow, "
 			       "mirror, mwrite, mread, gru, xpmem, expect, "
-			       "workload or race%s%s%s",
+			       "record, workload or race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");

@@ -21,6 +21,7 @@ enum arg_type {
 	T_LABEL,
 	T_DEF_GRU,
 	T_DEF_XPMEM,
+	T_DEF_RECORD,
 	T_PROC,
 	T_REGION,
 	T_VM,

@@ -384,9 +384,9 @@ static int sem_store(struct parser *p)
 
 	if (!e->set || e->exp != EXP_VALUE)
 		return 0;
-	return perr(p, e->col, "%s: a store expects no value: expect=fault%s",
-		    p->spec->name,
-		    p->st->kind == ST_GWRITE ? " or expect=mmio" : "");
+	return perr(p, e->col, "%s: a store expects no value: expect=fault%s "
+		    "or expect=nomem", p->spec->name,
+		    p->st->kind == ST_GWRITE ? ", expect=mmio" : "");
 }
 
 static int sem_task(struct parser *p);
@@ -429,6 +429,9 @@ int sem_stmt(struct parser *p)
 		return sem_store(p);
 	case ST_VM:
 		return sem_vm(p, w[VM_NAME]);
+	case ST_RECORD:
+		return def_named(p, w[RECORD_NAME], OBJ_RECORD, -1,
+				 &a[RECORD_NAME]);
 	case ST_KSM:
 		if (!a[KSM_SCAN].set && !a[KSM_RUN].set)
 			return perr(p, p->end_col, "ksm: give scan=N, run=WORD "
