@@ -95,6 +95,44 @@ for f in '"notifiers_pswpout": *[1-9][0-9]*,' '"pinned_pswpout": *0,' \
 	grep -q "$f" "$tmp/sg.json" || fail "swap-guest --json: no $f"
 done
 
+# ksm-change-pte is a script of three hosts, one per era; its numbers
+# are records: direct saves the faults the other two take.
+"$mmulab" show ksm-change-pte >"$tmp/k.mmu" || fail "show ksm-change-pte"
+cmp -s "$tmp/k.mmu" "$SRCDIR/tools/mmulab/scenarios/ksm-change-pte.mmu" ||
+	fail "show ksm-change-pte: not the script"
+"$mmulab" run --json --seed 1 ksm-change-pte >"$tmp/k.json" ||
+	fail "run ksm-change-pte"
+"${JSON_CHECK:?}" "$SRCDIR/docs/report.schema.json" "$tmp/k.json" ||
+	fail "ksm-change-pte --json: not a valid report"
+for f in '"none_change_pte_calls": *0,' '"bookended_change_pte_calls": *128,' \
+	 '"bookended_change_pte_hits": *0,' '"direct_change_pte_hits": *128,' \
+	 '"direct_faults_after": *0,' '"direct_invalidations": *0,' \
+	 '"none_faults_after": *1[0-9][0-9],' '"total": *3072,'; do
+	grep -q "$f" "$tmp/k.json" || fail "ksm-change-pte --json: no $f"
+done
+
+# A later host replaces the host: its names go, the records stay, the
+# report sums the hosts.
+cat >"$tmp/hosts.mmu" <<'MMU'
+host frames=64
+process p
+mmap r p len=16K
+write p r 1 count=4
+record a host.pgfault
+host frames=128 change_pte=direct
+process p
+mmap r p len=16K
+write p r 1 count=2
+record b host.pgfault
+expect a == 4
+expect b == 2
+MMU
+passes "$tmp/hosts.mmu"
+"$mmulab" run --json "$tmp/hosts.mmu" >"$tmp/hosts.json"
+grep -q '"total": *192,' "$tmp/hosts.json" || fail "two hosts: frames not summed"
+grep -q '"change_pte": *"mixed"' "$tmp/hosts.json" ||
+	fail "two hosts: change_pte not mixed"
+
 # record: a counter's value, less another's; expect reads it back.
 cat >"$tmp/rec.mmu" <<'MMU'
 host frames=64

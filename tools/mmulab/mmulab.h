@@ -73,13 +73,13 @@ int scenario_run(const char *name, void (*fn)(struct report *r, void *arg),
 
 /* The built-in scenarios written in C (scn_*.c). */
 void scenario_default(struct report *r);
-void scenario_ksm_change_pte(struct report *r);
 
 /* The built-in scenarios written as scripts (scenarios/NAME.mmu). */
 extern const char scn_fault_race[];
 extern const char scn_gru_tlb[];
 extern const char scn_xpmem_attach[];
 extern const char scn_swap_guest[];
+extern const char scn_ksm_change_pte[];
 
 /* The race scenarios of mmulab check (races/NAME.mmu). */
 extern const char race_fault_race[], race_mirror_race[], race_register_race[],

@@ -48,7 +48,7 @@ const struct scenario scenarios[] = {
 		.summary = "KSM merges a guest's RAM under each change_pte era "
 			   "(none, bookended, direct): change_pte calls, SPTE "
 			   "hits, faults after merging, time",
-		.run = scenario_ksm_change_pte,
+		.text = scn_ksm_change_pte,
 	},
 	{
 		.name = "swap-guest",

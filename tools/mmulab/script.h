@@ -164,20 +164,23 @@ struct stmt {
  * @name: the name.
  * @owner: the process of a region or VM, the VM of a vCPU.
  * @index: a vCPU's index in its VM; a VM's, among VMs.
+ * @host: the host it belongs to, counting `host` statements from 0 (a
+ *	record belongs to none: it outlives its host).
  */
 struct script_obj {
 	enum obj_kind kind;
 	char name[SCRIPT_MAX_NAME + 1];
 	int owner;
 	unsigned int index;
+	unsigned int host;
 };
 
 /**
  * struct script - a parsed scenario.
  * @path: where it came from, for messages.
  * @from_file: it came from a file (not a built-in).
- * @host: index of its `host` statement (always 0), or -1 for the
- *	defaults.
+ * @host: index of its first `host` statement (always 0), or -1 for
+ *	the defaults; a later `host` statement replaces the host.
  * @nr_stmts: statements.
  * @stmts: the statements, in order.
  * @nr_objs: names defined.
@@ -370,10 +373,11 @@ void script_run_checked(struct script *s, struct report *r,
 			struct script_check *chk);
 
 /**
- * script_host_config() - the host configuration of @s: its `host`
- * statement's settings over the language's defaults (4096 frames).
+ * script_host_config() - the host configuration of the `host` statement
+ * @h (NULL: none): its settings over the language's defaults (4096
+ * frames).
  */
-void script_host_config(const struct script *s, struct host_config *cfg);
+void script_host_config(const struct stmt *h, struct host_config *cfg);
 
 /** stmt_name() - the keyword of @kind. */
 const char *stmt_name(enum stmt_kind kind);

@@ -98,11 +98,11 @@ static unsigned long range_len(const struct rt *rt, const struct arg *addr,
  * The host and the processes
  */
 
-static bool do_host(struct rt *rt)
+static bool do_host(struct rt *rt, const struct stmt *h)
 {
 	struct host_config cfg;
 
-	script_host_config(rt->s, &cfg);
+	script_host_config(h, &cfg);
 	rt->host = host_create(&cfg);
 	if (IS_ERR(rt->host)) {
 		report_check(rt->r, false, "host_create(%lu frames): %s",
@@ -897,14 +897,33 @@ bool rt_do(struct rt *rt, const struct stmt *st)
 	return ok;
 }
 
+static void teardown(struct rt *rt);
+
+/*
+ * A later `host` statement: tear the host down as at the end of the run,
+ * forget what its names stood for (the records stay), make the next.
+ */
+static bool next_host(struct rt *rt, const struct stmt *h)
+{
+	teardown(rt);
+	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
+		rt->objs[i] = (struct rt_obj){ .value = rt->objs[i].value };
+	return do_host(rt, h);
+}
+
 /* Run statement @i.  Return: the next one, or nr_stmts to stop. */
 static unsigned int run_stmt(struct rt *rt, unsigned int i)
 {
 	const struct stmt *st = &rt->s->stmts[i];
 
 	report_sample_frames(rt->r, rt->host);
-	if (st->kind != ST_HOST)
+	if (st->kind != ST_HOST || (int)i != rt->s->host)
 		report_step(rt->r, "%u: %s", st->line, st->text);
+	if (st->kind == ST_HOST && (int)i != rt->s->host &&
+	    !next_host(rt, st)) {
+		report_step(rt->r, "stopped: line %u failed", st->line);
+		return rt->s->nr_stmts;
+	}
 	if (st->kind == ST_WORKLOAD) {
 		run_workload(rt, i);
 		return st->block + 1;
@@ -923,6 +942,10 @@ static unsigned int run_stmt(struct rt *rt, unsigned int i)
 static void teardown(struct rt *rt)
 {
 	struct report *r = rt->r;
+	unsigned long nr_free;
+
+	if (!rt->host)	/* a later host that could not be made */
+		return;
 
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
 		if (rt->objs[i].dmirror) {
@@ -951,25 +974,27 @@ static void teardown(struct rt *rt)
 			mmput(rt->objs[i].mm);
 	trace_detach_all();
 	mmu_notifier_synchronize();
-	r->frames_free_end = host_nr_free_frames(rt->host);
+	nr_free = host_nr_free_frames(rt->host);
+	r->frames_free_end += nr_free;
 	/*
 	 * kswapd may still hold pages it isolated from an address space now
 	 * gone; host_destroy() stops it first and then WARNs (a failed run)
 	 * unless every frame came back.
 	 */
-	report_check(r, r->frames_free_end == r->frames_total - 1 ||
+	report_check(r, nr_free == host_config_of(rt->host)->nr_frames - 1 ||
 				host_config_of(rt->host)->kswapd,
 		     "end: %lu frames free, want all but the zero page",
-		     r->frames_free_end);
+		     nr_free);
 	report_host_counters(r, rt->host);
 	if (rt->chk) {
-		rt->chk->violations = checker_violations(rt->host);
+		rt->chk->violations += checker_violations(rt->host);
 		if (rt->chk->violations && rt->chk->report)
 			checker_report(rt->host, stdout);
 		checker_detach(rt->host);
 	}
 	sample_remove(rt->host);
 	report_check(r, !host_destroy(rt->host), "host_destroy failed");
+	rt->host = NULL;
 }
 
 void script_run(struct script *s, struct report *r)
@@ -983,7 +1008,8 @@ void script_run_checked(struct script *s, struct report *r,
 	struct rt rt = { .s = s, .r = r, .warn0 = warn_count(), .chk = chk };
 
 	rt.objs = calloc(s->nr_objs ? s->nr_objs : 1, sizeof(*rt.objs));
-	if (!report_check(r, rt.objs, "out of memory") || !do_host(&rt)) {
+	if (!report_check(r, rt.objs, "out of memory") ||
+	    !do_host(&rt, s->host < 0 ? NULL : &s->stmts[s->host])) {
 		free(rt.objs);
 		return;
 	}

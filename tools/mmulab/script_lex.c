@@ -262,7 +262,9 @@ static int find_obj(const struct parser *p, const char *name, unsigned int len)
 {
 	for (unsigned int i = 0; i < p->s->nr_objs; i++)
 		if (strlen(p->s->objs[i].name) == len &&
-		    !memcmp(p->s->objs[i].name, name, len))
+		    !memcmp(p->s->objs[i].name, name, len) &&
+		    (p->s->objs[i].host == p->host ||
+		     p->s->objs[i].kind == OBJ_RECORD))
 			return i;
 	return -1;
 }
@@ -318,6 +320,7 @@ int add_obj(struct parser *p, const char *name, unsigned int len,
 	o->name[len] = 0;
 	o->owner = owner;
 	o->index = 0;
+	o->host = p->host;
 	return p->s->nr_objs++;
 }
 

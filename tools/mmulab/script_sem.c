@@ -27,9 +27,9 @@ static int def_named(struct parser *p, const struct word *w,
 	return 0;
 }
 
-void script_host_config(const struct script *s, struct host_config *cfg)
+void script_host_config(const struct stmt *h, struct host_config *cfg)
 {
-	const struct arg *a = s->host < 0 ? NULL : s->stmts[s->host].a;
+	const struct arg *a = h ? h->a : NULL;
 
 	*cfg = (struct host_config){
 		.nr_frames = 4096,
@@ -61,20 +61,21 @@ void script_host_config(const struct script *s, struct host_config *cfg)
 	cfg->oom_kill = a[HOST_OOM_KILL].set;
 }
 
-/* What host_create() would refuse is reported here, in its words. */
+/*
+ * The first `host` statement must come first; a later one replaces the
+ * host, and every name but the records goes with the old one.  What
+ * host_create() would refuse is reported here, in its words.
+ */
 static int sem_host(struct parser *p)
 {
 	struct host_config cfg;
 	const char *why;
 
-	if (p->s->host >= 0)
-		return perr(p, p->col0, "host: given twice (first at line %u)",
-			    p->s->stmts[p->s->host].line);
-	if (p->s->nr_stmts > 1)
-		return perr(p, p->col0, "host: must come before every other "
-					"statement");
-	p->s->host = p->s->nr_stmts - 1;
-	script_host_config(p->s, &cfg);
+	if (p->s->host < 0 && p->s->nr_stmts == 1)
+		p->s->host = 0;
+	else
+		p->host++;
+	script_host_config(p->st, &cfg);
 	if (host_config_check(&cfg, &why))
 		return perr(p, p->col0, "host: host_create() refuses this "
 			    "configuration: %s", why);
