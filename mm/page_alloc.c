@@ -240,6 +240,8 @@ int host_config_check(const struct host_config *cfg, const char **why)
 		bad = "ksm_run must be KSM_RUN_STOP or KSM_RUN_MERGE";
 	else if (cfg->shared_frames && cfg->content != HOST_CONTENT_DATA)
 		bad = "shared_frames needs content data";
+	else if (cfg->ksm_max_page_sharing == 1)
+		bad = "ksm_max_page_sharing must be 0 (256) or at least 2";
 	else if (cfg->swap_slots >= MAX_SWAP_SLOTS)
 		bad = "swap_slots must be below 1 << 28";
 	else if (watermarks_of(cfg, &low, &high))

@@ -81,6 +81,44 @@ for f in '"kswapd": *true' '"oom_kill": *false' '"swap_slots": *1024' \
 	grep -q "$f" "$tmp/json" || fail "kswapd --json: no $f"
 done
 
+# KSM's max_page_sharing: 16 identical pages under a limit of 4 make a
+# chain of 4 KSM pages; the chain loses a dup when one's mappings go, and
+# is a plain KSM page again when one is left.
+cat >"$tmp/mps.mmu" <<'MMU'
+host frames=1024 ksm_max_page_sharing=4
+process p
+mmap r p len=64K
+madvise p r advice=mergeable
+write p r 7 count=16 inc=0
+ksm scan=16
+ksm scan=16
+ksm scan=16
+ksm scan=16
+expect host.pages_sharing == 12
+expect host.pages_shared == 4
+expect host.stable_node_chains == 1
+expect host.stable_node_dups == 4
+read p r expect=7 count=16 inc=0
+write p r 8
+ksm scan=16
+expect host.stable_node_dups == 4
+munmap p r len=16K
+ksm scan=16
+ksm scan=16
+expect host.stable_node_dups == 3
+munmap p r+16K len=32K
+ksm scan=16
+ksm scan=16
+expect host.stable_node_chains == 0
+expect host.stable_node_dups == 0
+expect host.stable_nodes == 1
+MMU
+passes "$tmp/mps.mmu"
+# Without the limit (the default, 256), one KSM page takes all 16.
+sed 's/ ksm_max_page_sharing=4//; s/pages_sharing == 12/pages_sharing == 15/; s/pages_shared == 4/pages_shared == 1/' \
+	"$tmp/mps.mmu" | sed '/stable_node/d; /^munmap/,$d' >"$tmp/mps256.mmu"
+passes "$tmp/mps256.mmu"
+
 # swap-guest is a script, and its claim is in named report fields: the
 # notifier guest swapped, the pinned one could not.
 "$mmulab" show swap-guest >"$tmp/sg.mmu" || fail "show swap-guest"

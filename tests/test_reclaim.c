@@ -971,6 +971,10 @@ static void test_bad_config(void **state)
 	assert_int_equal(host_config_check(&cfg, &why), -EINVAL);
 	assert_non_null(strstr(why, "wmark_low < wmark_high"));
 	cfg.wmark_high = 20;
+	cfg.ksm_max_page_sharing = 1;	/* a KSM page has two mappings */
+	assert_int_equal(host_config_check(&cfg, &why), -EINVAL);
+	assert_non_null(strstr(why, "ksm_max_page_sharing"));
+	cfg.ksm_max_page_sharing = 2;
 	assert_int_equal(host_config_check(&cfg, &why), 0);
 	assert_null(why);
 	assert_int_equal(host_config_check(NULL, NULL), -EINVAL);

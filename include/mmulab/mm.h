@@ -190,6 +190,9 @@ enum ksm_run_mode {
  *	begin meanwhile); KSM_RUN_STOP (0) does not.
  * @ksm_pages_to_scan: pages ksmd scans per batch; 0 means 100.
  * @ksm_sleep_millisecs: ksmd's sleep between batches; 0 means 20.
+ * @ksm_max_page_sharing: most mappings of one KSM page; more pages with
+ *	the same contents make another KSM page, chained to the full ones
+ *	(Linux's max_page_sharing).  0 means 256; else at least 2.
  * @swap_slots: size of the host's swap device in 4 KiB slots (a slot
  *	holds a tag in tag mode); 0 for none.  At most 1 << 28.
  * @wmark_low: kswapd is woken when fewer frames than this are free;
@@ -215,6 +218,7 @@ struct host_config {
 	enum ksm_run_mode ksm_run;
 	unsigned int ksm_pages_to_scan;
 	unsigned int ksm_sleep_millisecs;
+	unsigned int ksm_max_page_sharing;
 	unsigned long swap_slots;
 	unsigned long wmark_low;
 	unsigned long wmark_high;
@@ -695,6 +699,9 @@ long do_mremap(struct mm_struct *mm, unsigned long addr,
  * @full_scans: passes completed over every mergeable area.
  * @pages_scanned: pages looked at, in total.
  * @stable_nodes: KSM pages known to KSM, mapped or not yet pruned.
+ * @stable_node_chains: contents shared by more than max_page_sharing
+ *	mappings, so held by several KSM pages (a chain).
+ * @stable_node_dups: the KSM pages of those chains.
  */
 struct ksm_stats {
 	unsigned long pages_shared;
@@ -704,6 +711,8 @@ struct ksm_stats {
 	unsigned long full_scans;
 	unsigned long pages_scanned;
 	unsigned long stable_nodes;
+	unsigned long stable_node_chains;
+	unsigned long stable_node_dups;
 };
 
 /**

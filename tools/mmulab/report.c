@@ -117,6 +117,7 @@ void report_host_config(struct report *r, struct host *host)
 		.ksm_run = cfg->ksm_run == KSM_RUN_MERGE,
 		.ksm_pages_to_scan = cfg->ksm_pages_to_scan,
 		.ksm_sleep_millisecs = cfg->ksm_sleep_millisecs,
+		.ksm_max_page_sharing = cfg->ksm_max_page_sharing,
 	};
 
 	r->frames_total += cfg->nr_frames;
@@ -142,6 +143,8 @@ void report_host_counters(struct report *r, struct host *host)
 	r->ksm.full_scans += ks.full_scans;
 	r->ksm.pages_scanned += ks.pages_scanned;
 	r->ksm.stable_nodes += ks.stable_nodes;
+	r->ksm.stable_node_chains += ks.stable_node_chains;
+	r->ksm.stable_node_dups += ks.stable_node_dups;
 }
 
 struct report_sub *report_add_sub(struct report *r, const char *name,
@@ -328,6 +331,8 @@ unsigned int report_ksm_counts(const struct ksm_stats *st,
 		STAT(st, full_scans),
 		STAT(st, pages_scanned),
 		STAT(st, stable_nodes),
+		STAT(st, stable_node_chains),
+		STAT(st, stable_node_dups),
 	};
 
 	_Static_assert(MMULAB_ARRAY_SIZE(all) == REPORT_KSM_STATS,
@@ -775,6 +780,7 @@ static struct json_object *jsettings(const struct report_settings *st)
 	jadd(o, "ksm_run", json_object_new_boolean(st->ksm_run));
 	jadd(o, "ksm_pages_to_scan", jcount(st->ksm_pages_to_scan));
 	jadd(o, "ksm_sleep_millisecs", jcount(st->ksm_sleep_millisecs));
+	jadd(o, "ksm_max_page_sharing", jcount(st->ksm_max_page_sharing));
 	return o;
 }
 

@@ -33,7 +33,7 @@
 #define REPORT_MAX_THREADS 32
 #define REPORT_VM_STATS 13	/* fields of struct kvm_vm_stat */
 #define REPORT_VCPU_STATS 11	/* fields of struct kvm_vcpu_stat */
-#define REPORT_KSM_STATS 7	/* fields of struct ksm_stats */
+#define REPORT_KSM_STATS 9	/* fields of struct ksm_stats */
 #define REPORT_MAX_RECORDS 32
 
 /**
@@ -213,12 +213,14 @@ struct report_workload {
  * @ksm_run: ksmd started with it.
  * @ksm_pages_to_scan: ksmd's batch (0: the default).
  * @ksm_sleep_millisecs: ksmd's sleep (0: the default).
+ * @ksm_max_page_sharing: mappings per KSM page (0: the default).
  */
 struct report_settings {
 	unsigned long swap_slots;
 	unsigned long wmark_low, wmark_high;
 	bool kswapd, oom_kill, ksm_run;
 	unsigned int ksm_pages_to_scan, ksm_sleep_millisecs;
+	unsigned int ksm_max_page_sharing;
 };
 
 /**

@@ -82,6 +82,8 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 				      SCRIPT_MAX_FRAMES },
 		[HOST_KSWAPD] = { "kswapd", T_FLAG, FLAG },
 		[HOST_OOM_KILL] = { "oom_kill", T_FLAG, FLAG },
+		[HOST_KSM_MAX_SHARING] = { "ksm_max_page_sharing", T_COUNT,
+					   OPT, 0, 1000000 },
 	} },
 	[ST_PROCESS] = { "process", CTX_TOP, {
 		[PROCESS_NAME] = { "NAME", T_DEF_PROC, POS },

@@ -57,6 +57,8 @@ void script_host_config(const struct stmt *h, struct host_config *cfg)
 		cfg->wmark_low = a[HOST_WMARK_LOW].u;
 	if (a[HOST_WMARK_HIGH].set)
 		cfg->wmark_high = a[HOST_WMARK_HIGH].u;
+	if (a[HOST_KSM_MAX_SHARING].set)
+		cfg->ksm_max_page_sharing = a[HOST_KSM_MAX_SHARING].u;
 	cfg->kswapd = a[HOST_KSWAPD].set;
 	cfg->oom_kill = a[HOST_OOM_KILL].set;
 }
