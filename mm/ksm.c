@@ -21,7 +21,8 @@
  *
  * Merging one page, at its address in its mm, is write_protect_page()
  * then replace_page(), each inside a CLEAR invalidation of that page
- * (rows 22 and 23 of the reference table), with the change_pte notifier
+ * (the two KSM rows of docs/architecture.md, "What each primary operation
+ * sends"), with the change_pte notifier
  * of the host's change_pte mode, as wp_page_copy() does.
  *
  * Page contents, stable nodes, their chains (max_page_sharing) and the

@@ -409,7 +409,7 @@ static void test_aging_keeps_guest_hot_page(void **state)
 }
 
 /* ---------------------------------------------------------------------
- * Swap-in through a secondary fault (T54), clean pages not written twice
+ * Swap-in through a secondary fault, clean pages not written twice
  */
 
 static void test_swapin_via_gup_from_secondary_fault(void **state)
