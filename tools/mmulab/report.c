@@ -155,7 +155,7 @@ struct report_sub *report_add_sub(struct report *r, const char *name,
 	if (r->nr_subs >= REPORT_MAX_SUBS)
 		return NULL;
 	s = &r->subs[r->nr_subs++];
-	s->name = name;
+	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->type = type;
 	return s;
 }

@@ -48,14 +48,15 @@ struct report_count {
 
 /**
  * struct report_sub - what one subscriber saw.
- * @name: the subscriber's name in the scenario.
- * @type: "mmu_notifier" or "interval".
+ * @name: the subscriber's name in the scenario (a copy: the report
+ *	outlives the scenario).
+ * @type: "mmu_notifier" or "interval" (static storage).
  * @nr_callbacks: entries used in @callbacks.
  * @callbacks: calls per callback.
  * @by_event: invalidations it received, per enum mmu_notifier_event.
  */
 struct report_sub {
-	const char *name;
+	char name[REPORT_NAME];
 	const char *type;
 	unsigned int nr_callbacks;
 	struct report_count callbacks[REPORT_MAX_COUNTS];

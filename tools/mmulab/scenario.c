@@ -19,7 +19,7 @@ const struct scenario scenarios[] = {
 			   "counting notifier, an HMM-style mirror and a VM; "
 			   "then a guest twice its host's RAM under reclaim, "
 			   "swap and KSM",
-		.run = scenario_default,
+		.text = scn_default,
 	},
 	{
 		.name = "fault-race",

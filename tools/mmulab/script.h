@@ -71,6 +71,9 @@ enum stmt_kind {
 	ST_XPMEM,	/* an exported segment (top) */
 	ST_XPMEM_DEV,	/* an importer thread (workload) */
 	ST_RECORD,	/* a named number of the report */
+	ST_NOTIFIER,	/* a counting mmu_notifier */
+	ST_GUP,		/* get_user_pages_unlocked() */
+	ST_PIN,		/* pin_user_pages_remote(), a DMA store */
 	NR_STMT_KINDS,
 };
 
@@ -83,6 +86,7 @@ enum obj_kind {
 	OBJ_GRU,
 	OBJ_XPMEM,
 	OBJ_RECORD,	/* a number `record` named */
+	OBJ_NOTIFIER,
 };
 
 /* What an `expect` reads. */
@@ -97,6 +101,8 @@ enum ctr_scope {
 	CTR_VM_VCPUS,	/* VM.<kvm_vcpu_stat field>, summed over vCPUs */
 	CTR_VCPU_STAT,	/* VCPU.<kvm_vcpu_stat field> */
 	CTR_RECORD,	/* a record's value (obj) */
+	CTR_NOTIFIER_CALL, /* NOTIFIER.<counter_callback_name()> */
+	CTR_NOTIFIER_EVENT, /* NOTIFIER.<mmu_notifier_event_name()> */
 };
 
 enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
@@ -204,7 +210,8 @@ enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
        MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };
 enum { RANGE_PROC, RANGE_ADDR, RANGE_LEN, RANGE_PROT, RANGE_ADVICE,
-       RANGE_EXPECT };	/* munmap, mprotect, madvise, age */
+       RANGE_EXPECT, RANGE_AGE };	/* munmap, mprotect, madvise, age */
+enum { AGE_CLEAR_FLUSH, AGE_CLEAR, AGE_TEST };
 enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE, ADV_COLD,
        ADV_PAGEOUT };
 enum { MREMAP_PROC, MREMAP_REGION, MREMAP_LEN, MREMAP_TO };
@@ -232,8 +239,11 @@ enum { RACE_SEED };
 enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
 enum { REPLACE_PROC, REPLACE_ADDR, REPLACE_LEN };
 enum { RECLAIM_PAGES };
-enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
+enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION, MIRROR_OFF, MIRROR_LEN };
 enum { RECORD_NAME, RECORD_CTR, RECORD_MINUS };
+enum { NOTIFIER_NAME, NOTIFIER_PROC };
+enum { GUP_PROC, GUP_ADDR, GUP_VALUE, GUP_COUNT, GUP_EXPECT, GUP_INC };
+			/* gup (no VALUE), pin */
 			/* cow, mread, mwrite: ACC_* */
 
 /**
@@ -248,6 +258,8 @@ enum { RECORD_NAME, RECORD_CTR, RECORD_MINUS };
  * @gts: a GRU context.
  * @seg: an XPMEM segment.
  * @value: a record's value.
+ * @counter: a counting notifier; @counter_mm, the mm it subscribes to
+ *	(kept by the subscription until the teardown unsubscribes it).
  */
 struct rt_obj {
 	struct mm_struct *mm;
@@ -264,6 +276,8 @@ struct rt_obj {
 	struct xpmem_attachment *peer_atts[XPMEM_MAX_ATTACH];
 	struct xpmem_attachment *xatt; /* importer=: mread/mwrite use it */
 	u64 value;
+	struct counter *counter;
+	struct mm_struct *counter_mm;
 };
 
 /**

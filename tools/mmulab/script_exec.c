@@ -24,6 +24,7 @@
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/sched.h>
 
+#include "counter.h"
 #include "interrupt.h"
 #include "mmulab.h"
 #include "sample.h"
@@ -204,8 +205,21 @@ static void do_age(struct rt *rt, const struct stmt *st)
 	const struct arg *a = st->a;
 	unsigned long start = rt_addr(rt, &a[RANGE_ADDR]);
 	unsigned long len = range_len(rt, &a[RANGE_ADDR], &a[RANGE_LEN]);
-	int young = mmu_notifier_clear_flush_young(proc_mm(rt, &a[RANGE_PROC]),
-						   start, start + len);
+	struct mm_struct *mm = proc_mm(rt, &a[RANGE_PROC]);
+	int young;
+
+	/* What reclaim's, MGLRU's and khugepaged's aging send. */
+	switch (a[RANGE_AGE].set ? a[RANGE_AGE].u : AGE_CLEAR_FLUSH) {
+	case AGE_CLEAR:
+		young = mmu_notifier_clear_young(mm, start, start + len);
+		break;
+	case AGE_TEST:
+		young = mmu_notifier_test_young(mm, start);
+		break;
+	default:
+		young = mmu_notifier_clear_flush_young(mm, start, start + len);
+		break;
+	}
 
 	if (a[RANGE_EXPECT].set)
 		st_check(rt, st, !young == (a[RANGE_EXPECT].exp == EXP_OLD),
@@ -676,8 +690,11 @@ static bool do_mirror(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
 	const struct rt_obj *o = &rt->objs[a[MIRROR_REGION].obj];
+	unsigned long off = a[MIRROR_OFF].set ? PAGE_ALIGN(a[MIRROR_OFF].u) : 0;
+	unsigned long len = a[MIRROR_LEN].set ? PAGE_ALIGN(a[MIRROR_LEN].u) :
+				o->len > off ? o->len - off : 0;
 	struct dmirror *dm = dmirror_create(proc_mm(rt, &a[MIRROR_PROC]),
-					    o->addr, o->len >> PAGE_SHIFT);
+					    o->addr + off, len >> PAGE_SHIFT);
 
 	if (!st_check(rt, st, !IS_ERR(dm), "dmirror_create: %s",
 		      errno_name(PTR_ERR(dm))))
@@ -731,6 +748,10 @@ static u64 counter_value(struct rt *rt, const struct arg *a)
 	}
 	case CTR_RECORD:
 		return rt->objs[a->obj].value;
+	case CTR_NOTIFIER_CALL:
+		return counter_calls(rt->objs[a->obj].counter, a->field);
+	case CTR_NOTIFIER_EVENT:
+		return counter_starts(rt->objs[a->obj].counter, a->field);
 	case CTR_VCPU_STAT: {
 		const struct script_obj *o = &rt->s->objs[a->obj];
 
@@ -781,6 +802,88 @@ static void do_expect(struct rt *rt, const struct stmt *st)
 	}
 	st_check(rt, st, ok, "%s: the counter is %llu", st->text,
 		 (unsigned long long)v);
+}
+
+/* A counting subscriber on the process, reported at the teardown. */
+static bool do_notifier(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct rt_obj *o = &rt->objs[a[NOTIFIER_NAME].obj];
+	struct mm_struct *mm = proc_mm(rt, &a[NOTIFIER_PROC]);
+
+	o->counter = calloc(1, sizeof(*o->counter));
+	if (!st_check(rt, st, o->counter, "out of memory"))
+		return false;
+	if (!st_check(rt, st, !counter_register(o->counter, mm),
+		      "mmu_notifier_register failed")) {
+		free(o->counter);
+		o->counter = NULL;
+		return false;
+	}
+	o->counter_mm = mm;
+	return true;
+}
+
+static void notifier_teardown(struct rt *rt, unsigned int i)
+{
+	struct rt_obj *o = &rt->objs[i];
+
+	counter_report(o->counter, rt->s->objs[i].name, rt->r);
+	counter_unregister(o->counter, o->counter_mm);
+	free(o->counter);
+	o->counter = NULL;
+}
+
+/*
+ * gup: references on @count pages from ADDR (get_user_pages_unlocked()),
+ * word 0 of each checked against expect= (+inc per page), then dropped.
+ * pin: long-term write pins (pin_user_pages_remote()), a store of VALUE
+ * into each page as a device's DMA would, then unpinned; both seen.
+ */
+static void do_gup(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct mm_struct *mm = proc_mm(rt, &a[GUP_PROC]);
+	unsigned long addr = rt_addr(rt, &a[GUP_ADDR]);
+	u64 n = a[GUP_COUNT].set ? a[GUP_COUNT].u : 1;
+	u64 inc = a[GUP_INC].set ? a[GUP_INC].u : 1;
+	bool pin = st->kind == ST_PIN;
+	struct page *pages[512];
+	long got;
+
+	if (pin) {
+		mmap_read_lock(mm);
+		got = pin_user_pages_remote(mm, addr, n,
+					    FOLL_WRITE | FOLL_LONGTERM, pages);
+		mmap_read_unlock(mm);
+	} else {
+		got = get_user_pages_unlocked(mm, addr, n, pages, 0);
+	}
+	if (!st_check(rt, st, got == (long)n, "%s: %ld pages, want %llu",
+		      pin ? "pin_user_pages_remote" : "get_user_pages_unlocked",
+		      got, (unsigned long long)n))
+		n = got > 0 ? got : 0;
+	for (u64 k = 0; k < n; k++) {
+		u64 val = page_read_u64(pages[k], 0);
+
+		if (!pin) {
+			st_check(rt, st, !a[GUP_EXPECT].set ||
+					 val == a[GUP_EXPECT].u + k * inc,
+				 "gup: page %llu holds %#llx, want %#llx",
+				 (unsigned long long)k, (unsigned long long)val,
+				 (unsigned long long)(a[GUP_EXPECT].u + k * inc));
+			put_page(pages[k]);
+			continue;
+		}
+		st_check(rt, st, page_maybe_dma_pinned(pages[k]),
+			 "pin: page %llu not seen as pinned",
+			 (unsigned long long)k);
+		page_write_u64(pages[k], 0, a[GUP_VALUE].u + k * inc);
+		unpin_user_page(pages[k]);
+		st_check(rt, st, !page_maybe_dma_pinned(pages[k]),
+			 "unpin: page %llu still seen as pinned",
+			 (unsigned long long)k);
+	}
 }
 
 /* A counter's value now (less another's), named in the report. */
@@ -891,6 +994,13 @@ bool rt_do(struct rt *rt, const struct stmt *st)
 	case ST_RECORD:
 		do_record(rt, st);
 		break;
+	case ST_NOTIFIER:
+		ok = do_notifier(rt, st);
+		break;
+	case ST_GUP:
+	case ST_PIN:
+		do_gup(rt, st);
+		break;
 	default:
 		break;
 	}
@@ -972,6 +1082,9 @@ static void teardown(struct rt *rt)
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
 		if (rt->objs[i].mm)
 			mmput(rt->objs[i].mm);
+	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
+		if (rt->objs[i].counter)
+			notifier_teardown(rt, i);
 	trace_detach_all();
 	mmu_notifier_synchronize();
 	nr_free = host_nr_free_frames(rt->host);

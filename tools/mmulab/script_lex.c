@@ -13,6 +13,7 @@
 #include <mmulab/mmu_notifier.h>
 
 #include "mmulab.h"
+#include "counter.h"
 #include "script_parse.h"
 
 int perr(struct parser *p, unsigned int col, const char *fmt, ...)
@@ -186,6 +187,7 @@ const char *type_what(unsigned int type)
 	case T_DEF_GRU:
 	case T_DEF_XPMEM:
 	case T_DEF_RECORD:
+	case T_DEF_NOTIFIER:
 		return "a new name (a letter or '_', then letters, digits, "
 		       "'_' or '-')";
 	case T_LABEL:
@@ -253,6 +255,7 @@ static const char *obj_kind_name(enum obj_kind kind)
 		[OBJ_GRU] = "a GRU context",
 		[OBJ_XPMEM] = "an XPMEM segment",
 		[OBJ_RECORD] = "a record",
+		[OBJ_NOTIFIER] = "a notifier",
 	};
 
 	return names[kind];
@@ -547,6 +550,26 @@ static int host_field(const struct word *f, struct arg *a)
 	return 0;
 }
 
+/* A counting notifier's callback calls, or its starts per event. */
+static int notifier_field(const struct word *f, struct arg *a)
+{
+	const char *cb[NR_CNT_CALLBACKS], *inv[MMU_NOTIFY_NR_EVENTS];
+	int i;
+
+	for (unsigned int k = 0; k < NR_CNT_CALLBACKS; k++)
+		cb[k] = counter_callback_name(k);
+	for (unsigned int k = 0; k < MMU_NOTIFY_NR_EVENTS; k++)
+		inv[k] = mmu_notifier_event_name(k);
+	if ((i = find_name(f->s, f->len, cb, NR_CNT_CALLBACKS)) >= 0)
+		a->scope = CTR_NOTIFIER_CALL;
+	else if ((i = find_name(f->s, f->len, inv, MMU_NOTIFY_NR_EVENTS)) >= 0)
+		a->scope = CTR_NOTIFIER_EVENT;
+	else
+		return -EINVAL;
+	a->field = i;
+	return 0;
+}
+
 /* The counter names of a VM (@vm) or a vCPU; returns how many. */
 static unsigned int stat_names(bool vm, const char **names)
 {
@@ -641,11 +664,22 @@ static int parse_counter(struct parser *p, const struct word *w,
 		return 0;
 	}
 	i = is_name(&obj) ? find_obj(p, obj.s, obj.len) : -1;
+	if (i >= 0 && p->s->objs[i].kind == OBJ_NOTIFIER) {
+		a->obj = i;
+		if (notifier_field(&f, a))
+			return perr(p, f.col, "%s: a notifier has no counter "
+					      "'%.*s%s'; expected a callback "
+					      "(release, invalidate_range_start, "
+					      "...) or an event (UNMAP, CLEAR, "
+					      "...)", p->spec->name, WQ(&f));
+		return 0;
+	}
 	if (i < 0 || (p->s->objs[i].kind != OBJ_VM &&
 		      p->s->objs[i].kind != OBJ_VCPU))
-		return perr(p, w->col, "%s: '%.*s%s' is not a VM or a "
-				       "vCPU; counters belong to host, a VM or "
-				       "a vCPU", p->spec->name, WQ(&obj));
+		return perr(p, w->col, "%s: '%.*s%s' is not a VM, a vCPU or "
+				       "a notifier; counters belong to host, a "
+				       "VM, a vCPU or a notifier",
+			    p->spec->name, WQ(&obj));
 	a->obj = i;
 	if (counter_field(&p->s->objs[i], &f, a)) {
 		const char *near = near_counter(
@@ -749,6 +783,7 @@ int parse_value(struct parser *p, const struct word *w,
 	case T_DEF_GRU:
 	case T_DEF_XPMEM:
 	case T_DEF_RECORD:
+	case T_DEF_NOTIFIER:
 		return check_new_name(p, w);
 	case T_LABEL:
 		if (!is_name(w))

@@ -38,6 +38,8 @@ static const char *const advice_names[] = { "dontneed", "free", "mergeable",
 					    NULL };
 static const char *const ksm_run_names[] = { "stop", "merge", "unmerge",
 					     NULL };
+static const char *const age_names[] = { "clear_flush", "clear", "test",
+					 NULL };
 static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
 
 #define MAX_SIZE (1ULL << 48)
@@ -112,6 +114,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 	[ST_AGE] = { "age", CTX_BOTH, {
 		RANGE_ARGS,
 		[RANGE_EXPECT] = { "expect", T_EXP_AGE, OPT },
+		[RANGE_AGE] = { "kind", T_ENUM, OPT, .choices = age_names },
 	} },
 	[ST_MREMAP] = { "mremap", CTX_TOP, {
 		[MREMAP_PROC] = { "PROCESS", T_PROC, POS },
@@ -259,6 +262,8 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[MIRROR_NAME] = { "NAME", T_DEF_MIRROR, POS },
 		[MIRROR_PROC] = { "PROCESS", T_PROC, POS },
 		[MIRROR_REGION] = { "REGION", T_REGION, POS },
+		[MIRROR_OFF] = { "off", T_SIZE, OPT, 0, MAX_SIZE },
+		[MIRROR_LEN] = { "len", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
 	} },
 	[ST_MWRITE] = { "mwrite", CTX_BOTH, {
 		[ACC_WHO] = { "MIRROR", T_MIRROR, POS },
@@ -308,6 +313,24 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[RECORD_NAME] = { "NAME", T_DEF_RECORD, POS },
 		[RECORD_CTR] = { "COUNTER", T_COUNTER, POS },
 		[RECORD_MINUS] = { "minus", T_COUNTER, OPT },
+	} },
+	[ST_NOTIFIER] = { "notifier", CTX_TOP, {
+		[NOTIFIER_NAME] = { "NAME", T_DEF_NOTIFIER, POS },
+		[NOTIFIER_PROC] = { "PROCESS", T_PROC, POS },
+	} },
+	[ST_GUP] = { "gup", CTX_TOP, {
+		[GUP_PROC] = { "PROCESS", T_PROC, POS },
+		[GUP_ADDR] = { "ADDR", T_ADDR, POS },
+		[GUP_COUNT] = { "count", T_COUNT, OPT, 1, 512 },
+		[GUP_EXPECT] = { "expect", T_VALUE, OPT },
+		[GUP_INC] = { "inc", T_VALUE, OPT },
+	} },
+	[ST_PIN] = { "pin", CTX_TOP, {
+		[GUP_PROC] = { "PROCESS", T_PROC, POS },
+		[GUP_ADDR] = { "ADDR", T_ADDR, POS },
+		[GUP_VALUE] = { "VALUE", T_VALUE, POS },
+		[GUP_COUNT] = { "count", T_COUNT, OPT, 1, 512 },
+		[GUP_INC] = { "inc", T_VALUE, OPT },
 	} },
 };
 
@@ -523,7 +546,8 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "migrate, compact, reclaim, replace, wrprotect, "
 			       "cow, "
 			       "mirror, mwrite, mread, gru, xpmem, expect, "
-			       "record, workload or race%s%s%s",
+			       "record, notifier, gup, pin, workload or "
+			       "race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");

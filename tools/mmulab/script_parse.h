@@ -22,6 +22,7 @@ enum arg_type {
 	T_DEF_GRU,
 	T_DEF_XPMEM,
 	T_DEF_RECORD,
+	T_DEF_NOTIFIER,
 	T_PROC,
 	T_REGION,
 	T_VM,

@@ -435,6 +435,9 @@ int sem_stmt(struct parser *p)
 	case ST_RECORD:
 		return def_named(p, w[RECORD_NAME], OBJ_RECORD, -1,
 				 &a[RECORD_NAME]);
+	case ST_NOTIFIER:
+		return def_named(p, w[NOTIFIER_NAME], OBJ_NOTIFIER,
+				 a[NOTIFIER_PROC].obj, &a[NOTIFIER_NAME]);
 	case ST_KSM:
 		if (!a[KSM_SCAN].set && !a[KSM_RUN].set)
 			return perr(p, p->end_col, "ksm: give scan=N, run=WORD "
