@@ -331,6 +331,13 @@ void run_workload(struct rt *rt, unsigned int i);
 u64 splitmix64(u64 x);
 
 /**
+ * prandom_next() - the next number of the tool's one pseudo-random
+ * stream (xorshift64*) whose state is *@state, never 0: seed it with
+ * splitmix64(seed) | 1.
+ */
+u64 prandom_next(u64 *state);
+
+/**
  * run_race() - run the race whose `race` statement is @rt->s->stmts[@i],
  * to its `end` (race.c).
  */
