@@ -102,6 +102,7 @@ static unsigned long range_len(const struct rt *rt, const struct arg *addr,
 static bool do_host(struct rt *rt, const struct stmt *h)
 {
 	struct host_config cfg;
+	char name[24];
 
 	script_host_config(h, &cfg);
 	rt->host = host_create(&cfg);
@@ -118,7 +119,10 @@ static bool do_host(struct rt *rt, const struct stmt *h)
 		rt->host = NULL;
 		return false;
 	}
-	sample_add_host(rt->host, "host");
+	/* A later host is named after its line: "host@12". */
+	snprintf(name, sizeof(name), h && (int)(h - rt->s->stmts) != rt->s->host
+				     ? "host@%u" : "host", h ? h->line : 0);
+	sample_add_host(rt->host, name);
 	return true;
 }
 
