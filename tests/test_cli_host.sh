@@ -3,21 +3,13 @@
 #
 # Every host setting and the reclaim hints, from the scenario language:
 # MADV_COLD and MADV_PAGEOUT, swap, kswapd and its watermarks, the OOM
-# killer; and what host_create() refuses, reported at the host line.
+# killer, KSM's max_page_sharing; what host_create() refuses, reported at
+# the host line; several hosts in one file; records, and the built-ins'
+# headline numbers as report fields (swap-guest, ksm-change-pte).
 set -u
 
 mmulab=${MMULAB:?}
 . "$(dirname "$0")/cli_lib.sh"
-
-# passes FILE [ARGS...]: mmulab run --quiet must exit 0 and say ok.
-passes() {
-	"$mmulab" run --quiet "$@" >"$tmp/out" 2>"$tmp/err"
-	status=$?
-	if [ "$status" != 0 ] || ! grep -q ': ok, ' "$tmp/out"; then
-		fail "run $*: exit $status"
-		cat "$tmp/out" "$tmp/err"
-	fi
-}
 
 # MADV_COLD ages the pages (the next aging pass finds them old);
 # MADV_PAGEOUT writes every one to swap, and they read back from it.

@@ -10,16 +10,6 @@ set -u
 mmulab=${MMULAB:?}
 . "$(dirname "$0")/cli_lib.sh"
 
-# passes ARGS...: mmulab run --quiet ARGS must exit 0 and say ok.
-passes() {
-	"$mmulab" run --quiet "$@" >"$tmp/out" 2>"$tmp/err"
-	status=$?
-	if [ "$status" != 0 ] || ! grep -q ': ok, ' "$tmp/out"; then
-		fail "run $*: exit $status"
-		cat "$tmp/out" "$tmp/err"
-	fi
-}
-
 # show prints a built-in's script as it is in the source tree.
 "$mmulab" show fault-race >"$tmp/fr.mmu" || fail "show fault-race"
 cmp -s "$tmp/fr.mmu" "$SRCDIR/tools/mmulab/scenarios/fault-race.mmu" ||
