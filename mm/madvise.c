@@ -122,7 +122,9 @@ static unsigned long cold_or_pageout_table(struct vm_area_struct *vma,
 }
 
 /*
- * MADV_COLD and MADV_PAGEOUT of one VMA's part (row 9 and row 10).  Only
+ * MADV_COLD and MADV_PAGEOUT of one VMA's part (COLD sends nothing;
+ * PAGEOUT, reclaim's CLEAR of each page: docs/architecture.md, "What each
+ * primary operation sends").  Only
  * pages this mapping alone maps are touched, and no KSM page.  COLD
  * clears the CPU accessed bits, without telling secondary MMUs (Linux
  * does not either), and deactivates the pages.  PAGEOUT takes them off the LRU in batches

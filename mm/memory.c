@@ -775,7 +775,8 @@ static void map_swap_page(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
- * A fault on a swap entry (row 1: a fill, no notification): find the
+ * A fault on a swap entry (a fill: no notification, docs/architecture.md
+ * "What each primary operation sends", swap-in): find the
  * page in the swap cache or read it from its slot, lock it, and map it if
  * the PTE still holds the entry.  The page lock keeps reclaim from
  * unmapping or evicting the page meanwhile; the PTE check catches a zap

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Page migration: move a page, its contents and every mapping of it, to
- * another frame (the kernel's migrate_pages() for one small folio; row 14
- * of the reference table).
+ * another frame (the kernel's migrate_pages() for one small folio; a CLEAR
+ * invalidation of the page per mapping, as docs/architecture.md's "What
+ * each primary operation sends" lists).
  *
  *   lock the old page
  *   per mapping (rmap walk): invalidate_range_start, PTE cleared and

@@ -248,12 +248,13 @@ static void host_init_frames(struct host *host)
  * one.  The defaults leave room for a batch of reclaim to land before the
  * free list runs dry.
  */
-static int host_set_watermarks(struct host *host)
+static int watermarks_of(const struct host_config *cfg, unsigned long *lowp,
+			 unsigned long *highp)
 {
-	unsigned long low = host->cfg.wmark_low, high = host->cfg.wmark_high;
+	unsigned long low = cfg->wmark_low, high = cfg->wmark_high;
 
 	if (!low) {
-		low = host->cfg.nr_frames / 64;
+		low = cfg->nr_frames / 64;
 		if (low < 4)
 			low = 4;
 		if (high && low >= high)
@@ -261,11 +262,42 @@ static int host_set_watermarks(struct host *host)
 	}
 	if (!high)
 		high = 2 * low;
-	if (!low || low >= high || high >= host->cfg.nr_frames)
+	if (!low || low >= high || high >= cfg->nr_frames)
 		return -EINVAL;
-	host->wmark_low = low;
-	host->wmark_high = high;
+	*lowp = low;
+	*highp = high;
 	return 0;
+}
+
+int host_config_check(const struct host_config *cfg, const char **why)
+{
+	unsigned long low, high;
+	const char *bad = NULL;
+
+	if (!cfg)
+		bad = "no configuration";
+	else if (cfg->nr_frames < 16 || cfg->nr_frames >= PFN_NONE)
+		bad = "nr_frames must be at least 16";
+	else if ((unsigned int)cfg->content > HOST_CONTENT_TAG)
+		bad = "unknown content";
+	else if ((unsigned int)cfg->change_pte > CHANGE_PTE_DIRECT)
+		bad = "unknown change_pte mode";
+	else if ((unsigned int)cfg->ksm_run > KSM_RUN_MERGE)
+		bad = "ksm_run must be KSM_RUN_STOP or KSM_RUN_MERGE";
+	else if ((unsigned int)cfg->thp > THP_ALWAYS)
+		bad = "unknown thp mode";
+	else if (cfg->shared_frames && cfg->content != HOST_CONTENT_DATA)
+		bad = "shared_frames needs content data";
+	else if (cfg->ksm_max_page_sharing == 1)
+		bad = "ksm_max_page_sharing must be 0 (256) or at least 2";
+	else if (cfg->swap_slots >= MAX_SWAP_SLOTS)
+		bad = "swap_slots must be below 1 << 28";
+	else if (watermarks_of(cfg, &low, &high))
+		bad = "watermarks must satisfy 0 < wmark_low < wmark_high < "
+		      "nr_frames";
+	if (why)
+		*why = bad;
+	return bad ? -EINVAL : 0;
 }
 
 struct host *host_create(const struct host_config *cfg)
@@ -273,11 +305,7 @@ struct host *host_create(const struct host_config *cfg)
 	struct host *host;
 	int err;
 
-	if (!cfg || cfg->nr_frames < 16 || cfg->nr_frames >= PFN_NONE ||
-	    (unsigned int)cfg->content > HOST_CONTENT_TAG ||
-	    (unsigned int)cfg->change_pte > CHANGE_PTE_DIRECT ||
-	    (unsigned int)cfg->ksm_run > KSM_RUN_MERGE ||
-	    (cfg->shared_frames && cfg->content != HOST_CONTENT_DATA))
+	if (host_config_check(cfg, NULL))
 		return ERR_PTR(-EINVAL);
 	host = calloc(1, sizeof(*host));
 	if (!host)
@@ -285,10 +313,7 @@ struct host *host_create(const struct host_config *cfg)
 	host->magic = HOST_MAGIC;
 	host->cfg = *cfg;
 	host->mem_fd = -1;
-	if (host_set_watermarks(host)) {
-		free(host);
-		return ERR_PTR(-EINVAL);
-	}
+	watermarks_of(cfg, &host->wmark_low, &host->wmark_high);
 	host->pages = map_zeroed(cfg->nr_frames * sizeof(struct page));
 	if (cfg->shared_frames)
 		host->mem = map_shared_frames(host, cfg->nr_frames * PAGE_SIZE);

@@ -28,7 +28,7 @@ has() {
 "$check" "$docs/report.schema.json" "$tmp/r.json" >"$tmp/why" ||
 	{ fail "swap-guest's series do not fit the schema"; cat "$tmp/why"; }
 has "$tmp/r.json" "swap-guest --json" '"clock":"us"' '"kind":"vm"' \
-	'"name":"notifiers"' '"name":"pinned"' '"pages_4k":[' '"swapped":['
+	'"name":"notifiers"' '"name":"baseline"' '"pages_4k":[' '"swapped":['
 "$mmulab" run fault-race --seed 3 --json >"$tmp/s1.json" &&
 	"$mmulab" run fault-race --seed 3 --json >"$tmp/s2.json" ||
 	fail "fault-race --seed 3 --json"
@@ -81,14 +81,15 @@ if ! command -v gnuplot >/dev/null; then
 	exit 0
 fi
 
-# swap-guest: a panel per host and VM of each phase, named series.
+# swap-guest: a panel for its host and for the VM of each phase (the
+# notifier guest, then the pinned baseline), named series.
 "$mmulab" run swap-guest --quiet --plot "$tmp/swap.svg" >/dev/null ||
 	fail "swap-guest --plot"
 has "$tmp/swap.svg" "swap-guest's SVG" \
-	"host notifiers: frames, swap and KSM" \
-	"host notifiers: invalidations started" \
+	"host host: frames, swap and KSM" \
+	"host host: invalidations started" \
 	"vm notifiers: SPTEs present, faults, retries by reason, TLB flushes" \
-	"host pinned: frames, swap and KSM" "vm pinned: SPTEs present" \
+	"vm baseline: SPTEs present" \
 	">frames_used<" ">frames_free<" ">swapped<" ">pages_4k<" \
 	">pf_taken<" ">pf_fixed<" ">CLEAR<" ">time (ms)<"
 

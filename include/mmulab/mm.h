@@ -190,6 +190,9 @@ enum ksm_run_mode {
  *	begin meanwhile); KSM_RUN_STOP (0) does not.
  * @ksm_pages_to_scan: pages ksmd scans per batch; 0 means 100.
  * @ksm_sleep_millisecs: ksmd's sleep between batches; 0 means 20.
+ * @ksm_max_page_sharing: most mappings of one KSM page; more pages with
+ *	the same contents make another KSM page, chained to the full ones
+ *	(Linux's max_page_sharing).  0 means 256; else at least 2.
  * @swap_slots: size of the host's swap device in 4 KiB slots (a slot
  *	holds a tag in tag mode); 0 for none.  At most 1 << 28.
  * @wmark_low: kswapd is woken when fewer frames than this are free;
@@ -217,6 +220,7 @@ struct host_config {
 	enum ksm_run_mode ksm_run;
 	unsigned int ksm_pages_to_scan;
 	unsigned int ksm_sleep_millisecs;
+	unsigned int ksm_max_page_sharing;
 	unsigned long swap_slots;
 	unsigned long wmark_low;
 	unsigned long wmark_high;
@@ -307,6 +311,18 @@ struct host *host_create(const struct host_config *cfg);
  *	detached and freed first.
  */
 int host_destroy(struct host *host);
+
+/**
+ * host_config_check() - the checks host_create() makes of @cfg, without
+ * creating anything, so that a front end can say what is wrong.
+ * @cfg: the configuration.
+ * @why: if not NULL, set to a sentence naming the first bad field, or to
+ *	NULL when @cfg is valid.
+ *
+ * Return: 0 if host_create() would accept @cfg (memory permitting),
+ * -EINVAL otherwise.
+ */
+int host_config_check(const struct host_config *cfg, const char **why);
 
 /** host_config_of() - the configuration @host was created with. */
 const struct host_config *host_config_of(const struct host *host);
@@ -707,6 +723,9 @@ long do_mremap(struct mm_struct *mm, unsigned long addr,
  * @full_scans: passes completed over every mergeable area.
  * @pages_scanned: pages looked at, in total.
  * @stable_nodes: KSM pages known to KSM, mapped or not yet pruned.
+ * @stable_node_chains: contents shared by more than max_page_sharing
+ *	mappings, so held by several KSM pages (a chain).
+ * @stable_node_dups: the KSM pages of those chains.
  */
 struct ksm_stats {
 	unsigned long pages_shared;
@@ -716,6 +735,8 @@ struct ksm_stats {
 	unsigned long full_scans;
 	unsigned long pages_scanned;
 	unsigned long stable_nodes;
+	unsigned long stable_node_chains;
+	unsigned long stable_node_dups;
 };
 
 /**

@@ -689,8 +689,10 @@ bool mutex_is_owner(struct mutex *lock);
 
 /**
  * struct rw_semaphore - a sleeping, writer-preferring reader-writer lock.
- * @val: bits 0-29 count readers, bit 30 marks a writer holding it, bit 31
- *       marks writers waiting (new readers then wait too).
+ * @val: bits 0-28 count readers, bit 29 marks a writer waiting (new
+ *       readers then wait too), bit 30 a writer holding it, bit 31 that
+ *       someone may sleep on the word (the releaser wakes them); the
+ *       layout kernel/locking/locks.c defines (RW_READERS ... RW_SLEEPERS).
  * @owner: task id of the writer plus one, 0 when no writer holds it.
  * @class: lock class id.
  */

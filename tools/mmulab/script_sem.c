@@ -27,15 +27,62 @@ static int def_named(struct parser *p, const struct word *w,
 	return 0;
 }
 
+void script_host_config(const struct stmt *h, struct host_config *cfg)
+{
+	const struct arg *a = h ? h->a : NULL;
+
+	*cfg = (struct host_config){
+		.nr_frames = 4096,
+		.content = HOST_CONTENT_DATA,
+		.change_pte = CHANGE_PTE_NONE,
+	};
+	if (!a)
+		return;
+	if (a[HOST_FRAMES].set)
+		cfg->nr_frames = a[HOST_FRAMES].u;
+	if (a[HOST_CONTENT].set)
+		cfg->content = a[HOST_CONTENT].u;
+	if (a[HOST_CHANGE_PTE].set)
+		cfg->change_pte = a[HOST_CHANGE_PTE].u;
+	if (a[HOST_KSM].set)
+		cfg->ksm_run = a[HOST_KSM].u;
+	if (a[HOST_KSM_PAGES].set)
+		cfg->ksm_pages_to_scan = a[HOST_KSM_PAGES].u;
+	if (a[HOST_KSM_SLEEP].set)
+		cfg->ksm_sleep_millisecs = a[HOST_KSM_SLEEP].u / 1000000;
+	if (a[HOST_SWAP].set)
+		cfg->swap_slots = a[HOST_SWAP].u;
+	cfg->shared_frames = a[HOST_SHARED].set;
+	if (a[HOST_THP].set)
+		cfg->thp = (int)a[HOST_THP].u; /* enum thp_mode's order */
+	if (a[HOST_WMARK_LOW].set)
+		cfg->wmark_low = a[HOST_WMARK_LOW].u;
+	if (a[HOST_WMARK_HIGH].set)
+		cfg->wmark_high = a[HOST_WMARK_HIGH].u;
+	if (a[HOST_KSM_MAX_SHARING].set)
+		cfg->ksm_max_page_sharing = a[HOST_KSM_MAX_SHARING].u;
+	cfg->kswapd = a[HOST_KSWAPD].set;
+	cfg->oom_kill = a[HOST_OOM_KILL].set;
+}
+
+/*
+ * The first `host` statement must come first; a later one replaces the
+ * host, and every name but the records goes with the old one.  What
+ * host_create() would refuse is reported here, in its words.
+ */
 static int sem_host(struct parser *p)
 {
-	if (p->s->host >= 0)
-		return perr(p, p->col0, "host: given twice (first at line %u)",
-			    p->s->stmts[p->s->host].line);
-	if (p->s->nr_stmts > 1)
-		return perr(p, p->col0, "host: must come before every other "
-					"statement");
-	p->s->host = p->s->nr_stmts - 1;
+	struct host_config cfg;
+	const char *why;
+
+	if (p->s->host < 0 && p->s->nr_stmts == 1)
+		p->s->host = 0;
+	else
+		p->host++;
+	script_host_config(p->st, &cfg);
+	if (host_config_check(&cfg, &why))
+		return perr(p, p->col0, "host: host_create() refuses this "
+			    "configuration: %s", why);
 	return 0;
 }
 
@@ -342,9 +389,9 @@ static int sem_store(struct parser *p)
 
 	if (!e->set || e->exp != EXP_VALUE)
 		return 0;
-	return perr(p, e->col, "%s: a store expects no value: expect=fault%s",
-		    p->spec->name,
-		    p->st->kind == ST_GWRITE ? " or expect=mmio" : "");
+	return perr(p, e->col, "%s: a store expects no value: expect=fault%s "
+		    "or expect=nomem", p->spec->name,
+		    p->st->kind == ST_GWRITE ? ", expect=mmio" : "");
 }
 
 static int sem_task(struct parser *p);
@@ -387,6 +434,12 @@ int sem_stmt(struct parser *p)
 		return sem_store(p);
 	case ST_VM:
 		return sem_vm(p, w[VM_NAME]);
+	case ST_RECORD:
+		return def_named(p, w[RECORD_NAME], OBJ_RECORD, -1,
+				 &a[RECORD_NAME]);
+	case ST_NOTIFIER:
+		return def_named(p, w[NOTIFIER_NAME], OBJ_NOTIFIER,
+				 a[NOTIFIER_PROC].obj, &a[NOTIFIER_NAME]);
 	case ST_KSM:
 		if (!a[KSM_SCAN].set && !a[KSM_RUN].set)
 			return perr(p, p->end_col, "ksm: give scan=N, run=WORD "
