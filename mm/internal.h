@@ -266,10 +266,12 @@ struct task_struct;
  * @free_lock: guards the free list.
  * @free_head: first free frame, linked through lru_next; ~0U when empty.
  * @free_tail: last frame of that list; ~0U when empty.
- * @free_uninit: frames at and above it were never handed out: free, off
- *	the list, their struct pages untouched (zero, never faulted in), so
- *	a host costs memory for the frames it used, not for its size.  They
- *	follow the list's tail, lowest first.
+ * @free_uninit, @free_uninit_end: the frames in [@free_uninit,
+ *	@free_uninit_end) were never handed out: free, off the list, their
+ *	struct pages untouched (zero, never faulted in), so a host costs
+ *	memory for the frames it used, not for its size.  Order-0
+ *	allocations take them from the bottom, after the list's tail; huge
+ *	pages from the top.
  * @nr_free: free frames (on the free list, or never used).
  * @nr_mms: address spaces alive.
  * @mmlist_lock: guards @mmlist.
@@ -307,7 +309,7 @@ struct host {
 	u8 *mem;
 	int mem_fd; /* the memfd behind @mem (cfg.shared_frames), or -1 */
 	spinlock_t free_lock;
-	u32 free_head, free_tail, free_uninit;
+	u32 free_head, free_tail, free_uninit, free_uninit_end;
 	atomic_long_t nr_free;
 	atomic_t nr_mms;
 	spinlock_t mmlist_lock;

@@ -203,22 +203,35 @@ static struct page *frame_first_use(struct host *host, u32 pfn)
  * so that the frame @pfn (a compaction target) can be taken.  Under
  * free_lock.
  */
+static void free_list_append(struct host *host, u32 f)
+{
+	struct page *page = frame_first_use(host, f);
+
+	page->lru_next = PFN_NONE;
+	page->lru_prev = host->free_tail;
+	if (host->free_tail != PFN_NONE)
+		host->pages[host->free_tail].lru_next = f;
+	else
+		host->free_head = f;
+	host->free_tail = f;
+	SetPageFlag(page, PG_buddy);
+}
+
 static void free_list_grow(struct host *host, unsigned long pfn)
 {
 	while (host->free_uninit < pfn) {
 		u32 f = host->free_uninit;
-		struct page *page = frame_first_use(host, f);
 
 		__atomic_store_n(&host->free_uninit, f + 1, __ATOMIC_RELAXED);
-		page->lru_next = PFN_NONE;
-		page->lru_prev = host->free_tail;
-		if (host->free_tail != PFN_NONE)
-			host->pages[host->free_tail].lru_next = f;
-		else
-			host->free_head = f;
-		host->free_tail = f;
-		SetPageFlag(page, PG_buddy);
+		free_list_append(host, f);
 	}
+}
+
+/* Is @pfn never used yet?  Under free_lock, or a hint without it. */
+static bool frame_uninit(struct host *host, unsigned long pfn)
+{
+	return pfn >= __atomic_load_n(&host->free_uninit, __ATOMIC_RELAXED) &&
+	       pfn < __atomic_load_n(&host->free_uninit_end, __ATOMIC_RELAXED);
 }
 
 static void host_init_frames(struct host *host)
@@ -235,6 +248,7 @@ static void host_init_frames(struct host *host)
 	host->free_head = host->free_tail = PFN_NONE;
 	/* Every frame but 0 is free; each is set up at its first use. */
 	host->free_uninit = ZERO_PFN + 1;
+	host->free_uninit_end = host->cfg.nr_frames;
 	atomic_long_set(&host->nr_free, host->cfg.nr_frames - 1);
 	/* Frame 0: the shared zero page, never freed, always zero. */
 	host->pages[ZERO_PFN].flags.counter = flags0 | (1UL << PG_reserved);
@@ -495,7 +509,7 @@ static struct page *__alloc_page(struct host *host, unsigned long init_flags)
 	if (pfn != PFN_NONE) {
 		page = &host->pages[pfn];
 		free_list_del(host, page);
-	} else if (host->free_uninit < host->cfg.nr_frames) {
+	} else if (host->free_uninit < host->free_uninit_end) {
 		page = frame_first_use(host, host->free_uninit);
 		/* Read unlocked by isolate_free_page()'s quick check. */
 		__atomic_store_n(&host->free_uninit, host->free_uninit + 1,
@@ -519,12 +533,10 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 {
 	struct page *page = pfn_to_page(host, pfn);
 
-	if (!page || (!PageFlag(page, PG_buddy) &&
-		      pfn < __atomic_load_n(&host->free_uninit,
-					    __ATOMIC_RELAXED)))
+	if (!page || (!PageFlag(page, PG_buddy) && !frame_uninit(host, pfn)))
 		return NULL;
 	spin_lock(&host->free_lock);
-	if (pfn >= host->free_uninit) {
+	if (frame_uninit(host, pfn)) {
 		free_list_grow(host, pfn + 1);
 	} else if (!PageFlag(page, PG_buddy)) {
 		spin_unlock(&host->free_lock);
@@ -536,15 +548,12 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 	return page;
 }
 
-/*
- * Is the aligned run of HPAGE_PMD_NR frames at @base all free (on the free
- * list, or never used)?  free_lock held: PG_buddy changes only under it,
- * so the reads need no ordering.
- */
+/* Is the aligned run of HPAGE_PMD_NR frames at @base all free?  free_lock
+ * held: PG_buddy changes only under it, so the reads need no ordering. */
 static bool huge_run_free(struct host *host, unsigned long base)
 {
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
-		if (base + i < host->free_uninit &&
+		if (!frame_uninit(host, base + i) &&
 		    !(atomic_long_observe(&host->pages[base + i].flags) &
 		      (1UL << PG_buddy)))
 			return false;
@@ -552,56 +561,59 @@ static bool huge_run_free(struct host *host, unsigned long base)
 }
 
 /*
- * Take the run at @base off the free list and out of the never-used
- * frames.  Under free_lock.
+ * Take the free run at @base: its frames on the free list off it, its
+ * never-used frames out of the never-used range [free_uninit,
+ * free_uninit_end).  A run at the bottom of that range moves its start
+ * (the frames below the run's end join the list, as compaction's would);
+ * any other moves its end down to the run, the never-used frames above
+ * the run (fewer than a run, since runs are taken from the top) joining
+ * the list.  free_lock held.
  */
 static void huge_run_take(struct host *host, unsigned long base)
 {
 	unsigned long end = base + HPAGE_PMD_NR;
 
-	/* Frames below the run that were never used join the free list. */
-	if (host->free_uninit < base)
-		free_list_grow(host, base);
-	for (unsigned long pfn = base; pfn < end; pfn++) {
-		if (pfn < host->free_uninit)
-			free_list_del(host, &host->pages[pfn]);
-		else
-			frame_first_use(host, pfn);
+	if (base <= host->free_uninit && end > host->free_uninit) {
+		free_list_grow(host, end < host->free_uninit_end
+					     ? end
+					     : host->free_uninit_end);
+	} else if (frame_uninit(host, base)) {
+		for (unsigned long f = end; f < host->free_uninit_end; f++)
+			free_list_append(host, f);
+		__atomic_store_n(&host->free_uninit_end, base,
+				 __ATOMIC_RELAXED);
 	}
-	if (host->free_uninit < end)
-		__atomic_store_n(&host->free_uninit, end, __ATOMIC_RELAXED);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
+		struct page *page = &host->pages[base + i];
+
+		if (PageFlag(page, PG_buddy))
+			free_list_del(host, page);
+		else
+			frame_first_use(host, base + i);
+	}
 }
 
 /**
  * alloc_huge_page() - an order-9 compound page: 512 free frames aligned
  * to 2 MiB, the first PG_head, the others PG_tail, each with one
  * reference (see <mmulab/huge_mm.h> for why each keeps its own).  The
- * model's free list is not a buddy allocator.  The first aligned run of
- * never-used frames is taken when there is one (putting at most 511
- * frames below it on the free list: the cost stays proportional to what
- * is used); otherwise the runs are searched from the top of memory, where
- * order-0 allocations come last.  No reclaim or compaction is tried for
- * them (a THP fault falls back to 4 KiB, as Linux's defrag=madvise does
- * for a VMA without MADV_HUGEPAGE).
+ * model's free list is not a buddy allocator: the runs are searched from
+ * the top of memory, where order-0 allocations come last, and no reclaim
+ * or compaction is tried for them (a THP fault falls back to 4 KiB, as
+ * Linux's defrag=madvise does for a VMA without MADV_HUGEPAGE).
  * Return: the head page, or NULL.
  */
 struct page *alloc_huge_page(struct host *host)
 {
 	unsigned long nr = host->cfg.nr_frames & ~(HPAGE_PMD_NR - 1);
-	unsigned long base = 0, fresh;
+	unsigned long base = 0;
 
 	spin_lock(&host->free_lock);
-	fresh = (host->free_uninit + HPAGE_PMD_NR - 1) & ~(HPAGE_PMD_NR - 1);
-	if (fresh + HPAGE_PMD_NR <= nr) {
-		base = fresh;
-	} else {
-		/* Frame 0 is the zero page: run 0 is never free. */
-		for (unsigned long b = nr; b >= 2 * HPAGE_PMD_NR;
-		     b -= HPAGE_PMD_NR) {
-			if (huge_run_free(host, b - HPAGE_PMD_NR)) {
-				base = b - HPAGE_PMD_NR;
-				break;
-			}
+	/* Frame 0 is the zero page: run 0 is never free. */
+	for (unsigned long b = nr; b >= 2 * HPAGE_PMD_NR; b -= HPAGE_PMD_NR) {
+		if (huge_run_free(host, b - HPAGE_PMD_NR)) {
+			base = b - HPAGE_PMD_NR;
+			break;
 		}
 	}
 	if (base)

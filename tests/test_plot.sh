@@ -121,10 +121,10 @@ has "$tmp/c.svg" "check's SVG" "strategy random: 5 runs" \
 has "$tmp/b.svg" "bounded check's SVG" "strategy bounded: 4 runs" \
 	"4 distinct schedules"
 # With a mutant the search goes on past the first violation.
-"$mmulab" check gru-race --mutant gru-fill-no-recheck --seeds 40 --jobs 2 \
+"$mmulab" check fault-race --mutant skip-seq-check --seeds 120 --jobs 2 \
 	--plot "$tmp/m.svg" >/dev/null
 [ $? = 1 ] || fail "check --mutant --plot: exit status"
-grep -qE 'strategy (random|pct): 20 runs, [1-9][0-9]* violations' \
+grep -qE 'strategy (random|pct): 60 runs, [1-9][0-9]* violations' \
 	"$tmp/m.svg" || fail "check --mutant --plot: no violation counted"
 
 [ "$failures" = 0 ] || exit 1
