@@ -85,6 +85,7 @@ for size in 4K 16K; do
 		{ echo "FAIL: xpmem-end-only, $size zaps: not INV-6"; fail=1; }
 done
 expect_found thp-split-race thp-split-no-notify 10
+expect_found mirror-race hmm-no-retry-check 1000
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
 # guest store goes through while the page is read-only.

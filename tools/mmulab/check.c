@@ -111,6 +111,7 @@ static const struct {
 	{ MUTANT_XPMEM_END_ONLY, "xpmem-race" },
 	{ MUTANT_XPMEM_ACK_BEFORE_DROP, "xpmem-race" },
 	{ MUTANT_THP_SPLIT_NO_NOTIFY, "thp-split-race" },
+	{ MUTANT_HMM_NO_RETRY_CHECK, "mirror-race" },
 };
 
 const char *check_race_text(const char *name)

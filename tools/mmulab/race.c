@@ -21,8 +21,8 @@
  * store begun and finished around the access, MAP_FIXED replacement,
  * munmap and MADV_DONTNEED of private memory resetting it to zero.  A
  * read must return a value written no earlier than the last store that
- * finished before the read began.  Accesses the host refuses (-EFAULT, an
- * MMIO exit) are not failures in a race: the operations race with
+ * finished before the read began.  Accesses the host refuses (-EFAULT,
+ * -EPERM, an MMIO exit) are not failures in a race: the operations race with
  * munmap and mprotect on purpose.
  */
 #include <stdio.h>
@@ -430,7 +430,7 @@ static void race_access(struct race *rc, const struct stmt *st)
 			from = w->done;
 		}
 		ret = access_one(rt, st, addr, val, &val);
-		if (ret == -EFAULT || ret == KVM_EXIT_MMIO)
+		if (ret == -EFAULT || ret == -EPERM || ret == KVM_EXIT_MMIO)
 			continue;
 		if (!report_check(rt->r, !ret, "line %u: %s %#llx: %s",
 				  st->line, stmt_name(st->kind),
