@@ -475,6 +475,23 @@ int dmirror_cmd_write(struct dmirror *d, struct dmirror_cmd *cmd)
 	return dmirror_cmd_access(d, cmd, true);
 }
 
+int dmirror_cmd_fault(struct dmirror *d, struct dmirror_cmd *cmd, bool write)
+{
+	unsigned long end;
+	int ret;
+
+	if (!d || !cmd || !dmirror_range_ok(d, cmd->addr, cmd->npages) ||
+	    (cmd->addr & ~PAGE_MASK))
+		return -EINVAL;
+	end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	cmd->cpages = 0;
+	cmd->faults = 1;
+	ret = dmirror_fault(d, cmd->addr, end, write);
+	if (!ret)
+		cmd->cpages = cmd->npages;
+	return ret;
+}
+
 static int dmirror_access(struct dmirror *d, unsigned long addr, u64 *val,
 			  bool write)
 {

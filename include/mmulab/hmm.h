@@ -248,6 +248,19 @@ int dmirror_cmd_read(struct dmirror *dmirror, struct dmirror_cmd *cmd);
 int dmirror_cmd_write(struct dmirror *dmirror, struct dmirror_cmd *cmd);
 
 /**
+ * dmirror_cmd_fault() - fault a range into the device table, reading and
+ * writing nothing: one hmm_range_fault() call per 64 pages, as a device
+ * prefetch.
+ * @dmirror: the mirror.
+ * @cmd: the command (@cmd->ptr unused); @cmd->cpages counts the pages
+ *	installed.
+ * @write: fault writable.
+ * Return: 0, -EFAULT, -EPERM (@write to a read-only VMA), -EINVAL, -EBUSY.
+ */
+int dmirror_cmd_fault(struct dmirror *dmirror, struct dmirror_cmd *cmd,
+		      bool write);
+
+/**
  * dmirror_cmd_snapshot() - what the CPU maps in a range, without
  * faulting anything (hmm_range_fault() with no request flags).
  * @dmirror: the mirror.

@@ -71,6 +71,8 @@ enum stmt_kind {
 	ST_GRU_DEV,	/* its device thread (workload) */
 	ST_XPMEM,	/* an exported segment (top) */
 	ST_XPMEM_DEV,	/* an importer thread (workload) */
+	ST_HMM_FAULT,	/* hmm_range_fault() through a mirror */
+	ST_HMM_SNAPSHOT,
 	NR_STMT_KINDS,
 };
 
@@ -226,6 +228,9 @@ enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
 enum { REPLACE_PROC, REPLACE_ADDR, REPLACE_LEN };
 enum { RECLAIM_PAGES };
 enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
+enum { HMMF_WHO, HMMF_ADDR, HMMF_LEN, HMMF_WRITE, HMMF_EXPECT };
+enum { HMMF_OK, HMMF_EFAULT, HMMF_EPERM };
+enum { HMMS_NONE, HMMS_READ, HMMS_WRITE, HMMS_ZERO, HMMS_ERROR };
 			/* cow, mread, mwrite: ACC_* */
 
 /**
