@@ -6,7 +6,8 @@
  *  - "counter", a struct mmu_notifier that maps nothing and counts every
  *    callback (see counter.c);
  *  - "mirror", an HMM-style device page table of MIRROR_PAGES pages of the
- *    private mapping, kept coherent by an interval notifier (mirror.c);
+ *    private mapping, filled through hmm_range_fault() and kept coherent
+ *    by an interval notifier (drivers/hmm/dmirror.c);
  *  - "vm0", a KVM VM whose memslot maps GUEST_PAGES pages of guest RAM,
  *    with NR_VCPUS vCPUs run by their own tasks (guest.c).
  *
@@ -27,7 +28,7 @@
 
 #include "counter.h"
 #include "guest.h"
-#include "mirror.h"
+#include <mmulab/hmm.h>
 #include "mmulab.h"
 #include "sample.h"
 #include "trace.h"
@@ -83,9 +84,8 @@ static const unsigned long word_offset[NR_WORDS] = { 0, PAGE_SIZE - 8 };
  * @mm: the process.
  * @child: its fork.
  * @counter: the counting subscriber (on @mm).
- * @mirror: the mirror (on @mm).
+ * @mirror: the mirror (on @mm), NULL until it is created.
  * @counter_on: @counter is registered.
- * @mirror_on: @mirror is inserted.
  * @priv: private anonymous mapping of PRIV_PAGES pages.
  * @child_priv: where @child maps its copy of it (@priv moves on mremap).
  * @shared: shared anonymous mapping of SHARED_PAGES pages.
@@ -104,9 +104,8 @@ struct demo {
 	struct mm_struct *mm;
 	struct mm_struct *child;
 	struct counter counter;
-	struct mirror mirror;
+	struct dmirror *mirror;
 	bool counter_on;
-	bool mirror_on;
 	unsigned long priv;
 	unsigned long child_priv;
 	unsigned long shared;
@@ -184,7 +183,7 @@ static bool check_device(struct demo *d, unsigned long addr, u64 want,
 			 const char *who)
 {
 	u64 val = 0;
-	int ret = mirror_read_u64(&d->mirror, addr, &val);
+	int ret = dmirror_read_u64(d->mirror, addr, &val);
 
 	return report_check(d->r, !ret && val == want,
 			    "%s: device read %#lx: %s %#llx, want %#llx", who,
@@ -194,11 +193,45 @@ static bool check_device(struct demo *d, unsigned long addr, u64 want,
 
 static bool check_mirror(struct demo *d, const char *who)
 {
-	unsigned long bad = mirror_check(&d->mirror);
+	unsigned long bad = dmirror_check(d->mirror);
 
 	return report_check(d->r, !bad,
 			    "%s: %lu mirror entries disagree with the CPU "
 			    "page table", who, bad);
+}
+
+static long mirror_retries(struct demo *d)
+{
+	struct dmirror_stat st;
+
+	dmirror_get_stat(d->mirror, &st);
+	return st.retries;
+}
+
+/* The mirror as a subscriber of the report, and its statistics. */
+static void mirror_report(struct demo *d, const char *name)
+{
+	struct report_sub *s = report_add_sub(d->r, name, "interval");
+	struct report_mirror *rm = &d->r->mirror;
+	struct dmirror_stat st;
+
+	dmirror_get_stat(d->mirror, &st);
+	if (s) {
+		report_sub_count(s, "invalidate", st.invalidations);
+		for (unsigned int e = 0; e < MMU_NOTIFY_NR_EVENTS; e++)
+			s->by_event[e] = st.by_event[e];
+	}
+	d->r->has_mirror = true;
+	*rm = (struct report_mirror){
+		.pages = MIRROR_PAGES,
+		.faults = st.faults,
+		.retries = st.retries,
+		.invalidations = st.invalidations,
+		.zapped = st.zapped,
+		.reads = st.reads,
+		.writes = st.writes,
+		.incoherent = st.incoherent,
+	};
 }
 
 /* The counter saw @want more starts of @event than @before. */
@@ -584,11 +617,14 @@ static bool do_setup(struct demo *d)
 
 	step(d, "mirror: interval notifier on private pages %d-%d",
 	     MIRROR_FIRST, MIRROR_FIRST + MIRROR_PAGES - 1);
-	d->mirror_on = check_ret(d, mirror_init(&d->mirror, d->mm,
-						priv_page(d, MIRROR_FIRST),
-						MIRROR_PAGES),
-				 0, "mmu_interval_notifier_insert");
-	return d->mirror_on;
+	d->mirror = dmirror_create(d->mm, priv_page(d, MIRROR_FIRST),
+				   MIRROR_PAGES);
+	if (!check_ret(d, IS_ERR(d->mirror) ? PTR_ERR(d->mirror) : 0, 0,
+		       "dmirror_create")) {
+		d->mirror = NULL;
+		return false;
+	}
+	return true;
 }
 
 static void do_fill(struct demo *d)
@@ -611,7 +647,7 @@ static void do_mirror(struct demo *d)
 	for (unsigned int i = MIRROR_FIRST; i < MIRROR_FIRST + MIRROR_PAGES;
 	     i++)
 		check_device(d, priv_page(d, i), d->want[i][0], "mirror");
-	check_ret(d, mirror_write_u64(&d->mirror, addr, val), 0,
+	check_ret(d, dmirror_write_u64(d->mirror, addr, val), 0,
 		  "device write");
 	check_cpu(d, d->mm, addr, val, "mirror");
 	check_mirror(d, "mirror");
@@ -662,7 +698,7 @@ static bool do_fork(struct demo *d)
 	 * on the parent; the VM dropped every SPTE of guest RAM. */
 	check_starts(d, MMU_NOTIFY_PROTECTION_PAGE, prot_page, 2, "fork");
 	check_vm_empty(d, "fork");
-	report_check(d->r, !mirror_valid_entries(&d->mirror),
+	report_check(d->r, !dmirror_valid_entries(d->mirror),
 		     "fork: mirror kept entries across the parent's "
 		     "write-protection");
 	check_pages(d, d->child, d->child_priv, PRIV_PAGES, d->child_want,
@@ -695,19 +731,19 @@ static void do_mirror_cow(struct demo *d)
 {
 	unsigned int i = MIRROR_FIRST + 3;
 	unsigned long addr = priv_page(d, i) + 8;
-	long retries = atomic_long_read(&d->mirror.stats.retries);
+	long retries = mirror_retries(d);
 	unsigned long clear = counter_starts(&d->counter, MMU_NOTIFY_CLEAR);
 	u64 val = pattern(addr, GEN_DEVICE);
 	u64 old = 0;
 
-	step(d, "mirror: device writes COW-shared page %u; its own GUP "
-		"breaks COW and it retries", i);
+	step(d, "mirror: device writes COW-shared page %u; its own write "
+		"fault breaks COW and it retries", i);
 	cpu_read_u64(d->child, addr, &old);
-	check_ret(d, mirror_write_u64(&d->mirror, addr, val), 0,
+	check_ret(d, dmirror_write_u64(d->mirror, addr, val), 0,
 		  "device write");
 	check_starts(d, MMU_NOTIFY_CLEAR, clear, 1, "mirror cow");
 	report_check(d->r,
-		     atomic_long_read(&d->mirror.stats.retries) > retries,
+		     mirror_retries(d) > retries,
 		     "mirror cow: an invalidation inside the read window "
 		     "caused no retry");
 	check_cpu(d, d->mm, addr, val, "mirror cow parent");
@@ -724,15 +760,16 @@ static void do_mprotect_step(struct demo *d)
 		counter_starts(&d->counter, MMU_NOTIFY_PROTECTION_VMA);
 	unsigned long addr = priv_page(d, 2);
 
-	step(d, "mprotect: private mapping read-only; cpu and device writes "
-		"fault; back to read-write");
+	step(d, "mprotect: private mapping read-only; cpu write faults, "
+		"hmm_range_fault refuses the device's (EPERM); back to "
+		"read-write");
 	check_ret(d, do_mprotect(d->mm, d->priv, len, PROT_READ), 0,
 		  "do_mprotect(PROT_READ)");
 	check_ret(d, cpu_write_u64(d->mm, addr, 0), -EFAULT,
 		  "cpu write to read-only page");
-	check_ret(d, mirror_write_u64(&d->mirror, priv_page(d, MIRROR_FIRST),
+	check_ret(d, dmirror_write_u64(d->mirror, priv_page(d, MIRROR_FIRST),
 				      0),
-		  -EFAULT, "device write to read-only page");
+		  -EPERM, "device write to read-only page");
 	check_cpu(d, d->mm, addr, d->want[2][0], "mprotect");
 	check_device(d, priv_page(d, MIRROR_FIRST), d->want[MIRROR_FIRST][0],
 		     "mprotect");
@@ -785,7 +822,7 @@ static int race_device(void *data)
 		     i < MIRROR_FIRST + MIRROR_PAGES; i++) {
 			unsigned long addr = priv_page(d, i);
 			u64 val = 0;
-			int ret = mirror_read_u64(&d->mirror, addr, &val);
+			int ret = dmirror_read_u64(d->mirror, addr, &val);
 
 			/* Zapped (zero page) or rewritten: nothing else. */
 			report_check(d->r,
@@ -870,10 +907,10 @@ static bool do_mremap_step(struct demo *d)
 		     "mremap: counter saw no UNMAP invalidation");
 	check_pages(d, d->mm, d->priv, PRIV_PAGES, d->want, "mremap");
 	check_cpu_fault(d, d->mm, old, "mremap old range");
-	report_check(d->r, !mirror_valid_entries(&d->mirror),
+	report_check(d->r, !dmirror_valid_entries(d->mirror),
 		     "mremap: mirror kept entries of the moved range");
 	/* The mirror still watches the old addresses: nothing there now. */
-	ret = mirror_read_u64(&d->mirror, old + MIRROR_FIRST * PAGE_SIZE,
+	ret = dmirror_read_u64(d->mirror, old + MIRROR_FIRST * PAGE_SIZE,
 			      &val);
 	check_ret(d, ret, -EFAULT, "device read of the old range");
 	return true;
@@ -959,9 +996,11 @@ static void exit_mms(struct demo *d)
 			     "exit: counter got %ld release calls, want 1",
 			     release);
 	}
-	if (d->mirror_on) {
-		release = atomic_long_read(
-			&d->mirror.by_event[MMU_NOTIFY_RELEASE]);
+	if (d->mirror) {
+		struct dmirror_stat st;
+
+		dmirror_get_stat(d->mirror, &st);
+		release = st.by_event[MMU_NOTIFY_RELEASE];
 		report_check(d->r, release == 1,
 			     "exit: mirror got %ld RELEASE invalidations, "
 			     "want 1", release);
@@ -978,9 +1017,9 @@ static void do_exit(struct demo *d)
 		counter_unregister(&d->counter, d->mm);
 		counter_report(&d->counter, "counter", d->r);
 	}
-	if (d->mirror_on) {
-		mirror_fini(&d->mirror);
-		mirror_report(&d->mirror, "mirror", d->r);
+	if (d->mirror) {
+		mirror_report(d, "mirror");
+		dmirror_destroy(d->mirror);
 	}
 	vm_teardown(d);
 	trace_detach_all();
