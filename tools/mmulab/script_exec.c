@@ -709,14 +709,22 @@ static const int hmm_fault_errno[] = {
 	[HMMF_OK] = 0, [HMMF_EFAULT] = -EFAULT, [HMMF_EPERM] = -EPERM,
 };
 
-static void do_hmm_fault(struct rt *rt, const struct stmt *st)
+/* The range of an hmm-fault or hmm-snapshot, as a device command. */
+static struct dmirror_cmd hmm_cmd(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
-	struct dmirror_cmd cmd = {
+
+	return (struct dmirror_cmd){
 		.addr = rt_addr(rt, &a[HMMF_ADDR]),
 		.npages = (a[HMMF_LEN].set ? a[HMMF_LEN].u : PAGE_SIZE) >>
 			  PAGE_SHIFT,
 	};
+}
+
+static void do_hmm_fault(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct dmirror_cmd cmd = hmm_cmd(rt, st);
 	int want = hmm_fault_errno[a[HMMF_EXPECT].set ? a[HMMF_EXPECT].u
 						       : HMMF_OK];
 	int ret = dmirror_cmd_fault(rt->objs[a[HMMF_WHO].obj].dmirror, &cmd,
@@ -749,11 +757,7 @@ static const char *hmm_prot_name(u8 prot)
 static void do_hmm_snapshot(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
-	struct dmirror_cmd cmd = {
-		.addr = rt_addr(rt, &a[HMMF_ADDR]),
-		.npages = (a[HMMF_LEN].set ? a[HMMF_LEN].u : PAGE_SIZE) >>
-			  PAGE_SHIFT,
-	};
+	struct dmirror_cmd cmd = hmm_cmd(rt, st);
 	u8 want = hmm_prot[a[HMMF_EXPECT].u], *prot;
 	int ret;
 
