@@ -603,6 +603,28 @@ static int op_process(const struct stmt *st)
 	}
 }
 
+/*
+ * A range fault of a race, without expect=: the host may unmap or
+ * protect the range meanwhile (-EFAULT, -EPERM); anything else fails.
+ * What it installed, the checker watches.
+ */
+static void race_hmm_fault(struct race *rc, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct rt *rt = rc->rt;
+	struct dmirror_cmd cmd;
+	int ret;
+
+	rt_hmm_cmd(rt, st, &cmd);
+	ret = dmirror_cmd_fault(rt->objs[a[HMMF_WHO].obj].dmirror, &cmd,
+				a[HMMF_WRITE].set);
+
+	if (ret == -EFAULT || ret == -EPERM)
+		return;
+	report_check(rt->r, !ret, "line %u: hmm-fault %#lx: %s", st->line,
+		     cmd.addr, errno_name(ret));
+}
+
 static void race_op(struct race_task *t, const struct stmt *st)
 {
 	struct race *rc = t->race;
@@ -630,6 +652,12 @@ static void race_op(struct race_task *t, const struct stmt *st)
 	case ST_WRPROTECT:
 		race_wrprotect(t, st);
 		return;
+	case ST_HMM_FAULT:
+		if (!st->a[HMMF_EXPECT].set) {
+			race_hmm_fault(rc, st);
+			return;
+		}
+		break;
 	case ST_OOM_REAP:
 		/* Reaped private memory reads zero, if it can be read at all. */
 		n = shadow_range(rc, proc, 0, ~0UL, true, false, t->reset,

@@ -317,6 +317,16 @@ u64 splitmix64(u64 x);
  */
 void run_race(struct rt *rt, unsigned int i);
 
+struct dmirror_cmd;
+
+/**
+ * rt_hmm_cmd() - the range of an hmm-fault or hmm-snapshot statement.
+ * @rt: the run.
+ * @st: the statement.
+ * @cmd: set to its address and pages, nothing else.
+ */
+void rt_hmm_cmd(struct rt *rt, const struct stmt *st, struct dmirror_cmd *cmd);
+
 /**
  * rt_do() - execute one statement that is not a block, as its task.
  * Return: false when it failed and later statements need what it makes.

@@ -709,12 +709,11 @@ static const int hmm_fault_errno[] = {
 	[HMMF_OK] = 0, [HMMF_EFAULT] = -EFAULT, [HMMF_EPERM] = -EPERM,
 };
 
-/* The range of an hmm-fault or hmm-snapshot, as a device command. */
-static struct dmirror_cmd hmm_cmd(struct rt *rt, const struct stmt *st)
+void rt_hmm_cmd(struct rt *rt, const struct stmt *st, struct dmirror_cmd *cmd)
 {
 	const struct arg *a = st->a;
 
-	return (struct dmirror_cmd){
+	*cmd = (struct dmirror_cmd){
 		.addr = rt_addr(rt, &a[HMMF_ADDR]),
 		.npages = (a[HMMF_LEN].set ? a[HMMF_LEN].u : PAGE_SIZE) >>
 			  PAGE_SHIFT,
@@ -724,11 +723,14 @@ static struct dmirror_cmd hmm_cmd(struct rt *rt, const struct stmt *st)
 static void do_hmm_fault(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
-	struct dmirror_cmd cmd = hmm_cmd(rt, st);
+	struct dmirror_cmd cmd;
 	int want = hmm_fault_errno[a[HMMF_EXPECT].set ? a[HMMF_EXPECT].u
 						       : HMMF_OK];
-	int ret = dmirror_cmd_fault(rt->objs[a[HMMF_WHO].obj].dmirror, &cmd,
-				    a[HMMF_WRITE].set);
+	int ret;
+
+	rt_hmm_cmd(rt, st, &cmd);
+	ret = dmirror_cmd_fault(rt->objs[a[HMMF_WHO].obj].dmirror, &cmd,
+				a[HMMF_WRITE].set);
 
 	st_check(rt, st, ret == want, "hmm-fault %#lx: %s, expected %s",
 		 cmd.addr, errno_name(ret), want ? errno_name(want) : "OK");
@@ -757,10 +759,11 @@ static const char *hmm_prot_name(u8 prot)
 static void do_hmm_snapshot(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
-	struct dmirror_cmd cmd = hmm_cmd(rt, st);
+	struct dmirror_cmd cmd;
 	u8 want = hmm_prot[a[HMMF_EXPECT].u], *prot;
 	int ret;
 
+	rt_hmm_cmd(rt, st, &cmd);
 	prot = malloc(cmd.npages);
 	if (!st_check(rt, st, prot, "hmm-snapshot: out of memory"))
 		return;

@@ -302,7 +302,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		THREAD_ARGS,
 		ACCESS_ARGS,
 	} },
-	[ST_HMM_FAULT] = { "hmm-fault", CTX_TOP, {
+	[ST_HMM_FAULT] = { "hmm-fault", CTX_BOTH, {
 		[HMMF_WHO] = { "MIRROR", T_MIRROR, POS },
 		[HMMF_ADDR] = { "ADDR", T_ADDR, POS },
 		[HMMF_LEN] = { "len", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
