@@ -500,6 +500,9 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  *	invalidation before it drops its mappings.
  * @MUTANT_THP_SPLIT_NO_NOTIFY: splitting a huge PMD sends no invalidation,
  *	so a 2 MiB SPTE of the page outlives the PMD.
+ * @MUTANT_HMM_NO_RETRY_CHECK: the device mirror installs what
+ *	hmm_range_fault() returned without mmu_interval_read_retry() under
+ *	its lock.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -524,6 +527,7 @@ enum mutant {
 	MUTANT_XPMEM_END_ONLY,
 	MUTANT_XPMEM_ACK_BEFORE_DROP,
 	MUTANT_THP_SPLIT_NO_NOTIFY,
+	MUTANT_HMM_NO_RETRY_CHECK,
 	NR_MUTANTS,
 };
 

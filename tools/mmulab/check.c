@@ -80,6 +80,10 @@ static const struct check_scenario races[] = {
 			    "while the host splits, zaps and write-protects "
 			    "it",
 	  race_thp_split_race },
+	{ "hmm-race", "an HMM-style device mirror faults whole ranges in "
+		      "with hmm_range_fault() while the host changes the "
+		      "pages",
+	  race_hmm_race },
 };
 
 /*
@@ -111,6 +115,7 @@ static const struct {
 	{ MUTANT_XPMEM_END_ONLY, "xpmem-race" },
 	{ MUTANT_XPMEM_ACK_BEFORE_DROP, "xpmem-race" },
 	{ MUTANT_THP_SPLIT_NO_NOTIFY, "thp-split-race" },
+	{ MUTANT_HMM_NO_RETRY_CHECK, "hmm-race" },
 };
 
 const char *check_race_text(const char *name)

@@ -75,6 +75,8 @@ enum stmt_kind {
 	ST_NOTIFIER,	/* a counting mmu_notifier */
 	ST_GUP,		/* get_user_pages_unlocked() */
 	ST_PIN,		/* pin_user_pages_remote(), a DMA store */
+	ST_HMM_FAULT,	/* hmm_range_fault() through a mirror */
+	ST_HMM_SNAPSHOT,
 	NR_STMT_KINDS,
 };
 
@@ -241,6 +243,9 @@ enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
 enum { REPLACE_PROC, REPLACE_ADDR, REPLACE_LEN };
 enum { RECLAIM_PAGES };
 enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION, MIRROR_OFF, MIRROR_LEN };
+enum { HMMF_WHO, HMMF_ADDR, HMMF_LEN, HMMF_WRITE, HMMF_EXPECT };
+enum { HMMF_OK, HMMF_EFAULT, HMMF_EPERM };
+enum { HMMS_NONE, HMMS_READ, HMMS_WRITE, HMMS_ZERO, HMMS_ERROR };
 enum { RECORD_NAME, RECORD_CTR, RECORD_MINUS };
 enum { NOTIFIER_NAME, NOTIFIER_PROC };
 enum { GUP_PROC, GUP_ADDR, GUP_VALUE, GUP_COUNT, GUP_EXPECT, GUP_INC };
@@ -343,6 +348,16 @@ u64 prandom_next(u64 *state);
  * to its `end` (race.c).
  */
 void run_race(struct rt *rt, unsigned int i);
+
+struct dmirror_cmd;
+
+/**
+ * rt_hmm_cmd() - the range of an hmm-fault or hmm-snapshot statement.
+ * @rt: the run.
+ * @st: the statement.
+ * @cmd: set to its address and pages, nothing else.
+ */
+void rt_hmm_cmd(struct rt *rt, const struct stmt *st, struct dmirror_cmd *cmd);
 
 /**
  * rt_do() - execute one statement that is not a block, as its task.

@@ -305,8 +305,10 @@ static bool access_ok(struct rt *rt, const struct stmt *st, int ret, u64 val,
 				stmt_name(st->kind), addr, errno_name(ret),
 				(unsigned long long)val,
 				(unsigned long long)want);
-	case EXP_FAULT:
-		return st_check(rt, st, ret == -EFAULT,
+	case EXP_FAULT: /* a mirror's write to read-only memory: -EPERM */
+		return st_check(rt, st,
+				ret == -EFAULT ||
+					(st->kind == ST_MWRITE && ret == -EPERM),
 				"%s %#lx: %s, expected a fault (EFAULT)",
 				stmt_name(st->kind), addr, errno_name(ret));
 	case EXP_MMIO:
@@ -711,6 +713,88 @@ static bool do_mirror(struct rt *rt, const struct stmt *st)
 }
 
 /* ---------------------------------------------------------------------
+ * hmm-fault, hmm-snapshot
+ */
+
+static const int hmm_fault_errno[] = {
+	[HMMF_OK] = 0, [HMMF_EFAULT] = -EFAULT, [HMMF_EPERM] = -EPERM,
+};
+
+void rt_hmm_cmd(struct rt *rt, const struct stmt *st, struct dmirror_cmd *cmd)
+{
+	const struct arg *a = st->a;
+
+	*cmd = (struct dmirror_cmd){
+		.addr = rt_addr(rt, &a[HMMF_ADDR]),
+		.npages = (a[HMMF_LEN].set ? a[HMMF_LEN].u : PAGE_SIZE) >>
+			  PAGE_SHIFT,
+	};
+}
+
+static void do_hmm_fault(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct dmirror_cmd cmd;
+	int want = hmm_fault_errno[a[HMMF_EXPECT].set ? a[HMMF_EXPECT].u
+						       : HMMF_OK];
+	int ret;
+
+	rt_hmm_cmd(rt, st, &cmd);
+	ret = dmirror_cmd_fault(rt->objs[a[HMMF_WHO].obj].dmirror, &cmd,
+				a[HMMF_WRITE].set);
+
+	st_check(rt, st, ret == want, "hmm-fault %#lx: %s, expected %s",
+		 cmd.addr, errno_name(ret), want ? errno_name(want) : "OK");
+}
+
+static const u8 hmm_prot[] = {
+	[HMMS_NONE] = DMIRROR_PROT_NONE,
+	[HMMS_READ] = DMIRROR_PROT_READ,
+	[HMMS_WRITE] = DMIRROR_PROT_WRITE,
+	[HMMS_ZERO] = DMIRROR_PROT_ZERO | DMIRROR_PROT_READ,
+	[HMMS_ERROR] = DMIRROR_PROT_ERROR,
+};
+
+/* A snapshot entry in the statement's words. */
+static const char *hmm_prot_name(u8 prot)
+{
+	static const char *const names[] = { "none", "read", "write", "zero",
+					     "error" };
+
+	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(hmm_prot); i++)
+		if (hmm_prot[i] == prot)
+			return names[i];
+	return "?";
+}
+
+static void do_hmm_snapshot(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct dmirror_cmd cmd;
+	u8 want = hmm_prot[a[HMMF_EXPECT].u], *prot;
+	int ret;
+
+	rt_hmm_cmd(rt, st, &cmd);
+	prot = malloc(cmd.npages);
+	if (!st_check(rt, st, prot, "hmm-snapshot: out of memory"))
+		return;
+	cmd.ptr = prot;
+	ret = dmirror_cmd_snapshot(rt->objs[a[HMMF_WHO].obj].dmirror, &cmd);
+	if (st_check(rt, st, !ret, "hmm-snapshot %#lx: %s", cmd.addr,
+		     errno_name(ret))) {
+		for (unsigned long i = 0; i < cmd.npages; i++)
+			if (!st_check(rt, st, prot[i] == want,
+				      "hmm-snapshot: page %#lx is %s, "
+				      "expected %s",
+				      cmd.addr + (i << PAGE_SHIFT),
+				      hmm_prot_name(prot[i]),
+				      hmm_prot_name(want)))
+				break;
+	}
+	free(prot);
+}
+
+/* ---------------------------------------------------------------------
  * expect
  */
 
@@ -1006,6 +1090,12 @@ bool rt_do(struct rt *rt, const struct stmt *st)
 	case ST_GUP:
 	case ST_PIN:
 		do_gup(rt, st);
+		break;
+	case ST_HMM_FAULT:
+		do_hmm_fault(rt, st);
+		break;
+	case ST_HMM_SNAPSHOT:
+		do_hmm_snapshot(rt, st);
 		break;
 	default:
 		break;

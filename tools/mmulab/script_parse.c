@@ -43,6 +43,10 @@ static const char *const ksm_run_names[] = { "stop", "merge", "unmerge",
 static const char *const age_names[] = { "clear_flush", "clear", "test",
 					 NULL };
 static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
+static const char *const hmm_fault_names[] = { "ok", "efault", "eperm",
+					       NULL };
+static const char *const hmm_prot_names[] = { "none", "read", "write", "zero",
+					      "error", NULL };
 
 #define MAX_SIZE (1ULL << 48)
 #define MAX_WEIGHT 1000
@@ -335,6 +339,21 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[GUP_COUNT] = { "count", T_COUNT, OPT, 1, 512 },
 		[GUP_INC] = { "inc", T_VALUE, OPT },
 	} },
+	[ST_HMM_FAULT] = { "hmm-fault", CTX_BOTH, {
+		[HMMF_WHO] = { "MIRROR", T_MIRROR, POS },
+		[HMMF_ADDR] = { "ADDR", T_ADDR, POS },
+		[HMMF_LEN] = { "len", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
+		[HMMF_WRITE] = { "write", T_FLAG, FLAG },
+		[HMMF_EXPECT] = { "expect", T_ENUM, OPT,
+				  .choices = hmm_fault_names },
+	} },
+	[ST_HMM_SNAPSHOT] = { "hmm-snapshot", CTX_TOP, {
+		[HMMF_WHO] = { "MIRROR", T_MIRROR, POS },
+		[HMMF_ADDR] = { "ADDR", T_ADDR, POS },
+		[HMMF_LEN] = { "len", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
+		[HMMF_EXPECT] = { "expect", T_ENUM, REQ,
+				  .choices = hmm_prot_names },
+	} },
 };
 
 /* Words that cannot name anything. */
@@ -548,9 +567,9 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "memslot, vcpu, gwrite, gread, verify, ksm, "
 			       "migrate, compact, reclaim, replace, wrprotect, "
 			       "cow, "
-			       "mirror, mwrite, mread, gru, xpmem, expect, "
-			       "record, notifier, gup, pin, workload or "
-			       "race%s%s%s",
+			       "mirror, mwrite, mread, hmm-fault, "
+			       "hmm-snapshot, gru, xpmem, expect, record, "
+			       "notifier, gup, pin, workload or race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");

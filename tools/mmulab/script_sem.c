@@ -396,6 +396,7 @@ static int sem_store(struct parser *p)
 
 static int sem_task(struct parser *p);
 static int sem_replace(struct parser *p);
+static int sem_hmm(struct parser *p);
 
 int sem_stmt(struct parser *p)
 {
@@ -482,6 +483,9 @@ int sem_stmt(struct parser *p)
 	case ST_MIRROR:
 		return def_named(p, w[MIRROR_NAME], OBJ_MIRROR,
 				 a[MIRROR_PROC].obj, &a[MIRROR_NAME]);
+	case ST_HMM_FAULT:
+	case ST_HMM_SNAPSHOT:
+		return sem_hmm(p);
 	default:
 		return 0;
 	}
@@ -564,7 +568,8 @@ int race_context(struct parser *p, const struct word *w)
 	if (!(p->spec->ctx & CTX_RACE))
 		return perr(p, w->col, "%s: not allowed inside the race at "
 			    "line %u (only task, end and operations: write, "
-			    "read, gwrite, gread, mwrite, mread, munmap, "
+			    "read, gwrite, gread, mwrite, mread, hmm-fault, "
+			    "munmap, "
 			    "replace, mprotect, wrprotect, madvise, age, cow, exit, "
 			    "migrate, "
 			    "ksm, compact, reclaim, vm, memslot, vcpu)",
@@ -593,5 +598,54 @@ static int race_end(struct parser *p)
 	r->block = p->s->nr_stmts - 1;
 	p->st->block = p->race;
 	p->race = p->task = -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * hmm-fault, hmm-snapshot: a page-aligned range of the mirror's region
+ */
+
+/* The statement that defined object @obj as @kind's first argument. */
+static const struct stmt *def_stmt(struct parser *p, enum stmt_kind kind,
+				   int obj)
+{
+	for (unsigned int i = 0; i < p->s->nr_stmts; i++)
+		if (p->s->stmts[i].kind == kind && p->s->stmts[i].a[0].obj == obj)
+			return &p->s->stmts[i];
+	return NULL;
+}
+
+static int sem_hmm(struct parser *p)
+{
+	struct arg *a = p->st->a;
+	const struct script_obj *dev = &p->s->objs[a[HMMF_WHO].obj];
+	const struct stmt *mirror, *map;
+	u64 len = a[HMMF_LEN].set ? a[HMMF_LEN].u : PAGE_SIZE;
+
+	if (dev->kind != OBJ_MIRROR)
+		return perr(p, a[HMMF_WHO].col, "%s: '%s' is a GRU context, "
+			    "expected a device mirror", p->spec->name,
+			    dev->name);
+	mirror = def_stmt(p, ST_MIRROR, a[HMMF_WHO].obj);
+	if (a[HMMF_ADDR].obj != mirror->a[MIRROR_REGION].obj)
+		return perr(p, a[HMMF_ADDR].col, "%s: the address must be in "
+			    "region '%s', which mirror '%s' mirrors "
+			    "(REGION or REGION+SIZE)", p->spec->name,
+			    p->s->objs[mirror->a[MIRROR_REGION].obj].name,
+			    dev->name);
+	if ((a[HMMF_ADDR].off | len) & ~PAGE_MASK)
+		return perr(p, (a[HMMF_ADDR].off & ~PAGE_MASK) ? a[HMMF_ADDR].col
+							      : a[HMMF_LEN].col,
+			    "%s: the range must be whole pages (a multiple "
+			    "of 4K from the region's start)", p->spec->name);
+	map = def_stmt(p, ST_MMAP, a[HMMF_ADDR].obj);
+	if (map && (a[HMMF_ADDR].off >= map->a[MMAP_LEN].u ||
+		    len > map->a[MMAP_LEN].u - a[HMMF_ADDR].off))
+		return perr(p, a[HMMF_LEN].set ? a[HMMF_LEN].col
+					       : a[HMMF_ADDR].col,
+			    "%s: the range runs past the end of region '%s' "
+			    "(%#llx bytes)", p->spec->name,
+			    p->s->objs[a[HMMF_ADDR].obj].name,
+			    (unsigned long long)map->a[MMAP_LEN].u);
 	return 0;
 }
