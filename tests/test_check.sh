@@ -69,6 +69,7 @@ expect_found fault-race release-leaves-mappings 10
 expect_found pressure-race sleep-in-nonblock 10
 expect_found pressure-race lock-inversion 20
 expect_found gru-race gru-fill-no-recheck 10
+expect_found punch-race punch-free-before-start 10
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
 # guest store goes through while the page is read-only.
@@ -78,9 +79,18 @@ grep -q '^violation: INV-3 writable-secondary' <<<"$out" &&
 	{ echo "FAIL: skip-seq-check in wrprotect-race not caught at the access"; fail=1; }
 
 for s in fault-race mirror-race register-race change-pte-race pressure-race \
-	 exit-vm-alive ksm-identical wrprotect-race gru-race mirror-overlap; do
+	 exit-vm-alive ksm-identical wrprotect-race gru-race mirror-overlap \
+	 punch-race; do
 	expect_clean "$s" 200
 done
+# The memfd guest scenario under the checker: clean, and the mutant that
+# zaps a punched file's PTEs before invalidating is caught in it too.
+"$mmulab" show memfd-guest >"$tmp/memfd-guest.mmu"
+expect_clean "$tmp/memfd-guest.mmu" 3
+out=$("$mmulab" check "$tmp/memfd-guest.mmu" --seeds 1 \
+	--mutant punch-free-before-start 2>&1)
+grep -q '^violation: INV-7' <<<"$out" ||
+	{ echo "FAIL: punch-free-before-start not caught in memfd-guest"; fail=1; }
 
 # The race shadow, not the protocol, was wrong in these schedules: seed 253,
 # one task's replace committed the versions of another's begun meanwhile
@@ -119,7 +129,7 @@ fi
 # No scenario: every built-in race, in order.
 out=$("$mmulab" check --seeds 2 --strategy random 2>&1)
 n=$(grep -c ': 2 seeds, no violation' <<<"$out")
-[ "$n" -eq 10 ] || { echo "FAIL: a run without a scenario ran $n of 10 races"; echo "$out"; fail=1; }
+[ "$n" -eq 11 ] || { echo "FAIL: a run without a scenario ran $n of 11 races"; echo "$out"; fail=1; }
 
 # A user's copy of a built-in, one line changed, is a scenario like it.
 "$mmulab" show races/fault-race | sed 's/task host repeat=6 pick/task host repeat=3 pick/' \

@@ -72,6 +72,9 @@ static const struct check_scenario races[] = {
 	{ "gru-race", "a GRU-style TLB faults through GUP while the host "
 		      "changes the pages",
 	  race_gru_race },
+	{ "punch-race", "two vCPUs fault guest RAM on a memfd while the host "
+			"punches holes in the file behind them",
+	  race_punch_race },
 };
 
 /*
@@ -100,6 +103,7 @@ static const struct {
 	{ MUTANT_SLEEP_IN_NONBLOCK, "pressure-race" },
 	{ MUTANT_LOCK_INVERSION, "pressure-race" },
 	{ MUTANT_GRU_FILL_NO_RECHECK, "gru-race" },
+	{ MUTANT_PUNCH_FREE_BEFORE_START, "punch-race" },
 };
 
 const char *check_race_text(const char *name)

@@ -70,6 +70,9 @@ enum stmt_kind {
 	ST_GRU_DEV,	/* its device thread (workload) */
 	ST_XPMEM,	/* an exported segment (top) */
 	ST_XPMEM_DEV,	/* an importer thread (workload) */
+	ST_MEMFD,	/* a memfd (top) */
+	ST_FTRUNCATE,
+	ST_PUNCH_HOLE,
 	NR_STMT_KINDS,
 };
 
@@ -81,6 +84,7 @@ enum obj_kind {
 	OBJ_MIRROR,
 	OBJ_GRU,
 	OBJ_XPMEM,
+	OBJ_FILE,
 };
 
 /* What an `expect` reads. */
@@ -194,10 +198,10 @@ enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE, HOST_KSM, HOST_KSM_PAGES,
        HOST_KSM_SLEEP, HOST_SWAP };
 enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
-       MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };
+       MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE, MMAP_FILE, MMAP_OFFSET };
 enum { RANGE_PROC, RANGE_ADDR, RANGE_LEN, RANGE_PROT, RANGE_ADVICE,
        RANGE_EXPECT };	/* munmap, mprotect, madvise, age */
-enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE };
+enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE, ADV_REMOVE };
 enum { MREMAP_PROC, MREMAP_REGION, MREMAP_LEN, MREMAP_TO };
 enum { FORK_PROC, FORK_NAME };
 enum { EXIT_PROC };
@@ -223,6 +227,9 @@ enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
 enum { REPLACE_PROC, REPLACE_ADDR, REPLACE_LEN };
 enum { RECLAIM_PAGES };
 enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
+enum { MEMFD_NAME, MEMFD_SIZE };
+enum { FTRUNC_FILE, FTRUNC_SIZE };
+enum { PUNCH_FILE, PUNCH_OFFSET, PUNCH_LEN };
 			/* cow, mread, mwrite: ACC_* */
 
 /**
@@ -236,6 +243,8 @@ enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
  * @dmirror: a device mirror.
  * @gts: a GRU context.
  * @seg: an XPMEM segment.
+ * @file: a memfd; a region's file, NULL for anonymous memory.
+ * @offset: a file region's offset in its file.
  */
 struct rt_obj {
 	struct mm_struct *mm;
@@ -247,6 +256,8 @@ struct rt_obj {
 	struct dmirror *dmirror;
 	struct gru_thread_state *gts;
 	struct xpmem_segment *seg;
+	struct file *file;
+	unsigned long offset;
 };
 
 /**
@@ -279,6 +290,15 @@ struct rt {
 	struct rt_obj *objs;
 	struct script_check *chk;
 };
+
+/**
+ * rt_region_mmap() - map [@addr, +@len) of @mm afresh as region @o is
+ * mapped (MAP_FIXED, its protection and flags, and for a file region the
+ * file at the matching offset), for replace and churn.
+ * Return: as vm_mmap().
+ */
+long rt_region_mmap(const struct rt_obj *o, struct mm_struct *mm,
+		    unsigned long addr, unsigned long len);
 
 /** rt_addr() - the address an ADDR argument denotes. */
 unsigned long rt_addr(const struct rt *rt, const struct arg *a);

@@ -34,7 +34,7 @@ static const char *const content_names[] = { "data", "tag", NULL };
 static const char *const change_pte_names[] = { "none", "bookended", "direct",
 						NULL };
 static const char *const advice_names[] = { "dontneed", "free", "mergeable",
-					    "unmergeable", NULL };
+					    "unmergeable", "remove", NULL };
 static const char *const ksm_run_names[] = { "stop", "merge", "unmerge",
 					     NULL };
 static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
@@ -88,6 +88,8 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[MMAP_FIXED] = { "fixed", T_FLAG, FLAG },
 		[MMAP_NOREPLACE] = { "noreplace", T_FLAG, FLAG },
 		[MMAP_POPULATE] = { "populate", T_FLAG, FLAG },
+		[MMAP_FILE] = { "file", T_FILE, OPT },
+		[MMAP_OFFSET] = { "offset", T_SIZE, OPT, 0, MAX_SIZE },
 	} },
 	[ST_MUNMAP] = { "munmap", CTX_BOTH, { RANGE_ARGS } },
 	[ST_MPROTECT] = { "mprotect", CTX_BOTH, {
@@ -287,6 +289,19 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		THREAD_ARGS,
 		ACCESS_ARGS,
 	} },
+	[ST_MEMFD] = { "memfd", CTX_TOP, {
+		[MEMFD_NAME] = { "NAME", T_DEF_FILE, POS },
+		[MEMFD_SIZE] = { "size", T_SIZE, OPT, 0, MAX_SIZE },
+	} },
+	[ST_FTRUNCATE] = { "ftruncate", CTX_TOP, {
+		[FTRUNC_FILE] = { "FILE", T_FILE, POS },
+		[FTRUNC_SIZE] = { "size", T_SIZE, REQ, 0, MAX_SIZE },
+	} },
+	[ST_PUNCH_HOLE] = { "punch-hole", CTX_TOP, {
+		[PUNCH_FILE] = { "FILE", T_FILE, POS },
+		[PUNCH_OFFSET] = { "offset", T_SIZE, OPT, 0, MAX_SIZE },
+		[PUNCH_LEN] = { "len", T_SIZE, REQ, 1, MAX_SIZE },
+	} },
 };
 
 /* Words that cannot name anything. */
@@ -322,7 +337,7 @@ static void usage_of(const struct stmt_spec *sp, char *buf, size_t len)
 		[T_PROT] = "PROT", [T_PCT] = "PCT", [T_TIME] = "TIME",
 		[T_RATE] = "RATE", [T_REAL] = "REAL", [T_EXP_HOST] = "VALUE",
 		[T_EXP_GUEST] = "VALUE", [T_EXP_AGE] = "young|old",
-		[T_EXP_MIGRATE] = "busy",
+		[T_EXP_MIGRATE] = "busy", [T_FILE] = "FILE",
 	};
 	size_t n = snprintf(buf, len, "%s", sp->name);
 
