@@ -515,7 +515,8 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "memslot, vcpu, gwrite, gread, verify, ksm, "
 			       "migrate, compact, reclaim, replace, wrprotect, "
 			       "cow, "
-			       "mirror, mwrite, mread, gru, xpmem, expect, "
+			       "mirror, mwrite, mread, gru, xpmem, memfd, "
+			       "ftruncate, punch-hole, expect, "
 			       "workload or race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
