@@ -5,6 +5,8 @@
  *
  * Lock order, outermost first (as in the kernel's mm/rmap.c comment):
  *
+ *   mapping->invalidate_lock        (a memfd's truncate and hole punch;
+ *                                    never taken under the mmap_lock)
  *   mmap_lock
  *     page lock (PG_locked)          (lock_page(); reclaim, swap-in)
  *       mm_all_locks_mutex           (mm_take_all_locks() only)
@@ -455,6 +457,8 @@ struct anon_vma {
 /**
  * struct address_space - a file's page cache: a memfd, or shared anonymous
  * memory (MAP_SHARED|MAP_ANONYMOUS, a file without a name).
+ * @invalidate_lock: serialises the changes of size and the removals of a
+ *	memfd (the inode lock Linux's ftruncate and fallocate take).
  * @i_mmap_rwsem: taken shared by rmap walks, exclusive to change @i_mmap.
  * @i_mmap: the VMAs mapping it (vm_area_struct.shared_node).
  * @refcount: VMAs referring to it.
@@ -473,6 +477,7 @@ struct anon_vma {
  * @rcu: deferred free (rmap walkers may still look at it).
  */
 struct address_space {
+	struct mutex invalidate_lock;
 	struct rw_semaphore i_mmap_rwsem;
 	struct list_head i_mmap;
 	atomic_t refcount;

@@ -149,11 +149,14 @@ int do_ftruncate(struct file *file, long long length)
 	if (length > MEMFD_MAX_BYTES)
 		return -EFBIG;
 	m = file->f_mapping;
-	oldsize = READ_ONCE(m->i_size);
-	old_pages = READ_ONCE(m->nr_pages);
+	mutex_lock(&m->invalidate_lock);
+	oldsize = m->i_size;
+	old_pages = m->nr_pages;
 	shmem_set_size(m, length);
-	if (length >= oldsize)
+	if (length >= oldsize) {
+		mutex_unlock(&m->invalidate_lock);
 		return 0;
+	}
 	holebegin = (unsigned long)(PAGE_ALIGN((unsigned long)length) >>
 				    PAGE_SHIFT);
 	if (old_pages > holebegin)
@@ -164,6 +167,7 @@ int do_ftruncate(struct file *file, long long length)
 	/* Again, for private copies a racing fault made (shmem_setattr()). */
 	if (old_pages > holebegin)
 		unmap_mapping_pages(m, holebegin, 0, true);
+	mutex_unlock(&m->invalidate_lock);
 	return 0;
 }
 
@@ -183,6 +187,7 @@ int shmem_punch_hole(struct address_space *m, long long offset,
 
 	bool head = offset & ~PAGE_MASK;
 
+	mutex_lock(&m->invalidate_lock);
 	if (last > first)
 		unmap_mapping_pages(m, first, last - first, false);
 	if (head)
@@ -193,6 +198,7 @@ int shmem_punch_hole(struct address_space *m, long long offset,
 		zero_partial_range(m, end & PAGE_MASK, end);
 	if (last > first)
 		shmem_truncate_range(m, first, last);
+	mutex_unlock(&m->invalidate_lock);
 	return 0;
 }
 

@@ -101,6 +101,7 @@ struct address_space *shmem_create(struct host *host, unsigned long nr_pages)
 
 	if (!m)
 		return NULL;
+	mutex_init(&m->invalidate_lock);
 	init_rwsem(&m->i_mmap_rwsem);
 	INIT_LIST_HEAD(&m->i_mmap);
 	atomic_set(&m->refcount, 1);
