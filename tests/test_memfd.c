@@ -517,6 +517,37 @@ static void test_vma_merge(void **state)
 	env_free(e);
 }
 
+/*
+ * mremap: part of a mapping moved away is a VMA of its own; moved back
+ * where it came from, its page offsets continue its neighbour's again and
+ * the two merge, as Linux's copy_vma() merges.
+ */
+static void test_vma_merge_mremap(void **state)
+{
+	struct env *e = env_new(P, 0);
+	unsigned long a = 0x10000000, away = 0x30000000;
+	int n0 = map_count(e->mm);
+
+	(void)state;
+	assert_int_equal(vm_mmap(e->mm, a, 4 * P, RW,
+				 MAP_PRIVATE | MAP_ANONYMOUS |
+					 MAP_FIXED_NOREPLACE),
+			 a);
+	for (int i = 0; i < 4; i++)
+		wr(e->mm, a + i * P, 10 + i);
+	assert_int_equal(do_mremap(e->mm, a + 2 * P, 2 * P, 2 * P,
+				   MREMAP_MAYMOVE | MREMAP_FIXED, away),
+			 away);
+	assert_int_equal(map_count(e->mm), n0 + 2);
+	assert_int_equal(do_mremap(e->mm, away, 2 * P, 2 * P,
+				   MREMAP_MAYMOVE | MREMAP_FIXED, a + 2 * P),
+			 a + 2 * P);
+	assert_int_equal(map_count(e->mm), n0 + 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(rd(e->mm, a + i * P), 10 + i);
+	env_free(e);
+}
+
 /* ---------------------------------------------------------------------
  * Bad input
  */
@@ -590,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_memfd_guest_punch),
 		cmocka_unit_test(test_write_after_read_faults),
 		cmocka_unit_test(test_vma_merge),
+		cmocka_unit_test(test_vma_merge_mremap),
 		cmocka_unit_test(test_memfd_bad_input),
 	};
 
