@@ -361,25 +361,14 @@ static void guest_on_memfd(struct guest *g, struct file **filep,
 			   unsigned long npages)
 {
 	struct host_config cfg = { 1024, HOST_CONTENT_DATA, CHANGE_PTE_NONE };
-	struct kvm_userspace_memory_region r = { 0 };
 
-	g->npages = npages;
-	g->host = host_create(&cfg);
-	assert_false(IS_ERR(g->host));
-	assert_int_equal(checker_attach(g->host), 0);
-	g->mm = mm_alloc(g->host);
+	guest_host_new(g, &cfg, npages);
 	*filep = memfd_alloc_file(g->host, "ram", 0);
 	assert_false(IS_ERR(*filep));
 	assert_int_equal(do_ftruncate(*filep, npages * P), 0);
 	g->hva = vm_mmap_file(g->mm, *filep, 0, npages * P, RW, MAP_SHARED, 0);
 	assert_true((long)g->hva > 0);
-	g->kvm = kvm_create_vm(g->mm, 0);
-	assert_false(IS_ERR(g->kvm));
-	r.memory_size = npages * P;
-	r.userspace_addr = g->hva;
-	assert_int_equal(kvm_set_user_memory_region(g->kvm, &r), 0);
-	g->vcpu = kvm_vcpu_create(g->kvm);
-	assert_false(IS_ERR(g->vcpu));
+	guest_attach_vm(g);
 }
 
 /*
