@@ -57,6 +57,8 @@ enum pageflags {
 	PG_pgtable,	/* a page-table page */
 	PG_buddy,	/* free, on the free list */
 	PG_workingset,	/* was active before deactivation or eviction */
+	PG_head,	/* first frame of a huge page (mm/huge_memory.c) */
+	PG_tail,	/* one of its 511 others */
 	NR_PAGEFLAGS,
 };
 
@@ -297,6 +299,7 @@ struct host {
 	unsigned int index;
 	struct page *pages;
 	u8 *mem;
+	int mem_fd; /* the memfd behind @mem (cfg.shared_frames), or -1 */
 	spinlock_t free_lock;
 	u32 free_head;
 	atomic_long_t nr_free;
@@ -425,6 +428,8 @@ void wait_on_page_locked(struct page *page);
 #define VM_MAYWRITE 0x20UL
 #define VM_MAYEXEC 0x40UL
 #define VM_MAYSHARE 0x80UL
+#define VM_HUGEPAGE 0x20000000UL	/* MADV_HUGEPAGE */
+#define VM_NOHUGEPAGE 0x40000000UL	/* MADV_NOHUGEPAGE */
 #define VM_MERGEABLE 0x80000000UL
 
 #define MMF_OOM_SKIP 0	/* bit in mm->flags: the OOM killer ignores it */
@@ -643,8 +648,8 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *vma,
 				   unsigned long end, unsigned long pgoff);
 bool range_is_free(struct mm_struct *mm, unsigned long addr,
 		   unsigned long len);
-long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
-		       unsigned long len);
+long get_unmapped_area(struct mm_struct *mm, struct address_space *m,
+		       unsigned long hint, unsigned long len);
 void vma_insert(struct vm_area_struct *vma);
 void vma_set_range(struct vm_area_struct *vma, unsigned long start,
 		   unsigned long end, unsigned long pgoff);
@@ -685,6 +690,7 @@ typedef unsigned int vm_fault_t;
 #define VM_FAULT_OOM 0x1
 #define VM_FAULT_SIGSEGV 0x2
 #define VM_FAULT_SIGBUS 0x4	/* reaped address space, or past a file's end */
+#define VM_FAULT_FALLBACK 0x8	/* no huge page: fault 4 KiB instead */
 
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
@@ -848,6 +854,31 @@ void shmem_unlink_vma(struct vm_area_struct *vma);
 
 /* gup.c */
 #define FOLL_PIN 0x40000	/* internal: pin, not get */
+
+/* huge_memory.c: transparent huge pages (<mmulab/huge_mm.h>) */
+struct page *alloc_huge_page(struct host *host);
+bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long addr);
+vm_fault_t huge_pmd_fault(struct vm_area_struct *vma, unsigned long addr,
+			  unsigned int flags, bool *handled);
+void __split_huge_pmd(struct mm_struct *mm, unsigned long addr);
+void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long addr);
+bool zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		  pte_t *pmdp, unsigned long addr);
+bool change_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		     pte_t *pmdp, unsigned long addr);
+bool copy_huge_pmd(struct vm_area_struct *dst_vma,
+		   struct vm_area_struct *src_vma, pte_t *src_pmdp,
+		   unsigned long addr);
+struct page *follow_huge_pmd_lock(struct mm_struct *mm, unsigned long addr,
+				  pte_t *pte, spinlock_t **ptlp);
+bool pmd_huge_pfn(struct mm_struct *mm, unsigned long addr,
+		  unsigned long *head_pfn);
+void huge_pmd_touch(struct mm_struct *mm, unsigned long addr, bool write);
+unsigned long thp_mmap_align(struct mm_struct *mm, unsigned long hint,
+			     unsigned long len);
+void free_deposited_tables(struct page *pmd_table);
+bool tlb_remove_page(struct mmu_gather *tlb, struct page *page);
+void tlb_track(struct mmu_gather *tlb, unsigned long addr);
 
 /* fork.c */
 int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);

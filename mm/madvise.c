@@ -164,6 +164,8 @@ static bool behavior_known(int behavior)
 	case MADV_MERGEABLE:
 	case MADV_UNMERGEABLE:
 	case MADV_REMOVE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
 		return true;
 	default:
 		return false;
@@ -213,7 +215,29 @@ static int madvise_remove(struct mm_struct *mm, unsigned long start,
 
 static bool madvise_need_mmap_write(int behavior)
 {
-	return behavior == MADV_MERGEABLE || behavior == MADV_UNMERGEABLE;
+	return behavior == MADV_MERGEABLE || behavior == MADV_UNMERGEABLE ||
+	       behavior == MADV_HUGEPAGE || behavior == MADV_NOHUGEPAGE;
+}
+
+/*
+ * MADV_HUGEPAGE sets VM_HUGEPAGE and clears VM_NOHUGEPAGE (and the
+ * reverse), on the part of each VMA in the range (hugepage_madvise()).
+ * Huge pages already mapped stay; later faults follow the flags.
+ */
+static int madvise_hugepage(struct vm_area_struct *vma, unsigned long start,
+			    unsigned long end, int behavior)
+{
+	unsigned long set = behavior == MADV_HUGEPAGE ? VM_HUGEPAGE
+						      : VM_NOHUGEPAGE;
+	unsigned long clear = set ^ (VM_HUGEPAGE | VM_NOHUGEPAGE);
+
+	if ((vma->vm_flags & (set | clear)) == set)
+		return 0;
+	vma = vma_isolate(vma, start, end);
+	if (!vma)
+		return -ENOMEM;
+	WRITE_ONCE(vma->vm_flags, (vma->vm_flags & ~clear) | set);
+	return 0;
 }
 
 /*
@@ -244,6 +268,9 @@ static int madvise_vma(struct vm_area_struct *vma, unsigned long start,
 	case MADV_MERGEABLE:
 	case MADV_UNMERGEABLE:
 		return madvise_ksm(vma, start, end, behavior);
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+		return madvise_hugepage(vma, start, end, behavior);
 	case MADV_DONTNEED:
 		zap_page_range_single(vma, start, end - start);
 		return 0;

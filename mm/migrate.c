@@ -133,6 +133,8 @@ static bool try_to_migrate_one(struct page *page, struct vm_area_struct *vma,
 	spinlock_t *ptl;
 	pte_t *pte;
 
+	/* TTU_SPLIT_HUGE_PMD: a huge PMD is split before the page's CLEAR. */
+	__split_huge_pmd(mm, addr);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
 	mmu_notifier_invalidate_range_start(&range);

@@ -187,6 +187,7 @@ struct vm_area_struct *split_vma(struct vm_area_struct *vma,
 {
 	struct vm_area_struct *new;
 
+	vma_adjust_trans_huge(vma, addr);
 	new = vm_area_dup(vma, vma->vm_mm, addr, vma->vm_end,
 			  linear_page_index(vma, addr));
 	if (!new)
@@ -316,11 +317,19 @@ bool range_is_free(struct mm_struct *mm, unsigned long addr,
 	return !interval_tree_iter_first(&mm->mm_vmas, addr, addr + len - 1);
 }
 
-/* First gap of @len bytes at or above mm->mmap_base (or at @hint). */
-long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
-			      unsigned long len)
+/*
+ * First gap of @len bytes at or above mm->mmap_base (or at @hint).  Only
+ * anonymous private memory (@m NULL) is placed for huge pages: a file's
+ * mapping, shared anonymous memory included, is never mapped huge
+ * (thp_vma_allowable()), as 6.12's __get_unmapped_area() leaves a file's
+ * placement to the file (shmem aligns only with its own huge= option,
+ * which the model does not have).
+ */
+long get_unmapped_area(struct mm_struct *mm, struct address_space *m,
+		       unsigned long hint, unsigned long len)
 {
 	unsigned long addr = mm->mmap_base;
+	unsigned long align = m ? PAGE_SIZE : thp_mmap_align(mm, hint, len);
 	struct vm_area_struct *vma;
 
 	/* As round_hint_to_min(): aligned down, raised to mmap_min_addr. */
@@ -329,12 +338,13 @@ long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
 		hint = MMAP_MIN_ADDR;
 	if (hint && hint <= TASK_SIZE - len && range_is_free(mm, hint, len))
 		return hint;
+	addr = (addr + align - 1) & ~(align - 1);
 	for (vma = find_vma(mm, addr); vma;
 	     vma = vma_of(interval_tree_next(&vma->vm_rb))) {
 		if (addr + len <= vma->vm_start)
 			return addr;
 		if (vma->vm_end > addr)
-			addr = vma->vm_end;
+			addr = (vma->vm_end + align - 1) & ~(align - 1);
 	}
 	return addr <= TASK_SIZE - len ? (long)addr : -ENOMEM;
 }
@@ -425,7 +435,7 @@ long do_mmap(struct mm_struct *mm, struct address_space *m, unsigned long addr,
 		/* Replacing a mapping is an munmap first (UNMAP). */
 		ret = do_munmap(mm, addr, addr + len) ?: (long)addr;
 	} else {
-		ret = get_unmapped_area(mm, addr, len);
+		ret = get_unmapped_area(mm, m, addr, len);
 	}
 	if (ret >= 0) {
 		vma->vm_start = ret;

@@ -173,7 +173,7 @@ static long mremap_locked(struct mm_struct *mm, unsigned long addr,
 	}
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
-	na = get_unmapped_area(mm, 0, new_len);
+	na = get_unmapped_area(mm, vma->vm_file, 0, new_len);
 	if (na < 0)
 		return na;
 	return move_vma(vma, addr, old_len, new_len, na);

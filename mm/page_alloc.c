@@ -3,9 +3,11 @@
  * The host's physical memory: frame metadata, the free list, and frame
  * contents (4 KiB of bytes in data mode, one 64-bit tag in tag mode).
  */
+#include <mmulab/huge_mm.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "swap.h"
 
@@ -65,6 +67,10 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[OOM_KILL] = "oom_kill",
 	[OOM_REAP_SKIPPED] = "oom_reap_skipped",
 	[OOM_REAP_FAILED] = "oom_reap_failed",
+	[THP_FAULT_ALLOC] = "thp_fault_alloc",
+	[THP_FAULT_FALLBACK] = "thp_fault_fallback",
+	[THP_SPLIT_PMD] = "thp_split_pmd",
+	[THP_COLLAPSE_ALLOC] = "thp_collapse_alloc",
 };
 
 const char *vm_event_name(enum vm_event_item item)
@@ -80,6 +86,30 @@ static void *map_zeroed(size_t bytes)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Frame contents another OS process can map: a memfd of the whole memory,
+ * mapped shared here (an XPMEM importer process maps the same file).
+ */
+static void *map_shared_frames(struct host *host, size_t bytes)
+{
+	void *p;
+	int fd = memfd_create("mmulab-frames", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)bytes)) {
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return NULL;
+	}
+	host->mem_fd = fd;
+	return p;
 }
 
 static int host_table_add(struct host *host)
@@ -112,6 +142,8 @@ static void host_free_memory(struct host *host)
 		munmap(host->pages, host->cfg.nr_frames * sizeof(struct page));
 	if (host->mem)
 		munmap(host->mem, host->cfg.nr_frames * PAGE_SIZE);
+	if (host->mem_fd >= 0)
+		close(host->mem_fd);
 	__atomic_store_n(&host->magic, OBJ_POISON, __ATOMIC_RELAXED);
 	api_free(host);
 }
@@ -203,19 +235,23 @@ struct host *host_create(const struct host_config *cfg)
 	if (!cfg || cfg->nr_frames < 16 || cfg->nr_frames >= PFN_NONE ||
 	    (unsigned int)cfg->content > HOST_CONTENT_TAG ||
 	    (unsigned int)cfg->change_pte > CHANGE_PTE_DIRECT ||
-	    (unsigned int)cfg->ksm_run > KSM_RUN_MERGE)
+	    (unsigned int)cfg->ksm_run > KSM_RUN_MERGE ||
+	    (cfg->shared_frames && cfg->content != HOST_CONTENT_DATA))
 		return ERR_PTR(-EINVAL);
 	host = calloc(1, sizeof(*host));
 	if (!host)
 		return ERR_PTR(-ENOMEM);
 	host->magic = HOST_MAGIC;
 	host->cfg = *cfg;
+	host->mem_fd = -1;
 	if (host_set_watermarks(host)) {
 		free(host);
 		return ERR_PTR(-EINVAL);
 	}
 	host->pages = map_zeroed(cfg->nr_frames * sizeof(struct page));
-	if (cfg->content == HOST_CONTENT_DATA)
+	if (cfg->shared_frames)
+		host->mem = map_shared_frames(host, cfg->nr_frames * PAGE_SIZE);
+	else if (cfg->content == HOST_CONTENT_DATA)
 		host->mem = map_zeroed(cfg->nr_frames * PAGE_SIZE);
 	if (!host->pages ||
 	    (cfg->content == HOST_CONTENT_DATA && !host->mem) ||
@@ -258,6 +294,13 @@ int host_destroy(struct host *host)
 const struct host_config *host_config_of(const struct host *host)
 {
 	return &host->cfg;
+}
+
+int host_frames_fd(struct host *host)
+{
+	if (!host_api_ok(host))
+		return -EINVAL;
+	return host->mem_fd >= 0 ? host->mem_fd : -ENOENT;
 }
 
 unsigned long host_nr_free_frames(struct host *host)
@@ -411,6 +454,51 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 	spin_unlock(&host->free_lock);
 	prep_new_page(host, page, 0);
 	return page;
+}
+
+/* Is the aligned run of HPAGE_PMD_NR frames at @base all free?  free_lock
+ * held: PG_buddy changes only under it, so the reads need no ordering. */
+static bool huge_run_free(struct host *host, unsigned long base)
+{
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		if (!(atomic_long_observe(&host->pages[base + i].flags) &
+		      (1UL << PG_buddy)))
+			return false;
+	return true;
+}
+
+/**
+ * alloc_huge_page() - an order-9 compound page: 512 free frames aligned
+ * to 2 MiB, the first PG_head, the others PG_tail, each with one
+ * reference (see <mmulab/huge_mm.h> for why each keeps its own).  The
+ * model's free list is not a buddy allocator: the runs are searched from
+ * the top of memory, where order-0 allocations come last, and no reclaim
+ * or compaction is tried for them (a THP fault falls back to 4 KiB, as
+ * Linux's defrag=madvise does for a VMA without MADV_HUGEPAGE).
+ * Return: the head page, or NULL.
+ */
+struct page *alloc_huge_page(struct host *host)
+{
+	unsigned long nr = host->cfg.nr_frames & ~(HPAGE_PMD_NR - 1);
+	unsigned long base = 0;
+
+	spin_lock(&host->free_lock);
+	/* Frame 0 is the zero page: run 0 is never free. */
+	for (unsigned long b = nr; b >= 2 * HPAGE_PMD_NR; b -= HPAGE_PMD_NR) {
+		if (huge_run_free(host, b - HPAGE_PMD_NR)) {
+			base = b - HPAGE_PMD_NR;
+			break;
+		}
+	}
+	for (unsigned long i = 0; base && i < HPAGE_PMD_NR; i++)
+		free_list_del(host, &host->pages[base + i]);
+	spin_unlock(&host->free_lock);
+	if (!base)
+		return NULL;
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		prep_new_page(host, &host->pages[base + i],
+			      1UL << (i ? PG_tail : PG_head));
+	return &host->pages[base];
 }
 
 /*

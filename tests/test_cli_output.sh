@@ -60,6 +60,30 @@ acks=$(grep -o '"acks": *[0-9]*' "$tmp/r.json" | grep -o '[0-9]*$')
 [ -n "$msgs" ] && [ "$msgs" -gt 0 ] && [ "$msgs" = "$acks" ] ||
 	fail "xpmem-attach: $msgs messages, $acks acks"
 
+# Both secondaries ran under every kind of host change: each churn
+# operation ran, KSM merged pages and stores broke COW on them, and
+# reclaim swapped pages out.  (Churn operations are the only counts
+# named so in the report.)
+for scn in gru-tlb xpmem-attach; do
+	"$mmulab" run --json "$scn" --seed 1 >"$tmp/c.json" 2>&1 ||
+		fail "run $scn --seed 1"
+	for op in munmap mprotect madvise fork migrate ksm reclaim cow_ksm \
+		  pswpout; do
+		sum=0
+		for n in $(grep -o "\"$op\": *[0-9]*" "$tmp/c.json" |
+			   grep -o '[0-9]*$'); do
+			sum=$((sum + n))
+		done
+		[ "$sum" -gt 0 ] || fail "$scn --seed 1: no $op"
+	done
+done
+# The THP guest: 2 MiB SPTEs counted in the JSON report (pages_2m).
+report 0 "run thp-guest --seed 2" thp-guest --seed 2
+printf 'host thp=madvise\nprocess p\nmmap b p len=4M\nvm v p\nmemslot v gpa=0 len=4M hva=b\nvcpu c v\nmadvise p b len=2M advice=hugepage\ngwrite c 0 1\ngwrite c 0x200000 2\n' >"$tmp/t.mmu"
+report 0 "a THP-madvise guest" "$tmp/t.mmu"
+grep -q '"pages_2m": *1' "$tmp/r.json" || fail "THP guest: pages_2m is not 1"
+grep -q '"pages_4k": *1' "$tmp/r.json" || fail "THP guest: pages_4k is not 1"
+
 # A failing run is still a valid report, with the failures listed.
 printf 'process p\nmmap b p len=4K\nread p b expect=7\n' >"$tmp/f.mmu"
 report 1 "a failing scenario" "$tmp/f.mmu"

@@ -632,6 +632,13 @@ static void test_vma_merge(void **state)
 	assert_int_equal(map_count(e->mm), n0 + 3);
 	wr(e->mm, s + 4 * P, 42);
 	assert_int_equal(rd(e->mm, s), 42);
+	/* VMAs that differ only in VM_HUGEPAGE stay apart. */
+	assert_int_equal(do_madvise(e->mm, a + 2 * P, 3 * P, MADV_HUGEPAGE), 0);
+	assert_int_equal(map_count(e->mm), n0 + 5);
+	assert_int_equal(do_mprotect(e->mm, a, 10 * P, PROT_READ), 0);
+	assert_int_equal(do_mprotect(e->mm, a, 10 * P, RW), 0);
+	assert_int_equal(map_count(e->mm), n0 + 5);
+	assert_int_equal(rd(e->mm, a + 3 * P), 3);
 	env_free(e);
 }
 

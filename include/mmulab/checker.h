@@ -501,6 +501,8 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  * @MUTANT_PUNCH_FREE_BEFORE_START: unmap_mapping_range() (a hole punched
  *	in a memfd, its truncation, MADV_REMOVE) zaps the file's PTEs and
  *	frees what they held before invalidate_range_start.
+ * @MUTANT_THP_SPLIT_NO_NOTIFY: splitting a huge PMD sends no invalidation,
+ *	so a 2 MiB SPTE of the page outlives the PMD.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -525,6 +527,7 @@ enum mutant {
 	MUTANT_XPMEM_END_ONLY,
 	MUTANT_XPMEM_ACK_BEFORE_DROP,
 	MUTANT_PUNCH_FREE_BEFORE_START,
+	MUTANT_THP_SPLIT_NO_NOTIFY,
 	NR_MUTANTS,
 };
 

@@ -59,9 +59,14 @@ struct kvm_vcpu;
 
 /**
  * struct kvm_vm_stat - per-VM counters (KVM's names where one exists).
- * @mmu_shadow_zapped: leaf SPTEs zapped.
+ * @mmu_shadow_zapped: page-table pages the TDP MMU freed (KVM's meaning:
+ *	leaf SPTEs zapped do not count).  The model frees TDP tables only
+ *	when the VM is destroyed, so the counter stays 0 while it lives,
+ *	as in Linux 6.12, whose TDP MMU never counts it.
  * @remote_tlb_flush: remote TLB flushes requested.
- * @pages_4k: leaf SPTEs currently present.
+ * @pages_4k: 4 KiB leaf SPTEs currently present.
+ * @pages_2m: 2 MiB leaf SPTEs currently present (a host huge PMD behind a
+ *	2 MiB-aligned part of a memslot).
  * @mmu_invalidations: invalidate_range_start calls that hit a memslot.
  * @mmu_invalidations_nomatch: calls that hit no memslot.
  * @age_calls: aging callbacks (clear_flush_young, clear_young, test_young).
@@ -78,6 +83,7 @@ struct kvm_vm_stat {
 	unsigned long mmu_shadow_zapped;
 	unsigned long remote_tlb_flush;
 	unsigned long pages_4k;
+	unsigned long pages_2m;
 	unsigned long mmu_invalidations;
 	unsigned long mmu_invalidations_nomatch;
 	unsigned long age_calls;
@@ -216,6 +222,7 @@ u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end);
 
 #define KVM_SPTE_PRESENT (1ULL << 0) /* readable */
 #define KVM_SPTE_WRITABLE (1ULL << 1)
+#define KVM_SPTE_LARGE (1ULL << 7) /* a 2 MiB leaf, in a level-1 entry */
 #define KVM_SPTE_ACCESSED (1ULL << 8)
 #define KVM_SPTE_DIRTY (1ULL << 9)
 #define KVM_SPTE_PFN_MASK 0x000ffffffffff000ULL

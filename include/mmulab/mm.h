@@ -203,6 +203,12 @@ enum ksm_run_mode {
  * @oom_kill: when direct reclaim cannot free a frame, pick the address
  *	space with the most memory and reap it (the OOM killer), then
  *	retry, instead of failing the allocation at once.
+ * @shared_frames: keep the frame contents (data mode only) in a memfd
+ *	that another OS process can map (host_frames_fd()), so an XPMEM
+ *	importer process reads and writes the frames themselves.  Off by
+ *	default: the contents are then private anonymous memory.
+ * @thp: transparent huge pages (enum thp_mode of <mmulab/huge_mm.h>);
+ *	0 is THP_NEVER.
  */
 struct host_config {
 	unsigned long nr_frames;
@@ -216,6 +222,8 @@ struct host_config {
 	unsigned long wmark_high;
 	bool kswapd;
 	bool oom_kill;
+	bool shared_frames;
+	int thp;
 };
 
 /**
@@ -267,6 +275,10 @@ enum vm_event_item {
 	OOM_KILL,	/* OOM victims chosen */
 	OOM_REAP_SKIPPED, /* VMAs the reaper skipped: -EAGAIN (mmulab) */
 	OOM_REAP_FAILED,  /* victims given up after the retries (mmulab) */
+	THP_FAULT_ALLOC,	/* huge pages mapped by a fault */
+	THP_FAULT_FALLBACK,	/* huge faults that fell back to 4 KiB */
+	THP_SPLIT_PMD,		/* huge PMDs split into PTE tables */
+	THP_COLLAPSE_ALLOC,	/* huge pages made by khugepaged_collapse() */
 	NR_VM_EVENT_ITEMS,
 };
 
@@ -298,6 +310,16 @@ int host_destroy(struct host *host);
 
 /** host_config_of() - the configuration @host was created with. */
 const struct host_config *host_config_of(const struct host *host);
+
+/**
+ * host_frames_fd() - the memfd holding the frame contents of a host
+ * created with @shared_frames: frame N is the 4 KiB at offset N * 4096.
+ * The host owns it; pass it on (SCM_RIGHTS), never close it.
+ * @host: the host.
+ * Return: the descriptor, or -EINVAL for a bad host, -ENOENT when the
+ * host was created without @shared_frames.
+ */
+int host_frames_fd(struct host *host);
 
 /**
  * host_nr_free_frames() - frames currently free.
@@ -587,6 +609,8 @@ void mmap_write_unlock(struct mm_struct *mm);
  * MAP_SHARED memory is a file without a name, made for the mapping (see
  * <mmulab/memfd.h>; vm_mmap_file() maps a memfd).  A new mapping merges
  * with adjacent ones of the same flags, as Linux's.
+ * Without a hint, a length that is a multiple of 2 MiB is placed 2 MiB-
+ * aligned while the host's THP setting is not THP_NEVER.
  *
  * Return: the address; -EINVAL for a zero @len, bad @prot or @flags, a
  * misaligned fixed @addr, or an mm that is NULL, freed or without users
@@ -636,6 +660,10 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
  * VM_MERGEABLE (splitting VMAs at its ends) and registers @mm with KSM;
  * shared mappings are left alone.  MADV_UNMERGEABLE clears the mark and
  * gives every KSM page of the range a private copy again.
+ *
+ * MADV_HUGEPAGE and MADV_NOHUGEPAGE mark the private anonymous VMAs of
+ * the range (splitting them at its ends) for transparent huge pages or
+ * against them (<mmulab/huge_mm.h>); they take the mmap_lock for writing.
  *
  * MADV_COLD deactivates the pages this mapping alone maps, clearing the
  * CPU accessed bits (not a secondary MMU's); MADV_PAGEOUT reclaims them

@@ -47,6 +47,10 @@ enum xpmem_variant {
  * @acks: acknowledgements received.
  * @dropped: importer mappings dropped (by messages, release, detach).
  * @released: 1 once the exporter's release detached everyone.
+ * @peers_lost: importer processes detached because they died or did not
+ *	acknowledge within their timeout (xpmem_attach_remote()).
+ * @quarantined: frames held for such a peer, which might still map them.
+ * @unquarantined: of those, frames let go once the peer was known gone.
  */
 struct xpmem_stat {
 	unsigned long attaches;
@@ -58,6 +62,9 @@ struct xpmem_stat {
 	unsigned long acks;
 	unsigned long dropped;
 	unsigned long released;
+	unsigned long peers_lost;
+	unsigned long quarantined;
+	unsigned long unquarantined;
 };
 
 /**
@@ -138,5 +145,135 @@ void xpmem_get_stat(struct xpmem_segment *seg, struct xpmem_stat *out);
  * @out: filled in.
  */
 void xpmem_observe_stat(struct xpmem_segment *seg, struct xpmem_stat *out);
+
+/*
+ * The importer as a second OS process.  The host must have been created
+ * with shared_frames (its frame contents in a memfd).  The exporter's
+ * process keeps every page table and the notifier; the importer process
+ * maps the memfd and reaches a frame only through a PFN the exporter
+ * granted it.  Messages are struct xpmem_msg, one per datagram-sized
+ * write on a SOCK_SEQPACKET Unix socket (docs/xpmem.md):
+ *
+ *  exporter -> importer: ATTACH (the memfd rides along as SCM_RIGHTS),
+ *    ANSWER (to a FAULT), INVALIDATE (drop [a0, a1) of page indexes and
+ *    ACK it), DETACH (drop everything, unmap, answer DETACH, exit).
+ *  importer -> exporter: FAULT (page a0, write or not), ACK (seq of the
+ *    INVALIDATE), DETACH (its mappings are gone, a0 = its accesses).
+ */
+
+/** enum xpmem_msg_type - the message types of the peer protocol. */
+enum xpmem_msg_type {
+	XPMEM_MSG_ATTACH = 1,
+	XPMEM_MSG_FAULT,
+	XPMEM_MSG_ANSWER,
+	XPMEM_MSG_INVALIDATE,
+	XPMEM_MSG_ACK,
+	XPMEM_MSG_DETACH,
+};
+
+/**
+ * struct xpmem_msg - one message of the peer protocol.
+ * @type: enum xpmem_msg_type.
+ * @write: FAULT: a store; ANSWER: the PFN may be written.
+ * @seq: INVALIDATE/ACK: the invalidation's number; ATTACH: the segment's
+ *	start address in the exporter.
+ * @a0: ATTACH: segment pages; FAULT: page index; ANSWER: PFN;
+ *	INVALIDATE: first page index; DETACH from the importer: accesses.
+ * @a1: ATTACH: frames of the memfd; ANSWER: 0 or -errno; INVALIDATE:
+ *	page index past the last.
+ */
+struct xpmem_msg {
+	u32 type;
+	u32 write;
+	u64 seq;
+	u64 a0;
+	u64 a1;
+};
+
+/* How long the exporter waits for a peer's answer before it detaches it. */
+#define XPMEM_PEER_TIMEOUT_MS 2000
+
+/**
+ * xpmem_attach_remote() - attach @seg for an importer process at the
+ * other end of @sock: sends it ATTACH with the host's frame memfd and
+ * starts the attachment's receiving and faulting tasks.  An invalidation
+ * waits for the peer's ACK at most @timeout_ms; a peer that does not
+ * answer in time, or whose socket closes, is detached: its granted
+ * mappings are counted as dropped, their frames held (quarantined) until
+ * the peer is known gone (its pidfd reports its exit, or without @pid
+ * its socket closed), and the event is counted and logged.  Free-running
+ * runs only: a peer process is outside the deterministic scheduler.
+ * @seg: the segment.
+ * @sock: a connected SOCK_SEQPACKET socket; the attachment owns it from
+ *	now on, also on error.
+ * @pid: the importer's process id (for its pidfd), or 0 if unknown.  At
+ *	detach, a peer that has not gone within the timeout is killed.
+ * @timeout_ms: the timeout; 0 for XPMEM_PEER_TIMEOUT_MS.
+ * Return: the attachment (xpmem_detach() ends it), or ERR_PTR(-EINVAL),
+ * ERR_PTR(-EOPNOTSUPP) in a deterministic run or without shared frames,
+ * ERR_PTR(-ENOSPC), ERR_PTR(-ENOENT), ERR_PTR(-ENOMEM), ERR_PTR(-EPIPE)
+ * when the peer cannot be reached.
+ */
+struct xpmem_attachment *xpmem_attach_remote(struct xpmem_segment *seg,
+					     int sock, int pid,
+					     unsigned int timeout_ms);
+
+/**
+ * struct xpmem_peer_opts - what an importer process does.
+ * @accesses: loads and stores it makes, then it serves invalidations
+ *	until the exporter detaches it.
+ * @seed: its pseudo-random stream (pages, offsets, loads or stores).
+ * @write_pct: percentage of stores.
+ * @ack_delay_ms: sleep this long before answering an INVALIDATE (to let
+ *	a test catch it in the middle of one).
+ */
+struct xpmem_peer_opts {
+	unsigned long accesses;
+	unsigned int seed;
+	unsigned int write_pct;
+	unsigned int ack_delay_ms;
+};
+
+/**
+ * struct xpmem_peer_result - what an importer process did.
+ * @loads: loads through granted frames.
+ * @stores: stores through granted frames.
+ * @faults: FAULT requests answered with a PFN.
+ * @refused: FAULT requests answered with an error.
+ * @invalidations: INVALIDATE messages acknowledged.
+ * @dropped: mappings dropped (by invalidations and the detach).
+ * @bad_loads: loads that returned neither 0 nor a value naming the page
+ *	loaded (another page's data: a stale PFN).
+ */
+struct xpmem_peer_result {
+	unsigned long loads, stores, faults, refused, invalidations, dropped;
+	unsigned long bad_loads;
+};
+
+/*
+ * What the peer stores, in the workloads' format (tools/mmulab): a
+ * magic, the exporter's virtual page number, a writer id, a count.  A
+ * load must return 0 or a value with the magic and the page's number.
+ */
+#define XPMEM_VALUE_MAGIC 0xa5ULL
+#define XPMEM_VALUE(vpn, id, n)                                               \
+	(XPMEM_VALUE_MAGIC << 56 | ((u64)(vpn) & 0xffffffffffULL) << 16 |   \
+	 ((u64)(id) & 0xff) << 8 | ((u64)(n) & 0xff))
+
+/**
+ * xpmem_peer_run() - be the importer process at the end of @sock: wait
+ * for ATTACH, map the frames, make @o->accesses accesses (faulting each
+ * missing page over the socket, answering every INVALIDATE after dropping
+ * the range), then serve until DETACH or the socket closes.  Runs in its
+ * own process, outside the model: it takes no model lock.
+ * @sock: the socket; closed on return.
+ * @o: what to do.
+ * @res: filled in (may be NULL).
+ * Return: 0 after a DETACH, -EPIPE if the exporter went away first,
+ * -EPROTO on a malformed message, -errno of a failed mmap, -EILSEQ
+ * after a clean DETACH if a load returned another page's value.
+ */
+int xpmem_peer_run(int sock, const struct xpmem_peer_opts *o,
+		   struct xpmem_peer_result *res);
 
 #endif /* MMULAB_XPMEM_H */

@@ -75,6 +75,14 @@ static const struct check_scenario races[] = {
 	{ "punch-race", "two vCPUs fault guest RAM on a memfd while the host "
 			"punches holes in the file behind them",
 	  race_punch_race },
+	{ "xpmem-race", "an XPMEM-style importer faults remotely while the "
+			"exporter's pages change; every invalidation waits "
+			"for its acknowledgement",
+	  race_xpmem_race },
+	{ "thp-split-race", "two vCPUs fault a 2 MiB guest page mapped huge "
+			    "while the host splits, zaps and write-protects "
+			    "it",
+	  race_thp_split_race },
 };
 
 /*
@@ -104,6 +112,9 @@ static const struct {
 	{ MUTANT_LOCK_INVERSION, "pressure-race" },
 	{ MUTANT_GRU_FILL_NO_RECHECK, "gru-race" },
 	{ MUTANT_PUNCH_FREE_BEFORE_START, "punch-race" },
+	{ MUTANT_XPMEM_END_ONLY, "xpmem-race" },
+	{ MUTANT_XPMEM_ACK_BEFORE_DROP, "xpmem-race" },
+	{ MUTANT_THP_SPLIT_NO_NOTIFY, "thp-split-race" },
 };
 
 const char *check_race_text(const char *name)

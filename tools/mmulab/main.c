@@ -21,6 +21,7 @@
 #include "check.h"
 #include "cli.h"
 #include "stress.h"
+#include "xpeer.h"
 #include "mmulab.h"
 #include "plot.h"
 #include "sample.h"
@@ -336,6 +337,8 @@ static const struct own_command own_commands[] = {
 			"sweeps (mmulab stress --help)", cmd_stress },
 	{ "bench", "", "what the secondary MMU's hot paths cost",
 	  cmd_bench },
+	{ "xpmem-peer", "--fd N", "be an XPMEM importer process",
+	  cmd_xpmem_peer },
 };
 
 enum { OPT_TRACE = 0x100, OPT_FTRACE, OPT_PLOT };
@@ -360,9 +363,13 @@ static void print_help(void)
 	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(commands); i++)
 		printf("  %-5s %-12s %s\n", commands[i].name, commands[i].args,
 		       commands[i].summary);
-	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(own_commands); i++)
-		printf("  %-6s%-13s%s\n", own_commands[i].name,
-		       own_commands[i].args, own_commands[i].summary);
+	for (unsigned int i = 0; i < MMULAB_ARRAY_SIZE(own_commands); i++) {
+		char syn[64];
+
+		snprintf(syn, sizeof(syn), "%s%s%s", own_commands[i].name,
+			 *own_commands[i].args ? " " : "", own_commands[i].args);
+		printf("  %-19s%s\n", syn, own_commands[i].summary);
+	}
 	printf("\nOptions:\n"
 	       "      --json         print the report (or the list) as JSON\n"
 	       "      --seed N       run under the deterministic scheduler "

@@ -371,13 +371,19 @@ static int access_one(struct rt *rt, const struct stmt *st, u64 addr, u64 val,
 	case ST_GREAD:
 		return guest_read(rt->objs[who->owner].g, who->index, addr,
 				  out);
-	case ST_MWRITE: /* a device mirror or a GRU context */
+	case ST_MWRITE: /* a device mirror, a GRU context or an importer */
+		if (rt->objs[who - rt->s->objs].xatt)
+			return xpmem_dev_write(&rt->objs[who - rt->s->objs],
+					       addr, val);
 		if (rt->objs[who - rt->s->objs].gts)
 			return gru_write_u64(rt->objs[who - rt->s->objs].gts,
 					     addr, val);
 		return dmirror_write_u64(rt->objs[who - rt->s->objs].dmirror,
 					 addr, val);
 	case ST_MREAD:
+		if (rt->objs[who - rt->s->objs].xatt)
+			return xpmem_dev_read(&rt->objs[who - rt->s->objs],
+					      addr, out);
 		if (rt->objs[who - rt->s->objs].gts)
 			return gru_read_u64(rt->objs[who - rt->s->objs].gts,
 					    addr, out);

@@ -212,6 +212,7 @@ static const char *const thread_count_names[NR_RT_COUNTS] = {
 	[RT_HOST_WRITE] = "host_write",
 	[RT_MIGRATE] = "migrate",
 	[RT_KSM] = "ksm",
+	[RT_RECLAIM] = "reclaim",
 };
 
 const char *report_thread_count_name(enum report_thread_count c)
@@ -228,6 +229,7 @@ unsigned int report_vm_stat_counts(const struct kvm_vm_stat *st,
 		STAT(st, mmu_shadow_zapped),
 		STAT(st, remote_tlb_flush),
 		STAT(st, pages_4k),
+		STAT(st, pages_2m),
 		STAT(st, mmu_invalidations),
 		STAT(st, mmu_invalidations_nomatch),
 		STAT(st, age_calls),
@@ -455,6 +457,9 @@ static unsigned int xpmem_counts(const struct report_xpmem *x,
 	c[n++] = (struct report_count){ "acks", st->acks };
 	c[n++] = (struct report_count){ "dropped", st->dropped };
 	c[n++] = (struct report_count){ "released", st->released };
+	c[n++] = (struct report_count){ "peers_lost", st->peers_lost };
+	c[n++] = (struct report_count){ "quarantined", st->quarantined };
+	c[n++] = (struct report_count){ "unquarantined", st->unquarantined };
 	return n;
 }
 

@@ -31,7 +31,7 @@
 #define REPORT_MAX_VCPUS 64
 #define REPORT_MAX_WORKLOADS 16
 #define REPORT_MAX_THREADS 32
-#define REPORT_VM_STATS 13	/* fields of struct kvm_vm_stat */
+#define REPORT_VM_STATS 14	/* fields of struct kvm_vm_stat */
 #define REPORT_VCPU_STATS 11	/* fields of struct kvm_vcpu_stat */
 #define REPORT_KSM_STATS 7	/* fields of struct ksm_stats */
 
@@ -157,6 +157,7 @@ struct report_vm {
  * @RT_HOST_WRITE: churn: host stores into the region.
  * @RT_MIGRATE: churn: pages migrate_pfn() was asked to move.
  * @RT_KSM: churn: KSM scan batches (ksm_scan()).
+ * @RT_RECLAIM: churn: host_reclaim() calls (of span pages each).
  */
 enum report_thread_count {
 	RT_OPS,
@@ -171,6 +172,7 @@ enum report_thread_count {
 	RT_HOST_WRITE,
 	RT_MIGRATE,
 	RT_KSM,
+	RT_RECLAIM,
 	NR_RT_COUNTS,
 };
 

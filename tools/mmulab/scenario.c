@@ -44,6 +44,13 @@ const struct scenario scenarios[] = {
 		.text = scn_xpmem_attach,
 	},
 	{
+		.name = "thp-guest",
+		.summary = "a guest on transparent huge pages mapped by 2 MiB "
+			   "SPTEs while the host splits them (munmap, "
+			   "mprotect, MADV_DONTNEED, fork, migration)",
+		.text = scn_thp_guest,
+	},
+	{
 		.name = "memfd-guest",
 		.summary = "guest RAM on a memfd: a private view copies from "
 			   "its page cache; holes punched, MADV_REMOVE and "

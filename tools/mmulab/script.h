@@ -195,13 +195,14 @@ struct script {
 
 /* Argument indices of each statement: positionals first, then options. */
 enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE, HOST_KSM, HOST_KSM_PAGES,
-       HOST_KSM_SLEEP, HOST_SWAP };
+       HOST_KSM_SLEEP, HOST_SWAP, HOST_SHARED, HOST_THP };
 enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
        MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE, MMAP_FILE, MMAP_OFFSET };
 enum { RANGE_PROC, RANGE_ADDR, RANGE_LEN, RANGE_PROT, RANGE_ADVICE,
        RANGE_EXPECT };	/* munmap, mprotect, madvise, age */
-enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE, ADV_REMOVE };
+enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE, ADV_HUGEPAGE,
+       ADV_NOHUGEPAGE, ADV_REMOVE };
 enum { MREMAP_PROC, MREMAP_REGION, MREMAP_LEN, MREMAP_TO };
 enum { FORK_PROC, FORK_NAME };
 enum { EXIT_PROC };
@@ -213,15 +214,16 @@ enum { VM_NAME, VM_PROC, VM_PINNED };
 enum { SLOT_VM, SLOT_SLOT, SLOT_GPA, SLOT_LEN, SLOT_HVA, SLOT_READONLY };
 enum { VCPU_NAME, VCPU_VM, VCPU_COUNT };
 enum { GRU_NAME, GRU_PROC, GRU_SETS, GRU_WAYS };
-enum { XP_NAME, XP_PROC, XP_REGION, XP_END_ONLY };
+enum { XP_NAME, XP_PROC, XP_REGION, XP_END_ONLY, XP_PEERS, XP_PEER_ACCESSES,
+       XP_PEER_TIMEOUT, XP_IMPORTER };
 enum { VERIFY_VM, VERIFY_DATA, VERIFY_ALLOW_STALE };
 enum { KSM_SCAN, KSM_RUN };
 enum { EXPECT_CTR, EXPECT_OP, EXPECT_VALUE };
 enum { WL_OPS, WL_DURATION, WL_SEED };
 enum { TH_WHO, TH_REGION, TH_OPS, TH_RATE, TH_PATTERN, TH_THETA, TH_READS,
        TH_GPA, TH_LEN, TH_MUNMAP, TH_MPROTECT, TH_MADVISE, TH_FORK,
-       TH_WRITE, TH_MIGRATE, TH_KSM, TH_SPAN };	/* guest, cpu, churn, gru */
-#define NR_CHURN_OPS (TH_KSM - TH_MUNMAP + 1)
+       TH_WRITE, TH_MIGRATE, TH_KSM, TH_RECLAIM, TH_SPAN };	/* guest, cpu, churn, gru */
+#define NR_CHURN_OPS (TH_RECLAIM - TH_MUNMAP + 1)
 enum { RACE_SEED };
 enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
 enum { REPLACE_PROC, REPLACE_ADDR, REPLACE_LEN };
@@ -258,6 +260,10 @@ struct rt_obj {
 	struct xpmem_segment *seg;
 	struct file *file;
 	unsigned long offset;
+	/* importer processes (xpmem peers=) and their attachments */
+	int peer_pids[XPMEM_MAX_ATTACH];
+	struct xpmem_attachment *peer_atts[XPMEM_MAX_ATTACH];
+	struct xpmem_attachment *xatt; /* importer=: mread/mwrite use it */
 };
 
 /**
@@ -330,6 +336,24 @@ void run_race(struct rt *rt, unsigned int i);
  * Return: false when it failed and later statements need what it makes.
  */
 bool rt_do(struct rt *rt, const struct stmt *st);
+
+/**
+ * xpmem_dev_read() - mread through segment @o's importer= attachment.
+ * @o: the segment's runtime object.
+ * @addr: the exporter's address.
+ * @val: the value read.
+ * Return: xpmem_read_u64()'s, or -EFAULT outside the segment.
+ */
+int xpmem_dev_read(const struct rt_obj *o, u64 addr, u64 *val);
+
+/**
+ * xpmem_dev_write() - mwrite through segment @o's importer= attachment.
+ * @o: the segment's runtime object.
+ * @addr: the exporter's address.
+ * @val: the value.
+ * Return: xpmem_write_u64()'s, or -EFAULT outside the segment.
+ */
+int xpmem_dev_write(const struct rt_obj *o, u64 addr, u64 val);
 
 /**
  * script_parse() - parse and check @len bytes of @text, from @path, for a

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <mmulab/checker.h>
 #include <mmulab/hmm.h>
@@ -22,11 +23,13 @@
 #include <mmulab/memfd.h>
 #include <mmulab/xpmem.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/sched.h>
 
 #include "interrupt.h"
 #include "mmulab.h"
 #include "sample.h"
 #include "script.h"
+#include "xpeer.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 
@@ -118,6 +121,10 @@ static bool do_host(struct rt *rt)
 		cfg.ksm_pages_to_scan = h->a[HOST_KSM_PAGES].u;
 	if (h && h->a[HOST_SWAP].set)
 		cfg.swap_slots = h->a[HOST_SWAP].u;
+	if (h && h->a[HOST_SHARED].set)
+		cfg.shared_frames = true;
+	if (h && h->a[HOST_THP].set)
+		cfg.thp = (int)h->a[HOST_THP].u; /* enum thp_mode's order */
 	if (h && h->a[HOST_KSM_SLEEP].set)
 		cfg.ksm_sleep_millisecs = h->a[HOST_KSM_SLEEP].u / 1000000;
 	rt->host = host_create(&cfg);
@@ -198,6 +205,8 @@ static void do_range(struct rt *rt, const struct stmt *st)
 		[ADV_FREE] = MADV_FREE,
 		[ADV_MERGEABLE] = MADV_MERGEABLE,
 		[ADV_UNMERGEABLE] = MADV_UNMERGEABLE,
+		[ADV_HUGEPAGE] = MADV_HUGEPAGE,
+		[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE,
 		[ADV_REMOVE] = MADV_REMOVE,
 	};
 	const struct arg *a = st->a;
@@ -329,6 +338,24 @@ static bool access_ok(struct rt *rt, const struct stmt *st, int ret, u64 val,
 	}
 }
 
+/*
+ * mread and mwrite through a segment's importer=: at exporter address
+ * @addr; outside the segment is -EFAULT, as for a device.
+ */
+int xpmem_dev_read(const struct rt_obj *o, u64 addr, u64 *val)
+{
+	if (addr < o->addr || addr - o->addr >= o->len)
+		return -EFAULT;
+	return xpmem_read_u64(o->xatt, addr - o->addr, val);
+}
+
+int xpmem_dev_write(const struct rt_obj *o, u64 addr, u64 val)
+{
+	if (addr < o->addr || addr - o->addr >= o->len)
+		return -EFAULT;
+	return xpmem_write_u64(o->xatt, addr - o->addr, val);
+}
+
 static void do_access(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
@@ -341,6 +368,7 @@ static void do_access(struct rt *rt, const struct stmt *st)
 	struct mm_struct *mm = guest ? NULL : rt->objs[a[ACC_WHO].obj].mm;
 	struct dmirror *dm = rt->objs[a[ACC_WHO].obj].dmirror;
 	struct gru_thread_state *gts = rt->objs[a[ACC_WHO].obj].gts;
+	const struct rt_obj *xo = &rt->objs[a[ACC_WHO].obj];
 	u64 base = guest ? a[ACC_ADDR].u : rt_addr(rt, &a[ACC_ADDR]);
 
 	for (u64 k = 0; k < count; k++) {
@@ -360,13 +388,16 @@ static void do_access(struct rt *rt, const struct stmt *st)
 					  a[ACC_VALUE].u + k * inc);
 			break;
 		case ST_MWRITE:
-			ret = gts ? gru_write_u64(gts, addr,
+			ret = xo->xatt ? xpmem_dev_write(xo, addr,
+							 a[ACC_VALUE].u + k * inc) :
+			      gts ? gru_write_u64(gts, addr,
 						  a[ACC_VALUE].u + k * inc) :
 				    dmirror_write_u64(dm, addr,
 						      a[ACC_VALUE].u + k * inc);
 			break;
 		case ST_MREAD:
-			ret = gts ? gru_read_u64(gts, addr, &val) :
+			ret = xo->xatt ? xpmem_dev_read(xo, addr, &val) :
+			      gts ? gru_read_u64(gts, addr, &val) :
 				    dmirror_read_u64(dm, addr, &val);
 			break;
 		default:
@@ -417,6 +448,39 @@ static bool do_gru(struct rt *rt, const struct stmt *st)
 	return true;
 }
 
+/* peers=: importer processes, each attached over its own socket. */
+static bool xpmem_start_peers(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct rt_obj *o = &rt->objs[a[XP_NAME].obj];
+	unsigned int n = a[XP_PEERS].set ? (unsigned int)a[XP_PEERS].u : 0;
+	unsigned int timeout = a[XP_PEER_TIMEOUT].set ?
+				       (unsigned int)(a[XP_PEER_TIMEOUT].u /
+						      1000000) :
+				       0;
+	struct xpmem_peer_opts po = {
+		.accesses = a[XP_PEER_ACCESSES].set ? a[XP_PEER_ACCESSES].u :
+						      1000,
+		.write_pct = 30,
+	};
+
+	/* A process of its own is outside the deterministic scheduler. */
+	if (n && !st_check(rt, st, !det_active(),
+			   "xpmem: peers= starts importer processes, which "
+			   "a run under --seed (or mmulab check) cannot have"))
+		return false;
+	for (unsigned int i = 0; i < n; i++) {
+		struct xpmem_attachment *att;
+
+		po.seed = i + 1;
+		att = xpeer_spawn(o->seg, &po, timeout, &o->peer_pids[i]);
+		if (!st_ret(rt, st, IS_ERR(att) ? PTR_ERR(att) : 0))
+			return false;
+		o->peer_atts[i] = att;
+	}
+	return true;
+}
+
 static bool do_xpmem(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
@@ -429,16 +493,34 @@ static bool do_xpmem(struct rt *rt, const struct stmt *st)
 		return false;
 	rt->objs[a[XP_NAME].obj].seg = seg;
 	sample_add_xpmem(seg, obj_name(rt, &a[XP_NAME]));
-	return true;
+	rt->objs[a[XP_NAME].obj].addr = r->addr;
+	rt->objs[a[XP_NAME].obj].len = r->len;
+	if (a[XP_IMPORTER].set) {
+		struct xpmem_attachment *att =
+			xpmem_attach(seg, proc_mm(rt, &a[XP_IMPORTER]));
+
+		if (!st_ret(rt, st, IS_ERR(att) ? PTR_ERR(att) : 0))
+			return false;
+		rt->objs[a[XP_NAME].obj].xatt = att;
+	}
+	return xpmem_start_peers(rt, st);
 }
 
 /* Report a segment's counters and remove it (before its mm goes). */
 static void xpmem_teardown(struct rt *rt, const struct stmt *st)
 {
-	struct xpmem_segment *seg = rt->objs[st->a[XP_NAME].obj].seg;
+	struct rt_obj *o = &rt->objs[st->a[XP_NAME].obj];
+	struct xpmem_segment *seg = o->seg;
 	struct report_xpmem *rx = report_add_xpmem(rt->r,
 						   obj_name(rt, &st->a[XP_NAME]));
 
+	/* The peers first: their accesses count once they detached. */
+	for (unsigned int i = 0; i < XPMEM_MAX_ATTACH; i++) {
+		xpmem_detach(o->peer_atts[i]);
+		o->peer_atts[i] = NULL;
+	}
+	xpmem_detach(o->xatt);
+	o->xatt = NULL;
 	if (rx) {
 		rx->pages = rt->objs[st->a[XP_REGION].obj].len >> PAGE_SHIFT;
 		rx->end_only = st->a[XP_END_ONLY].set;
@@ -446,6 +528,17 @@ static void xpmem_teardown(struct rt *rt, const struct stmt *st)
 	}
 	sample_remove(seg);
 	xpmem_remove(seg);
+	for (unsigned int i = 0; i < XPMEM_MAX_ATTACH; i++) {
+		int *pid = &o->peer_pids[i];
+		int status = 0;
+
+		if (*pid && waitpid(*pid, &status, 0) == *pid)
+			st_check(rt, st, WIFEXITED(status) &&
+					 !WEXITSTATUS(status),
+				 "xpmem: importer process %d did not end "
+				 "cleanly (status %#x)", *pid, status);
+		*pid = 0;
+	}
 }
 
 /* Report a GRU context's counters and free it (before its mm goes). */

@@ -192,7 +192,8 @@ const char *type_what(unsigned int type)
 		return "a task name (a letter or '_', then letters, digits, "
 		       "'_' or '-')";
 	case T_MIRROR:
-		return "a device mirror";
+		return "a device mirror, a GRU context or an XPMEM segment "
+		       "with an importer";
 	case T_PROC:
 		return "a process";
 	case T_REGION:
@@ -742,9 +743,18 @@ int parse_value(struct parser *p, const struct word *w,
 					       "name; expected %s",
 				    p->spec->name, WQ(w), type_what(T_LABEL));
 		return 0;
-	case T_MIRROR: /* a device: a mirror or a GRU context */
+	case T_MIRROR: /* a device: a mirror, a GRU context, an importer */
 		ret = is_name(w) ? find_obj(p, w->s, w->len) : -1;
 		if (ret >= 0 && p->s->objs[ret].kind == OBJ_GRU) {
+			a->obj = ret;
+			return 0;
+		}
+		if (ret >= 0 && p->s->objs[ret].kind == OBJ_XPMEM) {
+			if (!p->s->objs[ret].index)
+				return perr(p, w->col, "%s: segment '%.*s%s' has "
+					    "no importer (give its xpmem "
+					    "statement importer=PROCESS)",
+					    p->spec->name, WQ(w));
 			a->obj = ret;
 			return 0;
 		}

@@ -34,7 +34,9 @@ static const char *const content_names[] = { "data", "tag", NULL };
 static const char *const change_pte_names[] = { "none", "bookended", "direct",
 						NULL };
 static const char *const advice_names[] = { "dontneed", "free", "mergeable",
-					    "unmergeable", "remove", NULL };
+					    "unmergeable", "hugepage",
+					    "nohugepage", "remove", NULL };
+static const char *const thp_names[] = { "never", "madvise", "always", NULL };
 static const char *const ksm_run_names[] = { "stop", "merge", "unmerge",
 					     NULL };
 static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
@@ -74,6 +76,8 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[HOST_KSM_SLEEP] = { "ksm_sleep", T_TIME, OPT, 1000000,
 				     60000000000ULL },
 		[HOST_SWAP] = { "swap", T_COUNT, OPT, 0, SCRIPT_MAX_FRAMES },
+		[HOST_SHARED] = { "shared", T_FLAG, FLAG },
+		[HOST_THP] = { "thp", T_ENUM, OPT, .choices = thp_names },
 	} },
 	[ST_PROCESS] = { "process", CTX_TOP, {
 		[PROCESS_NAME] = { "NAME", T_DEF_PROC, POS },
@@ -217,6 +221,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		WEIGHT(TH_WRITE, "write"),
 		WEIGHT(TH_MIGRATE, "migrate"),
 		WEIGHT(TH_KSM, "ksm"),
+		WEIGHT(TH_RECLAIM, "reclaim"),
 		[TH_SPAN] = { "span", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
 	} },
 	[ST_RACE] = { "race", CTX_TOP, {
@@ -281,6 +286,12 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[XP_PROC] = { "PROCESS", T_PROC, POS },
 		[XP_REGION] = { "REGION", T_REGION, POS },
 		[XP_END_ONLY] = { "end_only", T_FLAG, FLAG },
+		[XP_PEERS] = { "peers", T_COUNT, OPT, 0, XPMEM_MAX_ATTACH },
+		[XP_PEER_ACCESSES] = { "peer_accesses", T_COUNT, OPT, 0,
+				       1000000000 },
+		[XP_PEER_TIMEOUT] = { "peer_timeout", T_TIME, OPT, 1000000,
+				      60000000000ULL },
+		[XP_IMPORTER] = { "importer", T_PROC, OPT },
 	} },
 	[ST_XPMEM_DEV] = { "xpmem", CTX_WORKLOAD, {
 		[TH_WHO] = { "SEGMENT", T_XPMEM, POS },

@@ -251,13 +251,18 @@ static int sem_guest_range(struct parser *p)
 	return 0;
 }
 
-/* No weight given: all are 1.  Some given: the others are 0. */
+/*
+ * No weight given: all are 1 but reclaim's, which came later and stays
+ * 0, so that the scenarios written before it pick as they did (a
+ * reclaim also drops MADV_FREE pages a scenario may read back).  Some
+ * given: the others are 0.
+ */
 static int churn_weights(struct parser *p)
 {
 	struct arg *a = p->st->a;
 	int given = -1;
 
-	for (unsigned int i = TH_MUNMAP; i <= TH_KSM; i++) {
+	for (unsigned int i = TH_MUNMAP; i <= TH_RECLAIM; i++) {
 		if (!a[i].set)
 			continue;
 		if (a[i].u)
@@ -266,9 +271,9 @@ static int churn_weights(struct parser *p)
 	}
 	if (given >= 0)
 		return perr(p, a[given].col, "churn: every weight is 0");
-	for (unsigned int i = TH_MUNMAP; i <= TH_KSM; i++) {
+	for (unsigned int i = TH_MUNMAP; i <= TH_RECLAIM; i++) {
 		a[i].set = true;
-		a[i].u = 1;
+		a[i].u = i != TH_RECLAIM;
 	}
 	return 0;
 }
@@ -278,12 +283,21 @@ static int sem_xpmem(struct parser *p, const struct word *name)
 {
 	struct arg *a = p->st->a;
 	const struct script_obj *r = &p->s->objs[a[XP_REGION].obj];
+	int ret;
 
 	if (r->owner != a[XP_PROC].obj)
 		return perr(p, a[XP_REGION].col,
 			    "xpmem: region '%s' belongs to process '%s'",
 			    r->name, p->s->objs[r->owner].name);
-	return def_named(p, name, OBJ_XPMEM, a[XP_PROC].obj, &a[XP_NAME]);
+	if (a[XP_IMPORTER].set && a[XP_IMPORTER].obj == a[XP_PROC].obj)
+		return perr(p, a[XP_IMPORTER].col,
+			    "xpmem: importer= must be a process other than "
+			    "the exporter '%s'", p->s->objs[a[XP_PROC].obj].name);
+	ret = def_named(p, name, OBJ_XPMEM, a[XP_PROC].obj, &a[XP_NAME]);
+	/* index 1: mread and mwrite may go through its importer. */
+	if (!ret)
+		p->s->objs[a[XP_NAME].obj].index = a[XP_IMPORTER].set;
+	return ret;
 }
 
 /* One thread per context, over a region of the context's process. */

@@ -49,6 +49,8 @@
 #define WL_PACE_SLICE_MS 10
 #define WL_PROGRESS_EVERY 64	/* ops between progress updates */
 #define VALUE_MAGIC 0xa5ULL
+/* Importer processes store in the same format (<mmulab/xpmem.h>). */
+_Static_assert(VALUE_MAGIC == XPMEM_VALUE_MAGIC, "one value format");
 
 struct workload;
 
@@ -453,11 +455,18 @@ static void churn_op(struct wl_thread *t, u64 op)
 	case 5:
 		churn_migrate(t, a + next_rand(t) % t->span * PAGE_SIZE);
 		break;
-	default:
+	case 6:
 		churn_ret(t, "ksm_scan", a,
 			  ksm_scan(t->wl->rt->host, t->span) < 0 ? -EINVAL : 0,
 			  0);
 		count(t, RT_KSM);
+		break;
+	default: /* swap out (or drop) up to span pages of the host */
+		churn_ret(t, "reclaim", a,
+			  host_reclaim(t->wl->rt->host, t->span) < 0 ? -EINVAL :
+								      0,
+			  0);
+		count(t, RT_RECLAIM);
 		break;
 	}
 }

@@ -153,6 +153,7 @@ struct kvm {
 		atomic_long_t mmu_shadow_zapped;
 		atomic_long_t remote_tlb_flush;
 		atomic_long_t pages_4k;
+		atomic_long_t pages_2m;
 		atomic_long_t mmu_invalidations;
 		atomic_long_t mmu_invalidations_nomatch;
 		atomic_long_t age_calls;
@@ -207,7 +208,16 @@ u64 kvm_tdp_mmu_read_spte(struct kvm *kvm, gfn_t gfn);
 u64 *kvm_tdp_mmu_walk(struct kvm *kvm, gfn_t gfn);
 u64 kvm_tdp_mmu_next_spte(struct kvm *kvm, gfn_t *gfn, gfn_t end);
 int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
-		    bool writable, bool write_fault);
+		    bool writable, bool write_fault, int level);
+
+/* The 4 KiB view of the raw leaf @spte at @gfn: a 2 MiB leaf's frame for
+ * @gfn (KVM_SPTE_LARGE kept, to say where it comes from). */
+static inline u64 kvm_spte_4k(u64 spte, gfn_t gfn)
+{
+	if (!(spte & KVM_SPTE_LARGE))
+		return spte;
+	return spte + ((gfn & 511) << PAGE_SHIFT);
+}
 bool kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);
 bool kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);
 bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *r);

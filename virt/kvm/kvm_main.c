@@ -1097,6 +1097,7 @@ void kvm_get_vm_stat(struct kvm *kvm, struct kvm_vm_stat *out)
 	STAT(mmu_shadow_zapped);
 	STAT(remote_tlb_flush);
 	STAT(pages_4k);
+	STAT(pages_2m);
 	STAT(mmu_invalidations);
 	STAT(mmu_invalidations_nomatch);
 	STAT(age_calls);
@@ -1288,7 +1289,7 @@ static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 		}
 		spte = want;
 	}
-	vcpu_tlb_fill(vcpu, e, gfn, spte, stamp);
+	vcpu_tlb_fill(vcpu, e, gfn, kvm_spte_4k(spte, gfn), stamp);
 	fn(pfn_to_page(kvm->host, e->pfn), gpa & ~PAGE_MASK, buf, len, write);
 	ret = 0;
 out:

@@ -103,20 +103,29 @@ struct xpmem_segment *xpmem_make(struct mm_struct *mm, unsigned long vaddr,
 	return seg;
 }
 
-struct xpmem_attachment *xpmem_attach(struct xpmem_segment *seg,
-				      struct mm_struct *importer)
+/* Start the attachment's tasks: a service task, or a remote peer's. */
+static int xpmem_start_tasks(struct xpmem_attachment *att)
+{
+	if (att->remote)
+		return xpmem_remote_start(att);
+	att->task = kthread_run(xpmem_service, att, "xpmem-import");
+	return IS_ERR(att->task) ? PTR_ERR(att->task) : 0;
+}
+
+struct xpmem_attachment *xpmem_attach_slot(struct xpmem_segment *seg,
+					   struct mm_struct *importer,
+					   struct xpmem_remote *remote)
 {
 	struct xpmem_attachment *att;
 	struct xpmem_slot *slot = NULL;
 	int err = -ENOSPC;
 
-	if (!seg || !importer)
-		return ERR_PTR(-EINVAL);
 	att = calloc(1, sizeof(*att));
 	if (!att)
 		return ERR_PTR(-ENOMEM);
 	att->seg = seg;
 	att->importer = importer;
+	att->remote = remote;
 	mutex_init(&att->lock);
 	init_waitqueue_head(&att->wq);
 	mutex_lock(&seg->lock);
@@ -133,20 +142,27 @@ struct xpmem_attachment *xpmem_attach(struct xpmem_segment *seg,
 			     calloc(seg->npages, sizeof(*slot->table)));
 	if (slot && slot->table) {
 		att->table = slot->table;
-		att->task = kthread_run(xpmem_service, att, "xpmem-import");
-		if (!IS_ERR(att->task)) {
+		err = xpmem_start_tasks(att);
+		if (!err) {
 			slot->att = att;
 			seg->stat.attaches++;
 			mutex_unlock(&seg->lock);
 			return att;
 		}
-		err = PTR_ERR(att->task);
 	} else if (slot) {
 		err = -ENOMEM;
 	}
 	mutex_unlock(&seg->lock);
 	free(att);
 	return ERR_PTR(err);
+}
+
+struct xpmem_attachment *xpmem_attach(struct xpmem_segment *seg,
+				      struct mm_struct *importer)
+{
+	if (!seg || !importer)
+		return ERR_PTR(-EINVAL);
+	return xpmem_attach_slot(seg, importer, NULL);
 }
 
 /* Unlink @att (seg->lock held), drop its mappings, stop its task. */
@@ -169,6 +185,10 @@ void xpmem_detach(struct xpmem_attachment *att)
 {
 	if (!att)
 		return;
+	if (att->remote) {
+		xpmem_remote_detach(att);
+		return;
+	}
 	mutex_lock(&att->seg->lock);
 	xpmem_detach_locked(att);
 	mutex_unlock(&att->seg->lock);
@@ -182,6 +202,16 @@ void xpmem_remove(struct xpmem_segment *seg)
 
 	if (!seg)
 		return;
+	/* Importer processes first: each detach waits for its peer. */
+	for (unsigned int i = 0; i < XPMEM_MAX_ATTACH; i++) {
+		struct xpmem_attachment *att;
+
+		mutex_lock(&seg->lock);
+		att = seg->slots[i].att;
+		mutex_unlock(&seg->lock);
+		if (att && att->remote)
+			xpmem_remote_detach(att);
+	}
 	mutex_lock(&seg->lock);
 	seg->released = true;
 	for (unsigned int i = 0; i < XPMEM_MAX_ATTACH; i++) {
@@ -223,8 +253,12 @@ static int xpmem_fault_begin(struct xpmem_segment *seg, unsigned long *seq)
 	}
 }
 
-/* A remote fault: walk the exporter's page table through its GUP. */
-static int xpmem_fault(struct xpmem_attachment *att, unsigned long i,
+/*
+ * A remote fault: walk the exporter's page table through its GUP.  For an
+ * importer process the PFN is granted (ANSWER sent) while seg->lock is
+ * held, so it reaches the socket before any later INVALIDATE.
+ */
+int xpmem_fault(struct xpmem_attachment *att, unsigned long i,
 		       bool write)
 {
 	struct xpmem_segment *seg = att->seg;
@@ -258,6 +292,8 @@ static int xpmem_fault(struct xpmem_attachment *att, unsigned long i,
 			pte->writable = write;
 			checker_poke(pte->valid, true);
 			checker_secondary_map(seg->host, pte->pfn, a, 1);
+			if (att->remote)
+				xpmem_remote_answer(att, pte->pfn, write, 0);
 			seg->stat.faults++;
 			r = 1;
 		} else {

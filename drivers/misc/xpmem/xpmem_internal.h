@@ -50,6 +50,29 @@ struct xpmem_segment {
 };
 
 /*
+ * The exporter's end of an importer process (xpmem_remote.c).  @rx reads
+ * the socket (ACK, FAULT, DETACH, the close); @fx answers FAULTs, so a
+ * fault that sleeps never keeps an ACK unread.  @quarantine holds the
+ * PFNs (each with a page reference) a lost peer might still map, under
+ * the attachment's lock.
+ */
+struct xpmem_remote {
+	int sock, pidfd, pid;
+	unsigned int timeout_ms;
+	struct mutex tx_lock; /* one message at a time on @sock */
+	atomic_t eof;	      /* the socket closed or failed */
+	atomic_t gone;	      /* the peer process is known gone */
+	atomic_t peer_detached; /* it answered DETACH: nothing mapped */
+	atomic_t fault_pending; /* @fault_* hold a request for @fx */
+	unsigned long fault_idx;
+	bool fault_write;
+	bool lost; /* detached by a timeout or its death (att->lock) */
+	unsigned long *quarantine;
+	unsigned long nr_quarantine;
+	struct task_struct *rx, *fx;
+};
+
+/*
  * The importer's side.  The exporter posts a message (@inv_start,
  * @inv_end under @lock, then @req incremented); the service task drops
  * the range's mappings, then sets @done to @req.
@@ -68,6 +91,7 @@ struct xpmem_attachment {
 	unsigned long dropped; /* mappings dropped */
 	unsigned long accesses; /* loads and stores */
 	struct task_struct *task;
+	struct xpmem_remote *remote; /* NULL for an in-process importer */
 };
 
 /* xpmem_notify.c */
@@ -76,5 +100,21 @@ void xpmem_drop_range(struct xpmem_attachment *att, unsigned long start,
 		      unsigned long end);
 int xpmem_service(void *arg);
 void xpmem_invalidate_all(struct xpmem_segment *seg);
+
+/* xpmem.c */
+int xpmem_fault(struct xpmem_attachment *att, unsigned long i, bool write);
+struct xpmem_attachment *xpmem_attach_slot(struct xpmem_segment *seg,
+					   struct mm_struct *importer,
+					   struct xpmem_remote *remote);
+
+/* xpmem_remote.c */
+int xpmem_remote_start(struct xpmem_attachment *att);
+int xpmem_remote_send(struct xpmem_attachment *att,
+		      const struct xpmem_msg *m);
+void xpmem_remote_answer(struct xpmem_attachment *att, unsigned long pfn,
+			 bool write, long err);
+bool xpmem_remote_wait_ack(struct xpmem_attachment *att, long want);
+void xpmem_remote_lose(struct xpmem_attachment *att, const char *why);
+void xpmem_remote_detach(struct xpmem_attachment *att);
 
 #endif /* MMULAB_XPMEM_INTERNAL_H */

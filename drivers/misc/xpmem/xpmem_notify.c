@@ -61,9 +61,43 @@ int xpmem_service(void *arg)
 	}
 }
 
+/* Post [start, end) to @att; return the number its answer must reach. */
+static long xpmem_post(struct xpmem_segment *seg, struct xpmem_attachment *att,
+		       unsigned long start, unsigned long end)
+{
+	unsigned long top = seg->vaddr + (seg->npages << PAGE_SHIFT);
+	struct xpmem_msg m = { .type = XPMEM_MSG_INVALIDATE };
+	long want;
+
+	mutex_lock(&att->lock);
+	att->inv_start = start;
+	att->inv_end = end;
+	mutex_unlock(&att->lock);
+	want = atomic_long_add_return(1, &att->req);
+	seg->stat.messages++;
+	if (!att->remote) {
+		wake_up_all(&att->wq);
+		return want;
+	}
+	/* The peer speaks page indexes of the segment. */
+	m.seq = (u64)want;
+	m.a0 = start <= seg->vaddr ? 0 : (start - seg->vaddr) >> PAGE_SHIFT;
+	m.a1 = end >= top ? seg->npages :
+			    (end - seg->vaddr + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	xpmem_remote_send(att, &m); /* a failure shows as eof */
+	return want;
+}
+
+/* Is @att an importer that still answers messages?  seg->lock held. */
+static bool xpmem_live(const struct xpmem_attachment *att)
+{
+	return att && !att->detached;
+}
+
 /*
  * Send [start, end) to every importer and sleep until each acknowledged;
- * seg->lock held (so one message at a time per attachment).
+ * seg->lock held (so one message at a time per attachment).  An importer
+ * process that dies or does not answer in time is detached instead.
  */
 static void xpmem_send_invalidate(struct xpmem_segment *seg,
 				  unsigned long start, unsigned long end)
@@ -73,25 +107,26 @@ static void xpmem_send_invalidate(struct xpmem_segment *seg,
 	/* It sleeps: never from a non-blockable invalidation. */
 	WARN_ON(!mutex_is_owner(&seg->lock));
 	seg->stat.invalidations++;
+	for (unsigned int i = 0; i < XPMEM_MAX_ATTACH; i++)
+		if (xpmem_live(seg->slots[i].att))
+			want[i] = xpmem_post(seg, seg->slots[i].att, start,
+					     end);
 	for (unsigned int i = 0; i < XPMEM_MAX_ATTACH; i++) {
 		struct xpmem_attachment *att = seg->slots[i].att;
 
-		if (!att)
+		if (!xpmem_live(att))
 			continue;
-		mutex_lock(&att->lock);
-		att->inv_start = start;
-		att->inv_end = end;
-		mutex_unlock(&att->lock);
-		want[i] = atomic_long_add_return(1, &att->req);
-		wake_up_all(&att->wq);
-		seg->stat.messages++;
-	}
-	for (unsigned int i = 0; i < XPMEM_MAX_ATTACH; i++) {
-		struct xpmem_attachment *att = seg->slots[i].att;
-
-		if (!att)
-			continue;
-		wait_event(att->wq, atomic_long_read(&att->done) >= want[i]);
+		if (!att->remote) {
+			wait_event(att->wq,
+				   atomic_long_read(&att->done) >= want[i]);
+		} else if (xpmem_remote_wait_ack(att, want[i])) {
+			/* The peer dropped them: so does the record. */
+			mutex_lock(&att->lock);
+			xpmem_drop_range(att, start, end);
+			mutex_unlock(&att->lock);
+		} else {
+			continue; /* lost: detached, its frames held */
+		}
 		seg->stat.acks++;
 	}
 }
@@ -118,7 +153,7 @@ static bool seg_overlaps(struct xpmem_segment *seg,
 static bool seg_attached(struct xpmem_segment *seg)
 {
 	for (unsigned int i = 0; i < XPMEM_MAX_ATTACH; i++)
-		if (seg->slots[i].att)
+		if (xpmem_live(seg->slots[i].att))
 			return true;
 	return false;
 }
