@@ -51,6 +51,14 @@ const struct scenario scenarios[] = {
 		.text = scn_thp_guest,
 	},
 	{
+		.name = "memfd-guest",
+		.summary = "guest RAM on a memfd: a private view copies from "
+			   "its page cache; holes punched, MADV_REMOVE and "
+			   "ftruncate under running vCPUs read back zeros; "
+			   "vCPUs fault it while the host churns it",
+		.text = scn_memfd_guest,
+	},
+	{
 		.name = "ksm-change-pte",
 		.summary = "KSM merges a guest's RAM under each change_pte era "
 			   "(none, bookended, direct): change_pte calls, SPTE "
