@@ -736,6 +736,52 @@ static void test_hmm_range_fault_lockdep(void **state)
 	rf_fini(&r);
 }
 
+/*
+ * dmirror_check() reads the device's entries while faults write them and
+ * invalidations clear them.  Each entry is copied under the driver's lock
+ * (as the checker's sweep does); run side by side on real threads so that
+ * ThreadSanitizer reports a read of an entry outside the lock.
+ */
+struct check_race {
+	struct buffer b;
+	struct dmirror *d;
+	int stop;
+};
+
+static int check_race_device(void *arg)
+{
+	struct check_race *c = arg;
+
+	for (int round = 0; round < 200; round++) {
+		for (unsigned long i = 0; i < NPAGES; i++)
+			assert_int_equal(dmirror_write_u64(c->d,
+							   page_addr(&c->b, i),
+							   round),
+					 0);
+		assert_int_equal(do_madvise(mm, c->b.ptr,
+					    NPAGES / 2 * PAGE_SIZE,
+					    MADV_DONTNEED),
+				 0);
+	}
+	WRITE_ONCE(c->stop, 1);
+	return 0;
+}
+
+static void test_check_races_faults(void **state)
+{
+	struct check_race c = { 0 };
+	struct task_struct *t;
+
+	(void)state;
+	buffer_map(&c.b, mm, NPAGES, RW, MAP_PRIVATE);
+	c.d = mirror_open(&c.b);
+	t = kthread_run(check_race_device, &c, "device");
+	while (!READ_ONCE(c.stop))
+		assert_int_equal(dmirror_check(c.d), 0);
+	kthread_stop(t);
+	buffer_free(&c.b, c.d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -756,6 +802,7 @@ int main(void)
 		T(test_hmm_range_fault_ebusy),
 		T(test_hmm_range_fault_errors),
 		T(test_hmm_range_fault_lockdep),
+		T(test_check_races_faults),
 		cmocka_unit_test(test_hmm_range_fault_swap),
 #undef T
 	};
