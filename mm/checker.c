@@ -471,9 +471,19 @@ static void contract(struct checker_secondary *cs, struct mm_struct *mm,
 			     cs->name, m.what, m.addr, after, start, end);
 }
 
+/* The secondary's own migration, which it may handle itself. */
+static bool own_migration(const struct checker_secondary *cs,
+			  const struct mmu_notifier_range *range)
+{
+	return range->event == MMU_NOTIFY_MIGRATE && range->owner &&
+	       cs->owner == range->owner;
+}
+
 void __checker_contract_start(struct mmu_notifier *sub,
 			      const struct mmu_notifier_range *range)
 {
+	if (own_migration(sub->checker, range))
+		return;
 	contract(sub->checker, range->mm, range->start, range->end,
 		 "invalidate_range_start");
 }
@@ -489,6 +499,8 @@ void __checker_contract_interval(struct mmu_interval_notifier *mni,
 			 "mmu_interval_notifier_remove");
 		return;
 	}
+	if (own_migration(mni->checker, range))
+		return;
 	if (range->start > start)
 		start = range->start;
 	if (range->end < end || !end)
@@ -736,6 +748,7 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_GRU_FILL_NO_RECHECK] = "gru-fill-no-recheck",
 	[MUTANT_XPMEM_END_ONLY] = "xpmem-end-only",
 	[MUTANT_XPMEM_ACK_BEFORE_DROP] = "xpmem-ack-before-drop",
+	[MUTANT_MIGRATE_NO_OWNER_CHECK] = "migrate-no-owner-check",
 };
 
 int mmulab_mutant;

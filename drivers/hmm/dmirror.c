@@ -10,6 +10,8 @@
 #include <mmulab/hmm.h>
 #include <mmulab/mmu_notifier.h>
 #include "../../mm/internal.h" /* mutant_is() */
+#include "../../mm/swapops.h"
+#include "dmirror_internal.h"
 
 /* @valid and @pfn are stored with checker_poke(): the checker's contract
  * query reads them without the driver lock. */
@@ -17,6 +19,7 @@ struct dmirror_entry {
 	unsigned long pfn;
 	bool valid;
 	bool writable;
+	bool atomic; /* mapped through a device-exclusive entry */
 };
 
 struct dmirror {
@@ -28,6 +31,7 @@ struct dmirror {
 	struct dmirror_entry *table;
 	struct checker_secondary checker;
 	bool dead; /* being destroyed: no more installs */
+	struct dmirror_device *mdevice; /* its device memory, or NULL */
 	atomic_long_t stat[5];
 };
 
@@ -43,6 +47,7 @@ static void zap_entry(struct dmirror *d, struct dmirror_entry *e)
 	if (!e->valid)
 		return;
 	checker_poke(e->valid, false);
+	e->atomic = false;
 	checker_secondary_map(d->host, e->pfn, entry_addr(d, e), -1);
 	atomic_long_inc(&d->stat[ST_ZAPPED]);
 }
@@ -63,6 +68,9 @@ static bool dmirror_invalidate(struct mmu_interval_notifier *mni,
 
 	if (range->end < e)
 		e = range->end;
+	/* Its own migration: the driver updates its table itself. */
+	if (dmirror_skip_migration(d->mdevice, range))
+		return true;
 	if (mmu_notifier_range_blockable(range))
 		mutex_lock(&d->update);
 	else if (!mutex_trylock(&d->update))
@@ -94,6 +102,8 @@ static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
 	for (unsigned long i = 0; i < d->npages; i++) {
 		struct dmirror_entry copy, *e = &copy;
 		unsigned long addr = d->start + (i << PAGE_SHIFT);
+		unsigned long pfn;
+		bool mapped, write;
 		pte_t pte;
 
 		mutex_lock(&d->update);
@@ -102,14 +112,15 @@ static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
 		if (!e->valid)
 			continue;
 		follow_pte(d->mm, addr, &pte);
-		if (!pte_present(pte) || pte_pfn(pte) != e->pfn)
+		/* A device-private or device-exclusive entry maps it too. */
+		mapped = pte_entry_pfn(pte, &pfn, &write);
+		if (!mapped || pfn != e->pfn)
 			checker_fail(host, INV_STALE_SECONDARY, e->pfn, addr,
 				     ~0ULL, "dmirror",
 				     "device entry for %#lx maps frame %lu, the "
 				     "CPU maps %s",
-				     addr, e->pfn,
-				     pte_present(pte) ? "another" : "nothing");
-		else if (e->writable && !pte_write(pte))
+				     addr, e->pfn, mapped ? "another" : "nothing");
+		else if (e->writable && !write)
 			checker_fail(host, INV_WRITABLE_SECONDARY, e->pfn,
 				     addr, ~0ULL, "dmirror",
 				     "device entry for %#lx is writable, the "
@@ -198,6 +209,8 @@ void dmirror_destroy(struct dmirror *d)
 	mutex_unlock(&d->update);
 	mmu_interval_notifier_remove(&d->notifier);
 	checker_unregister_secondary(d->host, &d->checker);
+	if (d->mdevice)
+		dmirror_device_forget(d->mdevice, d);
 	free(d->table);
 	free(d);
 }
@@ -312,4 +325,96 @@ void dmirror_observe_stat(struct dmirror *d, struct dmirror_stat *out)
 void dmirror_get_stat(struct dmirror *d, struct dmirror_stat *out)
 {
 	copy_stat(d, out, atomic_long_read);
+}
+
+/* ---------------------------------------------------------------------
+ * Hooks for device memory (dmirror_devmem.c)
+ */
+
+void dmirror_set_device(struct dmirror *d, struct dmirror_device *mdev)
+{
+	d->mdevice = mdev;
+	d->checker.owner = mdev;
+}
+
+struct mm_struct *dmirror_mm(struct dmirror *d)
+{
+	return d->mm;
+}
+
+struct host *dmirror_host(struct dmirror *d)
+{
+	return d->host;
+}
+
+struct dmirror_device *dmirror_device_of(struct dmirror *d)
+{
+	return d->mdevice;
+}
+
+bool dmirror_covers(struct dmirror *d, unsigned long addr, unsigned long npages)
+{
+	return d && !(addr & ~PAGE_MASK) && npages && addr >= d->start &&
+	       npages <= d->npages &&
+	       ((addr - d->start) >> PAGE_SHIFT) <= d->npages - npages;
+}
+
+/*
+ * Drop the device entry mapping frame @pfn: the one of @addr if that is
+ * it, else wherever it is (an eviction knows no address).
+ */
+void dmirror_devmem_unmap(struct dmirror *d, unsigned long addr,
+			  unsigned long pfn)
+{
+	mutex_lock(&d->update);
+	if (dmirror_covers(d, addr, 1) &&
+	    d->table[(addr - d->start) >> PAGE_SHIFT].pfn == pfn) {
+		zap_entry(d, &d->table[(addr - d->start) >> PAGE_SHIFT]);
+	} else {
+		for (unsigned long i = 0; i < d->npages; i++)
+			if (d->table[i].valid && d->table[i].pfn == pfn)
+				zap_entry(d, &d->table[i]);
+	}
+	mutex_unlock(&d->update);
+}
+
+/*
+ * Install a device entry for @addr mapping frame @pfn, outside the fault
+ * path: a migration's destination (before its finalize) or a page the
+ * device holds exclusively (with the page locked, so the CPU's revocation
+ * comes after).  Returns false once the mirror is being destroyed.
+ */
+bool dmirror_devmem_map(struct dmirror *d, unsigned long addr,
+			unsigned long pfn, bool writable, bool atomic)
+{
+	struct dmirror_entry *e = &d->table[(addr - d->start) >> PAGE_SHIFT];
+
+	mutex_lock(&d->update);
+	if (d->dead) {
+		mutex_unlock(&d->update);
+		return false;
+	}
+	zap_entry(d, e);
+	checker_poke(e->pfn, pfn);
+	e->writable = writable;
+	e->atomic = atomic;
+	checker_poke(e->valid, true);
+	checker_secondary_map(d->host, pfn, addr, 1);
+	mutex_unlock(&d->update);
+	return true;
+}
+
+/* What the device's entry for @addr maps: false when it has none. */
+bool dmirror_devmem_lookup(struct dmirror *d, unsigned long addr,
+			   unsigned long *pfn, bool *atomic)
+{
+	struct dmirror_entry *e = &d->table[(addr - d->start) >> PAGE_SHIFT];
+	bool valid;
+
+	mutex_lock(&d->update);
+	valid = e->valid;
+	*pfn = e->pfn;
+	*atomic = e->atomic;
+	mutex_unlock(&d->update);
+	return valid;
 }

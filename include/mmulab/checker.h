@@ -243,6 +243,10 @@ struct checker_mapping {
  *	<mmulab/sync.h> operations (no scheduling point may be added by the
  *	check): read the entries with checker_peek(), and have their writers
  *	store them with checker_poke() or stronger.  NULL: not asked.
+ * @owner: optional; the device's identity as a migration initiator
+ *	(dev_pagemap.owner).  An MMU_NOTIFY_MIGRATE invalidation whose owner
+ *	is this one is the secondary's own migration, which it may skip and
+ *	handle itself, as drivers do: the contract query is not asked then.
  * @host: set by checker_register_secondary().
  * @tlb_req: flush requests so far (checker_tlb_flush_begin()).
  * @tlb_done: the newest request whose flush has returned.
@@ -256,6 +260,7 @@ struct checker_secondary {
 	bool (*mapped)(struct checker_secondary *cs, struct mm_struct *mm,
 		       unsigned long start, unsigned long end,
 		       struct checker_mapping *out);
+	void *owner;
 	struct host *host;
 	unsigned long tlb_req;
 	unsigned long tlb_done;
@@ -498,6 +503,8 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  *	only in invalidate_range_end (upstream XPMEM's variant).
  * @MUTANT_XPMEM_ACK_BEFORE_DROP: an XPMEM importer acknowledges an
  *	invalidation before it drops its mappings.
+ * @MUTANT_MIGRATE_NO_OWNER_CHECK: the device mirror skips every
+ *	MMU_NOTIFY_MIGRATE invalidation, not only its own migrations'.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -521,6 +528,7 @@ enum mutant {
 	MUTANT_GRU_FILL_NO_RECHECK,
 	MUTANT_XPMEM_END_ONLY,
 	MUTANT_XPMEM_ACK_BEFORE_DROP,
+	MUTANT_MIGRATE_NO_OWNER_CHECK,
 	NR_MUTANTS,
 };
 
