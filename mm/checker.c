@@ -471,12 +471,17 @@ static void contract(struct checker_secondary *cs, struct mm_struct *mm,
 			     cs->name, m.what, m.addr, after, start, end);
 }
 
-/* The secondary's own migration, which it may handle itself. */
+/*
+ * The secondary's own migration or exclusive-access request, which it may
+ * skip and handle itself (a migration's pages keep their frames until its
+ * finalize; an exclusive page keeps its frame).
+ */
 static bool own_migration(const struct checker_secondary *cs,
 			  const struct mmu_notifier_range *range)
 {
-	return range->event == MMU_NOTIFY_MIGRATE && range->owner &&
-	       cs->owner == range->owner;
+	return (range->event == MMU_NOTIFY_MIGRATE ||
+		range->event == MMU_NOTIFY_EXCLUSIVE) &&
+	       range->owner && cs->owner == range->owner;
 }
 
 void __checker_contract_start(struct mmu_notifier *sub,

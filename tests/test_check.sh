@@ -84,6 +84,7 @@ for size in 4K 16K; do
 	grep -q '^violation: INV-6 mapped-after-start' <<<"$out" ||
 		{ echo "FAIL: xpmem-end-only, $size zaps: not INV-6"; fail=1; }
 done
+expect_found migrate-race migrate-no-owner-check 10
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
 # guest store goes through while the page is read-only.
@@ -94,7 +95,7 @@ grep -q '^violation: INV-3 writable-secondary' <<<"$out" &&
 
 for s in fault-race mirror-race register-race change-pte-race pressure-race \
 	 exit-vm-alive ksm-identical wrprotect-race gru-race mirror-overlap \
-	 xpmem-race; do
+	 xpmem-race migrate-race; do
 	expect_clean "$s" 200
 done
 
@@ -135,7 +136,7 @@ fi
 # No scenario: every built-in race, in order.
 out=$("$mmulab" check --seeds 2 --strategy random 2>&1)
 n=$(grep -c ': 2 seeds, no violation' <<<"$out")
-[ "$n" -eq 11 ] || { echo "FAIL: a run without a scenario ran $n of 11 races"; echo "$out"; fail=1; }
+[ "$n" -eq 12 ] || { echo "FAIL: a run without a scenario ran $n of 12 races"; echo "$out"; fail=1; }
 
 # A user's copy of a built-in, one line changed, is a scenario like it.
 "$mmulab" show races/fault-race | sed 's/task host repeat=6 pick/task host repeat=3 pick/' \

@@ -378,19 +378,29 @@ void dmirror_devmem_unmap(struct dmirror *d, unsigned long addr,
 	mutex_unlock(&d->update);
 }
 
+/* The sequence a migration or exclusive access samples before it starts. */
+unsigned long dmirror_devmem_begin(struct dmirror *d)
+{
+	return mmu_interval_read_begin(&d->notifier);
+}
+
 /*
  * Install a device entry for @addr mapping frame @pfn, outside the fault
  * path: a migration's destination (before its finalize) or a page the
  * device holds exclusively (with the page locked, so the CPU's revocation
- * comes after).  Returns false once the mirror is being destroyed.
+ * comes after).  As a fault, only if no invalidation but the device's own
+ * (which it skips) ran since @seq was sampled: another (a zap of the
+ * migration entry, say) may have taken the page away.  Returns false then
+ * and once the mirror is being destroyed.
  */
 bool dmirror_devmem_map(struct dmirror *d, unsigned long addr,
-			unsigned long pfn, bool writable, bool atomic)
+			unsigned long pfn, bool writable, bool atomic,
+			unsigned long seq)
 {
 	struct dmirror_entry *e = &d->table[(addr - d->start) >> PAGE_SHIFT];
 
 	mutex_lock(&d->update);
-	if (d->dead) {
+	if (d->dead || mmu_interval_read_retry(&d->notifier, seq)) {
 		mutex_unlock(&d->update);
 		return false;
 	}

@@ -59,14 +59,21 @@ static struct page *devmem_alloc_page(struct dmirror_device *mdev)
 	return page;
 }
 
+/*
+ * The device's own migrations and exclusive-access requests: it updates
+ * its table itself, after the change, if no other invalidation ran since
+ * it sampled the sequence (nouveau's filter; test_hmm's for MIGRATE).
+ */
 bool dmirror_skip_migration(struct dmirror_device *mdev,
 			    const struct mmu_notifier_range *range)
 {
-	if (!mdev || range->event != MMU_NOTIFY_MIGRATE)
-		return false;
 	/* Broken on purpose: every migration taken for our own. */
-	if (mutant_is(MUTANT_MIGRATE_NO_OWNER_CHECK))
+	if (range->event == MMU_NOTIFY_MIGRATE &&
+	    mutant_is(MUTANT_MIGRATE_NO_OWNER_CHECK))
 		return true;
+	if (!mdev || (range->event != MMU_NOTIFY_MIGRATE &&
+		      range->event != MMU_NOTIFY_EXCLUSIVE))
+		return false;
 	return range->owner == mdev;
 }
 
@@ -267,7 +274,7 @@ static void devmem_copy_to_device(struct dmirror *d,
 
 /* test_hmm's dmirror_migrate_finalize_and_map(). */
 static void devmem_map_device_pages(struct dmirror *d,
-				    struct migrate_vma *args)
+				    struct migrate_vma *args, unsigned long seq)
 {
 	for (unsigned long i = 0; i < args->npages; i++) {
 		struct page *dpage = migrate_pfn_to_page(dmirror_host(d),
@@ -281,7 +288,7 @@ static void devmem_map_device_pages(struct dmirror *d,
 		dmirror_devmem_map(d, args->start + (i << PAGE_SHIFT),
 				   page_to_pfn(dpage),
 				   write && (args->vma->vm_flags & VM_WRITE),
-				   false);
+				   false, seq);
 	}
 }
 
@@ -331,6 +338,7 @@ static int to_device_step(struct dmirror *d, struct migrate_vma *args,
 			  unsigned long *done)
 {
 	struct dmirror_device *mdev = dmirror_device_of(d);
+	unsigned long seq = dmirror_devmem_begin(d);
 
 	(void)done;
 	args->pgmap_owner = mdev;
@@ -339,7 +347,7 @@ static int to_device_step(struct dmirror *d, struct migrate_vma *args,
 		return -EINVAL;
 	devmem_copy_to_device(d, mdev, args);
 	migrate_vma_pages(args);
-	devmem_map_device_pages(d, args);
+	devmem_map_device_pages(d, args, seq);
 	migrate_vma_finalize(args);
 	return 0;
 }
@@ -406,6 +414,7 @@ int dmirror_migrate_to_system(struct dmirror *d, unsigned long addr,
 static int exclusive_step(struct dmirror *d, struct migrate_vma *args,
 			  unsigned long *done)
 {
+	unsigned long seq = dmirror_devmem_begin(d);
 	struct page *pages[DEVMEM_CHUNK];
 	long n;
 
@@ -418,7 +427,7 @@ static int exclusive_step(struct dmirror *d, struct migrate_vma *args,
 		if (!pages[i])
 			continue;
 		if (dmirror_devmem_map(d, args->start + (i << PAGE_SHIFT),
-				       page_to_pfn(pages[i]), true, true))
+				       page_to_pfn(pages[i]), true, true, seq))
 			(*done)++;
 		unlock_page(pages[i]);
 		put_page(pages[i]);

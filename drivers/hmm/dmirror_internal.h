@@ -18,8 +18,10 @@ bool dmirror_covers(struct dmirror *d, unsigned long addr,
 		    unsigned long npages);
 void dmirror_devmem_unmap(struct dmirror *d, unsigned long addr,
 			  unsigned long pfn);
+unsigned long dmirror_devmem_begin(struct dmirror *d);
 bool dmirror_devmem_map(struct dmirror *d, unsigned long addr,
-			unsigned long pfn, bool writable, bool atomic);
+			unsigned long pfn, bool writable, bool atomic,
+			unsigned long seq);
 bool dmirror_devmem_lookup(struct dmirror *d, unsigned long addr,
 			   unsigned long *pfn, bool *atomic);
 

@@ -244,9 +244,10 @@ struct checker_mapping {
  *	check): read the entries with checker_peek(), and have their writers
  *	store them with checker_poke() or stronger.  NULL: not asked.
  * @owner: optional; the device's identity as a migration initiator
- *	(dev_pagemap.owner).  An MMU_NOTIFY_MIGRATE invalidation whose owner
- *	is this one is the secondary's own migration, which it may skip and
- *	handle itself, as drivers do: the contract query is not asked then.
+ *	(dev_pagemap.owner).  An MMU_NOTIFY_MIGRATE or MMU_NOTIFY_EXCLUSIVE
+ *	invalidation whose owner is this one is the secondary's own, which it
+ *	may skip and handle itself, as drivers do: the contract query is not
+ *	asked then.
  * @host: set by checker_register_secondary().
  * @tlb_req: flush requests so far (checker_tlb_flush_begin()).
  * @tlb_done: the newest request whose flush has returned.

@@ -76,6 +76,9 @@ static const struct check_scenario races[] = {
 			"exporter's pages change; every invalidation waits "
 			"for its acknowledgement",
 	  race_xpmem_race },
+	{ "migrate-race", "two device mirrors: one migrates the pages into "
+			  "its memory and back while the other maps them",
+	  race_migrate_race },
 };
 
 /*
@@ -106,6 +109,7 @@ static const struct {
 	{ MUTANT_GRU_FILL_NO_RECHECK, "gru-race" },
 	{ MUTANT_XPMEM_END_ONLY, "xpmem-race" },
 	{ MUTANT_XPMEM_ACK_BEFORE_DROP, "xpmem-race" },
+	{ MUTANT_MIGRATE_NO_OWNER_CHECK, "migrate-race" },
 };
 
 const char *check_race_text(const char *name)

@@ -85,7 +85,7 @@ extern const char scn_xpmem_attach[];
 extern const char race_fault_race[], race_mirror_race[], race_register_race[],
 	race_change_pte_race[], race_pressure_race[], race_mirror_overlap[],
 	race_exit_vm_alive[], race_ksm_identical[], race_wrprotect_race[],
-	race_gru_race[], race_xpmem_race[];
+	race_gru_race[], race_xpmem_race[], race_migrate_race[];
 
 /**
  * check_race_text() - the text of mmulab check's built-in race @name,

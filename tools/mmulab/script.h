@@ -70,6 +70,9 @@ enum stmt_kind {
 	ST_GRU_DEV,	/* its device thread (workload) */
 	ST_XPMEM,	/* an exported segment (top) */
 	ST_XPMEM_DEV,	/* an importer thread (workload) */
+	ST_MMIGRATE,	/* device memory: migrate_vma to the mirror's device */
+	ST_MEVICT,	/* ... back to system memory */
+	ST_MEXCLUSIVE,	/* ... device-exclusive access */
 	NR_STMT_KINDS,
 };
 
@@ -224,6 +227,7 @@ enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
 enum { REPLACE_PROC, REPLACE_ADDR, REPLACE_LEN };
 enum { RECLAIM_PAGES };
 enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
+enum { MDEV_WHO, MDEV_ADDR, MDEV_LEN, MDEV_PARTIAL }; /* mmigrate, ... */
 			/* cow, mread, mwrite: ACC_* */
 
 /**
@@ -235,6 +239,7 @@ enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
  * @flags: its mmap flags, MAP_FIXED and MAP_POPULATE excepted.
  * @g: a VM.
  * @dmirror: a device mirror.
+ * @mdev: its device memory, made by its first mmigrate or mexclusive.
  * @gts: a GRU context.
  * @seg: an XPMEM segment.
  */
@@ -246,6 +251,7 @@ struct rt_obj {
 	unsigned long flags;
 	struct guest *g;
 	struct dmirror *dmirror;
+	struct dmirror_device *mdev;
 	struct gru_thread_state *gts;
 	struct xpmem_segment *seg;
 	/* importer processes (xpmem peers=) and their attachments */

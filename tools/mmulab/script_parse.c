@@ -264,6 +264,24 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
 		VALUE_REPEAT_ARGS,
 	} },
+	[ST_MMIGRATE] = { "mmigrate", CTX_BOTH, {
+		[MDEV_WHO] = { "MIRROR", T_MIRROR, POS },
+		[MDEV_ADDR] = { "ADDR", T_ADDR, POS },
+		[MDEV_LEN] = { "len", T_SIZE, OPT, 1, MAX_SIZE },
+		[MDEV_PARTIAL] = { "partial", T_FLAG, FLAG },
+	} },
+	[ST_MEVICT] = { "mevict", CTX_BOTH, {
+		[MDEV_WHO] = { "MIRROR", T_MIRROR, POS },
+		[MDEV_ADDR] = { "ADDR", T_ADDR, POS },
+		[MDEV_LEN] = { "len", T_SIZE, OPT, 1, MAX_SIZE },
+		[MDEV_PARTIAL] = { "partial", T_FLAG, FLAG },
+	} },
+	[ST_MEXCLUSIVE] = { "mexclusive", CTX_BOTH, {
+		[MDEV_WHO] = { "MIRROR", T_MIRROR, POS },
+		[MDEV_ADDR] = { "ADDR", T_ADDR, POS },
+		[MDEV_LEN] = { "len", T_SIZE, OPT, 1, MAX_SIZE },
+		[MDEV_PARTIAL] = { "partial", T_FLAG, FLAG },
+	} },
 	[ST_GRU] = { "gru", CTX_TOP, {
 		[GRU_NAME] = { "NAME", T_DEF_GRU, POS },
 		[GRU_PROC] = { "PROCESS", T_PROC, POS },
@@ -508,7 +526,8 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "memslot, vcpu, gwrite, gread, verify, ksm, "
 			       "migrate, compact, reclaim, replace, wrprotect, "
 			       "cow, "
-			       "mirror, mwrite, mread, gru, xpmem, expect, "
+			       "mirror, mwrite, mread, mmigrate, mevict, "
+			       "mexclusive, gru, xpmem, expect, "
 			       "workload or race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",

@@ -511,7 +511,8 @@ int race_context(struct parser *p, const struct word *w)
 	if (!(p->spec->ctx & CTX_RACE))
 		return perr(p, w->col, "%s: not allowed inside the race at "
 			    "line %u (only task, end and operations: write, "
-			    "read, gwrite, gread, mwrite, mread, munmap, "
+			    "read, gwrite, gread, mwrite, mread, mmigrate, "
+			    "mevict, mexclusive, munmap, "
 			    "replace, mprotect, wrprotect, madvise, age, cow, exit, "
 			    "migrate, "
 			    "ksm, compact, reclaim, vm, memslot, vcpu)",
