@@ -370,6 +370,122 @@ static void test_exclusive_cow(void **state)
 	fix_fini(&f, warns);
 }
 
+/*
+ * hmm-tests "migrate_mixed" (hmm2: two devices): a PROT_NONE range and a
+ * range with a hole are refused; then a read-only zero page, a read-only
+ * page and two writable pages all move to device 1, and device 0 cannot
+ * take a page that is in device 1's memory.
+ */
+static void test_migrate_mixed(void **state)
+{
+	unsigned long warns = warn_count(), cpages = 0;
+	struct dmirror_device *mdev0, *mdev1;
+	struct dmirror *d0, *d1;
+	struct host *host = driver_host();
+	struct mm_struct *mm = mm_alloc(host);
+	unsigned long p = (unsigned long)vm_mmap(mm, 0, 6 * PAGE_SIZE,
+						 PROT_NONE,
+						 MAP_PRIVATE | MAP_ANONYMOUS);
+	u64 v = 1;
+
+	(void)state;
+	d0 = dmirror_create(mm, p, 6);
+	d1 = dmirror_create(mm, p, 6);
+	mdev0 = dmirror_device_create(host, DEVPAGES);
+	mdev1 = dmirror_device_create(host, DEVPAGES);
+	dmirror_set_device(d0, mdev0);
+	dmirror_set_device(d1, mdev1);
+	assert_int_equal(dmirror_migrate_to_device(d1, p, 6, &cpages), -EINVAL);
+	assert_int_equal(vm_munmap(mm, p + PAGE_SIZE, PAGE_SIZE), 0);
+	assert_int_equal(dmirror_migrate_to_device(d1, p, 3, &cpages), -EINVAL);
+	assert_int_equal(do_mprotect(mm, p + 2 * PAGE_SIZE, PAGE_SIZE,
+				     PROT_READ),
+			 0);
+	assert_int_equal(cpu_read_u64(mm, p + 2 * PAGE_SIZE, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(do_mprotect(mm, p + 3 * PAGE_SIZE, PAGE_SIZE,
+				     PROT_READ | PROT_WRITE),
+			 0);
+	assert_int_equal(cpu_write_u64(mm, p + 3 * PAGE_SIZE, 3), 0);
+	assert_int_equal(do_mprotect(mm, p + 3 * PAGE_SIZE, PAGE_SIZE,
+				     PROT_READ),
+			 0);
+	assert_int_equal(do_mprotect(mm, p + 4 * PAGE_SIZE, 2 * PAGE_SIZE,
+				     PROT_READ | PROT_WRITE),
+			 0);
+	assert_int_equal(cpu_write_u64(mm, p + 4 * PAGE_SIZE, 3), 0);
+	assert_int_equal(cpu_write_u64(mm, p + 5 * PAGE_SIZE, 3), 0);
+	assert_int_equal(dmirror_migrate_to_device(d1, p + 2 * PAGE_SIZE, 4,
+						   &cpages),
+			 0);
+	assert_int_equal(cpages, 4);
+	for (int i = 2; i < 6; i++) {
+		pte_t pte = pte_of(mm, p + i * PAGE_SIZE);
+
+		assert_true(is_device_private_pte(pte));
+		assert_int_equal(is_writable_device_private_entry(
+					 pte_to_swp_entry(pte)),
+				 i >= 4);
+	}
+	assert_int_equal(dmirror_migrate_to_device(d0, p + 5 * PAGE_SIZE, 1,
+						   &cpages),
+			 -ENOENT);
+	assert_int_equal(cpages, 0);
+	assert_int_equal(cpu_read_u64(mm, p + 3 * PAGE_SIZE, &v), 0);
+	assert_int_equal(v, 3);
+	checker_sweep(host);
+	assert_int_equal(checker_violations(host), 0);
+	dmirror_destroy(d0);
+	dmirror_destroy(d1);
+	mmput(mm);
+	assert_int_equal(dmirror_device_destroy(mdev0), 0);
+	assert_int_equal(dmirror_device_destroy(mdev1), 0);
+	assert_int_equal(warn_count(), warns);
+	driver_host_destroy(host);
+}
+
+/*
+ * hmm-tests "hmm_gup_test", as far as the model's GUP goes: get and
+ * long-term pin of pages in device memory migrate them back (the GUP
+ * fault meets the device-private entry); the data is intact and the
+ * PTEs writable.  (gup_test's fast variants are the same GUP here.)
+ */
+static void test_hmm_gup_test(void **state)
+{
+	unsigned long warns = warn_count();
+	struct page *pages[2];
+	struct hmm_fix f;
+
+	(void)state;
+	fix_init(&f, MAP_PRIVATE);
+	cpu_fill(&f, 0);
+	migrate_all(&f);
+	device_check(&f, 0);
+	mmap_read_lock(f.mm);
+	assert_int_equal(get_user_pages_remote(f.mm, f.buf, 2, FOLL_WRITE,
+					       pages),
+			 2);
+	mmap_read_unlock(f.mm);
+	for (int i = 0; i < 2; i++) {
+		assert_false(is_device_private_page(pages[i]));
+		put_page(pages[i]);
+	}
+	mmap_read_lock(f.mm);
+	assert_int_equal(pin_user_pages_remote(f.mm, f.buf + 2 * PAGE_SIZE, 2,
+					       FOLL_WRITE | FOLL_LONGTERM,
+					       pages),
+			 2);
+	mmap_read_unlock(f.mm);
+	assert_false(is_device_private_page(pages[0]) ||
+		     is_device_private_page(pages[1]));
+	unpin_user_pages(pages, 2);
+	for (unsigned long i = 0; i < 4; i++)
+		assert_true(is_present_writable(pte_of(f.mm,
+						       f.buf + i * PAGE_SIZE)));
+	cpu_check(&f, f.mm, 0);
+	fix_fini(&f, warns);
+}
+
 /* ---------------------------------------------------------------------
  * The rest of the Linux 6.12 semantics
  */
@@ -615,6 +731,8 @@ int main(void)
 		cmocka_unit_test(test_exclusive),
 		cmocka_unit_test(test_exclusive_mprotect),
 		cmocka_unit_test(test_exclusive_cow),
+		cmocka_unit_test(test_migrate_mixed),
+		cmocka_unit_test(test_hmm_gup_test),
 		cmocka_unit_test(test_device_write_then_cpu_read),
 		cmocka_unit_test(test_migrate_holes),
 		cmocka_unit_test(test_migrate_unmap_exit_mprotect),

