@@ -144,6 +144,28 @@ static void migrate_all(struct hmm_fix *f)
 	assert_int_equal(dmirror_device_free_pages(f->mdev), DEVPAGES - NPAGES);
 }
 
+/* A fixture whose buffer was written by the CPU and migrated to the device. */
+static void fix_migrated(struct hmm_fix *f)
+{
+	fix_init(f, MAP_PRIVATE);
+	cpu_fill(f, 0);
+	migrate_all(f);
+	device_check(f, 0);
+}
+
+/* ... and one whose buffer the device holds exclusively. */
+static void fix_exclusive(struct hmm_fix *f)
+{
+	unsigned long cpages = 0;
+
+	fix_init(f, MAP_PRIVATE);
+	cpu_fill(f, 0);
+	assert_int_equal(dmirror_exclusive(f->d, f->buf, NPAGES, &cpages), 0);
+	assert_int_equal(cpages, NPAGES);
+	assert_all(f, f->mm, is_device_exclusive_pte);
+	device_check(f, 0);
+}
+
 /* ---------------------------------------------------------------------
  * Upstream cases
  */
@@ -155,10 +177,7 @@ static void test_migrate(void **state)
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	migrate_all(&f);
-	device_check(&f, 0);
+	fix_migrated(&f);
 	fix_fini(&f, warns);
 }
 
@@ -172,10 +191,7 @@ static void test_migrate_fault(void **state)
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	migrate_all(&f);
-	device_check(&f, 0);
+	fix_migrated(&f);
 	cpu_check(&f, f.mm, 0);
 	assert_all(&f, f.mm, is_present_writable);
 	assert_int_equal(dmirror_device_free_pages(f.mdev), DEVPAGES);
@@ -230,10 +246,7 @@ static void test_migrate_release(void **state)
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	migrate_all(&f);
-	device_check(&f, 0);
+	fix_migrated(&f);
 	assert_int_equal(dmirror_device_evict(f.mdev), NPAGES);
 	assert_int_equal(dmirror_device_free_pages(f.mdev), DEVPAGES);
 	assert_all(&f, f.mm, is_present_writable);
@@ -254,9 +267,7 @@ static void test_hmm_cow_in_device(void **state)
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	migrate_all(&f);
+	fix_migrated(&f);
 	child = dup_mm(f.mm);
 	assert_false(IS_ERR(child));
 	/* Both sides hold read-only device-private entries now. */
@@ -284,17 +295,12 @@ static void test_hmm_cow_in_device(void **state)
  */
 static void test_exclusive(void **state)
 {
-	unsigned long warns = warn_count(), cpages = 0;
+	unsigned long warns = warn_count();
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	assert_int_equal(dmirror_exclusive(f.d, f.buf, NPAGES, &cpages), 0);
-	assert_int_equal(cpages, NPAGES);
-	assert_all(&f, f.mm, is_device_exclusive_pte);
+	fix_exclusive(&f);
 	assert_int_equal(dmirror_check_exclusive(f.d, f.buf, NPAGES), -EPERM);
-	device_check(&f, 0);
 	cpu_check(&f, f.mm, 0);
 	cpu_fill(&f, 1);
 	cpu_check(&f, f.mm, 1);
@@ -311,15 +317,11 @@ static void test_exclusive(void **state)
  */
 static void test_exclusive_mprotect(void **state)
 {
-	unsigned long warns = warn_count(), cpages = 0;
+	unsigned long warns = warn_count();
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	assert_int_equal(dmirror_exclusive(f.d, f.buf, NPAGES, &cpages), 0);
-	assert_int_equal(cpages, NPAGES);
-	device_check(&f, 0);
+	fix_exclusive(&f);
 	assert_int_equal(do_mprotect(f.mm, f.buf, NPAGES * PAGE_SIZE,
 				     PROT_READ),
 			 0);
@@ -343,14 +345,12 @@ static void test_exclusive_mprotect(void **state)
  */
 static void test_exclusive_cow(void **state)
 {
-	unsigned long warns = warn_count(), cpages = 0;
+	unsigned long warns = warn_count();
 	struct mm_struct *child;
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	assert_int_equal(dmirror_exclusive(f.d, f.buf, NPAGES, &cpages), 0);
+	fix_exclusive(&f);
 	child = dup_mm(f.mm);
 	assert_false(IS_ERR(child));
 	assert_all(&f, f.mm, is_present);
@@ -457,10 +457,7 @@ static void test_hmm_gup_test(void **state)
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	migrate_all(&f);
-	device_check(&f, 0);
+	fix_migrated(&f);
 	mmap_read_lock(f.mm);
 	assert_int_equal(get_user_pages_remote(f.mm, f.buf, 2, FOLL_WRITE,
 					       pages),
@@ -497,9 +494,7 @@ static void test_device_write_then_cpu_read(void **state)
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	migrate_all(&f);
+	fix_migrated(&f);
 	for (unsigned long i = 0; i < NPAGES; i++)
 		for (int w = 0; w < WORDS; w++)
 			assert_int_equal(dmirror_write_u64(f.d, word(&f, i, w),
@@ -545,9 +540,7 @@ static void test_migrate_unmap_exit_mprotect(void **state)
 	struct hmm_fix f;
 
 	(void)state;
-	fix_init(&f, MAP_PRIVATE);
-	cpu_fill(&f, 0);
-	migrate_all(&f);
+	fix_migrated(&f);
 	assert_int_equal(do_mprotect(f.mm, f.buf, NPAGES * PAGE_SIZE,
 				     PROT_READ),
 			 0);
