@@ -615,6 +615,44 @@ static void test_events_migrate(void **state)
 }
 
 /*
+ * Holes: migrate_vma_pages() fills them inside a second MIGRATE
+ * invalidation, from the first hole to the end.  Eviction
+ * (migrate_device_range()): a CLEAR of each page, per mapping, no owner.
+ */
+static void test_events_holes_evict(void **state)
+{
+	unsigned long warns = warn_count();
+	struct rec_isub isub;
+	struct rec_log log;
+	struct hmm_fix f;
+
+	(void)state;
+	fix_init(&f, MAP_PRIVATE);
+	for (unsigned long i = 0; i < NPAGES / 2; i++)
+		assert_int_equal(cpu_write_u64(f.mm, f.buf + i * PAGE_SIZE, i),
+				 0);
+	rec_attach(&f, &isub, &log);
+	migrate_all(&f);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(count_events(&log, MMU_NOTIFY_MIGRATE, f.mdev, f.buf,
+				      f.buf + NPAGES * PAGE_SIZE),
+			 1);
+	assert_int_equal(count_events(&log, MMU_NOTIFY_MIGRATE, f.mdev,
+				      f.buf + NPAGES / 2 * PAGE_SIZE,
+				      f.buf + NPAGES * PAGE_SIZE),
+			 1);
+	assert_int_equal(dmirror_device_evict(f.mdev), NPAGES);
+	assert_int_equal(log.n, 2 + NPAGES);
+	for (unsigned long i = 0; i < NPAGES; i++)
+		assert_int_equal(count_events(&log, MMU_NOTIFY_CLEAR, NULL,
+					      f.buf + i * PAGE_SIZE,
+					      f.buf + (i + 1) * PAGE_SIZE),
+				 1);
+	mmu_interval_notifier_remove(&isub.in);
+	fix_fini(&f, warns);
+}
+
+/*
  * make_device_exclusive_range(): an EXCLUSIVE invalidation per page owned
  * by the device; a CPU access: an EXCLUSIVE invalidation of the page
  * without owner, which the device must honour.
@@ -730,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_holes),
 		cmocka_unit_test(test_migrate_unmap_exit_mprotect),
 		cmocka_unit_test(test_events_migrate),
+		cmocka_unit_test(test_events_holes_evict),
 		cmocka_unit_test(test_events_exclusive),
 		cmocka_unit_test(test_two_devices),
 		cmocka_unit_test(test_mutant_migrate_no_owner_check),
