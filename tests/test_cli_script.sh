@@ -4,7 +4,7 @@
 # Running scripts: show, standard input, seeded replay of a workload, a
 # failed expectation (exit 1), a failed setup statement (the run stops,
 # the teardown still frees everything), the progress bar, duration= under
-# --seed (exit 2).
+# --seed (exit 2), the device-memory statements.
 set -u
 
 mmulab=${MMULAB:?}
