@@ -80,6 +80,7 @@ void scenario_swap_guest(struct report *r);
 extern const char scn_fault_race[];
 extern const char scn_gru_tlb[];
 extern const char scn_xpmem_attach[];
+extern const char scn_device_memory[];
 
 /* The race scenarios of mmulab check (races/NAME.mmu). */
 extern const char race_fault_race[], race_mirror_race[], race_register_race[],
