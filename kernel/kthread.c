@@ -22,6 +22,20 @@ static int nr_live;
  * the scheduler points this at the fiber it switches to.
  */
 static __thread struct task_struct *current_task;
+
+/* Per-CPU statistics (<mmulab/sync.h>): this thread's slot, plus one. */
+__thread unsigned int __stat_cpu_plus1;
+static unsigned int stat_cpu_next;
+
+unsigned int __stat_cpu_assign(void)
+{
+	unsigned int c = __atomic_fetch_add(&stat_cpu_next, 1,
+					    __ATOMIC_RELAXED) %
+			 STAT_NR_CPUS;
+
+	__stat_cpu_plus1 = c + 1;
+	return c;
+}
 static pthread_key_t foreign_key;
 static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
 

@@ -615,6 +615,27 @@ void checker_set_pte(struct mm_struct *mm, unsigned long addr, pte_t old,
 						      : "read-only");
 }
 
+/*
+ * A huge PMD changes: INV-7 for each 4 KiB page it maps, as if each were a
+ * PTE (a secondary MMU may have copied any of them, or all at once).
+ */
+void checker_set_pmd(struct mm_struct *mm, unsigned long addr, pte_t old,
+		     pte_t new)
+{
+	u64 flags_old = old.pte & ~(PTE_PFN_MASK | _PAGE_PSE);
+	u64 flags_new = new.pte & ~(PTE_PFN_MASK | _PAGE_PSE);
+
+	addr &= ~(PMD_SIZE - 1);
+	for (unsigned long i = 0; i < PTRS_PER_TABLE; i++) {
+		pte_t o = __pte(((pte_pfn(old) + i) << PAGE_SHIFT) | flags_old);
+		pte_t n = pte_none(new) ? new
+					: __pte(((pte_pfn(new) + i) << PAGE_SHIFT) |
+						flags_new);
+
+		checker_set_pte(mm, addr + i * PAGE_SIZE, o, n);
+	}
+}
+
 /* ---------------------------------------------------------------------
  * INV-8: secondary TLBs
  */
@@ -753,6 +774,8 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_GRU_FILL_NO_RECHECK] = "gru-fill-no-recheck",
 	[MUTANT_XPMEM_END_ONLY] = "xpmem-end-only",
 	[MUTANT_XPMEM_ACK_BEFORE_DROP] = "xpmem-ack-before-drop",
+	[MUTANT_THP_SPLIT_NO_NOTIFY] = "thp-split-no-notify",
+	[MUTANT_HMM_NO_RETRY_CHECK] = "hmm-no-retry-check",
 	[MUTANT_MIGRATE_NO_OWNER_CHECK] = "migrate-no-owner-check",
 };
 

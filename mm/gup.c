@@ -49,8 +49,11 @@ static struct page *follow_page_pte(struct vm_area_struct *vma,
 	struct mm_struct *mm = vma->vm_mm;
 	struct page *page = NULL;
 	spinlock_t *ptl;
-	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
-	pte_t v;
+	pte_t hv, v;
+	/* A huge PMD is followed, not split (follow_huge_pmd()). */
+	pte_t *pte = follow_huge_pmd_lock(mm, addr, &hv, &ptl)
+			     ? &hv
+			     : pte_offset_map_lock(mm, addr, &ptl);
 
 	*fault_flags = (flags & FOLL_WRITE) ? FAULT_FLAG_WRITE : 0;
 	if (flags & FOLL_FORCE)

@@ -54,6 +54,8 @@ enum pageflags {
 	PG_pgtable,	/* a page-table page */
 	PG_buddy,	/* free, on the free list */
 	PG_workingset,	/* was active before deactivation or eviction */
+	PG_head,	/* first frame of a huge page (mm/huge_memory.c) */
+	PG_tail,	/* one of its 511 others */
 	PG_device,	/* a device-private frame (mm/memremap.c) */
 	NR_PAGEFLAGS,
 };
@@ -265,7 +267,14 @@ struct task_struct;
  * @mem: frame contents in data mode (@cfg.nr_frames * PAGE_SIZE bytes).
  * @free_lock: guards the free list.
  * @free_head: first free frame, linked through lru_next; ~0U when empty.
- * @nr_free: frames on the free list.
+ * @free_tail: last frame of that list; ~0U when empty.
+ * @free_uninit, @free_uninit_end: the frames in [@free_uninit,
+ *	@free_uninit_end) were never handed out: free, off the list, their
+ *	struct pages untouched (zero, never faulted in), so a host costs
+ *	memory for the frames it used, not for its size.  Order-0
+ *	allocations take them from the bottom, after the list's tail; huge
+ *	pages from the top.
+ * @nr_free: free frames (on the free list, or never used).
  * @nr_mms: address spaces alive.
  * @mmlist_lock: guards @mmlist.
  * @mmlist: every mm_struct of the host (mm_struct.mmlist), for the OOM
@@ -279,7 +288,8 @@ struct task_struct;
  * @kswapd_stop: set by host_destroy() to make kswapd exit.
  * @kswapd_failures: balancing runs in a row that freed nothing; kswapd
  *	gives up at MAX_RECLAIM_RETRIES until some reclaim makes progress.
- * @vm_events: counters (enum vm_event_item).
+ * @vm_events: counters (enum vm_event_item), per CPU slot (stat_cpu()),
+ *	one row of whole cache lines per slot; host_vm_event() sums them.
  * @notify_events: invalidations started, per mmu_notifier_event.
  * @checker: the coherence checker, when attached.
  * @page_wait_table: where tasks wait for a page lock to be released,
@@ -290,6 +300,9 @@ struct task_struct;
 
 struct ksm;
 
+/* A row of per-CPU vm events: whole cache lines (8 counters each). */
+#define VM_EVENT_ROW ((NR_VM_EVENT_ITEMS + 7) & ~7)
+
 struct host {
 	u32 magic;	/* HOST_MAGIC while alive (mm/debug.h) */
 	struct host_config cfg;
@@ -298,7 +311,7 @@ struct host {
 	u8 *mem;
 	int mem_fd; /* the memfd behind @mem (cfg.shared_frames), or -1 */
 	spinlock_t free_lock;
-	u32 free_head;
+	u32 free_head, free_tail, free_uninit, free_uninit_end;
 	atomic_long_t nr_free;
 	atomic_t nr_mms;
 	spinlock_t mmlist_lock;
@@ -311,7 +324,7 @@ struct host {
 	wait_queue_head_t kswapd_wait;
 	int kswapd_stop;
 	atomic_t kswapd_failures;
-	atomic_long_t vm_events[NR_VM_EVENT_ITEMS];
+	atomic_long_t vm_events[STAT_NR_CPUS][VM_EVENT_ROW];
 	atomic_long_t notify_events[MMU_NOTIFY_NR_EVENTS];
 	struct checker *checker;
 	struct checker *checker_retired;
@@ -376,13 +389,13 @@ extern struct host *host_table[MAX_HOSTS];
 
 static inline void count_vm_event(struct host *host, enum vm_event_item item)
 {
-	stat_long_add(1, &host->vm_events[item]);
+	stat_long_add(1, &host->vm_events[stat_cpu()][item]);
 }
 
 static inline void count_vm_events(struct host *host, enum vm_event_item item,
 				   long n)
 {
-	stat_long_add(n, &host->vm_events[item]);
+	stat_long_add(n, &host->vm_events[stat_cpu()][item]);
 }
 
 static inline struct host *__page_host(const struct page *page)
@@ -399,6 +412,7 @@ static inline struct host *__page_host(const struct page *page)
 struct page *alloc_page(struct host *host);
 struct page *isolate_free_page(struct host *host, unsigned long pfn);
 void free_page_frame(struct page *page);
+void release_pages(struct page **pages, unsigned int nr);
 bool page_alloc_in_reclaim(void);
 void *page_address(struct page *page);
 void copy_page_contents(struct page *dst, struct page *src);
@@ -425,6 +439,8 @@ void wait_on_page_locked(struct page *page);
 #define VM_MAYWRITE 0x20UL
 #define VM_MAYEXEC 0x40UL
 #define VM_MAYSHARE 0x80UL
+#define VM_HUGEPAGE 0x20000000UL	/* MADV_HUGEPAGE */
+#define VM_NOHUGEPAGE 0x40000000UL	/* MADV_NOHUGEPAGE */
 #define VM_MERGEABLE 0x80000000UL
 
 #define MMF_OOM_SKIP 0	/* bit in mm->flags: the OOM killer ignores it */
@@ -649,6 +665,7 @@ typedef unsigned int vm_fault_t;
 #define VM_FAULT_OOM 0x1
 #define VM_FAULT_SIGSEGV 0x2
 #define VM_FAULT_SIGBUS 0x4	/* the address space was reaped */
+#define VM_FAULT_FALLBACK 0x8	/* no huge page: fault 4 KiB instead */
 
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
@@ -725,6 +742,7 @@ void lru_cache_add(struct page *page);
 bool isolate_lru_page(struct page *page);
 void putback_lru_page(struct page *page);
 void lru_del_page(struct page *page);
+void lru_del_pages(struct page **pages, unsigned int n);
 void mark_page_lazyfree(struct page *page);
 void deactivate_page(struct page *page);
 unsigned long isolate_lru_pages(struct host *host, enum lru_list lru,
@@ -795,6 +813,31 @@ void shmem_unlink_vma(struct vm_area_struct *vma);
 
 /* gup.c */
 #define FOLL_PIN 0x40000	/* internal: pin, not get */
+
+/* huge_memory.c: transparent huge pages (<mmulab/huge_mm.h>) */
+struct page *alloc_huge_page(struct host *host);
+bool thp_vma_allowable(struct vm_area_struct *vma, unsigned long addr);
+vm_fault_t huge_pmd_fault(struct vm_area_struct *vma, unsigned long addr,
+			  unsigned int flags, bool *handled);
+void __split_huge_pmd(struct mm_struct *mm, unsigned long addr);
+void vma_adjust_trans_huge(struct vm_area_struct *vma, unsigned long addr);
+bool zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		  pte_t *pmdp, unsigned long addr);
+bool change_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		     pte_t *pmdp, unsigned long addr);
+bool copy_huge_pmd(struct vm_area_struct *dst_vma,
+		   struct vm_area_struct *src_vma, pte_t *src_pmdp,
+		   unsigned long addr);
+struct page *follow_huge_pmd_lock(struct mm_struct *mm, unsigned long addr,
+				  pte_t *pte, spinlock_t **ptlp);
+bool pmd_huge_pfn(struct mm_struct *mm, unsigned long addr,
+		  unsigned long *head_pfn);
+void huge_pmd_touch(struct mm_struct *mm, unsigned long addr, bool write);
+unsigned long thp_mmap_align(struct mm_struct *mm, unsigned long hint,
+			     unsigned long len);
+void free_deposited_tables(struct page *pmd_table);
+bool tlb_remove_page(struct mmu_gather *tlb, struct page *page);
+void tlb_track(struct mmu_gather *tlb, unsigned long addr);
 
 /* fork.c */
 int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);

@@ -21,8 +21,12 @@
  *
  * Merging one page, at its address in its mm, is write_protect_page()
  * then replace_page(), each inside a CLEAR invalidation of that page
- * (rows 22 and 23 of the reference table), with the change_pte notifier
+ * (the two KSM rows of docs/architecture.md, "What each primary operation
+ * sends"), with the change_pte notifier
  * of the host's change_pte mode, as wp_page_copy() does.
+ *
+ * Page contents, stable nodes, their chains (max_page_sharing) and the
+ * stable table are in mm/ksm_stable.c, the structures in mm/ksm_internal.h.
  *
  * A KSM page's ->mapping points to its stable node, whose list of
  * rmap_items is its reverse map: each item names the anon_vma and address
@@ -49,143 +53,12 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
-#include "ksm_htable.h"
-#include "swap.h"
-#include "swapops.h"
+#include "ksm_internal.h"
 
 #define KSM_DEFAULT_PAGES_TO_SCAN 100
 #define KSM_DEFAULT_SLEEP_MS 20
 #define KSM_HTABLE_MIN_BITS 6
-
-/**
- * struct ksm_stable_node - one KSM page.
- * @hash_node: link in ksm->stable.
- * @items: rmap_items of the mappings that were merged into it.
- * @kpage: the KSM page.  No reference: once its last mapping goes the
- *	frame is freed, maybe reused, and the node is stale.
- * @checksum: hash of its contents, its key in ksm->stable.
- * @nr_items: length of @items.
- */
-struct ksm_stable_node {
-	struct list_head hash_node;
-	struct list_head items;
-	struct page *kpage;
-	u64 checksum;
-	unsigned long nr_items;
-};
-
-enum rmap_item_state {
-	ITEM_VOLATILE,	/* in no table */
-	ITEM_UNSTABLE,	/* in ksm->unstable, filed in pass @seqnr */
-	ITEM_STABLE,	/* on @head's list */
-};
-
-/**
- * struct ksm_rmap_item - a page KSM has seen at @address of @mm.
- * @link: in its slot's list, which is sorted by address.
- * @mm: the address space (kept alive by the slot's mmgrab()).
- * @address: page-aligned address.
- * @oldchecksum: contents hash at the last scan.
- * @state: see enum rmap_item_state.
- * @node_link: in a bucket of ksm->unstable, or in @head->items.
- * @seqnr: the pass that filed it in ksm->unstable.
- * @head: its stable node.
- * @anon_vma: where rmap_walk_ksm() looks for its VMAs (a reference).
- */
-struct ksm_rmap_item {
-	struct list_head link;
-	struct mm_struct *mm;
-	unsigned long address;
-	u64 oldchecksum;
-	enum rmap_item_state state;
-	struct list_head node_link;
-	unsigned long seqnr;
-	struct ksm_stable_node *head;
-	struct anon_vma *anon_vma;
-};
-
-/**
- * struct ksm_mm_slot - an mm registered with KSM (MMF_VM_MERGEABLE).
- * @link: in ksm->mm_list.
- * @mm: the mm, kept by mmgrab().
- * @rmap_list: its rmap_items by address.
- */
-struct ksm_mm_slot {
-	struct list_head link;
-	struct mm_struct *mm;
-	struct list_head rmap_list;
-};
-
-/**
- * struct ksm - KSM's state for one host.
- * @host: the host.
- * @run_lock: serialises ksm_set_run().
- * @run: current mode.
- * @ksmd: the scanner thread while @run is KSM_RUN_MERGE.
- * @pages_to_scan, @sleep_ms: ksmd's batch size and pause.
- * @lock: the scanner's mutex; see the locking comment above.
- * @mm_list_lock: protects @mm_list.
- * @mm_list: registered mms, in scan order.
- * @rmap_sem: stable nodes' lists and KSM pages' mappings.
- * @stable, @unstable: the two tables.
- * @scan_slot: the slot being scanned, NULL between passes.
- * @scan_address: next address to look at in it.
- * @scan_pos: the item before that address in its list.
- * @seqnr: passes started; names the current unstable table.
- * @pages_shared ... @stable_nodes: counters (struct ksm_stats).
- */
-struct ksm {
-	struct host *host;
-	struct mutex run_lock;
-	enum ksm_run_mode run;
-	struct task_struct *ksmd;
-	unsigned int pages_to_scan;
-	unsigned int sleep_ms;
-
-	struct mutex lock;
-	spinlock_t mm_list_lock;
-	struct list_head mm_list;
-	struct rw_semaphore rmap_sem;
-	struct ksm_htable stable;
-	struct ksm_htable unstable;
-
-	struct ksm_mm_slot *scan_slot;
-	unsigned long scan_address;
-	struct list_head *scan_pos;
-	unsigned long seqnr;
-
-	unsigned long pages_shared;
-	unsigned long pages_sharing;
-	unsigned long pages_unshared;
-	unsigned long rmap_items;
-	unsigned long full_scans;
-	unsigned long pages_scanned;
-	unsigned long stable_nodes;
-};
-
-static inline struct ksm *mm_ksm(struct mm_struct *mm)
-{
-	return mm->host->ksm;
-}
-
-static inline bool ksm_test_exit(struct mm_struct *mm)
-{
-	return atomic_read(&mm->mm_users) == 0;
-}
-
-static inline bool mm_mergeable(struct mm_struct *mm)
-{
-	return atomic_long_read(&mm->flags) & (1L << MMF_VM_MERGEABLE);
-}
-
-static void stable_add(struct ksm *ksm, struct ksm_stable_node *node)
-{
-	htable_add(&ksm->stable, &node->hash_node, node->checksum,
-		   offsetof(struct ksm_stable_node, hash_node),
-		   offsetof(struct ksm_stable_node, checksum));
-}
 
 static void unstable_add(struct ksm *ksm, struct ksm_rmap_item *item)
 {
@@ -203,205 +76,6 @@ static void unstable_reset(struct ksm *ksm)
 		INIT_LIST_HEAD(&t->buckets[i]);
 	t->nr = 0;
 	ksm->seqnr++;
-}
-
-/* ---------------------------------------------------------------------
- * Page contents
- */
-
-static u64 calc_checksum(struct page *page)
-{
-	u64 buf[PAGE_SIZE / 8];
-
-	if (!page_address(page)) {
-		u64 tag = page_read_u64(page, 0);
-
-		return XXH64(&tag, sizeof(tag), 0);
-	}
-	page_copy_to(page, 0, buf, PAGE_SIZE);
-	return XXH64(buf, PAGE_SIZE, 0);
-}
-
-static bool pages_identical(struct page *a, struct page *b)
-{
-	if (!page_address(a))
-		return page_read_u64(a, 0) == page_read_u64(b, 0);
-	for (unsigned long off = 0; off < PAGE_SIZE; off += 8) {
-		if (page_read_u64(a, off) != page_read_u64(b, off))
-			return false;
-	}
-	return true;
-}
-
-/* ---------------------------------------------------------------------
- * Stable nodes and KSM pages
- */
-
-static struct ksm_stable_node *page_stable_node(struct page *page)
-{
-	unsigned long mapping = (unsigned long)page_mapping_raw(page);
-
-	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_KSM)
-		return NULL;
-	return (struct ksm_stable_node *)(mapping & ~PAGE_MAPPING_FLAGS);
-}
-
-/*
- * The node's KSM page, with a reference for the caller; NULL if the node
- * is stale.  The reference is taken by frame number, so the frame may
- * belong to someone else by now: its flags are read with acquire (pairing
- * with the publication of a frame's first reference, as migration does)
- * before ->mapping is trusted to say whose it is.
- */
-static struct page *get_ksm_page(struct ksm *ksm, struct ksm_stable_node *node)
-{
-	struct page *kpage;
-	unsigned long flags;
-
-	down_read(&ksm->rmap_sem);
-	kpage = node->kpage;
-	if (kpage && !get_page_unless_zero(kpage))
-		kpage = NULL;
-	up_read(&ksm->rmap_sem);
-	if (!kpage)
-		return NULL;
-	flags = smp_load_acquire(&kpage->flags.counter);
-	if ((flags & (1UL << PG_pgtable)) || page_stable_node(kpage) != node) {
-		put_page(kpage);
-		return NULL;
-	}
-	return kpage;
-}
-
-/*
- * The node's KSM page, referenced and locked (ksm_get_folio(node,
- * KSM_GET_FOLIO_LOCK)); NULL if the node is stale.  A migration holds it
- * locked across its two walks of the node's items: an item taken off
- * between them would leave its migration entry behind.  The page may
- * have moved while we waited: then we look the new one up.
- */
-static struct page *get_ksm_page_locked(struct ksm *ksm,
-					struct ksm_stable_node *node)
-{
-	struct page *kpage;
-
-	while ((kpage = get_ksm_page(ksm, node))) {
-		lock_page(kpage);
-		if (page_stable_node(kpage) == node)
-			return kpage;
-		unlock_page(kpage);
-		put_page(kpage);
-	}
-	return NULL;
-}
-
-/* Add @item, merged into @node's page, to its list; rmap_sem held. */
-static void __stable_tree_append(struct ksm *ksm, struct ksm_rmap_item *item,
-				 struct ksm_stable_node *node,
-				 struct anon_vma *av)
-{
-	get_anon_vma(av);
-	item->anon_vma = av;
-	item->head = node;
-	item->state = ITEM_STABLE;
-	list_add_tail(&item->node_link, &node->items);
-	if (node->nr_items++)
-		ksm->pages_sharing++;
-	else
-		ksm->pages_shared++;
-}
-
-static void stable_tree_append(struct ksm *ksm, struct ksm_rmap_item *item,
-			       struct ksm_stable_node *node,
-			       struct anon_vma *av)
-{
-	down_write(&ksm->rmap_sem);
-	__stable_tree_append(ksm, item, node, av);
-	up_write(&ksm->rmap_sem);
-}
-
-/*
- * @page, write-protected and locked, becomes @node's KSM page, and @item
- * its first mapping, in one step for rmap walkers: from now on the page's
- * mappings are found through the node, and this one is on its list.
- */
-static void stable_node_set_page(struct ksm *ksm, struct ksm_stable_node *node,
-				 struct page *page, struct ksm_rmap_item *item,
-				 struct anon_vma *av)
-{
-	down_write(&ksm->rmap_sem);
-	node->kpage = page;
-	WRITE_ONCE(page->mapping,
-		   (void *)((unsigned long)node | PAGE_MAPPING_KSM));
-	SetPageFlag(page, PG_ksm);
-	/* Its only copy of the data now; keep it from looking clean. */
-	SetPageFlag(page, PG_dirty);
-	__stable_tree_append(ksm, item, node, av);
-	up_write(&ksm->rmap_sem);
-}
-
-static struct ksm_stable_node *stable_node_alloc(struct ksm *ksm)
-{
-	struct ksm_stable_node *node = calloc(1, sizeof(*node));
-
-	if (!node)
-		return NULL;
-	INIT_LIST_HEAD(&node->hash_node);
-	INIT_LIST_HEAD(&node->items);
-	ksm->stable_nodes++;
-	return node;
-}
-
-static void stable_node_free(struct ksm *ksm, struct ksm_stable_node *node)
-{
-	ksm->stable_nodes--;
-	free(node);
-}
-
-/*
- * Free @node if it is stale: its page is gone.  Its items (mappings that
- * went away with the page) go back to volatile.  Staleness cannot be
- * undone: nobody holds the freed page to hand it back, and a migration
- * holds a reference on the page it moves, so a node being moved is alive.
- */
-static void stable_node_prune(struct ksm *ksm, struct ksm_stable_node *node)
-{
-	struct page *kpage = get_ksm_page(ksm, node);
-	struct ksm_rmap_item *item, *n;
-
-	if (kpage) {
-		put_page(kpage);
-		return;
-	}
-	down_write(&ksm->rmap_sem);
-	list_for_each_entry_safe(item, n, &node->items, node_link) {
-		list_del_init(&item->node_link);
-		if (--node->nr_items)
-			ksm->pages_sharing--;
-		else
-			ksm->pages_shared--;
-		put_anon_vma(item->anon_vma);
-		item->anon_vma = NULL;
-		item->head = NULL;
-		item->state = ITEM_VOLATILE;
-	}
-	node->kpage = NULL;
-	up_write(&ksm->rmap_sem);
-	htable_del(&ksm->stable, &node->hash_node);
-	stable_node_free(ksm, node);
-}
-
-/* At the start of a pass: drop the nodes whose pages are gone. */
-static void stable_tree_prune(struct ksm *ksm)
-{
-	struct ksm_htable *t = &ksm->stable;
-
-	for (unsigned long i = 0; i < 1UL << t->bits; i++) {
-		struct ksm_stable_node *node, *n;
-
-		list_for_each_entry_safe(node, n, &t->buckets[i], hash_node)
-			stable_node_prune(ksm, node);
-	}
 }
 
 /* ---------------------------------------------------------------------
@@ -705,10 +379,12 @@ static int try_to_merge_one_page(struct ksm *ksm, struct vm_area_struct *vma,
 	if (!kpage) {
 		stable_node_set_page(ksm, node, page, item, vma->anon_vma);
 		err = 0;
-	} else if (pages_identical(page, kpage)) {
+	} else if (ksm_pages_identical(page, kpage)) {
 		err = replace_page(vma, item->address, page, kpage, orig_pte);
 		if (!err)
 			stable_tree_append(ksm, item, node, vma->anon_vma);
+		/* As stable_tree_append() warns: the search found room. */
+		WARN_ON_ONCE(!err && node->nr_items > ksm->max_page_sharing);
 	}
 out:
 	unlock_page(page);
@@ -773,8 +449,7 @@ static void try_to_merge_two_pages(struct ksm *ksm, struct ksm_rmap_item *item,
 		return;
 	}
 	/* Its contents are frozen now: file it under them. */
-	node->checksum = calc_checksum(page);
-	stable_add(ksm, node);
+	stable_tree_insert(ksm, node, page);
 	remove_rmap_item_from_tree(ksm, tree_item);
 	if (try_to_merge_with_ksm_page(ksm, tree_item, tree_page, page,
 				       node)) {
@@ -786,47 +461,6 @@ static void try_to_merge_two_pages(struct ksm *ksm, struct ksm_rmap_item *item,
 /* ---------------------------------------------------------------------
  * The two tables
  */
-
-/*
- * A KSM page with the contents of @page (@page itself if it is one), with
- * a reference, and its node; NULL if there is none.
- */
-static struct page *stable_tree_search(struct ksm *ksm, struct page *page,
-				       u64 checksum,
-				       struct ksm_stable_node **nodep)
-{
-	struct ksm_stable_node *node, *n;
-
-	if (PageKsm(page)) {
-		down_read(&ksm->rmap_sem);
-		node = page_stable_node(page);
-		up_read(&ksm->rmap_sem);
-		if (!node)
-			return NULL;
-		get_page(page);
-		*nodep = node;
-		return page;
-	}
-	list_for_each_entry_safe(node, n, htable_bucket(&ksm->stable, checksum),
-				 hash_node) {
-		struct page *kpage;
-
-		/* With no mapping left, its page is about to go. */
-		if (node->checksum != checksum || !node->nr_items)
-			continue;
-		kpage = get_ksm_page(ksm, node);
-		if (!kpage) {
-			stable_node_prune(ksm, node);
-			continue;
-		}
-		if (pages_identical(page, kpage)) {
-			*nodep = node;
-			return kpage;
-		}
-		put_page(kpage);
-	}
-	return NULL;
-}
 
 /*
  * An unstable item whose page is identical to @page, with that page
@@ -852,7 +486,7 @@ unstable_tree_search_insert(struct ksm *ksm, struct ksm_rmap_item *item,
 			put_page(tree_page);
 			return NULL;
 		}
-		if (pages_identical(page, tree_page)) {
+		if (ksm_pages_identical(page, tree_page)) {
 			*tree_pagep = tree_page;
 			return tree_item;
 		}
@@ -884,7 +518,7 @@ static void cmp_and_merge_page(struct ksm *ksm, struct page *page,
 			return;
 	} else {
 		remove_rmap_item_from_tree(ksm, item);
-		checksum = calc_checksum(page);
+		checksum = ksm_calc_checksum(page);
 		if (item->oldchecksum != checksum) {
 			item->oldchecksum = checksum;
 			return;
@@ -1437,6 +1071,8 @@ void ksm_get_stats(struct host *host, struct ksm_stats *st)
 	st->full_scans = ksm->full_scans;
 	st->pages_scanned = ksm->pages_scanned;
 	st->stable_nodes = ksm->stable_nodes;
+	st->stable_node_chains = ksm->stable_node_chains;
+	st->stable_node_dups = ksm->stable_node_dups;
 	mutex_unlock(&ksm->lock);
 }
 
@@ -1481,6 +1117,8 @@ int ksm_init_host(struct host *host)
 	ksm->pages_to_scan = host->cfg.ksm_pages_to_scan
 				     ?: KSM_DEFAULT_PAGES_TO_SCAN;
 	ksm->sleep_ms = host->cfg.ksm_sleep_millisecs ?: KSM_DEFAULT_SLEEP_MS;
+	ksm->max_page_sharing = host->cfg.ksm_max_page_sharing
+					?: KSM_DEFAULT_MAX_PAGE_SHARING;
 	if (htable_init(&ksm->stable, KSM_HTABLE_MIN_BITS) ||
 	    htable_init(&ksm->unstable, KSM_HTABLE_MIN_BITS)) {
 		ksm_free(ksm);
@@ -1511,7 +1149,8 @@ void ksm_destroy_host(struct host *host)
 	mutex_lock(&ksm->lock);
 	WARN_ON(!list_empty(&ksm->mm_list));
 	stable_tree_prune(ksm);
-	WARN_ON(ksm->stable.nr || ksm->stable_nodes);
+	WARN_ON(ksm->stable.nr || ksm->stable_nodes ||
+		ksm->stable_node_chains || ksm->stable_node_dups);
 	mutex_unlock(&ksm->lock);
 	host->ksm = NULL;
 	ksm_free(ksm);

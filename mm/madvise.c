@@ -122,7 +122,9 @@ static unsigned long cold_or_pageout_table(struct vm_area_struct *vma,
 }
 
 /*
- * MADV_COLD and MADV_PAGEOUT of one VMA's part (row 9 and row 10).  Only
+ * MADV_COLD and MADV_PAGEOUT of one VMA's part (COLD sends nothing;
+ * PAGEOUT, reclaim's CLEAR of each page: docs/architecture.md, "What each
+ * primary operation sends").  Only
  * pages this mapping alone maps are touched, and no KSM page.  COLD
  * clears the CPU accessed bits, without telling secondary MMUs (Linux
  * does not either), and deactivates the pages.  PAGEOUT takes them off the LRU in batches
@@ -163,6 +165,8 @@ static bool behavior_known(int behavior)
 	case MADV_PAGEOUT:
 	case MADV_MERGEABLE:
 	case MADV_UNMERGEABLE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
 		return true;
 	default:
 		return false;
@@ -171,7 +175,29 @@ static bool behavior_known(int behavior)
 
 static bool madvise_need_mmap_write(int behavior)
 {
-	return behavior == MADV_MERGEABLE || behavior == MADV_UNMERGEABLE;
+	return behavior == MADV_MERGEABLE || behavior == MADV_UNMERGEABLE ||
+	       behavior == MADV_HUGEPAGE || behavior == MADV_NOHUGEPAGE;
+}
+
+/*
+ * MADV_HUGEPAGE sets VM_HUGEPAGE and clears VM_NOHUGEPAGE (and the
+ * reverse), on the part of each VMA in the range (hugepage_madvise()).
+ * Huge pages already mapped stay; later faults follow the flags.
+ */
+static int madvise_hugepage(struct vm_area_struct *vma, unsigned long start,
+			    unsigned long end, int behavior)
+{
+	unsigned long set = behavior == MADV_HUGEPAGE ? VM_HUGEPAGE
+						      : VM_NOHUGEPAGE;
+	unsigned long clear = set ^ (VM_HUGEPAGE | VM_NOHUGEPAGE);
+
+	if ((vma->vm_flags & (set | clear)) == set)
+		return 0;
+	vma = vma_isolate(vma, start, end);
+	if (!vma)
+		return -ENOMEM;
+	WRITE_ONCE(vma->vm_flags, (vma->vm_flags & ~clear) | set);
+	return 0;
 }
 
 /*
@@ -202,6 +228,9 @@ static int madvise_vma(struct vm_area_struct *vma, unsigned long start,
 	case MADV_MERGEABLE:
 	case MADV_UNMERGEABLE:
 		return madvise_ksm(vma, start, end, behavior);
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+		return madvise_hugepage(vma, start, end, behavior);
 	case MADV_DONTNEED:
 		zap_page_range_single(vma, start, end - start);
 		return 0;

@@ -18,6 +18,8 @@
  */
 #include <string.h>
 
+#include <mmulab/huge_mm.h>
+
 #include "swap.h"
 
 /* ---------------------------------------------------------------------
@@ -25,20 +27,31 @@
  */
 
 /*
- * Find (and with @alloc, create) the PTE table covering @addr.  New tables
- * are installed under page_table_lock, re-checking that nobody installed
- * one meanwhile.  Returns NULL when a level is missing (or, with @alloc,
- * when the host is out of frames).
+ * Find (and with @alloc, create) the table at @stop covering @addr.  New
+ * tables are installed under page_table_lock, re-checking that nobody
+ * installed one meanwhile.  Returns NULL when a level is missing (or,
+ * with @alloc, when the host is out of frames).  A huge PMD met on the
+ * way to a PTE table is split first when @split allows it (the walker
+ * wants 4 KiB entries: __split_huge_pmd(), as Linux's split_huge_pmd()
+ * calls before a PTE-level walk), else it ends the walk with NULL.
  */
-static struct page *walk_to_pte_table(struct mm_struct *mm, unsigned long addr,
-				      bool alloc)
+static struct page *walk_to_table(struct mm_struct *mm, unsigned long addr,
+				  int stop, bool alloc, bool split)
 {
 	struct page *table = mm->pgd;
 
-	for (int level = PT_PGD; level > PT_PTE; level--) {
+	for (int level = PT_PGD; level > stop; level--) {
 		pte_t *e = &table->pt_table[pt_index(addr, level)];
 		pte_t v = ptep_get(e);
 
+		if (level == PT_PMD && pmd_leaf(v)) {
+			if (!split)
+				return NULL;
+			__split_huge_pmd(mm, addr);
+			v = ptep_get(e);
+			if (pmd_leaf(v))
+				return NULL;
+		}
 		if (pte_none(v)) {
 			struct page *new;
 
@@ -58,10 +71,30 @@ static struct page *walk_to_pte_table(struct mm_struct *mm, unsigned long addr,
 			spin_unlock(&mm->page_table_lock);
 			if (new)
 				free_pt_page(new);
+			/* A huge fault may have filled it meanwhile. */
+			if (pmd_leaf(v))
+				return NULL;
 		}
 		table = pt_next(mm, v);
 	}
 	return table;
+}
+
+static struct page *walk_to_pte_table(struct mm_struct *mm, unsigned long addr,
+				      bool alloc)
+{
+	return walk_to_table(mm, addr, PT_PTE, alloc, true);
+}
+
+/**
+ * pt_table_at() - the table at @level covering @addr of @mm (PT_PMD: the
+ * PMD table, whatever its entry for @addr holds), created with @alloc.
+ * Return: the table page, or NULL.
+ */
+struct page *pt_table_at(struct mm_struct *mm, unsigned long addr, int level,
+			 bool alloc)
+{
+	return walk_to_table(mm, addr, level, alloc, false);
 }
 
 struct page *pte_table_page(struct mm_struct *mm, unsigned long addr)
@@ -73,10 +106,13 @@ struct page *pte_table_page(struct mm_struct *mm, unsigned long addr)
  * The PTE table of the first address in [*addr, end) that has one, with
  * *addr moved up to that address; NULL when no table covers any of the
  * range.  An absent entry at any level skips the whole span it would
- * cover, so a walk of a sparse range costs what is populated.
+ * cover, so a walk of a sparse range costs what is populated.  A huge PMD
+ * is offered to @pmd_fn (with the end of the range): true means it dealt
+ * with the PMD and the walk goes on after it (or at @end); false, or no
+ * @pmd_fn, splits the PMD and walks its new PTE table.
  */
-struct page *pte_table_next(struct mm_struct *mm, unsigned long *addr,
-			    unsigned long end)
+struct page *pte_table_next_huge(struct mm_struct *mm, unsigned long *addr,
+				 unsigned long end, pmd_fn_t pmd_fn, void *arg)
 {
 	unsigned long a = *addr;
 
@@ -85,8 +121,17 @@ struct page *pte_table_next(struct mm_struct *mm, unsigned long *addr,
 		int level;
 
 		for (level = PT_PGD; level > PT_PTE; level--) {
-			pte_t v = ptep_get(&table->pt_table[pt_index(a, level)]);
+			pte_t *e = &table->pt_table[pt_index(a, level)];
+			pte_t v = ptep_get(e);
 
+			if (level == PT_PMD && pmd_leaf(v)) {
+				if (pmd_fn && pmd_fn(e, a, end, arg))
+					break;
+				__split_huge_pmd(mm, a);
+				v = ptep_get(e);
+				if (pmd_leaf(v))
+					break; /* still huge: skip it */
+			}
 			if (pte_none(v))
 				break;
 			table = pt_next(mm, v);
@@ -100,11 +145,30 @@ struct page *pte_table_next(struct mm_struct *mm, unsigned long *addr,
 	return NULL;
 }
 
+struct page *pte_table_next(struct mm_struct *mm, unsigned long *addr,
+			    unsigned long end)
+{
+	return pte_table_next_huge(mm, addr, end, NULL, NULL);
+}
+
 /** pte_offset_map_lock() - the PTE of @addr, locked; NULL if no table. */
 pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr,
 			   spinlock_t **ptlp)
 {
 	struct page *table = walk_to_pte_table(mm, addr, false);
+
+	return table ? pte_table_lock(table, addr, ptlp) : NULL;
+}
+
+/**
+ * pte_offset_map_lock_nosplit() - as pte_offset_map_lock(), but NULL for
+ * a huge PMD rather than splitting it (for observers and for callers that
+ * may not sleep).
+ */
+pte_t *pte_offset_map_lock_nosplit(struct mm_struct *mm, unsigned long addr,
+				   spinlock_t **ptlp)
+{
+	struct page *table = walk_to_table(mm, addr, PT_PTE, false, false);
 
 	return table ? pte_table_lock(table, addr, ptlp) : NULL;
 }
@@ -140,6 +204,12 @@ static void free_table_range(struct mm_struct *mm, struct page *table,
 			break;
 		if (pte_none(ptep_get_exclusive(e)))
 			continue;
+		if (level == PT_PMD && pmd_leaf(ptep_get_exclusive(e))) {
+			/* Zapped with its VMA: a leftover is a bug. */
+			WARN_ON_ONCE(!interval_tree_iter_first(&mm->mm_vmas, lo,
+							       hi - 1));
+			continue;
+		}
 		child = pt_next(mm, ptep_get_exclusive(e));
 		if (level > PT_PMD)
 			free_table_range(mm, child, level - 1, lo, start, end);
@@ -150,6 +220,8 @@ static void free_table_range(struct mm_struct *mm, struct page *table,
 				WARN_ON_ONCE(!pte_none(child->pt_table[j]));
 		}
 		set_pte(e, __pte(0));
+		if (level == PT_PUD)
+			free_deposited_tables(child);
 		free_pt_page(child);
 	}
 }
@@ -186,7 +258,7 @@ void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm)
 	tlb->nr = 0;
 }
 
-static void tlb_track(struct mmu_gather *tlb, unsigned long addr)
+void tlb_track(struct mmu_gather *tlb, unsigned long addr)
 {
 	if (addr < tlb->start)
 		tlb->start = addr;
@@ -195,7 +267,7 @@ static void tlb_track(struct mmu_gather *tlb, unsigned long addr)
 }
 
 /* Queue @page's mapping reference; true when the batch is full. */
-static bool tlb_remove_page(struct mmu_gather *tlb, struct page *page)
+bool tlb_remove_page(struct mmu_gather *tlb, struct page *page)
 {
 	tlb->pages[tlb->nr++] = page;
 	return tlb->nr == MMU_GATHER_BATCH;
@@ -204,7 +276,10 @@ static bool tlb_remove_page(struct mmu_gather *tlb, struct page *page)
 /*
  * Flush the primary TLB for what was zapped, then free the pages: F, X.
  * A swap-cache page whose last mapping this was leaves the cache first,
- * unless a swap entry still names its slot.
+ * unless a swap entry still names its slot.  The references are dropped
+ * as one batch (release_pages()), so the frames that die go back to the
+ * free list under one hold of its lock, as Linux's tlb_batch_pages_flush()
+ * frees them, never before the flush.
  */
 void tlb_flush_mmu(struct mmu_gather *tlb)
 {
@@ -212,10 +287,9 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 		flush_tlb_range(tlb->mm, tlb->start, tlb->end);
 	tlb->start = ~0UL;
 	tlb->end = 0;
-	for (unsigned int i = 0; i < tlb->nr; i++) {
+	for (unsigned int i = 0; i < tlb->nr; i++)
 		free_swap_cache(tlb->pages[i]);
-		put_page(tlb->pages[i]);
-	}
+	release_pages(tlb->pages, tlb->nr);
 	tlb->nr = 0;
 }
 
@@ -313,13 +387,32 @@ static unsigned long zap_pte_table(struct mmu_gather *tlb,
  * the pages in @tlb.  The caller has started an invalidation covering the
  * range.  A full batch is flushed and freed here, mid-range.
  */
+struct zap_huge_arg {
+	struct mmu_gather *tlb;
+	struct vm_area_struct *vma;
+};
+
+/* A huge PMD the zap covers whole goes at once; one it covers in part is
+ * split first (zap_pmd_range()). */
+static bool zap_pmd_fn(pte_t *pmdp, unsigned long addr, unsigned long end,
+		       void *arg)
+{
+	struct zap_huge_arg *z = arg;
+
+	if ((addr & ~HPAGE_PMD_MASK) || end - addr < HPAGE_PMD_SIZE)
+		return false;
+	return zap_huge_pmd(z->tlb, z->vma, pmdp, addr);
+}
+
 void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		      unsigned long addr, unsigned long end)
 {
+	struct zap_huge_arg z = { tlb, vma };
 	unsigned long next;
 	struct page *table;
 
-	for_each_pte_table(vma->vm_mm, table, addr, next, end) {
+	for_each_pte_table_huge(vma->vm_mm, table, addr, next, end, zap_pmd_fn,
+				&z) {
 		bool flush = false;
 
 		next = zap_pte_table(tlb, vma, table, addr, next, &flush);
@@ -386,6 +479,16 @@ static bool mm_unstable(struct mm_struct *mm)
 	return mm_flag_test(mm, MMF_UNSTABLE);
 }
 
+/*
+ * No PTE table for @addr: out of frames, or a huge fault of another task
+ * filled the PMD meanwhile, and the access is retried (Linux's
+ * pmd_trans_unstable() check after pte_alloc()).
+ */
+static vm_fault_t pte_alloc_failed(struct mm_struct *mm, unsigned long addr)
+{
+	return pmd_huge_pfn(mm, addr, NULL) ? 0 : VM_FAULT_OOM;
+}
+
 /* First touch of anonymous memory: the zero page for a read, a new page for
  * a write.  No notification: the PTE was none, nothing can map it. */
 static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
@@ -409,7 +512,7 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
 	if (!pte) {
 		if (page)
 			put_page(page);
-		return VM_FAULT_OOM;
+		return pte_alloc_failed(mm, addr);
 	}
 	if (!pte_none(ptep_get(pte)) || mm_unstable(mm)) {
 		/* Somebody else filled it; let the caller retry the access. */
@@ -465,7 +568,7 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	if (!pte) {
 		unlock_page(page);
 		put_page(page);
-		return VM_FAULT_OOM;
+		return pte_alloc_failed(mm, addr);
 	}
 	if (!pte_none(ptep_get(pte)) || mm_unstable(mm)) {
 		vm_fault_t ret = mm_unstable(mm) ? VM_FAULT_SIGBUS : 0;
@@ -691,7 +794,8 @@ static void map_swap_page(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
- * A fault on a swap entry (row 1: a fill, no notification): find the
+ * A fault on a swap entry (a fill: no notification, docs/architecture.md
+ * "What each primary operation sends", swap-in): find the
  * page in the swap cache or read it from its slot, lock it, and map it if
  * the PTE still holds the entry.  The page lock keeps reclaim from
  * unmapping or evicting the page meanwhile; the PTE check catches a zap
@@ -757,11 +861,16 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	bool huge;
 	spinlock_t *ptl;
 	pte_t *pte, v;
+	vm_fault_t ret;
 
 	count_vm_event(mm->host, PGFAULT);
 	addr &= PAGE_MASK;
+	ret = huge_pmd_fault(vma, addr, flags, &huge);
+	if (huge)
+		return ret;
 	pte = pte_offset_map_lock(mm, addr, &ptl);
 	if (!pte)
 		goto missing;
@@ -979,6 +1088,20 @@ static unsigned long copy_pte_table(struct vm_area_struct *dst_vma,
 	return addr;
 }
 
+/* A huge PMD of the parent: shared with the child whole if it can be. */
+struct copy_huge_arg {
+	struct vm_area_struct *dst_vma, *src_vma;
+};
+
+static bool copy_pmd_fn(pte_t *pmdp, unsigned long addr, unsigned long end,
+			void *arg)
+{
+	struct copy_huge_arg *c = arg;
+
+	(void)end;
+	return copy_huge_pmd(c->dst_vma, c->src_vma, pmdp, addr);
+}
+
 /**
  * copy_page_range() - fork: give @dst_vma the entries of @src_vma.  For a
  * COW mapping the parent's PTEs are write-protected inside a
@@ -992,6 +1115,7 @@ int copy_page_range(struct vm_area_struct *dst_vma,
 		      (src_vma->vm_flags & VM_MAYWRITE);
 	struct mmu_notifier_range range;
 	struct page *prealloc = NULL, *table;
+	struct copy_huge_arg c = { dst_vma, src_vma };
 	int err = 0;
 
 	/* Nothing was ever faulted privately: the child faults afresh. */
@@ -1002,7 +1126,8 @@ int copy_page_range(struct vm_area_struct *dst_vma,
 					src_vma->vm_mm, addr, end);
 		mmu_notifier_invalidate_range_start(&range);
 	}
-	for_each_pte_table(src_vma->vm_mm, table, addr, next, end) {
+	for_each_pte_table_huge(src_vma->vm_mm, table, addr, next, end,
+				copy_pmd_fn, &c) {
 		bool need = false;
 
 		next = copy_pte_table(dst_vma, src_vma, table, addr, next,
@@ -1039,13 +1164,15 @@ static int access_page(struct mm_struct *mm, unsigned long addr, void *buf,
 
 	for (int tries = 0; tries < 64; tries++) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
+		struct page *huge;
 		spinlock_t *ptl;
 		vm_fault_t ret;
-		pte_t *pte;
+		pte_t *pte, hv;
 
 		if (!vma || !vma_access_ok(vma, flags))
 			return -EFAULT;
-		pte = pte_offset_map_lock(mm, addr, &ptl);
+		huge = follow_huge_pmd_lock(mm, addr, &hv, &ptl);
+		pte = huge ? &hv : pte_offset_map_lock(mm, addr, &ptl);
 		if (pte) {
 			pte_t v = ptep_get(pte);
 
@@ -1053,7 +1180,10 @@ static int access_page(struct mm_struct *mm, unsigned long addr, void *buf,
 				v = pte_mkyoung(v);
 				if (write)
 					v = pte_mkdirty(v);
-				set_pte_at(mm, addr, pte, v);
+				if (huge)
+					huge_pmd_touch(mm, addr, write);
+				else
+					set_pte_at(mm, addr, pte, v);
 				fn(pfn_to_page(mm->host, pte_pfn(v)),
 				   addr & ~PAGE_MASK, buf, len, write);
 				spin_unlock(ptl);
@@ -1144,10 +1274,15 @@ int follow_pte(struct mm_struct *mm, unsigned long addr, pte_t *out)
 	if (!mm_api_ok(mm, MM_STRUCT) || !out || addr >= TASK_SIZE)
 		return -EINVAL;
 	mmap_read_lock(mm);
-	pte = pte_offset_map_lock(mm, addr, &ptl);
-	*out = pte ? ptep_get(pte) : __pte(0);
-	if (pte)
+	if (follow_huge_pmd_lock(mm, addr, out, &ptl)) {
 		spin_unlock(ptl);
+	} else {
+		/* No split: an observer must not change what it looks at. */
+		pte = pte_offset_map_lock_nosplit(mm, addr, &ptl);
+		*out = pte ? ptep_get(pte) : __pte(0);
+		if (pte)
+			spin_unlock(ptl);
+	}
 	mmap_read_unlock(mm);
 	return 0;
 }
@@ -1170,9 +1305,34 @@ static bool table_next_entry(struct page *table, unsigned long *addr,
 	return found;
 }
 
+struct next_huge {
+	bool found;
+	unsigned long addr;
+	pte_t pte;
+};
+
+/* follow_pte_next() meets a huge PMD: its first page in the range. */
+static bool next_huge_fn(pte_t *pmdp, unsigned long addr, unsigned long end,
+			 void *arg)
+{
+	struct next_huge *h = arg;
+	pte_t pmd = ptep_get(pmdp);
+
+	(void)end;
+	if (!h->found && pmd_leaf(pmd)) {
+		h->found = true;
+		h->addr = addr;
+		h->pte = pfn_pte(pte_pfn(pmd) + ((addr >> PAGE_SHIFT) &
+						 (HPAGE_PMD_NR - 1)),
+				 pmd.pte & ~(PTE_PFN_MASK | _PAGE_PSE));
+	}
+	return true;
+}
+
 int follow_pte_next(struct mm_struct *mm, unsigned long *addr,
 		    unsigned long end, pte_t *out)
 {
+	struct next_huge h = { 0 };
 	unsigned long a, next;
 	struct page *table;
 	int ret = -ENOENT;
@@ -1183,12 +1343,19 @@ int follow_pte_next(struct mm_struct *mm, unsigned long *addr,
 	if (end > TASK_SIZE)
 		end = TASK_SIZE;
 	mmap_read_lock(mm);
-	for_each_pte_table(mm, table, a, next, end) {
+	for_each_pte_table_huge(mm, table, a, next, end, next_huge_fn, &h) {
+		if (h.found)
+			break;
 		if (table_next_entry(table, &a, next, out)) {
 			*addr = a;
 			ret = 0;
 			break;
 		}
+	}
+	if (h.found) {
+		*addr = h.addr;
+		*out = h.pte;
+		ret = 0;
 	}
 	mmap_read_unlock(mm);
 	return ret;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Page migration: move a page, its contents and every mapping of it, to
- * another frame (the kernel's migrate_pages() for one small folio; row 14
- * of the reference table).
+ * another frame (the kernel's migrate_pages() for one small folio; a CLEAR
+ * invalidation of the page per mapping, as docs/architecture.md's "What
+ * each primary operation sends" lists).
  *
  *   lock the old page
  *   per mapping (rmap walk): invalidate_range_start, PTE cleared and
@@ -139,6 +140,8 @@ static bool try_to_migrate_one(struct page *page, struct vm_area_struct *vma,
 	spinlock_t *ptl;
 	pte_t *pte;
 
+	/* TTU_SPLIT_HUGE_PMD: a huge PMD is split before the page's CLEAR. */
+	__split_huge_pmd(mm, addr);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
 	mmu_notifier_invalidate_range_start(&range);

@@ -187,6 +187,7 @@ struct vm_area_struct *split_vma(struct vm_area_struct *vma,
 {
 	struct vm_area_struct *new;
 
+	vma_adjust_trans_huge(vma, addr);
 	new = vm_area_dup(vma, vma->vm_mm, addr, vma->vm_end,
 			  linear_page_index(vma, addr));
 	if (!new)
@@ -246,6 +247,7 @@ long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
 			      unsigned long len)
 {
 	unsigned long addr = mm->mmap_base;
+	unsigned long align = thp_mmap_align(mm, hint, len);
 	struct vm_area_struct *vma;
 
 	/* As round_hint_to_min(): aligned down, raised to mmap_min_addr. */
@@ -254,12 +256,13 @@ long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
 		hint = MMAP_MIN_ADDR;
 	if (hint && hint <= TASK_SIZE - len && range_is_free(mm, hint, len))
 		return hint;
+	addr = (addr + align - 1) & ~(align - 1);
 	for (vma = find_vma(mm, addr); vma;
 	     vma = vma_of(interval_tree_next(&vma->vm_rb))) {
 		if (addr + len <= vma->vm_start)
 			return addr;
 		if (vma->vm_end > addr)
-			addr = vma->vm_end;
+			addr = (vma->vm_end + align - 1) & ~(align - 1);
 	}
 	return addr <= TASK_SIZE - len ? (long)addr : -ENOMEM;
 }

@@ -650,13 +650,13 @@ static int __mmu_notifier_invalidate_range_start(
 		return 0;
 	ret = mn_hlist_invalidate_range_start(subs, range);
 	/*
-	 * Linux 6.12 leaves the range counted as active in the interval
-	 * layer here (the caller gets -EAGAIN and calls no end), so the
-	 * current epoch, if any, never closes.  No in-tree hlist subscriber
-	 * fails a start, which keeps the hole latent; reproduce it and say
-	 * so loudly.
+	 * As 6.12: the caller gets -EAGAIN and calls no end, so the range
+	 * leaves the interval layer here, as after a refusal there, and the
+	 * epoch it opened or joined can close.  Only a non-blockable start
+	 * fails (mn_hlist_invalidate_range_start() WARNs otherwise).
 	 */
-	WARN_ON_ONCE(ret && itree);
+	if (ret && itree && !mmu_notifier_range_blockable(range))
+		mn_itree_inv_end(subs);
 	return ret;
 }
 

@@ -8,6 +8,8 @@
  * it as well as downgrades.  The primary TLB flush comes after the
  * invalidation ends; no page is freed, so that order is harmless.
  */
+#include <mmulab/huge_mm.h>
+
 #include "pgtable.h"
 #include "swapops.h"
 
@@ -94,13 +96,32 @@ static bool pud_populated(struct mm_struct *mm, unsigned long addr)
 	return !pte_none(ptep_get(&pud_table->pt_table[pt_index(addr, PT_PUD)]));
 }
 
+struct change_huge_arg {
+	struct mmu_gather *tlb;
+	struct vm_area_struct *vma;
+};
+
+/* A huge PMD the range covers whole changes at once; else it is split
+ * (change_pmd_range()). */
+static bool change_pmd_fn(pte_t *pmdp, unsigned long addr, unsigned long end,
+			  void *arg)
+{
+	struct change_huge_arg *c = arg;
+
+	if ((addr & ~HPAGE_PMD_MASK) || end - addr < HPAGE_PMD_SIZE)
+		return false;
+	return change_huge_pmd(c->tlb, c->vma, pmdp, addr);
+}
+
 static void change_pud_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			    unsigned long addr, unsigned long end)
 {
+	struct change_huge_arg c = { tlb, vma };
 	unsigned long next;
 	struct page *table;
 
-	for_each_pte_table(vma->vm_mm, table, addr, next, end)
+	for_each_pte_table_huge(vma->vm_mm, table, addr, next, end,
+				change_pmd_fn, &c)
 		change_pte_table(tlb, vma, table, addr, next);
 }
 

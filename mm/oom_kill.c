@@ -7,8 +7,9 @@
  * holds the most memory, not counting those already dealt with
  * (MMF_OOM_SKIP), and reaps it at once, as Linux's oom_reaper thread would
  * shortly after the kill: under mmap_read_trylock(), every private VMA is
- * unmapped inside a non-blockable UNMAP invalidation (row 30 of the
- * reference table).
+ * unmapped inside a non-blockable UNMAP invalidation (the OOM reaper's
+ * row of the table in docs/architecture.md, "What each primary operation
+ * sends").
  *
  * Non-blockable means a subscriber may answer -EAGAIN when it could only
  * invalidate by sleeping.  The reaper then must not touch that VMA (no

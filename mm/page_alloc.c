@@ -3,6 +3,7 @@
  * The host's physical memory: frame metadata, the free list, and frame
  * contents (4 KiB of bytes in data mode, one 64-bit tag in tag mode).
  */
+#include <mmulab/huge_mm.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -66,6 +67,10 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[OOM_KILL] = "oom_kill",
 	[OOM_REAP_SKIPPED] = "oom_reap_skipped",
 	[OOM_REAP_FAILED] = "oom_reap_failed",
+	[THP_FAULT_ALLOC] = "thp_fault_alloc",
+	[THP_FAULT_FALLBACK] = "thp_fault_fallback",
+	[THP_SPLIT_PMD] = "thp_split_pmd",
+	[THP_COLLAPSE_ALLOC] = "thp_collapse_alloc",
 };
 
 const char *vm_event_name(enum vm_event_item item)
@@ -157,6 +162,8 @@ static void free_list_add(struct host *host, struct page *page)
 	page->lru_next = host->free_head;
 	if (host->free_head != PFN_NONE)
 		host->pages[host->free_head].lru_prev = pfn;
+	else
+		host->free_tail = pfn;
 	host->free_head = pfn;
 	SetPageFlag(page, PG_buddy);
 }
@@ -169,7 +176,62 @@ static void free_list_del(struct host *host, struct page *page)
 		host->free_head = page->lru_next;
 	if (page->lru_next != PFN_NONE)
 		host->pages[page->lru_next].lru_prev = page->lru_prev;
+	else
+		host->free_tail = page->lru_prev;
 	ClearPageFlag(page, PG_buddy);
+}
+
+/*
+ * Frames are initialised lazily, on first use: a never-used frame gets
+ * its host bits here.  The compaction scanners may read its flags at the
+ * same time (they find it free and move on): a relaxed store, no
+ * scheduling point, as the eager initialisation was.
+ */
+static struct page *frame_first_use(struct host *host, u32 pfn)
+{
+	struct page *page = &host->pages[pfn];
+
+	__atomic_store_n(&page->flags.counter,
+			 (unsigned long)host->index << PAGE_HOST_SHIFT,
+			 __ATOMIC_RELAXED);
+	return page;
+}
+
+/*
+ * Put the never-used frames below @pfn on the free list, at its tail in
+ * ascending order, where they stood in the allocation order all along,
+ * so that the frame @pfn (a compaction target) can be taken.  Under
+ * free_lock.
+ */
+static void free_list_append(struct host *host, u32 f)
+{
+	struct page *page = frame_first_use(host, f);
+
+	page->lru_next = PFN_NONE;
+	page->lru_prev = host->free_tail;
+	if (host->free_tail != PFN_NONE)
+		host->pages[host->free_tail].lru_next = f;
+	else
+		host->free_head = f;
+	host->free_tail = f;
+	SetPageFlag(page, PG_buddy);
+}
+
+static void free_list_grow(struct host *host, unsigned long pfn)
+{
+	while (host->free_uninit < pfn) {
+		u32 f = host->free_uninit;
+
+		__atomic_store_n(&host->free_uninit, f + 1, __ATOMIC_RELAXED);
+		free_list_append(host, f);
+	}
+}
+
+/* Is @pfn never used yet?  Under free_lock, or a hint without it. */
+static bool frame_uninit(struct host *host, unsigned long pfn)
+{
+	return pfn >= __atomic_load_n(&host->free_uninit, __ATOMIC_RELAXED) &&
+	       pfn < __atomic_load_n(&host->free_uninit_end, __ATOMIC_RELAXED);
 }
 
 static void host_init_frames(struct host *host)
@@ -183,12 +245,10 @@ static void host_init_frames(struct host *host)
 	spin_lock_init(&host->mmlist_lock);
 	INIT_LIST_HEAD(&host->mmlist);
 	init_waitqueue_head(&host->kswapd_wait);
-	host->free_head = PFN_NONE;
-	/* Push high frames first so low frames are handed out first. */
-	for (unsigned long pfn = host->cfg.nr_frames; pfn-- > 1;) {
-		host->pages[pfn].flags.counter = flags0;
-		free_list_add(host, &host->pages[pfn]);
-	}
+	host->free_head = host->free_tail = PFN_NONE;
+	/* Every frame but 0 is free; each is set up at its first use. */
+	host->free_uninit = ZERO_PFN + 1;
+	host->free_uninit_end = host->cfg.nr_frames;
 	atomic_long_set(&host->nr_free, host->cfg.nr_frames - 1);
 	/* Frame 0: the shared zero page, never freed, always zero. */
 	host->pages[ZERO_PFN].flags.counter = flags0 | (1UL << PG_reserved);
@@ -202,12 +262,13 @@ static void host_init_frames(struct host *host)
  * one.  The defaults leave room for a batch of reclaim to land before the
  * free list runs dry.
  */
-static int host_set_watermarks(struct host *host)
+static int watermarks_of(const struct host_config *cfg, unsigned long *lowp,
+			 unsigned long *highp)
 {
-	unsigned long low = host->cfg.wmark_low, high = host->cfg.wmark_high;
+	unsigned long low = cfg->wmark_low, high = cfg->wmark_high;
 
 	if (!low) {
-		low = host->cfg.nr_frames / 64;
+		low = cfg->nr_frames / 64;
 		if (low < 4)
 			low = 4;
 		if (high && low >= high)
@@ -215,11 +276,42 @@ static int host_set_watermarks(struct host *host)
 	}
 	if (!high)
 		high = 2 * low;
-	if (!low || low >= high || high >= host->cfg.nr_frames)
+	if (!low || low >= high || high >= cfg->nr_frames)
 		return -EINVAL;
-	host->wmark_low = low;
-	host->wmark_high = high;
+	*lowp = low;
+	*highp = high;
 	return 0;
+}
+
+int host_config_check(const struct host_config *cfg, const char **why)
+{
+	unsigned long low, high;
+	const char *bad = NULL;
+
+	if (!cfg)
+		bad = "no configuration";
+	else if (cfg->nr_frames < 16 || cfg->nr_frames >= PFN_NONE)
+		bad = "nr_frames must be at least 16";
+	else if ((unsigned int)cfg->content > HOST_CONTENT_TAG)
+		bad = "unknown content";
+	else if ((unsigned int)cfg->change_pte > CHANGE_PTE_DIRECT)
+		bad = "unknown change_pte mode";
+	else if ((unsigned int)cfg->ksm_run > KSM_RUN_MERGE)
+		bad = "ksm_run must be KSM_RUN_STOP or KSM_RUN_MERGE";
+	else if ((unsigned int)cfg->thp > THP_ALWAYS)
+		bad = "unknown thp mode";
+	else if (cfg->shared_frames && cfg->content != HOST_CONTENT_DATA)
+		bad = "shared_frames needs content data";
+	else if (cfg->ksm_max_page_sharing == 1)
+		bad = "ksm_max_page_sharing must be 0 (256) or at least 2";
+	else if (cfg->swap_slots >= MAX_SWAP_SLOTS)
+		bad = "swap_slots must be below 1 << 28";
+	else if (watermarks_of(cfg, &low, &high))
+		bad = "watermarks must satisfy 0 < wmark_low < wmark_high < "
+		      "nr_frames";
+	if (why)
+		*why = bad;
+	return bad ? -EINVAL : 0;
 }
 
 struct host *host_create(const struct host_config *cfg)
@@ -227,11 +319,7 @@ struct host *host_create(const struct host_config *cfg)
 	struct host *host;
 	int err;
 
-	if (!cfg || cfg->nr_frames < 16 || cfg->nr_frames >= PFN_NONE ||
-	    (unsigned int)cfg->content > HOST_CONTENT_TAG ||
-	    (unsigned int)cfg->change_pte > CHANGE_PTE_DIRECT ||
-	    (unsigned int)cfg->ksm_run > KSM_RUN_MERGE ||
-	    (cfg->shared_frames && cfg->content != HOST_CONTENT_DATA))
+	if (host_config_check(cfg, NULL))
 		return ERR_PTR(-EINVAL);
 	host = calloc(1, sizeof(*host));
 	if (!host)
@@ -239,10 +327,7 @@ struct host *host_create(const struct host_config *cfg)
 	host->magic = HOST_MAGIC;
 	host->cfg = *cfg;
 	host->mem_fd = -1;
-	if (host_set_watermarks(host)) {
-		free(host);
-		return ERR_PTR(-EINVAL);
-	}
+	watermarks_of(cfg, &host->wmark_low, &host->wmark_high);
 	host->pages = map_zeroed(cfg->nr_frames * sizeof(struct page));
 	if (cfg->shared_frames)
 		host->mem = map_shared_frames(host, cfg->nr_frames * PAGE_SIZE);
@@ -307,9 +392,13 @@ unsigned long host_nr_free_frames(struct host *host)
 
 unsigned long host_vm_event(struct host *host, enum vm_event_item item)
 {
+	long sum = 0;
+
 	if (!host_api_ok(host) || (unsigned int)item >= NR_VM_EVENT_ITEMS)
 		return 0;
-	return atomic_long_observe(&host->vm_events[item]);
+	for (unsigned int c = 0; c < STAT_NR_CPUS; c++)
+		sum += atomic_long_observe(&host->vm_events[c][item]);
+	return sum;
 }
 
 void host_meminfo(struct host *host, struct host_meminfo *info)
@@ -417,12 +506,18 @@ static struct page *__alloc_page(struct host *host, unsigned long init_flags)
 
 	spin_lock(&host->free_lock);
 	pfn = host->free_head;
-	if (pfn == PFN_NONE) {
+	if (pfn != PFN_NONE) {
+		page = &host->pages[pfn];
+		free_list_del(host, page);
+	} else if (host->free_uninit < host->free_uninit_end) {
+		page = frame_first_use(host, host->free_uninit);
+		/* Read unlocked by isolate_free_page()'s quick check. */
+		__atomic_store_n(&host->free_uninit, host->free_uninit + 1,
+				 __ATOMIC_RELAXED);
+	} else {
 		spin_unlock(&host->free_lock);
 		return NULL;
 	}
-	page = &host->pages[pfn];
-	free_list_del(host, page);
 	spin_unlock(&host->free_lock);
 	prep_new_page(host, page, init_flags);
 	return page;
@@ -438,10 +533,12 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 {
 	struct page *page = pfn_to_page(host, pfn);
 
-	if (!page || !PageFlag(page, PG_buddy))
+	if (!page || (!PageFlag(page, PG_buddy) && !frame_uninit(host, pfn)))
 		return NULL;
 	spin_lock(&host->free_lock);
-	if (!PageFlag(page, PG_buddy)) {
+	if (frame_uninit(host, pfn)) {
+		free_list_grow(host, pfn + 1);
+	} else if (!PageFlag(page, PG_buddy)) {
 		spin_unlock(&host->free_lock);
 		return NULL;
 	}
@@ -449,6 +546,85 @@ struct page *isolate_free_page(struct host *host, unsigned long pfn)
 	spin_unlock(&host->free_lock);
 	prep_new_page(host, page, 0);
 	return page;
+}
+
+/* Is the aligned run of HPAGE_PMD_NR frames at @base all free?  free_lock
+ * held: PG_buddy changes only under it, so the reads need no ordering. */
+static bool huge_run_free(struct host *host, unsigned long base)
+{
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		if (!frame_uninit(host, base + i) &&
+		    !(atomic_long_observe(&host->pages[base + i].flags) &
+		      (1UL << PG_buddy)))
+			return false;
+	return true;
+}
+
+/*
+ * Take the free run at @base: its frames on the free list off it, its
+ * never-used frames out of the never-used range [free_uninit,
+ * free_uninit_end).  A run at the bottom of that range moves its start
+ * (the frames below the run's end join the list, as compaction's would);
+ * any other moves its end down to the run, the never-used frames above
+ * the run (fewer than a run, since runs are taken from the top) joining
+ * the list.  free_lock held.
+ */
+static void huge_run_take(struct host *host, unsigned long base)
+{
+	unsigned long end = base + HPAGE_PMD_NR;
+
+	if (base <= host->free_uninit && end > host->free_uninit) {
+		free_list_grow(host, end < host->free_uninit_end
+					     ? end
+					     : host->free_uninit_end);
+	} else if (frame_uninit(host, base)) {
+		for (unsigned long f = end; f < host->free_uninit_end; f++)
+			free_list_append(host, f);
+		__atomic_store_n(&host->free_uninit_end, base,
+				 __ATOMIC_RELAXED);
+	}
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
+		struct page *page = &host->pages[base + i];
+
+		if (PageFlag(page, PG_buddy))
+			free_list_del(host, page);
+		else
+			frame_first_use(host, base + i);
+	}
+}
+
+/**
+ * alloc_huge_page() - an order-9 compound page: 512 free frames aligned
+ * to 2 MiB, the first PG_head, the others PG_tail, each with one
+ * reference (see <mmulab/huge_mm.h> for why each keeps its own).  The
+ * model's free list is not a buddy allocator: the runs are searched from
+ * the top of memory, where order-0 allocations come last, and no reclaim
+ * or compaction is tried for them (a THP fault falls back to 4 KiB, as
+ * Linux's defrag=madvise does for a VMA without MADV_HUGEPAGE).
+ * Return: the head page, or NULL.
+ */
+struct page *alloc_huge_page(struct host *host)
+{
+	unsigned long nr = host->cfg.nr_frames & ~(HPAGE_PMD_NR - 1);
+	unsigned long base = 0;
+
+	spin_lock(&host->free_lock);
+	/* Frame 0 is the zero page: run 0 is never free. */
+	for (unsigned long b = nr; b >= 2 * HPAGE_PMD_NR; b -= HPAGE_PMD_NR) {
+		if (huge_run_free(host, b - HPAGE_PMD_NR)) {
+			base = b - HPAGE_PMD_NR;
+			break;
+		}
+	}
+	if (base)
+		huge_run_take(host, base);
+	spin_unlock(&host->free_lock);
+	if (!base)
+		return NULL;
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		prep_new_page(host, &host->pages[base + i],
+			      1UL << (i ? PG_tail : PG_head));
+	return &host->pages[base];
 }
 
 /*
@@ -546,6 +722,68 @@ void free_page_frame(struct page *page)
 	count_vm_event(host, PGFREE);
 }
 
+/*
+ * Return @n frames of @host whose last references are gone, as
+ * free_page_frame() does each, but with one hold of the LRU lock and of
+ * the free lock, and one update of the counters, for the whole batch.
+ */
+static void free_page_frames(struct host *host, struct page **pages,
+			     unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct page *page = pages[i];
+
+		WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
+		WARN_ON_ONCE(PageFlag(page, PG_buddy) ||
+			     PageFlag(page, PG_reserved));
+		WARN_ON_ONCE(PageSwapCache(page) || PageLocked(page));
+	}
+	lru_del_pages(pages, n);
+	if (unlikely(READ_ONCE(host->checker)))
+		for (unsigned int i = 0; i < n; i++)
+			checker_page_free(host, pages[i] - host->pages);
+	spin_lock(&host->free_lock);
+	for (unsigned int i = 0; i < n; i++)
+		free_list_add(host, pages[i]);
+	spin_unlock(&host->free_lock);
+	atomic_long_add(n, &host->nr_free);
+	count_vm_events(host, PGFREE, n);
+}
+
+/**
+ * release_pages() - put_page() on each of @nr pages (Linux's
+ * release_pages(), which mmu_gather frees its batch with): the frames
+ * whose last reference this was are freed together, per host, after the
+ * whole batch was dropped.
+ */
+void release_pages(struct page **pages, unsigned int nr)
+{
+	struct page *dead[MMU_GATHER_BATCH];
+	struct host *host = NULL;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		struct page *page = pages[i];
+		int ref;
+
+		if (PageFlag(page, PG_reserved))
+			continue;
+		ref = atomic_dec_return(&page->_refcount);
+		if (ref) {
+			WARN_ON_ONCE(ref < 0);
+			continue;
+		}
+		if (n && (n == MMU_GATHER_BATCH || __page_host(page) != host)) {
+			free_page_frames(host, dead, n);
+			n = 0;
+		}
+		host = __page_host(page);
+		dead[n++] = page;
+	}
+	if (n)
+		free_page_frames(host, dead, n);
+}
+
 void get_page(struct page *page)
 {
 	if (PageFlag(page, PG_reserved))
@@ -609,6 +847,16 @@ void *page_address(struct page *page)
 	if (!host->mem)
 		return NULL;
 	return host->mem + (page - host->pages) * PAGE_SIZE;
+}
+
+u64 *page_word_address(struct page *page, unsigned long offset)
+{
+	u64 *p;
+
+	if (!page || offset >= PAGE_SIZE || (offset & 7))
+		return NULL;
+	p = page_address(page);
+	return p ? &p[offset / 8] : &page->tag;
 }
 
 u64 page_read_u64(struct page *page, unsigned long offset)

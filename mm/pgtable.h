@@ -80,6 +80,15 @@ static inline void set_pte_at(struct mm_struct *mm, unsigned long addr,
 	set_pte(ptep, pte);
 }
 
+/*
+ * A huge PMD: an entry of a PMD table that maps a 2 MiB page itself
+ * (_PAGE_PSE), present or PROT_NONE, rather than pointing to a PTE table.
+ */
+static inline bool pmd_leaf(pte_t pmd)
+{
+	return pmd.pte & _PAGE_PSE;
+}
+
 static inline bool pte_protnone(pte_t pte)
 {
 	return (pte.pte & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
@@ -187,14 +196,38 @@ static inline pte_t *pte_table_lock(struct page *table, unsigned long addr,
 	       ((next) = pmd_addr_end((addr), (end)), true);                   \
 	     (addr) = (next))
 
+/*
+ * for_each_pte_table_huge() - as for_each_pte_table(), offering each huge
+ * PMD met to @fn first (see pte_table_next_huge()).
+ */
+#define for_each_pte_table_huge(mm, table, addr, next, end, fn, arg)          \
+	for (; ((table) = pte_table_next_huge((mm), &(addr), (end), (fn),     \
+					      (arg))) &&                      \
+	       ((next) = pmd_addr_end((addr), (end)), true);                   \
+	     (addr) = (next))
+
 /* memory.c */
 pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr,
 			   spinlock_t **ptlp);
 pte_t *pte_alloc_map_lock(struct mm_struct *mm, unsigned long addr,
 			  spinlock_t **ptlp);
+pte_t *pte_offset_map_lock_nosplit(struct mm_struct *mm, unsigned long addr,
+				   spinlock_t **ptlp);
 struct page *pte_table_page(struct mm_struct *mm, unsigned long addr);
 struct page *pte_table_next(struct mm_struct *mm, unsigned long *addr,
 			    unsigned long end);
+/*
+ * A huge PMD @pmdp at @addr met by a walk of [.., @end): true if handled,
+ * false to have it split.  Called without locks.
+ */
+typedef bool (*pmd_fn_t)(pte_t *pmdp, unsigned long addr, unsigned long end,
+			 void *arg);
+struct page *pte_table_next_huge(struct mm_struct *mm, unsigned long *addr,
+				 unsigned long end, pmd_fn_t pmd_fn, void *arg);
+struct page *pt_table_at(struct mm_struct *mm, unsigned long addr, int level,
+			 bool alloc);
+void checker_set_pmd(struct mm_struct *mm, unsigned long addr, pte_t old,
+		     pte_t new);
 pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr, pte_t *ptep);
 void free_pgtables(struct mm_struct *mm, unsigned long start,
 		   unsigned long end);

@@ -384,7 +384,8 @@ static bool anon_unmap_entry(struct page *page, struct vm_area_struct *vma,
 
 /*
  * Unmap @page from @vma at @addr inside a CLEAR invalidation of that page
- * (row 13 of the reference table): start, then under the PTL replace the
+ * (reclaim's row in docs/architecture.md, "What each primary operation
+ * sends"): start, then under the PTL replace the
  * PTE (with the swap entry, or none) and flush, drop the mapping, end.  A
  * pinned page is left alone: a pin means someone (a pinning secondary
  * MMU, DMA) may still use it.
@@ -402,6 +403,8 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 		st->failed = true;
 		return false;
 	}
+	/* TTU_SPLIT_HUGE_PMD: a huge PMD is split before the page's CLEAR. */
+	__split_huge_pmd(mm, addr);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
 	mmu_notifier_invalidate_range_start(&range);

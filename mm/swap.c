@@ -92,6 +92,28 @@ void lru_del_page(struct page *page)
 }
 
 /**
+ * lru_del_pages() - lru_del_page() for @n pages of one host whose last
+ * references are gone, under one hold of the LRU lock (release_pages()'s
+ * batching: the lock is taken once per batch, not once per page).
+ */
+void lru_del_pages(struct page **pages, unsigned int n)
+{
+	struct host *host;
+	unsigned int i = 0;
+
+	while (i < n && !PageFlag(pages[i], PG_lru))
+		i++;
+	if (i == n)
+		return;
+	host = __page_host(pages[i]);
+	spin_lock(&host->lru_lock);
+	for (; i < n; i++)
+		if (TestClearPageFlag(pages[i], PG_lru))
+			lru_list_del(host, pages[i], page_lru(pages[i]));
+	spin_unlock(&host->lru_lock);
+}
+
+/**
  * isolate_lru_page() - take a page the caller holds a reference on off its
  * list, with a reference for the isolator.  False if it was not on one
  * (someone else isolated it, or it was never added).

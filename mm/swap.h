@@ -31,6 +31,9 @@
 
 #include "swapops.h"
 
+/* Slots a swap device may have (struct host_config, swap_slots). */
+#define MAX_SWAP_SLOTS (1UL << 28)
+
 /**
  * struct swap_slot - one slot of the swap device.
  * @cache: the swap-cache page of the slot, or NULL.

@@ -9,8 +9,6 @@
 
 #include "swap.h"
 
-#define MAX_SWAP_SLOTS (1UL << 28)
-
 int swap_init(struct host *host)
 {
 	unsigned long max = host->cfg.swap_slots;

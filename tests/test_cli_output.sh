@@ -77,6 +77,12 @@ for scn in gru-tlb xpmem-attach; do
 		[ "$sum" -gt 0 ] || fail "$scn --seed 1: no $op"
 	done
 done
+# The THP guest: 2 MiB SPTEs counted in the JSON report (pages_2m).
+report 0 "run thp-guest --seed 2" thp-guest --seed 2
+printf 'host thp=madvise\nprocess p\nmmap b p len=4M\nvm v p\nmemslot v gpa=0 len=4M hva=b\nvcpu c v\nmadvise p b len=2M advice=hugepage\ngwrite c 0 1\ngwrite c 0x200000 2\n' >"$tmp/t.mmu"
+report 0 "a THP-madvise guest" "$tmp/t.mmu"
+grep -q '"pages_2m": *1' "$tmp/r.json" || fail "THP guest: pages_2m is not 1"
+grep -q '"pages_4k": *1' "$tmp/r.json" || fail "THP guest: pages_4k is not 1"
 
 # A failing run is still a valid report, with the failures listed.
 printf 'process p\nmmap b p len=4K\nread p b expect=7\n' >"$tmp/f.mmu"

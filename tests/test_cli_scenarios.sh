@@ -8,16 +8,6 @@ set -u
 mmulab=${MMULAB:?}
 . "$(dirname "$0")/cli_lib.sh"
 
-# passes ARGS...: mmulab run --quiet ARGS must exit 0 and say ok.
-passes() {
-	"$mmulab" run --quiet "$@" >"$tmp/out" 2>"$tmp/err"
-	status=$?
-	if [ "$status" != 0 ] || ! grep -q ': ok, ' "$tmp/out"; then
-		fail "run $*: exit $status"
-		cat "$tmp/out" "$tmp/err"
-	fi
-}
-
 for name in $("$mmulab" list --quiet); do
 	passes "$name"
 	passes "$name" --seed 1

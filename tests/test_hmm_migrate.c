@@ -255,6 +255,43 @@ static void test_migrate_release(void **state)
 }
 
 /*
+ * The mirror faults its own device pages in place: hmm_range_fault() with
+ * dev_private_owner reports them (read-only after an mprotect dropped the
+ * device's entries) and leaves them in device memory; a mirror without
+ * device memory faults them back to system memory (migrate_to_ram).
+ */
+static void test_migrate_fault_in_place(void **state)
+{
+	unsigned long warns = warn_count();
+	struct dmirror *other;
+	struct hmm_fix f;
+	u64 v = 0;
+
+	(void)state;
+	fix_migrated(&f);
+	assert_int_equal(do_mprotect(f.mm, f.buf, NPAGES * PAGE_SIZE,
+				     PROT_READ),
+			 0);
+	assert_int_equal(dmirror_valid_entries(f.d), 0);
+	device_check(&f, 0);
+	assert_int_equal(dmirror_valid_entries(f.d), NPAGES);
+	assert_all(&f, f.mm, is_device_private_pte);
+	assert_int_equal(dmirror_device_free_pages(f.mdev), DEVPAGES - NPAGES);
+	assert_int_equal(dmirror_write_u64(f.d, f.buf, 1), -EPERM);
+
+	other = dmirror_create(f.mm, f.buf, NPAGES);
+	assert_false(IS_ERR(other));
+	assert_int_equal(dmirror_read_u64(other, f.buf, &v), 0);
+	assert_int_equal(v, val(f.buf));
+	assert_true(pte_present(pte_of(f.mm, f.buf)));
+	assert_int_equal(dmirror_device_free_pages(f.mdev),
+			 DEVPAGES - NPAGES + 1);
+	dmirror_destroy(other);
+	cpu_check(&f, f.mm, 0);
+	fix_fini(&f, warns);
+}
+
+/*
  * hmm-tests "hmm_cow_in_device": pages in device memory shared with a
  * child by fork; the parent's write migrates each back (for both
  * processes) and breaks COW; the child keeps the old data; once the child
@@ -311,9 +348,8 @@ static void test_exclusive(void **state)
 
 /*
  * hmm-tests "exclusive_mprotect": after mprotect(PROT_READ) the
- * exclusive entries are read-only and a device write is refused.
- * Upstream's driver answers -EPERM (hmm_range_fault's); this mirror
- * faults through GUP, whose answer is -EFAULT.
+ * exclusive entries are read-only and a device write is refused with
+ * -EPERM, hmm_range_fault()'s answer for a write to a read-only VMA.
  */
 static void test_exclusive_mprotect(void **state)
 {
@@ -333,7 +369,7 @@ static void test_exclusive_mprotect(void **state)
 			pte_to_swp_entry(p)));
 		assert_int_equal(dmirror_write_u64(f.d, f.buf + i * PAGE_SIZE,
 						   1),
-				 -EFAULT);
+				 -EPERM);
 	}
 	cpu_check(&f, f.mm, 0);
 	fix_fini(&f, warns);
@@ -758,6 +794,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_shared),
 		cmocka_unit_test(test_migrate_multiple),
 		cmocka_unit_test(test_migrate_release),
+		cmocka_unit_test(test_migrate_fault_in_place),
 		cmocka_unit_test(test_hmm_cow_in_device),
 		cmocka_unit_test(test_exclusive),
 		cmocka_unit_test(test_exclusive_mprotect),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * KSM: merging guest memory, COW breaks, counters, the three change_pte
- * modes as a secondary MMU sees them (T55-T56), unmerging, pins, fork,
+ * modes as a secondary MMU sees them, unmerging, pins, fork,
  * tag mode, ksmd, and scanning against running vCPUs.
  */
 #include <setjmp.h>
@@ -173,7 +173,7 @@ static void test_merge_guest_memory(void **state)
 }
 
 /* ---------------------------------------------------------------------
- * change_pte modes (T55, T56): a checker subscribed next to KVM
+ * change_pte modes: a checker subscribed next to KVM
  */
 
 /*
@@ -342,7 +342,7 @@ static void test_merge_wave_none(void **state)
 	assert_int_equal(w.c.change_pte, 0);
 	/* Every merged page's SPTE was zapped and had to be refaulted. */
 	assert_int_equal(w.refaults, MERGED);
-	/* T55: after each CLEAR's PTE change, KVM had no SPTE for the gfn
+	/* After each CLEAR's PTE change, KVM had no SPTE for the gfn
 	 * and counted the invalidation. */
 	assert_int_equal(w.c.clear_ends, change_pte_expected(&w));
 	assert_int_equal(w.c.present_spte, 0);
@@ -357,7 +357,7 @@ static void test_merge_wave_bookended(void **state)
 	merge_wave(CHANGE_PTE_BOOKENDED, &w);
 	assert_int_equal(w.merged, MERGED);
 	assert_int_equal(w.vs.change_pte_calls, change_pte_expected(&w));
-	/* T56: change_pte always inside a start/end over its page, finding
+	/* change_pte always inside a start/end over its page, finding
 	 * no SPTE (start zapped it), with the count elevated: seed 000. */
 	assert_int_equal(w.c.change_pte, change_pte_expected(&w));
 	assert_int_equal(w.c.outside_window, 0);
@@ -385,7 +385,7 @@ static void test_merge_wave_direct(void **state)
 	assert_int_equal(w.refaults, 0);
 }
 
-/* T55's end: the guest maps the KSM page read-only, and a write breaks
+/* After the merge: the guest maps the KSM page read-only, and a write breaks
  * COW through another CLEAR and maps a private copy writable. */
 static void test_guest_write_after_merge(void **state)
 {

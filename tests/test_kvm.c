@@ -508,7 +508,7 @@ static void test_pinning(void **state)
 }
 
 /* ---------------------------------------------------------------------
- * Memslot updates wait for invalidations (T63), destroy mid-window (T64)
+ * Memslot updates wait for invalidations, destroy mid-window
  */
 
 struct slot_thread {

@@ -128,10 +128,10 @@ static unsigned long map_touched(struct mm_struct *mm)
 }
 
 /* ---------------------------------------------------------------------
- * T01, T03, T05: registration and dispatch
+ * Registration and dispatch
  */
 
-static void test_t01_register_window_unregister(void **state)
+static void test_register_window_unregister(void **state)
 {
 	struct fixture *f = *state;
 	struct rec_sub a;
@@ -172,8 +172,8 @@ static void test_t01_register_window_unregister(void **state)
 	assert_int_equal(atomic_read(&a.orphan_ends), 0);
 }
 
-/* T01 as the spec states it: the invalidation comes from a real munmap. */
-static void test_t01_munmap(void **state)
+/* Register, munmap, unregister: the invalidation comes from a real munmap. */
+static void test_register_munmap_unregister(void **state)
 {
 	struct fixture *f = *state;
 	unsigned long addr = map_touched(f->mm);
@@ -198,7 +198,7 @@ static void test_t01_munmap(void **state)
 	assert_true(mm_has_notifiers(f->mm));
 }
 
-static void test_t03_bad_ops_rejected(void **state)
+static void test_bad_ops_rejected(void **state)
 {
 	struct fixture *f = *state;
 	static const struct mmu_notifier_ops bad_end = {
@@ -226,7 +226,7 @@ static void test_t03_bad_ops_rejected(void **state)
 	assert_int_equal(rec_log_len(&tlog), 0);
 }
 
-static void test_t05_newest_first(void **state)
+static void test_newest_first(void **state)
 {
 	struct fixture *f = *state;
 	struct rec_sub a, b;
@@ -248,10 +248,10 @@ static void test_t05_newest_first(void **state)
 }
 
 /* ---------------------------------------------------------------------
- * T02: a pending signal makes registration fail without leaking
+ * A pending signal makes registration fail without leaking
  */
 
-static void test_t02_eintr(void **state)
+static void test_eintr(void **state)
 {
 	struct fixture *f = *state;
 	struct rec_sub a, b;
@@ -294,7 +294,7 @@ static void test_t02_eintr(void **state)
 }
 
 /* ---------------------------------------------------------------------
- * T04: registration waits for open windows; B never sees their end
+ * Registration waits for open windows; B never sees their end
  */
 
 struct reg_args {
@@ -313,7 +313,7 @@ static int register_fn(void *data)
 	return 0;
 }
 
-static void test_t04_register_excludes_window(void **state)
+static void test_register_excludes_window(void **state)
 {
 	struct fixture *f = *state;
 	struct rec_sub a, b;
@@ -436,7 +436,7 @@ static void run_register_race(struct mm_struct *mm, int windows, int cycles)
 	mmu_notifier_unregister(&a.mn, mm);
 }
 
-static void test_t04_register_race_threads(void **state)
+static void test_register_race_threads(void **state)
 {
 	struct fixture *f = *state;
 
@@ -444,7 +444,7 @@ static void test_t04_register_race_threads(void **state)
 }
 
 /* The same race under the deterministic scheduler, seed after seed. */
-static void test_t04_register_race_det(void **state)
+static void test_register_race_det(void **state)
 {
 	struct fixture *f = *state;
 	unsigned long w0 = warn_count();
@@ -466,10 +466,10 @@ static void test_t04_register_race_det(void **state)
 }
 
 /* ---------------------------------------------------------------------
- * T06, T07, T13: get/put
+ * get/put
  */
 
-static void test_t06_get_put(void **state)
+static void test_get_put(void **state)
 {
 	struct fixture *f = *state;
 	int freed0 = __atomic_load_n(&rec_getput_freed, __ATOMIC_ACQUIRE);
@@ -527,7 +527,7 @@ static void test_t06_get_put(void **state)
 	rec_getput_log = NULL;
 }
 
-static void test_t07_get_after_last_put(void **state)
+static void test_get_after_last_put(void **state)
 {
 	struct fixture *f = *state;
 	int freed0 = __atomic_load_n(&rec_getput_freed, __ATOMIC_ACQUIRE);
@@ -578,7 +578,7 @@ static void put_self_hook(struct rec_sub *sub, enum rec_cb cb,
 		mmu_notifier_put(&sub->mn);
 }
 
-static void test_t13_put_from_release(void **state)
+static void test_put_from_release(void **state)
 {
 	struct fixture *f = *state;
 	int freed0 = __atomic_load_n(&rec_getput_freed, __ATOMIC_ACQUIRE);
@@ -606,10 +606,10 @@ static void test_t13_put_from_release(void **state)
 }
 
 /* ---------------------------------------------------------------------
- * T10, T12: non-blocking failure; aging
+ * Non-blocking failure; aging
  */
 
-static void test_t10_nonblock_failure(void **state)
+static void test_nonblock_failure(void **state)
 {
 	struct fixture *f = *state;
 	struct mmu_notifier_range range;
@@ -650,7 +650,7 @@ static void test_t10_nonblock_failure(void **state)
 	mmu_notifier_unregister(&a.mn, f->mm);
 }
 
-static void test_t10_failing_sub_visited_first(void **state)
+static void test_failing_sub_visited_first(void **state)
 {
 	struct fixture *f = *state;
 	struct mmu_notifier_range range;
@@ -694,7 +694,7 @@ static void test_t10_failing_sub_visited_first(void **state)
 	mmu_notifier_unregister(&a.mn, f->mm);
 }
 
-static void test_t12_young(void **state)
+static void test_young(void **state)
 {
 	struct fixture *f = *state;
 	struct rec_sub a, b;
@@ -915,7 +915,7 @@ static void test_synchronize_waits_for_callbacks(void **state)
 }
 
 /* ---------------------------------------------------------------------
- * T08, T09: exit
+ * Exit
  */
 
 struct free_probe {
@@ -933,7 +933,7 @@ static void free_probe_hook(struct rec_sub *sub, enum rec_cb cb,
 		WRITE_ONCE(p->at_release, (long)host_nr_free_frames(p->host));
 }
 
-static void test_t08_exit_releases_first(void **state)
+static void test_exit_releases_first(void **state)
 {
 	struct fixture *f = *state;
 	struct mm_struct *mm = f->mm;
@@ -999,7 +999,7 @@ static int exit_fn(void *data)
 	return 0;
 }
 
-static void test_t09_unregister_races_exit(void **state)
+static void test_unregister_races_exit(void **state)
 {
 	struct fixture *f = *state;
 	struct mm_struct *mm = f->mm;
@@ -1224,36 +1224,36 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			test_t01_register_window_unregister, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_t01_munmap, setup,
+			test_register_window_unregister, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_munmap_unregister, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_t02_eintr, setup,
+		cmocka_unit_test_setup_teardown(test_eintr, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_t03_bad_ops_rejected,
+		cmocka_unit_test_setup_teardown(test_bad_ops_rejected,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_t04_register_excludes_window, setup, teardown),
+			test_register_excludes_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_t04_register_race_threads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_t04_register_race_det,
+			test_register_race_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_race_det,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_t05_newest_first, setup,
+		cmocka_unit_test_setup_teardown(test_newest_first, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_t06_get_put, setup,
+		cmocka_unit_test_setup_teardown(test_get_put, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_t07_get_after_last_put,
+		cmocka_unit_test_setup_teardown(test_get_after_last_put,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_t08_exit_releases_first,
+		cmocka_unit_test_setup_teardown(test_exit_releases_first,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_t09_unregister_races_exit,
+		cmocka_unit_test_setup_teardown(test_unregister_races_exit,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_t10_nonblock_failure,
+		cmocka_unit_test_setup_teardown(test_nonblock_failure,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_t10_failing_sub_visited_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_t12_young, setup,
+			test_failing_sub_visited_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_young, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_t13_put_from_release,
+		cmocka_unit_test_setup_teardown(test_put_from_release,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_change_pte_and_arch_invalidate, setup, teardown),

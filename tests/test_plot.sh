@@ -28,7 +28,7 @@ has() {
 "$check" "$docs/report.schema.json" "$tmp/r.json" >"$tmp/why" ||
 	{ fail "swap-guest's series do not fit the schema"; cat "$tmp/why"; }
 has "$tmp/r.json" "swap-guest --json" '"clock":"us"' '"kind":"vm"' \
-	'"name":"notifiers"' '"name":"pinned"' '"pages_4k":[' '"swapped":['
+	'"name":"notifiers"' '"name":"baseline"' '"pages_4k":[' '"swapped":['
 "$mmulab" run fault-race --seed 3 --json >"$tmp/s1.json" &&
 	"$mmulab" run fault-race --seed 3 --json >"$tmp/s2.json" ||
 	fail "fault-race --seed 3 --json"
@@ -81,14 +81,15 @@ if ! command -v gnuplot >/dev/null; then
 	exit 0
 fi
 
-# swap-guest: a panel per host and VM of each phase, named series.
+# swap-guest: a panel for its host and for the VM of each phase (the
+# notifier guest, then the pinned baseline), named series.
 "$mmulab" run swap-guest --quiet --plot "$tmp/swap.svg" >/dev/null ||
 	fail "swap-guest --plot"
 has "$tmp/swap.svg" "swap-guest's SVG" \
-	"host notifiers: frames, swap and KSM" \
-	"host notifiers: invalidations started" \
+	"host host: frames, swap and KSM" \
+	"host host: invalidations started" \
 	"vm notifiers: SPTEs present, faults, retries by reason, TLB flushes" \
-	"host pinned: frames, swap and KSM" "vm pinned: SPTEs present" \
+	"vm baseline: SPTEs present" \
 	">frames_used<" ">frames_free<" ">swapped<" ">pages_4k<" \
 	">pf_taken<" ">pf_fixed<" ">CLEAR<" ">time (ms)<"
 
@@ -120,10 +121,10 @@ has "$tmp/c.svg" "check's SVG" "strategy random: 5 runs" \
 has "$tmp/b.svg" "bounded check's SVG" "strategy bounded: 4 runs" \
 	"4 distinct schedules"
 # With a mutant the search goes on past the first violation.
-"$mmulab" check fault-race --mutant skip-seq-check --seeds 40 --jobs 2 \
+"$mmulab" check fault-race --mutant skip-seq-check --seeds 120 --jobs 2 \
 	--plot "$tmp/m.svg" >/dev/null
 [ $? = 1 ] || fail "check --mutant --plot: exit status"
-grep -qE 'strategy (random|pct): 20 runs, [1-9][0-9]* violations' \
+grep -qE 'strategy (random|pct): 60 runs, [1-9][0-9]* violations' \
 	"$tmp/m.svg" || fail "check --mutant --plot: no violation counted"
 
 [ "$failures" = 0 ] || exit 1

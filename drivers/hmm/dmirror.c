@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * HMM-style device mirror: a device page table over a range of an mm,
- * coherent through an interval notifier (see <mmulab/hmm.h>).
+ * filled through hmm_range_fault() and kept coherent by an interval
+ * notifier (see <mmulab/hmm.h>), as lib/test_hmm.c's dmirror.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,18 @@ struct dmirror_entry {
 	bool atomic; /* mapped through a device-exclusive entry */
 };
 
+enum {
+	ST_ACCESSES,
+	ST_READS,
+	ST_WRITES,
+	ST_FAULTS,
+	ST_RETRIES,
+	ST_INVALIDATIONS,
+	ST_ZAPPED,
+	ST_INCOHERENT,
+	ST_NR,
+};
+
 struct dmirror {
 	struct mmu_interval_notifier notifier;
 	struct mm_struct *mm;
@@ -32,10 +45,9 @@ struct dmirror {
 	struct checker_secondary checker;
 	bool dead; /* being destroyed: no more installs */
 	struct dmirror_device *mdevice; /* its device memory, or NULL */
-	atomic_long_t stat[5];
+	atomic_long_t stat[ST_NR];
+	atomic_long_t by_event[MMU_NOTIFY_NR_EVENTS];
 };
-
-enum { ST_ACCESSES, ST_FAULTS, ST_RETRIES, ST_INVALIDATIONS, ST_ZAPPED };
 
 static unsigned long entry_addr(struct dmirror *d, struct dmirror_entry *e)
 {
@@ -80,6 +92,8 @@ static bool dmirror_invalidate(struct mmu_interval_notifier *mni,
 	for (unsigned long a = s; a < e; a += PAGE_SIZE)
 		zap_entry(d, &d->table[(a - d->start) >> PAGE_SHIFT]);
 	atomic_long_inc(&d->stat[ST_INVALIDATIONS]);
+	if ((unsigned int)range->event < MMU_NOTIFY_NR_EVENTS)
+		atomic_long_inc(&d->by_event[range->event]);
 	mutex_unlock(&d->update);
 	return true;
 }
@@ -89,44 +103,96 @@ static const struct mmu_interval_notifier_ops dmirror_ops = {
 };
 
 /*
- * At a quiescent point every device entry must match the CPU's.  Each
- * entry is read under the lock dmirror_fault() writes it under (a
- * quiescent point says no fault is running, the lock says what the last
- * one wrote is what we read), and compared after it is dropped: the CPU's
- * page table is read under the mmap_lock, which ranks above it.
+ * Does device entry @i disagree with the CPU's?  The entry is read under
+ * the lock the fault path writes it under, into @e, and compared after
+ * the lock is dropped: the CPU's page table is read under the mmap_lock,
+ * which ranks above it.  Returns 0, INV_STALE_SECONDARY (another frame
+ * or none) or INV_WRITABLE_SECONDARY (more permission than the CPU).
+ */
+static int dmirror_incoherent(struct dmirror *d, unsigned long i,
+			      struct dmirror_entry *e, pte_t *pte)
+{
+	unsigned long pfn;
+	bool write;
+
+	mutex_lock(&d->update);
+	*e = d->table[i];
+	mutex_unlock(&d->update);
+	if (!e->valid)
+		return 0;
+	follow_pte(d->mm, d->start + (i << PAGE_SHIFT), pte);
+	/* A device-private or device-exclusive entry maps it too. */
+	if (!pte_entry_pfn(*pte, &pfn, &write) || pfn != e->pfn)
+		return INV_STALE_SECONDARY;
+	if (e->writable && !write)
+		return INV_WRITABLE_SECONDARY;
+	return 0;
+}
+
+/*
+ * At a quiescent point every device entry must match the CPU's (a
+ * quiescent point says no fault is running, so what an entry holds is
+ * what the last one wrote).
  */
 static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
 {
 	struct dmirror *d = container_of(cs, struct dmirror, checker);
 
 	for (unsigned long i = 0; i < d->npages; i++) {
-		struct dmirror_entry copy, *e = &copy;
 		unsigned long addr = d->start + (i << PAGE_SHIFT);
+		struct dmirror_entry e;
 		unsigned long pfn;
-		bool mapped, write;
+		bool write;
 		pte_t pte;
+		int inv = dmirror_incoherent(d, i, &e, &pte);
 
-		mutex_lock(&d->update);
-		copy = d->table[i];
-		mutex_unlock(&d->update);
-		if (!e->valid)
-			continue;
-		follow_pte(d->mm, addr, &pte);
-		/* A device-private or device-exclusive entry maps it too. */
-		mapped = pte_entry_pfn(pte, &pfn, &write);
-		if (!mapped || pfn != e->pfn)
-			checker_fail(host, INV_STALE_SECONDARY, e->pfn, addr,
-				     ~0ULL, "dmirror",
+		if (inv == INV_STALE_SECONDARY)
+			checker_fail(host, inv, e.pfn, addr, ~0ULL, "dmirror",
 				     "device entry for %#lx maps frame %lu, the "
 				     "CPU maps %s",
-				     addr, e->pfn, mapped ? "another" : "nothing");
-		else if (e->writable && !write)
-			checker_fail(host, INV_WRITABLE_SECONDARY, e->pfn,
-				     addr, ~0ULL, "dmirror",
+				     addr, e.pfn,
+				     pte_entry_pfn(pte, &pfn, &write) ? "another"
+								      : "nothing");
+		else if (inv)
+			checker_fail(host, inv, e.pfn, addr, ~0ULL, "dmirror",
 				     "device entry for %#lx is writable, the "
 				     "CPU's is not",
 				     addr);
 	}
+}
+
+#define DMIRROR_CHECK_TRIES 64
+
+/*
+ * Outside a quiescent point an invalidation may change the CPU's entry
+ * between the two reads; it drops the device entry first, so a pass that
+ * no invalidation overtook (the count under the lock did not move) is
+ * believed, and another is made otherwise.
+ */
+unsigned long dmirror_check(struct dmirror *d)
+{
+	unsigned long bad = 0;
+
+	if (!mmget_not_zero(d->mm))
+		return 0;
+	for (int tries = 0; tries < DMIRROR_CHECK_TRIES; tries++) {
+		long gen = atomic_long_read(&d->stat[ST_INVALIDATIONS]);
+
+		bad = 0;
+		for (unsigned long i = 0; i < d->npages; i++) {
+			struct dmirror_entry e;
+			pte_t pte;
+
+			bad += !!dmirror_incoherent(d, i, &e, &pte);
+		}
+		if (atomic_long_read(&d->stat[ST_INVALIDATIONS]) == gen)
+			break;
+		bad = 0;
+		cond_resched();
+	}
+	mmput(d->mm);
+	atomic_long_add(bad, &d->stat[ST_INCOHERENT]);
+	return bad;
 }
 
 /* The contract query: a valid device entry in [start, end) of @mm. */
@@ -215,82 +281,257 @@ void dmirror_destroy(struct dmirror *d)
 	free(d);
 }
 
-/*
- * The device fault: sample the sequence, fault the page in with no driver
- * lock held, and install only if no invalidation ran meanwhile.  The GUP
- * reference is dropped once the entry is in: the notifier protects it.
- */
-static int dmirror_fault(struct dmirror *d, unsigned long addr, bool write)
+/* The table entry of @addr (inside the mirror). */
+static struct dmirror_entry *dmirror_entry(struct dmirror *d,
+					   unsigned long addr)
 {
-	for (int tries = 0; tries < 100000; tries++) {
-		unsigned long seq = mmu_interval_read_begin(&d->notifier);
-		struct dmirror_entry *e;
-		struct page *page;
-		long n;
+	return &d->table[(addr - d->start) >> PAGE_SHIFT];
+}
 
-		if (!mmget_not_zero(d->mm))
+/*
+ * Install what hmm_range_fault() found, under the driver lock and after
+ * mmu_interval_read_retry() (lib/test_hmm.c's dmirror_do_fault()).  The
+ * entry is writable when the CPU's is, whatever the request.
+ */
+static int dmirror_do_fault(struct dmirror *d, struct hmm_range *range)
+{
+	unsigned long *pfns = range->hmm_pfns;
+
+	for (unsigned long a = range->start; a < range->end;
+	     a += PAGE_SIZE, pfns++) {
+		struct dmirror_entry *e = dmirror_entry(d, a);
+
+		/* Asked to fault, hmm_range_fault() returns valid or fails. */
+		if (WARN_ON_ONCE(!(*pfns & HMM_PFN_VALID) ||
+				 (*pfns & HMM_PFN_ERROR)))
 			return -EFAULT;
-		n = get_user_pages_unlocked(d->mm, addr, 1, &page,
-					    write ? FOLL_WRITE : 0);
-		mmput(d->mm);
-		if (n != 1)
-			return n == -ENOMEM ? -ENOMEM : -EFAULT;
+		if (WARN_ON_ONCE((range->default_flags & HMM_PFN_REQ_WRITE) &&
+				 !(*pfns & HMM_PFN_WRITE)))
+			return -EFAULT;
+		zap_entry(d, e);
+		checker_poke(e->pfn, hmm_pfn_to_pfn(*pfns));
+		e->writable = *pfns & HMM_PFN_WRITE;
+		checker_poke(e->valid, true);
+		checker_secondary_map(d->host, e->pfn, a, 1);
+	}
+	return 0;
+}
+
+/* Give up on a range that invalidations keep hitting: Linux's timeout. */
+#define DMIRROR_FAULT_TRIES 100000
+
+/*
+ * Broken on purpose (mutant hmm-no-retry-check): install without asking
+ * whether an invalidation ran since notifier_seq was sampled.
+ */
+static bool dmirror_collided(struct dmirror *d, struct hmm_range *range)
+{
+	if (mutant_is(MUTANT_HMM_NO_RETRY_CHECK))
+		return false;
+	return mmu_interval_read_retry(&d->notifier, range->notifier_seq);
+}
+
+/*
+ * One range: sample the sequence, walk (and fault) the CPU page table
+ * under mmap_read_lock() with no driver lock, then install under the
+ * driver lock only if no invalidation ran meanwhile; start over on any
+ * collision.  Returns with nothing held.
+ */
+static int dmirror_range_fault(struct dmirror *d, struct hmm_range *range)
+{
+	for (int tries = 0; tries < DMIRROR_FAULT_TRIES; tries++) {
+		int ret;
+
+		/* A broken protocol was caught: touch no frame any more. */
+		if (checker_stopped(d->host))
+			return -EIO;
+		range->notifier_seq = mmu_interval_read_begin(range->notifier);
+		mmap_read_lock(d->mm);
+		ret = hmm_range_fault(range);
+		mmap_read_unlock(d->mm);
+		atomic_long_inc(&d->stat[ST_FAULTS]);
+		if (ret == -EBUSY) {
+			atomic_long_inc(&d->stat[ST_RETRIES]);
+			/*
+			 * A fault that made no progress (a device page locked
+			 * by its migration or exclusive access) waits for
+			 * the holder: let it run.
+			 */
+			cpu_relax();
+			continue;
+		}
+		if (ret)
+			return ret;
 		mutex_lock(&d->update);
 		if (d->dead) {
 			mutex_unlock(&d->update);
-			put_page(page);
 			return -EFAULT;
 		}
-		if (mmu_interval_read_retry(&d->notifier, seq)) {
+		if (dmirror_collided(d, range)) {
 			mutex_unlock(&d->update);
-			put_page(page);
 			atomic_long_inc(&d->stat[ST_RETRIES]);
 			cpu_relax(); /* let the invalidation finish */
 			continue;
 		}
-		e = &d->table[(addr - d->start) >> PAGE_SHIFT];
-		zap_entry(d, e);
-		checker_poke(e->pfn, page_to_pfn(page));
-		e->writable = write;
-		checker_poke(e->valid, true);
-		checker_secondary_map(d->host, e->pfn, addr, 1);
+		ret = dmirror_do_fault(d, range);
 		mutex_unlock(&d->update);
-		put_page(page);
-		return 0;
+		return ret;
 	}
-	return -EAGAIN;
+	return -EBUSY;
+}
+
+#define DMIRROR_RANGE_PAGES 64
+
+/* The end of the chunk of [a, end) one hmm_range_fault() call covers. */
+static unsigned long dmirror_chunk_end(unsigned long a, unsigned long end)
+{
+	return end - a > DMIRROR_RANGE_PAGES * PAGE_SIZE
+		       ? a + DMIRROR_RANGE_PAGES * PAGE_SIZE
+		       : end;
+}
+
+/*
+ * Fault [start, end) in, DMIRROR_RANGE_PAGES at a time, one
+ * hmm_range_fault() call per chunk (lib/test_hmm.c's dmirror_fault()).
+ */
+static int dmirror_fault(struct dmirror *d, unsigned long start,
+			 unsigned long end, bool write)
+{
+	unsigned long pfns[DMIRROR_RANGE_PAGES];
+	struct hmm_range range = {
+		.notifier = &d->notifier,
+		.hmm_pfns = pfns,
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (write ? HMM_PFN_REQ_WRITE : 0),
+		/* Its own device pages are mapped in place, not migrated. */
+		.dev_private_owner = d->mdevice,
+	};
+	int ret = 0;
+
+	/* The mm is the mirrored process's: pin its page tables first. */
+	if (!mmget_not_zero(d->mm))
+		return -EFAULT;
+	for (unsigned long a = start; a < end && !ret; a = range.end) {
+		range.start = a;
+		range.end = dmirror_chunk_end(a, end);
+		ret = dmirror_range_fault(d, &range);
+	}
+	mmput(d->mm);
+	return ret;
+}
+
+static bool dmirror_range_ok(struct dmirror *d, unsigned long addr,
+			     unsigned long npages)
+{
+	unsigned long end = d->start + (d->npages << PAGE_SHIFT);
+
+	return addr >= d->start && addr < end && npages &&
+	       npages <= (end - (addr & PAGE_MASK)) >> PAGE_SHIFT;
+}
+
+/*
+ * One device access of the word at @addr through the table, under the
+ * lock that keeps invalidate (and so the frame's free) out.  Returns
+ * false on a miss.
+ */
+static bool dmirror_do_access(struct dmirror *d, unsigned long addr, u64 *val,
+			      bool write)
+{
+	struct dmirror_entry *e = dmirror_entry(d, addr & PAGE_MASK);
+	bool hit;
+
+	mutex_lock(&d->update);
+	hit = e->valid && (!write || e->writable);
+	if (hit) {
+		struct page *page = pfn_to_page(d->host, e->pfn);
+
+		if (write)
+			page_write_u64(page, addr & ~PAGE_MASK, *val);
+		else
+			*val = page_read_u64(page, addr & ~PAGE_MASK);
+	}
+	mutex_unlock(&d->update);
+	if (hit)
+		atomic_long_inc(&d->stat[write ? ST_WRITES : ST_READS]);
+	return hit;
+}
+
+/*
+ * A command over [addr, addr + npages pages): each page accessed through
+ * the table; the first miss faults the rest of the range in, once, and
+ * the command goes on (lib/test_hmm.c's dmirror_read()/dmirror_write()).
+ */
+static int dmirror_cmd_access(struct dmirror *d, struct dmirror_cmd *cmd,
+			      bool write)
+{
+	u64 *buf = cmd->ptr;
+
+	if (!d || !cmd || !buf || !dmirror_range_ok(d, cmd->addr, cmd->npages))
+		return -EINVAL;
+	cmd->cpages = 0;
+	cmd->faults = 0;
+	for (unsigned long i = 0; i < cmd->npages;) {
+		unsigned long a = cmd->addr + (i << PAGE_SHIFT);
+		int ret;
+
+		if (checker_stopped(d->host))
+			return -EIO;
+		atomic_long_inc(&d->stat[ST_ACCESSES]);
+		if (dmirror_do_access(d, a, &buf[i], write)) {
+			cmd->cpages = ++i;
+			continue;
+		}
+		ret = dmirror_fault(d, a, cmd->addr + (cmd->npages << PAGE_SHIFT),
+				    write);
+		cmd->faults++;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int dmirror_cmd_read(struct dmirror *d, struct dmirror_cmd *cmd)
+{
+	return dmirror_cmd_access(d, cmd, false);
+}
+
+int dmirror_cmd_write(struct dmirror *d, struct dmirror_cmd *cmd)
+{
+	return dmirror_cmd_access(d, cmd, true);
+}
+
+int dmirror_cmd_fault(struct dmirror *d, struct dmirror_cmd *cmd, bool write)
+{
+	unsigned long end;
+	int ret;
+
+	if (!d || !cmd || !dmirror_range_ok(d, cmd->addr, cmd->npages) ||
+	    (cmd->addr & ~PAGE_MASK))
+		return -EINVAL;
+	end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	cmd->cpages = 0;
+	cmd->faults = 1;
+	ret = dmirror_fault(d, cmd->addr, end, write);
+	if (!ret)
+		cmd->cpages = cmd->npages;
+	return ret;
 }
 
 static int dmirror_access(struct dmirror *d, unsigned long addr, u64 *val,
 			  bool write)
 {
-	if (!d || !val || (addr & 7) || addr < d->start ||
-	    addr >= d->start + (d->npages << PAGE_SHIFT))
+	if (!d || !val || (addr & 7) || !dmirror_range_ok(d, addr, 1))
 		return -EINVAL;
 	atomic_long_inc(&d->stat[ST_ACCESSES]);
 	for (;;) {
-		/* A broken protocol was caught: touch no frame any more. */
-		if (checker_stopped(d->host))
-			return -EIO;
-		struct dmirror_entry *e =
-			&d->table[(addr - d->start) >> PAGE_SHIFT];
 		int r;
 
-		mutex_lock(&d->update);
-		if (e->valid && (!write || e->writable)) {
-			struct page *page = pfn_to_page(d->host, e->pfn);
-
-			/* The lock keeps invalidate (and so the free) out. */
-			if (write)
-				page_write_u64(page, addr & ~PAGE_MASK, *val);
-			else
-				*val = page_read_u64(page, addr & ~PAGE_MASK);
-			mutex_unlock(&d->update);
+		if (checker_stopped(d->host))
+			return -EIO;
+		if (dmirror_do_access(d, addr, val, write))
 			return 0;
-		}
-		mutex_unlock(&d->update);
-		atomic_long_inc(&d->stat[ST_FAULTS]);
-		r = dmirror_fault(d, addr & PAGE_MASK, write);
+		r = dmirror_fault(d, addr & PAGE_MASK,
+				  (addr & PAGE_MASK) + PAGE_SIZE, write);
 		if (r)
 			return r;
 	}
@@ -306,15 +547,109 @@ int dmirror_write_u64(struct dmirror *d, unsigned long addr, u64 val)
 	return dmirror_access(d, addr, &val, true);
 }
 
+/* A snapshot entry as the device reports it (test_hmm's dmirror_mkentry). */
+static u8 dmirror_mkentry(unsigned long hmm_pfn)
+{
+	u8 prot;
+
+	if (hmm_pfn & HMM_PFN_ERROR)
+		return DMIRROR_PROT_ERROR;
+	if (!(hmm_pfn & HMM_PFN_VALID))
+		return DMIRROR_PROT_NONE;
+	prot = is_zero_pfn(hmm_pfn_to_pfn(hmm_pfn)) ? DMIRROR_PROT_ZERO : 0;
+	return prot | ((hmm_pfn & HMM_PFN_WRITE) ? DMIRROR_PROT_WRITE
+						 : DMIRROR_PROT_READ);
+}
+
+/*
+ * A snapshot is valid only if no invalidation overtook it: the same
+ * begin/walk/retry loop as a fault, with nothing requested and nothing
+ * installed.
+ */
+static int dmirror_range_snapshot(struct dmirror *d, struct hmm_range *range,
+				  u8 *perm)
+{
+	for (int tries = 0; tries < DMIRROR_FAULT_TRIES; tries++) {
+		unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
+		int ret;
+
+		range->notifier_seq = mmu_interval_read_begin(range->notifier);
+		mmap_read_lock(d->mm);
+		ret = hmm_range_fault(range);
+		mmap_read_unlock(d->mm);
+		if (ret == -EBUSY)
+			continue;
+		if (ret)
+			return ret;
+		mutex_lock(&d->update);
+		if (mmu_interval_read_retry(range->notifier,
+					    range->notifier_seq)) {
+			mutex_unlock(&d->update);
+			continue;
+		}
+		for (unsigned long i = 0; i < n; i++)
+			perm[i] = dmirror_mkentry(range->hmm_pfns[i]);
+		mutex_unlock(&d->update);
+		return 0;
+	}
+	return -EBUSY;
+}
+
+int dmirror_cmd_snapshot(struct dmirror *d, struct dmirror_cmd *cmd)
+{
+	unsigned long pfns[DMIRROR_RANGE_PAGES];
+	struct hmm_range range = { .hmm_pfns = pfns };
+	unsigned long end;
+	u8 *perm;
+	int ret = 0;
+
+	if (!d || !cmd || !cmd->ptr ||
+	    !dmirror_range_ok(d, cmd->addr, cmd->npages))
+		return -EINVAL;
+	range.notifier = &d->notifier;
+	range.dev_private_owner = d->mdevice;
+	perm = cmd->ptr;
+	end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	cmd->cpages = 0;
+	if (!mmget_not_zero(d->mm))
+		return -EFAULT;
+	for (unsigned long a = cmd->addr; a < end && !ret; a = range.end) {
+		range.start = a;
+		range.end = dmirror_chunk_end(a, end);
+		ret = dmirror_range_snapshot(d, &range,
+					     perm + ((a - cmd->addr) >> PAGE_SHIFT));
+		if (!ret)
+			cmd->cpages += (range.end - a) >> PAGE_SHIFT;
+	}
+	mmput(d->mm);
+	return ret;
+}
+
+unsigned long dmirror_valid_entries(struct dmirror *d)
+{
+	unsigned long n = 0;
+
+	mutex_lock(&d->update);
+	for (unsigned long i = 0; i < d->npages; i++)
+		n += d->table[i].valid;
+	mutex_unlock(&d->update);
+	return n;
+}
+
 /* The counters, each read with @rd. */
 static void copy_stat(struct dmirror *d, struct dmirror_stat *out,
 		      long (*rd)(const atomic_long_t *v))
 {
 	out->accesses = rd(&d->stat[ST_ACCESSES]);
+	out->reads = rd(&d->stat[ST_READS]);
+	out->writes = rd(&d->stat[ST_WRITES]);
 	out->faults = rd(&d->stat[ST_FAULTS]);
 	out->retries = rd(&d->stat[ST_RETRIES]);
 	out->invalidations = rd(&d->stat[ST_INVALIDATIONS]);
 	out->zapped = rd(&d->stat[ST_ZAPPED]);
+	out->incoherent = rd(&d->stat[ST_INCOHERENT]);
+	for (unsigned int e = 0; e < MMU_NOTIFY_NR_EVENTS; e++)
+		out->by_event[e] = rd(&d->by_event[e]);
 }
 
 void dmirror_observe_stat(struct dmirror *d, struct dmirror_stat *out)

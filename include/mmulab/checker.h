@@ -504,6 +504,11 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  *	only in invalidate_range_end (upstream XPMEM's variant).
  * @MUTANT_XPMEM_ACK_BEFORE_DROP: an XPMEM importer acknowledges an
  *	invalidation before it drops its mappings.
+ * @MUTANT_THP_SPLIT_NO_NOTIFY: splitting a huge PMD sends no invalidation,
+ *	so a 2 MiB SPTE of the page outlives the PMD.
+ * @MUTANT_HMM_NO_RETRY_CHECK: the device mirror installs what
+ *	hmm_range_fault() returned without mmu_interval_read_retry() under
+ *	its lock.
  * @MUTANT_MIGRATE_NO_OWNER_CHECK: the device mirror skips every
  *	MMU_NOTIFY_MIGRATE invalidation, not only its own migrations'.
  */
@@ -529,6 +534,8 @@ enum mutant {
 	MUTANT_GRU_FILL_NO_RECHECK,
 	MUTANT_XPMEM_END_ONLY,
 	MUTANT_XPMEM_ACK_BEFORE_DROP,
+	MUTANT_THP_SPLIT_NO_NOTIFY,
+	MUTANT_HMM_NO_RETRY_CHECK,
 	MUTANT_MIGRATE_NO_OWNER_CHECK,
 	NR_MUTANTS,
 };

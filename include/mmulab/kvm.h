@@ -25,7 +25,7 @@
 typedef u64 gpa_t;
 typedef u64 gfn_t;
 
-#define KVM_MAX_VCPUS 256
+#define KVM_MAX_VCPUS 512
 #define KVM_MAX_MEMSLOTS 512
 
 /* kvm_create_vm() flags */
@@ -59,9 +59,14 @@ struct kvm_vcpu;
 
 /**
  * struct kvm_vm_stat - per-VM counters (KVM's names where one exists).
- * @mmu_shadow_zapped: leaf SPTEs zapped.
+ * @mmu_shadow_zapped: page-table pages the TDP MMU freed (KVM's meaning:
+ *	leaf SPTEs zapped do not count).  The model frees TDP tables only
+ *	when the VM is destroyed, so the counter stays 0 while it lives,
+ *	as in Linux 6.12, whose TDP MMU never counts it.
  * @remote_tlb_flush: remote TLB flushes requested.
- * @pages_4k: leaf SPTEs currently present.
+ * @pages_4k: 4 KiB leaf SPTEs currently present.
+ * @pages_2m: 2 MiB leaf SPTEs currently present (a host huge PMD behind a
+ *	2 MiB-aligned part of a memslot).
  * @mmu_invalidations: invalidate_range_start calls that hit a memslot.
  * @mmu_invalidations_nomatch: calls that hit no memslot.
  * @age_calls: aging callbacks (clear_flush_young, clear_young, test_young).
@@ -78,6 +83,7 @@ struct kvm_vm_stat {
 	unsigned long mmu_shadow_zapped;
 	unsigned long remote_tlb_flush;
 	unsigned long pages_4k;
+	unsigned long pages_2m;
 	unsigned long mmu_invalidations;
 	unsigned long mmu_invalidations_nomatch;
 	unsigned long age_calls;
@@ -189,6 +195,36 @@ int kvm_vcpu_read_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 *val);
 /** kvm_vcpu_write_u64() - 8-byte store; in tag mode sets the tag. */
 int kvm_vcpu_write_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 val);
 
+/**
+ * kvm_vcpu_read_u64_batch() - @n 8-byte guest loads, @val[i] from @gpa[i],
+ * in as few stays in guest mode as the TLB allows: every access the vCPU
+ * TLB holds is served without a guest exit; a miss exits, faults and
+ * re-enters, and a pending TLB flush request (kvm_flush_remote_tlbs())
+ * forces an exit before the next access, as kvm_vcpu_kick()'s IPI does.
+ * @vcpu: the vCPU (its mutex is held for the whole batch, as KVM_RUN).
+ * @gpa: the guest-physical addresses (8-byte aligned, < 2^48).
+ * @val: where the loaded values go.
+ * @n: number of accesses (0 is allowed).
+ * @done: if not NULL, set to the number of accesses completed.
+ * Return: 0 when all @n are done, else the result of the first access
+ * that failed, as kvm_vcpu_read_u64() would return it.
+ */
+int kvm_vcpu_read_u64_batch(struct kvm_vcpu *vcpu, const gpa_t *gpa,
+			    u64 *val, size_t n, size_t *done);
+/**
+ * kvm_vcpu_write_u64_batch() - @n 8-byte guest stores of @val[i] at
+ * @gpa[i]; as kvm_vcpu_read_u64_batch() (a TLB entry serves a store only
+ * once its SPTE is dirty).
+ * @vcpu: the vCPU.
+ * @gpa: the guest-physical addresses.
+ * @val: the values to store.
+ * @n: number of accesses.
+ * @done: if not NULL, set to the number of accesses completed.
+ * Return: 0, or the result of the first access that failed.
+ */
+int kvm_vcpu_write_u64_batch(struct kvm_vcpu *vcpu, const gpa_t *gpa,
+			     const u64 *val, size_t n, size_t *done);
+
 /** kvm_get_vm_stat() - snapshot of @kvm's counters. */
 void kvm_get_vm_stat(struct kvm *kvm, struct kvm_vm_stat *out);
 /** kvm_get_vcpu_stat() - snapshot of @vcpu's counters. */
@@ -216,6 +252,7 @@ u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end);
 
 #define KVM_SPTE_PRESENT (1ULL << 0) /* readable */
 #define KVM_SPTE_WRITABLE (1ULL << 1)
+#define KVM_SPTE_LARGE (1ULL << 7) /* a 2 MiB leaf, in a level-1 entry */
 #define KVM_SPTE_ACCESSED (1ULL << 8)
 #define KVM_SPTE_DIRTY (1ULL << 9)
 #define KVM_SPTE_PFN_MASK 0x000ffffffffff000ULL

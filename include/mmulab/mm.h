@@ -190,6 +190,9 @@ enum ksm_run_mode {
  *	begin meanwhile); KSM_RUN_STOP (0) does not.
  * @ksm_pages_to_scan: pages ksmd scans per batch; 0 means 100.
  * @ksm_sleep_millisecs: ksmd's sleep between batches; 0 means 20.
+ * @ksm_max_page_sharing: most mappings of one KSM page; more pages with
+ *	the same contents make another KSM page, chained to the full ones
+ *	(Linux's max_page_sharing).  0 means 256; else at least 2.
  * @swap_slots: size of the host's swap device in 4 KiB slots (a slot
  *	holds a tag in tag mode); 0 for none.  At most 1 << 28.
  * @wmark_low: kswapd is woken when fewer frames than this are free;
@@ -207,6 +210,8 @@ enum ksm_run_mode {
  *	that another OS process can map (host_frames_fd()), so an XPMEM
  *	importer process reads and writes the frames themselves.  Off by
  *	default: the contents are then private anonymous memory.
+ * @thp: transparent huge pages (enum thp_mode of <mmulab/huge_mm.h>);
+ *	0 is THP_NEVER.
  */
 struct host_config {
 	unsigned long nr_frames;
@@ -215,12 +220,14 @@ struct host_config {
 	enum ksm_run_mode ksm_run;
 	unsigned int ksm_pages_to_scan;
 	unsigned int ksm_sleep_millisecs;
+	unsigned int ksm_max_page_sharing;
 	unsigned long swap_slots;
 	unsigned long wmark_low;
 	unsigned long wmark_high;
 	bool kswapd;
 	bool oom_kill;
 	bool shared_frames;
+	int thp;
 };
 
 /**
@@ -272,6 +279,10 @@ enum vm_event_item {
 	OOM_KILL,	/* OOM victims chosen */
 	OOM_REAP_SKIPPED, /* VMAs the reaper skipped: -EAGAIN (mmulab) */
 	OOM_REAP_FAILED,  /* victims given up after the retries (mmulab) */
+	THP_FAULT_ALLOC,	/* huge pages mapped by a fault */
+	THP_FAULT_FALLBACK,	/* huge faults that fell back to 4 KiB */
+	THP_SPLIT_PMD,		/* huge PMDs split into PTE tables */
+	THP_COLLAPSE_ALLOC,	/* huge pages made by khugepaged_collapse() */
 	NR_VM_EVENT_ITEMS,
 };
 
@@ -300,6 +311,18 @@ struct host *host_create(const struct host_config *cfg);
  *	detached and freed first.
  */
 int host_destroy(struct host *host);
+
+/**
+ * host_config_check() - the checks host_create() makes of @cfg, without
+ * creating anything, so that a front end can say what is wrong.
+ * @cfg: the configuration.
+ * @why: if not NULL, set to a sentence naming the first bad field, or to
+ *	NULL when @cfg is valid.
+ *
+ * Return: 0 if host_create() would accept @cfg (memory permitting),
+ * -EINVAL otherwise.
+ */
+int host_config_check(const struct host_config *cfg, const char **why);
 
 /** host_config_of() - the configuration @host was created with. */
 const struct host_config *host_config_of(const struct host *host);
@@ -456,6 +479,17 @@ int page_copy_from(struct page *page, unsigned long offset, const void *buf,
 		   size_t len);
 
 /**
+ * page_word_address() - where the 8-byte word at @offset of @page's
+ * contents lives: in the frame's bytes (data mode) or the frame's tag (tag
+ * mode, whatever @offset), so that a load from it is page_read_u64()
+ * without the lookup, as a TLB caches the host-physical address.
+ * @page: a frame.
+ * @offset: 8-aligned, < PAGE_SIZE.
+ * Return: the address, or NULL for a NULL @page or a bad @offset.
+ */
+u64 *page_word_address(struct page *page, unsigned long offset);
+
+/**
  * typedef page_access_fn - one access of @len bytes at @offset of @page:
  * a store of @buf when @write, else a load into @buf.
  */
@@ -599,6 +633,8 @@ void mmap_write_unlock(struct mm_struct *mm);
  *	optionally MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE.
  *
  * A MAP_FIXED mapping replaces what was there (an UNMAP invalidation).
+ * Without a hint, a length that is a multiple of 2 MiB is placed 2 MiB-
+ * aligned while the host's THP setting is not THP_NEVER.
  *
  * Return: the address; -EINVAL for a zero @len, bad @prot or @flags, a
  * misaligned fixed @addr, or an mm that is NULL, freed or without users
@@ -638,6 +674,10 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
  * VM_MERGEABLE (splitting VMAs at its ends) and registers @mm with KSM;
  * shared mappings are left alone.  MADV_UNMERGEABLE clears the mark and
  * gives every KSM page of the range a private copy again.
+ *
+ * MADV_HUGEPAGE and MADV_NOHUGEPAGE mark the private anonymous VMAs of
+ * the range (splitting them at its ends) for transparent huge pages or
+ * against them (<mmulab/huge_mm.h>); they take the mmap_lock for writing.
  *
  * MADV_COLD deactivates the pages this mapping alone maps, clearing the
  * CPU accessed bits (not a secondary MMU's); MADV_PAGEOUT reclaims them
@@ -683,6 +723,9 @@ long do_mremap(struct mm_struct *mm, unsigned long addr,
  * @full_scans: passes completed over every mergeable area.
  * @pages_scanned: pages looked at, in total.
  * @stable_nodes: KSM pages known to KSM, mapped or not yet pruned.
+ * @stable_node_chains: contents shared by more than max_page_sharing
+ *	mappings, so held by several KSM pages (a chain).
+ * @stable_node_dups: the KSM pages of those chains.
  */
 struct ksm_stats {
 	unsigned long pages_shared;
@@ -692,6 +735,8 @@ struct ksm_stats {
 	unsigned long full_scans;
 	unsigned long pages_scanned;
 	unsigned long stable_nodes;
+	unsigned long stable_node_chains;
+	unsigned long stable_node_dups;
 };
 
 /**

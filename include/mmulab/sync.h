@@ -567,6 +567,34 @@ static inline void stat_long_add(long i, atomic_long_t *v)
 	__atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
 }
 
+/*
+ * Per-CPU statistics (Linux's this_cpu_add() on vm_event_states and
+ * friends): a counter has STAT_NR_CPUS slots, one cache line apart, each
+ * thread adds to the slot stat_cpu() gives it, and a reader sums them.
+ * Tasks counting at once on different threads thus write different cache
+ * lines instead of one host-wide atomic.  A slot may be shared by two
+ * threads (more threads than slots), so the adds stay atomic; none is a
+ * scheduling point.
+ */
+#define STAT_NR_CPUS 16
+
+extern __thread unsigned int __stat_cpu_plus1
+	__attribute__((tls_model("initial-exec")));
+unsigned int __stat_cpu_assign(void);
+
+/**
+ * stat_cpu() - the calling thread's slot in per-CPU statistics, in [0,
+ * STAT_NR_CPUS): threads take the slots in turn at their first count.
+ * Not a scheduling point.
+ * Return: the slot.
+ */
+static inline unsigned int stat_cpu(void)
+{
+	unsigned int c = __stat_cpu_plus1;
+
+	return likely(c) ? c - 1 : __stat_cpu_assign();
+}
+
 /* ---------------------------------------------------------------------
  * Locks.  Each is a futex word plus its owner and class for the
  * validator.
@@ -661,8 +689,10 @@ bool mutex_is_owner(struct mutex *lock);
 
 /**
  * struct rw_semaphore - a sleeping, writer-preferring reader-writer lock.
- * @val: bits 0-29 count readers, bit 30 marks a writer holding it, bit 31
- *       marks writers waiting (new readers then wait too).
+ * @val: bits 0-28 count readers, bit 29 marks a writer waiting (new
+ *       readers then wait too), bit 30 a writer holding it, bit 31 that
+ *       someone may sleep on the word (the releaser wakes them); the
+ *       layout kernel/locking/locks.c defines (RW_READERS ... RW_SLEEPERS).
  * @owner: task id of the writer plus one, 0 when no writer holds it.
  * @class: lock class id.
  */

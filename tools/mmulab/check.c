@@ -76,6 +76,14 @@ static const struct check_scenario races[] = {
 			"exporter's pages change; every invalidation waits "
 			"for its acknowledgement",
 	  race_xpmem_race },
+	{ "thp-split-race", "two vCPUs fault a 2 MiB guest page mapped huge "
+			    "while the host splits, zaps and write-protects "
+			    "it",
+	  race_thp_split_race },
+	{ "hmm-race", "an HMM-style device mirror faults whole ranges in "
+		      "with hmm_range_fault() while the host changes the "
+		      "pages",
+	  race_hmm_race },
 	{ "migrate-race", "two device mirrors: one migrates the pages into "
 			  "its memory and back while the other maps them",
 	  race_migrate_race },
@@ -109,6 +117,8 @@ static const struct {
 	{ MUTANT_GRU_FILL_NO_RECHECK, "gru-race" },
 	{ MUTANT_XPMEM_END_ONLY, "xpmem-race" },
 	{ MUTANT_XPMEM_ACK_BEFORE_DROP, "xpmem-race" },
+	{ MUTANT_THP_SPLIT_NO_NOTIFY, "thp-split-race" },
+	{ MUTANT_HMM_NO_RETRY_CHECK, "hmm-race" },
 	{ MUTANT_MIGRATE_NO_OWNER_CHECK, "migrate-race" },
 };
 

@@ -197,14 +197,19 @@ static ssize_t next_msg(int fd, struct seed_msg *m, const pid_t *pids,
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-	while (poll(&pfd, 1, 100) == 0 || !(pfd.revents & (POLLIN | POLLHUP))) {
+	/*
+	 * Checked at every message too, not only when the pipe is idle:
+	 * workers with fast seeds keep it busy for as long as they run.
+	 */
+	do {
 		if (!interrupted() || *passed_on)
 			continue;
 		for (unsigned int j = 0; j < jobs; j++)
 			if (pids[j] > 0)
 				kill(pids[j], SIGINT);
 		*passed_on = true;
-	}
+	} while (poll(&pfd, 1, 100) == 0 ||
+		 !(pfd.revents & (POLLIN | POLLHUP)));
 	return read(fd, m, sizeof(*m));
 }
 

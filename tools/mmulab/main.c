@@ -129,13 +129,6 @@ char *read_scenario(const char *path, size_t *len)
 	return text;
 }
 
-static void run_c(struct report *r, void *arg)
-{
-	const struct scenario *sc = arg;
-
-	sc->run(r);
-}
-
 static void run_script(struct report *r, void *arg)
 {
 	struct script *s = arg;
@@ -187,18 +180,13 @@ static int cmd_run(int argc, char **argv, const struct run_opts *opts)
 	struct script *script = NULL;
 	int ret;
 
-	if (!sc || !sc->run) {
-		ret = load_script(sc, name, opts, &script);
-		if (ret)
-			return ret;
-	}
+	ret = load_script(sc, name, opts, &script);
+	if (ret)
+		return ret;
 	det_set_failure_handler(det_failed);
 	progress_enable(isatty(STDERR_FILENO));
-	if (script)
-		ret = scenario_run(sc ? sc->name : name, run_script, script,
-				   opts, &report);
-	else
-		ret = scenario_run(sc->name, run_c, (void *)sc, opts, &report);
+	ret = scenario_run(sc ? sc->name : name, run_script, script, opts,
+			   &report);
 	script_free(script);
 	if (ret == -ENOSYS) {
 		fprintf(stderr, "%s: --seed: this build has no deterministic "
@@ -241,12 +229,6 @@ static int cmd_show(int argc, char **argv, const struct run_opts *opts)
 	if (!sc) {
 		usage_error("unknown scenario '%s'; '%s list' shows them",
 			    argv[0], prog);
-		return EXIT_USAGE;
-	}
-	if (!sc->text) {
-		usage_error("'%s' is written in C (tools/mmulab/); only "
-			    "scenario-language built-ins can be shown",
-			    sc->name);
 		return EXIT_USAGE;
 	}
 	fputs(sc->text, stdout);

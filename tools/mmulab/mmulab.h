@@ -42,16 +42,11 @@ struct run_opts {
  * struct scenario - a built-in scenario.
  * @name: what `mmulab run NAME` calls it.
  * @summary: one line for `mmulab list`.
- * @run: the scenario body, for one written in C, or NULL.  It runs as
- *	the first task of the run (under the deterministic scheduler when
- *	seeded), fills @r with what it did and checks everything it reads
- *	back.  It must leave no host, address space or task behind.
- * @text: the scenario in the scenario language, for one written so.
+ * @text: the scenario, in the scenario language (scenarios/NAME.mmu).
  */
 struct scenario {
 	const char *name;
 	const char *summary;
-	void (*run)(struct report *r);
 	const char *text;
 };
 
@@ -71,22 +66,22 @@ const struct scenario *scenario_find(const char *name);
 int scenario_run(const char *name, void (*fn)(struct report *r, void *arg),
 		 void *arg, const struct run_opts *opts, struct report *r);
 
-/* The built-in scenarios written in C (scn_*.c). */
-void scenario_default(struct report *r);
-void scenario_ksm_change_pte(struct report *r);
-void scenario_swap_guest(struct report *r);
-
-/* The built-in scenarios written as scripts (scenarios/NAME.mmu). */
+/* The built-in scenarios (scenarios/NAME.mmu). */
+extern const char scn_default[];
 extern const char scn_fault_race[];
 extern const char scn_gru_tlb[];
 extern const char scn_xpmem_attach[];
+extern const char scn_thp_guest[];
+extern const char scn_swap_guest[];
+extern const char scn_ksm_change_pte[];
 extern const char scn_device_memory[];
 
 /* The race scenarios of mmulab check (races/NAME.mmu). */
 extern const char race_fault_race[], race_mirror_race[], race_register_race[],
 	race_change_pte_race[], race_pressure_race[], race_mirror_overlap[],
 	race_exit_vm_alive[], race_ksm_identical[], race_wrprotect_race[],
-	race_gru_race[], race_xpmem_race[], race_migrate_race[];
+	race_gru_race[], race_xpmem_race[], race_thp_split_race[], race_hmm_race[],
+	race_migrate_race[];
 
 /**
  * check_race_text() - the text of mmulab check's built-in race @name,

@@ -21,8 +21,8 @@
  * store begun and finished around the access, MAP_FIXED replacement,
  * munmap and MADV_DONTNEED of private memory resetting it to zero.  A
  * read must return a value written no earlier than the last store that
- * finished before the read began.  Accesses the host refuses (-EFAULT, an
- * MMIO exit) are not failures in a race: the operations race with
+ * finished before the read began.  Accesses the host refuses (-EFAULT,
+ * -EPERM, an MMIO exit) are not failures in a race: the operations race with
  * munmap and mprotect on purpose.
  */
 #include <stdio.h>
@@ -121,7 +121,7 @@ struct race {
 	unsigned int nr_words;
 	struct race_word words[RACE_MAX_WORDS];
 	unsigned int nr_tasks;
-	struct race_task tasks[SCRIPT_MAX_THREADS];
+	struct race_task tasks[SCRIPT_MAX_TASKS];
 };
 
 /* ---------------------------------------------------------------------
@@ -430,7 +430,7 @@ static void race_access(struct race *rc, const struct stmt *st)
 			from = w->done;
 		}
 		ret = access_one(rt, st, addr, val, &val);
-		if (ret == -EFAULT || ret == KVM_EXIT_MMIO)
+		if (ret == -EFAULT || ret == -EPERM || ret == KVM_EXIT_MMIO)
 			continue;
 		if (!report_check(rt->r, !ret, "line %u: %s %#llx: %s",
 				  st->line, stmt_name(st->kind),
@@ -603,6 +603,28 @@ static int op_process(const struct stmt *st)
 	}
 }
 
+/*
+ * A range fault of a race, without expect=: the host may unmap or
+ * protect the range meanwhile (-EFAULT, -EPERM); anything else fails.
+ * What it installed, the checker watches.
+ */
+static void race_hmm_fault(struct race *rc, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct rt *rt = rc->rt;
+	struct dmirror_cmd cmd;
+	int ret;
+
+	rt_hmm_cmd(rt, st, &cmd);
+	ret = dmirror_cmd_fault(rt->objs[a[HMMF_WHO].obj].dmirror, &cmd,
+				a[HMMF_WRITE].set);
+
+	if (ret == -EFAULT || ret == -EPERM)
+		return;
+	report_check(rt->r, !ret, "line %u: hmm-fault %#lx: %s", st->line,
+		     cmd.addr, errno_name(ret));
+}
+
 static void race_op(struct race_task *t, const struct stmt *st)
 {
 	struct race *rc = t->race;
@@ -630,6 +652,12 @@ static void race_op(struct race_task *t, const struct stmt *st)
 	case ST_WRPROTECT:
 		race_wrprotect(t, st);
 		return;
+	case ST_HMM_FAULT:
+		if (!st->a[HMMF_EXPECT].set) {
+			race_hmm_fault(rc, st);
+			return;
+		}
+		break;
 	case ST_OOM_REAP:
 		/* Reaped private memory reads zero, if it can be read at all. */
 		n = shadow_range(rc, proc, 0, ~0UL, true, false, t->reset,

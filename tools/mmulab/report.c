@@ -105,6 +105,20 @@ void report_host_config(struct report *r, struct host *host)
 				content[cfg->content] : "?";
 	const char *m = report_change_pte_name(host);
 	bool first = !r->frames_total;
+	struct host_meminfo mi;
+
+	host_meminfo(host, &mi);
+	r->settings = (struct report_settings){
+		.swap_slots = cfg->swap_slots,
+		.wmark_low = mi.wmark_low,
+		.wmark_high = mi.wmark_high,
+		.kswapd = cfg->kswapd,
+		.oom_kill = cfg->oom_kill,
+		.ksm_run = cfg->ksm_run == KSM_RUN_MERGE,
+		.ksm_pages_to_scan = cfg->ksm_pages_to_scan,
+		.ksm_sleep_millisecs = cfg->ksm_sleep_millisecs,
+		.ksm_max_page_sharing = cfg->ksm_max_page_sharing,
+	};
 
 	r->frames_total += cfg->nr_frames;
 	r->content = first || !strcmp(r->content, c) ? c : "mixed";
@@ -129,6 +143,8 @@ void report_host_counters(struct report *r, struct host *host)
 	r->ksm.full_scans += ks.full_scans;
 	r->ksm.pages_scanned += ks.pages_scanned;
 	r->ksm.stable_nodes += ks.stable_nodes;
+	r->ksm.stable_node_chains += ks.stable_node_chains;
+	r->ksm.stable_node_dups += ks.stable_node_dups;
 }
 
 struct report_sub *report_add_sub(struct report *r, const char *name,
@@ -139,7 +155,7 @@ struct report_sub *report_add_sub(struct report *r, const char *name,
 	if (r->nr_subs >= REPORT_MAX_SUBS)
 		return NULL;
 	s = &r->subs[r->nr_subs++];
-	s->name = name;
+	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->type = type;
 	return s;
 }
@@ -150,6 +166,38 @@ void report_sub_count(struct report_sub *s, const char *name,
 	if (s->nr_callbacks < REPORT_MAX_COUNTS)
 		s->callbacks[s->nr_callbacks++] =
 			(struct report_count){ name, count };
+}
+
+bool report_record(struct report *r, const char *name, unsigned long value)
+{
+	unsigned int i;
+
+	spin_lock(&r->lock);
+	for (i = 0; i < r->nr_records; i++)
+		if (!strcmp(r->records[i].name, name))
+			break;
+	if (i < REPORT_MAX_RECORDS) {
+		snprintf(r->records[i].name, sizeof(r->records[i].name), "%s",
+			 name);
+		r->records[i].value = value;
+		if (i == r->nr_records)
+			r->nr_records++;
+	}
+	spin_unlock(&r->lock);
+	return i < REPORT_MAX_RECORDS;
+}
+
+_Static_assert(REPORT_MAX_RECORDS <= NR_VM_EVENT_ITEMS,
+	       "report_print_text() prints the records from its event array");
+
+/* The records as counters, for the grid and the JSON object. */
+static unsigned int record_counts(const struct report *r,
+				  struct report_count *c)
+{
+	for (unsigned int i = 0; i < r->nr_records; i++)
+		c[i] = (struct report_count){ r->records[i].name,
+					      r->records[i].value };
+	return r->nr_records;
 }
 
 struct report_vm *report_add_vm(struct report *r, const char *name)
@@ -229,6 +277,7 @@ unsigned int report_vm_stat_counts(const struct kvm_vm_stat *st,
 		STAT(st, mmu_shadow_zapped),
 		STAT(st, remote_tlb_flush),
 		STAT(st, pages_4k),
+		STAT(st, pages_2m),
 		STAT(st, mmu_invalidations),
 		STAT(st, mmu_invalidations_nomatch),
 		STAT(st, age_calls),
@@ -283,6 +332,8 @@ unsigned int report_ksm_counts(const struct ksm_stats *st,
 		STAT(st, full_scans),
 		STAT(st, pages_scanned),
 		STAT(st, stable_nodes),
+		STAT(st, stable_node_chains),
+		STAT(st, stable_node_dups),
 	};
 
 	_Static_assert(MMULAB_ARRAY_SIZE(all) == REPORT_KSM_STATS,
@@ -599,6 +650,10 @@ void report_print_text(const struct report *r, FILE *f)
 	print_steps(r, f);
 
 	fputc('\n', f);
+	n = record_counts(r, c);
+	if (n)
+		print_grid(f, "records", c, n, false);
+	n = 0;
 	fprintf(f, "%-*stotal %lu, used peak %lu, free at end %lu\n",
 		LABEL_W, "frames", r->frames_total, r->frames_used_peak,
 		r->frames_free_end);
@@ -714,6 +769,22 @@ static struct json_object *jdet(const struct report *r)
 	return o;
 }
 
+static struct json_object *jsettings(const struct report_settings *st)
+{
+	struct json_object *o = json_object_new_object();
+
+	jadd(o, "swap_slots", jcount(st->swap_slots));
+	jadd(o, "wmark_low", jcount(st->wmark_low));
+	jadd(o, "wmark_high", jcount(st->wmark_high));
+	jadd(o, "kswapd", json_object_new_boolean(st->kswapd));
+	jadd(o, "oom_kill", json_object_new_boolean(st->oom_kill));
+	jadd(o, "ksm_run", json_object_new_boolean(st->ksm_run));
+	jadd(o, "ksm_pages_to_scan", jcount(st->ksm_pages_to_scan));
+	jadd(o, "ksm_sleep_millisecs", jcount(st->ksm_sleep_millisecs));
+	jadd(o, "ksm_max_page_sharing", jcount(st->ksm_max_page_sharing));
+	return o;
+}
+
 static struct json_object *jhost(const struct report *r)
 {
 	struct json_object *o = json_object_new_object();
@@ -725,6 +796,7 @@ static struct json_object *jhost(const struct report *r)
 	jadd(frames, "used_peak", jcount(r->frames_used_peak));
 	jadd(frames, "free_end", jcount(r->frames_free_end));
 	jadd(o, "frames", frames);
+	jadd(o, "settings", jsettings(&r->settings));
 	return o;
 }
 
@@ -900,6 +972,7 @@ static struct json_object *jreport(const struct report *r)
 {
 	struct json_object *o = json_object_new_object();
 	struct report_count c[REPORT_KSM_STATS];
+	struct report_count rc[REPORT_MAX_RECORDS];
 
 	jadd(o, "schema", json_object_new_string(REPORT_SCHEMA));
 	jadd(o, "version", json_object_new_string(MMULAB_VERSION));
@@ -914,6 +987,7 @@ static struct json_object *jreport(const struct report *r)
 	jadd(o, "vm_events", jvm_events(r));
 	jadd(o, "invalidations", jevents(r->invalidations));
 	jadd(o, "ksm", jcounts(c, report_ksm_counts(&r->ksm, c)));
+	jadd(o, "records", jcounts(rc, record_counts(r, rc)));
 	jadd(o, "subscribers", jsubs(r));
 	jadd(o, "mirror", jmirror(r));
 	jadd(o, "grus", jgrus(r));

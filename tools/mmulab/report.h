@@ -28,12 +28,13 @@
 #define REPORT_MAX_VMS 8
 #define REPORT_MAX_GRUS 8
 #define REPORT_MAX_XPMEMS 8
-#define REPORT_MAX_VCPUS 64
+#define REPORT_MAX_VCPUS 512
 #define REPORT_MAX_WORKLOADS 16
-#define REPORT_MAX_THREADS 32
-#define REPORT_VM_STATS 13	/* fields of struct kvm_vm_stat */
+#define REPORT_MAX_THREADS 512
+#define REPORT_VM_STATS 14	/* fields of struct kvm_vm_stat */
 #define REPORT_VCPU_STATS 11	/* fields of struct kvm_vcpu_stat */
-#define REPORT_KSM_STATS 7	/* fields of struct ksm_stats */
+#define REPORT_KSM_STATS 9	/* fields of struct ksm_stats */
+#define REPORT_MAX_RECORDS 32
 
 /**
  * struct report_count - one named counter.
@@ -47,14 +48,15 @@ struct report_count {
 
 /**
  * struct report_sub - what one subscriber saw.
- * @name: the subscriber's name in the scenario.
- * @type: "mmu_notifier" or "interval".
+ * @name: the subscriber's name in the scenario (a copy: the report
+ *	outlives the scenario).
+ * @type: "mmu_notifier" or "interval" (static storage).
  * @nr_callbacks: entries used in @callbacks.
  * @callbacks: calls per callback.
  * @by_event: invalidations it received, per enum mmu_notifier_event.
  */
 struct report_sub {
-	const char *name;
+	char name[REPORT_NAME];
 	const char *type;
 	unsigned int nr_callbacks;
 	struct report_count callbacks[REPORT_MAX_COUNTS];
@@ -203,6 +205,26 @@ struct report_workload {
 };
 
 /**
+ * struct report_settings - how the (last) host of the run was configured.
+ * @swap_slots: its swap device's size.
+ * @wmark_low: kswapd's low watermark, in effect (host_meminfo()).
+ * @wmark_high: its high watermark.
+ * @kswapd: it ran kswapd.
+ * @oom_kill: it ran the OOM killer.
+ * @ksm_run: ksmd started with it.
+ * @ksm_pages_to_scan: ksmd's batch (0: the default).
+ * @ksm_sleep_millisecs: ksmd's sleep (0: the default).
+ * @ksm_max_page_sharing: mappings per KSM page (0: the default).
+ */
+struct report_settings {
+	unsigned long swap_slots;
+	unsigned long wmark_low, wmark_high;
+	bool kswapd, oom_kill, ksm_run;
+	unsigned int ksm_pages_to_scan, ksm_sleep_millisecs;
+	unsigned int ksm_max_page_sharing;
+};
+
+/**
  * struct report - one run.
  * @lock: serialises the updates of tasks running concurrently.
  * @scenario: name of the built-in scenario, or the file's path.
@@ -215,6 +237,7 @@ struct report_workload {
  * @frames_total: frames of the host, the zero page included.
  * @frames_used_peak: most frames in use at any step boundary.
  * @frames_free_end: frames free once every address space was gone.
+ * @settings: the host's other settings.
  * @vm_events: host_vm_event() at the end, per enum vm_event_item.
  * @invalidations: host_notify_events() at the end.
  * @nr_subs: entries used in @subs.
@@ -232,6 +255,9 @@ struct report_workload {
  * @workloads: per-workload sections.
  * @elapsed_us: wall-clock run time; 0 in a seeded run.
  * @ksm: ksm_get_stats() of the host at the end.
+ * @nr_records: entries used in @records.
+ * @records: the scenario's headline numbers, by name, in the order
+ *	they were recorded (`record` statements, report_record()).
  * @checks: checks made.
  * @data_errors: checks that failed.
  * @warnings: WARN_ON()s raised during the run.
@@ -256,6 +282,7 @@ struct report {
 	unsigned long frames_total;
 	unsigned long frames_used_peak;
 	unsigned long frames_free_end;
+	struct report_settings settings;
 	unsigned long vm_events[NR_VM_EVENT_ITEMS];
 	unsigned long invalidations[MMU_NOTIFY_NR_EVENTS];
 	unsigned int nr_subs;
@@ -273,6 +300,11 @@ struct report {
 	struct report_workload workloads[REPORT_MAX_WORKLOADS];
 	unsigned long elapsed_us;
 	struct ksm_stats ksm;
+	unsigned int nr_records;
+	struct {
+		char name[REPORT_NAME];
+		unsigned long value;
+	} records[REPORT_MAX_RECORDS];
 	unsigned long checks;
 	unsigned long data_errors;
 	unsigned long warnings;
@@ -316,6 +348,13 @@ const char *report_change_pte_name(struct host *host);
  * with several hosts reports their sum).
  */
 void report_host_counters(struct report *r, struct host *host);
+
+/**
+ * report_record() - name one of the scenario's headline numbers: @name
+ * takes @value (a name recorded again is updated).
+ * Return: false when @r has no room for another name.
+ */
+bool report_record(struct report *r, const char *name, unsigned long value);
 
 /** report_add_sub() - a slot for one more subscriber, or NULL if full. */
 struct report_sub *report_add_sub(struct report *r, const char *name,

@@ -19,7 +19,7 @@ const struct scenario scenarios[] = {
 			   "counting notifier, an HMM-style mirror and a VM; "
 			   "then a guest twice its host's RAM under reclaim, "
 			   "swap and KSM",
-		.run = scenario_default,
+		.text = scn_default,
 	},
 	{
 		.name = "fault-race",
@@ -44,6 +44,13 @@ const struct scenario scenarios[] = {
 		.text = scn_xpmem_attach,
 	},
 	{
+		.name = "thp-guest",
+		.summary = "a guest on transparent huge pages mapped by 2 MiB "
+			   "SPTEs while the host splits them (munmap, "
+			   "mprotect, MADV_DONTNEED, fork, migration)",
+		.text = scn_thp_guest,
+	},
+	{
 		.name = "device-memory",
 		.summary = "a device mirror migrates memory into device memory "
 			   "and back (CPU faults, on request), through fork, "
@@ -55,14 +62,14 @@ const struct scenario scenarios[] = {
 		.summary = "KSM merges a guest's RAM under each change_pte era "
 			   "(none, bookended, direct): change_pte calls, SPTE "
 			   "hits, faults after merging, time",
-		.run = scenario_ksm_change_pte,
+		.text = scn_ksm_change_pte,
 	},
 	{
 		.name = "swap-guest",
 		.summary = "a guest twice its host's RAM, with notifiers and "
 			   "pinned (the pre-2008 baseline): pages swapped, "
 			   "pages that could not be",
-		.run = scenario_swap_guest,
+		.text = scn_swap_guest,
 	},
 };
 

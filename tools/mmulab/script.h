@@ -21,8 +21,9 @@
 #define SCRIPT_MAX_OBJS 1024
 #define SCRIPT_MAX_PROCS 64
 #define SCRIPT_MAX_VMS REPORT_MAX_VMS
-#define SCRIPT_MAX_THREADS REPORT_MAX_THREADS
-#define SCRIPT_MAX_FRAMES (1UL << 24)
+#define SCRIPT_MAX_THREADS REPORT_MAX_THREADS /* per workload */
+#define SCRIPT_MAX_TASKS 32 /* per race */
+#define SCRIPT_MAX_FRAMES (1UL << 28)
 #define SCRIPT_MAX_REPEAT (1UL << 20)
 #define SCRIPT_MAX_OPS 1000000000UL
 #define SCRIPT_MAX_DURATION_NS (3600ULL * 1000000000ULL)
@@ -70,6 +71,12 @@ enum stmt_kind {
 	ST_GRU_DEV,	/* its device thread (workload) */
 	ST_XPMEM,	/* an exported segment (top) */
 	ST_XPMEM_DEV,	/* an importer thread (workload) */
+	ST_RECORD,	/* a named number of the report */
+	ST_NOTIFIER,	/* a counting mmu_notifier */
+	ST_GUP,		/* get_user_pages_unlocked() */
+	ST_PIN,		/* pin_user_pages_remote(), a DMA store */
+	ST_HMM_FAULT,	/* hmm_range_fault() through a mirror */
+	ST_HMM_SNAPSHOT,
 	ST_MMIGRATE,	/* device memory: migrate_vma to the mirror's device */
 	ST_MEVICT,	/* ... back to system memory */
 	ST_MEXCLUSIVE,	/* ... device-exclusive access */
@@ -84,6 +91,8 @@ enum obj_kind {
 	OBJ_MIRROR,
 	OBJ_GRU,
 	OBJ_XPMEM,
+	OBJ_RECORD,	/* a number `record` named */
+	OBJ_NOTIFIER,
 };
 
 /* What an `expect` reads. */
@@ -97,6 +106,9 @@ enum ctr_scope {
 	CTR_VM_STALE,	/* VM.stale_sptes */
 	CTR_VM_VCPUS,	/* VM.<kvm_vcpu_stat field>, summed over vCPUs */
 	CTR_VCPU_STAT,	/* VCPU.<kvm_vcpu_stat field> */
+	CTR_RECORD,	/* a record's value (obj) */
+	CTR_NOTIFIER_CALL, /* NOTIFIER.<counter_callback_name()> */
+	CTR_NOTIFIER_EVENT, /* NOTIFIER.<mmu_notifier_event_name()> */
 };
 
 enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
@@ -110,6 +122,7 @@ enum expect_kind {
 	EXP_YOUNG,
 	EXP_OLD,
 	EXP_BUSY,	/* -EBUSY (migrate: the page is pinned or in use) */
+	EXP_NOMEM,	/* accesses until one fails with -ENOMEM */
 };
 
 enum access_pattern { PAT_SEQ, PAT_RANDOM, PAT_ZIPF };
@@ -163,20 +176,23 @@ struct stmt {
  * @name: the name.
  * @owner: the process of a region or VM, the VM of a vCPU.
  * @index: a vCPU's index in its VM; a VM's, among VMs.
+ * @host: the host it belongs to, counting `host` statements from 0 (a
+ *	record belongs to none: it outlives its host).
  */
 struct script_obj {
 	enum obj_kind kind;
 	char name[SCRIPT_MAX_NAME + 1];
 	int owner;
 	unsigned int index;
+	unsigned int host;
 };
 
 /**
  * struct script - a parsed scenario.
  * @path: where it came from, for messages.
  * @from_file: it came from a file (not a built-in).
- * @host: index of its `host` statement (always 0), or -1 for the
- *	defaults.
+ * @host: index of its first `host` statement (always 0), or -1 for
+ *	the defaults; a later `host` statement replaces the host.
  * @nr_stmts: statements.
  * @stmts: the statements, in order.
  * @nr_objs: names defined.
@@ -194,13 +210,16 @@ struct script {
 
 /* Argument indices of each statement: positionals first, then options. */
 enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE, HOST_KSM, HOST_KSM_PAGES,
-       HOST_KSM_SLEEP, HOST_SWAP, HOST_SHARED };
+       HOST_KSM_SLEEP, HOST_SWAP, HOST_SHARED, HOST_THP, HOST_WMARK_LOW,
+       HOST_WMARK_HIGH, HOST_KSWAPD, HOST_OOM_KILL, HOST_KSM_MAX_SHARING };
 enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
        MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };
 enum { RANGE_PROC, RANGE_ADDR, RANGE_LEN, RANGE_PROT, RANGE_ADVICE,
-       RANGE_EXPECT };	/* munmap, mprotect, madvise, age */
-enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE };
+       RANGE_EXPECT, RANGE_AGE };	/* munmap, mprotect, madvise, age */
+enum { AGE_CLEAR_FLUSH, AGE_CLEAR, AGE_TEST };
+enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE, ADV_HUGEPAGE,
+       ADV_NOHUGEPAGE, ADV_COLD, ADV_PAGEOUT };
 enum { MREMAP_PROC, MREMAP_REGION, MREMAP_LEN, MREMAP_TO };
 enum { FORK_PROC, FORK_NAME };
 enum { EXIT_PROC };
@@ -226,7 +245,14 @@ enum { RACE_SEED };
 enum { TASK_NAME, TASK_REPEAT, TASK_PICK };
 enum { REPLACE_PROC, REPLACE_ADDR, REPLACE_LEN };
 enum { RECLAIM_PAGES };
-enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION };
+enum { MIRROR_NAME, MIRROR_PROC, MIRROR_REGION, MIRROR_OFF, MIRROR_LEN };
+enum { HMMF_WHO, HMMF_ADDR, HMMF_LEN, HMMF_WRITE, HMMF_EXPECT };
+enum { HMMF_OK, HMMF_EFAULT, HMMF_EPERM };
+enum { HMMS_NONE, HMMS_READ, HMMS_WRITE, HMMS_ZERO, HMMS_ERROR };
+enum { RECORD_NAME, RECORD_CTR, RECORD_MINUS };
+enum { NOTIFIER_NAME, NOTIFIER_PROC };
+enum { GUP_PROC, GUP_ADDR, GUP_VALUE, GUP_COUNT, GUP_EXPECT, GUP_INC };
+			/* gup (no VALUE), pin */
 enum { MDEV_WHO, MDEV_ADDR, MDEV_LEN, MDEV_PARTIAL }; /* mmigrate, ... */
 			/* cow, mread, mwrite: ACC_* */
 
@@ -242,6 +268,9 @@ enum { MDEV_WHO, MDEV_ADDR, MDEV_LEN, MDEV_PARTIAL }; /* mmigrate, ... */
  * @mdev: its device memory, made by its first mmigrate or mexclusive.
  * @gts: a GRU context.
  * @seg: an XPMEM segment.
+ * @value: a record's value.
+ * @counter: a counting notifier; @counter_mm, the mm it subscribes to
+ *	(kept by the subscription until the teardown unsubscribes it).
  */
 struct rt_obj {
 	struct mm_struct *mm;
@@ -258,6 +287,9 @@ struct rt_obj {
 	int peer_pids[XPMEM_MAX_ATTACH];
 	struct xpmem_attachment *peer_atts[XPMEM_MAX_ATTACH];
 	struct xpmem_attachment *xatt; /* importer=: mread/mwrite use it */
+	u64 value;
+	struct counter *counter;
+	struct mm_struct *counter_mm;
 };
 
 /**
@@ -311,10 +343,27 @@ void run_workload(struct rt *rt, unsigned int i);
 u64 splitmix64(u64 x);
 
 /**
+ * prandom_next() - the next number of the tool's one pseudo-random
+ * stream (xorshift64*) whose state is *@state, never 0: seed it with
+ * splitmix64(seed) | 1.
+ */
+u64 prandom_next(u64 *state);
+
+/**
  * run_race() - run the race whose `race` statement is @rt->s->stmts[@i],
  * to its `end` (race.c).
  */
 void run_race(struct rt *rt, unsigned int i);
+
+struct dmirror_cmd;
+
+/**
+ * rt_hmm_cmd() - the range of an hmm-fault or hmm-snapshot statement.
+ * @rt: the run.
+ * @st: the statement.
+ * @cmd: set to its address and pages, nothing else.
+ */
+void rt_hmm_cmd(struct rt *rt, const struct stmt *st, struct dmirror_cmd *cmd);
 
 /**
  * rt_do() - execute one statement that is not a block, as its task.
@@ -365,6 +414,13 @@ void script_run(struct script *s, struct report *r);
  */
 void script_run_checked(struct script *s, struct report *r,
 			struct script_check *chk);
+
+/**
+ * script_host_config() - the host configuration of the `host` statement
+ * @h (NULL: none): its settings over the language's defaults (4096
+ * frames).
+ */
+void script_host_config(const struct stmt *h, struct host_config *cfg);
 
 /** stmt_name() - the keyword of @kind. */
 const char *stmt_name(enum stmt_kind kind);

@@ -13,6 +13,7 @@
 #include <mmulab/mmu_notifier.h>
 
 #include "mmulab.h"
+#include "counter.h"
 #include "script_parse.h"
 
 int perr(struct parser *p, unsigned int col, const char *fmt, ...)
@@ -185,6 +186,8 @@ const char *type_what(unsigned int type)
 	case T_DEF_MIRROR:
 	case T_DEF_GRU:
 	case T_DEF_XPMEM:
+	case T_DEF_RECORD:
+	case T_DEF_NOTIFIER:
 		return "a new name (a letter or '_', then letters, digits, "
 		       "'_' or '-')";
 	case T_LABEL:
@@ -225,15 +228,16 @@ const char *type_what(unsigned int type)
 	case T_REAL:
 		return "a number such as 0.99 or 1.2";
 	case T_EXP_HOST:
-		return "a value or 'fault'";
+		return "a value, 'fault' or 'nomem'";
 	case T_EXP_GUEST:
-		return "a value, 'fault' or 'mmio'";
+		return "a value, 'fault', 'mmio' or 'nomem'";
 	case T_EXP_AGE:
 		return "'young' or 'old'";
 	case T_EXP_MIGRATE:
 		return "'busy'";
 	case T_COUNTER:
-		return "a counter: warnings, host.NAME, VM.NAME or VCPU.NAME";
+		return "a counter: warnings, host.NAME, VM.NAME, VCPU.NAME or "
+		       "a record";
 	case T_OP:
 		return "a comparison: ==, !=, <, <=, > or >=";
 	}
@@ -250,6 +254,8 @@ static const char *obj_kind_name(enum obj_kind kind)
 		[OBJ_MIRROR] = "a device mirror",
 		[OBJ_GRU] = "a GRU context",
 		[OBJ_XPMEM] = "an XPMEM segment",
+		[OBJ_RECORD] = "a record",
+		[OBJ_NOTIFIER] = "a notifier",
 	};
 
 	return names[kind];
@@ -259,7 +265,9 @@ static int find_obj(const struct parser *p, const char *name, unsigned int len)
 {
 	for (unsigned int i = 0; i < p->s->nr_objs; i++)
 		if (strlen(p->s->objs[i].name) == len &&
-		    !memcmp(p->s->objs[i].name, name, len))
+		    !memcmp(p->s->objs[i].name, name, len) &&
+		    (p->s->objs[i].host == p->host ||
+		     p->s->objs[i].kind == OBJ_RECORD))
 			return i;
 	return -1;
 }
@@ -315,6 +323,7 @@ int add_obj(struct parser *p, const char *name, unsigned int len,
 	o->name[len] = 0;
 	o->owner = owner;
 	o->index = 0;
+	o->host = p->host;
 	return p->s->nr_objs++;
 }
 
@@ -457,6 +466,10 @@ static int parse_expect(const struct word *w, unsigned int type,
 		a->exp = EXP_FAULT;
 		return 0;
 	}
+	if (word_is(w, "nomem")) {
+		a->exp = EXP_NOMEM;
+		return 0;
+	}
 	if (type == T_EXP_GUEST && word_is(w, "mmio")) {
 		a->exp = EXP_MMIO;
 		return 0;
@@ -537,6 +550,26 @@ static int host_field(const struct word *f, struct arg *a)
 	return 0;
 }
 
+/* A counting notifier's callback calls, or its starts per event. */
+static int notifier_field(const struct word *f, struct arg *a)
+{
+	const char *cb[NR_CNT_CALLBACKS], *inv[MMU_NOTIFY_NR_EVENTS];
+	int i;
+
+	for (unsigned int k = 0; k < NR_CNT_CALLBACKS; k++)
+		cb[k] = counter_callback_name(k);
+	for (unsigned int k = 0; k < MMU_NOTIFY_NR_EVENTS; k++)
+		inv[k] = mmu_notifier_event_name(k);
+	if ((i = find_name(f->s, f->len, cb, NR_CNT_CALLBACKS)) >= 0)
+		a->scope = CTR_NOTIFIER_CALL;
+	else if ((i = find_name(f->s, f->len, inv, MMU_NOTIFY_NR_EVENTS)) >= 0)
+		a->scope = CTR_NOTIFIER_EVENT;
+	else
+		return -EINVAL;
+	a->field = i;
+	return 0;
+}
+
 /* The counter names of a VM (@vm) or a vCPU; returns how many. */
 static unsigned int stat_names(bool vm, const char **names)
 {
@@ -606,9 +639,15 @@ static int parse_counter(struct parser *p, const struct word *w,
 		a->scope = CTR_WARNINGS;
 		return 0;
 	}
-	if (!dot)
-		return perr(p, w->col, "expect: expected %s, got '%.*s%s'",
-			    type_what(T_COUNTER), WQ(w));
+	if (!dot) {
+		i = is_name(w) ? find_obj(p, w->s, w->len) : -1;
+		if (i < 0 || p->s->objs[i].kind != OBJ_RECORD)
+			return perr(p, w->col, "%s: expected %s, got '%.*s%s'",
+				    p->spec->name, type_what(T_COUNTER), WQ(w));
+		a->scope = CTR_RECORD;
+		a->obj = i;
+		return 0;
+	}
 	obj.len = dot - w->s;
 	f.s = dot + 1;
 	f.len = w->len - obj.len - 1;
@@ -616,27 +655,39 @@ static int parse_counter(struct parser *p, const struct word *w,
 	a->obj = -1;
 	if (word_is(&obj, "host")) {
 		if (host_field(&f, a))
-			return perr(p, f.col, "expect: unknown host counter "
+			return perr(p, f.col, "%s: unknown host counter "
 					      "'%.*s%s'; expected a vm event "
 					      "(pgfault, tlb_flush, ...), an "
 					      "invalidation event (UNMAP, "
 					      "CLEAR, ...) or free_frames",
-				    WQ(&f));
+				    p->spec->name, WQ(&f));
 		return 0;
 	}
 	i = is_name(&obj) ? find_obj(p, obj.s, obj.len) : -1;
+	if (i >= 0 && p->s->objs[i].kind == OBJ_NOTIFIER) {
+		a->obj = i;
+		if (notifier_field(&f, a))
+			return perr(p, f.col, "%s: a notifier has no counter "
+					      "'%.*s%s'; expected a callback "
+					      "(release, invalidate_range_start, "
+					      "...) or an event (UNMAP, CLEAR, "
+					      "...)", p->spec->name, WQ(&f));
+		return 0;
+	}
 	if (i < 0 || (p->s->objs[i].kind != OBJ_VM &&
 		      p->s->objs[i].kind != OBJ_VCPU))
-		return perr(p, w->col, "expect: '%.*s%s' is not a VM or a "
-				       "vCPU; counters belong to host, a VM or "
-				       "a vCPU", WQ(&obj));
+		return perr(p, w->col, "%s: '%.*s%s' is not a VM, a vCPU or "
+				       "a notifier; counters belong to host, a "
+				       "VM, a vCPU or a notifier",
+			    p->spec->name, WQ(&obj));
 	a->obj = i;
 	if (counter_field(&p->s->objs[i], &f, a)) {
 		const char *near = near_counter(
 			&f, p->s->objs[i].kind == OBJ_VM);
 
-		return perr(p, f.col, "expect: %s has no counter '%.*s%s'%s%s"
-				      "%s", obj_kind_name(p->s->objs[i].kind),
+		return perr(p, f.col, "%s: %s has no counter '%.*s%s'%s%s"
+				      "%s", p->spec->name,
+			    obj_kind_name(p->s->objs[i].kind),
 			    WQ(&f), near ? " (did you mean '" : "",
 			    near ? near : "", near ? "'?)" : "");
 	}
@@ -731,6 +782,8 @@ int parse_value(struct parser *p, const struct word *w,
 	case T_DEF_MIRROR:
 	case T_DEF_GRU:
 	case T_DEF_XPMEM:
+	case T_DEF_RECORD:
+	case T_DEF_NOTIFIER:
 		return check_new_name(p, w);
 	case T_LABEL:
 		if (!is_name(w))

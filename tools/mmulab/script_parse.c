@@ -34,10 +34,19 @@ static const char *const content_names[] = { "data", "tag", NULL };
 static const char *const change_pte_names[] = { "none", "bookended", "direct",
 						NULL };
 static const char *const advice_names[] = { "dontneed", "free", "mergeable",
-					    "unmergeable", NULL };
+					    "unmergeable", "hugepage",
+					    "nohugepage", "cold", "pageout",
+					    NULL };
+static const char *const thp_names[] = { "never", "madvise", "always", NULL };
 static const char *const ksm_run_names[] = { "stop", "merge", "unmerge",
 					     NULL };
+static const char *const age_names[] = { "clear_flush", "clear", "test",
+					 NULL };
 static const char *const pattern_names[] = { "seq", "random", "zipf", NULL };
+static const char *const hmm_fault_names[] = { "ok", "efault", "eperm",
+					       NULL };
+static const char *const hmm_prot_names[] = { "none", "read", "write", "zero",
+					      "error", NULL };
 
 #define MAX_SIZE (1ULL << 48)
 #define MAX_WEIGHT 1000
@@ -75,6 +84,15 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 				     60000000000ULL },
 		[HOST_SWAP] = { "swap", T_COUNT, OPT, 0, SCRIPT_MAX_FRAMES },
 		[HOST_SHARED] = { "shared", T_FLAG, FLAG },
+		[HOST_THP] = { "thp", T_ENUM, OPT, .choices = thp_names },
+		[HOST_WMARK_LOW] = { "wmark_low", T_COUNT, OPT, 1,
+				     SCRIPT_MAX_FRAMES },
+		[HOST_WMARK_HIGH] = { "wmark_high", T_COUNT, OPT, 1,
+				      SCRIPT_MAX_FRAMES },
+		[HOST_KSWAPD] = { "kswapd", T_FLAG, FLAG },
+		[HOST_OOM_KILL] = { "oom_kill", T_FLAG, FLAG },
+		[HOST_KSM_MAX_SHARING] = { "ksm_max_page_sharing", T_COUNT,
+					   OPT, 0, 1000000 },
 	} },
 	[ST_PROCESS] = { "process", CTX_TOP, {
 		[PROCESS_NAME] = { "NAME", T_DEF_PROC, POS },
@@ -103,6 +121,7 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 	[ST_AGE] = { "age", CTX_BOTH, {
 		RANGE_ARGS,
 		[RANGE_EXPECT] = { "expect", T_EXP_AGE, OPT },
+		[RANGE_AGE] = { "kind", T_ENUM, OPT, .choices = age_names },
 	} },
 	[ST_MREMAP] = { "mremap", CTX_TOP, {
 		[MREMAP_PROC] = { "PROCESS", T_PROC, POS },
@@ -250,6 +269,8 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[MIRROR_NAME] = { "NAME", T_DEF_MIRROR, POS },
 		[MIRROR_PROC] = { "PROCESS", T_PROC, POS },
 		[MIRROR_REGION] = { "REGION", T_REGION, POS },
+		[MIRROR_OFF] = { "off", T_SIZE, OPT, 0, MAX_SIZE },
+		[MIRROR_LEN] = { "len", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
 	} },
 	[ST_MWRITE] = { "mwrite", CTX_BOTH, {
 		[ACC_WHO] = { "MIRROR", T_MIRROR, POS },
@@ -313,6 +334,44 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		THREAD_ARGS,
 		ACCESS_ARGS,
 	} },
+	[ST_RECORD] = { "record", CTX_TOP, {
+		[RECORD_NAME] = { "NAME", T_DEF_RECORD, POS },
+		[RECORD_CTR] = { "COUNTER", T_COUNTER, POS },
+		[RECORD_MINUS] = { "minus", T_COUNTER, OPT },
+	} },
+	[ST_NOTIFIER] = { "notifier", CTX_TOP, {
+		[NOTIFIER_NAME] = { "NAME", T_DEF_NOTIFIER, POS },
+		[NOTIFIER_PROC] = { "PROCESS", T_PROC, POS },
+	} },
+	[ST_GUP] = { "gup", CTX_TOP, {
+		[GUP_PROC] = { "PROCESS", T_PROC, POS },
+		[GUP_ADDR] = { "ADDR", T_ADDR, POS },
+		[GUP_COUNT] = { "count", T_COUNT, OPT, 1, 512 },
+		[GUP_EXPECT] = { "expect", T_VALUE, OPT },
+		[GUP_INC] = { "inc", T_VALUE, OPT },
+	} },
+	[ST_PIN] = { "pin", CTX_TOP, {
+		[GUP_PROC] = { "PROCESS", T_PROC, POS },
+		[GUP_ADDR] = { "ADDR", T_ADDR, POS },
+		[GUP_VALUE] = { "VALUE", T_VALUE, POS },
+		[GUP_COUNT] = { "count", T_COUNT, OPT, 1, 512 },
+		[GUP_INC] = { "inc", T_VALUE, OPT },
+	} },
+	[ST_HMM_FAULT] = { "hmm-fault", CTX_BOTH, {
+		[HMMF_WHO] = { "MIRROR", T_MIRROR, POS },
+		[HMMF_ADDR] = { "ADDR", T_ADDR, POS },
+		[HMMF_LEN] = { "len", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
+		[HMMF_WRITE] = { "write", T_FLAG, FLAG },
+		[HMMF_EXPECT] = { "expect", T_ENUM, OPT,
+				  .choices = hmm_fault_names },
+	} },
+	[ST_HMM_SNAPSHOT] = { "hmm-snapshot", CTX_TOP, {
+		[HMMF_WHO] = { "MIRROR", T_MIRROR, POS },
+		[HMMF_ADDR] = { "ADDR", T_ADDR, POS },
+		[HMMF_LEN] = { "len", T_SIZE, OPT, PAGE_SIZE, MAX_SIZE },
+		[HMMF_EXPECT] = { "expect", T_ENUM, REQ,
+				  .choices = hmm_prot_names },
+	} },
 };
 
 /* Words that cannot name anything. */
@@ -348,7 +407,7 @@ static void usage_of(const struct stmt_spec *sp, char *buf, size_t len)
 		[T_PROT] = "PROT", [T_PCT] = "PCT", [T_TIME] = "TIME",
 		[T_RATE] = "RATE", [T_REAL] = "REAL", [T_EXP_HOST] = "VALUE",
 		[T_EXP_GUEST] = "VALUE", [T_EXP_AGE] = "young|old",
-		[T_EXP_MIGRATE] = "busy",
+		[T_EXP_MIGRATE] = "busy", [T_COUNTER] = "COUNTER",
 	};
 	size_t n = snprintf(buf, len, "%s", sp->name);
 
@@ -526,9 +585,10 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "memslot, vcpu, gwrite, gread, verify, ksm, "
 			       "migrate, compact, reclaim, replace, wrprotect, "
 			       "cow, "
-			       "mirror, mwrite, mread, mmigrate, mevict, "
-			       "mexclusive, gru, xpmem, expect, "
-			       "workload or race%s%s%s",
+			       "mirror, mwrite, mread, hmm-fault, "
+			       "hmm-snapshot, mmigrate, mevict, mexclusive, "
+			       "gru, xpmem, expect, record, "
+			       "notifier, gup, pin, workload or race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");

@@ -21,6 +21,8 @@ enum arg_type {
 	T_LABEL,
 	T_DEF_GRU,
 	T_DEF_XPMEM,
+	T_DEF_RECORD,
+	T_DEF_NOTIFIER,
 	T_PROC,
 	T_REGION,
 	T_VM,
@@ -118,6 +120,7 @@ struct parser {
 	const struct word *argw[STMT_MAX_ARGS];
 	unsigned int nr_procs;
 	unsigned int nr_vms;
+	unsigned int host;	/* `host` statements before the first: names */
 	int workload;		/* index of the open workload, or -1 */
 	int race;		/* index of the open race, or -1 */
 	int task;		/* index of the race's current task, or -1 */

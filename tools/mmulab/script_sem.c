@@ -27,15 +27,62 @@ static int def_named(struct parser *p, const struct word *w,
 	return 0;
 }
 
+void script_host_config(const struct stmt *h, struct host_config *cfg)
+{
+	const struct arg *a = h ? h->a : NULL;
+
+	*cfg = (struct host_config){
+		.nr_frames = 4096,
+		.content = HOST_CONTENT_DATA,
+		.change_pte = CHANGE_PTE_NONE,
+	};
+	if (!a)
+		return;
+	if (a[HOST_FRAMES].set)
+		cfg->nr_frames = a[HOST_FRAMES].u;
+	if (a[HOST_CONTENT].set)
+		cfg->content = a[HOST_CONTENT].u;
+	if (a[HOST_CHANGE_PTE].set)
+		cfg->change_pte = a[HOST_CHANGE_PTE].u;
+	if (a[HOST_KSM].set)
+		cfg->ksm_run = a[HOST_KSM].u;
+	if (a[HOST_KSM_PAGES].set)
+		cfg->ksm_pages_to_scan = a[HOST_KSM_PAGES].u;
+	if (a[HOST_KSM_SLEEP].set)
+		cfg->ksm_sleep_millisecs = a[HOST_KSM_SLEEP].u / 1000000;
+	if (a[HOST_SWAP].set)
+		cfg->swap_slots = a[HOST_SWAP].u;
+	cfg->shared_frames = a[HOST_SHARED].set;
+	if (a[HOST_THP].set)
+		cfg->thp = (int)a[HOST_THP].u; /* enum thp_mode's order */
+	if (a[HOST_WMARK_LOW].set)
+		cfg->wmark_low = a[HOST_WMARK_LOW].u;
+	if (a[HOST_WMARK_HIGH].set)
+		cfg->wmark_high = a[HOST_WMARK_HIGH].u;
+	if (a[HOST_KSM_MAX_SHARING].set)
+		cfg->ksm_max_page_sharing = a[HOST_KSM_MAX_SHARING].u;
+	cfg->kswapd = a[HOST_KSWAPD].set;
+	cfg->oom_kill = a[HOST_OOM_KILL].set;
+}
+
+/*
+ * The first `host` statement must come first; a later one replaces the
+ * host, and every name but the records goes with the old one.  What
+ * host_create() would refuse is reported here, in its words.
+ */
 static int sem_host(struct parser *p)
 {
-	if (p->s->host >= 0)
-		return perr(p, p->col0, "host: given twice (first at line %u)",
-			    p->s->stmts[p->s->host].line);
-	if (p->s->nr_stmts > 1)
-		return perr(p, p->col0, "host: must come before every other "
-					"statement");
-	p->s->host = p->s->nr_stmts - 1;
+	struct host_config cfg;
+	const char *why;
+
+	if (p->s->host < 0 && p->s->nr_stmts == 1)
+		p->s->host = 0;
+	else
+		p->host++;
+	script_host_config(p->st, &cfg);
+	if (host_config_check(&cfg, &why))
+		return perr(p, p->col0, "host: host_create() refuses this "
+			    "configuration: %s", why);
 	return 0;
 }
 
@@ -342,13 +389,14 @@ static int sem_store(struct parser *p)
 
 	if (!e->set || e->exp != EXP_VALUE)
 		return 0;
-	return perr(p, e->col, "%s: a store expects no value: expect=fault%s",
-		    p->spec->name,
-		    p->st->kind == ST_GWRITE ? " or expect=mmio" : "");
+	return perr(p, e->col, "%s: a store expects no value: expect=fault%s "
+		    "or expect=nomem", p->spec->name,
+		    p->st->kind == ST_GWRITE ? ", expect=mmio" : "");
 }
 
 static int sem_task(struct parser *p);
 static int sem_replace(struct parser *p);
+static int sem_hmm(struct parser *p);
 
 int sem_stmt(struct parser *p)
 {
@@ -387,6 +435,12 @@ int sem_stmt(struct parser *p)
 		return sem_store(p);
 	case ST_VM:
 		return sem_vm(p, w[VM_NAME]);
+	case ST_RECORD:
+		return def_named(p, w[RECORD_NAME], OBJ_RECORD, -1,
+				 &a[RECORD_NAME]);
+	case ST_NOTIFIER:
+		return def_named(p, w[NOTIFIER_NAME], OBJ_NOTIFIER,
+				 a[NOTIFIER_PROC].obj, &a[NOTIFIER_NAME]);
 	case ST_KSM:
 		if (!a[KSM_SCAN].set && !a[KSM_RUN].set)
 			return perr(p, p->end_col, "ksm: give scan=N, run=WORD "
@@ -429,6 +483,9 @@ int sem_stmt(struct parser *p)
 	case ST_MIRROR:
 		return def_named(p, w[MIRROR_NAME], OBJ_MIRROR,
 				 a[MIRROR_PROC].obj, &a[MIRROR_NAME]);
+	case ST_HMM_FAULT:
+	case ST_HMM_SNAPSHOT:
+		return sem_hmm(p);
 	default:
 		return 0;
 	}
@@ -490,9 +547,9 @@ static int sem_task(struct parser *p)
 		if (task_label(t, &other) == len && !memcmp(name, other, len))
 			a[TASK_NAME].u = i;
 	}
-	if (a[TASK_NAME].u == me && tasks == SCRIPT_MAX_THREADS)
+	if (a[TASK_NAME].u == me && tasks == SCRIPT_MAX_TASKS)
 		return perr(p, p->col0, "task: more than %d tasks in one race",
-			    SCRIPT_MAX_THREADS);
+			    SCRIPT_MAX_TASKS);
 	if (a[TASK_PICK].set && !a[TASK_REPEAT].set)
 		return perr(p, a[TASK_PICK].col, "task: pick needs repeat=N "
 			    "(how many operations to pick)");
@@ -511,8 +568,8 @@ int race_context(struct parser *p, const struct word *w)
 	if (!(p->spec->ctx & CTX_RACE))
 		return perr(p, w->col, "%s: not allowed inside the race at "
 			    "line %u (only task, end and operations: write, "
-			    "read, gwrite, gread, mwrite, mread, mmigrate, "
-			    "mevict, mexclusive, munmap, "
+			    "read, gwrite, gread, mwrite, mread, hmm-fault, "
+			    "mmigrate, mevict, mexclusive, munmap, "
 			    "replace, mprotect, wrprotect, madvise, age, cow, exit, "
 			    "migrate, "
 			    "ksm, compact, reclaim, vm, memslot, vcpu)",
@@ -541,5 +598,54 @@ static int race_end(struct parser *p)
 	r->block = p->s->nr_stmts - 1;
 	p->st->block = p->race;
 	p->race = p->task = -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * hmm-fault, hmm-snapshot: a page-aligned range of the mirror's region
+ */
+
+/* The statement that defined object @obj as @kind's first argument. */
+static const struct stmt *def_stmt(struct parser *p, enum stmt_kind kind,
+				   int obj)
+{
+	for (unsigned int i = 0; i < p->s->nr_stmts; i++)
+		if (p->s->stmts[i].kind == kind && p->s->stmts[i].a[0].obj == obj)
+			return &p->s->stmts[i];
+	return NULL;
+}
+
+static int sem_hmm(struct parser *p)
+{
+	struct arg *a = p->st->a;
+	const struct script_obj *dev = &p->s->objs[a[HMMF_WHO].obj];
+	const struct stmt *mirror, *map;
+	u64 len = a[HMMF_LEN].set ? a[HMMF_LEN].u : PAGE_SIZE;
+
+	if (dev->kind != OBJ_MIRROR)
+		return perr(p, a[HMMF_WHO].col, "%s: '%s' is a GRU context, "
+			    "expected a device mirror", p->spec->name,
+			    dev->name);
+	mirror = def_stmt(p, ST_MIRROR, a[HMMF_WHO].obj);
+	if (a[HMMF_ADDR].obj != mirror->a[MIRROR_REGION].obj)
+		return perr(p, a[HMMF_ADDR].col, "%s: the address must be in "
+			    "region '%s', which mirror '%s' mirrors "
+			    "(REGION or REGION+SIZE)", p->spec->name,
+			    p->s->objs[mirror->a[MIRROR_REGION].obj].name,
+			    dev->name);
+	if ((a[HMMF_ADDR].off | len) & ~PAGE_MASK)
+		return perr(p, (a[HMMF_ADDR].off & ~PAGE_MASK) ? a[HMMF_ADDR].col
+							      : a[HMMF_LEN].col,
+			    "%s: the range must be whole pages (a multiple "
+			    "of 4K from the region's start)", p->spec->name);
+	map = def_stmt(p, ST_MMAP, a[HMMF_ADDR].obj);
+	if (map && (a[HMMF_ADDR].off >= map->a[MMAP_LEN].u ||
+		    len > map->a[MMAP_LEN].u - a[HMMF_ADDR].off))
+		return perr(p, a[HMMF_LEN].set ? a[HMMF_LEN].col
+					       : a[HMMF_ADDR].col,
+			    "%s: the range runs past the end of region '%s' "
+			    "(%#llx bytes)", p->spec->name,
+			    p->s->objs[a[HMMF_ADDR].obj].name,
+			    (unsigned long long)map->a[MMAP_LEN].u);
 	return 0;
 }

@@ -30,6 +30,7 @@
 #include "interrupt.h"
 #include "cli.h"
 #include "mmulab.h"
+#include "script.h"
 #include "stress.h"
 
 #define RW (PROT_READ | PROT_WRITE)
@@ -66,7 +67,7 @@ struct stress {
 struct worker {
 	struct stress *st;
 	struct kvm_vcpu *vcpu;
-	unsigned int seed;
+	u64 seed;
 	const char *name;
 	struct task_struct *task;
 	const char *op;
@@ -98,10 +99,9 @@ static u64 value_for(struct stress *st, unsigned long p, u32 count)
 					   : checker_value(p, count);
 }
 
-static unsigned int rnd(unsigned int *s)
+static unsigned int rnd(u64 *s)
 {
-	*s = *s * 1103515245u + 12345u;
-	return *s >> 8;
+	return prandom_next(s) >> 40;
 }
 
 /* Between operations: park if a sweep is pending; false to stop. */
@@ -128,8 +128,9 @@ static bool checkpoint(struct worker *w)
 
 static void count_error(struct stress *st, int r)
 {
-	/* The host may unmap or protect memory under the guest. */
-	if (r && r != -EFAULT)
+	/* The host may unmap or protect memory under the guest (a device
+	 * write to read-only memory is hmm_range_fault()'s -EPERM). */
+	if (r && r != -EFAULT && r != -EPERM)
 		atomic_long_inc(&st->errors);
 }
 
@@ -530,7 +531,8 @@ static void start_worker(struct stress *st, const char *name,
 {
 	struct worker *w = &st->workers[st->nworkers++];
 
-	*w = (struct worker){ .st = st, .vcpu = vcpu, .seed = seed,
+	*w = (struct worker){ .st = st, .vcpu = vcpu,
+			      .seed = splitmix64(seed) | 1,
 			      .name = name, .op = "starting",
 			      .op_fn = op_fn };
 	w->task = kthread_run(fn, w, name);

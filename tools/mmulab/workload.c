@@ -159,12 +159,17 @@ u64 splitmix64(u64 x)
 	return x ^ (x >> 31);
 }
 
+u64 prandom_next(u64 *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dULL;
+}
+
 static u64 next_rand(struct wl_thread *t)
 {
-	t->rng ^= t->rng >> 12;
-	t->rng ^= t->rng << 25;
-	t->rng ^= t->rng >> 27;
-	return t->rng * 0x2545f4914f6cdd1dULL;
+	return prandom_next(&t->rng);
 }
 
 /* Uniform in [0, 1). */

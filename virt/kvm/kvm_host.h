@@ -62,7 +62,10 @@ struct kvm_memslots {
  * frame's free generation at fill time, @stamp the checker's TLB stamp of
  * the guest entry that walked it.  Written by the vCPU's thread with
  * checker_poke() (gfn_plus1 last), because the checker's contract query
- * reads them from the invalidating task.
+ * reads them from the invalidating task.  @page and @word (the frame's
+ * first word, or its tag in tag mode, with @word_mask 0) are the
+ * host-physical address a hardware TLB caches: a batched hit loads
+ * @word[(offset / 8) & @word_mask] with no lookup.
  */
 struct kvm_tlb_entry {
 	u64 gfn_plus1;
@@ -70,6 +73,9 @@ struct kvm_tlb_entry {
 	bool writable;
 	u32 gen;
 	unsigned long stamp;
+	struct page *page;
+	const u64 *word;
+	unsigned long word_mask;
 };
 
 enum vcpu_mode { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };
@@ -118,6 +124,8 @@ struct kvm_vcpu {
  * @vcpu_lock: serialises vCPU creation.
  * @vcpus: the vCPUs; @online_vcpus of them are valid.
  * @stat: counters (atomic).
+ * @stat_cpu: the counters of the fault and zap paths, per CPU slot, so
+ *	that vCPUs faulting at once write no shared cache line for them.
  * @fault_hook, @fault_hook_arg: instrumentation (kvm_set_fault_hook()).
  * @checker: the VM's part in checker sweeps.
  * @dirty_bitmap: per slot id, the dirty log of a slot with
@@ -149,10 +157,16 @@ struct kvm {
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 	atomic_t online_vcpus;
 
-	struct {
+	/* What the fault and zap paths count, per CPU slot (stat_cpu()). */
+	struct kvm_stat_cpu {
 		atomic_long_t mmu_shadow_zapped;
-		atomic_long_t remote_tlb_flush;
 		atomic_long_t pages_4k;
+		atomic_long_t pages_2m;
+		atomic_long_t pad[5]; /* one cache line each */
+	} stat_cpu[STAT_NR_CPUS];
+
+	struct {
+		atomic_long_t remote_tlb_flush;
 		atomic_long_t mmu_invalidations;
 		atomic_long_t mmu_invalidations_nomatch;
 		atomic_long_t age_calls;
@@ -170,6 +184,10 @@ struct kvm {
 	struct checker_secondary checker;
 	unsigned long *dirty_bitmap[KVM_MAX_MEMSLOTS];
 };
+
+/* Add @n to the per-CPU counter @field of @kvm; not a scheduling point. */
+#define kvm_stat_cpu_add(kvm, field, n)                                        \
+	stat_long_add((n), &(kvm)->stat_cpu[stat_cpu()].field)
 
 /* Counters with one writer: no atomic read-modify-write, not modelled. */
 static inline void stat_inc(unsigned long *p)
@@ -207,7 +225,16 @@ u64 kvm_tdp_mmu_read_spte(struct kvm *kvm, gfn_t gfn);
 u64 *kvm_tdp_mmu_walk(struct kvm *kvm, gfn_t gfn);
 u64 kvm_tdp_mmu_next_spte(struct kvm *kvm, gfn_t *gfn, gfn_t end);
 int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
-		    bool writable, bool write_fault);
+		    bool writable, bool write_fault, int level);
+
+/* The 4 KiB view of the raw leaf @spte at @gfn: a 2 MiB leaf's frame for
+ * @gfn (KVM_SPTE_LARGE kept, to say where it comes from). */
+static inline u64 kvm_spte_4k(u64 spte, gfn_t gfn)
+{
+	if (!(spte & KVM_SPTE_LARGE))
+		return spte;
+	return spte + ((gfn & 511) << PAGE_SHIFT);
+}
 bool kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);
 bool kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r);
 bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *r);

@@ -1092,11 +1092,20 @@ u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end)
 
 #define STAT(x) out->x = atomic_long_observe(&kvm->stat.x)
 
+/* Sum of the per-CPU counter @x. */
+#define STAT_CPU(x)                                                            \
+	do {                                                                   \
+		out->x = 0;                                                    \
+		for (int c = 0; c < STAT_NR_CPUS; c++)                         \
+			out->x += atomic_long_observe(&kvm->stat_cpu[c].x);    \
+	} while (0)
+
 void kvm_get_vm_stat(struct kvm *kvm, struct kvm_vm_stat *out)
 {
-	STAT(mmu_shadow_zapped);
+	STAT_CPU(mmu_shadow_zapped);
 	STAT(remote_tlb_flush);
-	STAT(pages_4k);
+	STAT_CPU(pages_4k);
+	STAT_CPU(pages_2m);
 	STAT(mmu_invalidations);
 	STAT(mmu_invalidations_nomatch);
 	STAT(age_calls);
@@ -1126,7 +1135,10 @@ struct kvm_vcpu *kvm_vcpu_create(struct kvm *kvm)
 		mutex_unlock(&kvm->vcpu_lock);
 		return ERR_PTR(-EINVAL);
 	}
-	vcpu = calloc(1, sizeof(*vcpu));
+	/* Whole cache lines: two vCPUs running at once share none. */
+	vcpu = aligned_alloc(64, (sizeof(*vcpu) + 63) & ~63UL);
+	if (vcpu)
+		memset(vcpu, 0, sizeof(*vcpu));
 	if (!vcpu) {
 		mutex_unlock(&kvm->vcpu_lock);
 		return ERR_PTR(-ENOMEM);
@@ -1207,6 +1219,9 @@ static void vcpu_tlb_fill(struct kvm_vcpu *vcpu, struct kvm_tlb_entry *e,
 
 	checker_poke(e->gfn_plus1, 0);
 	checker_poke(e->pfn, pfn);
+	e->page = pfn_to_page(vcpu->kvm->host, pfn);
+	e->word = page_word_address(e->page, 0);
+	e->word_mask = page_address(e->page) ? PAGE_SIZE / 8 - 1 : 0;
 	e->writable = (spte & KVM_SPTE_WRITABLE) && (spte & KVM_SPTE_DIRTY);
 	e->gen = checker_frame_gen(vcpu->kvm->host, pfn);
 	e->stamp = stamp;
@@ -1288,7 +1303,7 @@ static int guest_access_once(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 		}
 		spte = want;
 	}
-	vcpu_tlb_fill(vcpu, e, gfn, spte, stamp);
+	vcpu_tlb_fill(vcpu, e, gfn, kvm_spte_4k(spte, gfn), stamp);
 	fn(pfn_to_page(kvm->host, e->pfn), gpa & ~PAGE_MASK, buf, len, write);
 	ret = 0;
 out:
@@ -1298,15 +1313,12 @@ out:
 
 #define KVM_MAX_RETRIES 100000
 
-static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
-		       size_t len, bool write, page_access_fn fn)
+/* One access with the vCPU's mutex held: retried until done or failed. */
+static int vcpu_access_locked(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
+			      size_t len, bool write, page_access_fn fn)
 {
 	int r = -EAGAIN;
 
-	if (!vcpu || !buf || !len || len > PAGE_SIZE ||
-	    (gpa & ~PAGE_MASK) + len > PAGE_SIZE || gpa >= (1ULL << 48))
-		return -EINVAL;
-	mutex_lock(&vcpu->mutex);
 	stat_inc(&vcpu->stat.accesses);
 	for (int tries = 0; tries < KVM_MAX_RETRIES; tries++) {
 		int once;
@@ -1341,8 +1353,21 @@ static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 			cpu_relax();
 		r = -EAGAIN;
 	}
-	mutex_unlock(&vcpu->mutex);
 	WARN_ON_ONCE(r == -EAGAIN);
+	return r;
+}
+
+static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
+		       size_t len, bool write, page_access_fn fn)
+{
+	int r;
+
+	if (!vcpu || !buf || !len || len > PAGE_SIZE ||
+	    (gpa & ~PAGE_MASK) + len > PAGE_SIZE || gpa >= (1ULL << 48))
+		return -EINVAL;
+	mutex_lock(&vcpu->mutex);
+	r = vcpu_access_locked(vcpu, gpa, buf, len, write, fn);
+	mutex_unlock(&vcpu->mutex);
 	return r;
 }
 
@@ -1378,4 +1403,101 @@ int kvm_vcpu_write_u64(struct kvm_vcpu *vcpu, gpa_t gpa, u64 val)
 	if (gpa & 7)
 		return -EINVAL;
 	return vcpu_access(vcpu, gpa, &val, 8, true, page_access_u64);
+}
+
+/*
+ * Batched guest accesses: one stay in guest mode serves every access the
+ * TLB holds, as a real vCPU runs between exits, so a hit costs the lookup
+ * and the load, with no entry or exit barrier.  The stay ends at a TLB
+ * miss (the EPT walk and fault run in vcpu_access_locked(), as an exit
+ * would), at the end of the batch, or when a TLB flush request is pending:
+ * the load of vcpu->requests each access stands for the IPI with which
+ * kvm_vcpu_kick() forces a vCPU out of guest mode, so a flush waiting in
+ * kvm_flush_remote_tlbs() for this vCPU's mode to change is honoured at
+ * the next access, by the exit and the re-entry that flushes (INV-8 as for
+ * single accesses).
+ */
+static bool batch_gpa_ok(gpa_t gpa)
+{
+	return !(gpa & 7) && gpa < (1ULL << 48);
+}
+
+/* Serve @gpa[0..@n) from the TLB in one stay; return how many were. */
+static size_t guest_run_hits(struct kvm_vcpu *vcpu, const gpa_t *gpa,
+			     u64 *val, size_t n, bool write, int *r)
+{
+	struct host *host = vcpu->kvm->host;
+	unsigned long stamp, mode = vcpu_enter_guest(vcpu, &stamp);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		gpa_t g = gpa[i];
+		gfn_t gfn = g >> PAGE_SHIFT;
+		struct kvm_tlb_entry *e = &vcpu->tlb[gfn % KVM_TLB_ENTRIES];
+
+		if (unlikely(!batch_gpa_ok(g))) {
+			*r = -EINVAL;
+			break;
+		}
+		if (READ_ONCE(vcpu->requests) & KVM_REQ_TLB_FLUSH)
+			break; /* kicked: exit, and flush on re-entry */
+		sync_point(SP_LOAD, e);
+		if (e->gfn_plus1 != gfn + 1 || (write && !e->writable))
+			break;
+		if (unlikely(READ_ONCE(host->checker)) &&
+		    (checker_stopped(host) || !vcpu_tlb_usable(vcpu, e, g))) {
+			*r = -EIO;
+			break;
+		}
+		if (write)
+			page_access_u64(e->page, g & ~PAGE_MASK, &val[i], 8,
+					true);
+		else /* page_read_u64(), through the cached address */
+			val[i] = __READ_ONCE(
+				e->word[((g & ~PAGE_MASK) / 8) & e->word_mask]);
+	}
+	vcpu_exit_guest(vcpu, mode);
+	/* One writer (the mutex holder): two stores per stay, not per hit. */
+	__WRITE_ONCE(vcpu->stat.accesses, __READ_ONCE(vcpu->stat.accesses) + i);
+	__WRITE_ONCE(vcpu->stat.tlb_hits, __READ_ONCE(vcpu->stat.tlb_hits) + i);
+	return i;
+}
+
+static int vcpu_batch_u64(struct kvm_vcpu *vcpu, const gpa_t *gpa, u64 *val,
+			  size_t n, bool write, size_t *done)
+{
+	size_t i = 0;
+	int r = 0;
+
+	if (done)
+		*done = 0;
+	if (!vcpu || (n && (!gpa || !val)))
+		return -EINVAL;
+	mutex_lock(&vcpu->mutex);
+	while (i < n && !r) {
+		i += guest_run_hits(vcpu, gpa + i, val + i, n - i, write, &r);
+		if (i == n || r)
+			break;
+		/* The exit: a miss, or a request served on the next entry. */
+		r = vcpu_access_locked(vcpu, gpa[i], &val[i], 8, write,
+				       page_access_u64);
+		if (!r)
+			i++;
+	}
+	mutex_unlock(&vcpu->mutex);
+	if (done)
+		*done = i;
+	return r;
+}
+
+int kvm_vcpu_read_u64_batch(struct kvm_vcpu *vcpu, const gpa_t *gpa,
+			    u64 *val, size_t n, size_t *done)
+{
+	return vcpu_batch_u64(vcpu, gpa, val, n, false, done);
+}
+
+int kvm_vcpu_write_u64_batch(struct kvm_vcpu *vcpu, const gpa_t *gpa,
+			     const u64 *val, size_t n, size_t *done)
+{
+	return vcpu_batch_u64(vcpu, gpa, (u64 *)val, n, true, done);
 }

@@ -87,13 +87,65 @@ static void mutant_peek_host_pte(struct kvm *kvm, unsigned long hva)
 	/* The trylock keeps the tables alive and records no order. */
 	if (!mmap_read_trylock(kvm->mm))
 		return;
-	if (pte_offset_map_lock(kvm->mm, hva, &ptl))
+	if (pte_offset_map_lock_nosplit(kvm->mm, hva, &ptl))
 		spin_unlock(ptl);
 	mmap_read_unlock(kvm->mm);
 }
 
+/*
+ * host_pfn_mapping_level(): does the host map @page at @hva with a huge
+ * PMD?  Read under the mmap_lock, right after GUP; an invalidation that
+ * splits the PMD before the SPTE is installed fails the retry check.
+ */
+static bool host_maps_huge(struct mm_struct *mm, unsigned long hva,
+			   struct page *page)
+{
+	unsigned long head;
+
+	return pmd_huge_pfn(mm, hva, &head) &&
+	       head + ((hva >> PAGE_SHIFT) & 511) == page_to_pfn(page);
+}
+
+/*
+ * kvm_mmu_max_mapping_level() for a 2 MiB SPTE at @gfn: the memslot
+ * must cover the whole 2 MiB and place it at a 2 MiB-aligned host
+ * address, and not be dirty-logged.  Model: a pinned VM maps 4 KiB
+ * only (its pin is per page).
+ */
+static bool slot_allows_2m(struct kvm *kvm, struct kvm_memory_slot *slot,
+			   gfn_t gfn)
+{
+	gfn_t first = gfn & ~(gfn_t)511;
+
+	if (kvm_pinned(kvm) || (slot->flags & KVM_MEM_LOG_DIRTY_PAGES))
+		return false;
+	if (((slot->userspace_addr >> PAGE_SHIFT) ^ slot->base_gfn) & 511)
+		return false;
+	return first >= slot->base_gfn &&
+	       first + 512 <= slot->base_gfn + slot->npages;
+}
+
+/*
+ * May the fault at @gfn map its 2 MiB now?  Model: not while an
+ * invalidation overlapping the 2 MiB is in progress: the fault then maps
+ * 4 KiB.  Linux 6.12 checks the faulting gfn alone and may install the
+ * huge SPTE over a range being invalidated, relying on the host to split
+ * its PMD, a CLEAR of the whole 2 MiB that zaps the SPTE, before it
+ * changes any part of it; the checker's INV-6 would see that window.
+ * mmu_lock held, so the invalidation state is stable.
+ */
+static bool no_invalidation_in_2m(struct kvm *kvm, gfn_t gfn)
+{
+	gfn_t first = gfn & ~(gfn_t)511;
+
+	lockdep_assert_held(&kvm->mmu_lock);
+	return !kvm->mmu_invalidate_in_progress ||
+	       kvm->mmu_invalidate_range_end <= first ||
+	       kvm->mmu_invalidate_range_start >= first + 512;
+}
+
 static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
-			struct page **page, bool *writable)
+			struct page **page, bool *writable, bool *huge)
 {
 	struct mm_struct *mm = kvm->mm;
 	unsigned int flags = write ? FOLL_WRITE : 0;
@@ -123,6 +175,7 @@ static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
 			n = get_user_pages_remote(mm, hva, 1, flags, page);
 		}
 	}
+	*huge = n == 1 && host_maps_huge(mm, hva, *page);
 	mmap_read_unlock(mm);
 	if (n == 1)
 		return 0;
@@ -156,7 +209,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	struct kvm_memory_slot *slot;
 	unsigned long mmu_seq, hva;
 	struct page *page;
-	bool writable;
+	bool writable, huge;
 	int idx, r;
 
 	stat_inc(&vcpu->stat.pf_taken);
@@ -176,7 +229,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 		     hva);
 	fault_hook(vcpu, KVM_FAULT_SNAPSHOT, gpa);
 
-	r = faultin_page(kvm, hva, write, &page, &writable);
+	r = faultin_page(kvm, hva, write, &page, &writable, &huge);
 	if (r) {
 		srcu_read_unlock(&kvm->srcu, idx);
 		stat_inc(&vcpu->stat.pf_efault);
@@ -199,7 +252,9 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	} else {
 		checker_note(kvm->host, "kvm: fault installs the SPTE",
 			     page_to_pfn(page), hva);
-		r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write);
+		r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write,
+				    huge && slot_allows_2m(kvm, slot, gfn) &&
+					    no_invalidation_in_2m(kvm, gfn));
 		if (r == RET_PF_RETRY)
 			stat_inc(&vcpu->stat.pf_retry_race);
 		/* Another vCPU mapped it first: rare, a lost race. */

@@ -11,6 +11,14 @@
  *
  * A present leaf is never replaced by a present leaf with a different
  * pfn: it is zapped (and the TLBs flushed) first.
+ *
+ * A level-1 entry may be a 2 MiB leaf (KVM_SPTE_LARGE) when the host maps
+ * the page with a huge PMD (see kvm_tdp_page_fault()); any invalidation
+ * that overlaps it zaps it whole, as the TDP MMU does.  Model: a 2 MiB
+ * leaf goes only where the level-1 entry is empty; where a PTE table is
+ * already there the fault maps 4 KiB (Linux replaces the table and frees
+ * it after an RCU grace period, which the model's lock-free vCPU walks
+ * do not wait for).  No SPTE prefetch, as in the TDP MMU.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +62,8 @@ static void free_tables(u64 *table, int level)
 {
 	if (level > 0) {
 		for (int i = 0; i < TDP_ENTRIES; i++) {
-			if (table[i] & KVM_SPTE_PRESENT)
+			if ((table[i] & KVM_SPTE_PRESENT) &&
+			    !(table[i] & KVM_SPTE_LARGE))
 				free_tables(tdp_table(table[i]), level - 1);
 		}
 	}
@@ -69,16 +78,22 @@ void kvm_tdp_mmu_destroy(struct kvm *kvm)
 	kvm->root = NULL;
 }
 
-/** kvm_tdp_mmu_walk() - the leaf entry for @gfn, or NULL; no locks. */
+/**
+ * kvm_tdp_mmu_walk() - the leaf entry for @gfn (a 2 MiB leaf's level-1
+ * entry, see kvm_spte_4k()), or NULL; no locks.
+ */
 u64 *kvm_tdp_mmu_walk(struct kvm *kvm, gfn_t gfn)
 {
 	u64 *table = kvm->root;
 
 	for (int level = TDP_LEVELS - 1; level > 0; level--) {
-		u64 e = READ_ONCE(table[tdp_index(gfn, level)]);
+		u64 *slot = &table[tdp_index(gfn, level)];
+		u64 e = READ_ONCE(*slot);
 
 		if (!(e & KVM_SPTE_PRESENT))
 			return NULL;
+		if (e & KVM_SPTE_LARGE)
+			return slot;
 		table = tdp_table(e);
 	}
 	return &table[tdp_index(gfn, 0)];
@@ -88,7 +103,7 @@ u64 kvm_tdp_mmu_read_spte(struct kvm *kvm, gfn_t gfn)
 {
 	u64 *leaf = kvm_tdp_mmu_walk(kvm, gfn);
 
-	return leaf ? READ_ONCE(*leaf) : 0;
+	return leaf ? kvm_spte_4k(READ_ONCE(*leaf), gfn) : 0;
 }
 
 /**
@@ -110,9 +125,9 @@ u64 kvm_tdp_mmu_next_spte(struct kvm *kvm, gfn_t *gfn, gfn_t end)
 
 			if (!(e & KVM_SPTE_PRESENT))
 				break;
-			if (!level) {
+			if (!level || (e & KVM_SPTE_LARGE)) {
 				*gfn = g;
-				return e;
+				return kvm_spte_4k(e, g);
 			}
 			table = tdp_table(e);
 		}
@@ -122,15 +137,25 @@ u64 kvm_tdp_mmu_next_spte(struct kvm *kvm, gfn_t *gfn, gfn_t end)
 	return 0;
 }
 
-/* The leaf entry for @gfn, creating tables with compare-and-swap. */
-static u64 *tdp_walk_alloc(struct kvm *kvm, gfn_t gfn)
+/*
+ * The entry at @target for @gfn, creating tables with compare-and-swap;
+ * NULL on ENOMEM or when a 2 MiB leaf is in the way of a 4 KiB walk (the
+ * leaf is then returned in *@large).
+ */
+static u64 *tdp_walk_alloc(struct kvm *kvm, gfn_t gfn, int target,
+			   u64 **large)
 {
 	u64 *table = kvm->root;
 
-	for (int level = TDP_LEVELS - 1; level > 0; level--) {
+	*large = NULL;
+	for (int level = TDP_LEVELS - 1; level > target; level--) {
 		u64 *slot = &table[tdp_index(gfn, level)];
 		u64 e = READ_ONCE(*slot);
 
+		if (e & KVM_SPTE_LARGE) {
+			*large = slot;
+			return NULL;
+		}
 		if (!(e & KVM_SPTE_PRESENT)) {
 			u64 *child = tdp_alloc_table();
 			u64 none = 0;
@@ -142,66 +167,127 @@ static u64 *tdp_walk_alloc(struct kvm *kvm, gfn_t gfn)
 			if (!try_cmpxchg(slot, &none, e)) {
 				free(child);
 				e = none;
+				if (e & KVM_SPTE_LARGE) {
+					*large = slot;
+					return NULL;
+				}
 			}
 		}
 		table = tdp_table(e);
 	}
-	return &table[tdp_index(gfn, 0)];
+	return &table[tdp_index(gfn, target)];
 }
 
 static void handle_removed_leaf(struct kvm *kvm, gfn_t gfn, u64 old);
 
+/* Account a new leaf @spte at @gfn (level 1: 2 MiB) and tell the checker. */
+static void account_new_leaf(struct kvm *kvm, gfn_t gfn, u64 spte, int level)
+{
+	unsigned long n = level ? TDP_ENTRIES : 1;
+
+	if (level)
+		kvm_stat_cpu_add(kvm, pages_2m, 1);
+	else
+		kvm_stat_cpu_add(kvm, pages_4k, 1);
+	for (unsigned long i = 0; i < n; i++)
+		checker_secondary_map(kvm->host, spte_pfn(spte) + i,
+				      kvm_gfn_to_hva_peek(kvm, gfn + i), 1);
+}
+
+/*
+ * The fault found the present leaf @old in @leaf for frame @pfn (of the
+ * leaf's first gfn): spurious, an upgrade to writable, or a missed
+ * invalidation.
+ */
+static int map_over_present(struct kvm *kvm, u64 *leaf, gfn_t gfn, u64 old,
+			    unsigned long pfn, bool writable, bool write_fault)
+{
+	u64 new;
+
+	/*
+	 * A present leaf for another frame means an invalidation was
+	 * missed.  Never re-point it in place: drop it (with a flush) and
+	 * let the fault start over.
+	 */
+	if (WARN_ON_ONCE(spte_pfn(old) != pfn)) {
+		checker_fail(kvm->host, INV_STALE_SECONDARY, spte_pfn(old), 0,
+			     gfn << PAGE_SHIFT, "kvm",
+			     "fault for gfn %#llx found a present SPTE "
+			     "to frame %lu, GUP returned frame %lu",
+			     (unsigned long long)gfn, spte_pfn(old), pfn);
+		if (try_cmpxchg(leaf, &old, 0)) {
+			handle_removed_leaf(kvm, gfn, old);
+			kvm_flush_remote_tlbs(kvm);
+		}
+		return RET_PF_RETRY;
+	}
+	if (!writable || (old & KVM_SPTE_WRITABLE))
+		return RET_PF_SPURIOUS;
+	new = old | KVM_SPTE_WRITABLE | (write_fault ? KVM_SPTE_DIRTY : 0);
+	return try_cmpxchg(leaf, &old, new) ? RET_PF_UPGRADED : RET_PF_RETRY;
+}
+
 /**
  * kvm_tdp_mmu_map() - install @page at @gfn; mmu_lock held for read and
- * the retry check passed.  Returns RET_PF_FIXED (new SPTE),
+ * the retry check passed.  @level 1 maps the 2 MiB around @gfn (@page is
+ * then the 4 KiB page of a host huge PMD at @gfn), where no PTE table is
+ * in the way; otherwise 4 KiB.  Returns RET_PF_FIXED (new SPTE),
  * RET_PF_UPGRADED (made writable), RET_PF_SPURIOUS (already mapped well
  * enough), RET_PF_RETRY (lost a race), or -ENOMEM.
  */
 int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
-		    bool writable, bool write_fault)
+		    bool writable, bool write_fault, int level)
 {
 	unsigned long pfn = page_to_pfn(page);
-	u64 *leaf = tdp_walk_alloc(kvm, gfn);
+	gfn_t gfn_4k = gfn;
+	u64 *large, *leaf;
 	u64 old, new;
 
 	/* As 6.12 (tdp_mmu_set_spte_atomic): faults share mmu_lock. */
 	lockdep_assert_held_read(&kvm->mmu_lock);
 
-	if (!leaf)
-		return -ENOMEM;
-	old = READ_ONCE(*leaf);
-	if (old & KVM_SPTE_PRESENT) {
+	if (level) {
+		gfn &= ~(gfn_t)(TDP_ENTRIES - 1);
+		pfn &= ~(unsigned long)(TDP_ENTRIES - 1);
+	}
+	leaf = tdp_walk_alloc(kvm, gfn, level, &large);
+	if (!leaf && large) {
 		/*
-		 * A present leaf for another frame means an invalidation was
-		 * missed.  Never re-point it in place: drop it (with a flush)
-		 * and let the fault start over.
+		 * A 4 KiB fault under a 2 MiB leaf: its frame, or a race.  A
+		 * leaf that must become writable for a 4 KiB fault (a
+		 * dirty-logged slot) is zapped instead, and the retry maps
+		 * 4 KiB, so that each write is logged (the TDP MMU splits it).
 		 */
-		if (WARN_ON_ONCE(spte_pfn(old) != pfn)) {
-			checker_fail(kvm->host, INV_STALE_SECONDARY,
-				     spte_pfn(old), 0, gfn << PAGE_SHIFT, "kvm",
-				     "fault for gfn %#llx found a present SPTE "
-				     "to frame %lu, GUP returned frame %lu",
-				     (unsigned long long)gfn, spte_pfn(old), pfn);
-			if (try_cmpxchg(leaf, &old, 0)) {
-				handle_removed_leaf(kvm, gfn, old);
+		old = READ_ONCE(*large);
+		if (!(old & KVM_SPTE_PRESENT))
+			return RET_PF_RETRY;
+		if (writable && !(old & KVM_SPTE_WRITABLE)) {
+			if (try_cmpxchg(large, &old, 0)) {
+				handle_removed_leaf(kvm, gfn & ~(gfn_t)511, old);
 				kvm_flush_remote_tlbs(kvm);
 			}
 			return RET_PF_RETRY;
 		}
-		if (!writable || (old & KVM_SPTE_WRITABLE))
-			return RET_PF_SPURIOUS;
-		new = old | KVM_SPTE_WRITABLE |
-		      (write_fault ? KVM_SPTE_DIRTY : 0);
-		return try_cmpxchg(leaf, &old, new) ? RET_PF_UPGRADED
-						    : RET_PF_RETRY;
+		return map_over_present(kvm, large, gfn & ~(gfn_t)511, old,
+					pfn - (gfn & 511), writable,
+					write_fault);
+	}
+	if (!leaf)
+		return -ENOMEM;
+	old = READ_ONCE(*leaf);
+	if (old & KVM_SPTE_PRESENT) {
+		if (level && !(old & KVM_SPTE_LARGE))
+			return kvm_tdp_mmu_map(kvm, gfn_4k, page, writable,
+					       write_fault, 0);
+		return map_over_present(kvm, leaf, gfn, old, pfn, writable,
+					write_fault);
 	}
 	new = ((u64)pfn << PAGE_SHIFT) | KVM_SPTE_PRESENT | KVM_SPTE_ACCESSED |
 	      (writable ? KVM_SPTE_WRITABLE : 0) |
-	      (write_fault ? KVM_SPTE_DIRTY : 0);
+	      (write_fault ? KVM_SPTE_DIRTY : 0) | (level ? KVM_SPTE_LARGE : 0);
 	if (!try_cmpxchg(leaf, &old, new))
 		return RET_PF_RETRY;
-	atomic_long_inc(&kvm->stat.pages_4k);
-	checker_secondary_map(kvm->host, pfn, kvm_gfn_to_hva_peek(kvm, gfn), 1);
+	account_new_leaf(kvm, gfn, new, level);
 	return RET_PF_FIXED;
 }
 
@@ -213,15 +299,21 @@ int kvm_tdp_mmu_map(struct kvm *kvm, gfn_t gfn, struct page *page,
 static void handle_removed_leaf(struct kvm *kvm, gfn_t gfn, u64 old)
 {
 	struct page *page = pfn_to_page(kvm->host, spte_pfn(old));
+	unsigned long n = (old & KVM_SPTE_LARGE) ? TDP_ENTRIES : 1;
 
-	if (old & KVM_SPTE_DIRTY)
-		set_page_dirty(page);
-	if (old & KVM_SPTE_ACCESSED)
-		mark_page_accessed(page);
-	atomic_long_dec(&kvm->stat.pages_4k);
-	atomic_long_inc(&kvm->stat.mmu_shadow_zapped);
-	checker_secondary_map(kvm->host, spte_pfn(old),
-			      kvm_gfn_to_hva_peek(kvm, gfn), -1);
+	for (unsigned long i = 0; i < n; i++) {
+		if (old & KVM_SPTE_DIRTY)
+			set_page_dirty(page + i);
+		if (old & KVM_SPTE_ACCESSED)
+			mark_page_accessed(page + i);
+		checker_secondary_map(kvm->host, spte_pfn(old) + i,
+				      kvm_gfn_to_hva_peek(kvm, gfn + i), -1);
+	}
+	/* Not mmu_shadow_zapped: that counts page-table pages, not leaves. */
+	if (n > 1)
+		kvm_stat_cpu_add(kvm, pages_2m, -1);
+	else
+		kvm_stat_cpu_add(kvm, pages_4k, -1);
 	if (kvm_pinned(kvm)) {
 		unpin_user_page(page);
 		atomic_long_dec(&kvm->stat.pinned_pages);
@@ -248,10 +340,10 @@ static bool for_each_leaf(struct kvm *kvm, u64 *table, int level, gfn_t base,
 		e = READ_ONCE(table[i]);
 		if (!(e & KVM_SPTE_PRESENT))
 			continue;
-		if (level > 0)
+		if (level > 0 && !(e & KVM_SPTE_LARGE))
 			ret |= for_each_leaf(kvm, tdp_table(e), level - 1, lo,
 					     start, end, fn);
-		else
+		else /* a 4 KiB leaf, or a 2 MiB one the range overlaps */
 			ret |= fn(kvm, &table[i], lo);
 	}
 	return ret;
@@ -339,11 +431,16 @@ bool kvm_tdp_mmu_set_spte_gfn(struct kvm *kvm, gfn_t gfn, pte_t host_pte)
 	old = xchg(leaf, 0);
 	if (!(old & KVM_SPTE_PRESENT))
 		return false;
+	if (old & KVM_SPTE_LARGE) {
+		/* A 2 MiB leaf is zapped whole; the vCPU refaults 4 KiB. */
+		handle_removed_leaf(kvm, gfn & ~(gfn_t)511, old);
+		return true;
+	}
 	handle_removed_leaf(kvm, gfn, old);
 	if (!pte_write(host_pte) && pte_present(host_pte)) {
 		WRITE_ONCE(*leaf, ((u64)pte_pfn(host_pte) << PAGE_SHIFT) |
 					  KVM_SPTE_PRESENT);
-		atomic_long_inc(&kvm->stat.pages_4k);
+		kvm_stat_cpu_add(kvm, pages_4k, 1);
 		checker_secondary_map(kvm->host, pte_pfn(host_pte),
 				      kvm_gfn_to_hva_peek(kvm, gfn), 1);
 	}
@@ -388,6 +485,11 @@ static bool peek_leaf(u64 *table, int level, gfn_t base, gfn_t start,
 		e = checker_peek(table[i]);
 		if (!(e & KVM_SPTE_PRESENT))
 			continue;
+		if (level > 0 && (e & KVM_SPTE_LARGE)) {
+			*gfn = lo > start ? lo : start;
+			*spte = kvm_spte_4k(e, *gfn);
+			return true;
+		}
 		if (level > 0) {
 			if (peek_leaf(tdp_table(e), level - 1, lo, start, end,
 				      gfn, spte))

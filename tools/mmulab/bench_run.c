@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mmulab bench: the measurements.  Every figure is taken beside its
+ * baseline, in the same process, in alternating order from one repetition
+ * to the next (bench.c drives them and computes the statistics); what each
+ * measures is in docs/bench.md.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include <mmulab/kvm.h>
+#include <mmulab/sched.h>
+
+#include "bench.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+#define MAP_ANON_PRIVATE (MAP_PRIVATE | MAP_ANONYMOUS)
+#define TLB_PAGES 64 /* what the vCPU TLB holds (KVM_TLB_ENTRIES) */
+#define TLB_ACCESSES 4096 /* accesses per batch */
+
+struct bench_env {
+	struct host *host;
+	struct mm_struct *mm, *mm_novm;
+	struct kvm *kvm;
+	struct kvm_vcpu *vcpu[2];
+	unsigned long hva, hva_novm, npages;
+	gpa_t *gpa;
+	u64 *val;
+	const u64 **word;
+};
+
+/*
+ * The measuring thread's CPU time, in ns: what it spent, not the time
+ * other processes had the CPU, so that a loaded machine swings the
+ * figures less.  The parallel figure takes wall time (wall_now()).
+ */
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int set_slot(struct bench_env *e, bool present)
+{
+	struct kvm_userspace_memory_region r = {0};
+
+	r.memory_size = present ? e->npages * PAGE_SIZE : 0;
+	r.userspace_addr = e->hva;
+	return kvm_set_user_memory_region(e->kvm, &r);
+}
+
+/* Drop every SPTE (and TLB entry) of the slot: delete it, add it again. */
+static int zap_sptes(struct bench_env *e)
+{
+	return set_slot(e, false) ?: set_slot(e, true);
+}
+
+static int populate(struct mm_struct *mm, unsigned long hva,
+		    unsigned long npages)
+{
+	long r = (long)vm_mmap(mm, hva, npages * PAGE_SIZE, RW,
+			       MAP_ANON_PRIVATE | MAP_FIXED | MAP_POPULATE);
+
+	return r < 0 ? (int)r : 0;
+}
+
+/* Map every page of the slot with an SPTE, from vCPU 0. */
+static int fault_all(struct bench_env *e)
+{
+	u64 val;
+
+	for (unsigned long i = 0; i < e->npages; i++) {
+		int r = kvm_vcpu_read_u64(e->vcpu[0], i * PAGE_SIZE, &val);
+
+		if (r)
+			return r < 0 ? r : -EFAULT;
+	}
+	return 0;
+}
+
+static int tlb_alloc(struct bench_env *e)
+{
+	e->gpa = calloc(TLB_ACCESSES, sizeof(*e->gpa));
+	e->val = calloc(TLB_ACCESSES, sizeof(*e->val));
+	e->word = calloc(TLB_ACCESSES, sizeof(*e->word));
+	return e->gpa && e->val && e->word ? 0 : -ENOMEM;
+}
+
+/*
+ * The TLB figures' accesses: TLB_PAGES pages, 8-byte words all over; each
+ * mapped and cached, and the address of its word noted for the plain loads
+ * (again each repetition: the zaps in between free the frames).
+ */
+static int tlb_prepare(struct bench_env *e)
+{
+	for (unsigned long i = 0; i < TLB_ACCESSES; i++) {
+		unsigned long pg = i % TLB_PAGES;
+		u64 spte;
+
+		e->gpa[i] = pg * PAGE_SIZE + 8 * ((i * 7) % (PAGE_SIZE / 8));
+		if (kvm_vcpu_read_u64(e->vcpu[0], e->gpa[i], &e->val[i]))
+			return -EFAULT;
+		spte = kvm_lookup_spte(e->kvm, e->gpa[i]);
+		e->word[i] = page_word_address(
+			pfn_to_page(e->host,
+				    (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT),
+			e->gpa[i] & ~PAGE_MASK);
+		if (!e->word[i])
+			return -EFAULT;
+	}
+	return 0;
+}
+
+struct bench_env *bench_env_create(unsigned long npages)
+{
+	struct host_config cfg = {2 * npages + 4096, HOST_CONTENT_TAG,
+				  CHANGE_PTE_NONE};
+	struct bench_env *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->npages = npages;
+	e->host = host_create(&cfg);
+	if (IS_ERR(e->host)) {
+		free(e);
+		return NULL;
+	}
+	e->mm = mm_alloc(e->host);
+	e->mm_novm = mm_alloc(e->host);
+	if (IS_ERR(e->mm) || IS_ERR(e->mm_novm))
+		goto fail;
+	e->hva = vm_mmap(e->mm, 0, npages * PAGE_SIZE, RW,
+			 MAP_ANON_PRIVATE | MAP_POPULATE);
+	e->hva_novm = vm_mmap(e->mm_novm, 0, npages * PAGE_SIZE, RW,
+			      MAP_ANON_PRIVATE | MAP_POPULATE);
+	e->kvm = kvm_create_vm(e->mm, 0);
+	if (IS_ERR((void *)e->hva) || IS_ERR((void *)e->hva_novm) ||
+	    IS_ERR(e->kvm))
+		goto fail;
+	e->vcpu[0] = kvm_vcpu_create(e->kvm);
+	e->vcpu[1] = kvm_vcpu_create(e->kvm);
+	if (IS_ERR(e->vcpu[0]) || IS_ERR(e->vcpu[1]) || set_slot(e, true) ||
+	    tlb_alloc(e))
+		goto fail;
+	return e;
+fail:
+	e->kvm = IS_ERR(e->kvm) ? NULL : e->kvm;
+	e->mm = IS_ERR(e->mm) ? NULL : e->mm;
+	e->mm_novm = IS_ERR(e->mm_novm) ? NULL : e->mm_novm;
+	bench_env_destroy(e);
+	return NULL;
+}
+
+void bench_env_destroy(struct bench_env *e)
+{
+	if (e->kvm)
+		kvm_destroy_vm(e->kvm);
+	if (e->mm)
+		mmput(e->mm);
+	if (e->mm_novm)
+		mmput(e->mm_novm);
+	host_destroy(e->host);
+	free(e->gpa);
+	free(e->val);
+	free(e->word);
+	free(e);
+}
+
+/* Baseline of the TLB figures: the same loads, from the frames directly. */
+static double plain_loads(struct bench_env *e, unsigned long rounds)
+{
+	double t0 = now();
+
+	for (unsigned long r = 0; r < rounds; r++)
+		for (unsigned long i = 0; i < TLB_ACCESSES; i++)
+			e->val[i] =
+				__atomic_load_n(e->word[i], __ATOMIC_RELAXED);
+	return (now() - t0) / (rounds * TLB_ACCESSES);
+}
+
+static double batched_reads(struct bench_env *e, unsigned long rounds)
+{
+	double t0 = now();
+
+	for (unsigned long r = 0; r < rounds; r++)
+		if (kvm_vcpu_read_u64_batch(e->vcpu[0], e->gpa, e->val,
+					    TLB_ACCESSES, NULL))
+			return -1;
+	return (now() - t0) / (rounds * TLB_ACCESSES);
+}
+
+static double single_reads(struct bench_env *e, unsigned long rounds)
+{
+	double t0 = now();
+
+	for (unsigned long r = 0; r < rounds; r++)
+		for (unsigned long i = 0; i < TLB_ACCESSES; i++)
+			if (kvm_vcpu_read_u64(e->vcpu[0], e->gpa[i],
+					      &e->val[i]))
+				return -1;
+	return (now() - t0) / (rounds * TLB_ACCESSES);
+}
+
+/*
+ * Evaluate @fig and @bl (in that order when @fig_first, else the other):
+ * their results (ns per unit, or a throughput) go to @s.
+ */
+#define PAIR(fig_first, s, fig, bl)                                            \
+	do {                                                                   \
+		if (fig_first) {                                               \
+			(s)->value = (fig);                                    \
+			(s)->base = (bl);                                      \
+		} else {                                                       \
+			(s)->base = (bl);                                      \
+			(s)->value = (fig);                                    \
+		}                                                              \
+	} while (0)
+
+int bench_tlb(struct bench_env *e, unsigned long rounds, bool fig_first,
+	      struct bench_sample *batched, struct bench_sample *single)
+{
+	if (tlb_prepare(e))
+		return -EFAULT;
+	PAIR(fig_first, batched, batched_reads(e, rounds),
+	     plain_loads(e, rounds));
+	PAIR(!fig_first, single, single_reads(e, rounds / 4 + 1),
+	     plain_loads(e, rounds / 4 + 1));
+	return batched->value < 0 || single->value < 0 ? -EFAULT : 0;
+}
+
+/* What the fault does of GUP, alone: faultin_page() and the put. */
+static double gup_alone(struct bench_env *e)
+{
+	double t0 = now();
+
+	for (unsigned long i = 0; i < e->npages; i++) {
+		struct page *page;
+		long n;
+
+		if (!mmget_not_zero(e->mm))
+			return -1;
+		mmap_read_lock(e->mm);
+		n = get_user_pages_remote(e->mm, e->hva + i * PAGE_SIZE, 1,
+					  FOLL_WRITE | FOLL_NOFAULT, &page);
+		mmap_read_unlock(e->mm);
+		if (n == 1)
+			put_page(page);
+		mmput(e->mm);
+		if (n != 1)
+			return -1;
+	}
+	return (now() - t0) / e->npages;
+}
+
+static double faults_1(struct bench_env *e)
+{
+	double t0;
+
+	if (zap_sptes(e))
+		return -1;
+	t0 = now();
+	if (fault_all(e))
+		return -1;
+	return (now() - t0) / e->npages;
+}
+
+int bench_fault(struct bench_env *e, bool fig_first, struct bench_sample *s)
+{
+	PAIR(fig_first, s, faults_1(e), gup_alone(e));
+	return s->value < 0 || s->base < 0 ? -EFAULT : 0;
+}
+
+enum zap_kind { ZAP_SPTES, ZAP_NO_SPTES, ZAP_NO_VM };
+
+/* MADV_DONTNEED of the whole range, in ns per page. */
+static double zap_once(struct bench_env *e, enum zap_kind kind)
+{
+	struct mm_struct *mm = kind == ZAP_NO_VM ? e->mm_novm : e->mm;
+	unsigned long hva = kind == ZAP_NO_VM ? e->hva_novm : e->hva;
+	double t0;
+
+	if (populate(mm, hva, e->npages))
+		return -1;
+	if (kind == ZAP_SPTES ? fault_all(e) : zap_sptes(e))
+		return -1;
+	t0 = now();
+	if (do_madvise(mm, hva, e->npages * PAGE_SIZE, MADV_DONTNEED))
+		return -1;
+	return (now() - t0) / e->npages;
+}
+
+int bench_zap(struct bench_env *e, unsigned int rep,
+	      struct bench_sample *no_sptes, struct bench_sample *no_vm)
+{
+	double t[3];
+
+	/* Rotate the order of the three from one repetition to the next. */
+	for (int i = 0; i < 3; i++) {
+		enum zap_kind k = (rep + i) % 3;
+
+		t[k] = zap_once(e, k);
+		if (t[k] < 0)
+			return -EFAULT;
+	}
+	/* The other figures' GUP wants the pages present. */
+	if (populate(e->mm, e->hva, e->npages))
+		return -EFAULT;
+	no_sptes->value = no_vm->value = t[ZAP_SPTES];
+	no_sptes->base = t[ZAP_NO_SPTES];
+	no_vm->base = t[ZAP_NO_VM];
+	return 0;
+}
+
+struct fault_arg {
+	struct kvm_vcpu *vcpu;
+	unsigned long first, count;
+	int ret;
+};
+
+static int fault_range(void *arg)
+{
+	struct fault_arg *a = arg;
+	u64 val;
+
+	for (unsigned long i = a->first; i < a->first + a->count; i++) {
+		a->ret = kvm_vcpu_read_u64(a->vcpu, i * PAGE_SIZE, &val);
+		if (a->ret)
+			break;
+	}
+	return 0;
+}
+
+/* Faults per microsecond of @n vCPUs faulting in a share each. */
+static double faults_parallel(struct bench_env *e, int n)
+{
+	struct task_struct *t[2];
+	struct fault_arg a[2];
+	double t0, el;
+
+	if (zap_sptes(e))
+		return -1;
+	for (int i = 0; i < n; i++)
+		a[i] = (struct fault_arg){e->vcpu[i], i * (e->npages / n),
+					  e->npages / n, 0};
+	t0 = wall_now();
+	for (int i = 0; i < n; i++)
+		t[i] = kthread_run(fault_range, &a[i], "bench-vcpu");
+	for (int i = 0; i < n; i++)
+		kthread_stop(t[i]);
+	el = wall_now() - t0;
+	for (int i = 0; i < n; i++)
+		if (a[i].ret)
+			return -1;
+	return (e->npages / n) * n / el * 1e3;
+}
+
+int bench_parallel(struct bench_env *e, bool fig_first, struct bench_sample *s)
+{
+	PAIR(fig_first, s, faults_parallel(e, 2), faults_parallel(e, 1));
+	return s->value < 0 || s->base < 0 ? -EFAULT : 0;
+}
