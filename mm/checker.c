@@ -774,6 +774,7 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_GRU_FILL_NO_RECHECK] = "gru-fill-no-recheck",
 	[MUTANT_XPMEM_END_ONLY] = "xpmem-end-only",
 	[MUTANT_XPMEM_ACK_BEFORE_DROP] = "xpmem-ack-before-drop",
+	[MUTANT_PUNCH_FREE_BEFORE_START] = "punch-free-before-start",
 	[MUTANT_THP_SPLIT_NO_NOTIFY] = "thp-split-no-notify",
 	[MUTANT_HMM_NO_RETRY_CHECK] = "hmm-no-retry-check",
 	[MUTANT_MIGRATE_NO_OWNER_CHECK] = "migrate-no-owner-check",

@@ -20,6 +20,7 @@ struct mm_struct;
 /* Magic of a live object, and what its free leaves there. */
 #define HOST_MAGIC 0x686f7374U	/* "host" */
 #define MM_MAGIC 0x6d6d5f73U	/* "mm_s" */
+#define FILE_MAGIC 0x66696c65U	/* "file" */
 #define OBJ_POISON 0xdeadf7eeU
 
 /*

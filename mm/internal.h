@@ -5,6 +5,8 @@
  *
  * Lock order, outermost first (as in the kernel's mm/rmap.c comment):
  *
+ *   mapping->invalidate_lock        (a memfd's truncate and hole punch;
+ *                                    never taken under the mmap_lock)
  *   mmap_lock
  *     page lock (PG_locked)          (lock_page(); reclaim, swap-in)
  *       mm_all_locks_mutex           (mm_take_all_locks() only)
@@ -31,6 +33,7 @@
 #include <mmulab/checker.h>
 #include <mmulab/interval_tree.h>
 #include <mmulab/list.h>
+#include <mmulab/memfd.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
 #include "debug.h"
@@ -467,13 +470,22 @@ struct anon_vma {
 	struct callback_head rcu;
 };
 
+/* Page offsets the page cache can index (SHMEM_LEVELS levels of 512). */
+#define SHMEM_MAX_PAGES (1UL << 36)
+
 /**
- * struct address_space - a shared-memory object (MAP_SHARED|MAP_ANONYMOUS).
+ * struct address_space - a file's page cache: a memfd, or shared anonymous
+ * memory (MAP_SHARED|MAP_ANONYMOUS, a file without a name).
+ * @invalidate_lock: serialises the changes of size and the removals of a
+ *	memfd (the inode lock Linux's ftruncate and fallocate take).
  * @i_mmap_rwsem: taken shared by rmap walks, exclusive to change @i_mmap.
  * @i_mmap: the VMAs mapping it (vm_area_struct.shared_node).
  * @refcount: VMAs referring to it.
- * @i_pages_lock: protects @i_pages.
- * @nr_pages: size in pages.
+ * @i_pages_lock: protects @i_pages, and @nr_pages and @i_size against
+ *	writers (readers outside it use READ_ONCE()).
+ * @nr_pages: size in pages (@i_size rounded up): pages at or past it are
+ *	never added to the cache.
+ * @i_size: size in bytes (a memfd's ftruncate()).
  * @i_pages: the page cache, indexed by page offset: a page, a swap entry
  *	(shmem_swp_entry()) for a page that was written to swap, or NULL.
  *	A radix tree of SHMEM_NODE_SLOTS-way nodes made as slots are
@@ -484,15 +496,33 @@ struct anon_vma {
  * @rcu: deferred free (rmap walkers may still look at it).
  */
 struct address_space {
+	struct mutex invalidate_lock;
 	struct rw_semaphore i_mmap_rwsem;
 	struct list_head i_mmap;
 	atomic_t refcount;
 	spinlock_t i_pages_lock;
 	unsigned long nr_pages;
+	long long i_size;
 	void *i_pages;
 	struct host *host;
 	bool all_locks;
 	struct callback_head rcu;
+};
+
+/**
+ * struct file - a memfd (or shared anonymous memory's file without a
+ * name): a reference-counted handle on a page cache.
+ * @magic: FILE_MAGIC while alive (mm/debug.h).
+ * @f_count: references (memfd_alloc_file(), get_file()); mappings hold the
+ *	page cache, not the file.
+ * @f_mapping: the page cache; the file holds one reference on it.
+ * @f_name: the name given to memfd_alloc_file().
+ */
+struct file {
+	u32 magic;
+	atomic_t f_count;
+	struct address_space *f_mapping;
+	char f_name[MFD_NAME_MAX_LEN + 1];
 };
 
 /**
@@ -503,7 +533,8 @@ struct address_space {
  * @vm_pgoff: linear page index of @vm_start (anon) or offset in @vm_file.
  * @anon_vma: reverse map of its anonymous pages, set at the first fault.
  * @anon_vma_node: link in anon_vma->vmas.
- * @vm_file: the shared-memory object, for shared mappings.
+ * @vm_file: the file's page cache, for file mappings (MAP_SHARED, or
+ *	MAP_PRIVATE of a memfd: then @anon_vma holds the private copies).
  * @shared_node: link in vm_file->i_mmap.
  * @vm_rb: node in the mm's VMA tree, [vm_start, vm_end - 1].
  */
@@ -631,8 +662,8 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *vma,
 				   unsigned long end, unsigned long pgoff);
 bool range_is_free(struct mm_struct *mm, unsigned long addr,
 		   unsigned long len);
-long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
-		       unsigned long len);
+long get_unmapped_area(struct mm_struct *mm, struct address_space *m,
+		       unsigned long hint, unsigned long len);
 void vma_insert(struct vm_area_struct *vma);
 void vma_set_range(struct vm_area_struct *vma, unsigned long start,
 		   unsigned long end, unsigned long pgoff);
@@ -641,6 +672,14 @@ struct vm_area_struct *split_vma(struct vm_area_struct *vma,
 struct vm_area_struct *vma_isolate(struct vm_area_struct *vma,
 				   unsigned long start, unsigned long end);
 void vma_remove_free(struct vm_area_struct *vma);
+int mmap_check(unsigned long addr, unsigned long len, unsigned long prot,
+	       unsigned long flags, bool file);
+long do_mmap(struct mm_struct *mm, struct address_space *m, unsigned long addr,
+	     unsigned long len, unsigned long prot, unsigned long flags,
+	     unsigned long pgoff);
+void vma_merge_neighbours(struct vm_area_struct *vma);
+void vma_merge_range(struct mm_struct *mm, unsigned long start,
+		     unsigned long end);
 int mm_take_all_locks(struct mm_struct *mm);
 void mm_drop_all_locks(struct mm_struct *mm);
 void exit_mmap(struct mm_struct *mm);
@@ -664,7 +703,7 @@ void exit_mmap(struct mm_struct *mm);
 typedef unsigned int vm_fault_t;
 #define VM_FAULT_OOM 0x1
 #define VM_FAULT_SIGSEGV 0x2
-#define VM_FAULT_SIGBUS 0x4	/* the address space was reaped */
+#define VM_FAULT_SIGBUS 0x4	/* reaped address space, or past a file's end */
 #define VM_FAULT_FALLBACK 0x8	/* no huge page: fault 4 KiB instead */
 
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
@@ -693,6 +732,23 @@ void flush_tlb_range(struct mm_struct *mm, unsigned long start,
 		     unsigned long end);
 void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		      unsigned long addr, unsigned long end);
+
+/**
+ * struct zap_details - what a zap of a file's range removes.
+ * @mapping: the file whose pages go.
+ * @even_cows: also private copies (anonymous pages and swap entries).
+ */
+struct zap_details {
+	struct address_space *mapping;
+	bool even_cows;
+};
+
+void unmap_page_range_details(struct mmu_gather *tlb,
+			      struct vm_area_struct *vma, unsigned long addr,
+			      unsigned long end,
+			      const struct zap_details *details);
+void unmap_mapping_pages(struct address_space *mapping, unsigned long start,
+			 unsigned long nr, bool even_cows);
 void zap_page_range_single(struct vm_area_struct *vma, unsigned long addr,
 			   unsigned long size);
 int copy_page_range(struct vm_area_struct *dst_vma,
@@ -809,6 +865,18 @@ void shmem_put_mapping(struct address_space *mapping);
 struct page *shmem_get_page(struct address_space *mapping, unsigned long pgoff,
 			    struct host *host, int *err);
 void shmem_link_vma(struct vm_area_struct *vma);
+void shmem_truncate_range(struct address_space *m, unsigned long start,
+			  unsigned long end);
+void shmem_zero_partial(struct address_space *m, unsigned long index,
+			unsigned int from, unsigned int to);
+void shmem_set_size(struct address_space *m, long long size);
+unsigned long shmem_nr_cached(struct address_space *m);
+
+/* memfd.c */
+struct file *shmem_file_setup(struct host *host, const char *name,
+			      unsigned long size);
+int shmem_punch_hole(struct address_space *m, long long offset,
+		     long long len);
 void shmem_unlink_vma(struct vm_area_struct *vma);
 
 /* gup.c */

@@ -165,12 +165,54 @@ static bool behavior_known(int behavior)
 	case MADV_PAGEOUT:
 	case MADV_MERGEABLE:
 	case MADV_UNMERGEABLE:
+	case MADV_REMOVE:
 	case MADV_HUGEPAGE:
 	case MADV_NOHUGEPAGE:
 		return true;
 	default:
 		return false;
 	}
+}
+
+/*
+ * MADV_REMOVE of [@start, @end): punch the hole in the file each VMA maps
+ * (Linux's madvise_remove(), vfs_fallocate(PUNCH_HOLE | KEEP_SIZE)).  The
+ * mmap_lock is dropped around each punch, as Linux does, with a reference
+ * on the page cache, so the VMAs are looked up afresh each time.  Returns
+ * 0, -EINVAL for a range that is not a file's, -EACCES for one that is
+ * not a shared writable mapping, -ENOMEM for a hole.
+ */
+static int madvise_remove(struct mm_struct *mm, unsigned long start,
+			  unsigned long end)
+{
+	while (start < end) {
+		struct vm_area_struct *vma;
+		struct address_space *m;
+		long long offset;
+		unsigned long e;
+
+		mmap_read_lock(mm);
+		vma = vma_lookup(mm, start);
+		if (!vma || !vma->vm_file) {
+			mmap_read_unlock(mm);
+			return vma ? -EINVAL : -ENOMEM;
+		}
+		if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) !=
+		    (VM_SHARED | VM_MAYWRITE)) {
+			mmap_read_unlock(mm);
+			return -EACCES;
+		}
+		e = vma->vm_end < end ? vma->vm_end : end;
+		offset = (long long)(start - vma->vm_start) +
+			 ((long long)vma->vm_pgoff << PAGE_SHIFT);
+		m = vma->vm_file;
+		shmem_get_mapping(m);
+		mmap_read_unlock(mm);
+		shmem_punch_hole(m, offset, (long long)(e - start));
+		shmem_put_mapping(m);
+		start = e;
+	}
+	return 0;
 }
 
 static bool madvise_need_mmap_write(int behavior)
@@ -270,6 +312,8 @@ int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 		return -ENOMEM;
 	end = start + len;
 	expect = start;
+	if (behavior == MADV_REMOVE)
+		return madvise_remove(mm, start, end);
 	if (madvise_need_mmap_write(behavior))
 		mmap_write_lock(mm);
 	else

@@ -340,12 +340,29 @@ static void zap_nonpresent_pte(struct mm_struct *mm, pte_t *pte, pte_t v)
 	dec_mm_counter(mm, MM_SWAPENTS);
 }
 
+/*
+ * Does @details keep the zap away from @v?  Without even_cows only the
+ * file's own pages go: private copies (anonymous pages, their swap
+ * entries) stay, as Linux's zap_skip_check_mapping().
+ */
+static bool zap_skip(const struct zap_details *details, struct mm_struct *mm,
+		     pte_t v)
+{
+	if (!details || details->even_cows)
+		return false;
+	if (!pte_present(v) || pte_special(v))
+		return is_swap_pte(v);
+	return page_mapping_raw(pfn_to_page(mm->host, pte_pfn(v))) !=
+	       details->mapping;
+}
+
 /* Clear the PTEs of PTE table @table in [addr, end); returns where it
  * stopped. */
 static unsigned long zap_pte_table(struct mmu_gather *tlb,
 				   struct vm_area_struct *vma,
 				   struct page *table, unsigned long addr,
-				   unsigned long end, bool *flush)
+				   unsigned long end, bool *flush,
+				   const struct zap_details *details)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	spinlock_t *ptl;
@@ -355,7 +372,7 @@ static unsigned long zap_pte_table(struct mmu_gather *tlb,
 		pte_t v = ptep_get(pte);
 		struct page *page;
 
-		if (pte_none(v))
+		if (pte_none(v) || zap_skip(details, mm, v))
 			continue;
 		if (is_swap_pte(v)) {
 			zap_nonpresent_pte(mm, pte, v);
@@ -382,14 +399,10 @@ static unsigned long zap_pte_table(struct mmu_gather *tlb,
 	return addr;
 }
 
-/**
- * unmap_page_range() - clear every PTE of @vma in [@addr, @end), queueing
- * the pages in @tlb.  The caller has started an invalidation covering the
- * range.  A full batch is flushed and freed here, mid-range.
- */
 struct zap_huge_arg {
 	struct mmu_gather *tlb;
 	struct vm_area_struct *vma;
+	const struct zap_details *details;
 };
 
 /* A huge PMD the zap covers whole goes at once; one it covers in part is
@@ -399,15 +412,45 @@ static bool zap_pmd_fn(pte_t *pmdp, unsigned long addr, unsigned long end,
 {
 	struct zap_huge_arg *z = arg;
 
+	/*
+	 * A zap with details is unmap_mapping_pages() of a file's VMA, and a
+	 * huge PMD is only ever anonymous and private (thp_vma_allowable()
+	 * refuses a file or shared VMA), so none can be met here.  Split it
+	 * if one were: the 4 KiB zap then applies the details page by page.
+	 */
+	if (WARN_ON_ONCE(z->details))
+		return false;
 	if ((addr & ~HPAGE_PMD_MASK) || end - addr < HPAGE_PMD_SIZE)
 		return false;
 	return zap_huge_pmd(z->tlb, z->vma, pmdp, addr);
 }
 
+/**
+ * unmap_page_range() - clear every PTE of @vma in [@addr, @end), queueing
+ * the pages in @tlb.  The caller has started an invalidation covering the
+ * range.  A full batch is flushed and freed here, mid-range.
+ */
 void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		      unsigned long addr, unsigned long end)
 {
-	struct zap_huge_arg z = { tlb, vma };
+	unmap_page_range_details(tlb, vma, addr, end, NULL);
+}
+
+/**
+ * unmap_page_range_details() - unmap_page_range(), zapping only what
+ * @details (NULL: everything) selects.
+ * @tlb: the gather the pages are queued in
+ * @vma: the VMA
+ * @addr: start of the range
+ * @end: end of the range
+ * @details: what a file zap removes, or NULL
+ */
+void unmap_page_range_details(struct mmu_gather *tlb,
+			      struct vm_area_struct *vma, unsigned long addr,
+			      unsigned long end,
+			      const struct zap_details *details)
+{
+	struct zap_huge_arg z = { tlb, vma, details };
 	unsigned long next;
 	struct page *table;
 
@@ -415,11 +458,37 @@ void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 				&z) {
 		bool flush = false;
 
-		next = zap_pte_table(tlb, vma, table, addr, next, &flush);
+		next = zap_pte_table(tlb, vma, table, addr, next, &flush,
+				     details);
 		if (flush)
 			tlb_flush_mmu(tlb);
 		cond_resched();
 	}
+}
+
+/*
+ * A CLEAR invalidation of [@addr, @addr + @size) of one VMA around the
+ * zap, then the flush and the frees.
+ */
+static void zap_page_range_details(struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long size,
+				   const struct zap_details *details)
+{
+	struct mmu_notifier_range range;
+	struct mmu_gather tlb;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, addr,
+				addr + size);
+	tlb_gather_mmu(&tlb, vma->vm_mm);
+	if (details && mutant_is(MUTANT_PUNCH_FREE_BEFORE_START)) {
+		/* Broken on purpose: the file's pages go before the start. */
+		unmap_page_range_details(&tlb, vma, addr, addr + size, details);
+		tlb_flush_mmu(&tlb);
+	}
+	mmu_notifier_invalidate_range_start(&range);
+	unmap_page_range_details(&tlb, vma, addr, addr + size, details);
+	mmu_notifier_invalidate_range_end(&range);
+	tlb_finish_mmu(&tlb);
 }
 
 /**
@@ -429,16 +498,42 @@ void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 void zap_page_range_single(struct vm_area_struct *vma, unsigned long addr,
 			   unsigned long size)
 {
-	struct mmu_notifier_range range;
-	struct mmu_gather tlb;
+	zap_page_range_details(vma, addr, size, NULL);
+}
 
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, addr,
-				addr + size);
-	tlb_gather_mmu(&tlb, vma->vm_mm);
-	mmu_notifier_invalidate_range_start(&range);
-	unmap_page_range(&tlb, vma, addr, addr + size);
-	mmu_notifier_invalidate_range_end(&range);
-	tlb_finish_mmu(&tlb);
+/**
+ * unmap_mapping_pages() - unmap page offsets [@start, @start + @nr) of
+ * @mapping (@nr 0: to the end) from every VMA that maps them, as Linux's
+ * unmap_mapping_range(): for each VMA of i_mmap, in its order, a
+ * blockable CLEAR invalidation of the addresses that map the range, and
+ * the zap inside it.  With @even_cows (truncation) private copies go too;
+ * without (hole punching) only the file's pages.  Runs under i_mmap_rwsem
+ * shared, which keeps each VMA and its page tables in place; no mmap_lock
+ * is needed, and the caller may hold a page lock.
+ */
+void unmap_mapping_pages(struct address_space *mapping, unsigned long start,
+			 unsigned long nr, bool even_cows)
+{
+	struct zap_details details = { .mapping = mapping,
+				       .even_cows = even_cows };
+	unsigned long last = nr ? start + nr : ~0UL;
+	struct vm_area_struct *vma;
+
+	down_read(&mapping->i_mmap_rwsem);
+	list_for_each_entry(vma, &mapping->i_mmap, shared_node) {
+		unsigned long first = vma->vm_pgoff;
+		unsigned long end = first +
+				    ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT);
+		unsigned long lo = start > first ? start : first;
+		unsigned long hi = last < end ? last : end;
+
+		if (lo >= hi)
+			continue;
+		zap_page_range_details(vma,
+				       vma->vm_start + ((lo - first) << PAGE_SHIFT),
+				       (hi - lo) << PAGE_SHIFT, &details);
+	}
+	up_read(&mapping->i_mmap_rwsem);
 }
 
 /* ---------------------------------------------------------------------
@@ -539,12 +634,24 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
 	return 0;
 }
 
-/* Fault on a shared mapping: map the object's page, writable if allowed. */
+/* A page-cache lookup's error as a fault's: past the end is SIGBUS. */
+static vm_fault_t file_fault_error(int err)
+{
+	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
+/*
+ * Fault on a file mapping that maps the page cache's page: a shared
+ * mapping's (writable if allowed), or a read of a private one (read-only:
+ * a write then copies it, do_wp_page()).  Linux's do_read_fault() and
+ * do_shared_fault().
+ */
 static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 				  unsigned long addr, unsigned int flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned long pgoff = linear_page_index(vma, addr);
+	bool shared = vma->vm_flags & VM_SHARED;
 	struct page *page;
 	spinlock_t *ptl;
 	pte_t *pte;
@@ -552,7 +659,7 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 
 	page = shmem_get_page(vma->vm_file, pgoff, mm->host, &err);
 	if (!page)
-		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGSEGV;
+		return file_fault_error(err);
 	/*
 	 * Map the page only while it is locked and still the object's:
 	 * migration hands a cache page over to its replacement under the
@@ -581,8 +688,8 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	page_add_file_rmap(page);
 	inc_mm_counter(mm, MM_SHMEMPAGES);
 	set_pte_at(mm, addr, pte,
-		   mk_leaf(page_to_pfn(page), vma, true,
-			   flags & FAULT_FLAG_WRITE));
+		   mk_leaf(page_to_pfn(page), vma, shared,
+			   shared && (flags & FAULT_FLAG_WRITE)));
 	/*
 	 * Our reference is the PTE's now.  Linux unlocks after the PTL, its
 	 * truncation taking the page lock before the page cache lets go; the
@@ -590,6 +697,56 @@ static vm_fault_t do_shared_fault(struct vm_area_struct *vma,
 	 * is dropped could free the page: unlock it first.
 	 */
 	unlock_page(page);
+	spin_unlock(ptl);
+	return 0;
+}
+
+/*
+ * Write fault on a none PTE of a private file mapping: copy the page
+ * cache's page into a new anonymous page of this mapping and map that
+ * (Linux's do_cow_fault()).  The cache page is read under its lock, so a
+ * truncation is not half done; one that removes it afterwards unmaps the
+ * copy too (even_cows).  No notification: the PTE was none.
+ */
+static vm_fault_t do_cow_fault(struct vm_area_struct *vma, unsigned long addr)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *page, *new;
+	vm_fault_t ret = 0;
+	spinlock_t *ptl;
+	pte_t *pte;
+	int err;
+
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	page = shmem_get_page(vma->vm_file, linear_page_index(vma, addr),
+			      mm->host, &err);
+	if (!page)
+		return file_fault_error(err);
+	new = alloc_page(mm->host);
+	if (!new) {
+		put_page(page);
+		return VM_FAULT_OOM;
+	}
+	lock_page(page);
+	copy_page_contents(new, page);
+	unlock_page(page);
+	put_page(page);
+	pte = pte_alloc_map_lock(mm, addr, &ptl);
+	if (!pte) {
+		put_page(new);
+		return VM_FAULT_OOM;
+	}
+	if (!pte_none(ptep_get(pte)) || mm_unstable(mm)) {
+		ret = mm_unstable(mm) ? VM_FAULT_SIGBUS : 0;
+		spin_unlock(ptl);
+		put_page(new);
+		return ret;
+	}
+	page_add_new_anon_rmap(new, vma, addr);
+	lru_cache_add(new);
+	inc_mm_counter(mm, MM_ANONPAGES);
+	set_pte_at(mm, addr, pte, mk_leaf(page_to_pfn(new), vma, true, true));
 	spin_unlock(ptl);
 	return 0;
 }
@@ -657,8 +814,10 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 		ptep_clear_flush(mm, addr, pte);
 		page_add_new_anon_rmap(new, vma, addr);
 		lru_cache_add(new);
-		if (!old)
+		if (!old || !PageAnon(old))
 			inc_mm_counter(mm, MM_ANONPAGES);
+		if (old && !PageAnon(old)) /* a private file mapping's copy */
+			dec_mm_counter(mm, MM_SHMEMPAGES);
 		if (mode == CHANGE_PTE_NONE)
 			set_pte_at(mm, addr, pte, entry);
 		else
@@ -715,7 +874,7 @@ static vm_fault_t do_wp_page(struct vm_area_struct *vma, unsigned long addr,
 	struct page *page;
 	vm_fault_t ret;
 
-	if (vma->vm_file) {
+	if (vma->vm_flags & VM_SHARED) {
 		/* Shared memory: upgrade in place, no notification. */
 		set_pte_at(mm, addr, pte,
 			   pte_mkdirty(pte_mkyoung(pte_mkwrite(orig))));
@@ -902,6 +1061,9 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 	spin_unlock(ptl);
 	return 0;
 missing:
+	if (vma->vm_file && !(vma->vm_flags & VM_SHARED) &&
+	    (flags & FAULT_FLAG_WRITE))
+		return do_cow_fault(vma, addr);
 	if (vma->vm_file)
 		return do_shared_fault(vma, addr, flags);
 	return do_anonymous_page(vma, addr, flags);

@@ -233,6 +233,81 @@ void vma_remove_free(struct vm_area_struct *vma)
 }
 
 /* ---------------------------------------------------------------------
+ * Merging
+ */
+
+/*
+ * May @a and @b, which follow each other in the tree, be one VMA?  As
+ * Linux 6.12's vma_merge (is_mergeable_vma(), is_mergeable_anon_vma(),
+ * and a page offset that continues): adjacent, the same flags and file,
+ * compatible anon_vmas (the same, or one of them none yet: the model's
+ * anon_vma is per fork family, so the one without simply joins it), and
+ * @b's page offset where @a's ends.
+ */
+static bool vmas_mergeable(const struct vm_area_struct *a,
+			   const struct vm_area_struct *b)
+{
+	return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
+	       a->vm_file == b->vm_file &&
+	       (!a->anon_vma || !b->anon_vma || a->anon_vma == b->anon_vma) &&
+	       a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) ==
+		       b->vm_pgoff;
+}
+
+/*
+ * @a takes over @b's range and @b goes.  Under @a's rmap locks (which are
+ * @b's: same file, same anon_vma once @a has joined it), so rmap walkers
+ * see either both VMAs or the merged one; @b leaves the rmap lists after,
+ * and a walker that still meets it finds the PTEs @a now covers, the
+ * same ones.
+ */
+static void vma_merge_pair(struct vm_area_struct *a, struct vm_area_struct *b)
+{
+	struct mm_struct *mm = a->vm_mm;
+
+	if (!a->anon_vma && b->anon_vma)
+		anon_vma_link(a, b->anon_vma);
+	vma_rmap_lock(a);
+	vma_tree_remove(mm, b);
+	vma_tree_remove(mm, a);
+	a->vm_end = b->vm_end;
+	vma_tree_insert(mm, a);
+	vma_rmap_unlock(a);
+	vm_area_free(b);
+}
+
+/**
+ * vma_merge_range() - merge the VMAs meeting [@start, @end], and those
+ * touching it, where vmas_mergeable() allows, as Linux 6.12 does after
+ * mmap, mprotect and mremap.  The caller holds the mmap_lock for writing.
+ */
+void vma_merge_range(struct mm_struct *mm, unsigned long start,
+		     unsigned long end)
+{
+	struct vm_area_struct *vma, *next;
+
+	mmap_assert_write_locked(mm);
+	vma = find_vma(mm, start > PAGE_SIZE ? start - 1 : 0);
+	while (vma && vma->vm_start <= end) {
+		next = vma_of(interval_tree_next(&vma->vm_rb));
+		if (next && next->vm_start <= end && vmas_mergeable(vma, next)) {
+			vma_merge_pair(vma, next);
+			continue;
+		}
+		vma = next;
+	}
+}
+
+/**
+ * vma_merge_neighbours() - vma_merge_range() over @vma, which may be
+ * freed (merged into its predecessor).
+ */
+void vma_merge_neighbours(struct vm_area_struct *vma)
+{
+	vma_merge_range(vma->vm_mm, vma->vm_start, vma->vm_end);
+}
+
+/* ---------------------------------------------------------------------
  * mmap
  */
 
@@ -242,12 +317,19 @@ bool range_is_free(struct mm_struct *mm, unsigned long addr,
 	return !interval_tree_iter_first(&mm->mm_vmas, addr, addr + len - 1);
 }
 
-/* First gap of @len bytes at or above mm->mmap_base (or at @hint). */
-long get_unmapped_area(struct mm_struct *mm, unsigned long hint,
-			      unsigned long len)
+/*
+ * First gap of @len bytes at or above mm->mmap_base (or at @hint).  Only
+ * anonymous private memory (@m NULL) is placed for huge pages: a file's
+ * mapping, shared anonymous memory included, is never mapped huge
+ * (thp_vma_allowable()), as 6.12's __get_unmapped_area() leaves a file's
+ * placement to the file (shmem aligns only with its own huge= option,
+ * which the model does not have).
+ */
+long get_unmapped_area(struct mm_struct *mm, struct address_space *m,
+		       unsigned long hint, unsigned long len)
 {
 	unsigned long addr = mm->mmap_base;
-	unsigned long align = thp_mmap_align(mm, hint, len);
+	unsigned long align = m ? PAGE_SIZE : thp_mmap_align(mm, hint, len);
 	struct vm_area_struct *vma;
 
 	/* As round_hint_to_min(): aligned down, raised to mmap_min_addr. */
@@ -286,12 +368,14 @@ static unsigned long calc_vm_flags(unsigned long prot, unsigned long flags)
 	(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |                \
 	 MAP_FIXED_NOREPLACE | MAP_POPULATE | MAP_NORESERVE)
 
-static int mmap_check(unsigned long addr, unsigned long len,
-		      unsigned long prot, unsigned long flags)
+/* The checks of vm_mmap() and vm_mmap_file(); @file: a file is mapped. */
+int mmap_check(unsigned long addr, unsigned long len, unsigned long prot,
+	       unsigned long flags, bool file)
 {
 	unsigned long type = flags & (MAP_SHARED | MAP_PRIVATE);
 
-	if (!len || (flags & ~MMAP_KNOWN_FLAGS) || !(flags & MAP_ANONYMOUS))
+	if (!len || (flags & ~MMAP_KNOWN_FLAGS) ||
+	    !(flags & MAP_ANONYMOUS) == !file)
 		return -EINVAL;
 	if (type != MAP_SHARED && type != MAP_PRIVATE)
 		return -EINVAL;
@@ -328,28 +412,22 @@ static void mm_populate(struct mm_struct *mm, unsigned long addr,
 	mmap_read_unlock(mm);
 }
 
-long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
-	     unsigned long prot, unsigned long flags)
+/**
+ * do_mmap() - map [@addr, @addr + @len) (checked and page aligned) of @m
+ * from page offset @pgoff, or anonymous memory when @m is NULL.  The VMA
+ * takes its own reference on @m.
+ * Return: the address, or a negative errno.
+ */
+long do_mmap(struct mm_struct *mm, struct address_space *m, unsigned long addr,
+	     unsigned long len, unsigned long prot, unsigned long flags,
+	     unsigned long pgoff)
 {
 	struct vm_area_struct *vma;
 	long ret;
 
-	if (!mm_api_ok(mm, MM_USERS))
-		return -EINVAL;
-	ret = mmap_check(addr, len, prot, flags);
-	if (ret)
-		return ret;
-	len = PAGE_ALIGN(len);
 	vma = vm_area_alloc(mm);
 	if (!vma)
 		return -ENOMEM;
-	if (flags & MAP_SHARED) {
-		vma->vm_file = shmem_create(mm->host, len >> PAGE_SHIFT);
-		if (!vma->vm_file) {
-			free(vma);
-			return -ENOMEM;
-		}
-	}
 	mmap_write_lock(mm);
 	if (flags & MAP_FIXED_NOREPLACE) {
 		ret = range_is_free(mm, addr, len) ? (long)addr : -EEXIST;
@@ -357,27 +435,48 @@ long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 		/* Replacing a mapping is an munmap first (UNMAP). */
 		ret = do_munmap(mm, addr, addr + len) ?: (long)addr;
 	} else {
-		ret = get_unmapped_area(mm, addr, len);
+		ret = get_unmapped_area(mm, m, addr, len);
 	}
 	if (ret >= 0) {
 		vma->vm_start = ret;
 		vma->vm_end = ret + len;
 		vma->vm_flags = calc_vm_flags(prot, flags);
-		vma->vm_pgoff = vma->vm_file ? 0 : (unsigned long)ret >>
-							      PAGE_SHIFT;
-		if (vma->vm_file)
-			shmem_link_vma(vma); /* the creation reference */
+		vma->vm_pgoff = m ? pgoff : (unsigned long)ret >> PAGE_SHIFT;
+		vma->vm_file = m;
+		vma_link_rmap(vma, NULL);
 		vma_tree_insert(mm, vma);
+		vma_merge_neighbours(vma);
 	}
 	mmap_write_unlock(mm);
 	if (ret < 0) {
-		if (vma->vm_file)
-			shmem_put_mapping(vma->vm_file);
 		free(vma);
 		return ret;
 	}
 	if (flags & MAP_POPULATE)
 		mm_populate(mm, ret, len);
+	return ret;
+}
+
+long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
+	     unsigned long prot, unsigned long flags)
+{
+	struct file *file;
+	long ret;
+
+	if (!mm_api_ok(mm, MM_USERS))
+		return -EINVAL;
+	ret = mmap_check(addr, len, prot, flags, false);
+	if (ret)
+		return ret;
+	len = PAGE_ALIGN(len);
+	if (!(flags & MAP_SHARED))
+		return do_mmap(mm, NULL, addr, len, prot, flags, 0);
+	/* Shared anonymous memory: a file without a name, as shmem_zero_setup(). */
+	file = shmem_file_setup(mm->host, "", len);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	ret = do_mmap(mm, file->f_mapping, addr, len, prot, flags, 0);
+	fput(file);
 	return ret;
 }
 

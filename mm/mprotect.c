@@ -27,7 +27,7 @@ static pte_t change_pte_prot(struct vm_area_struct *vma, pte_t v)
 		 * Only pages this mapping owns alone may become writable;
 		 * COW-shared ones stay read-only and break on the write.
 		 */
-		writable = vma->vm_file ||
+		writable = (vma->vm_flags & VM_SHARED) ||
 			   (PageAnon(page) &&
 			    PageFlag(page, PG_anon_exclusive));
 	}
@@ -232,6 +232,8 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 		change_protection(&tlb, vma, s, e);
 	}
 	tlb_finish_mmu(&tlb);
+	/* As Linux's mprotect_fixup(): a restored protection merges back. */
+	vma_merge_range(mm, start, end);
 	mmap_write_unlock(mm);
 	return ret;
 }

@@ -115,6 +115,7 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 	move_page_tables(mm, old_addr, new_addr, old_len);
 	vma_remove_free(vma);
 	free_pgtables(mm, old_addr, old_addr + old_len);
+	vma_merge_neighbours(new);
 	return new_addr;
 }
 
@@ -167,11 +168,12 @@ static long mremap_locked(struct mm_struct *mm, unsigned long addr,
 	    range_is_free(mm, vma->vm_end, new_len - old_len)) {
 		vma_set_range(vma, vma->vm_start, addr + new_len,
 			      vma->vm_pgoff);
+		vma_merge_neighbours(vma);
 		return addr;
 	}
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
-	na = get_unmapped_area(mm, 0, new_len);
+	na = get_unmapped_area(mm, vma->vm_file, 0, new_len);
 	if (na < 0)
 		return na;
 	return move_vma(vma, addr, old_len, new_len, na);

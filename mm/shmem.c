@@ -43,6 +43,8 @@ static struct page *swp_to_shmem_slot(swp_entry_t entry)
 
 _Static_assert(SHMEM_LEVELS * SHMEM_NODE_SHIFT >= 47 - PAGE_SHIFT,
 	      "the tree covers the user address space");
+_Static_assert(SHMEM_MAX_PAGES == 1UL << (SHMEM_LEVELS * SHMEM_NODE_SHIFT),
+	       "SHMEM_MAX_PAGES is what the tree indexes");
 
 static unsigned long shmem_node_index(unsigned long index, int level)
 {
@@ -59,7 +61,7 @@ void **shmem_slot(struct address_space *m, unsigned long index, bool alloc)
 {
 	void *node, **link = &m->i_pages;
 
-	if (index >= m->nr_pages)
+	if (index >= SHMEM_MAX_PAGES)
 		return NULL;
 	for (int level = SHMEM_LEVELS - 1;; level--) {
 		node = *link;
@@ -99,11 +101,13 @@ struct address_space *shmem_create(struct host *host, unsigned long nr_pages)
 
 	if (!m)
 		return NULL;
+	mutex_init(&m->invalidate_lock);
 	init_rwsem(&m->i_mmap_rwsem);
 	INIT_LIST_HEAD(&m->i_mmap);
 	atomic_set(&m->refcount, 1);
 	spin_lock_init(&m->i_pages_lock);
 	m->nr_pages = nr_pages;
+	m->i_size = (long long)nr_pages << PAGE_SHIFT;
 	m->host = host;
 	return m;
 }
@@ -181,7 +185,8 @@ static void shmem_fill_page(struct address_space *m, void **slot,
  * first use or read back from swap, with a reference for the caller.
  * Allocates, so the caller holds no PTL or rmap lock.
  * Return: the page, or NULL with *err set (-ENOMEM, or -EFAULT beyond the
- * object's end).
+ * object's end: the size is checked again under i_pages_lock before a
+ * page is added, so none is added past an end a truncation has set).
  */
 struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 			    struct host *host, int *err)
@@ -191,7 +196,7 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 	swp_entry_t entry = { 0 };
 	bool filled = false;
 
-	if (pgoff >= m->nr_pages) {
+	if (pgoff >= READ_ONCE(m->nr_pages)) {
 		*err = -EFAULT;
 		return NULL;
 	}
@@ -210,11 +215,11 @@ struct page *shmem_get_page(struct address_space *m, unsigned long pgoff,
 		return NULL;
 	}
 	spin_lock(&m->i_pages_lock);
-	slot = shmem_slot(m, pgoff, true);
+	slot = pgoff < m->nr_pages ? shmem_slot(m, pgoff, true) : NULL;
 	if (!slot) {
+		*err = pgoff < m->nr_pages ? -ENOMEM : -EFAULT;
 		spin_unlock(&m->i_pages_lock);
 		put_page(new);
-		*err = -ENOMEM;
 		return NULL;
 	}
 	page = *slot;
@@ -303,4 +308,204 @@ void shmem_unlink_vma(struct vm_area_struct *vma)
 	down_write(&m->i_mmap_rwsem);
 	list_del_init(&vma->shared_node);
 	up_write(&m->i_mmap_rwsem);
+}
+
+/* ---------------------------------------------------------------------
+ * Removing pages: truncation and hole punching
+ */
+
+/*
+ * The first filled slot at an index in [*@index, @end), with *@index moved
+ * to it; NULL when there is none.  A missing node skips every index it
+ * would cover, so the walk costs what is populated.  Under i_pages_lock.
+ */
+static void **shmem_next_filled(struct address_space *m, unsigned long *index,
+				unsigned long end)
+{
+	unsigned long i = *index;
+
+	while (i < end) {
+		void **node = m->i_pages;
+		int level;
+
+		for (level = SHMEM_LEVELS - 1; node; level--) {
+			void **link = &node[shmem_node_index(i, level)];
+
+			if (*link && !level) {
+				*index = i;
+				return link;
+			}
+			if (!*link)
+				break;
+			node = *link;
+		}
+		if (!node)
+			return NULL; /* an empty cache */
+		/* Nothing below this slot: on to the next one at @level. */
+		i = (i | ((1UL << (SHMEM_NODE_SHIFT * level)) - 1)) + 1;
+		if (!i)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Take the page at @index out of the cache, if it still holds @page; under
+ * the page lock, after every PTE mapping it from the cache was zapped.
+ * Returns true when the cache's reference became the caller's.
+ */
+static bool shmem_delete_page(struct address_space *m, unsigned long index,
+			      struct page *page)
+{
+	bool deleted = false;
+	void **slot;
+
+	spin_lock(&m->i_pages_lock);
+	slot = shmem_slot(m, index, false);
+	if (slot && *slot == page) {
+		*slot = NULL;
+		set_page_mapping(page, NULL);
+		deleted = true;
+	}
+	spin_unlock(&m->i_pages_lock);
+	return deleted;
+}
+
+/*
+ * One filled slot of a range being removed: a swap entry gives back its
+ * slot; a page is locked (faults map cache pages only under the page lock
+ * and after checking the page is still the cache's), unmapped again if a
+ * fault mapped it after the caller's unmap_mapping_range(), as Linux's
+ * truncate_inode_folio(), and deleted.  Returns false to look at @index
+ * again (the slot changed under us).
+ */
+static bool shmem_remove_slot(struct address_space *m, unsigned long index,
+			      void **slot)
+{
+	struct page *page = *slot;
+
+	if (shmem_slot_is_swap(page)) {
+		*slot = NULL;
+		spin_unlock(&m->i_pages_lock);
+		swap_free(m->host, shmem_swp_entry(page));
+		return true;
+	}
+	get_page(page);
+	spin_unlock(&m->i_pages_lock);
+	lock_page(page);
+	if (page_mapping_raw(page) != m) {
+		unlock_page(page);
+		put_page(page);
+		return false;
+	}
+	if (page_mapcount(page))
+		unmap_mapping_pages(m, index, 1, false);
+	if (shmem_delete_page(m, index, page))
+		put_page(page); /* the cache's reference */
+	unlock_page(page);
+	put_page(page);
+	return true;
+}
+
+/**
+ * shmem_truncate_range() - remove the pages and swap entries of page
+ * offsets [@start, @end) from the cache.  The caller unmapped the range
+ * first (unmap_mapping_pages()).  Sleeps; no rmap lock or PTL held.
+ */
+void shmem_truncate_range(struct address_space *m, unsigned long start,
+			  unsigned long end)
+{
+	unsigned long index = start;
+
+	if (end > SHMEM_MAX_PAGES)
+		end = SHMEM_MAX_PAGES;
+	for (;;) {
+		void **slot;
+
+		spin_lock(&m->i_pages_lock);
+		slot = shmem_next_filled(m, &index, end);
+		if (!slot) {
+			spin_unlock(&m->i_pages_lock);
+			return;
+		}
+		if (shmem_remove_slot(m, index, slot))
+			index++;
+		cond_resched();
+	}
+}
+
+/* Zero bytes [@from, @to) of @page's data, 8-byte words read-modify-write. */
+static void zero_page_bytes(struct page *page, unsigned int from,
+			    unsigned int to)
+{
+	u64 *d = page_address(page);
+
+	if (!d)
+		return; /* tag mode: a partial page keeps its tag */
+	for (unsigned int w = from / 8; w * 8 < to; w++) {
+		unsigned int lo = w * 8 < from ? from - w * 8 : 0;
+		unsigned int hi = (w + 1) * 8 > to ? to - w * 8 : 8;
+		u64 mask = (hi - lo == 8) ? ~0ULL :
+					    (((1ULL << ((hi - lo) * 8)) - 1)
+					     << (lo * 8));
+
+		__WRITE_ONCE(d[w], __READ_ONCE(d[w]) & ~mask);
+	}
+}
+
+/**
+ * shmem_zero_partial() - zero bytes [@from, @to) of the page at @index,
+ * if the cache has one (a page written to swap is read back first); a
+ * hole stays a hole.  As Linux's truncate_inode_partial_folio().
+ */
+void shmem_zero_partial(struct address_space *m, unsigned long index,
+			unsigned int from, unsigned int to)
+{
+	struct page *page;
+	void **slot;
+	int err;
+
+	if (from >= to)
+		return;
+	spin_lock(&m->i_pages_lock);
+	slot = shmem_slot(m, index, false);
+	page = slot ? *slot : NULL;
+	spin_unlock(&m->i_pages_lock);
+	if (!page)
+		return;
+	page = shmem_get_page(m, index, m->host, &err);
+	if (!page)
+		return;
+	zero_page_bytes(page, from, to);
+	SetPageFlag(page, PG_dirty);
+	put_page(page);
+}
+
+/**
+ * shmem_set_size() - set the size of the object to @size bytes, under
+ * i_pages_lock so no fault adds a page past the new end once it returns.
+ */
+void shmem_set_size(struct address_space *m, long long size)
+{
+	spin_lock(&m->i_pages_lock);
+	WRITE_ONCE(m->i_size, size);
+	WRITE_ONCE(m->nr_pages, (unsigned long)((size + PAGE_SIZE - 1) >>
+						PAGE_SHIFT));
+	spin_unlock(&m->i_pages_lock);
+}
+
+/** shmem_nr_cached() - resident pages in the cache (not swap entries). */
+unsigned long shmem_nr_cached(struct address_space *m)
+{
+	unsigned long index = 0, n = 0;
+	void **slot;
+
+	spin_lock(&m->i_pages_lock);
+	while ((slot = shmem_next_filled(m, &index, SHMEM_MAX_PAGES))) {
+		if (!shmem_slot_is_swap(*slot))
+			n++;
+		index++;
+	}
+	spin_unlock(&m->i_pages_lock);
+	return n;
 }

@@ -23,28 +23,42 @@ struct guest {
 	unsigned long npages;
 };
 
-static inline void guest_new_cfg(struct guest *g,
-				 const struct host_config *cfg,
-				 unsigned long npages)
+/* The VM over g->npages pages at g->hva, and its vCPU. */
+static inline void guest_attach_vm(struct guest *g)
 {
 	struct kvm_userspace_memory_region r = { 0 };
 
+	g->kvm = kvm_create_vm(g->mm, 0);
+	assert_false(IS_ERR(g->kvm));
+	r.memory_size = g->npages * PAGE_SIZE;
+	r.userspace_addr = g->hva;
+	assert_int_equal(kvm_set_user_memory_region(g->kvm, &r), 0);
+	g->vcpu = kvm_vcpu_create(g->kvm);
+	assert_false(IS_ERR(g->vcpu));
+}
+
+/* A host watched by the checker, and an mm without mappings yet. */
+static inline void guest_host_new(struct guest *g,
+				  const struct host_config *cfg,
+				  unsigned long npages)
+{
 	g->npages = npages;
 	g->host = host_create(cfg);
 	assert_false(IS_ERR(g->host));
 	assert_int_equal(checker_attach(g->host), 0);
 	g->mm = mm_alloc(g->host);
 	assert_false(IS_ERR(g->mm));
+}
+
+static inline void guest_new_cfg(struct guest *g,
+				 const struct host_config *cfg,
+				 unsigned long npages)
+{
+	guest_host_new(g, cfg, npages);
 	g->hva = vm_mmap(g->mm, 0, npages * PAGE_SIZE, RW,
 			 MAP_PRIVATE | MAP_ANONYMOUS);
 	assert_true((long)g->hva > 0);
-	g->kvm = kvm_create_vm(g->mm, 0);
-	assert_false(IS_ERR(g->kvm));
-	r.memory_size = npages * PAGE_SIZE;
-	r.userspace_addr = g->hva;
-	assert_int_equal(kvm_set_user_memory_region(g->kvm, &r), 0);
-	g->vcpu = kvm_vcpu_create(g->kvm);
-	assert_false(IS_ERR(g->vcpu));
+	guest_attach_vm(g);
 }
 
 static inline void guest_new(struct guest *g, enum change_pte_mode mode,

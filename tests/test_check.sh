@@ -87,6 +87,7 @@ done
 expect_found thp-split-race thp-split-no-notify 10
 expect_found hmm-race hmm-no-retry-check 100
 expect_found mirror-race hmm-no-retry-check 1000
+expect_found punch-race punch-free-before-start 10
 expect_found migrate-race migrate-no-owner-check 10
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
@@ -98,10 +99,18 @@ grep -q '^violation: INV-3 writable-secondary' <<<"$out" &&
 
 for s in fault-race mirror-race register-race change-pte-race pressure-race \
 	 exit-vm-alive ksm-identical wrprotect-race gru-race mirror-overlap \
-	 xpmem-race hmm-race migrate-race; do
+	 xpmem-race hmm-race punch-race migrate-race; do
 	expect_clean "$s" 200
 done
 expect_clean thp-split-race 50
+# The memfd guest scenario under the checker: clean, and the mutant that
+# zaps a punched file's PTEs before invalidating is caught in it too.
+"$mmulab" show memfd-guest >"$tmp/memfd-guest.mmu"
+expect_clean "$tmp/memfd-guest.mmu" 3
+out=$("$mmulab" check "$tmp/memfd-guest.mmu" --seeds 1 \
+	--mutant punch-free-before-start 2>&1)
+grep -q '^violation: INV-7' <<<"$out" ||
+	{ echo "FAIL: punch-free-before-start not caught in memfd-guest"; fail=1; }
 
 # The race shadow, not the protocol, was wrong in these schedules: seed 253,
 # one task's replace committed the versions of another's begun meanwhile

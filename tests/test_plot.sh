@@ -116,10 +116,12 @@ has "$tmp/xpmem-attach.svg" "xpmem-attach's SVG" "xpmem " ">faults<"
 has "$tmp/c.svg" "check's SVG" "strategy random: 5 runs" \
 	"strategy pct: 5 runs" ">violations<" ">distinct_schedules<" \
 	">seeds run<"
+# (Three schedules without preemption: the host's replace maps the page
+# back into one VMA with its neighbours, as Linux merges it.)
 "$mmulab" check register-race --strategy bounded --bound 0 \
 	--plot "$tmp/b.svg" >/dev/null || fail "check --strategy bounded --plot"
-has "$tmp/b.svg" "bounded check's SVG" "strategy bounded: 4 runs" \
-	"4 distinct schedules"
+has "$tmp/b.svg" "bounded check's SVG" "strategy bounded: 3 runs" \
+	"3 distinct schedules"
 # With a mutant the search goes on past the first violation.
 "$mmulab" check fault-race --mutant skip-seq-check --seeds 120 --jobs 2 \
 	--plot "$tmp/m.svg" >/dev/null

@@ -13,6 +13,7 @@
 
 #include <mmulab/huge_mm.h>
 #include <mmulab/kvm.h>
+#include <mmulab/memfd.h>
 #include "guest.h"
 #include "mn_recorder.h"
 
@@ -206,6 +207,40 @@ static void test_fallback(void **state)
 	a = map(e->mm, HP + PAGE_SIZE); /* not a multiple: not aligned */
 	wr(e->mm, a, 1);
 	assert_int_equal(huge(e->mm, a), !(a & ~HPAGE_PMD_MASK));
+	env_free(e);
+}
+
+/*
+ * A file's mapping (a memfd, or shared anonymous memory, which is a file
+ * here) is neither placed 2 MiB-aligned nor mapped huge: THP is for
+ * private anonymous memory only.
+ */
+static void test_file_not_huge(void **state)
+{
+	struct env *e = env_new(THP_ALWAYS);
+	struct file *f = memfd_alloc_file(e->host, "ram", 0);
+	unsigned long anon = map(e->mm, PAGE_SIZE), a, s;
+
+	(void)state;
+	assert_false(IS_ERR(f));
+	assert_int_equal(do_ftruncate(f, 2 * HP), 0);
+	a = vm_mmap_file(e->mm, f, 0, 2 * HP, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, 0);
+	assert_true((long)a > 0);
+	s = vm_mmap(e->mm, 0, 2 * HP, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS);
+	assert_true((long)s > 0);
+	/* Placed in the first gaps, right after the 4 KiB mapping. */
+	assert_int_equal(a, anon + PAGE_SIZE);
+	assert_int_equal(s, a + 2 * HP);
+	assert_int_equal(do_madvise(e->mm, a, 2 * HP, MADV_HUGEPAGE), 0);
+	wr(e->mm, a + HP - PAGE_SIZE, 1);
+	wr(e->mm, s + HP, 2);
+	assert_false(huge(e->mm, a + HP - PAGE_SIZE));
+	assert_false(huge(e->mm, s + HP));
+	assert_int_equal(host_vm_event(e->host, THP_FAULT_ALLOC), 0);
+	assert_int_equal(rd(e->mm, a + HP - PAGE_SIZE), 1);
+	fput(f);
 	env_free(e);
 }
 
@@ -648,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_huge_fault),
 		cmocka_unit_test(test_thp_modes),
 		cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_file_not_huge),
 		cmocka_unit_test(test_split_partial_munmap),
 		cmocka_unit_test(test_split_partial_mprotect),
 		cmocka_unit_test(test_split_partial_dontneed),

@@ -504,6 +504,9 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  *	only in invalidate_range_end (upstream XPMEM's variant).
  * @MUTANT_XPMEM_ACK_BEFORE_DROP: an XPMEM importer acknowledges an
  *	invalidation before it drops its mappings.
+ * @MUTANT_PUNCH_FREE_BEFORE_START: unmap_mapping_range() (a hole punched
+ *	in a memfd, its truncation, MADV_REMOVE) zaps the file's PTEs and
+ *	frees what they held before invalidate_range_start.
  * @MUTANT_THP_SPLIT_NO_NOTIFY: splitting a huge PMD sends no invalidation,
  *	so a 2 MiB SPTE of the page outlives the PMD.
  * @MUTANT_HMM_NO_RETRY_CHECK: the device mirror installs what
@@ -534,6 +537,7 @@ enum mutant {
 	MUTANT_GRU_FILL_NO_RECHECK,
 	MUTANT_XPMEM_END_ONLY,
 	MUTANT_XPMEM_ACK_BEFORE_DROP,
+	MUTANT_PUNCH_FREE_BEFORE_START,
 	MUTANT_THP_SPLIT_NO_NOTIFY,
 	MUTANT_HMM_NO_RETRY_CHECK,
 	MUTANT_MIGRATE_NO_OWNER_CHECK,

@@ -633,6 +633,9 @@ void mmap_write_unlock(struct mm_struct *mm);
  *	optionally MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE.
  *
  * A MAP_FIXED mapping replaces what was there (an UNMAP invalidation).
+ * MAP_SHARED memory is a file without a name, made for the mapping (see
+ * <mmulab/memfd.h>; vm_mmap_file() maps a memfd).  A new mapping merges
+ * with adjacent ones of the same flags, as Linux's.
  * Without a hint, a length that is a multiple of 2 MiB is placed 2 MiB-
  * aligned while the host's THP setting is not THP_NEVER.
  *
@@ -656,7 +659,10 @@ int vm_munmap(struct mm_struct *mm, unsigned long start, unsigned long len);
 
 /**
  * do_mprotect() - change protections of [@start, @start + @len), which
- * must be fully mapped.
+ * must be fully mapped.  VMAs split at the ends of the range, and merge
+ * back with their neighbours where flags, file, anon_vma and page
+ * offsets allow (Linux 6.12's vma_merge): restoring the protection
+ * leaves one VMA.
  * Return: 0 (also for a zero @len); -EINVAL for a misaligned @start, bad
  * @prot, or an mm that is NULL, freed or without users (a WARN);
  * -ENOMEM for a hole in the range or a range that wraps or leaves the
@@ -667,8 +673,15 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, unsigned long len,
 
 /**
  * do_madvise() - MADV_DONTNEED, MADV_FREE, MADV_MERGEABLE,
- * MADV_UNMERGEABLE, MADV_COLD and MADV_PAGEOUT (MADV_NORMAL and friends
- * are accepted and ignored).
+ * MADV_UNMERGEABLE, MADV_COLD, MADV_PAGEOUT and MADV_REMOVE (MADV_NORMAL
+ * and friends are accepted and ignored).
+ *
+ * MADV_REMOVE punches a hole in the file behind a shared mapping (a memfd
+ * or shared anonymous memory): vfs_fallocate(PUNCH_HOLE | KEEP_SIZE) of
+ * the file range the request maps, see <mmulab/memfd.h>; every mapping of
+ * the file then reads zero there.  It returns -EACCES for a private
+ * mapping and -EINVAL for anonymous memory, and stops at the first hole
+ * (-ENOMEM).
  *
  * MADV_MERGEABLE marks the private anonymous mappings of the range
  * VM_MERGEABLE (splitting VMAs at its ends) and registers @mm with KSM;

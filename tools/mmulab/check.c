@@ -72,6 +72,9 @@ static const struct check_scenario races[] = {
 	{ "gru-race", "a GRU-style TLB faults through GUP while the host "
 		      "changes the pages",
 	  race_gru_race },
+	{ "punch-race", "two vCPUs fault guest RAM on a memfd while the host "
+			"punches holes in the file behind them",
+	  race_punch_race },
 	{ "xpmem-race", "an XPMEM-style importer faults remotely while the "
 			"exporter's pages change; every invalidation waits "
 			"for its acknowledgement",
@@ -115,6 +118,7 @@ static const struct {
 	{ MUTANT_SLEEP_IN_NONBLOCK, "pressure-race" },
 	{ MUTANT_LOCK_INVERSION, "pressure-race" },
 	{ MUTANT_GRU_FILL_NO_RECHECK, "gru-race" },
+	{ MUTANT_PUNCH_FREE_BEFORE_START, "punch-race" },
 	{ MUTANT_XPMEM_END_ONLY, "xpmem-race" },
 	{ MUTANT_XPMEM_ACK_BEFORE_DROP, "xpmem-race" },
 	{ MUTANT_THP_SPLIT_NO_NOTIFY, "thp-split-race" },

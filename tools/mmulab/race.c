@@ -452,7 +452,9 @@ static void shadow_wr(struct race *rc, int proc, unsigned long start,
 		      unsigned long len, bool begin);
 
 /*
- * munmap, replace, MADV_DONTNEED: the range reads zero afterwards.
+ * munmap, replace, MADV_DONTNEED (of private memory), MADV_REMOVE (a hole
+ * punched in the file behind a shared mapping): the range reads zero
+ * afterwards.
  * Replace and a writable mprotect end a wrprotect window of another task
  * over the range: the page may be writable from the moment they begin.
  */
@@ -466,7 +468,9 @@ static void race_range(struct race_task *t, const struct stmt *st)
 	bool shared = region >= 0 && (rt->objs[region].flags & MAP_SHARED);
 	bool resets = st->kind == ST_MUNMAP || st->kind == ST_REPLACE ||
 		      (st->kind == ST_MADVISE &&
-		       a[RANGE_ADVICE].u == ADV_DONTNEED && !shared);
+		       a[RANGE_ADVICE].u == ADV_DONTNEED && !shared) ||
+		      (st->kind == ST_MADVISE &&
+		       a[RANGE_ADVICE].u == ADV_REMOVE);
 	bool off = st->kind == ST_MADVISE && a[RANGE_ADVICE].u == ADV_FREE;
 	bool wr = st->kind == ST_REPLACE ||
 		  (st->kind == ST_MPROTECT && (a[RANGE_PROT].u & PROT_WRITE));

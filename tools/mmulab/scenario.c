@@ -51,6 +51,14 @@ const struct scenario scenarios[] = {
 		.text = scn_thp_guest,
 	},
 	{
+		.name = "memfd-guest",
+		.summary = "guest RAM on a memfd: a private view copies from "
+			   "its page cache; holes punched, MADV_REMOVE and "
+			   "ftruncate under running vCPUs read back zeros; "
+			   "vCPUs fault it while the host churns it",
+		.text = scn_memfd_guest,
+	},
+	{
 		.name = "device-memory",
 		.summary = "a device mirror migrates memory into device memory "
 			   "and back (CPU faults, on request), through fork, "

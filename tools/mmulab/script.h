@@ -77,6 +77,9 @@ enum stmt_kind {
 	ST_PIN,		/* pin_user_pages_remote(), a DMA store */
 	ST_HMM_FAULT,	/* hmm_range_fault() through a mirror */
 	ST_HMM_SNAPSHOT,
+	ST_MEMFD,	/* a memfd (top) */
+	ST_FTRUNCATE,
+	ST_PUNCH_HOLE,
 	ST_MMIGRATE,	/* device memory: migrate_vma to the mirror's device */
 	ST_MEVICT,	/* ... back to system memory */
 	ST_MEXCLUSIVE,	/* ... device-exclusive access */
@@ -93,6 +96,7 @@ enum obj_kind {
 	OBJ_XPMEM,
 	OBJ_RECORD,	/* a number `record` named */
 	OBJ_NOTIFIER,
+	OBJ_FILE,
 };
 
 /* What an `expect` reads. */
@@ -214,12 +218,12 @@ enum { HOST_FRAMES, HOST_CONTENT, HOST_CHANGE_PTE, HOST_KSM, HOST_KSM_PAGES,
        HOST_WMARK_HIGH, HOST_KSWAPD, HOST_OOM_KILL, HOST_KSM_MAX_SHARING };
 enum { PROCESS_NAME };
 enum { MMAP_NAME, MMAP_PROC, MMAP_LEN, MMAP_PROT, MMAP_AT, MMAP_SHARED,
-       MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE };
+       MMAP_FIXED, MMAP_NOREPLACE, MMAP_POPULATE, MMAP_FILE, MMAP_OFFSET };
 enum { RANGE_PROC, RANGE_ADDR, RANGE_LEN, RANGE_PROT, RANGE_ADVICE,
        RANGE_EXPECT, RANGE_AGE };	/* munmap, mprotect, madvise, age */
 enum { AGE_CLEAR_FLUSH, AGE_CLEAR, AGE_TEST };
 enum { ADV_DONTNEED, ADV_FREE, ADV_MERGEABLE, ADV_UNMERGEABLE, ADV_HUGEPAGE,
-       ADV_NOHUGEPAGE, ADV_COLD, ADV_PAGEOUT };
+       ADV_NOHUGEPAGE, ADV_COLD, ADV_PAGEOUT, ADV_REMOVE };
 enum { MREMAP_PROC, MREMAP_REGION, MREMAP_LEN, MREMAP_TO };
 enum { FORK_PROC, FORK_NAME };
 enum { EXIT_PROC };
@@ -253,6 +257,9 @@ enum { RECORD_NAME, RECORD_CTR, RECORD_MINUS };
 enum { NOTIFIER_NAME, NOTIFIER_PROC };
 enum { GUP_PROC, GUP_ADDR, GUP_VALUE, GUP_COUNT, GUP_EXPECT, GUP_INC };
 			/* gup (no VALUE), pin */
+enum { MEMFD_NAME, MEMFD_SIZE };
+enum { FTRUNC_FILE, FTRUNC_SIZE };
+enum { PUNCH_FILE, PUNCH_OFFSET, PUNCH_LEN };
 enum { MDEV_WHO, MDEV_ADDR, MDEV_LEN, MDEV_PARTIAL }; /* mmigrate, ... */
 			/* cow, mread, mwrite: ACC_* */
 
@@ -271,6 +278,8 @@ enum { MDEV_WHO, MDEV_ADDR, MDEV_LEN, MDEV_PARTIAL }; /* mmigrate, ... */
  * @value: a record's value.
  * @counter: a counting notifier; @counter_mm, the mm it subscribes to
  *	(kept by the subscription until the teardown unsubscribes it).
+ * @file: a memfd; a region's file, NULL for anonymous memory.
+ * @offset: a file region's offset in its file.
  */
 struct rt_obj {
 	struct mm_struct *mm;
@@ -283,6 +292,8 @@ struct rt_obj {
 	struct dmirror_device *mdev;
 	struct gru_thread_state *gts;
 	struct xpmem_segment *seg;
+	struct file *file;
+	unsigned long offset;
 	/* importer processes (xpmem peers=) and their attachments */
 	int peer_pids[XPMEM_MAX_ATTACH];
 	struct xpmem_attachment *peer_atts[XPMEM_MAX_ATTACH];
@@ -322,6 +333,15 @@ struct rt {
 	struct rt_obj *objs;
 	struct script_check *chk;
 };
+
+/**
+ * rt_region_mmap() - map [@addr, +@len) of @mm afresh as region @o is
+ * mapped (MAP_FIXED, its protection and flags, and for a file region the
+ * file at the matching offset), for replace and churn.
+ * Return: as vm_mmap().
+ */
+long rt_region_mmap(const struct rt_obj *o, struct mm_struct *mm,
+		    unsigned long addr, unsigned long len);
 
 /** rt_addr() - the address an ADDR argument denotes. */
 unsigned long rt_addr(const struct rt *rt, const struct arg *a);

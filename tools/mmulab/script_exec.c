@@ -20,6 +20,7 @@
 #include <mmulab/hmm.h>
 #include <mmulab/gru.h>
 #include <mmulab/kvm.h>
+#include <mmulab/memfd.h>
 #include <mmulab/xpmem.h>
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/sched.h>
@@ -149,6 +150,8 @@ static bool do_mmap(struct rt *rt, const struct stmt *st)
 			      (a[MMAP_SHARED].set ? MAP_SHARED : MAP_PRIVATE);
 	unsigned long extra = 0;
 	unsigned long at = a[MMAP_AT].set ? rt_addr(rt, &a[MMAP_AT]) : 0;
+	struct file *file = a[MMAP_FILE].set ? rt->objs[a[MMAP_FILE].obj].file
+					     : NULL;
 	long ret;
 
 	if (a[MMAP_FIXED].set)
@@ -157,9 +160,17 @@ static bool do_mmap(struct rt *rt, const struct stmt *st)
 		extra |= MAP_FIXED_NOREPLACE;
 	if (a[MMAP_POPULATE].set)
 		extra |= MAP_POPULATE;
-	ret = vm_mmap(proc_mm(rt, &a[MMAP_PROC]), at, a[MMAP_LEN].u, prot,
-		      flags | extra);
-
+	if (file) {
+		flags &= ~MAP_ANONYMOUS;
+		o->file = file;
+		o->offset = a[MMAP_OFFSET].u;
+		ret = vm_mmap_file(proc_mm(rt, &a[MMAP_PROC]), file, at,
+				   a[MMAP_LEN].u, prot, flags | extra,
+				   o->offset);
+	} else {
+		ret = vm_mmap(proc_mm(rt, &a[MMAP_PROC]), at, a[MMAP_LEN].u,
+			      prot, flags | extra);
+	}
 	if (!st_ret(rt, st, ret))
 		return false;
 	o->addr = ret;
@@ -180,6 +191,7 @@ static void do_range(struct rt *rt, const struct stmt *st)
 		[ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE,
 		[ADV_COLD] = MADV_COLD,
 		[ADV_PAGEOUT] = MADV_PAGEOUT,
+		[ADV_REMOVE] = MADV_REMOVE,
 	};
 	const struct arg *a = st->a;
 	struct mm_struct *mm = proc_mm(rt, &a[RANGE_PROC]);
@@ -655,6 +667,16 @@ static void do_reclaim(struct rt *rt, const struct stmt *st)
 							      ->nr_frames));
 }
 
+long rt_region_mmap(const struct rt_obj *o, struct mm_struct *mm,
+		    unsigned long addr, unsigned long len)
+{
+	if (!o->file)
+		return vm_mmap(mm, addr, len, o->prot, o->flags | MAP_FIXED);
+	return vm_mmap_file(mm, o->file, addr, len, o->prot,
+			    o->flags | MAP_FIXED,
+			    o->offset + (addr - o->addr));
+}
+
 /* Fresh memory over [ADDR, +len), with its region's protection and flags. */
 static void do_replace(struct rt *rt, const struct stmt *st)
 {
@@ -662,10 +684,44 @@ static void do_replace(struct rt *rt, const struct stmt *st)
 	const struct rt_obj *o = &rt->objs[a[REPLACE_ADDR].obj];
 	unsigned long start = rt_addr(rt, &a[REPLACE_ADDR]);
 	unsigned long len = range_len(rt, &a[REPLACE_ADDR], &a[REPLACE_LEN]);
-	long ret = vm_mmap(proc_mm(rt, &a[REPLACE_PROC]), start, len, o->prot,
-			   o->flags | MAP_FIXED);
 
-	st_ret(rt, st, ret);
+	st_ret(rt, st,
+	       rt_region_mmap(o, proc_mm(rt, &a[REPLACE_PROC]), start, len));
+}
+
+/* ---------------------------------------------------------------------
+ * memfd
+ */
+
+static bool do_memfd(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct rt_obj *o = &rt->objs[a[MEMFD_NAME].obj];
+	struct file *file = memfd_alloc_file(rt->host,
+					     obj_name(rt, &a[MEMFD_NAME]), 0);
+
+	if (!st_check(rt, st, !IS_ERR(file), "memfd: %s",
+		      errno_name(PTR_ERR(file))))
+		return false;
+	o->file = file;
+	return st_ret(rt, st, do_ftruncate(file, (long long)a[MEMFD_SIZE].u));
+}
+
+static void do_file_op(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+
+	if (st->kind == ST_FTRUNCATE)
+		st_ret(rt, st,
+		       do_ftruncate(rt->objs[a[FTRUNC_FILE].obj].file,
+				    (long long)a[FTRUNC_SIZE].u));
+	else
+		st_ret(rt, st,
+		       vfs_fallocate(rt->objs[a[PUNCH_FILE].obj].file,
+				     FALLOC_FL_PUNCH_HOLE |
+					     FALLOC_FL_KEEP_SIZE,
+				     (long long)a[PUNCH_OFFSET].u,
+				     (long long)a[PUNCH_LEN].u));
 }
 
 /* Read-only, then the region's protection again. */
@@ -1072,6 +1128,13 @@ bool rt_do(struct rt *rt, const struct stmt *st)
 	case ST_OOM_REAP:
 		do_oom_reap(rt, st);
 		break;
+	case ST_MEMFD:
+		ok = do_memfd(rt, st);
+		break;
+	case ST_FTRUNCATE:
+	case ST_PUNCH_HOLE:
+		do_file_op(rt, st);
+		break;
 	case ST_WRITE:
 	case ST_READ:
 	case ST_GWRITE:
@@ -1235,9 +1298,12 @@ static void teardown(struct rt *rt)
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
 		if (rt->objs[i].mm)
 			mmput(rt->objs[i].mm);
-	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
+	for (unsigned int i = 0; i < rt->s->nr_objs; i++) {
 		if (rt->objs[i].counter)
 			notifier_teardown(rt, i);
+		if (rt->s->objs[i].kind == OBJ_FILE && rt->objs[i].file)
+			fput(rt->objs[i].file);
+	}
 	trace_detach_all();
 	mmu_notifier_synchronize();
 	nr_free = host_nr_free_frames(rt->host);

@@ -188,6 +188,7 @@ const char *type_what(unsigned int type)
 	case T_DEF_XPMEM:
 	case T_DEF_RECORD:
 	case T_DEF_NOTIFIER:
+	case T_DEF_FILE:
 		return "a new name (a letter or '_', then letters, digits, "
 		       "'_' or '-')";
 	case T_LABEL:
@@ -208,6 +209,8 @@ const char *type_what(unsigned int type)
 		return "a GRU context (a name given by gru)";
 	case T_XPMEM:
 		return "an XPMEM segment (a name given by xpmem)";
+	case T_FILE:
+		return "a file (a name given by memfd)";
 	case T_ADDR:
 		return "an address: a region, REGION+SIZE, or a number";
 	case T_GPA:
@@ -256,6 +259,7 @@ static const char *obj_kind_name(enum obj_kind kind)
 		[OBJ_XPMEM] = "an XPMEM segment",
 		[OBJ_RECORD] = "a record",
 		[OBJ_NOTIFIER] = "a notifier",
+		[OBJ_FILE] = "a file",
 	};
 
 	return names[kind];
@@ -784,6 +788,7 @@ int parse_value(struct parser *p, const struct word *w,
 	case T_DEF_XPMEM:
 	case T_DEF_RECORD:
 	case T_DEF_NOTIFIER:
+	case T_DEF_FILE:
 		return check_new_name(p, w);
 	case T_LABEL:
 		if (!is_name(w))
@@ -819,6 +824,8 @@ int parse_value(struct parser *p, const struct word *w,
 		return parse_ref(p, w, OBJ_GRU, as->key, a);
 	case T_XPMEM:
 		return parse_ref(p, w, OBJ_XPMEM, as->key, a);
+	case T_FILE:
+		return parse_ref(p, w, OBJ_FILE, as->key, a);
 	case T_ADDR:
 		return parse_addr(p, w, as->key, a);
 	case T_COUNTER:

@@ -36,7 +36,7 @@ static const char *const change_pte_names[] = { "none", "bookended", "direct",
 static const char *const advice_names[] = { "dontneed", "free", "mergeable",
 					    "unmergeable", "hugepage",
 					    "nohugepage", "cold", "pageout",
-					    NULL };
+					    "remove", NULL };
 static const char *const thp_names[] = { "never", "madvise", "always", NULL };
 static const char *const ksm_run_names[] = { "stop", "merge", "unmerge",
 					     NULL };
@@ -107,6 +107,8 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[MMAP_FIXED] = { "fixed", T_FLAG, FLAG },
 		[MMAP_NOREPLACE] = { "noreplace", T_FLAG, FLAG },
 		[MMAP_POPULATE] = { "populate", T_FLAG, FLAG },
+		[MMAP_FILE] = { "file", T_FILE, OPT },
+		[MMAP_OFFSET] = { "offset", T_SIZE, OPT, 0, MAX_SIZE },
 	} },
 	[ST_MUNMAP] = { "munmap", CTX_BOTH, { RANGE_ARGS } },
 	[ST_MPROTECT] = { "mprotect", CTX_BOTH, {
@@ -372,6 +374,19 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[HMMF_EXPECT] = { "expect", T_ENUM, REQ,
 				  .choices = hmm_prot_names },
 	} },
+	[ST_MEMFD] = { "memfd", CTX_TOP, {
+		[MEMFD_NAME] = { "NAME", T_DEF_FILE, POS },
+		[MEMFD_SIZE] = { "size", T_SIZE, OPT, 0, MAX_SIZE },
+	} },
+	[ST_FTRUNCATE] = { "ftruncate", CTX_TOP, {
+		[FTRUNC_FILE] = { "FILE", T_FILE, POS },
+		[FTRUNC_SIZE] = { "size", T_SIZE, REQ, 0, MAX_SIZE },
+	} },
+	[ST_PUNCH_HOLE] = { "punch-hole", CTX_TOP, {
+		[PUNCH_FILE] = { "FILE", T_FILE, POS },
+		[PUNCH_OFFSET] = { "offset", T_SIZE, OPT, 0, MAX_SIZE },
+		[PUNCH_LEN] = { "len", T_SIZE, REQ, 1, MAX_SIZE },
+	} },
 };
 
 /* Words that cannot name anything. */
@@ -408,6 +423,7 @@ static void usage_of(const struct stmt_spec *sp, char *buf, size_t len)
 		[T_RATE] = "RATE", [T_REAL] = "REAL", [T_EXP_HOST] = "VALUE",
 		[T_EXP_GUEST] = "VALUE", [T_EXP_AGE] = "young|old",
 		[T_EXP_MIGRATE] = "busy", [T_COUNTER] = "COUNTER",
+		[T_FILE] = "FILE",
 	};
 	size_t n = snprintf(buf, len, "%s", sp->name);
 
@@ -587,8 +603,9 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "cow, "
 			       "mirror, mwrite, mread, hmm-fault, "
 			       "hmm-snapshot, mmigrate, mevict, mexclusive, "
-			       "gru, xpmem, expect, record, "
-			       "notifier, gup, pin, workload or race%s%s%s",
+			       "gru, xpmem, memfd, ftruncate, "
+			       "punch-hole, expect, record, notifier, gup, pin, "
+			       "workload or race%s%s%s",
 		    WQ(w),
 		    near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");

@@ -98,6 +98,12 @@ static int sem_mmap(struct parser *p, const struct word *name)
 	if (a[MMAP_FIXED].set && a[MMAP_NOREPLACE].set)
 		return perr(p, a[MMAP_NOREPLACE].col,
 			    "mmap: fixed and noreplace exclude each other");
+	if (a[MMAP_OFFSET].set && !a[MMAP_FILE].set)
+		return perr(p, a[MMAP_OFFSET].col,
+			    "mmap: offset= applies to a file (file=FILE)");
+	if (a[MMAP_OFFSET].set && (a[MMAP_OFFSET].u & ~PAGE_MASK))
+		return perr(p, a[MMAP_OFFSET].col,
+			    "mmap: offset= must be a multiple of 4K");
 	return def_named(p, name, OBJ_REGION, a[MMAP_PROC].obj,
 			 &a[MMAP_NAME]);
 }
@@ -486,6 +492,9 @@ int sem_stmt(struct parser *p)
 	case ST_HMM_FAULT:
 	case ST_HMM_SNAPSHOT:
 		return sem_hmm(p);
+	case ST_MEMFD:
+		return def_named(p, w[MEMFD_NAME], OBJ_FILE, -1,
+				 &a[MEMFD_NAME]);
 	default:
 		return 0;
 	}

@@ -374,7 +374,7 @@ static void churn_munmap(struct wl_thread *t, u64 a, u64 len)
 
 	if (churn_ret(t, "munmap", a, vm_munmap(t->mm, a, len), 0))
 		churn_ret(t, "mmap", a,
-			  vm_mmap(t->mm, a, len, r->prot, r->flags | MAP_FIXED),
+			  rt_region_mmap(r, t->mm, a, len),
 			  a);
 	count(t, RT_MUNMAP);
 }

@@ -93,6 +93,26 @@ static void mutant_peek_host_pte(struct kvm *kvm, unsigned long hva)
 }
 
 /*
+ * A read fault that had to fault the page in may still map it writable:
+ * the host's fault may have made the PTE writable (shared memory, a page
+ * this mm owns alone), so look again with FOLL_WRITE without faulting, as
+ * hva_to_pfn_slow() does with get_user_page_fast_only() in 6.12.  Saves
+ * the guest a second exit on its first write to the page.
+ */
+static void try_upgrade_writable(struct mm_struct *mm, unsigned long hva,
+				 struct page **page, bool *writable)
+{
+	struct page *wpage;
+
+	if (get_user_pages_remote(mm, hva, 1, FOLL_WRITE | FOLL_NOFAULT,
+				  &wpage) != 1)
+		return;
+	put_page(*page);
+	*page = wpage;
+	*writable = true;
+}
+
+/*
  * host_pfn_mapping_level(): does the host map @page at @hva with a huge
  * PMD?  Read under the mmap_lock, right after GUP; an invalidation that
  * splits the PMD before the SPTE is installed fails the retry check.
@@ -174,6 +194,8 @@ static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
 			*writable = write;
 			n = get_user_pages_remote(mm, hva, 1, flags, page);
 		}
+		if (n == 1 && !*writable)
+			try_upgrade_writable(mm, hva, page, writable);
 	}
 	*huge = n == 1 && host_maps_huge(mm, hva, *page);
 	mmap_read_unlock(mm);
