@@ -113,7 +113,7 @@ install-test: build
 # The pictures docs/scenarios.md and the README show: every built-in,
 # seeded (seed 1), so that the drawing is the same on every machine.
 PLOT_SCENARIOS := default fault-race gru-tlb xpmem-attach ksm-change-pte \
-	swap-guest thp-guest
+	swap-guest thp-guest device-memory
 plots: build
 	mkdir -p docs/img
 	for s in $(PLOT_SCENARIOS); do \

@@ -471,9 +471,24 @@ static void contract(struct checker_secondary *cs, struct mm_struct *mm,
 			     cs->name, m.what, m.addr, after, start, end);
 }
 
+/*
+ * The secondary's own migration or exclusive-access request, which it may
+ * skip and handle itself (a migration's pages keep their frames until its
+ * finalize; an exclusive page keeps its frame).
+ */
+static bool own_migration(const struct checker_secondary *cs,
+			  const struct mmu_notifier_range *range)
+{
+	return (range->event == MMU_NOTIFY_MIGRATE ||
+		range->event == MMU_NOTIFY_EXCLUSIVE) &&
+	       range->owner && cs->owner == range->owner;
+}
+
 void __checker_contract_start(struct mmu_notifier *sub,
 			      const struct mmu_notifier_range *range)
 {
+	if (own_migration(sub->checker, range))
+		return;
 	contract(sub->checker, range->mm, range->start, range->end,
 		 "invalidate_range_start");
 }
@@ -489,6 +504,8 @@ void __checker_contract_interval(struct mmu_interval_notifier *mni,
 			 "mmu_interval_notifier_remove");
 		return;
 	}
+	if (own_migration(mni->checker, range))
+		return;
 	if (range->start > start)
 		start = range->start;
 	if (range->end < end || !end)
@@ -760,6 +777,7 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_PUNCH_FREE_BEFORE_START] = "punch-free-before-start",
 	[MUTANT_THP_SPLIT_NO_NOTIFY] = "thp-split-no-notify",
 	[MUTANT_HMM_NO_RETRY_CHECK] = "hmm-no-retry-check",
+	[MUTANT_MIGRATE_NO_OWNER_CHECK] = "migrate-no-owner-check",
 };
 
 int mmulab_mutant;

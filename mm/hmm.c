@@ -14,6 +14,7 @@
  * invalidation ran meanwhile.
  */
 #include <mmulab/hmm.h>
+#include <mmulab/memremap.h>
 #include <mmulab/mmu_notifier.h>
 
 #include "pgtable.h"
@@ -139,8 +140,40 @@ static unsigned long pte_to_hmm_pfn_flags(pte_t pte)
 }
 
 /*
- * A non-present entry the page needs faulted: swap entries fault in, a
- * migration entry is waited out, anything else cannot be mirrored.
+ * A device-private entry of the caller's own device memory: its frame is
+ * reported, writable when the entry is, and not faulted (Linux 6.12
+ * hmm_vma_handle_pte()).  Any other owner's is faulted like a swap entry:
+ * the CPU fault path calls its migrate_to_ram().  The model differs in
+ * one case: a write asked of a read-only one (after fork) is faulted too,
+ * where Linux reports it read-only and leaves the write to the driver.
+ */
+static bool hmm_own_device_private(struct hmm_vma_walk *w, pte_t pte,
+				   unsigned long *hmm_pfn)
+{
+	struct host *host = w->vma->vm_mm->host;
+	unsigned long cpu;
+	swp_entry_t entry;
+
+	if (!is_device_private_pte(pte))
+		return false;
+	entry = pte_to_swp_entry(pte);
+	if (page_pgmap(pfn_to_page(host, swp_offset(entry)))->owner !=
+	    w->range->dev_private_owner)
+		return false;
+	cpu = HMM_PFN_VALID;
+	if (is_writable_device_private_entry(entry))
+		cpu |= HMM_PFN_WRITE;
+	if (hmm_pte_need_fault(w->range, *hmm_pfn, cpu))
+		return false;
+	*hmm_pfn = swp_offset(entry) | cpu;
+	return true;
+}
+
+/*
+ * A non-present entry the page needs faulted: swap, device-private and
+ * device-exclusive entries fault in (the CPU fault path brings a device
+ * page back, or revokes exclusive access), a migration entry is waited
+ * out, anything else cannot be mirrored.
  */
 static int hmm_vma_handle_swap(struct hmm_vma_walk *w, unsigned long addr,
 			       pte_t pte, spinlock_t *ptl, unsigned int need)
@@ -167,8 +200,11 @@ static int hmm_vma_handle_pte(struct hmm_vma_walk *w, unsigned long addr,
 	unsigned long *hmm_pfn = hmm_pfn_of(range, addr);
 	pte_t pte = ptep_get(ptep);
 	unsigned long cpu = pte_to_hmm_pfn_flags(pte);
-	unsigned int need = hmm_pte_need_fault(range, *hmm_pfn, cpu);
+	unsigned int need;
 
+	if (hmm_own_device_private(w, pte, hmm_pfn))
+		return 0;
+	need = hmm_pte_need_fault(range, *hmm_pfn, cpu);
 	if (pte_none(pte) || (!pte_present(pte) && !need)) {
 		if (need) {
 			spin_unlock(ptl);

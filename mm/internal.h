@@ -59,6 +59,7 @@ enum pageflags {
 	PG_workingset,	/* was active before deactivation or eviction */
 	PG_head,	/* first frame of a huge page (mm/huge_memory.c) */
 	PG_tail,	/* one of its 511 others */
+	PG_device,	/* a device-private frame (mm/memremap.c) */
 	NR_PAGEFLAGS,
 };
 
@@ -92,7 +93,8 @@ enum pageflags {
  * @pt_table: for page-table pages, the 512 entries.
  * @ptl: for page-table pages, the split page-table lock.
  * @pt_level: for page-table pages, the level (enum pt_level).
- * @private: the swap entry of a swap-cache page.
+ * @private: the swap entry of a swap-cache page; the dev_pagemap of a
+ *	device-private frame (PG_device).
  * @lru_next, @lru_prev: LRU links, as frame numbers (lru_next is also
  *	the free-list link of a free frame).
  * @tag: content in tag mode.
@@ -824,10 +826,22 @@ void kswapd_stop(struct host *host);
 bool out_of_memory(struct host *host);
 
 /* migrate.c */
+bool try_to_migrate(struct page *page);
+void remove_migration_ptes(struct page *old, struct page *page);
 vm_fault_t migration_entry_wait(struct mm_struct *mm, spinlock_t *ptl,
 				pte_t pte);
 int migrate_page_to(struct page *old, struct page *new);
 int migrate_page_retry(struct page *old, struct page *new);
+
+/* memremap.c, migrate_device.c: device-private memory */
+void free_zone_device_page(struct page *page);
+vm_fault_t do_device_entry_fault(struct vm_area_struct *vma,
+				 unsigned long addr, spinlock_t *ptl,
+				 pte_t orig, unsigned int flags);
+void restore_exclusive_pte(struct vm_area_struct *vma, unsigned long addr,
+			   pte_t *ptep);
+void install_migration_entry(struct mm_struct *mm, unsigned long addr,
+			     pte_t *pte, struct page *page);
 
 /* ksm.c */
 int ksm_init_host(struct host *host);

@@ -310,11 +310,30 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
  * it is all; the migration then finds the PTE gone and leaves it alone.
  * No TLB can cache a non-present entry.
  */
+/*
+ * A device entry holds the reference of the PTE it stands for (and, for a
+ * device-private page, its map count): released now, as no TLB holds it.
+ * The last reference to a device page returns it to its driver.
+ */
+static void zap_device_entry(struct mm_struct *mm, swp_entry_t entry)
+{
+	struct page *page = pfn_to_page(mm->host, swp_offset(entry));
+
+	dec_mm_counter(mm, MM_ANONPAGES);
+	if (is_device_private_entry(entry))
+		page_remove_rmap(page);
+	put_page(page);
+}
+
 static void zap_nonpresent_pte(struct mm_struct *mm, pte_t *pte, pte_t v)
 {
 	swp_entry_t entry = pte_to_swp_entry(v);
 
 	set_pte(pte, __pte(0));
+	if (is_device_private_entry(entry) || is_device_exclusive_entry(entry)) {
+		zap_device_entry(mm, entry);
+		return;
+	}
 	if (is_migration_entry(entry) || WARN_ON_ONCE(!is_swap_entry(entry)))
 		return;
 	free_swap_and_cache(mm->host, entry);
@@ -1022,6 +1041,8 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 	if (!pte_present(v)) {
 		if (is_migration_pte(v))
 			return migration_entry_wait(mm, ptl, v);
+		if (is_device_private_pte(v) || is_device_exclusive_pte(v))
+			return do_device_entry_fault(vma, addr, ptl, v, flags);
 		spin_unlock(ptl);
 		if (is_swap_pte(v))
 			return do_swap_page(vma, addr, v, flags);
@@ -1120,6 +1141,30 @@ static void copy_migration_pte(pte_t *dst, pte_t *src, pte_t v, bool is_cow)
 }
 
 /*
+ * Fork of a device-private entry: the child maps the device page too (a
+ * reference and a map count), which is no longer exclusive; in a COW
+ * mapping both entries become read-only, so a write on either side
+ * migrates the page back and breaks COW there (Linux's copy_nonpresent_pte).
+ */
+static void copy_device_private_pte(struct mm_struct *mm, pte_t *dst,
+				    pte_t *src, pte_t v, bool is_cow)
+{
+	swp_entry_t entry = pte_to_swp_entry(v);
+	struct page *page = pfn_to_page(mm->host, swp_offset(entry));
+
+	get_page(page);
+	page_dup_rmap(page);
+	inc_mm_counter(mm, MM_ANONPAGES);
+	ClearPageFlag(page, PG_anon_exclusive);
+	if (is_cow && is_writable_device_private_entry(entry)) {
+		v = swp_entry_to_pte(
+			make_device_private_entry(swp_offset(entry), false));
+		set_pte(src, v);
+	}
+	set_pte(dst, v);
+}
+
+/*
  * Fork of a swap entry: one more reference on the slot.  The page is no
  * longer exclusive to either side, so the parent's entry loses the mark
  * too (under the PROTECTION_PAGE invalidation the caller opened; the entry
@@ -1134,6 +1179,10 @@ static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, pte_t *dst,
 
 	if (is_migration_entry(entry)) {
 		copy_migration_pte(dst, src, v, is_cow);
+		return;
+	}
+	if (is_device_private_entry(entry)) {
+		copy_device_private_pte(mm, dst, src, v, is_cow);
 		return;
 	}
 	if (WARN_ON_ONCE(!is_swap_entry(entry)) ||
@@ -1173,6 +1222,14 @@ static unsigned long copy_pte_table(struct vm_area_struct *dst_vma,
 
 		if (pte_none(ptep_get(src)))
 			continue;
+		/*
+		 * A device-exclusive entry becomes its PTE again and is
+		 * copied as one (Linux 6.12); the device hears of it through
+		 * the PROTECTION_PAGE invalidation open over the VMA, and the
+		 * mmap_lock held for writing keeps it from programming.
+		 */
+		if (is_device_exclusive_pte(ptep_get(src)))
+			restore_exclusive_pte(src_vma, addr, src);
 		if (is_swap_pte(ptep_get(src))) {
 			copy_nonpresent_pte(dst_vma, dst, src, is_cow);
 			continue;

@@ -53,7 +53,7 @@ static enum movable_kind page_movable_kind(struct page *page)
 	unsigned long mapping;
 
 	if (flags & ((1UL << PG_reserved) | (1UL << PG_pgtable) |
-		     (1UL << PG_buddy)))
+		     (1UL << PG_buddy) | (1UL << PG_device)))
 		return MOVABLE_NONE;
 	mapping = (unsigned long)page_mapping_raw(page);
 	switch (mapping & PAGE_MAPPING_FLAGS) {
@@ -97,22 +97,28 @@ struct migrate_walk {
 	bool failed;
 };
 
-static void install_migration_entry(struct mm_struct *mm, unsigned long addr,
-				    pte_t *pte, struct page *page)
+void install_migration_entry(struct mm_struct *mm, unsigned long addr,
+			     pte_t *pte, struct page *page)
 {
 	unsigned long pfn = page_to_pfn(page);
-	pte_t old = ptep_clear_flush(mm, addr, pte);
+	pte_t old = ptep_get(pte);
+	bool write;
 	swp_entry_t entry;
 
-	if (pte_write(old))
+	/* A device-private entry is not in any TLB: nothing to flush. */
+	if (is_device_private_pte(old))
+		write = is_writable_device_private_entry(pte_to_swp_entry(old));
+	else
+		write = pte_write(old = ptep_clear_flush(mm, addr, pte));
+	if (write)
 		entry = make_migration_entry(pfn, true);
 	else if (PageAnon(page) && PageFlag(page, PG_anon_exclusive))
 		entry = make_readable_exclusive_migration_entry(pfn);
 	else
 		entry = make_migration_entry(pfn, false);
-	if (pte_dirty(old))
+	if (pte_present(old) && pte_dirty(old))
 		SetPageFlag(page, PG_dirty);
-	if (pte_young(old))
+	if (pte_present(old) && pte_young(old))
 		SetPageFlag(page, PG_referenced);
 	set_pte_at(mm, addr, pte, swp_entry_to_pte(entry));
 	page_remove_rmap(page);
@@ -143,8 +149,10 @@ static bool try_to_migrate_one(struct page *page, struct vm_area_struct *vma,
 	if (pte) {
 		pte_t v = ptep_get(pte);
 
-		if (pte_maps_page(v) && !pte_special(v) &&
-		    pte_pfn(v) == page_to_pfn(page)) {
+		if ((pte_maps_page(v) && !pte_special(v) &&
+		     pte_pfn(v) == page_to_pfn(page)) ||
+		    (is_device_private_pte(v) &&
+		     swp_offset(pte_to_swp_entry(v)) == page_to_pfn(page))) {
 			if (page_maybe_dma_pinned(page))
 				mw->failed = true;
 			else
@@ -156,7 +164,7 @@ static bool try_to_migrate_one(struct page *page, struct vm_area_struct *vma,
 	return !mw->failed;
 }
 
-static bool try_to_migrate(struct page *page)
+bool try_to_migrate(struct page *page)
 {
 	struct migrate_walk mw = { false };
 	struct rmap_walk_control rwc = { try_to_migrate_one, &mw, false };
@@ -196,10 +204,16 @@ static void remove_migration_pte(struct page *page, struct page *old,
 	}
 	vm_flags = READ_ONCE(vma->vm_flags);
 	writable = is_writable_migration_entry(entry) && (vm_flags & VM_WRITE);
-	v = pfn_pte(page_to_pfn(page),
-		    vm_page_prot(vm_flags, writable) | _PAGE_ACCESSED);
-	if (writable && PageFlag(page, PG_dirty))
-		v = pte_mkdirty(v);
+	if (PageFlag(page, PG_device)) {
+		/* Into device memory: the CPU's entry names the device page. */
+		v = swp_entry_to_pte(
+			make_device_private_entry(page_to_pfn(page), writable));
+	} else {
+		v = pfn_pte(page_to_pfn(page),
+			    vm_page_prot(vm_flags, writable) | _PAGE_ACCESSED);
+		if (writable && PageFlag(page, PG_dirty))
+			v = pte_mkdirty(v);
+	}
 	get_page(page);
 	page_dup_rmap(page);
 	if (PageAnon(page) && !PageKsm(page) &&
@@ -226,7 +240,7 @@ static bool remove_migration_one(struct page *page, struct vm_area_struct *vma,
  * Walk @page's reverse map (its mapping is @old's) and replace every
  * migration entry for @old by a PTE mapping @page.
  */
-static void remove_migration_ptes(struct page *old, struct page *page)
+void remove_migration_ptes(struct page *old, struct page *page)
 {
 	struct remove_walk rw = { old };
 	struct rmap_walk_control rwc = { remove_migration_one, &rw, true };

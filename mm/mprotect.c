@@ -11,6 +11,7 @@
 #include <mmulab/huge_mm.h>
 
 #include "pgtable.h"
+#include "swapops.h"
 
 /* The leaf entry @v as it should be under @vm_flags. */
 static pte_t change_pte_prot(struct vm_area_struct *vma, pte_t v)
@@ -33,6 +34,29 @@ static pte_t change_pte_prot(struct vm_area_struct *vma, pte_t v)
 	return __pte(keep | vm_page_prot(vma->vm_flags, writable));
 }
 
+/*
+ * A writable device-private or device-exclusive entry in a VMA that lost
+ * VM_WRITE becomes read-only (Linux's change_pte_range()); nothing to
+ * flush, no TLB holds it.  Entries are never made writable here: the
+ * write fault that migrates the page back decides, as for a PTE.
+ */
+static void change_device_entry(struct vm_area_struct *vma, unsigned long addr,
+				pte_t *pte, pte_t v)
+{
+	swp_entry_t entry;
+
+	if (!is_swap_pte(v) || (vma->vm_flags & VM_WRITE))
+		return;
+	entry = pte_to_swp_entry(v);
+	if (is_writable_device_private_entry(entry))
+		entry = make_device_private_entry(swp_offset(entry), false);
+	else if (is_writable_device_exclusive_entry(entry))
+		entry = make_device_exclusive_entry(swp_offset(entry), false);
+	else
+		return;
+	set_pte_at(vma->vm_mm, addr, pte, swp_entry_to_pte(entry));
+}
+
 static void change_pte_table(struct mmu_gather *tlb,
 			     struct vm_area_struct *vma, struct page *table,
 			     unsigned long addr, unsigned long end)
@@ -44,8 +68,10 @@ static void change_pte_table(struct mmu_gather *tlb,
 		pte_t v = ptep_get(pte);
 		pte_t n;
 
-		if (!pte_maps_page(v))
+		if (!pte_maps_page(v)) {
+			change_device_entry(vma, addr, pte, v);
 			continue;
+		}
 		n = change_pte_prot(vma, v);
 		if (pte_val(n) == pte_val(v))
 			continue;

@@ -798,7 +798,9 @@ void put_page(struct page *page)
 	if (PageFlag(page, PG_reserved))
 		return;
 	ref = atomic_dec_return(&page->_refcount);
-	if (ref == 0)
+	if (ref == 0 && PageFlag(page, PG_device))
+		free_zone_device_page(page); /* back to its driver */
+	else if (ref == 0)
 		free_page_frame(page);
 	else
 		WARN_ON_ONCE(ref < 0);

@@ -26,6 +26,10 @@ enum swp_type {
 	SWP_MIGRATION_READ = 2,  /* the page was mapped read-only */
 	SWP_MIGRATION_WRITE = 3, /* the page was mapped writable */
 	SWP_MIGRATION_READ_EXCLUSIVE = 4, /* read-only, anon-exclusive */
+	SWP_DEVICE_READ = 5,	/* device-private page, mapped read-only */
+	SWP_DEVICE_WRITE = 6,	/* device-private page, mapped writable */
+	SWP_DEVICE_EXCLUSIVE_READ = 7,	/* page held exclusively by a device */
+	SWP_DEVICE_EXCLUSIVE_WRITE = 8,
 };
 
 #define SWP_TYPE_SHIFT 1
@@ -129,6 +133,93 @@ static inline swp_entry_t make_readable_exclusive_migration_entry(
 static inline bool is_migration_pte(pte_t pte)
 {
 	return is_swap_pte(pte) && is_migration_entry(pte_to_swp_entry(pte));
+}
+
+/*
+ * Device-private entries: the page lives in a device's own memory
+ * (mm/memremap.c), which the CPU cannot map; a CPU fault on the entry asks
+ * the device to migrate it back (dev_pagemap_ops.migrate_to_ram).  The
+ * entry holds a reference and a map count on the device page, as a PTE
+ * would.  Offset: the device page's frame.
+ */
+static inline swp_entry_t make_device_private_entry(unsigned long pfn,
+						    bool write)
+{
+	return swp_entry(write ? SWP_DEVICE_WRITE : SWP_DEVICE_READ, pfn);
+}
+
+static inline bool is_device_private_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_DEVICE_READ || swp_type(e) == SWP_DEVICE_WRITE;
+}
+
+static inline bool is_writable_device_private_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_DEVICE_WRITE;
+}
+
+/*
+ * Device-exclusive entries (make_device_exclusive_range()): an ordinary
+ * page that a device holds for atomic access.  The entry keeps the
+ * reference of the PTE it replaced but not its map count, as Linux 6.12;
+ * a CPU access restores the PTE (remove_device_exclusive_entry()).
+ */
+static inline swp_entry_t make_device_exclusive_entry(unsigned long pfn,
+						      bool write)
+{
+	return swp_entry(write ? SWP_DEVICE_EXCLUSIVE_WRITE
+			       : SWP_DEVICE_EXCLUSIVE_READ,
+			 pfn);
+}
+
+static inline bool is_device_exclusive_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_DEVICE_EXCLUSIVE_READ ||
+	       swp_type(e) == SWP_DEVICE_EXCLUSIVE_WRITE;
+}
+
+static inline bool is_writable_device_exclusive_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_DEVICE_EXCLUSIVE_WRITE;
+}
+
+/** is_device_private_pte() - is @pte a device-private entry? */
+static inline bool is_device_private_pte(pte_t pte)
+{
+	return is_swap_pte(pte) && is_device_private_entry(pte_to_swp_entry(pte));
+}
+
+/** is_device_exclusive_pte() - is @pte a device-exclusive entry? */
+static inline bool is_device_exclusive_pte(pte_t pte)
+{
+	return is_swap_pte(pte) &&
+	       is_device_exclusive_entry(pte_to_swp_entry(pte));
+}
+
+/*
+ * pte_entry_pfn() - the frame a leaf entry stands for: a present (or
+ * PROT_NONE) PTE's, or a device entry's; false for anything else.  *@write
+ * says whether it grants write access.  For checkers comparing a
+ * secondary MMU's entries with the CPU's.
+ */
+static inline bool pte_entry_pfn(pte_t pte, unsigned long *pfn, bool *write)
+{
+	swp_entry_t e;
+
+	if (pte_present(pte)) {
+		*pfn = pte_pfn(pte);
+		*write = pte_write(pte);
+		return true;
+	}
+	if (!is_swap_pte(pte))
+		return false;
+	e = pte_to_swp_entry(pte);
+	if (!is_device_private_entry(e) && !is_device_exclusive_entry(e))
+		return false;
+	*pfn = swp_offset(e);
+	*write = is_writable_device_private_entry(e) ||
+		 is_writable_device_exclusive_entry(e);
+	return true;
 }
 
 #endif /* MMULAB_MM_SWAPOPS_H */

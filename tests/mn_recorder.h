@@ -50,6 +50,7 @@ enum rec_cb {
  * @event: the range's event, -1 for callbacks without a range.
  * @flags: the range's flags.
  * @seq: interval invalidate: cur_seq; change_pte: the PTE value.
+ * @owner: the range's owner (MIGRATE and EXCLUSIVE events), or NULL.
  */
 struct rec_entry {
 	int id;
@@ -58,6 +59,7 @@ struct rec_entry {
 	int event;
 	unsigned int flags;
 	unsigned long seq;
+	void *owner;
 };
 
 /** struct rec_log - an append-only log of callbacks. */
@@ -162,6 +164,7 @@ static inline void rec_note(struct rec_sub *sub, enum rec_cb cb,
 		.id = sub->id, .cb = cb, .start = start, .end = end,
 		.event = range ? (int)range->event : -1,
 		.flags = range ? range->flags : 0, .seq = seq,
+		.owner = range ? range->owner : NULL,
 	};
 
 	rec_log_add(sub->log, ent);
@@ -371,7 +374,7 @@ static inline bool rec_invalidate(struct mmu_interval_notifier *in,
 	struct rec_entry ent = {
 		.id = isub->id, .cb = REC_INVALIDATE, .start = range->start,
 		.end = range->end, .event = (int)range->event,
-		.flags = range->flags, .seq = cur_seq,
+		.flags = range->flags, .seq = cur_seq, .owner = range->owner,
 	};
 
 	atomic_inc(&isub->nr_invalidate);

@@ -88,6 +88,7 @@ expect_found thp-split-race thp-split-no-notify 10
 expect_found hmm-race hmm-no-retry-check 100
 expect_found mirror-race hmm-no-retry-check 1000
 expect_found punch-race punch-free-before-start 10
+expect_found migrate-race migrate-no-owner-check 10
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
 # guest store goes through while the page is read-only.
@@ -98,7 +99,7 @@ grep -q '^violation: INV-3 writable-secondary' <<<"$out" &&
 
 for s in fault-race mirror-race register-race change-pte-race pressure-race \
 	 exit-vm-alive ksm-identical wrprotect-race gru-race mirror-overlap \
-	 xpmem-race hmm-race punch-race; do
+	 xpmem-race hmm-race punch-race migrate-race; do
 	expect_clean "$s" 200
 done
 expect_clean thp-split-race 50

@@ -4,7 +4,7 @@
 # Running scripts: show, standard input, seeded replay of a workload, a
 # failed expectation (exit 1), a failed setup statement (the run stops,
 # the teardown still frees everything), the progress bar, duration= under
-# --seed (exit 2).
+# --seed (exit 2), the device-memory statements.
 set -u
 
 mmulab=${MMULAB:?}
@@ -84,6 +84,38 @@ fi
 [ $? = 2 ] || fail "duration= under --seed: exit status"
 grep -q 'soak.mmu:[0-9]*:[0-9]*: error: workload: duration= needs the wall clock' \
 	"$tmp/err" || fail "duration= under --seed: message"
+
+# Device memory: to the device and back (on request, and by a CPU fault),
+# exclusive access revoked by a CPU access; the events counted.  Without
+# `partial`, a range that cannot move (shared memory) is a failed check.
+cat >"$tmp/dev.mmu" <<'MMU'
+process p
+mmap ram p len=16K
+mirror dev p ram
+write p ram 0x11 count=4 inc=1
+mmigrate dev ram
+mread dev ram expect=0x11 count=4 inc=1
+mwrite dev ram+0x2000 0x99
+read p ram+0x1000 expect=0x12
+mevict dev ram
+read p ram+0x2000 expect=0x99
+mexclusive dev ram len=8K
+read p ram expect=0x11
+expect host.MIGRATE == 3
+expect host.EXCLUSIVE == 3
+MMU
+passes "$tmp/dev.mmu"
+cat >"$tmp/devsh.mmu" <<'MMU'
+process p
+mmap sh p len=8K shared
+mirror dev p sh
+write p sh 1 count=2
+mmigrate dev sh partial
+mmigrate dev sh
+MMU
+"$mmulab" run "$tmp/devsh.mmu" >"$tmp/out" 2>&1
+[ $? = 1 ] && grep -q "line 6: mmigrate: ENOENT" "$tmp/out" ||
+	{ fail "mmigrate of shared memory: not a failed check"; cat "$tmp/out"; }
 
 if [ "$failures" != 0 ]; then
 	echo "$failures failures"

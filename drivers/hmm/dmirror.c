@@ -11,6 +11,8 @@
 #include <mmulab/hmm.h>
 #include <mmulab/mmu_notifier.h>
 #include "../../mm/internal.h" /* mutant_is() */
+#include "../../mm/swapops.h"
+#include "dmirror_internal.h"
 
 /* @valid and @pfn are stored with checker_poke(): the checker's contract
  * query reads them without the driver lock. */
@@ -18,6 +20,7 @@ struct dmirror_entry {
 	unsigned long pfn;
 	bool valid;
 	bool writable;
+	bool atomic; /* mapped through a device-exclusive entry */
 };
 
 enum {
@@ -41,6 +44,7 @@ struct dmirror {
 	struct dmirror_entry *table;
 	struct checker_secondary checker;
 	bool dead; /* being destroyed: no more installs */
+	struct dmirror_device *mdevice; /* its device memory, or NULL */
 	atomic_long_t stat[ST_NR];
 	atomic_long_t by_event[MMU_NOTIFY_NR_EVENTS];
 };
@@ -55,6 +59,7 @@ static void zap_entry(struct dmirror *d, struct dmirror_entry *e)
 	if (!e->valid)
 		return;
 	checker_poke(e->valid, false);
+	e->atomic = false;
 	checker_secondary_map(d->host, e->pfn, entry_addr(d, e), -1);
 	atomic_long_inc(&d->stat[ST_ZAPPED]);
 }
@@ -75,6 +80,9 @@ static bool dmirror_invalidate(struct mmu_interval_notifier *mni,
 
 	if (range->end < e)
 		e = range->end;
+	/* Its own migration: the driver updates its table itself. */
+	if (dmirror_skip_migration(d->mdevice, range))
+		return true;
 	if (mmu_notifier_range_blockable(range))
 		mutex_lock(&d->update);
 	else if (!mutex_trylock(&d->update))
@@ -104,15 +112,19 @@ static const struct mmu_interval_notifier_ops dmirror_ops = {
 static int dmirror_incoherent(struct dmirror *d, unsigned long i,
 			      struct dmirror_entry *e, pte_t *pte)
 {
+	unsigned long pfn;
+	bool write;
+
 	mutex_lock(&d->update);
 	*e = d->table[i];
 	mutex_unlock(&d->update);
 	if (!e->valid)
 		return 0;
 	follow_pte(d->mm, d->start + (i << PAGE_SHIFT), pte);
-	if (!pte_present(*pte) || pte_pfn(*pte) != e->pfn)
+	/* A device-private or device-exclusive entry maps it too. */
+	if (!pte_entry_pfn(*pte, &pfn, &write) || pfn != e->pfn)
 		return INV_STALE_SECONDARY;
-	if (e->writable && !pte_write(*pte))
+	if (e->writable && !write)
 		return INV_WRITABLE_SECONDARY;
 	return 0;
 }
@@ -129,6 +141,8 @@ static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
 	for (unsigned long i = 0; i < d->npages; i++) {
 		unsigned long addr = d->start + (i << PAGE_SHIFT);
 		struct dmirror_entry e;
+		unsigned long pfn;
+		bool write;
 		pte_t pte;
 		int inv = dmirror_incoherent(d, i, &e, &pte);
 
@@ -137,7 +151,8 @@ static void dmirror_sweep(struct checker_secondary *cs, struct host *host)
 				     "device entry for %#lx maps frame %lu, the "
 				     "CPU maps %s",
 				     addr, e.pfn,
-				     pte_present(pte) ? "another" : "nothing");
+				     pte_entry_pfn(pte, &pfn, &write) ? "another"
+								      : "nothing");
 		else if (inv)
 			checker_fail(host, inv, e.pfn, addr, ~0ULL, "dmirror",
 				     "device entry for %#lx is writable, the "
@@ -260,6 +275,8 @@ void dmirror_destroy(struct dmirror *d)
 	mutex_unlock(&d->update);
 	mmu_interval_notifier_remove(&d->notifier);
 	checker_unregister_secondary(d->host, &d->checker);
+	if (d->mdevice)
+		dmirror_device_forget(d->mdevice, d);
 	free(d->table);
 	free(d);
 }
@@ -335,6 +352,12 @@ static int dmirror_range_fault(struct dmirror *d, struct hmm_range *range)
 		atomic_long_inc(&d->stat[ST_FAULTS]);
 		if (ret == -EBUSY) {
 			atomic_long_inc(&d->stat[ST_RETRIES]);
+			/*
+			 * A fault that made no progress (a device page locked
+			 * by its migration or exclusive access) waits for
+			 * the holder: let it run.
+			 */
+			cpu_relax();
 			continue;
 		}
 		if (ret)
@@ -380,6 +403,8 @@ static int dmirror_fault(struct dmirror *d, unsigned long start,
 		.hmm_pfns = pfns,
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (write ? HMM_PFN_REQ_WRITE : 0),
+		/* Its own device pages are mapped in place, not migrated. */
+		.dev_private_owner = d->mdevice,
 	};
 	int ret = 0;
 
@@ -582,6 +607,7 @@ int dmirror_cmd_snapshot(struct dmirror *d, struct dmirror_cmd *cmd)
 	    !dmirror_range_ok(d, cmd->addr, cmd->npages))
 		return -EINVAL;
 	range.notifier = &d->notifier;
+	range.dev_private_owner = d->mdevice;
 	perm = cmd->ptr;
 	end = cmd->addr + (cmd->npages << PAGE_SHIFT);
 	cmd->cpages = 0;
@@ -634,4 +660,106 @@ void dmirror_observe_stat(struct dmirror *d, struct dmirror_stat *out)
 void dmirror_get_stat(struct dmirror *d, struct dmirror_stat *out)
 {
 	copy_stat(d, out, atomic_long_read);
+}
+
+/* ---------------------------------------------------------------------
+ * Hooks for device memory (dmirror_devmem.c)
+ */
+
+void dmirror_set_device(struct dmirror *d, struct dmirror_device *mdev)
+{
+	d->mdevice = mdev;
+	d->checker.owner = mdev;
+}
+
+struct mm_struct *dmirror_mm(struct dmirror *d)
+{
+	return d->mm;
+}
+
+struct host *dmirror_host(struct dmirror *d)
+{
+	return d->host;
+}
+
+struct dmirror_device *dmirror_device_of(struct dmirror *d)
+{
+	return d->mdevice;
+}
+
+bool dmirror_covers(struct dmirror *d, unsigned long addr, unsigned long npages)
+{
+	return d && !(addr & ~PAGE_MASK) && npages && addr >= d->start &&
+	       npages <= d->npages &&
+	       ((addr - d->start) >> PAGE_SHIFT) <= d->npages - npages;
+}
+
+/*
+ * Drop the device entry mapping frame @pfn: the one of @addr if that is
+ * it, else wherever it is (an eviction knows no address).
+ */
+void dmirror_devmem_unmap(struct dmirror *d, unsigned long addr,
+			  unsigned long pfn)
+{
+	mutex_lock(&d->update);
+	if (dmirror_covers(d, addr, 1) &&
+	    d->table[(addr - d->start) >> PAGE_SHIFT].pfn == pfn) {
+		zap_entry(d, &d->table[(addr - d->start) >> PAGE_SHIFT]);
+	} else {
+		for (unsigned long i = 0; i < d->npages; i++)
+			if (d->table[i].valid && d->table[i].pfn == pfn)
+				zap_entry(d, &d->table[i]);
+	}
+	mutex_unlock(&d->update);
+}
+
+/* The sequence a migration or exclusive access samples before it starts. */
+unsigned long dmirror_devmem_begin(struct dmirror *d)
+{
+	return mmu_interval_read_begin(&d->notifier);
+}
+
+/*
+ * Install a device entry for @addr mapping frame @pfn, outside the fault
+ * path: a migration's destination (before its finalize) or a page the
+ * device holds exclusively (with the page locked, so the CPU's revocation
+ * comes after).  As a fault, only if no invalidation but the device's own
+ * (which it skips) ran since @seq was sampled: another (a zap of the
+ * migration entry, say) may have taken the page away.  Returns false then
+ * and once the mirror is being destroyed.
+ */
+bool dmirror_devmem_map(struct dmirror *d, unsigned long addr,
+			unsigned long pfn, bool writable, bool atomic,
+			unsigned long seq)
+{
+	struct dmirror_entry *e = &d->table[(addr - d->start) >> PAGE_SHIFT];
+
+	mutex_lock(&d->update);
+	if (d->dead || mmu_interval_read_retry(&d->notifier, seq)) {
+		mutex_unlock(&d->update);
+		return false;
+	}
+	zap_entry(d, e);
+	checker_poke(e->pfn, pfn);
+	e->writable = writable;
+	e->atomic = atomic;
+	checker_poke(e->valid, true);
+	checker_secondary_map(d->host, pfn, addr, 1);
+	mutex_unlock(&d->update);
+	return true;
+}
+
+/* What the device's entry for @addr maps: false when it has none. */
+bool dmirror_devmem_lookup(struct dmirror *d, unsigned long addr,
+			   unsigned long *pfn, bool *atomic)
+{
+	struct dmirror_entry *e = &d->table[(addr - d->start) >> PAGE_SHIFT];
+	bool valid;
+
+	mutex_lock(&d->update);
+	valid = e->valid;
+	*pfn = e->pfn;
+	*atomic = e->atomic;
+	mutex_unlock(&d->update);
+	return valid;
 }

@@ -243,6 +243,11 @@ struct checker_mapping {
  *	<mmulab/sync.h> operations (no scheduling point may be added by the
  *	check): read the entries with checker_peek(), and have their writers
  *	store them with checker_poke() or stronger.  NULL: not asked.
+ * @owner: optional; the device's identity as a migration initiator
+ *	(dev_pagemap.owner).  An MMU_NOTIFY_MIGRATE or MMU_NOTIFY_EXCLUSIVE
+ *	invalidation whose owner is this one is the secondary's own, which it
+ *	may skip and handle itself, as drivers do: the contract query is not
+ *	asked then.
  * @host: set by checker_register_secondary().
  * @tlb_req: flush requests so far (checker_tlb_flush_begin()).
  * @tlb_done: the newest request whose flush has returned.
@@ -256,6 +261,7 @@ struct checker_secondary {
 	bool (*mapped)(struct checker_secondary *cs, struct mm_struct *mm,
 		       unsigned long start, unsigned long end,
 		       struct checker_mapping *out);
+	void *owner;
 	struct host *host;
 	unsigned long tlb_req;
 	unsigned long tlb_done;
@@ -506,6 +512,8 @@ unsigned long checker_park_sweep(struct checker_park *p, struct host *host);
  * @MUTANT_HMM_NO_RETRY_CHECK: the device mirror installs what
  *	hmm_range_fault() returned without mmu_interval_read_retry() under
  *	its lock.
+ * @MUTANT_MIGRATE_NO_OWNER_CHECK: the device mirror skips every
+ *	MMU_NOTIFY_MIGRATE invalidation, not only its own migrations'.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -532,6 +540,7 @@ enum mutant {
 	MUTANT_PUNCH_FREE_BEFORE_START,
 	MUTANT_THP_SPLIT_NO_NOTIFY,
 	MUTANT_HMM_NO_RETRY_CHECK,
+	MUTANT_MIGRATE_NO_OWNER_CHECK,
 	NR_MUTANTS,
 };
 

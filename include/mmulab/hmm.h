@@ -85,6 +85,9 @@ static inline unsigned int hmm_pfn_to_map_order(unsigned long hmm_pfn)
  * @default_flags: request flags applied to every page.
  * @pfn_flags_mask: which request bits of each @hmm_pfns entry count
  *	(0: only @default_flags do).
+ * @dev_private_owner: the caller's device-memory owner (its dev_pagemap's
+ *	@owner), or NULL: a device-private page of this owner is reported
+ *	in place; any other is faulted back to system memory when asked.
  */
 struct hmm_range {
 	struct mmu_interval_notifier *notifier;
@@ -94,6 +97,7 @@ struct hmm_range {
 	unsigned long *hmm_pfns;
 	unsigned long default_flags;
 	unsigned long pfn_flags_mask;
+	void *dev_private_owner;
 };
 
 /**
@@ -299,5 +303,89 @@ void dmirror_get_stat(struct dmirror *dmirror, struct dmirror_stat *out);
  * @out: filled in.
  */
 void dmirror_observe_stat(struct dmirror *dmirror, struct dmirror_stat *out);
+
+/* ---------------------------------------------------------------------
+ * Device memory (drivers/hmm/dmirror_devmem.c): the mirror's device with
+ * frames of its own, as lib/test_hmm.c's device-private memory.
+ */
+
+struct dmirror_device;
+
+/**
+ * dmirror_device_create() - a device with @nr_pages frames of
+ * device-private memory (memremap_pages()).
+ * Return: the device, or ERR_PTR(-EINVAL/-ENOMEM).
+ */
+struct dmirror_device *dmirror_device_create(struct host *host,
+					     unsigned long nr_pages);
+
+/**
+ * dmirror_device_destroy() - evict every page still in device memory
+ * (dmirror_device_evict()), give the frames back and free the device.
+ * Return: 0, or -EBUSY (nothing freed) when a page could not be evicted.
+ */
+int dmirror_device_destroy(struct dmirror_device *mdev);
+
+/**
+ * dmirror_device_evict() - migrate every page in @mdev's memory back to
+ * system frames, whoever maps it (HMM_DMIRROR_RELEASE:
+ * migrate_device_range()).
+ * Return: pages evicted, or -ENOMEM.
+ */
+long dmirror_device_evict(struct dmirror_device *mdev);
+
+/** dmirror_device_free_pages() - @mdev's frames not in use. */
+unsigned long dmirror_device_free_pages(struct dmirror_device *mdev);
+
+/**
+ * dmirror_set_device() - let @dmirror migrate into @mdev's memory (one
+ * device per mirror, set before any migration; the device outlives the
+ * mirror).  Its notifier then skips MMU_NOTIFY_MIGRATE invalidations
+ * whose owner is @mdev.
+ */
+void dmirror_set_device(struct dmirror *dmirror, struct dmirror_device *mdev);
+
+/**
+ * dmirror_migrate_to_device() - migrate [@addr, @addr + @npages pages) of
+ * the mirrored range into device memory and map it in the device's table
+ * (HMM_DMIRROR_MIGRATE_TO_DEV).  Holes and zero pages of anonymous memory
+ * get a fresh zeroed device page; shared memory cannot move.
+ * @cpages: device pages the device maps in the range afterwards.
+ * Return: 0; -ENOENT when some page of the range did not end up in device
+ * memory (a shared mapping, device memory full, a busy page, a page in
+ * another device's memory); -EINVAL for a bad argument, a hole in the
+ * VMAs or a VMA without read permission (as test_hmm); -EFAULT for an
+ * exited mm.
+ */
+int dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long addr,
+			      unsigned long npages, unsigned long *cpages);
+
+/**
+ * dmirror_migrate_to_system() - migrate the range's pages in @dmirror's
+ * device memory back to system frames (HMM_DMIRROR_MIGRATE_TO_SYS).
+ * @cpages: pages migrated.
+ * Return: 0, -EINVAL, -EFAULT, -ENOMEM.
+ */
+int dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long addr,
+			      unsigned long npages, unsigned long *cpages);
+
+/**
+ * dmirror_exclusive() - take exclusive (atomic) device access to the
+ * range (make_device_exclusive_range(); HMM_DMIRROR_EXCLUSIVE) and map
+ * it in the device's table.
+ * @cpages: pages the device holds exclusively.
+ * Return: 0, -EBUSY when some page could not be made exclusive, -EINVAL,
+ * -EFAULT, -ENOMEM.
+ */
+int dmirror_exclusive(struct dmirror *dmirror, unsigned long addr,
+		      unsigned long npages, unsigned long *cpages);
+
+/**
+ * dmirror_check_exclusive() - HMM_DMIRROR_CHECK_EXCLUSIVE.
+ * Return: 0 when the device holds no page of the range exclusively any
+ * more, -EPERM when it still does, -EINVAL.
+ */
+int dmirror_check_exclusive(struct dmirror *dmirror, unsigned long addr,
+			    unsigned long npages);
 
 #endif /* MMULAB_HMM_H */

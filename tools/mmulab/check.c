@@ -87,6 +87,9 @@ static const struct check_scenario races[] = {
 		      "with hmm_range_fault() while the host changes the "
 		      "pages",
 	  race_hmm_race },
+	{ "migrate-race", "two device mirrors: one migrates the pages into "
+			  "its memory and back while the other maps them",
+	  race_migrate_race },
 };
 
 /*
@@ -120,6 +123,7 @@ static const struct {
 	{ MUTANT_XPMEM_ACK_BEFORE_DROP, "xpmem-race" },
 	{ MUTANT_THP_SPLIT_NO_NOTIFY, "thp-split-race" },
 	{ MUTANT_HMM_NO_RETRY_CHECK, "hmm-race" },
+	{ MUTANT_MIGRATE_NO_OWNER_CHECK, "migrate-race" },
 };
 
 const char *check_race_text(const char *name)

@@ -75,13 +75,14 @@ extern const char scn_memfd_guest[];
 extern const char scn_thp_guest[];
 extern const char scn_swap_guest[];
 extern const char scn_ksm_change_pte[];
+extern const char scn_device_memory[];
 
 /* The race scenarios of mmulab check (races/NAME.mmu). */
 extern const char race_fault_race[], race_mirror_race[], race_register_race[],
 	race_change_pte_race[], race_pressure_race[], race_mirror_overlap[],
 	race_exit_vm_alive[], race_ksm_identical[], race_wrprotect_race[],
 	race_gru_race[], race_xpmem_race[], race_thp_split_race[], race_hmm_race[],
-	race_punch_race[];
+	race_punch_race[], race_migrate_race[];
 
 /**
  * check_race_text() - the text of mmulab check's built-in race @name,

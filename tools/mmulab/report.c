@@ -121,6 +121,7 @@ void report_host_config(struct report *r, struct host *host)
 	};
 
 	r->frames_total += cfg->nr_frames;
+	r->hosts++;
 	r->content = first || !strcmp(r->content, c) ? c : "mixed";
 	r->change_pte = first || !strcmp(r->change_pte, m) ? m : "mixed";
 }

@@ -234,7 +234,10 @@ struct report_settings {
  * @seeded: the run was deterministic; @seed and @det are valid.
  * @seed: its seed.
  * @det: what the deterministic scheduler reported.
- * @frames_total: frames of the host, the zero page included.
+ * @frames_total: frames of the host, the zero page included (summed
+ *	over the run's hosts).
+ * @hosts: how many hosts the run made (each keeps one frame, its zero
+ *	page).
  * @frames_used_peak: most frames in use at any step boundary.
  * @frames_free_end: frames free once every address space was gone.
  * @settings: the host's other settings.
@@ -280,6 +283,7 @@ struct report {
 	u64 seed;
 	struct det_result det;
 	unsigned long frames_total;
+	unsigned int hosts;
 	unsigned long frames_used_peak;
 	unsigned long frames_free_end;
 	struct report_settings settings;

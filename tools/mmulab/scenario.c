@@ -59,6 +59,13 @@ const struct scenario scenarios[] = {
 		.text = scn_memfd_guest,
 	},
 	{
+		.name = "device-memory",
+		.summary = "a device mirror migrates memory into device memory "
+			   "and back (CPU faults, on request), through fork, "
+			   "exclusive access, mprotect and munmap",
+		.text = scn_device_memory,
+	},
+	{
 		.name = "ksm-change-pte",
 		.summary = "KSM merges a guest's RAM under each change_pte era "
 			   "(none, bookended, direct): change_pte calls, SPTE "

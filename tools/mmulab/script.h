@@ -80,6 +80,9 @@ enum stmt_kind {
 	ST_MEMFD,	/* a memfd (top) */
 	ST_FTRUNCATE,
 	ST_PUNCH_HOLE,
+	ST_MMIGRATE,	/* device memory: migrate_vma to the mirror's device */
+	ST_MEVICT,	/* ... back to system memory */
+	ST_MEXCLUSIVE,	/* ... device-exclusive access */
 	NR_STMT_KINDS,
 };
 
@@ -257,6 +260,7 @@ enum { GUP_PROC, GUP_ADDR, GUP_VALUE, GUP_COUNT, GUP_EXPECT, GUP_INC };
 enum { MEMFD_NAME, MEMFD_SIZE };
 enum { FTRUNC_FILE, FTRUNC_SIZE };
 enum { PUNCH_FILE, PUNCH_OFFSET, PUNCH_LEN };
+enum { MDEV_WHO, MDEV_ADDR, MDEV_LEN, MDEV_PARTIAL }; /* mmigrate, ... */
 			/* cow, mread, mwrite: ACC_* */
 
 /**
@@ -268,6 +272,7 @@ enum { PUNCH_FILE, PUNCH_OFFSET, PUNCH_LEN };
  * @flags: its mmap flags, MAP_FIXED and MAP_POPULATE excepted.
  * @g: a VM.
  * @dmirror: a device mirror.
+ * @mdev: its device memory, made by its first mmigrate or mexclusive.
  * @gts: a GRU context.
  * @seg: an XPMEM segment.
  * @value: a record's value.
@@ -284,6 +289,7 @@ struct rt_obj {
 	unsigned long flags;
 	struct guest *g;
 	struct dmirror *dmirror;
+	struct dmirror_device *mdev;
 	struct gru_thread_state *gts;
 	struct xpmem_segment *seg;
 	struct file *file;

@@ -750,6 +750,51 @@ static void do_cow(struct rt *rt, const struct stmt *st)
 	mmput(child);
 }
 
+/*
+ * mmigrate, mevict, mexclusive: the whole range must move (or be held),
+ * unless `partial` allows pages to stay where they are (busy in a race,
+ * or unmapped meanwhile).  The mirror's device memory, as large as its
+ * region, is made at its first use.
+ */
+static void do_devmem(struct rt *rt, const struct stmt *st)
+{
+	const struct arg *a = st->a;
+	struct rt_obj *o = &rt->objs[a[MDEV_WHO].obj];
+	unsigned long addr = rt_addr(rt, &a[MDEV_ADDR]);
+	unsigned long npages =
+		PAGE_ALIGN(range_len(rt, &a[MDEV_ADDR], &a[MDEV_LEN])) >>
+		PAGE_SHIFT;
+	unsigned long cpages = 0;
+	int ret;
+
+	if (!st_check(rt, st, o->dmirror, "%s: %s is not a device mirror",
+		      stmt_name(st->kind), obj_name(rt, &a[MDEV_WHO])))
+		return;
+	if (!o->mdev) {
+		struct dmirror_device *mdev = dmirror_device_create(
+			rt->host, o->len >> PAGE_SHIFT);
+
+		if (!st_check(rt, st, !IS_ERR(mdev),
+			      "dmirror_device_create: %s",
+			      errno_name(PTR_ERR(mdev))))
+			return;
+		o->mdev = mdev;
+		dmirror_set_device(o->dmirror, mdev);
+	}
+	if (st->kind == ST_MMIGRATE)
+		ret = dmirror_migrate_to_device(o->dmirror, addr, npages,
+						&cpages);
+	else if (st->kind == ST_MEVICT)
+		ret = dmirror_migrate_to_system(o->dmirror, addr, npages,
+						&cpages);
+	else
+		ret = dmirror_exclusive(o->dmirror, addr, npages, &cpages);
+	if (a[MDEV_PARTIAL].set &&
+	    (ret == -ENOENT || ret == -EBUSY || ret == -EFAULT))
+		ret = 0;
+	st_ret(rt, st, ret);
+}
+
 static bool do_mirror(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
@@ -764,6 +809,7 @@ static bool do_mirror(struct rt *rt, const struct stmt *st)
 		      errno_name(PTR_ERR(dm))))
 		return false;
 	rt->objs[a[MIRROR_NAME].obj].dmirror = dm;
+	rt->objs[a[MIRROR_NAME].obj].len = o->len; /* its device's size */
 	sample_add_dmirror(dm, obj_name(rt, &a[MIRROR_NAME]));
 	return true;
 }
@@ -1144,6 +1190,11 @@ bool rt_do(struct rt *rt, const struct stmt *st)
 	case ST_MREAD:
 		do_access(rt, st);
 		break;
+	case ST_MMIGRATE:
+	case ST_MEVICT:
+	case ST_MEXCLUSIVE:
+		do_devmem(rt, st);
+		break;
 	case ST_RECORD:
 		do_record(rt, st);
 		break;
@@ -1221,6 +1272,12 @@ static void teardown(struct rt *rt)
 			sample_remove(rt->objs[i].dmirror);
 			dmirror_destroy(rt->objs[i].dmirror);
 		}
+	/* What is still in device memory comes back before the frames go. */
+	for (unsigned int i = 0; i < rt->s->nr_objs; i++)
+		if (rt->objs[i].mdev)
+			report_check(r, !dmirror_device_destroy(rt->objs[i].mdev),
+				     "device memory of %s: pages still busy",
+				     rt->s->objs[i].name);
 	for (unsigned int i = 0; i < rt->s->nr_objs; i++) {
 		struct guest *g = rt->objs[i].g;
 

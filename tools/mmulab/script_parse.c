@@ -287,6 +287,24 @@ static const struct stmt_spec specs[NR_STMT_KINDS] = {
 		[ACC_EXPECT] = { "expect", T_EXP_HOST, OPT },
 		VALUE_REPEAT_ARGS,
 	} },
+	[ST_MMIGRATE] = { "mmigrate", CTX_BOTH, {
+		[MDEV_WHO] = { "MIRROR", T_MIRROR, POS },
+		[MDEV_ADDR] = { "ADDR", T_ADDR, POS },
+		[MDEV_LEN] = { "len", T_SIZE, OPT, 1, MAX_SIZE },
+		[MDEV_PARTIAL] = { "partial", T_FLAG, FLAG },
+	} },
+	[ST_MEVICT] = { "mevict", CTX_BOTH, {
+		[MDEV_WHO] = { "MIRROR", T_MIRROR, POS },
+		[MDEV_ADDR] = { "ADDR", T_ADDR, POS },
+		[MDEV_LEN] = { "len", T_SIZE, OPT, 1, MAX_SIZE },
+		[MDEV_PARTIAL] = { "partial", T_FLAG, FLAG },
+	} },
+	[ST_MEXCLUSIVE] = { "mexclusive", CTX_BOTH, {
+		[MDEV_WHO] = { "MIRROR", T_MIRROR, POS },
+		[MDEV_ADDR] = { "ADDR", T_ADDR, POS },
+		[MDEV_LEN] = { "len", T_SIZE, OPT, 1, MAX_SIZE },
+		[MDEV_PARTIAL] = { "partial", T_FLAG, FLAG },
+	} },
 	[ST_GRU] = { "gru", CTX_TOP, {
 		[GRU_NAME] = { "NAME", T_DEF_GRU, POS },
 		[GRU_PROC] = { "PROCESS", T_PROC, POS },
@@ -584,7 +602,8 @@ static int unknown_stmt(struct parser *p, const struct word *w)
 			       "migrate, compact, reclaim, replace, wrprotect, "
 			       "cow, "
 			       "mirror, mwrite, mread, hmm-fault, "
-			       "hmm-snapshot, gru, xpmem, memfd, ftruncate, "
+			       "hmm-snapshot, mmigrate, mevict, mexclusive, "
+			       "gru, xpmem, memfd, ftruncate, "
 			       "punch-hole, expect, record, notifier, gup, pin, "
 			       "workload or race%s%s%s",
 		    WQ(w),

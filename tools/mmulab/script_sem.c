@@ -578,7 +578,7 @@ int race_context(struct parser *p, const struct word *w)
 		return perr(p, w->col, "%s: not allowed inside the race at "
 			    "line %u (only task, end and operations: write, "
 			    "read, gwrite, gread, mwrite, mread, hmm-fault, "
-			    "munmap, "
+			    "mmigrate, mevict, mexclusive, munmap, "
 			    "replace, mprotect, wrprotect, madvise, age, cow, exit, "
 			    "migrate, "
 			    "ksm, compact, reclaim, vm, memslot, vcpu)",
