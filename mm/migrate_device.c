@@ -573,3 +573,42 @@ vm_fault_t do_device_entry_fault(struct vm_area_struct *vma,
 	put_page(page);
 	return ret;
 }
+
+/*
+ * A device entry holds the reference of the PTE it stands for (and, for a
+ * device-private page, its map count): released now, as no TLB holds it.
+ * The last reference to a device page returns it to its driver.
+ */
+void zap_device_entry(struct mm_struct *mm, swp_entry_t entry)
+{
+	struct page *page = pfn_to_page(mm->host, swp_offset(entry));
+
+	dec_mm_counter(mm, MM_ANONPAGES);
+	if (is_device_private_entry(entry))
+		page_remove_rmap(page);
+	put_page(page);
+}
+
+/*
+ * Fork of a device-private entry: the child maps the device page too (a
+ * reference and a map count), which is no longer exclusive; in a COW
+ * mapping both entries become read-only, so a write on either side
+ * migrates the page back and breaks COW there (Linux's copy_nonpresent_pte).
+ */
+void copy_device_private_pte(struct mm_struct *mm, pte_t *dst, pte_t *src,
+			     pte_t v, bool is_cow)
+{
+	swp_entry_t entry = pte_to_swp_entry(v);
+	struct page *page = pfn_to_page(mm->host, swp_offset(entry));
+
+	get_page(page);
+	page_dup_rmap(page);
+	inc_mm_counter(mm, MM_ANONPAGES);
+	ClearPageFlag(page, PG_anon_exclusive);
+	if (is_cow && is_writable_device_private_entry(entry)) {
+		v = swp_entry_to_pte(
+			make_device_private_entry(swp_offset(entry), false));
+		set_pte(src, v);
+	}
+	set_pte(dst, v);
+}

@@ -222,4 +222,9 @@ static inline bool pte_entry_pfn(pte_t pte, unsigned long *pfn, bool *write)
 	return true;
 }
 
+/* Zap and fork of device entries (mm/migrate_device.c). */
+void zap_device_entry(struct mm_struct *mm, swp_entry_t entry);
+void copy_device_private_pte(struct mm_struct *mm, pte_t *dst, pte_t *src,
+			     pte_t v, bool is_cow);
+
 #endif /* MMULAB_MM_SWAPOPS_H */
