@@ -15,6 +15,7 @@
 #include <mmulab/memfd.h>
 #include "mn_recorder.h"
 #include "guest.h"
+#include "cpu_access.h"
 
 #define P PAGE_SIZE
 
@@ -67,19 +68,6 @@ static unsigned long map_file(struct env *e, struct mm_struct *mm,
 
 	assert_true(a > 0);
 	return a;
-}
-
-static u64 rd(struct mm_struct *mm, unsigned long addr)
-{
-	u64 v = ~0ULL;
-
-	assert_int_equal(cpu_read_u64(mm, addr, &v), 0);
-	return v;
-}
-
-static void wr(struct mm_struct *mm, unsigned long addr, u64 v)
-{
-	assert_int_equal(cpu_write_u64(mm, addr, v), 0);
 }
 
 /* Entry @i of the log is @cb of a blockable CLEAR over [@start, @end). */

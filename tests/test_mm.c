@@ -12,6 +12,7 @@
 
 #include "mm/pgtable.h"
 #include "mn_recorder.h"
+#include "cpu_access.h"
 
 #define NR_FRAMES 4096
 
@@ -60,19 +61,6 @@ static unsigned long map(struct mm_struct *mm, unsigned long len, int prot,
 }
 
 #define RW (PROT_READ | PROT_WRITE)
-
-static u64 rd(struct mm_struct *mm, unsigned long addr)
-{
-	u64 v = ~0ULL;
-
-	assert_int_equal(cpu_read_u64(mm, addr, &v), 0);
-	return v;
-}
-
-static void wr(struct mm_struct *mm, unsigned long addr, u64 v)
-{
-	assert_int_equal(cpu_write_u64(mm, addr, v), 0);
-}
 
 static unsigned long pfn_at(struct mm_struct *mm, unsigned long addr)
 {

@@ -18,6 +18,7 @@
 #include <mmulab/sched.h>
 #include "mm/swap.h"
 #include "mn_recorder.h"
+#include "cpu_access.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define SWAPIN_RACE_SEEDS 300
@@ -124,19 +125,6 @@ static bool swapped_out(struct mm_struct *mm, unsigned long addr)
 	pte_t pte = pte_at(mm, addr);
 
 	return is_swap_pte(pte) && is_swap_entry(pte_to_swp_entry(pte));
-}
-
-static u64 rd(struct mm_struct *mm, unsigned long addr)
-{
-	u64 v = ~0ULL;
-
-	assert_int_equal(cpu_read_u64(mm, addr, &v), 0);
-	return v;
-}
-
-static void wr(struct mm_struct *mm, unsigned long addr, u64 v)
-{
-	assert_int_equal(cpu_write_u64(mm, addr, v), 0);
 }
 
 static unsigned long ev(struct host *host, enum vm_event_item item)

@@ -16,6 +16,7 @@
 #include <mmulab/memfd.h>
 #include "guest.h"
 #include "mn_recorder.h"
+#include "cpu_access.h"
 
 #define NR_FRAMES 8192
 #define HP HPAGE_PMD_SIZE
@@ -66,19 +67,6 @@ static unsigned long map(struct mm_struct *mm, unsigned long len)
 
 	assert_true(addr > 0);
 	return addr;
-}
-
-static u64 rd(struct mm_struct *mm, unsigned long addr)
-{
-	u64 v = ~0ULL;
-
-	assert_int_equal(cpu_read_u64(mm, addr, &v), 0);
-	return v;
-}
-
-static void wr(struct mm_struct *mm, unsigned long addr, u64 v)
-{
-	assert_int_equal(cpu_write_u64(mm, addr, v), 0);
 }
 
 static bool huge(struct mm_struct *mm, unsigned long addr)
