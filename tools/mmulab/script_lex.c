@@ -531,18 +531,26 @@ static int ksm_field(const struct word *f)
 	return find_name(f->s, f->len, names, n);
 }
 
+/* An invalidation event's name (UNMAP, CLEAR, ...): its index, or -1. */
+static int inval_event(const struct word *f)
+{
+	const char *inv[MMU_NOTIFY_NR_EVENTS];
+
+	for (unsigned int k = 0; k < MMU_NOTIFY_NR_EVENTS; k++)
+		inv[k] = mmu_notifier_event_name(k);
+	return find_name(f->s, f->len, inv, MMU_NOTIFY_NR_EVENTS);
+}
+
 static int host_field(const struct word *f, struct arg *a)
 {
-	const char *ev[NR_VM_EVENT_ITEMS], *inv[MMU_NOTIFY_NR_EVENTS];
+	const char *ev[NR_VM_EVENT_ITEMS];
 	int i;
 
 	for (unsigned int k = 0; k < NR_VM_EVENT_ITEMS; k++)
 		ev[k] = vm_event_name(k);
-	for (unsigned int k = 0; k < MMU_NOTIFY_NR_EVENTS; k++)
-		inv[k] = mmu_notifier_event_name(k);
 	if ((i = find_name(f->s, f->len, ev, NR_VM_EVENT_ITEMS)) >= 0)
 		a->scope = CTR_HOST_EVENT;
-	else if ((i = find_name(f->s, f->len, inv, MMU_NOTIFY_NR_EVENTS)) >= 0)
+	else if ((i = inval_event(f)) >= 0)
 		a->scope = CTR_HOST_INVAL;
 	else if (word_is(f, "free_frames"))
 		a->scope = CTR_HOST_FREE, i = 0;
@@ -557,16 +565,14 @@ static int host_field(const struct word *f, struct arg *a)
 /* A counting notifier's callback calls, or its starts per event. */
 static int notifier_field(const struct word *f, struct arg *a)
 {
-	const char *cb[NR_CNT_CALLBACKS], *inv[MMU_NOTIFY_NR_EVENTS];
+	const char *cb[NR_CNT_CALLBACKS];
 	int i;
 
 	for (unsigned int k = 0; k < NR_CNT_CALLBACKS; k++)
 		cb[k] = counter_callback_name(k);
-	for (unsigned int k = 0; k < MMU_NOTIFY_NR_EVENTS; k++)
-		inv[k] = mmu_notifier_event_name(k);
 	if ((i = find_name(f->s, f->len, cb, NR_CNT_CALLBACKS)) >= 0)
 		a->scope = CTR_NOTIFIER_CALL;
-	else if ((i = find_name(f->s, f->len, inv, MMU_NOTIFY_NR_EVENTS)) >= 0)
+	else if ((i = inval_event(f)) >= 0)
 		a->scope = CTR_NOTIFIER_EVENT;
 	else
 		return -EINVAL;
