@@ -22,12 +22,14 @@
 
 #include <mmulab/checker.h>
 #include <mmulab/hmm.h>
+#include <mmulab/memfd.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/sched.h>
 #include <mmulab/sync.h>
 #include "mm/internal.h"
 #include "driver_fixture.h"
+#include "cpu_access.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define NPAGES 16
@@ -464,6 +466,89 @@ static void test_double_map(void **state)
 	buffer_free(&b, d0);
 }
 
+/*
+ * A memfd of @npages pages standing for hmm_create_file(); with @base,
+ * its pages hold base + i, written through a shared mapping of its own
+ * that is gone again (upstream's pwrite(): the model has no write(2)).
+ */
+static struct file *file_create(unsigned long npages, bool fill, u64 base)
+{
+	struct file *file = memfd_alloc_file(host, "hmm", MFD_CLOEXEC);
+	long a;
+
+	assert_false(IS_ERR(file));
+	assert_int_equal(do_ftruncate(file, npages * PAGE_SIZE), 0);
+	if (!fill)
+		return file;
+	a = vm_mmap_file(mm, file, 0, npages * PAGE_SIZE, RW, MAP_SHARED, 0);
+	assert_true(a > 0);
+	for (unsigned long i = 0; i < npages; i++)
+		wr(mm, a + i * PAGE_SIZE, base + i);
+	assert_int_equal(vm_munmap(mm, a, npages * PAGE_SIZE), 0);
+	return file;
+}
+
+static void buffer_map_file(struct buffer *b, struct file *file,
+			    unsigned long prot, unsigned long flags)
+{
+	long a = vm_mmap_file(mm, file, 0, NPAGES * PAGE_SIZE, prot, flags, 0);
+
+	assert_true(a > 0);
+	memset(b, 0, sizeof(*b));
+	b->mm = mm;
+	b->npages = NPAGES;
+	b->ptr = a;
+}
+
+/*
+ * hmm-tests "file_read": the device reads, through a read-only shared
+ * mapping, what was written to the file; one fault.
+ */
+static void test_file_read(void **state)
+{
+	struct file *file = file_create(NPAGES, true, 700);
+	struct buffer b;
+	struct dmirror *d;
+
+	(void)state;
+	buffer_map_file(&b, file, PROT_READ, MAP_SHARED);
+	d = mirror_open(&b);
+	assert_int_equal(dmirror_cmd(d, dmirror_cmd_read, &b, NPAGES), 0);
+	assert_int_equal(b.cmd.cpages, NPAGES);
+	assert_int_equal(b.cmd.faults, 1);
+	for (unsigned long i = 0; i < NPAGES; i++)
+		assert_int_equal(b.mirror[i], 700 + i);
+	buffer_free(&b, d);
+	fput(file);
+}
+
+/*
+ * hmm-tests "file_write": the device writes through a shared mapping;
+ * the CPU reads the values there, and the file holds them (upstream's
+ * pread(), here a fresh mapping of the file once the first is gone).
+ */
+static void test_file_write(void **state)
+{
+	struct file *file = file_create(NPAGES, false, 0);
+	struct buffer b;
+	struct dmirror *d;
+
+	(void)state;
+	buffer_map_file(&b, file, RW, MAP_SHARED);
+	d = mirror_open(&b);
+	device_fill(&b, 800);
+	assert_int_equal(dmirror_cmd(d, dmirror_cmd_write, &b, NPAGES), 0);
+	assert_int_equal(b.cmd.cpages, NPAGES);
+	assert_int_equal(b.cmd.faults, 1);
+	buffer_expect(&b, mm, 0, 800);
+	buffer_free(&b, d);
+	assert_int_equal(file_nr_cached(file), NPAGES);
+	buffer_map_file(&b, file, PROT_READ, MAP_SHARED);
+	buffer_expect(&b, mm, 0, 800);
+	buffer_free(&b, NULL);
+	fput(file);
+}
+
 /* ---------------------------------------------------------------------
  * hmm_range_fault() itself
  */
@@ -798,6 +883,8 @@ int main(void)
 		T(test_snapshot),
 		T(test_compound),
 		T(test_double_map),
+		T(test_file_read),
+		T(test_file_write),
 		T(test_hmm_range_fault_per_page),
 		T(test_hmm_range_fault_ebusy),
 		T(test_hmm_range_fault_errors),

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <mmulab/hmm.h>
+#include <mmulab/memfd.h>
 #include <mmulab/migrate.h>
 #include "driver_fixture.h"
 #include "mn_recorder.h"
@@ -32,6 +33,7 @@ struct hmm_fix {
 	unsigned long buf;
 	struct dmirror *d;
 	struct dmirror_device *mdev;
+	struct file *file; /* behind the mapping, or NULL */
 };
 
 static u64 val(unsigned long addr)
@@ -103,14 +105,30 @@ static bool is_present(pte_t pte)
 	return pte_present(pte);
 }
 
-static void fix_init(struct hmm_fix *f, unsigned long flags)
+/*
+ * The fixture over a mapping of NPAGES pages: anonymous with @flags, or
+ * of a fresh memfd of that size with @file_flags (MAP_PRIVATE/SHARED).
+ */
+static void fix_init_map(struct hmm_fix *f, unsigned long flags,
+			 unsigned long file_flags)
 {
 	f->host = driver_host();
 	f->mm = mm_alloc(f->host);
 	assert_false(IS_ERR(f->mm));
-	f->buf = (unsigned long)vm_mmap(f->mm, 0, NPAGES * PAGE_SIZE,
-					PROT_READ | PROT_WRITE,
-					flags | MAP_ANONYMOUS);
+	if (file_flags) {
+		f->file = memfd_alloc_file(f->host, "hmm", 0);
+		assert_false(IS_ERR(f->file));
+		assert_int_equal(do_ftruncate(f->file, NPAGES * PAGE_SIZE), 0);
+		f->buf = (unsigned long)vm_mmap_file(f->mm, f->file, 0,
+						     NPAGES * PAGE_SIZE,
+						     PROT_READ | PROT_WRITE,
+						     file_flags, 0);
+	} else {
+		f->file = NULL;
+		f->buf = (unsigned long)vm_mmap(f->mm, 0, NPAGES * PAGE_SIZE,
+						PROT_READ | PROT_WRITE,
+						flags | MAP_ANONYMOUS);
+	}
 	assert_true((long)f->buf > 0 && !(f->buf & ~PAGE_MASK));
 	f->d = dmirror_create(f->mm, f->buf, NPAGES);
 	assert_false(IS_ERR(f->d));
@@ -119,12 +137,19 @@ static void fix_init(struct hmm_fix *f, unsigned long flags)
 	dmirror_set_device(f->d, f->mdev);
 }
 
+static void fix_init(struct hmm_fix *f, unsigned long flags)
+{
+	fix_init_map(f, flags, 0);
+}
+
 /* Sweep, then tear down: no violation, no WARN, every frame back. */
 static void fix_fini(struct hmm_fix *f, unsigned long warns)
 {
 	checker_sweep(f->host);
 	assert_int_equal(checker_violations(f->host), 0);
 	dmirror_destroy(f->d);
+	if (f->file)
+		fput(f->file);
 	mmput(f->mm);
 	assert_int_equal(dmirror_device_free_pages(f->mdev), DEVPAGES);
 	assert_int_equal(dmirror_device_destroy(f->mdev), 0);
@@ -215,6 +240,41 @@ static void test_migrate_shared(void **state)
 	assert_int_equal(cpages, 0);
 	assert_all(&f, f.mm, is_present);
 	cpu_check(&f, f.mm, 0);
+	fix_fini(&f, warns);
+}
+
+/*
+ * hmm-tests "migrate_file_private": a MAP_PRIVATE mapping of a file, every
+ * page written by the CPU (so each is the mapping's own anonymous copy),
+ * moves to the device, which reads the values.  Then back: CPU reads
+ * fault each page into system memory with its data, and the file itself
+ * never saw the writes (a shared mapping of it reads zero).
+ */
+static void test_migrate_file_private(void **state)
+{
+	unsigned long warns = warn_count();
+	struct hmm_fix f;
+	long shared;
+
+	(void)state;
+	fix_init_map(&f, 0, MAP_PRIVATE);
+	cpu_fill(&f, 0);
+	migrate_all(&f);
+	device_check(&f, 0);
+	cpu_check(&f, f.mm, 0);
+	assert_all(&f, f.mm, is_present_writable);
+	assert_int_equal(dmirror_device_free_pages(f.mdev), DEVPAGES);
+	shared = vm_mmap_file(f.mm, f.file, 0, NPAGES * PAGE_SIZE, PROT_READ,
+			      MAP_SHARED, 0);
+	assert_true(shared > 0);
+	for (unsigned long i = 0; i < NPAGES; i++) {
+		u64 v = 1;
+
+		assert_int_equal(cpu_read_u64(f.mm, shared + i * PAGE_SIZE, &v),
+				 0);
+		assert_int_equal(v, 0);
+	}
+	assert_int_equal(vm_munmap(f.mm, shared, NPAGES * PAGE_SIZE), 0);
 	fix_fini(&f, warns);
 }
 
@@ -792,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_migrate),
 		cmocka_unit_test(test_migrate_fault),
 		cmocka_unit_test(test_migrate_shared),
+		cmocka_unit_test(test_migrate_file_private),
 		cmocka_unit_test(test_migrate_multiple),
 		cmocka_unit_test(test_migrate_release),
 		cmocka_unit_test(test_migrate_fault_in_place),
