@@ -369,20 +369,42 @@ static void test_anon_teardown(void **state)
 	}
 }
 
+/* hmm2's second device: a mirror of @b with device memory of its own. */
+static struct dmirror *mirror_open_dev(struct buffer *b,
+				       struct dmirror_device **mdev)
+{
+	struct dmirror *d = mirror_open(b);
+
+	*mdev = dmirror_device_create(host, NPAGES);
+	assert_false(IS_ERR(*mdev));
+	dmirror_set_device(d, *mdev);
+	return d;
+}
+
+static void mirror_close_dev(struct dmirror *d, struct dmirror_device *mdev)
+{
+	dmirror_destroy(d);
+	assert_int_equal(dmirror_device_destroy(mdev), 0);
+}
+
 /*
- * hmm2 snapshot, without its device pages: PROT_NONE, a hole, the zero
- * page, read-only, writable, and a page never touched; nothing faulted.
+ * hmm2 "snapshot": PROT_NONE, a hole, the zero page, read-only, writable,
+ * a page in device 0's memory and one in device 1's; device 0's snapshot
+ * reports its own device page writable in place and the other device's as
+ * nothing mapped (not faulted back), and faults nothing.
  */
 static void test_snapshot(void **state)
 {
-	unsigned long faults;
+	struct dmirror_device *mdev0, *mdev1;
+	unsigned long faults, cpages;
 	struct buffer b;
-	struct dmirror *d;
+	struct dmirror *d0, *d1;
 	u64 val;
 
 	(void)state;
 	buffer_map(&b, mm, 7, PROT_NONE, MAP_PRIVATE);
-	d = mirror_open(&b);
+	d0 = mirror_open_dev(&b, &mdev0);
+	d1 = mirror_open_dev(&b, &mdev1);
 	assert_int_equal(vm_munmap(mm, page_addr(&b, 1), PAGE_SIZE), 0);
 	assert_int_equal(do_mprotect(mm, page_addr(&b, 2), PAGE_SIZE,
 				     PROT_READ),
@@ -396,20 +418,31 @@ static void test_snapshot(void **state)
 	assert_int_equal(do_mprotect(mm, page_addr(&b, 4), 3 * PAGE_SIZE, RW),
 			 0);
 	assert_int_equal(cpu_write_u64(mm, page_addr(&b, 4), 3), 0);
+	assert_int_equal(dmirror_migrate_to_device(d0, page_addr(&b, 5), 1,
+						   &cpages),
+			 0);
+	assert_int_equal(cpages, 1);
+	assert_int_equal(dmirror_migrate_to_device(d1, page_addr(&b, 6), 1,
+						   &cpages),
+			 0);
+	assert_int_equal(cpages, 1);
 	faults = host_vm_event(host, PGFAULT);
-	assert_int_equal(dmirror_cmd(d, dmirror_cmd_snapshot, &b, 7), 0);
+	assert_int_equal(dmirror_cmd(d0, dmirror_cmd_snapshot, &b, 7), 0);
 	assert_int_equal(b.cmd.cpages, 7);
 	assert_int_equal(b.prot[0], DMIRROR_PROT_ERROR);
 	assert_int_equal(b.prot[1], DMIRROR_PROT_ERROR);
 	assert_int_equal(b.prot[2], DMIRROR_PROT_ZERO | DMIRROR_PROT_READ);
 	assert_int_equal(b.prot[3], DMIRROR_PROT_READ);
 	assert_int_equal(b.prot[4], DMIRROR_PROT_WRITE);
-	assert_int_equal(b.prot[5], DMIRROR_PROT_NONE);
+	assert_int_equal(b.prot[5], DMIRROR_PROT_DEV_PRIVATE_LOCAL |
+					    DMIRROR_PROT_WRITE);
 	assert_int_equal(b.prot[6], DMIRROR_PROT_NONE);
-	/* The snapshot faulted nothing and installed nothing. */
+	/* The snapshot faulted nothing: both pages stay in device memory. */
 	assert_int_equal(host_vm_event(host, PGFAULT), faults);
-	assert_int_equal(dmirror_valid_entries(d), 0);
-	dmirror_destroy(d);
+	assert_int_equal(dmirror_device_free_pages(mdev0), NPAGES - 1);
+	assert_int_equal(dmirror_device_free_pages(mdev1), NPAGES - 1);
+	mirror_close_dev(d1, mdev1);
+	mirror_close_dev(d0, mdev0);
 	vm_munmap(mm, b.ptr, 7 * PAGE_SIZE);
 }
 
@@ -439,9 +472,15 @@ static void test_compound(void **state)
 	buffer_free(&b, d);
 }
 
-/* hmm2 double_map, up to its migration: two devices read the same pages. */
+/*
+ * hmm2 "double_map": two devices read the same read-only pages, one fault
+ * each; then the pages move to device 1's memory, and device 0's read
+ * (one fault) brings them back through the CPU fault path.
+ */
 static void test_double_map(void **state)
 {
+	struct dmirror_device *mdev0, *mdev1;
+	unsigned long cpages;
 	struct buffer b;
 	struct dmirror *d0, *d1;
 
@@ -449,21 +488,33 @@ static void test_double_map(void **state)
 	buffer_map(&b, mm, 6, RW, MAP_PRIVATE);
 	buffer_fill(&b, 0, 0);
 	assert_int_equal(do_mprotect(mm, b.ptr, 6 * PAGE_SIZE, PROT_READ), 0);
-	d0 = mirror_open(&b);
-	d1 = mirror_open(&b);
+	d0 = mirror_open_dev(&b, &mdev0);
+	d1 = mirror_open_dev(&b, &mdev1);
+	for (int dev = 0; dev < 2; dev++) {
+		memset(b.mirror, 0xff, sizeof(b.mirror));
+		assert_int_equal(dmirror_cmd(dev ? d1 : d0, dmirror_cmd_read,
+					     &b, 6),
+				 0);
+		assert_int_equal(b.cmd.cpages, 6);
+		assert_int_equal(b.cmd.faults, 1);
+		for (unsigned long i = 0; i < 6; i++)
+			assert_int_equal(b.mirror[i], i);
+	}
+	assert_int_equal(dmirror_migrate_to_device(d1, b.ptr, 6, &cpages), 0);
+	assert_int_equal(cpages, 6);
+	assert_int_equal(dmirror_device_free_pages(mdev1), NPAGES - 6);
+	memset(b.mirror, 0xff, sizeof(b.mirror));
 	assert_int_equal(dmirror_cmd(d0, dmirror_cmd_read, &b, 6), 0);
 	assert_int_equal(b.cmd.cpages, 6);
 	assert_int_equal(b.cmd.faults, 1);
 	for (unsigned long i = 0; i < 6; i++)
 		assert_int_equal(b.mirror[i], i);
-	memset(b.mirror, 0, sizeof(b.mirror));
-	assert_int_equal(dmirror_cmd(d1, dmirror_cmd_read, &b, 6), 0);
-	assert_int_equal(b.cmd.cpages, 6);
-	assert_int_equal(b.cmd.faults, 1);
-	for (unsigned long i = 0; i < 6; i++)
-		assert_int_equal(b.mirror[i], i);
-	dmirror_destroy(d1);
-	buffer_free(&b, d0);
+	assert_int_equal(dmirror_device_free_pages(mdev1), NPAGES);
+	assert_int_equal(dmirror_check(d0), 0);
+	mirror_close_dev(d1, mdev1);
+	dmirror_destroy(d0);
+	assert_int_equal(vm_munmap(mm, b.ptr, 6 * PAGE_SIZE), 0);
+	assert_int_equal(dmirror_device_destroy(mdev0), 0);
 }
 
 /*

@@ -9,6 +9,7 @@
 
 #include <mmulab/checker.h>
 #include <mmulab/hmm.h>
+#include <mmulab/memremap.h>
 #include <mmulab/mmu_notifier.h>
 #include "../../mm/internal.h" /* mutant_is() */
 #include "../../mm/swapops.h"
@@ -547,18 +548,34 @@ int dmirror_write_u64(struct dmirror *d, unsigned long addr, u64 val)
 	return dmirror_access(d, addr, &val, true);
 }
 
-/* A snapshot entry as the device reports it (test_hmm's dmirror_mkentry). */
-static u8 dmirror_mkentry(unsigned long hmm_pfn)
+/*
+ * A snapshot entry as the device reports it (test_hmm's dmirror_mkentry()):
+ * whose memory the page is in, its permission and the map order.
+ */
+static u8 dmirror_mkentry(struct dmirror *d, unsigned long hmm_pfn)
 {
-	u8 prot;
+	unsigned long pfn = hmm_pfn_to_pfn(hmm_pfn);
+	struct page *page;
+	u8 prot = 0;
 
 	if (hmm_pfn & HMM_PFN_ERROR)
 		return DMIRROR_PROT_ERROR;
 	if (!(hmm_pfn & HMM_PFN_VALID))
 		return DMIRROR_PROT_NONE;
-	prot = is_zero_pfn(hmm_pfn_to_pfn(hmm_pfn)) ? DMIRROR_PROT_ZERO : 0;
-	return prot | ((hmm_pfn & HMM_PFN_WRITE) ? DMIRROR_PROT_WRITE
-						 : DMIRROR_PROT_READ);
+	page = pfn_to_page(d->host, pfn);
+	if (is_device_private_page(page))
+		prot = page_pgmap(page)->owner == d->mdevice
+			       ? DMIRROR_PROT_DEV_PRIVATE_LOCAL
+			       : DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+	else if (is_zero_pfn(pfn))
+		prot = DMIRROR_PROT_ZERO;
+	prot |= (hmm_pfn & HMM_PFN_WRITE) ? DMIRROR_PROT_WRITE
+					  : DMIRROR_PROT_READ;
+	if (hmm_pfn_to_map_order(hmm_pfn) + PAGE_SHIFT == PMD_SHIFT)
+		prot |= DMIRROR_PROT_PMD;
+	else if (hmm_pfn_to_map_order(hmm_pfn) + PAGE_SHIFT == PUD_SHIFT)
+		prot |= DMIRROR_PROT_PUD;
+	return prot;
 }
 
 /*
@@ -588,7 +605,7 @@ static int dmirror_range_snapshot(struct dmirror *d, struct hmm_range *range,
 			continue;
 		}
 		for (unsigned long i = 0; i < n; i++)
-			perm[i] = dmirror_mkentry(range->hmm_pfns[i]);
+			perm[i] = dmirror_mkentry(d, range->hmm_pfns[i]);
 		mutex_unlock(&d->update);
 		return 0;
 	}

@@ -221,14 +221,24 @@ struct dmirror_cmd {
  * @DMIRROR_PROT_NONE: nothing mapped.
  * @DMIRROR_PROT_READ: mapped read-only.
  * @DMIRROR_PROT_WRITE: mapped writable.
+ * @DMIRROR_PROT_PMD: (with READ or WRITE) the CPU maps the page with a
+ *	huge PMD: hmm_range_fault() reported map order 9.
+ * @DMIRROR_PROT_PUD: map order 18 (a PUD); the model never maps one.
  * @DMIRROR_PROT_ZERO: the shared zero page (with @DMIRROR_PROT_READ).
+ * @DMIRROR_PROT_DEV_PRIVATE_LOCAL: (with READ or WRITE) a page in this
+ *	mirror's own device memory.
+ * @DMIRROR_PROT_DEV_PRIVATE_REMOTE: a page in another device's memory.
  * @DMIRROR_PROT_ERROR: not mirrorable (no VMA, no read permission).
  */
 enum dmirror_prot {
 	DMIRROR_PROT_NONE = 0x00,
 	DMIRROR_PROT_READ = 0x01,
 	DMIRROR_PROT_WRITE = 0x02,
+	DMIRROR_PROT_PMD = 0x04,
+	DMIRROR_PROT_PUD = 0x08,
 	DMIRROR_PROT_ZERO = 0x10,
+	DMIRROR_PROT_DEV_PRIVATE_LOCAL = 0x20,
+	DMIRROR_PROT_DEV_PRIVATE_REMOTE = 0x30,
 	DMIRROR_PROT_ERROR = 0xFF,
 };
 
