@@ -3,9 +3,11 @@
  * hmm_range_fault(): read a range of a process's page table for a device,
  * faulting in what the device asked for (Linux's mm/hmm.c).
  *
- * The walk visits the range VMA by VMA and, inside a VMA, PTE table by PTE
- * table, skipping absent upper-level tables whole (for_each_pte_table()'s
- * pte_table_next()), so a snapshot costs what is populated.  A page that
+ * The walk visits the range VMA by VMA and, inside a VMA, PMD by PMD: a
+ * PTE table entry by entry, a huge PMD whole (its pages reported with map
+ * order 9, the PMD never split, as Linux's hmm_vma_handle_pmd()), an
+ * absent table as a hole; each costs one descent (pte_table_next_huge()),
+ * the per-page output is what the caller's array costs anyway.  A page that
  * needs a fault is faulted through handle_mm_fault(), as the CPU would,
  * and the walk starts over from it (-EBUSY inside, as Linux's walk does):
  * the fault may have changed any entry, and the interval's sequence is
@@ -14,6 +16,7 @@
  * invalidation ran meanwhile.
  */
 #include <mmulab/hmm.h>
+#include <mmulab/huge_mm.h>
 #include <mmulab/memremap.h>
 #include <mmulab/mmu_notifier.h>
 
@@ -37,7 +40,11 @@ struct hmm_vma_walk {
 	struct hmm_range *range;
 	unsigned long last;
 	struct vm_area_struct *vma;
+	int pmd_ret;
 };
+
+/* hmm_vma_walk.pmd_ret while no huge PMD was met. */
+#define HMM_NO_HUGE_PMD 1
 
 static unsigned long *hmm_pfn_of(struct hmm_range *range, unsigned long addr)
 {
@@ -221,11 +228,52 @@ static int hmm_vma_handle_pte(struct hmm_vma_walk *w, unsigned long addr,
 	}
 	/*
 	 * The only special PTE of the model maps the shared zero page, which
-	 * Linux also reports as an ordinary page.  Every mapping is a PTE:
-	 * the map order is 0.
+	 * Linux also reports as an ordinary page.  A PTE: map order 0.
 	 */
 	*hmm_pfn = pte_pfn(pte) | cpu;
 	return 0;
+}
+
+/*
+ * A huge PMD mapping [addr, end): every page of it is reported with the
+ * PMD's permission and map order 9, or the range is faulted as its pages
+ * ask (Linux 6.12 hmm_vma_handle_pmd(); a PROT_NONE PMD maps nothing the
+ * device may read).
+ */
+static int hmm_vma_handle_pmd(struct hmm_vma_walk *w, unsigned long addr,
+			      unsigned long end, pte_t pmd)
+{
+	struct hmm_range *range = w->range;
+	unsigned long cpu = pte_to_hmm_pfn_flags(pmd), pfn;
+	unsigned int need = hmm_range_need_fault(range, addr, end, cpu);
+
+	if (need)
+		return hmm_vma_fault(w, addr, need);
+	if (cpu)
+		cpu |= (unsigned long)HPAGE_PMD_ORDER << HMM_PFN_ORDER_SHIFT;
+	pfn = pte_pfn(pmd) + ((addr & ~HPAGE_PMD_MASK) >> PAGE_SHIFT);
+	for (; addr < end; addr += PAGE_SIZE, pfn++)
+		*hmm_pfn_of(range, addr) = cpu ? pfn | cpu : 0;
+	return 0;
+}
+
+/*
+ * pte_table_next_huge()'s question for a huge PMD: handled here, never
+ * split.  It is read without a lock, as Linux's hmm_vma_walk_pmd() does:
+ * a split running meanwhile sends its invalidation, which the caller's
+ * sequence check sees; one that has already made it a table is walked as
+ * a table.
+ */
+static bool hmm_vma_walk_huge(pte_t *pmdp, unsigned long addr,
+			      unsigned long end, void *arg)
+{
+	struct hmm_vma_walk *w = arg;
+	pte_t pmd = ptep_get(pmdp);
+
+	if (!pmd_leaf(pmd))
+		return false;
+	w->pmd_ret = hmm_vma_handle_pmd(w, addr, end, pmd);
+	return true;
 }
 
 /* The entries of one PTE table covering [addr, end). */
@@ -261,26 +309,38 @@ static int hmm_vma_walk_test(struct hmm_vma_walk *w, unsigned long addr,
 	return 1;
 }
 
-/* [addr, end) of @w->vma: its PTE tables and the holes between them. */
+/*
+ * [addr, end) of @w->vma inside one PMD's span: a huge PMD, a PTE table or
+ * a hole (Linux's hmm_vma_walk_pmd()).
+ */
+static int hmm_vma_walk_pmd(struct hmm_vma_walk *w, unsigned long addr,
+			    unsigned long end)
+{
+	unsigned long a = addr;
+	struct page *table;
+
+	w->pmd_ret = HMM_NO_HUGE_PMD;
+	table = pte_table_next_huge(w->vma->vm_mm, &a, end, hmm_vma_walk_huge,
+				    w);
+	if (w->pmd_ret != HMM_NO_HUGE_PMD)
+		return w->pmd_ret;
+	if (!table)
+		return hmm_vma_walk_hole(w, addr, end);
+	return hmm_vma_walk_table(w, table, addr, end);
+}
+
+/* [addr, end) of @w->vma, PMD by PMD. */
 static int hmm_vma_walk_range(struct hmm_vma_walk *w, unsigned long addr,
 			      unsigned long end)
 {
-	struct mm_struct *mm = w->vma->vm_mm;
 	int r = hmm_vma_walk_test(w, addr, end);
 
 	if (r)
 		return r < 0 ? r : 0;
 	while (addr < end) {
-		unsigned long hole = addr, next;
-		struct page *table = pte_table_next(mm, &addr, end);
+		unsigned long next = pmd_addr_end(addr, end);
 
-		if (!table)
-			addr = end;
-		r = hmm_vma_walk_hole(w, hole, addr);
-		if (r || !table)
-			return r;
-		next = pmd_addr_end(addr, end);
-		r = hmm_vma_walk_table(w, table, addr, next);
+		r = hmm_vma_walk_pmd(w, addr, next);
 		if (r)
 			return r;
 		addr = next;

@@ -22,6 +22,7 @@
 
 #include <mmulab/checker.h>
 #include <mmulab/hmm.h>
+#include <mmulab/huge_mm.h>
 #include <mmulab/memfd.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
@@ -447,32 +448,6 @@ static void test_snapshot(void **state)
 }
 
 /*
- * compound: every mapping of the model is a PTE, so the snapshot reports
- * map order 0 (no HMM_DMIRROR_PROT_PMD): writable, then read-only after
- * mprotect().
- */
-static void test_compound(void **state)
-{
-	struct buffer b;
-	struct dmirror *d;
-
-	(void)state;
-	buffer_map(&b, mm, NPAGES, RW, MAP_PRIVATE);
-	buffer_fill(&b, 0, 1);
-	d = mirror_open(&b);
-	assert_int_equal(dmirror_cmd(d, dmirror_cmd_snapshot, &b, NPAGES), 0);
-	assert_int_equal(b.cmd.cpages, NPAGES);
-	for (unsigned long i = 0; i < NPAGES; i++)
-		assert_int_equal(b.prot[i], DMIRROR_PROT_WRITE);
-	assert_int_equal(do_mprotect(mm, b.ptr, NPAGES * PAGE_SIZE, PROT_READ),
-			 0);
-	assert_int_equal(dmirror_cmd(d, dmirror_cmd_snapshot, &b, NPAGES), 0);
-	for (unsigned long i = 0; i < NPAGES; i++)
-		assert_int_equal(b.prot[i], DMIRROR_PROT_READ);
-	buffer_free(&b, d);
-}
-
-/*
  * hmm2 "double_map": two devices read the same read-only pages, one fault
  * each; then the pages move to device 1's memory, and device 0's read
  * (one fault) brings them back through the CPU fault path.
@@ -598,6 +573,149 @@ static void test_file_write(void **state)
 	buffer_expect(&b, mm, 0, 800);
 	buffer_free(&b, NULL);
 	fput(file);
+}
+
+/*
+ * Transparent huge pages: a host with room for a few aligned runs of 512
+ * frames, THP for MADV_HUGEPAGE regions, and a 2 MiB-aligned region of
+ * @m given MADV_HUGEPAGE (upstream aligns inside a 4 MiB mapping too).
+ */
+#define HUGE_NPAGES HPAGE_PMD_NR
+
+struct huge {
+	struct host *host;
+	struct mm_struct *mm;
+	unsigned long map, ptr;
+	u64 mirror[HUGE_NPAGES];
+	u8 prot[HUGE_NPAGES];
+	struct dmirror_cmd cmd;
+};
+
+static void huge_init(struct huge *h)
+{
+	struct host_config cfg = { .nr_frames = 4 * HUGE_NPAGES,
+				   .content = HOST_CONTENT_DATA,
+				   .thp = THP_MADVISE };
+
+	memset(h, 0, sizeof(*h));
+	h->host = host_create(&cfg);
+	assert_false(IS_ERR(h->host));
+	assert_int_equal(checker_attach(h->host), 0);
+	h->mm = mm_alloc(h->host);
+	assert_false(IS_ERR(h->mm));
+	h->map = vm_mmap(h->mm, 0, 2 * HPAGE_PMD_SIZE, RW,
+			 MAP_PRIVATE | MAP_ANONYMOUS);
+	assert_true((long)h->map > 0);
+	h->ptr = (h->map + HPAGE_PMD_SIZE - 1) & HPAGE_PMD_MASK;
+	assert_int_equal(do_madvise(h->mm, h->ptr, HPAGE_PMD_SIZE,
+				    MADV_HUGEPAGE),
+			 0);
+}
+
+/* A device command over the whole huge region. */
+static int huge_cmd(struct huge *h, struct dmirror *d,
+		    int (*cmd)(struct dmirror *, struct dmirror_cmd *))
+{
+	h->cmd = (struct dmirror_cmd){
+		.addr = h->ptr,
+		.npages = HUGE_NPAGES,
+		.ptr = cmd == dmirror_cmd_snapshot ? (void *)h->prot
+						   : (void *)h->mirror,
+	};
+	return cmd(d, &h->cmd);
+}
+
+/* The region is still one huge PMD, never split. */
+static void huge_assert_pmd(struct huge *h)
+{
+	unsigned long head;
+
+	assert_true(follow_pmd_huge(h->mm, h->ptr, &head));
+	assert_int_equal(host_vm_event(h->host, THP_SPLIT_PMD), 0);
+}
+
+static void huge_fini(struct huge *h, struct dmirror *d)
+{
+	assert_int_equal(dmirror_check(d), 0);
+	checker_sweep(h->host);
+	assert_int_equal(checker_violations(h->host), 0);
+	dmirror_destroy(d);
+	mmput(h->mm);
+	mmu_notifier_synchronize();
+	assert_int_equal(host_nr_free_frames(h->host), 4 * HUGE_NPAGES - 1);
+	checker_detach(h->host);
+	assert_int_equal(host_destroy(h->host), 0);
+}
+
+/*
+ * hmm-tests "anon_write_huge": the device writes a 2 MiB MADV_HUGEPAGE
+ * region; one fault, which maps it with a huge PMD that hmm_range_fault()
+ * then reports whole (it is not split); the CPU reads the values.
+ */
+static void test_anon_write_huge(void **state)
+{
+	struct huge *h = calloc(1, sizeof(*h));
+	struct dmirror *d;
+
+	(void)state;
+	assert_non_null(h);
+	huge_init(h);
+	d = dmirror_create(h->mm, h->ptr, HUGE_NPAGES);
+	assert_false(IS_ERR(d));
+	for (unsigned long i = 0; i < HUGE_NPAGES; i++)
+		h->mirror[i] = i;
+	assert_int_equal(huge_cmd(h, d, dmirror_cmd_write), 0);
+	assert_int_equal(h->cmd.cpages, HUGE_NPAGES);
+	assert_int_equal(h->cmd.faults, 1);
+	assert_int_equal(host_vm_event(h->host, THP_FAULT_ALLOC), 1);
+	huge_assert_pmd(h);
+	for (unsigned long i = 0; i < HUGE_NPAGES; i++) {
+		u64 val;
+
+		assert_int_equal(cpu_read_u64(h->mm, h->ptr + i * PAGE_SIZE,
+					      &val),
+				 0);
+		assert_int_equal(val, i);
+	}
+	huge_fini(h, d);
+	free(h);
+}
+
+/*
+ * hmm-tests "compound": a 2 MiB page the CPU wrote is snapshot writable
+ * at PMD level, and read-only at PMD level after mprotect(PROT_READ).
+ * Upstream maps it from hugetlbfs (MAP_HUGETLB), which the model lacks; a
+ * transparent huge page is the same huge PMD to hmm_range_fault().
+ */
+static void test_compound(void **state)
+{
+	struct huge *h = calloc(1, sizeof(*h));
+	struct dmirror *d;
+
+	(void)state;
+	assert_non_null(h);
+	huge_init(h);
+	for (unsigned long i = 0; i < HUGE_NPAGES; i++)
+		assert_int_equal(cpu_write_u64(h->mm, h->ptr + i * PAGE_SIZE,
+					       i),
+				 0);
+	d = dmirror_create(h->mm, h->ptr, HUGE_NPAGES);
+	assert_false(IS_ERR(d));
+	assert_int_equal(huge_cmd(h, d, dmirror_cmd_snapshot), 0);
+	assert_int_equal(h->cmd.cpages, HUGE_NPAGES);
+	for (unsigned long i = 0; i < HUGE_NPAGES; i++)
+		assert_int_equal(h->prot[i],
+				 DMIRROR_PROT_WRITE | DMIRROR_PROT_PMD);
+	assert_int_equal(do_mprotect(h->mm, h->ptr, HPAGE_PMD_SIZE, PROT_READ),
+			 0);
+	assert_int_equal(huge_cmd(h, d, dmirror_cmd_snapshot), 0);
+	assert_int_equal(h->cmd.cpages, HUGE_NPAGES);
+	for (unsigned long i = 0; i < HUGE_NPAGES; i++)
+		assert_int_equal(h->prot[i],
+				 DMIRROR_PROT_READ | DMIRROR_PROT_PMD);
+	huge_assert_pmd(h);
+	huge_fini(h, d);
+	free(h);
 }
 
 /* ---------------------------------------------------------------------
@@ -839,6 +957,81 @@ static void test_hmm_range_fault_swap(void **state)
 	assert_int_equal(host_destroy(h), 0);
 }
 
+/*
+ * A huge PMD is reported whole, without a split, for any part of it: a
+ * range from page 100 gets frames head + 100 on, map order 9, read-only
+ * while a fork shares it.  A write asked of it once the child is gone
+ * faults it writable in place (do_huge_pmd_wp_page()'s reuse) and it is
+ * reported whole again; a write asked in a read-only VMA is -EPERM.
+ */
+static void test_hmm_range_fault_huge(void **state)
+{
+	struct huge *h = calloc(1, sizeof(*h));
+	struct mmu_interval_notifier sub = { 0 };
+	unsigned long pfns[NPAGES], head, start;
+	struct hmm_range range;
+	struct mm_struct *child;
+
+	(void)state;
+	assert_non_null(h);
+	huge_init(h);
+	assert_int_equal(cpu_write_u64(h->mm, h->ptr, 1), 0);
+	assert_true(follow_pmd_huge(h->mm, h->ptr, &head));
+	start = h->ptr + 100 * PAGE_SIZE;
+	assert_int_equal(mmu_interval_notifier_insert(&sub, h->mm, start,
+						      NPAGES * PAGE_SIZE,
+						      &itv_ops),
+			 0);
+	range = (struct hmm_range){ .notifier = &sub, .start = start,
+				    .end = start + NPAGES * PAGE_SIZE,
+				    .hmm_pfns = pfns };
+	child = dup_mm(h->mm);
+	assert_false(IS_ERR(child));
+	for (int pass = 0; pass < 2; pass++) {
+		/*
+		 * A snapshot: read-only after fork.  Then, the child gone, a
+		 * write request: the huge page is reused in place.
+		 */
+		if (pass)
+			mmput(child);
+		range.default_flags = pass ? HMM_PFN_REQ_FAULT |
+						     HMM_PFN_REQ_WRITE
+					   : 0;
+		range.notifier_seq = mmu_interval_read_begin(&sub);
+		mmap_read_lock(h->mm);
+		assert_int_equal(hmm_range_fault(&range), 0);
+		mmap_read_unlock(h->mm);
+		assert_true(follow_pmd_huge(h->mm, h->ptr, &head));
+		for (unsigned long i = 0; i < NPAGES; i++) {
+			assert_int_equal(hmm_pfn_to_pfn(pfns[i]),
+					 head + 100 + i);
+			assert_int_equal(hmm_pfn_to_map_order(pfns[i]),
+					 HPAGE_PMD_ORDER);
+			assert_int_equal(pfns[i] & (HMM_PFN_VALID |
+						    HMM_PFN_WRITE |
+						    HMM_PFN_ERROR),
+					 pass ? HMM_PFN_VALID | HMM_PFN_WRITE
+					      : HMM_PFN_VALID);
+		}
+	}
+	assert_int_equal(host_vm_event(h->host, THP_SPLIT_PMD), 0);
+	assert_int_equal(do_mprotect(h->mm, h->ptr, HPAGE_PMD_SIZE, PROT_READ),
+			 0);
+	range.notifier_seq = mmu_interval_read_begin(&sub);
+	mmap_read_lock(h->mm);
+	assert_int_equal(hmm_range_fault(&range), -EPERM);
+	mmap_read_unlock(h->mm);
+	mmu_interval_notifier_remove(&sub);
+	huge_assert_pmd(h);
+	checker_sweep(h->host);
+	assert_int_equal(checker_violations(h->host), 0);
+	mmput(h->mm);
+	mmu_notifier_synchronize();
+	checker_detach(h->host);
+	assert_int_equal(host_destroy(h->host), 0);
+	free(h);
+}
+
 static struct {
 	int calls;
 	enum lockdep_kind kind;
@@ -932,16 +1125,18 @@ int main(void)
 		T(test_anon_read_multiple),
 		T(test_anon_teardown),
 		T(test_snapshot),
-		T(test_compound),
+		cmocka_unit_test(test_compound),
 		T(test_double_map),
 		T(test_file_read),
 		T(test_file_write),
+		cmocka_unit_test(test_anon_write_huge),
 		T(test_hmm_range_fault_per_page),
 		T(test_hmm_range_fault_ebusy),
 		T(test_hmm_range_fault_errors),
 		T(test_hmm_range_fault_lockdep),
 		T(test_check_races_faults),
 		cmocka_unit_test(test_hmm_range_fault_swap),
+		cmocka_unit_test(test_hmm_range_fault_huge),
 #undef T
 	};
 

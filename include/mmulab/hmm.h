@@ -66,7 +66,8 @@ static inline unsigned long hmm_pfn_to_pfn(unsigned long hmm_pfn)
  * hmm_pfn_to_map_order() - log2 of the pages the CPU maps with the entry
  * that maps this one.
  * @hmm_pfn: a valid entry.
- * Return: the order; 0 while the model maps pages only with PTEs.
+ * Return: the order: 9 (HPAGE_PMD_ORDER) for a page of a huge PMD, which
+ * hmm_range_fault() reports whole rather than splitting it; 0 for a PTE.
  */
 static inline unsigned int hmm_pfn_to_map_order(unsigned long hmm_pfn)
 {

@@ -869,6 +869,19 @@ static const char *hmm_prot_name(u8 prot)
 	return "?";
 }
 
+/*
+ * What the statement spells of a snapshot entry: neither the map order (a
+ * huge PMD) nor whether the page is in device memory.
+ */
+static u8 hmm_prot_words(u8 prot)
+{
+	if (prot == DMIRROR_PROT_ERROR)
+		return prot;
+	if (prot & DMIRROR_PROT_DEV_PRIVATE_LOCAL)
+		prot &= (u8)~DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+	return prot & (u8)~(DMIRROR_PROT_PMD | DMIRROR_PROT_PUD);
+}
+
 static void do_hmm_snapshot(struct rt *rt, const struct stmt *st)
 {
 	const struct arg *a = st->a;
@@ -885,8 +898,7 @@ static void do_hmm_snapshot(struct rt *rt, const struct stmt *st)
 	if (st_check(rt, st, !ret, "hmm-snapshot %#lx: %s", cmd.addr,
 		     errno_name(ret))) {
 		for (unsigned long i = 0; i < cmd.npages; i++) {
-			/* The map order (a huge PMD) is not the statement's. */
-			prot[i] &= (u8)~(DMIRROR_PROT_PMD | DMIRROR_PROT_PUD);
+			prot[i] = hmm_prot_words(prot[i]);
 			if (!st_check(rt, st, prot[i] == want,
 				      "hmm-snapshot: page %#lx is %s, "
 				      "expected %s",
