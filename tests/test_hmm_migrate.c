@@ -541,40 +541,57 @@ static void test_migrate_mixed(void **state)
 }
 
 /*
- * hmm-tests "hmm_gup_test", as far as the model's GUP goes: get and
- * long-term pin of pages in device memory migrate them back (the GUP
- * fault meets the device-private entry); the data is intact and the
- * PTEs writable.  (gup_test's fast variants are the same GUP here.)
+ * hmm-tests "hmm_gup_test": gup_test's four calls, one page each, on pages
+ * in device memory, all with FOLL_WRITE: get_user_pages(), GUP-fast, a
+ * FOLL_LONGTERM pin through pin_user_pages_fast() and one through
+ * pin_user_pages().  Each migrates its page back (the GUP fault meets the
+ * device-private entry); a snapshot then reports the four writable in
+ * system memory, the data intact.  The model has no lockless GUP-fast:
+ * Linux's gives up on any non-present entry and falls back to the slow
+ * path with the mmap_lock taken inside, which is what
+ * get_user_pages_unlocked() is here (and the pin's fallback a pin under
+ * the lock).
  */
 static void test_hmm_gup_test(void **state)
 {
 	unsigned long warns = warn_count();
-	struct page *pages[2];
+	struct dmirror_cmd cmd;
+	struct page *page;
 	struct hmm_fix f;
+	u8 prot[4];
 
 	(void)state;
 	fix_migrated(&f);
 	mmap_read_lock(f.mm);
-	assert_int_equal(get_user_pages_remote(f.mm, f.buf, 2, FOLL_WRITE,
-					       pages),
-			 2);
+	assert_int_equal(get_user_pages_remote(f.mm, f.buf, 1, FOLL_WRITE,
+					       &page),
+			 1);
 	mmap_read_unlock(f.mm);
-	for (int i = 0; i < 2; i++) {
-		assert_false(is_device_private_page(pages[i]));
-		put_page(pages[i]);
+	assert_false(is_device_private_page(page));
+	put_page(page);
+	assert_int_equal(get_user_pages_unlocked(f.mm, f.buf + PAGE_SIZE, 1,
+						 &page, FOLL_WRITE),
+			 1);
+	assert_false(is_device_private_page(page));
+	put_page(page);
+	for (unsigned long i = 2; i < 4; i++) {
+		mmap_read_lock(f.mm);
+		assert_int_equal(pin_user_pages_remote(f.mm,
+						       f.buf + i * PAGE_SIZE, 1,
+						       FOLL_WRITE | FOLL_LONGTERM,
+						       &page),
+				 1);
+		mmap_read_unlock(f.mm);
+		assert_false(is_device_private_page(page));
+		unpin_user_page(page);
 	}
-	mmap_read_lock(f.mm);
-	assert_int_equal(pin_user_pages_remote(f.mm, f.buf + 2 * PAGE_SIZE, 2,
-					       FOLL_WRITE | FOLL_LONGTERM,
-					       pages),
-			 2);
-	mmap_read_unlock(f.mm);
-	assert_false(is_device_private_page(pages[0]) ||
-		     is_device_private_page(pages[1]));
-	unpin_user_pages(pages, 2);
+	cmd = (struct dmirror_cmd){ .addr = f.buf, .npages = 4, .ptr = prot };
+	assert_int_equal(dmirror_cmd_snapshot(f.d, &cmd), 0);
+	assert_int_equal(cmd.cpages, 4);
 	for (unsigned long i = 0; i < 4; i++)
-		assert_true(is_present_writable(pte_of(f.mm,
-						       f.buf + i * PAGE_SIZE)));
+		assert_int_equal(prot[i], DMIRROR_PROT_WRITE);
+	assert_int_equal(dmirror_device_free_pages(f.mdev),
+			 DEVPAGES - NPAGES + 4);
 	cpu_check(&f, f.mm, 0);
 	fix_fini(&f, warns);
 }
