@@ -585,19 +585,21 @@ static void test_file_write(void **state)
 struct huge {
 	struct host *host;
 	struct mm_struct *mm;
+	struct dmirror *d; /* over the 2 MiB, or NULL */
 	unsigned long map, ptr;
 	u64 mirror[HUGE_NPAGES];
 	u8 prot[HUGE_NPAGES];
 	struct dmirror_cmd cmd;
 };
 
-static void huge_init(struct huge *h)
+static struct huge *huge_new(bool mirror)
 {
 	struct host_config cfg = { .nr_frames = 4 * HUGE_NPAGES,
 				   .content = HOST_CONTENT_DATA,
 				   .thp = THP_MADVISE };
+	struct huge *h = calloc(1, sizeof(*h));
 
-	memset(h, 0, sizeof(*h));
+	assert_non_null(h);
 	h->host = host_create(&cfg);
 	assert_false(IS_ERR(h->host));
 	assert_int_equal(checker_attach(h->host), 0);
@@ -610,10 +612,15 @@ static void huge_init(struct huge *h)
 	assert_int_equal(do_madvise(h->mm, h->ptr, HPAGE_PMD_SIZE,
 				    MADV_HUGEPAGE),
 			 0);
+	if (mirror) {
+		h->d = dmirror_create(h->mm, h->ptr, HUGE_NPAGES);
+		assert_false(IS_ERR(h->d));
+	}
+	return h;
 }
 
 /* A device command over the whole huge region. */
-static int huge_cmd(struct huge *h, struct dmirror *d,
+static int huge_cmd(struct huge *h,
 		    int (*cmd)(struct dmirror *, struct dmirror_cmd *))
 {
 	h->cmd = (struct dmirror_cmd){
@@ -622,7 +629,7 @@ static int huge_cmd(struct huge *h, struct dmirror *d,
 		.ptr = cmd == dmirror_cmd_snapshot ? (void *)h->prot
 						   : (void *)h->mirror,
 	};
-	return cmd(d, &h->cmd);
+	return cmd(h->d, &h->cmd);
 }
 
 /* The region is still one huge PMD, never split. */
@@ -634,17 +641,19 @@ static void huge_assert_pmd(struct huge *h)
 	assert_int_equal(host_vm_event(h->host, THP_SPLIT_PMD), 0);
 }
 
-static void huge_fini(struct huge *h, struct dmirror *d)
+static void huge_free(struct huge *h)
 {
-	assert_int_equal(dmirror_check(d), 0);
+	if (h->d)
+		assert_int_equal(dmirror_check(h->d), 0);
 	checker_sweep(h->host);
 	assert_int_equal(checker_violations(h->host), 0);
-	dmirror_destroy(d);
+	dmirror_destroy(h->d);
 	mmput(h->mm);
 	mmu_notifier_synchronize();
 	assert_int_equal(host_nr_free_frames(h->host), 4 * HUGE_NPAGES - 1);
 	checker_detach(h->host);
 	assert_int_equal(host_destroy(h->host), 0);
+	free(h);
 }
 
 /*
@@ -654,31 +663,19 @@ static void huge_fini(struct huge *h, struct dmirror *d)
  */
 static void test_anon_write_huge(void **state)
 {
-	struct huge *h = calloc(1, sizeof(*h));
-	struct dmirror *d;
+	struct huge *h = huge_new(true);
 
 	(void)state;
-	assert_non_null(h);
-	huge_init(h);
-	d = dmirror_create(h->mm, h->ptr, HUGE_NPAGES);
-	assert_false(IS_ERR(d));
 	for (unsigned long i = 0; i < HUGE_NPAGES; i++)
 		h->mirror[i] = i;
-	assert_int_equal(huge_cmd(h, d, dmirror_cmd_write), 0);
+	assert_int_equal(huge_cmd(h, dmirror_cmd_write), 0);
 	assert_int_equal(h->cmd.cpages, HUGE_NPAGES);
 	assert_int_equal(h->cmd.faults, 1);
 	assert_int_equal(host_vm_event(h->host, THP_FAULT_ALLOC), 1);
 	huge_assert_pmd(h);
-	for (unsigned long i = 0; i < HUGE_NPAGES; i++) {
-		u64 val;
-
-		assert_int_equal(cpu_read_u64(h->mm, h->ptr + i * PAGE_SIZE,
-					      &val),
-				 0);
-		assert_int_equal(val, i);
-	}
-	huge_fini(h, d);
-	free(h);
+	for (unsigned long i = 0; i < HUGE_NPAGES; i++)
+		assert_int_equal(rd(h->mm, h->ptr + i * PAGE_SIZE), i);
+	huge_free(h);
 }
 
 /*
@@ -689,33 +686,25 @@ static void test_anon_write_huge(void **state)
  */
 static void test_compound(void **state)
 {
-	struct huge *h = calloc(1, sizeof(*h));
-	struct dmirror *d;
+	struct huge *h = huge_new(true);
 
 	(void)state;
-	assert_non_null(h);
-	huge_init(h);
 	for (unsigned long i = 0; i < HUGE_NPAGES; i++)
-		assert_int_equal(cpu_write_u64(h->mm, h->ptr + i * PAGE_SIZE,
-					       i),
-				 0);
-	d = dmirror_create(h->mm, h->ptr, HUGE_NPAGES);
-	assert_false(IS_ERR(d));
-	assert_int_equal(huge_cmd(h, d, dmirror_cmd_snapshot), 0);
+		wr(h->mm, h->ptr + i * PAGE_SIZE, i);
+	assert_int_equal(huge_cmd(h, dmirror_cmd_snapshot), 0);
 	assert_int_equal(h->cmd.cpages, HUGE_NPAGES);
 	for (unsigned long i = 0; i < HUGE_NPAGES; i++)
 		assert_int_equal(h->prot[i],
 				 DMIRROR_PROT_WRITE | DMIRROR_PROT_PMD);
 	assert_int_equal(do_mprotect(h->mm, h->ptr, HPAGE_PMD_SIZE, PROT_READ),
 			 0);
-	assert_int_equal(huge_cmd(h, d, dmirror_cmd_snapshot), 0);
+	assert_int_equal(huge_cmd(h, dmirror_cmd_snapshot), 0);
 	assert_int_equal(h->cmd.cpages, HUGE_NPAGES);
 	for (unsigned long i = 0; i < HUGE_NPAGES; i++)
 		assert_int_equal(h->prot[i],
 				 DMIRROR_PROT_READ | DMIRROR_PROT_PMD);
 	huge_assert_pmd(h);
-	huge_fini(h, d);
-	free(h);
+	huge_free(h);
 }
 
 /* ---------------------------------------------------------------------
@@ -966,16 +955,14 @@ static void test_hmm_range_fault_swap(void **state)
  */
 static void test_hmm_range_fault_huge(void **state)
 {
-	struct huge *h = calloc(1, sizeof(*h));
+	struct huge *h = huge_new(false);
 	struct mmu_interval_notifier sub = { 0 };
 	unsigned long pfns[NPAGES], head, start;
 	struct hmm_range range;
 	struct mm_struct *child;
 
 	(void)state;
-	assert_non_null(h);
-	huge_init(h);
-	assert_int_equal(cpu_write_u64(h->mm, h->ptr, 1), 0);
+	wr(h->mm, h->ptr, 1);
 	assert_true(follow_pmd_huge(h->mm, h->ptr, &head));
 	start = h->ptr + 100 * PAGE_SIZE;
 	assert_int_equal(mmu_interval_notifier_insert(&sub, h->mm, start,
@@ -1023,13 +1010,7 @@ static void test_hmm_range_fault_huge(void **state)
 	mmap_read_unlock(h->mm);
 	mmu_interval_notifier_remove(&sub);
 	huge_assert_pmd(h);
-	checker_sweep(h->host);
-	assert_int_equal(checker_violations(h->host), 0);
-	mmput(h->mm);
-	mmu_notifier_synchronize();
-	checker_detach(h->host);
-	assert_int_equal(host_destroy(h->host), 0);
-	free(h);
+	huge_free(h);
 }
 
 static struct {
