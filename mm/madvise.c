@@ -10,8 +10,13 @@
 /*
  * A page MADV_FREE may make lazily freeable: private to this mapping (not
  * a KSM page, mapped here alone), and, if it is in the swap cache, able to
- * leave it (its slot's copy is about to be worthless).  Under the PTL, so
- * the page lock is only tried.
+ * leave it (its slot's copy is about to be worthless).  A dirty or
+ * swap-cache page is made clean under the page lock, as 6.12's
+ * madvise_free_pte_range() does: reclaim gives a page its slot under
+ * that lock (add_to_swap(), which dirties it), so a clear that could run
+ * after it would leave the slot unwritten, and the swap entry reclaim
+ * then installs would read back whatever the slot held before.  Under
+ * the PTL, so the page lock is only tried.
  */
 static bool madvise_free_page_ok(struct page *page)
 {
@@ -19,11 +24,13 @@ static bool madvise_free_page_ok(struct page *page)
 
 	if (PageKsm(page) || page_mapcount(page) != 1)
 		return false;
-	if (!PageSwapCache(page))
+	if (!PageSwapCache(page) && !PageFlag(page, PG_dirty))
 		return true;
 	if (!trylock_page(page))
 		return false;
-	ok = try_free_swap(page);
+	ok = !PageSwapCache(page) || try_free_swap(page);
+	if (ok)
+		ClearPageFlag(page, PG_dirty);
 	unlock_page(page);
 	return ok;
 }
@@ -43,7 +50,6 @@ static void madvise_free_pte(struct mmu_gather *tlb, struct mm_struct *mm,
 		page = pfn_to_page(mm->host, pte_pfn(v));
 		if (madvise_free_page_ok(page)) {
 			set_pte_at(mm, addr, pte, pte_mkold(pte_mkclean(v)));
-			ClearPageFlag(page, PG_dirty);
 			mark_page_lazyfree(page);
 			tlb->start = tlb->start < addr ? tlb->start : addr;
 			tlb->end = addr + PAGE_SIZE;
