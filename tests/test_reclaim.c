@@ -5,7 +5,8 @@
  * without pinning it, the pinned baseline that cannot, aging through a
  * secondary MMU's accessed bits, swap-in through GUP, fork and munmap of
  * swap entries, a full swap device, the reaper's non-blockable
- * invalidations, and kswapd against concurrent faults.
+ * invalidations, kswapd against concurrent faults and teardown, and
+ * swap-in and MADV_FREE racing a zap and reclaim.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1198,9 +1199,9 @@ static void test_kswapd_concurrent_det(void **state)
  * The last address space goes while kswapd holds a batch of its pages
  * isolated.  Those frames come back only when kswapd is done with the
  * batch, so a count taken at once may find some missing although none is
- * lost: host_done() waits for them (kswapd_settle()).  Most of these
- * seeds put the first count inside kswapd's batch (54 of 60 when this was
- * written; none does without kswapd); every seed gets every frame back.
+ * lost: host_done() waits for them (kswapd_settle()).  Of these seeds, 17
+ * put the first count inside kswapd's batch (none does without kswapd);
+ * every seed gets every frame back.
  */
 #define TEARDOWN_SEEDS 20
 
@@ -1245,6 +1246,44 @@ static void test_kswapd_teardown_det(void **state)
 }
 
 /*
+ * One task of a two-task race over one page: a read (@advice -1), or an
+ * madvise(@advice) of the page.
+ */
+struct page_race {
+	struct mm_struct *mm;
+	unsigned long a;
+	int advice;
+};
+
+static int page_race_fn(void *arg)
+{
+	struct page_race *r = arg;
+	u64 v;
+
+	if (r->advice < 0)
+		cpu_read_u64(r->mm, r->a, &v);
+	else
+		do_madvise(r->mm, r->a, PAGE_SIZE, r->advice);
+	return 0;
+}
+
+/* Race @advice0 against @advice1 on the page at @a of @mm, one run. */
+static void page_race(const struct det_config *dc, struct mm_struct *mm,
+		      unsigned long a, int advice0, int advice1)
+{
+	struct page_race r[2] = { { mm, a, advice0 }, { mm, a, advice1 } };
+	struct task_struct *t[2];
+	struct det_result res;
+
+	assert_int_equal(det_begin(dc), 0);
+	for (int i = 0; i < 2; i++)
+		t[i] = kthread_run(page_race_fn, &r[i], "race");
+	kthread_stop(t[0]);
+	kthread_stop(t[1]);
+	assert_int_equal(det_end(&res), 0);
+}
+
+/*
  * A fault on a swap entry races a zap of the same page.  The fault must
  * unlock the page before it drops the page-table lock, as Linux's
  * do_swap_page() does: once the lock is dropped the reference is the
@@ -1252,54 +1291,25 @@ static void test_kswapd_teardown_det(void **state)
  * frame that is no longer the fault's (free_page_frame() warns on a
  * locked page; the next owner's metadata races the unlock).  Of these
  * PCT seeds, five (92, 128, 266, 270, 299) placed the zap between the two
- * when the unlock came after the PTL.
+ * when the unlock came after the PTL.  The fault is a read: the page
+ * stays in the swap cache, which the zap leaves to it.
  */
-struct swapin_race {
-	struct mm_struct *mm;
-	unsigned long a;
-};
-
-/* A read: the page stays in the swap cache, which the zap leaves to it. */
-static int swapin_fault(void *arg)
-{
-	struct swapin_race *r = arg;
-	u64 v;
-
-	cpu_read_u64(r->mm, r->a, &v);
-	return 0;
-}
-
-static int swapin_zapper(void *arg)
-{
-	struct swapin_race *r = arg;
-
-	do_madvise(r->mm, r->a, PAGE_SIZE, MADV_DONTNEED);
-	return 0;
-}
-
 static void swapin_race_once(u64 seed)
 {
 	struct det_config dc = { .seed = seed, .strategy = DET_STRATEGY_PCT,
 				 .pct_steps = 170, .pct_depth = 2 };
 	struct host_opts o = { .frames = 64, .swap = 64 };
 	struct host *host = host_new(&o);
-	struct swapin_race r;
-	struct task_struct *t[2];
-	struct det_result res;
+	struct mm_struct *mm = mm_alloc(host);
+	unsigned long a;
 
-	r.mm = mm_alloc(host);
-	assert_false(IS_ERR(r.mm));
-	r.a = map_anon(r.mm, 1, MAP_PRIVATE);
-	wr(r.mm, r.a, 1);
-	pageout(r.mm, r.a, 1);
-	assert_true(swapped_out(r.mm, r.a));
-	assert_int_equal(det_begin(&dc), 0);
-	t[0] = kthread_run(swapin_fault, &r, "fault");
-	t[1] = kthread_run(swapin_zapper, &r, "zap");
-	kthread_stop(t[0]);
-	kthread_stop(t[1]);
-	assert_int_equal(det_end(&res), 0);
-	mmput(r.mm);
+	assert_false(IS_ERR(mm));
+	a = map_anon(mm, 1, MAP_PRIVATE);
+	wr(mm, a, 1);
+	pageout(mm, a, 1);
+	assert_true(swapped_out(mm, a));
+	page_race(&dc, mm, a, -1, MADV_DONTNEED);
+	mmput(mm);
 	host_done(host);
 }
 
@@ -1333,27 +1343,6 @@ static void test_swapin_races_zap_det(void **state)
 #define FREE_RACE_SEEDS 400
 #define FREE_RACE_STALE 0x5afe5afe5afeULL
 
-struct free_race {
-	struct mm_struct *mm;
-	unsigned long a;
-};
-
-static int free_race_madvise(void *arg)
-{
-	struct free_race *r = arg;
-
-	do_madvise(r->mm, r->a, PAGE_SIZE, MADV_FREE);
-	return 0;
-}
-
-static int free_race_pageout(void *arg)
-{
-	struct free_race *r = arg;
-
-	do_madvise(r->mm, r->a, PAGE_SIZE, MADV_PAGEOUT);
-	return 0;
-}
-
 /* One seed: what the page reads after the race (1, or 0 if dropped). */
 static u64 free_race_once(u64 seed)
 {
@@ -1361,30 +1350,22 @@ static u64 free_race_once(u64 seed)
 				 .pct_steps = 60, .pct_depth = 3 };
 	struct host_opts o = { .frames = 64, .swap = 1 };
 	struct host *host = host_new(&o);
-	struct task_struct *t[2];
-	struct free_race r;
-	struct det_result res;
-	unsigned long stale;
+	struct mm_struct *mm = mm_alloc(host);
+	unsigned long stale, a;
 	u64 v;
 
-	r.mm = mm_alloc(host);
-	assert_false(IS_ERR(r.mm));
+	assert_false(IS_ERR(mm));
 	/* The only slot holds another page's data, then is free again. */
-	stale = map_anon(r.mm, 1, MAP_PRIVATE);
-	wr(r.mm, stale, FREE_RACE_STALE);
-	do_madvise(r.mm, stale, PAGE_SIZE, MADV_PAGEOUT);
-	assert_true(swapped_out(r.mm, stale));
-	assert_int_equal(vm_munmap(r.mm, stale, PAGE_SIZE), 0);
-	r.a = map_anon(r.mm, 1, MAP_PRIVATE);
-	wr(r.mm, r.a, 1);
-	assert_int_equal(det_begin(&dc), 0);
-	t[0] = kthread_run(free_race_madvise, &r, "madv_free");
-	t[1] = kthread_run(free_race_pageout, &r, "pageout");
-	kthread_stop(t[0]);
-	kthread_stop(t[1]);
-	assert_int_equal(det_end(&res), 0);
-	v = rd(r.mm, r.a);
-	mmput(r.mm);
+	stale = map_anon(mm, 1, MAP_PRIVATE);
+	wr(mm, stale, FREE_RACE_STALE);
+	do_madvise(mm, stale, PAGE_SIZE, MADV_PAGEOUT);
+	assert_true(swapped_out(mm, stale));
+	assert_int_equal(vm_munmap(mm, stale, PAGE_SIZE), 0);
+	a = map_anon(mm, 1, MAP_PRIVATE);
+	wr(mm, a, 1);
+	page_race(&dc, mm, a, MADV_FREE, MADV_PAGEOUT);
+	v = rd(mm, a);
+	mmput(mm);
 	host_done(host);
 	return v;
 }
