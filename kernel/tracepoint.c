@@ -64,70 +64,68 @@ static int publish(struct tracepoint *tp, struct tracepoint_func *funcs)
 	return 0;
 }
 
-int tracepoint_probe_register(struct tracepoint *tp, void *probe, void *data)
+/*
+ * The probes of @tp with (@probe, @data) added at the end (@add) or
+ * removed (@victim, its index), in a new array; NULL when none is left.
+ */
+static struct tracepoint_func *new_funcs(const struct tracepoint *tp,
+					 void *probe, void *data, bool add,
+					 int victim, int *err)
 {
+	unsigned int n = nr_probes(tp->funcs), j = 0;
 	struct tracepoint_func *funcs;
-	unsigned int n;
-	int ret = 0;
 
-	if (!tp || !probe)
-		return -EINVAL;
-	mutex_lock(&tracepoints_mutex);
-	if (find_probe(tp->funcs, probe, data) >= 0) {
-		ret = -EEXIST;
-		goto out;
-	}
-	n = nr_probes(tp->funcs);
-	funcs = malloc((n + 2) * sizeof(*funcs));
+	*err = 0;
+	if (!add && n == 1)
+		return NULL;
+	funcs = malloc((add ? n + 2 : n) * sizeof(*funcs));
 	if (!funcs) {
-		ret = -ENOMEM;
-		goto out;
+		*err = -ENOMEM;
+		return NULL;
 	}
 	for (unsigned int i = 0; i < n; i++)
-		funcs[i] = tp->funcs[i];
-	funcs[n] = (struct tracepoint_func){ probe, data };
-	funcs[n + 1] = (struct tracepoint_func){ NULL, NULL };
-	ret = publish(tp, funcs);
-	if (ret)
-		free(funcs);
-out:
-	mutex_unlock(&tracepoints_mutex);
-	return ret;
+		if ((int)i != victim)
+			funcs[j++] = tp->funcs[i];
+	if (add)
+		funcs[j++] = (struct tracepoint_func){ probe, data };
+	funcs[j] = (struct tracepoint_func){ NULL, NULL };
+	return funcs;
 }
 
-int tracepoint_probe_unregister(struct tracepoint *tp, void *probe,
-				void *data)
+static int update(struct tracepoint *tp, void *probe, void *data, bool add)
 {
 	struct tracepoint_func *funcs = NULL;
-	unsigned int n, j = 0;
 	int ret, victim;
 
 	if (!tp || !probe)
 		return -EINVAL;
 	mutex_lock(&tracepoints_mutex);
 	victim = find_probe(tp->funcs, probe, data);
-	if (victim < 0) {
+	if (add && victim >= 0)
+		ret = -EEXIST;
+	else if (!add && victim < 0)
 		ret = -ENOENT;
-		goto out;
+	else
+		funcs = new_funcs(tp, probe, data, add, add ? -1 : victim,
+				  &ret);
+	if (!ret) {
+		ret = publish(tp, funcs);
+		if (ret)
+			free(funcs);
 	}
-	n = nr_probes(tp->funcs);
-	if (n > 1) {
-		funcs = malloc(n * sizeof(*funcs));
-		if (!funcs) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		for (unsigned int i = 0; i < n; i++)
-			if ((int)i != victim)
-				funcs[j++] = tp->funcs[i];
-		funcs[j] = (struct tracepoint_func){ NULL, NULL };
-	}
-	ret = publish(tp, funcs);
-	if (ret)
-		free(funcs);
-out:
 	mutex_unlock(&tracepoints_mutex);
 	return ret;
+}
+
+int tracepoint_probe_register(struct tracepoint *tp, void *probe, void *data)
+{
+	return update(tp, probe, data, true);
+}
+
+int tracepoint_probe_unregister(struct tracepoint *tp, void *probe,
+				void *data)
+{
+	return update(tp, probe, data, false);
 }
 
 /* Flip the readers' counter and wait for the old one to drain. */

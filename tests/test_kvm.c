@@ -308,25 +308,18 @@ struct race {
 	void (*hook)(struct race *r, enum fault_step step);
 };
 
-static void probe_snapshot(void *r, struct kvm_vcpu *vcpu, gpa_t gpa,
-			   unsigned long hva, unsigned long pfn)
-{
-	struct race *race = r;
-
-	(void)gpa, (void)hva, (void)pfn;
-	if (kvm_vcpu_vm(vcpu) == race->v->kvm)
-		race->hook(race, AT_SNAPSHOT);
-}
-
-static void probe_pfn(void *r, struct kvm_vcpu *vcpu, gpa_t gpa,
-		      unsigned long hva, unsigned long pfn)
-{
-	struct race *race = r;
-
-	(void)gpa, (void)hva, (void)pfn;
-	if (kvm_vcpu_vm(vcpu) == race->v->kvm)
-		race->hook(race, AT_PFN);
-}
+#define RACE_PROBE(name, step)                                                 \
+	static void name(void *r, struct kvm_vcpu *vcpu, gpa_t gpa,            \
+			 unsigned long hva, unsigned long pfn)                 \
+	{                                                                      \
+		struct race *race = r;                                         \
+                                                                               \
+		(void)gpa, (void)hva, (void)pfn;                               \
+		if (kvm_vcpu_vm(vcpu) == race->v->kvm)                         \
+			race->hook(race, step);                                \
+	}
+RACE_PROBE(probe_snapshot, AT_SNAPSHOT)
+RACE_PROBE(probe_pfn, AT_PFN)
 
 /* Test hooks are probes on the fault's tracepoints. */
 static void race_attach(struct race *r,

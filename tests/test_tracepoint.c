@@ -4,7 +4,7 @@
  * order probes run in, the notifier core's and KVM's events where they
  * happen, the checker's history fed by them, registration while events
  * fire on other threads, and probes that leave a deterministic run's
- * schedule as it was.  Public headers only, as a third party's probe.
+ * schedule as it was.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,12 +15,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <mmulab/checker.h>
 #include <mmulab/sched.h>
 #include <mmulab/trace/events/kvm.h>
 #include <mmulab/trace/events/mmu_notifier.h>
+#include "guest.h"
 
-#define RW (PROT_READ | PROT_WRITE)
 #define NPAGES 8
 
 /* A third party's own event. */
@@ -113,20 +112,13 @@ static void test_probe_order(void **state)
  * The model's events
  */
 
-struct vm {
-	struct host *host;
-	struct mm_struct *mm;
-	struct kvm *kvm;
-	struct kvm_vcpu *vcpu;
-	unsigned long hva;
-};
-
-static void vm_new(struct vm *v, bool with_kvm)
+/* A host without a checker, a process with NPAGES pages, maybe a VM. */
+static void vm_new(struct guest *v, bool with_kvm)
 {
 	struct host_config cfg = { 256, HOST_CONTENT_DATA, CHANGE_PTE_NONE };
-	struct kvm_userspace_memory_region r = { 0 };
 
 	memset(v, 0, sizeof(*v));
+	v->npages = NPAGES;
 	v->host = host_create(&cfg);
 	assert_false(IS_ERR(v->host));
 	v->mm = mm_alloc(v->host);
@@ -134,18 +126,11 @@ static void vm_new(struct vm *v, bool with_kvm)
 	v->hva = vm_mmap(v->mm, 0, NPAGES * PAGE_SIZE, RW,
 			 MAP_PRIVATE | MAP_ANONYMOUS);
 	assert_true((long)v->hva > 0);
-	if (!with_kvm)
-		return;
-	v->kvm = kvm_create_vm(v->mm, 0);
-	assert_false(IS_ERR(v->kvm));
-	r.memory_size = NPAGES * PAGE_SIZE;
-	r.userspace_addr = v->hva;
-	assert_int_equal(kvm_set_user_memory_region(v->kvm, &r), 0);
-	v->vcpu = kvm_vcpu_create(v->kvm);
-	assert_false(IS_ERR(v->vcpu));
+	if (with_kvm)
+		guest_attach_vm(v);
 }
 
-static void vm_free(struct vm *v)
+static void vm_free(struct guest *v)
 {
 	if (v->kvm)
 		kvm_destroy_vm(v->kvm);
@@ -194,7 +179,7 @@ static void test_notifier_events(void **state)
 {
 	struct mm_seen s = { 0 };
 	u64 one = 1;
-	struct vm v;
+	struct guest v;
 
 	(void)state;
 	vm_new(&v, false);
@@ -267,7 +252,7 @@ static void test_kvm_fault_steps(void **state)
 	static const char *const want[] = { "exit write", "snapshot", "pfn",
 					     "locked", "install" };
 	struct seen s = { 0 };
-	struct vm v;
+	struct guest v;
 
 	(void)state;
 	vm_new(&v, true);
@@ -286,7 +271,7 @@ static void test_checker_history(void **state)
 	char buf[8192] = "";
 	FILE *out = fmemopen(buf, sizeof(buf) - 1, "w");
 	u64 val;
-	struct vm v;
+	struct guest v;
 
 	(void)state;
 	assert_non_null(out);
@@ -399,7 +384,7 @@ static struct det_result det_prog_run(struct seen *s)
 	struct det_result res;
 	struct task_struct *t[2];
 	struct det_prog p;
-	struct vm v;
+	struct guest v;
 
 	vm_new(&v, true);
 	p.mm = v.mm;

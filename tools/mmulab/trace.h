@@ -18,7 +18,7 @@
 
 #include "guest.h"
 
-/* Processes the recorder can subscribe to in one run. */
+/* Processes the recorder can report in one run. */
 #define TRACE_MAX_MMS 64
 
 /**

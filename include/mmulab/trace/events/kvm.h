@@ -48,29 +48,16 @@ DECLARE_TRACE(mmulab_kvm_invalidate_range_end,
  * mmulab_kvm_fault_retry: the check failed; the fault will be retried.
  * mmulab_kvm_fault_install: the check passed; the SPTE is installed next.
  */
-DECLARE_TRACE(mmulab_kvm_fault_snapshot,
-	      TP_PROTO(struct kvm_vcpu *vcpu, gpa_t gpa, unsigned long hva,
-		       unsigned long pfn),
-	      TP_ARGS(vcpu, gpa, hva, pfn))
-
-DECLARE_TRACE(mmulab_kvm_fault_pfn,
-	      TP_PROTO(struct kvm_vcpu *vcpu, gpa_t gpa, unsigned long hva,
-		       unsigned long pfn),
-	      TP_ARGS(vcpu, gpa, hva, pfn))
-
-DECLARE_TRACE(mmulab_kvm_fault_locked,
-	      TP_PROTO(struct kvm_vcpu *vcpu, gpa_t gpa, unsigned long hva,
-		       unsigned long pfn),
-	      TP_ARGS(vcpu, gpa, hva, pfn))
-
-DECLARE_TRACE(mmulab_kvm_fault_retry,
-	      TP_PROTO(struct kvm_vcpu *vcpu, gpa_t gpa, unsigned long hva,
-		       unsigned long pfn),
-	      TP_ARGS(vcpu, gpa, hva, pfn))
-
-DECLARE_TRACE(mmulab_kvm_fault_install,
-	      TP_PROTO(struct kvm_vcpu *vcpu, gpa_t gpa, unsigned long hva,
-		       unsigned long pfn),
-	      TP_ARGS(vcpu, gpa, hva, pfn))
+/* One prototype for every step, as Linux's DEFINE_EVENT() of a class. */
+#define MMULAB_KVM_FAULT_STEP(name)                                            \
+	DECLARE_TRACE(name,                                                    \
+		      TP_PROTO(struct kvm_vcpu *vcpu, gpa_t gpa,               \
+			       unsigned long hva, unsigned long pfn),          \
+		      TP_ARGS(vcpu, gpa, hva, pfn))
+MMULAB_KVM_FAULT_STEP(mmulab_kvm_fault_snapshot)
+MMULAB_KVM_FAULT_STEP(mmulab_kvm_fault_pfn)
+MMULAB_KVM_FAULT_STEP(mmulab_kvm_fault_locked)
+MMULAB_KVM_FAULT_STEP(mmulab_kvm_fault_retry)
+MMULAB_KVM_FAULT_STEP(mmulab_kvm_fault_install)
 
 #endif /* MMULAB_TRACE_EVENTS_KVM_H */
