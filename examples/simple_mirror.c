@@ -20,8 +20,11 @@
  *
  * A device task reads through the TLB while the main task unmaps, remaps
  * and write-protects the memory.  Every read is checked against what the
- * CPU wrote, and every TLB entry against the CPU page table.  The program
- * exits with status 1 on the first sign of incoherence.
+ * CPU wrote, and every TLB entry against the CPU page table.  A probe on
+ * the core's tracepoint mmu_notifier_invalidate_range_start counts what
+ * the core dispatched for the process, which the device must all have
+ * received.  The program exits with status 1 on the first sign of
+ * incoherence.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/sched.h>
 #include <mmulab/sync.h>
+#include <mmulab/trace/events/mmu_notifier.h>
 
 #define NR_FRAMES 256
 #define NR_PAGES 8
@@ -89,6 +93,21 @@ static atomic_t passes;		/* device passes over the pages so far */
 		fprintf(stderr, "simple_mirror: " fmt "\n", ##__VA_ARGS__);    \
 		atomic_long_inc(&errors);                                      \
 	} while (0)
+
+/*
+ * The process whose invalidations the probe counts, and the count: the
+ * probe runs on the task that invalidates, and only observes.
+ */
+static struct mm_struct *traced_mm;
+static long traced_starts;
+
+static void count_start(void *data, const struct mmu_notifier_range *range,
+			int ret)
+{
+	(void)data;
+	if (range->mm == OBSERVE_ONCE(traced_mm) && !ret)
+		__atomic_fetch_add(&traced_starts, 1, __ATOMIC_RELAXED);
+}
 
 static u64 pattern(unsigned long addr, unsigned int gen)
 {
@@ -454,6 +473,8 @@ static int setup(struct world *w)
 	w->dev.mn.ops = &dev_ops;
 	if (mmu_notifier_register(&w->dev.mn, w->mm))
 		return -EINVAL;
+	__atomic_store_n(&traced_starts, 0, __ATOMIC_RELAXED);
+	OBSERVE_SET(traced_mm, w->mm);
 	addr = vm_mmap(w->mm, 0, NR_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS);
 	if (addr < 0)
@@ -466,7 +487,12 @@ static int setup(struct world *w)
 static int teardown(struct world *w)
 {
 	unsigned long free_frames;
+	long traced = __atomic_load_n(&traced_starts, __ATOMIC_RELAXED);
 
+	if (traced != atomic_long_read(&w->dev.stats.invalidations))
+		fail("the core dispatched %ld starts, the device got %ld",
+		     traced, atomic_long_read(&w->dev.stats.invalidations));
+	OBSERVE_SET(traced_mm, NULL);
 	mmput(w->mm);
 	if (!w->dev.dead)
 		fail("exit did not call release");
@@ -539,6 +565,12 @@ int main(int argc, char **argv)
 				       *end || !*argv[1]))) {
 		fprintf(stderr, "usage: simple_mirror [SEED]\n");
 		return 2;
+	}
+	ret = register_trace_mmu_notifier_invalidate_range_start(count_start,
+								  NULL);
+	if (ret) {
+		fprintf(stderr, "simple_mirror: probe: %d\n", ret);
+		return 1;
 	}
 	if (argc == 1) {
 		/*

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <mmulab/checker.h>
+#include <mmulab/trace/events/kvm.h>
 #include "internal.h"
 #include "pgtable.h"
 
@@ -115,6 +116,8 @@ static struct checker *checker_of(struct host *host)
 	return host ? checker_peek(host->checker) : NULL;
 }
 
+static int history_probes(struct checker *c, bool on);
+
 int checker_attach(struct host *host)
 {
 	struct checker *c;
@@ -130,7 +133,9 @@ int checker_attach(struct host *host)
 	c->nr_frames = host->cfg.nr_frames;
 	c->sec_maps = calloc(c->nr_frames, sizeof(*c->sec_maps));
 	c->gen = calloc(c->nr_frames, sizeof(*c->gen));
-	if (!c->sec_maps || !c->gen) {
+	if (!c->sec_maps || !c->gen || history_probes(c, true)) {
+		/* A probe briefly registered may be running with @c. */
+		tracepoint_synchronize_unregister();
 		free(c->sec_maps);
 		free(c->gen);
 		free(c);
@@ -151,14 +156,16 @@ void checker_detach(struct host *host)
 	if (!c)
 		return;
 	WRITE_ONCE(host->checker, NULL);
+	history_probes(c, false);
 	if (lockdep_owner == c) {
 		lockdep_set_hook(NULL, NULL);
 		lockdep_owner = NULL;
 	}
 	/*
 	 * Hooks read host->checker without a lock or a scheduling point, so
-	 * one running on another task (kswapd freeing a frame) may still be
-	 * using @c: it is freed with the host, when no task of it runs.
+	 * one running on another task (kswapd freeing a frame), or a probe,
+	 * may still be using @c: it is freed with the host, when no task of
+	 * it runs.
 	 */
 	c->retired_next = host->checker_retired;
 	host->checker_retired = c;
@@ -166,6 +173,9 @@ void checker_detach(struct host *host)
 
 void checker_free_retired(struct host *host)
 {
+	/* The probe arrays the detaches replaced, and probes still running. */
+	if (host->checker_retired)
+		tracepoint_synchronize_unregister();
 	while (host->checker_retired) {
 		struct checker *c = host->checker_retired;
 
@@ -210,13 +220,73 @@ static void note(struct checker *c, const char *what, unsigned long pfn,
 	spin_unlock(&c->lock);
 }
 
-void checker_note(struct host *host, const char *what, unsigned long pfn,
-		  unsigned long addr)
+/*
+ * The history's sink: probes on KVM's events, registered while the
+ * checker is attached, each noting the step of the protocol it saw.
+ */
+static void note_kvm(struct checker *c, struct kvm *kvm, const char *what,
+		     unsigned long pfn, unsigned long addr)
 {
-	struct checker *c = checker_of(host);
-
-	if (c)
+	if (mm_host(kvm_vm_mm(kvm)) == c->host)
 		note(c, what, pfn, addr);
+}
+
+static void probe_unmap_hva_range(void *c, struct kvm *kvm,
+				  unsigned long start, unsigned long end)
+{
+	(void)end;
+	note_kvm(c, kvm, "kvm: invalidate_range_start", ~0UL, start);
+}
+
+static void probe_invalidate_range_end(void *c, struct kvm *kvm,
+				       unsigned long start, unsigned long end)
+{
+	(void)end;
+	note_kvm(c, kvm, "kvm: invalidate_range_end", ~0UL, start);
+}
+
+#define CHECKER_FAULT_PROBE(step, what)                                        \
+	static void probe_fault_##step(void *c, struct kvm_vcpu *vcpu,         \
+				       gpa_t gpa, unsigned long hva,           \
+				       unsigned long pfn)                      \
+	{                                                                      \
+		(void)gpa;                                                     \
+		note_kvm(c, kvm_vcpu_vm(vcpu), what, pfn, hva);                \
+	}
+CHECKER_FAULT_PROBE(snapshot, "kvm: fault snapshots mmu_invalidate_seq")
+CHECKER_FAULT_PROBE(pfn, "kvm: fault got the page from GUP")
+CHECKER_FAULT_PROBE(retry, "kvm: fault retries")
+CHECKER_FAULT_PROBE(install, "kvm: fault installs the SPTE")
+
+/* Attach (@on) or detach the history's probes. */
+static int history_probes(struct checker *c, bool on)
+{
+	int ret = 0;
+
+	if (on) {
+		ret = register_trace_kvm_unmap_hva_range(probe_unmap_hva_range,
+							 c) ?:
+		      register_trace_mmulab_kvm_invalidate_range_end(
+			      probe_invalidate_range_end, c) ?:
+		      register_trace_mmulab_kvm_fault_snapshot(
+			      probe_fault_snapshot, c) ?:
+		      register_trace_mmulab_kvm_fault_pfn(probe_fault_pfn, c) ?:
+		      register_trace_mmulab_kvm_fault_retry(probe_fault_retry,
+							    c) ?:
+		      register_trace_mmulab_kvm_fault_install(
+			      probe_fault_install, c);
+		if (!ret)
+			return 0;
+	}
+	/* Off, or undo a partial attach: a probe not registered is -ENOENT. */
+	unregister_trace_kvm_unmap_hva_range(probe_unmap_hva_range, c);
+	unregister_trace_mmulab_kvm_invalidate_range_end(
+		probe_invalidate_range_end, c);
+	unregister_trace_mmulab_kvm_fault_snapshot(probe_fault_snapshot, c);
+	unregister_trace_mmulab_kvm_fault_pfn(probe_fault_pfn, c);
+	unregister_trace_mmulab_kvm_fault_retry(probe_fault_retry, c);
+	unregister_trace_mmulab_kvm_fault_install(probe_fault_install, c);
+	return ret;
 }
 
 static void vfail(struct checker *c, enum checker_inv inv, unsigned long pfn,

@@ -36,6 +36,7 @@
 #include <mmulab/memfd.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/trace/events/mmu_notifier.h>
 #include "debug.h"
 
 /* ---------------------------------------------------------------------
@@ -951,6 +952,7 @@ int mmu_notifier_snapshot(struct mm_struct *mm,
 
 static inline void mmu_notifier_release(struct mm_struct *mm)
 {
+	trace_mmu_notifier_release(mm);
 	if (mm_has_notifiers(mm))
 		__mmu_notifier_release(mm);
 }

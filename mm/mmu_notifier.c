@@ -64,6 +64,15 @@ static struct srcu_struct mn_srcu;
 static struct lockdep_map mn_invalidate_start_map =
 	STATIC_LOCKDEP_MAP_INIT("mmu_notifier_invalidate_range_start");
 
+DEFINE_TRACE(mmu_notifier_invalidate_range_start);
+DEFINE_TRACE(mmu_notifier_invalidate_range_end);
+DEFINE_TRACE(mmu_notifier_release);
+DEFINE_TRACE(mmu_notifier_clear_flush_young);
+DEFINE_TRACE(mmu_notifier_clear_young);
+DEFINE_TRACE(mmu_notifier_test_young);
+DEFINE_TRACE(mmu_notifier_change_pte);
+DEFINE_TRACE(mmu_notifier_arch_invalidate_secondary_tlbs);
+
 __attribute__((constructor)) static void mn_srcu_init(void)
 {
 	init_srcu_struct(&mn_srcu);
@@ -479,6 +488,7 @@ int mmu_notifier_clear_flush_young(struct mm_struct *mm, unsigned long start,
 				   unsigned long end)
 {
 	mn_count(mm, MMU_NOTIFY_AGE);
+	trace_mmu_notifier_clear_flush_young(mm, start, end);
 	if (!mm_has_notifiers(mm))
 		return 0;
 	return __mmu_notifier_clear_flush_young(mm, start, end);
@@ -497,6 +507,7 @@ int mmu_notifier_clear_young(struct mm_struct *mm, unsigned long start,
 			     unsigned long end)
 {
 	mn_count(mm, MMU_NOTIFY_AGE);
+	trace_mmu_notifier_clear_young(mm, start, end);
 	if (!mm_has_notifiers(mm))
 		return 0;
 	return __mmu_notifier_clear_young(mm, start, end);
@@ -514,6 +525,7 @@ int mmu_notifier_clear_young(struct mm_struct *mm, unsigned long start,
 int mmu_notifier_test_young(struct mm_struct *mm, unsigned long address)
 {
 	mn_count(mm, MMU_NOTIFY_AGE);
+	trace_mmu_notifier_test_young(mm, address);
 	if (!mm_has_notifiers(mm))
 		return 0;
 	return __mmu_notifier_test_young(mm, address);
@@ -533,6 +545,7 @@ void mmu_notifier_change_pte(struct mm_struct *mm, unsigned long address,
 	int idx;
 
 	mn_count(mm, MMU_NOTIFY_CHANGE_PTE);
+	trace_mmu_notifier_change_pte(mm, address, pte);
 	if (!mm_has_notifiers(mm))
 		return;
 	idx = srcu_read_lock(&mn_srcu);
@@ -559,6 +572,7 @@ void mmu_notifier_arch_invalidate_secondary_tlbs(struct mm_struct *mm,
 	struct mmu_notifier *sub;
 	int idx;
 
+	trace_mmu_notifier_arch_invalidate_secondary_tlbs(mm, start, end);
 	if (!mm_has_notifiers(mm))
 		return;
 	idx = srcu_read_lock(&mn_srcu);
@@ -683,6 +697,7 @@ static int mn_invalidate_range_start(struct mmu_notifier_range *range)
 	}
 	if (mm_has_notifiers(mm))
 		ret = __mmu_notifier_invalidate_range_start(mn_subs(mm), range);
+	trace_mmu_notifier_invalidate_range_start(range, ret);
 	/* Open for the checker's INV-7 once every start has returned. */
 	if (!ret)
 		checker_range_start(range);
@@ -743,6 +758,7 @@ void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range)
 		return;
 	checker_range_end(range);
 	mn_count(range->mm, MMU_NOTIFY_END);
+	trace_mmu_notifier_invalidate_range_end(range);
 	subs = mn_subs(range->mm);
 	if (!subs)
 		return;

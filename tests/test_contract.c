@@ -331,13 +331,13 @@ static void test_history_at_violation(void **state)
 
 	(void)state;
 	assert_non_null(out);
-	checker_note(w->host, "before", 5, w->base);
+	checker_secondary_map(w->host, 5, w->base, 1);
 	checker_fail(w->host, INV_DATA, 5, w->base, ~0ULL, NULL, "bad");
-	checker_note(w->host, "after", 5, w->base);
+	checker_secondary_map(w->host, 5, w->base, -1);
 	checker_report(w->host, out);
 	fclose(out);
-	assert_non_null(strstr(buf, "before"));
-	assert_null(strstr(buf, "after"));
+	assert_non_null(strstr(buf, "secondary map"));
+	assert_null(strstr(buf, "secondary unmap"));
 	assert_non_null(strstr(buf, ">> #2 task"));
 	assert_non_null(strstr(buf, "VIOLATION INV-5 data"));
 	world_free(w, false);

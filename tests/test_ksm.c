@@ -826,6 +826,9 @@ struct par {
 	atomic_t errors;
 };
 
+/* The run the vCPU threads belong to. */
+static struct par *cur_par;
+
 /*
  * vCPU @id owns pages id, id + NVCPUS, ...; it keeps them identical to
  * each other (so KSM keeps merging them) and checks that what it reads is
@@ -835,7 +838,7 @@ struct par {
 static int vcpu_thread(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
-	struct par *p = vcpu->kvm->fault_hook_arg;
+	struct par *p = READ_ONCE(cur_par);
 	int id = kvm_vcpu_id(vcpu);
 
 	for (u64 round = 1; round <= p->rounds; round++) {
@@ -873,7 +876,7 @@ static void run_parallel(struct guest *g, u64 rounds)
 	struct task_struct *t[NVCPUS], *scanner;
 	struct par p = { .g = g, .rounds = rounds };
 
-	g->kvm->fault_hook_arg = &p;
+	WRITE_ONCE(cur_par, &p);
 	for (int i = 0; i < NVCPUS; i++) {
 		p.vcpus[i] = i ? kvm_vcpu_create(g->kvm) : g->vcpu;
 		assert_false(IS_ERR(p.vcpus[i]));
@@ -888,7 +891,7 @@ static void run_parallel(struct guest *g, u64 rounds)
 		kthread_stop(t[i]);
 	WRITE_ONCE(p.stop, 1);
 	kthread_stop(scanner);
-	g->kvm->fault_hook_arg = NULL;
+	WRITE_ONCE(cur_par, NULL);
 	assert_int_equal(atomic_read(&p.errors), 0);
 	for (unsigned long i = 0; i < NPAGES; i++)
 		assert_int_equal(host_read(g, i * PAGE_SIZE),

@@ -292,23 +292,57 @@ static void test_dirty_log(void **state)
  * The retry protocol, one step at a time
  */
 
+/* The steps of the fault a test places another event at. */
+enum fault_step {
+	AT_SNAPSHOT, /* mmulab_kvm_fault_snapshot */
+	AT_PFN,	     /* mmulab_kvm_fault_pfn: GUP done, no lock held */
+};
+
 struct race {
 	struct vm *v;
-	enum kvm_fault_stage stage;
+	enum fault_step stage;
 	int calls;
 	struct mmu_notifier_range range;
 	bool open;
 	unsigned long inv_off; /* page offset of the invalidation */
+	void (*hook)(struct race *r, enum fault_step step);
 };
 
-/* Replace the page under the fault: a complete invalidation. */
-static void hook_replace(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
-			 gpa_t gpa, void *arg)
-{
-	struct race *r = arg;
+#define RACE_PROBE(name, step)                                                 \
+	static void name(void *r, struct kvm_vcpu *vcpu, gpa_t gpa,            \
+			 unsigned long hva, unsigned long pfn)                 \
+	{                                                                      \
+		struct race *race = r;                                         \
+                                                                               \
+		(void)gpa, (void)hva, (void)pfn;                               \
+		if (kvm_vcpu_vm(vcpu) == race->v->kvm)                         \
+			race->hook(race, step);                                \
+	}
+RACE_PROBE(probe_snapshot, AT_SNAPSHOT)
+RACE_PROBE(probe_pfn, AT_PFN)
 
-	(void)vcpu;
-	(void)gpa;
+/* Test hooks are probes on the fault's tracepoints. */
+static void race_attach(struct race *r,
+			void (*hook)(struct race *r, enum fault_step step))
+{
+	r->hook = hook;
+	assert_int_equal(register_trace_mmulab_kvm_fault_snapshot(
+				 probe_snapshot, r), 0);
+	assert_int_equal(register_trace_mmulab_kvm_fault_pfn(probe_pfn, r), 0);
+}
+
+static void race_detach(struct race *r)
+{
+	assert_int_equal(unregister_trace_mmulab_kvm_fault_snapshot(
+				 probe_snapshot, r), 0);
+	assert_int_equal(unregister_trace_mmulab_kvm_fault_pfn(probe_pfn, r),
+			 0);
+	tracepoint_synchronize_unregister();
+}
+
+/* Replace the page under the fault: a complete invalidation. */
+static void hook_replace(struct race *r, enum fault_step stage)
+{
 	if (stage != r->stage || r->calls++)
 		return;
 	assert_int_equal(vm_mmap(r->v->mm, r->v->hva, PAGE_SIZE, RW,
@@ -327,8 +361,8 @@ static void test_retry_on_sequence(void **state)
 	vm_new(&v, CHANGE_PTE_NONE, 0);
 	assert_int_equal(cpu_write_u64(v.mm, v.hva, 66), 0);
 	r.v = &v;
-	r.stage = KVM_FAULT_GUP_DONE;
-	kvm_set_fault_hook(v.kvm, hook_replace, &r);
+	r.stage = AT_PFN;
+	race_attach(&r, hook_replace);
 	/* The fault got the old page; the invalidation ended before the
 	 * install: the sequence moved, so it retries and maps the new one. */
 	assert_int_equal(gread(v.vcpu, 0), 77);
@@ -337,27 +371,23 @@ static void test_retry_on_sequence(void **state)
 	assert_int_equal(st.pf_retry_in_progress, 0);
 	assert_int_equal(st.pf_fixed, 1);
 	assert_coherent(&v);
-	kvm_set_fault_hook(v.kvm, NULL, NULL);
+	race_detach(&r);
 	vm_free(&v);
 }
 
 /* Open an invalidation of page @inv_off on the first call, close it on the
  * next fault's snapshot. */
-static void hook_window(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
-			gpa_t gpa, void *arg)
+static void hook_window(struct race *r, enum fault_step stage)
 {
-	struct race *r = arg;
 	unsigned long a = r->v->hva + r->inv_off;
 
-	(void)vcpu;
-	(void)gpa;
-	if (stage == KVM_FAULT_GUP_DONE && !r->calls++) {
+	if (stage == AT_PFN && !r->calls++) {
 		mmap_read_lock(r->v->mm);
 		mmu_notifier_range_init(&r->range, MMU_NOTIFY_CLEAR, 0,
 					r->v->mm, a, a + PAGE_SIZE);
 		mmu_notifier_invalidate_range_start(&r->range);
 		r->open = true;
-	} else if (stage == KVM_FAULT_SNAPSHOT && r->open) {
+	} else if (stage == AT_SNAPSHOT && r->open) {
 		mmu_notifier_invalidate_range_end(&r->range);
 		mmap_read_unlock(r->v->mm);
 		r->open = false;
@@ -374,7 +404,7 @@ static void test_retry_on_in_progress(void **state)
 	vm_new(&v, CHANGE_PTE_NONE, 0);
 	r.v = &v;
 	r.inv_off = 0;
-	kvm_set_fault_hook(v.kvm, hook_window, &r);
+	race_attach(&r, hook_window);
 	assert_int_equal(gread(v.vcpu, 0), 0);
 	kvm_get_vcpu_stat(v.vcpu, &st);
 	/* First attempt: the gfn is inside an open invalidation.  Second:
@@ -383,7 +413,7 @@ static void test_retry_on_in_progress(void **state)
 	assert_int_equal(st.pf_retry_seq, 1);
 	assert_int_equal(st.pf_fixed, 1);
 	assert_false(r.open);
-	kvm_set_fault_hook(v.kvm, NULL, NULL);
+	race_detach(&r);
 	assert_coherent(&v);
 	vm_free(&v);
 }
@@ -400,7 +430,7 @@ static void test_no_retry_outside_range(void **state)
 	vm_new(&v, CHANGE_PTE_NONE, 0);
 	r.v = &v;
 	r.inv_off = 4 * PAGE_SIZE;
-	kvm_set_fault_hook(v.kvm, hook_window, &r);
+	race_attach(&r, hook_window);
 	/* gfn 5 is just past the invalidated [4, 5). */
 	assert_int_equal(gread(v.vcpu, 5 * PAGE_SIZE), 0);
 	kvm_get_vcpu_stat(v.vcpu, &st);
@@ -419,7 +449,7 @@ static void test_no_retry_outside_range(void **state)
 	assert_int_equal(st.pf_retry_in_progress, 0);
 	mmu_notifier_invalidate_range_end(&r.range);
 	mmap_read_unlock(v.mm);
-	kvm_set_fault_hook(v.kvm, NULL, NULL);
+	race_detach(&r);
 	vm_free(&v);
 }
 
@@ -633,10 +663,13 @@ struct par {
 	atomic_t errors;
 };
 
+/* The run the vCPU threads belong to. */
+static struct par *cur_par;
+
 static int vcpu_thread(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
-	struct par *p = vcpu->kvm->fault_hook_arg;
+	struct par *p = READ_ONCE(cur_par);
 	unsigned int s = kvm_vcpu_id(vcpu) * 31 + 1;
 
 	for (int i = 0; i < 600 && !READ_ONCE(p->stop); i++) {
@@ -692,7 +725,7 @@ static void run_parallel(struct vm *v)
 	struct task_struct *t[NVCPUS + 1];
 	struct par p = { .v = v };
 
-	v->kvm->fault_hook_arg = &p;
+	WRITE_ONCE(cur_par, &p);
 	for (int i = 0; i < NVCPUS; i++) {
 		p.vcpus[i] = i ? kvm_vcpu_create(v->kvm) : v->vcpu;
 		assert_false(IS_ERR(p.vcpus[i]));
@@ -704,7 +737,7 @@ static void run_parallel(struct vm *v)
 	WRITE_ONCE(p.stop, 1);
 	for (int i = 0; i < NVCPUS; i++)
 		kthread_stop(t[i]);
-	v->kvm->fault_hook_arg = NULL;
+	WRITE_ONCE(cur_par, NULL);
 	assert_int_equal(atomic_read(&p.errors), 0);
 	assert_coherent(v);
 }

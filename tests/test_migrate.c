@@ -585,6 +585,9 @@ struct par {
 	atomic_t moved;
 };
 
+/* The run the vCPU threads belong to. */
+static struct par *cur_par;
+
 /*
  * vCPU @id owns pages id, id + NVCPUS, ... below CHURN_FIRST and is their
  * only writer.  After each store it reads the page back through the guest
@@ -595,7 +598,7 @@ struct par {
 static int vcpu_thread(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
-	struct par *p = vcpu->kvm->fault_hook_arg;
+	struct par *p = READ_ONCE(cur_par);
 	struct guest *g = p->g;
 	int id = kvm_vcpu_id(vcpu);
 	u64 round;
@@ -681,7 +684,7 @@ static void run_parallel(struct guest *g, u64 rounds)
 	struct task_struct *t[NVCPUS], *m, *c;
 	struct par p = { .g = g, .rounds = rounds };
 
-	g->kvm->fault_hook_arg = &p;
+	WRITE_ONCE(cur_par, &p);
 	for (int i = 0; i < NVCPUS; i++) {
 		p.vcpus[i] = i ? kvm_vcpu_create(g->kvm) : g->vcpu;
 		assert_false(IS_ERR(p.vcpus[i]));
@@ -695,7 +698,7 @@ static void run_parallel(struct guest *g, u64 rounds)
 	WRITE_ONCE(p.stop, 1);
 	kthread_stop(m);
 	kthread_stop(c);
-	g->kvm->fault_hook_arg = NULL;
+	WRITE_ONCE(cur_par, NULL);
 	assert_int_equal(atomic_read(&p.errors), 0);
 	assert_true(atomic_read(&p.moved) >= MIN_MOVED);
 	for (unsigned long i = 0; i < CHURN_FIRST; i++)

@@ -195,13 +195,6 @@ void checker_check_value(struct host *host, u32 loc, u64 val,
 			 unsigned long addr);
 
 /**
- * checker_note() - append an event to the checker's history (shown by
- * checker_report()) with the frame and address it touched.
- */
-void checker_note(struct host *host, const char *what, unsigned long pfn,
-		  unsigned long addr);
-
-/**
  * checker_fail() - record a violation found by a secondary MMU's own
  * checks or by a sweep callback.
  */

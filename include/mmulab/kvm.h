@@ -179,6 +179,12 @@ struct kvm_vcpu *kvm_vcpu_create(struct kvm *kvm);
 /** kvm_vcpu_id() - index of @vcpu in its VM. */
 int kvm_vcpu_id(const struct kvm_vcpu *vcpu);
 
+/** kvm_vcpu_vm() - the VM @vcpu belongs to (the kernel's vcpu->kvm). */
+struct kvm *kvm_vcpu_vm(const struct kvm_vcpu *vcpu);
+
+/** kvm_vm_mm() - the process whose memory @kvm maps (kvm->mm). */
+struct mm_struct *kvm_vm_mm(const struct kvm *kvm);
+
 /**
  * kvm_vcpu_read() - a guest load of @len bytes (1 to PAGE_SIZE, within
  * one page) at @gpa, through the vCPU TLB, the SPTEs and, on a miss, the
@@ -257,26 +263,7 @@ u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end);
 #define KVM_SPTE_DIRTY (1ULL << 9)
 #define KVM_SPTE_PFN_MASK 0x000ffffffffff000ULL
 
-/**
- * enum kvm_fault_stage - instrumentation points of the secondary fault,
- * in order, for tests and experiments that need to place another event
- * at an exact step of the protocol.
- * @KVM_FAULT_SNAPSHOT: mmu_invalidate_seq has been read.
- * @KVM_FAULT_GUP_DONE: the page was faulted in and referenced (no lock).
- * @KVM_FAULT_LOCKED: mmu_lock is held for read; the retry check is next.
- *	A hook must not sleep or touch the mm here.
- */
-enum kvm_fault_stage {
-	KVM_FAULT_SNAPSHOT,
-	KVM_FAULT_GUP_DONE,
-	KVM_FAULT_LOCKED,
-};
-
-typedef void (*kvm_fault_hook_t)(struct kvm_vcpu *vcpu,
-				 enum kvm_fault_stage stage, gpa_t gpa,
-				 void *arg);
-
-/** kvm_set_fault_hook() - call @hook(@arg) at each stage; NULL removes. */
-void kvm_set_fault_hook(struct kvm *kvm, kvm_fault_hook_t hook, void *arg);
+/* The page-fault error code's write bit (kvm_page_fault's @error_code). */
+#define PFERR_WRITE_MASK (1ULL << 1)
 
 #endif /* MMULAB_KVM_H */

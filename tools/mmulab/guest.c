@@ -95,13 +95,11 @@ unsigned long guest_gpa_to_hva(const struct guest *g, gpa_t gpa)
 
 int guest_read(struct guest *g, unsigned int i, gpa_t gpa, u64 *val)
 {
-	g->vcpu_write[i] = false;
 	return kvm_vcpu_read_u64(g->vcpus[i], gpa, val);
 }
 
 int guest_write(struct guest *g, unsigned int i, gpa_t gpa, u64 val)
 {
-	g->vcpu_write[i] = true;
 	return kvm_vcpu_write_u64(g->vcpus[i], gpa, val);
 }
 

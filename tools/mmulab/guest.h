@@ -26,9 +26,6 @@
  * @slots: the memslots, as they were set.
  * @nr_vcpus: vCPUs in @vcpus.
  * @vcpus: the vCPUs, by id.
- * @vcpu_write: per vCPU, whether its access in flight is a store; written
- *	and read only by the thread running that vCPU (the tracer's fault
- *	hook reads it to fill the error code).
  * @verify_points: quiescent checks made by guest_verify().
  * @stale: present SPTEs those checks found disagreeing with the CPU page
  *	table (another frame, a writable SPTE over a read-only PTE, or no
@@ -43,7 +40,6 @@ struct guest {
 	struct kvm_userspace_memory_region slots[GUEST_MAX_SLOTS];
 	unsigned int nr_vcpus;
 	struct kvm_vcpu *vcpus[GUEST_MAX_VCPUS];
-	bool vcpu_write[GUEST_MAX_VCPUS];
 	unsigned long verify_points;
 	unsigned long stale;
 };

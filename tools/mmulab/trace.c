@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * The recorder and the two trace writers.
+ * The trace recorder and the two trace writers.
  *
- * Events go into one array under one spinlock, in the order the tasks
- * took that lock, which is the order they happened in: every callback
- * records on the task that runs it, before it returns.  A track is a
- * (task id, task name) pair, so that a recycled task id shows up as a
- * new thread.
+ * The recorder is a set of probes on the notifier core's and KVM's
+ * tracepoints (<mmulab/trace/events/>), attached only when a trace is
+ * asked for.  A probe takes no lock and passes no scheduling point: it
+ * claims the next slot of the event buffer with one atomic addition, so
+ * the slots are in the order the events happened, and a traced run is the
+ * same run, with the same seed, as the untraced one.  A track is a (task
+ * id, task name) pair, so that a recycled task id shows up as a new
+ * thread; the tracks are found when the trace is written.
  *
  * Chrome trace-event JSON (Perfetto, chrome://tracing): one track per
  * task; an invalidation is a span from invalidate_range_start to
@@ -24,8 +27,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <mmulab/mmu_notifier.h>
 #include <mmulab/sched.h>
+#include <mmulab/trace/events/kvm.h>
+#include <mmulab/trace/events/mmu_notifier.h>
 
 #include "mmulab.h"
 #include "sample.h"
@@ -33,8 +37,9 @@
 
 #define TRACE_MAX_VMS REPORT_MAX_VMS
 #define TRACE_MAX_TRACKS 4096
-#define TRACE_TID_HASH 1024
 #define TRACE_MAX_EVENTS (1UL << 22)
+#define TRACE_CHUNK (1UL << 16)
+#define TRACE_TID_HASH 1024
 #define TRACE_NAME 32
 
 enum tev_type {
@@ -46,9 +51,9 @@ enum tev_type {
 	TE_CHANGE_PTE,
 	TE_RELEASE,
 	TE_TLB_FLUSH,
-	TE_FAULT,		/* KVM_FAULT_SNAPSHOT: the exit */
-	TE_FAULT_GUP,		/* KVM_FAULT_GUP_DONE */
-	TE_FAULT_LOCKED,	/* KVM_FAULT_LOCKED */
+	TE_FAULT,		/* kvm_page_fault: the exit */
+	TE_FAULT_GUP,		/* mmulab_kvm_fault_pfn */
+	TE_FAULT_LOCKED,	/* mmulab_kvm_fault_locked */
 	TE_MARK,
 };
 
@@ -57,21 +62,27 @@ enum tev_type {
  * @ts: nanoseconds since trace_begin() (logical in seeded runs).
  * @a: start, address or gpa; mark index for TE_MARK.
  * @b: end, PTE value or vCPU id.
- * @track: index in tr.tracks.
+ * @tid, @comm: the task that recorded it.
+ * @track: index in tr.tracks, set when the trace is written.
  * @obj: index in tr.mms (notifier events) or tr.vms (faults).
  * @type: enum tev_type.
  * @arg: the mmu_notifier_event; for faults, 1 for a store.
  * @nr_vms: VMs the process had when the event happened.
+ * @valid: the slot was filled (a slot whose chunk could not be allocated
+ *	stays empty).
  */
 struct tev {
 	u64 ts;
 	u64 a;
 	u64 b;
+	int tid;
+	char comm[16];
 	u32 track;
 	u16 obj;
 	u8 type;
 	u8 arg;
 	u8 nr_vms;
+	u8 valid;
 };
 
 struct track {
@@ -80,57 +91,52 @@ struct track {
 };
 
 /**
- * struct trace_mm - the recorder's subscriptions on one process.
- * @mn: invalidations, aging, change_pte, release.
- * @tlb: secondary-TLB flushes (the core refuses them alongside start/end).
- * @mm: the process.
+ * struct trace_mm - a process the recorder reports.
+ * @mm: the process; NULL once it exited (its release was recorded), so
+ *	that a process allocated later at the same address is not taken
+ *	for it.
  * @name: its name in the scenario.
- * @nr_vms: VMs of this process being traced (under tr.lock).
- * @registered: @mn and @tlb are subscribed.
+ * @nr_vms: VMs of this process being traced.
  */
 struct trace_mm {
-	struct mmu_notifier mn;
-	struct mmu_notifier tlb;
 	struct mm_struct *mm;
 	char name[TRACE_NAME];
 	unsigned int nr_vms;
-	bool registered;
 };
 
 static struct {
-	spinlock_t lock;
 	bool on;
 	bool det;
 	struct trace_opts opts;
 	struct timespec t0;
-	u64 seq;
-	struct tev *ev;
-	size_t nr_ev;
-	size_t cap_ev;
+	struct tev *chunks[TRACE_MAX_EVENTS / TRACE_CHUNK];
+	unsigned long claimed;	/* slots claimed, dropped ones included */
 	unsigned long dropped;
+	struct tev *ev;		/* the events in order, once written */
+	size_t nr_ev;
 	unsigned int nr_tracks;
 	struct track tracks[TRACE_MAX_TRACKS];
-	int track_of_tid[TRACE_TID_HASH];
 	unsigned int nr_mms;
 	struct trace_mm mms[TRACE_MAX_MMS];
 	unsigned int nr_vms;
-	struct guest *vms[TRACE_MAX_VMS];
+	struct kvm *vm_kvm[TRACE_MAX_VMS];
 	char vm_names[TRACE_MAX_VMS][TRACE_NAME];
 	unsigned int vm_mm[TRACE_MAX_VMS];
 	size_t nr_marks;
 	char **marks;
 } tr;
 
+/* Whether the probes are registered (they outlive a trace_end() missed). */
+static bool probes_on;
+
 /* ---------------------------------------------------------------------
  * Recording
  */
 
-static u64 now_ns(void)
+static u64 clock_ns(void)
 {
 	struct timespec t;
 
-	if (tr.det)
-		return ++tr.seq * 1000;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (u64)(t.tv_sec - tr.t0.tv_sec) * 1000000000ULL + t.tv_nsec -
 	       tr.t0.tv_nsec;
@@ -138,171 +144,203 @@ static u64 now_ns(void)
 
 u64 trace_now_ns(void)
 {
-	return tr.det ? tr.seq * 1000 : now_ns();
+	return tr.det ? OBSERVE_ONCE(tr.claimed) * 1000 : clock_ns();
 }
 
-/* The track of the calling task; under tr.lock. */
-static u32 current_track(void)
+/* The slot of event @i, allocating its chunk if it is the first there. */
+static struct tev *slot(unsigned long i)
 {
-	struct task_struct *t = current;
-	int tid = task_pid(t);
-	const char *comm = task_comm(t);
-	int *slot = &tr.track_of_tid[(unsigned int)tid % TRACE_TID_HASH];
-	struct track *k;
+	struct tev **chunk = &tr.chunks[i / TRACE_CHUNK];
+	struct tev *c = OBSERVE_ONCE(*chunk), *fresh;
 
-	if (*slot >= 0) {
-		k = &tr.tracks[*slot];
-		if (k->tid == tid && !strncmp(k->comm, comm, sizeof(k->comm)))
-			return *slot;
-	}
-	for (unsigned int i = 0; i < tr.nr_tracks; i++) {
-		k = &tr.tracks[i];
-		if (k->tid == tid && !strncmp(k->comm, comm, sizeof(k->comm)))
-			return *slot = i;
-	}
-	if (tr.nr_tracks == TRACE_MAX_TRACKS)
-		return TRACE_MAX_TRACKS - 1; /* lumped together */
-	k = &tr.tracks[tr.nr_tracks];
-	k->tid = tid;
-	snprintf(k->comm, sizeof(k->comm), "%s", comm);
-	return *slot = tr.nr_tracks++;
-}
-
-static struct tev *append(void)
-{
-	if (tr.nr_ev == tr.cap_ev) {
-		size_t cap = tr.cap_ev ? tr.cap_ev * 2 : 4096;
-		struct tev *ev;
-
-		if (cap > TRACE_MAX_EVENTS ||
-		    !(ev = realloc(tr.ev, cap * sizeof(*ev)))) {
-			tr.dropped++;
+	if (!c) {
+		fresh = calloc(TRACE_CHUNK, sizeof(*fresh));
+		if (!fresh)
 			return NULL;
-		}
-		tr.ev = ev;
-		tr.cap_ev = cap;
+		if (__atomic_compare_exchange_n(chunk, &c, fresh, false,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			c = fresh;
+		else
+			free(fresh); /* another task's came first: @c */
 	}
-	return &tr.ev[tr.nr_ev++];
+	return &c[i % TRACE_CHUNK];
 }
 
 /*
- * Untraced runs skip the lock, except in a seeded run: there the lock is
- * a scheduling point, and a traced run must take the same ones.
+ * One event, on the calling task: an atomic claim of the next slot and
+ * plain stores into it, so no scheduling point.  In a seeded run the
+ * slot's index is the logical clock.
  */
 static void record(enum tev_type type, unsigned int obj, unsigned int arg,
 		   u64 a, u64 b)
 {
+	unsigned long i = __atomic_fetch_add(&tr.claimed, 1, __ATOMIC_RELAXED);
+	struct task_struct *t = current;
 	struct tev *e;
 
-	if (!tr.on && !det_active())
+	if (i >= TRACE_MAX_EVENTS || !(e = slot(i))) {
+		__atomic_fetch_add(&tr.dropped, 1, __ATOMIC_RELAXED);
 		return;
-	spin_lock(&tr.lock);
-	if (tr.on && (e = append())) {
-		e->ts = now_ns();
-		e->a = a;
-		e->b = b;
-		e->track = current_track();
-		e->obj = obj;
-		e->type = type;
-		e->arg = arg;
-		e->nr_vms = type < TE_FAULT && obj < TRACE_MAX_MMS ?
-				    tr.mms[obj].nr_vms : 0;
 	}
-	spin_unlock(&tr.lock);
+	e->ts = tr.det ? (i + 1) * 1000 : clock_ns();
+	e->a = a;
+	e->b = b;
+	e->tid = task_pid(t);
+	snprintf(e->comm, sizeof(e->comm), "%s", task_comm(t));
+	e->obj = obj;
+	e->type = type;
+	e->arg = arg;
+	e->nr_vms = type < TE_FAULT && obj < TRACE_MAX_MMS ?
+			    OBSERVE_ONCE(tr.mms[obj].nr_vms) : 0;
+	OBSERVE_SET(e->valid, 1);
 }
 
-static unsigned int mm_slot(struct mmu_notifier *mn, bool tlb)
+/* The slot of @mm, newest first, or -1 for a process not reported. */
+static int mm_slot(const struct mm_struct *mm)
 {
-	struct trace_mm *m = tlb ? container_of(mn, struct trace_mm, tlb) :
-				   container_of(mn, struct trace_mm, mn);
-
-	return m - tr.mms;
+	for (int i = (int)OBSERVE_ONCE(tr.nr_mms) - 1; i >= 0; i--)
+		if (OBSERVE_ONCE(tr.mms[i].mm) == mm)
+			return i;
+	return -1;
 }
 
-static void rec_release(struct mmu_notifier *mn, struct mm_struct *mm)
+static void rec_mm(enum tev_type type, const struct mm_struct *mm,
+		   unsigned int arg, u64 a, u64 b)
 {
-	(void)mm;
-	record(TE_RELEASE, mm_slot(mn, false), 0, 0, 0);
+	int m = mm_slot(mm);
+
+	if (m >= 0)
+		record(type, m, arg, a, b);
 }
 
-static int rec_start(struct mmu_notifier *mn,
-		     const struct mmu_notifier_range *range)
+static void rec_start(void *data, const struct mmu_notifier_range *range,
+		      int ret)
 {
-	record(TE_INV_START, mm_slot(mn, false), range->event, range->start,
-	       range->end);
-	return 0;
+	(void)data;
+	/* A failed non-blockable start has no end: no span. */
+	if (!ret)
+		rec_mm(TE_INV_START, range->mm, range->event, range->start,
+		       range->end);
 }
 
-static void rec_end(struct mmu_notifier *mn,
-		    const struct mmu_notifier_range *range)
+static void rec_end(void *data, const struct mmu_notifier_range *range)
 {
-	record(TE_INV_END, mm_slot(mn, false), range->event, range->start,
-	       range->end);
+	(void)data;
+	rec_mm(TE_INV_END, range->mm, range->event, range->start, range->end);
 }
 
-static int rec_clear_flush_young(struct mmu_notifier *mn,
-				 struct mm_struct *mm, unsigned long start,
-				 unsigned long end)
+static void rec_release(void *data, struct mm_struct *mm)
 {
-	(void)mm;
-	record(TE_CLEAR_FLUSH_YOUNG, mm_slot(mn, false), 0, start, end);
-	return 0;
+	int m = mm_slot(mm);
+
+	(void)data;
+	if (m < 0)
+		return;
+	record(TE_RELEASE, m, 0, 0, 0);
+	OBSERVE_SET(tr.mms[m].mm, NULL);
 }
 
-static int rec_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
-			   unsigned long start, unsigned long end)
+static void rec_clear_flush_young(void *data, struct mm_struct *mm,
+				  unsigned long start, unsigned long end)
 {
-	(void)mm;
-	record(TE_CLEAR_YOUNG, mm_slot(mn, false), 0, start, end);
-	return 0;
+	(void)data;
+	rec_mm(TE_CLEAR_FLUSH_YOUNG, mm, 0, start, end);
 }
 
-static int rec_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
-			  unsigned long address)
+static void rec_clear_young(void *data, struct mm_struct *mm,
+			    unsigned long start, unsigned long end)
 {
-	(void)mm;
-	record(TE_TEST_YOUNG, mm_slot(mn, false), 0, address, 0);
-	return 0;
+	(void)data;
+	rec_mm(TE_CLEAR_YOUNG, mm, 0, start, end);
 }
 
-static void rec_change_pte(struct mmu_notifier *mn, struct mm_struct *mm,
+static void rec_test_young(void *data, struct mm_struct *mm,
+			   unsigned long address)
+{
+	(void)data;
+	rec_mm(TE_TEST_YOUNG, mm, 0, address, 0);
+}
+
+static void rec_change_pte(void *data, struct mm_struct *mm,
 			   unsigned long address, pte_t pte)
 {
-	(void)mm;
-	record(TE_CHANGE_PTE, mm_slot(mn, false), 0, address, pte_val(pte));
+	(void)data;
+	rec_mm(TE_CHANGE_PTE, mm, 0, address, pte_val(pte));
 }
 
-static void rec_tlb(struct mmu_notifier *mn, struct mm_struct *mm,
-		    unsigned long start, unsigned long end)
+static void rec_tlb(void *data, struct mm_struct *mm, unsigned long start,
+		    unsigned long end)
 {
-	(void)mm;
-	record(TE_TLB_FLUSH, mm_slot(mn, true), 0, start, end);
+	(void)data;
+	rec_mm(TE_TLB_FLUSH, mm, 0, start, end);
 }
 
-static const struct mmu_notifier_ops rec_ops = {
-	.release = rec_release,
-	.clear_flush_young = rec_clear_flush_young,
-	.clear_young = rec_clear_young,
-	.test_young = rec_test_young,
-	.change_pte = rec_change_pte,
-	.invalidate_range_start = rec_start,
-	.invalidate_range_end = rec_end,
-};
-
-static const struct mmu_notifier_ops rec_tlb_ops = {
-	.arch_invalidate_secondary_tlbs = rec_tlb,
-};
-
-static void rec_fault(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
-		      gpa_t gpa, void *arg)
+/* The index of @vcpu's VM, newest first, or -1 for a VM not reported. */
+static int vm_slot(const struct kvm_vcpu *vcpu)
 {
-	unsigned int vm = (unsigned int)(uintptr_t)arg;
-	int id = kvm_vcpu_id(vcpu);
-	/* Written by this very thread before the access; no lock needed. */
-	bool write = id >= 0 && id < GUEST_MAX_VCPUS &&
-		     tr.vms[vm]->vcpu_write[id];
+	const struct kvm *kvm = kvm_vcpu_vm(vcpu);
 
-	record(TE_FAULT + stage, vm, write, gpa, id);
+	for (int i = (int)OBSERVE_ONCE(tr.nr_vms) - 1; i >= 0; i--)
+		if (OBSERVE_ONCE(tr.vm_kvm[i]) == kvm)
+			return i;
+	return -1;
+}
+
+static void rec_fault(void *data, struct kvm_vcpu *vcpu, u64 gpa,
+		      u64 error_code)
+{
+	int vm = vm_slot(vcpu);
+
+	(void)data;
+	if (vm >= 0)
+		record(TE_FAULT, vm, !!(error_code & PFERR_WRITE_MASK), gpa,
+		       kvm_vcpu_id(vcpu));
+}
+
+static void rec_fault_step(enum tev_type type, struct kvm_vcpu *vcpu,
+			   gpa_t gpa)
+{
+	int vm = vm_slot(vcpu);
+
+	if (vm >= 0)
+		record(type, vm, 0, gpa, kvm_vcpu_id(vcpu));
+}
+
+static void rec_fault_pfn(void *data, struct kvm_vcpu *vcpu, gpa_t gpa,
+			  unsigned long hva, unsigned long pfn)
+{
+	(void)data, (void)hva, (void)pfn;
+	rec_fault_step(TE_FAULT_GUP, vcpu, gpa);
+}
+
+static void rec_fault_locked(void *data, struct kvm_vcpu *vcpu, gpa_t gpa,
+			     unsigned long hva, unsigned long pfn)
+{
+	(void)data, (void)hva, (void)pfn;
+	rec_fault_step(TE_FAULT_LOCKED, vcpu, gpa);
+}
+
+/* Register (@on) or unregister every probe of the recorder. */
+static int probes(bool on)
+{
+#define TP(event, probe)                                                       \
+	(on ? register_trace_##event(probe, NULL) :                            \
+	      unregister_trace_##event(probe, NULL))
+	int ret = TP(mmu_notifier_invalidate_range_start, rec_start) |
+		  TP(mmu_notifier_invalidate_range_end, rec_end) |
+		  TP(mmu_notifier_release, rec_release) |
+		  TP(mmu_notifier_clear_flush_young, rec_clear_flush_young) |
+		  TP(mmu_notifier_clear_young, rec_clear_young) |
+		  TP(mmu_notifier_test_young, rec_test_young) |
+		  TP(mmu_notifier_change_pte, rec_change_pte) |
+		  TP(mmu_notifier_arch_invalidate_secondary_tlbs, rec_tlb) |
+		  TP(kvm_page_fault, rec_fault) |
+		  TP(mmulab_kvm_fault_pfn, rec_fault_pfn) |
+		  TP(mmulab_kvm_fault_locked, rec_fault_locked);
+#undef TP
+	probes_on = on;
+	return ret;
 }
 
 /* ---------------------------------------------------------------------
@@ -311,114 +349,142 @@ static void rec_fault(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
 
 void trace_begin(const struct trace_opts *opts, bool deterministic)
 {
+	if (probes_on) {
+		probes(false);
+		tracepoint_synchronize_unregister();
+	}
 	memset(&tr, 0, sizeof(tr));
-	spin_lock_init(&tr.lock);
 	tr.opts = *opts;
 	tr.on = opts->chrome || opts->ftrace;
 	tr.det = deterministic;
-	memset(tr.track_of_tid, -1, sizeof(tr.track_of_tid));
 	clock_gettime(CLOCK_MONOTONIC, &tr.t0);
+	if (tr.on && probes(true))
+		fprintf(stderr, "mmulab: trace: a probe did not register\n");
 }
 
 int trace_attach_mm(struct mm_struct *mm, const char *name)
 {
 	struct trace_mm *m;
-	int ret;
 
+	if (!tr.on)
+		return 0;
 	if (tr.nr_mms == TRACE_MAX_MMS)
 		return -ENOSPC;
 	m = &tr.mms[tr.nr_mms];
 	memset(m, 0, sizeof(*m));
 	m->mm = mm;
 	snprintf(m->name, sizeof(m->name), "%s", name);
-	m->mn.ops = &rec_ops;
-	m->tlb.ops = &rec_tlb_ops;
-	ret = mmu_notifier_register(&m->mn, mm);
-	if (ret)
-		return ret;
-	ret = mmu_notifier_register(&m->tlb, mm);
-	if (ret) {
-		mmu_notifier_unregister(&m->mn, mm);
-		return ret;
-	}
-	m->registered = true;
-	tr.nr_mms++;
+	/* Published after it is filled: probes read it without a lock. */
+	OBSERVE_SET(tr.nr_mms, tr.nr_mms + 1);
 	return 0;
-}
-
-static int find_mm(const struct mm_struct *mm)
-{
-	for (unsigned int i = 0; i < tr.nr_mms; i++)
-		if (tr.mms[i].mm == mm && tr.mms[i].registered)
-			return i;
-	return -1;
 }
 
 void trace_attach_vm(struct guest *g)
 {
-	int m = find_mm(g->mm);
+	int m = mm_slot(g->mm);
 	unsigned int i = tr.nr_vms;
 
-	if (i == TRACE_MAX_VMS)
+	if (!tr.on || i == TRACE_MAX_VMS)
 		return;
-	tr.vms[i] = g;
 	snprintf(tr.vm_names[i], TRACE_NAME, "%s", g->name);
 	tr.vm_mm[i] = m < 0 ? TRACE_MAX_MMS : (unsigned int)m;
-	tr.nr_vms++;
-	spin_lock(&tr.lock);
 	if (m >= 0)
-		tr.mms[m].nr_vms++;
-	spin_unlock(&tr.lock);
-	kvm_set_fault_hook(g->kvm, rec_fault, (void *)(uintptr_t)i);
+		__atomic_fetch_add(&tr.mms[m].nr_vms, 1, __ATOMIC_RELAXED);
+	OBSERVE_SET(tr.vm_kvm[i], g->kvm);
+	OBSERVE_SET(tr.nr_vms, i + 1);
 }
 
 void trace_detach_vm(struct guest *g)
 {
 	for (unsigned int i = 0; i < tr.nr_vms; i++) {
-		if (tr.vms[i] != g)
+		if (tr.vm_kvm[i] != g->kvm)
 			continue;
-		kvm_set_fault_hook(g->kvm, NULL, NULL);
-		spin_lock(&tr.lock);
+		OBSERVE_SET(tr.vm_kvm[i], NULL);
 		if (tr.vm_mm[i] < TRACE_MAX_MMS)
-			tr.mms[tr.vm_mm[i]].nr_vms--;
-		spin_unlock(&tr.lock);
-		tr.vms[i] = NULL;
+			__atomic_fetch_sub(&tr.mms[tr.vm_mm[i]].nr_vms, 1,
+					   __ATOMIC_RELAXED);
 	}
 }
 
+/*
+ * The probes stay registered until trace_end(), outside the run: a
+ * registration takes a lock, which in a seeded run is a scheduling point.
+ */
 void trace_detach_all(void)
 {
-	for (unsigned int i = 0; i < tr.nr_mms; i++) {
-		struct trace_mm *m = &tr.mms[i];
-
-		if (!m->registered)
-			continue;
-		mmu_notifier_unregister(&m->tlb, m->mm);
-		mmu_notifier_unregister(&m->mn, m->mm);
-		m->registered = false;
-	}
+	for (unsigned int i = 0; i < tr.nr_mms; i++)
+		OBSERVE_SET(tr.mms[i].mm, NULL);
 }
 
-/* The mark is recorded untraced too: it takes the lock like the rest. */
+/* Marks are made by the scenario's own task, one at a time. */
 void trace_mark(const char *text)
 {
 	size_t idx = (size_t)-1;
 	char **marks;
 	char *copy;
 
-	if (tr.on) {
-		copy = strdup(text);
-		marks = realloc(tr.marks, (tr.nr_marks + 1) * sizeof(*marks));
-		if (marks)
-			tr.marks = marks;
-		if (copy && marks) {
-			idx = tr.nr_marks;
-			tr.marks[tr.nr_marks++] = copy;
-		} else {
-			free(copy);
-		}
+	if (!tr.on)
+		return;
+	copy = strdup(text);
+	marks = realloc(tr.marks, (tr.nr_marks + 1) * sizeof(*marks));
+	if (marks)
+		tr.marks = marks;
+	if (copy && marks) {
+		idx = tr.nr_marks;
+		tr.marks[tr.nr_marks++] = copy;
+	} else {
+		free(copy);
 	}
 	record(TE_MARK, 0, 0, idx, 0);
+}
+
+/* The track of @e: tracks in the order of their first event. */
+static u32 track_of(const struct tev *e, int *hash)
+{
+	int *slot = &hash[(unsigned int)e->tid % TRACE_TID_HASH];
+	struct track *k;
+
+	if (*slot >= 0) {
+		k = &tr.tracks[*slot];
+		if (k->tid == e->tid && !strncmp(k->comm, e->comm, 16))
+			return *slot;
+	}
+	for (unsigned int i = 0; i < tr.nr_tracks; i++) {
+		k = &tr.tracks[i];
+		if (k->tid == e->tid && !strncmp(k->comm, e->comm, 16))
+			return *slot = i;
+	}
+	if (tr.nr_tracks == TRACE_MAX_TRACKS)
+		return TRACE_MAX_TRACKS - 1; /* lumped together */
+	k = &tr.tracks[tr.nr_tracks];
+	k->tid = e->tid;
+	memcpy(k->comm, e->comm, sizeof(k->comm));
+	return *slot = tr.nr_tracks++;
+}
+
+/* The events in slot order in one array, each given its track. */
+static void gather(void)
+{
+	size_t n = tr.claimed < TRACE_MAX_EVENTS ? tr.claimed :
+						   TRACE_MAX_EVENTS;
+	int hash[TRACE_TID_HASH];
+
+	memset(hash, -1, sizeof(hash));
+	tr.ev = malloc((n ? n : 1) * sizeof(*tr.ev));
+	tr.nr_ev = 0;
+	for (size_t i = 0; tr.ev && i < n; i++) {
+		struct tev *c = tr.chunks[i / TRACE_CHUNK];
+		struct tev *e = c ? &c[i % TRACE_CHUNK] : NULL;
+
+		if (!e || !e->valid)
+			continue;
+		e->track = track_of(e, hash);
+		tr.ev[tr.nr_ev++] = *e;
+	}
+	for (size_t i = 0; i < MMULAB_ARRAY_SIZE(tr.chunks); i++) {
+		free(tr.chunks[i]);
+		tr.chunks[i] = NULL;
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -683,6 +749,11 @@ int trace_end(const char *scenario)
 {
 	int ret = 0;
 
+	if (probes_on) {
+		probes(false);
+		tracepoint_synchronize_unregister();
+	}
+	gather();
 	if (tr.opts.ftrace) {
 		ftrace_write(tr.opts.ftrace);
 		if (fflush(tr.opts.ftrace))

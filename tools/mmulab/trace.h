@@ -1,19 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Event traces of a run: what the notifier core delivered to each
- * process's subscribers, and each step of every secondary page fault of
- * each VM, in the order the tasks did them.
+ * Event traces of a run: what the notifier core was asked to deliver in
+ * each process, and each step of every secondary page fault of each VM,
+ * in the order the tasks did them.
  *
- * Built on public interfaces only: two recording subscriptions per
- * process (one struct mmu_notifier with the invalidation, aging,
- * change_pte and release callbacks; one with the secondary-TLB callback,
- * which the core will not combine with the first) and the VM's fault
- * hook, kvm_set_fault_hook().
- *
- * Every process and VM of a scenario is attached whether or not a trace
- * was asked for: recording then stops short of storing the event, but in
- * a seeded run it still passes the same scheduling points, so a traced
- * run is the same run as the untraced one with the same seed.
+ * Built on the public tracepoints only (<mmulab/trace/events/>): probes
+ * on the notifier core's and KVM's events, registered when a trace is
+ * asked for.  They take no lock and pass no scheduling point, so a traced
+ * seeded run is the same run as the untraced one with the same seed.
  */
 #ifndef MMULAB_TOOL_TRACE_H
 #define MMULAB_TOOL_TRACE_H
@@ -24,7 +18,7 @@
 
 #include "guest.h"
 
-/* Processes the recorder can subscribe to in one run. */
+/* Processes the recorder can report in one run. */
 #define TRACE_MAX_MMS 64
 
 /**
@@ -45,16 +39,16 @@ struct trace_opts {
 void trace_begin(const struct trace_opts *opts, bool deterministic);
 
 /**
- * trace_attach_mm() - subscribe the recorder to @mm, named @name in the
- * trace.  The caller holds a user reference on @mm.
- * Return: 0 or mmu_notifier_register()'s error.
+ * trace_attach_mm() - report @mm's events, named @name in the trace, until
+ * it exits.  The caller holds a user reference on @mm.
+ * Return: 0, or -ENOSPC past TRACE_MAX_MMS processes.
  */
 int trace_attach_mm(struct mm_struct *mm, const char *name);
 
 /**
- * trace_attach_vm() - record @g's secondary faults (it takes the VM's
- * fault hook) and mark its process, so that the notifier events of that
- * process are also printed as KVM's trace events.
+ * trace_attach_vm() - record @g's secondary faults and mark its process,
+ * so that the notifier events of that process are also printed as KVM's
+ * trace events.
  */
 void trace_attach_vm(struct guest *g);
 
@@ -62,8 +56,9 @@ void trace_attach_vm(struct guest *g);
 void trace_detach_vm(struct guest *g);
 
 /**
- * trace_detach_all() - unsubscribe every recorder.  Call once the
- * processes have exited (or at least before host_destroy()).
+ * trace_detach_all() - stop reporting the processes attached so far (a
+ * later host's processes are attached anew).  Call once they have exited
+ * (or at least before host_destroy()).
  */
 void trace_detach_all(void);
 

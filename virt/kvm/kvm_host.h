@@ -15,6 +15,7 @@
 #include <mmulab/checker.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/trace/events/kvm.h>
 #include "../../mm/internal.h" /* mutant_is(), host->checker */
 
 #define INVALID_GFN (~0ULL)
@@ -126,7 +127,6 @@ struct kvm_vcpu {
  * @stat: counters (atomic).
  * @stat_cpu: the counters of the fault and zap paths, per CPU slot, so
  *	that vCPUs faulting at once write no shared cache line for them.
- * @fault_hook, @fault_hook_arg: instrumentation (kvm_set_fault_hook()).
  * @checker: the VM's part in checker sweeps.
  * @dirty_bitmap: per slot id, the dirty log of a slot with
  *	KVM_MEM_LOG_DIRTY_PAGES (one bit per page, set by write faults).
@@ -179,8 +179,6 @@ struct kvm {
 		atomic_long_t pinned_pages;
 	} stat;
 
-	kvm_fault_hook_t fault_hook;
-	void *fault_hook_arg;
 	struct checker_secondary checker;
 	unsigned long *dirty_bitmap[KVM_MAX_MEMSLOTS];
 };

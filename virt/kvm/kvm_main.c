@@ -9,6 +9,15 @@
 
 #include "kvm_host.h"
 
+DEFINE_TRACE(kvm_page_fault);
+DEFINE_TRACE(kvm_unmap_hva_range);
+DEFINE_TRACE(mmulab_kvm_invalidate_range_end);
+DEFINE_TRACE(mmulab_kvm_fault_snapshot);
+DEFINE_TRACE(mmulab_kvm_fault_pfn);
+DEFINE_TRACE(mmulab_kvm_fault_locked);
+DEFINE_TRACE(mmulab_kvm_fault_retry);
+DEFINE_TRACE(mmulab_kvm_fault_install);
+
 static inline struct kvm *mmu_notifier_to_kvm(struct mmu_notifier *mn)
 {
 	return container_of(mn, struct kvm, mmu_notifier);
@@ -600,8 +609,7 @@ static int kvm_mmu_notifier_invalidate_range_start(
 	spin_lock(&kvm->mn_invalidate_lock);
 	atomic_long_inc(&kvm->mn_active_invalidate_count);
 	spin_unlock(&kvm->mn_invalidate_lock);
-	checker_note(kvm->host, "kvm: invalidate_range_start", ~0UL,
-		     range->start);
+	trace_kvm_unmap_hva_range(kvm, range->start, range->end);
 
 	if (handle_hva_range(kvm, &hva_range).found_memslot)
 		stat_long_add(1, &kvm->stat.mmu_invalidations);
@@ -628,8 +636,7 @@ kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 	if (handle_hva_range(kvm, &hva_range).found_memslot &&
 	    mutant_is(MUTANT_FLUSH_AT_END))
 		kvm_flush_remote_tlbs(kvm);
-	checker_note(kvm->host, "kvm: invalidate_range_end", ~0UL,
-		     range->start);
+	trace_mmulab_kvm_invalidate_range_end(kvm, range->start, range->end);
 	spin_lock(&kvm->mn_invalidate_lock);
 	left = atomic_long_dec_return(&kvm->mn_active_invalidate_count);
 	spin_unlock(&kvm->mn_invalidate_lock);
@@ -1062,10 +1069,9 @@ void kvm_destroy_vm(struct kvm *kvm)
 	kvm_free(kvm);
 }
 
-void kvm_set_fault_hook(struct kvm *kvm, kvm_fault_hook_t hook, void *arg)
+struct mm_struct *kvm_vm_mm(const struct kvm *kvm)
 {
-	kvm->fault_hook_arg = arg;
-	WRITE_ONCE(kvm->fault_hook, hook);
+	return kvm->mm;
 }
 
 u64 kvm_lookup_spte(struct kvm *kvm, gpa_t gpa)

@@ -51,6 +51,11 @@ int kvm_vcpu_id(const struct kvm_vcpu *vcpu)
 	return vcpu->id;
 }
 
+struct kvm *kvm_vcpu_vm(const struct kvm_vcpu *vcpu)
+{
+	return vcpu->kvm;
+}
+
 void kvm_get_vcpu_stat(struct kvm_vcpu *vcpu, struct kvm_vcpu_stat *out)
 {
 	const unsigned long *src = (const unsigned long *)&vcpu->stat;

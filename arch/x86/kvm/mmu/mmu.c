@@ -22,15 +22,6 @@
 #include "../../../../virt/kvm/kvm_host.h"
 #include "../../../../mm/pgtable.h" /* the lock-inversion mutant's PTL */
 
-static void fault_hook(struct kvm_vcpu *vcpu, enum kvm_fault_stage stage,
-		       gpa_t gpa)
-{
-	kvm_fault_hook_t hook = OBSERVE_ONCE(vcpu->kvm->fault_hook);
-
-	if (hook)
-		hook(vcpu, stage, gpa, vcpu->kvm->fault_hook_arg);
-}
-
 /*
  * Must the fault retry?  Called with mmu_lock held, so the invalidation
  * state is stable: an invalidation updates it only under the write lock.
@@ -234,6 +225,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	bool writable, huge;
 	int idx, r;
 
+	trace_kvm_page_fault(vcpu, gpa, write ? PFERR_WRITE_MASK : 0);
 	stat_inc(&vcpu->stat.pf_taken);
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = gfn_to_memslot(rcu_dereference(kvm->memslots), gfn);
@@ -247,9 +239,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 
 	mmu_seq = READ_ONCE(kvm->mmu_invalidate_seq);
 	smp_rmb();
-	checker_note(kvm->host, "kvm: fault snapshots mmu_invalidate_seq", ~0UL,
-		     hva);
-	fault_hook(vcpu, KVM_FAULT_SNAPSHOT, gpa);
+	trace_mmulab_kvm_fault_snapshot(vcpu, gpa, hva, ~0UL);
 
 	r = faultin_page(kvm, hva, write, &page, &writable, &huge);
 	if (r) {
@@ -261,19 +251,16 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	if ((slot->flags & KVM_MEM_READONLY) ||
 	    ((slot->flags & KVM_MEM_LOG_DIRTY_PAGES) && !write))
 		writable = false;
-	checker_note(kvm->host, "kvm: fault got the page from GUP",
-		     page_to_pfn(page), hva);
-	fault_hook(vcpu, KVM_FAULT_GUP_DONE, gpa);
+	trace_mmulab_kvm_fault_pfn(vcpu, gpa, hva, page_to_pfn(page));
 
 	read_lock(&kvm->mmu_lock);
-	fault_hook(vcpu, KVM_FAULT_LOCKED, gpa);
+	trace_mmulab_kvm_fault_locked(vcpu, gpa, hva, page_to_pfn(page));
 	if (mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn, &vcpu->stat)) {
-		checker_note(kvm->host, "kvm: fault retries", page_to_pfn(page),
-			     hva);
+		trace_mmulab_kvm_fault_retry(vcpu, gpa, hva, page_to_pfn(page));
 		r = RET_PF_RETRY;
 	} else {
-		checker_note(kvm->host, "kvm: fault installs the SPTE",
-			     page_to_pfn(page), hva);
+		trace_mmulab_kvm_fault_install(vcpu, gpa, hva,
+					       page_to_pfn(page));
 		r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write,
 				    huge && slot_allows_2m(kvm, slot, gfn) &&
 					    no_invalidation_in_2m(kvm, gfn));
