@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <mmulab/checker.h>
+#include <mmulab/mutant.h>
 
 #include "check.h"
 #include "cli.h"
