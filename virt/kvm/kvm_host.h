@@ -285,9 +285,9 @@ void kvm_flush_remote_tlbs_mutant_no_wait(struct kvm *kvm);
 void kvm_mmu_invalidate_end_mutant_seq_after_count(struct kvm *kvm);
 bool kvm_mmu_unmap_gfn_range_mutant_no_flush(struct kvm *kvm,
 					     struct kvm_gfn_range *r);
-int kvm_mmu_invalidate_range_start_mutant_sleep(
+int kvm_mmu_notifier_invalidate_range_start_mutant_sleep(
 	struct kvm *kvm, const struct mmu_notifier_range *range);
-void kvm_mmu_invalidate_range_end_mutant_flush_at_end(
+void kvm_mmu_notifier_invalidate_range_end_mutant_flush_at_end(
 	struct kvm *kvm, const struct mmu_notifier_range *range);
 int mmu_invalidate_retry_gfn_mutant_off_by_one(struct kvm *kvm,
 					       unsigned long mmu_seq,

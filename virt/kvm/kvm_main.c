@@ -601,7 +601,8 @@ static int kvm_mmu_notifier_invalidate_range_start(
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 
 	if (mutant_is(MUTANT_SLEEP_IN_NONBLOCK))
-		return kvm_mmu_invalidate_range_start_mutant_sleep(kvm, range);
+		return kvm_mmu_notifier_invalidate_range_start_mutant_sleep(
+			kvm, range);
 	return kvm_mmu_invalidate_range_start(kvm, range);
 }
 
@@ -656,8 +657,8 @@ kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 
 	if (mutant_is(MUTANT_FLUSH_AT_END))
-		return kvm_mmu_invalidate_range_end_mutant_flush_at_end(kvm,
-									 range);
+		return kvm_mmu_notifier_invalidate_range_end_mutant_flush_at_end(
+			kvm, range);
 	kvm_mmu_invalidate_range_end(kvm, range);
 	kvm_mn_invalidate_range_end(kvm, range);
 }

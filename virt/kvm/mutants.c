@@ -58,7 +58,7 @@ DEFINE_MUTEX(mutant_driver_lock);
  * MUTANT_SLEEP_IN_NONBLOCK: invalidate_range_start takes a sleeping driver
  * lock even in a non-blockable range (the OOM reaper's).
  */
-int kvm_mmu_invalidate_range_start_mutant_sleep(
+int kvm_mmu_notifier_invalidate_range_start_mutant_sleep(
 	struct kvm *kvm, const struct mmu_notifier_range *range)
 {
 	mutex_lock(&mutant_driver_lock);
@@ -71,7 +71,7 @@ int kvm_mmu_invalidate_range_start_mutant_sleep(
  * no_flush()): the vCPU TLBs are flushed only in invalidate_range_end, the
  * GRU's bug: between start and end the primary may free the pages.
  */
-void kvm_mmu_invalidate_range_end_mutant_flush_at_end(
+void kvm_mmu_notifier_invalidate_range_end_mutant_flush_at_end(
 	struct kvm *kvm, const struct mmu_notifier_range *range)
 {
 	if (kvm_mmu_invalidate_range_end(kvm, range))
