@@ -98,6 +98,11 @@ STAGE = $(CURDIR)/$(BUILD)/stage
 install-test: build
 	rm -rf $(STAGE)
 	meson install -C $(BUILD) --destdir "$(STAGE)" --quiet
+	@# The protocol mutants are the tree's, not the installed API's.
+	@if grep -rli mutant --include='*.h' "$(STAGE)"; then \
+		echo "install-test: installed headers mention the mutants"; \
+		exit 1; \
+	fi
 	@pcdir=$$(dirname "$$(find $(STAGE) -name mmulab.pc | head -n1)"); \
 	export PKG_CONFIG_PATH="$$pcdir" PKG_CONFIG_SYSROOT_DIR="$(STAGE)"; \
 	export LD_LIBRARY_PATH="$$(dirname $$pcdir)"; \

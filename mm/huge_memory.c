@@ -324,32 +324,32 @@ static void __split_huge_pmd_locked(struct mm_struct *mm,
  * 6.12's __split_huge_pmd()).  Sleeps (the notifiers); the caller holds
  * the mmap_lock or an rmap lock.
  */
-void __split_huge_pmd(struct mm_struct *mm, unsigned long addr)
+/**
+ * huge_pmd_at() - the entry of the huge PMD mapping @haddr in @mm, and its
+ * table in *@pmd_table; NULL if the PMD is not huge.
+ */
+pte_t *huge_pmd_at(struct mm_struct *mm, unsigned long haddr,
+		   struct page **pmd_table)
 {
-	unsigned long haddr = addr & HPAGE_PMD_MASK;
-	/* MUTANT_THP_SPLIT_NO_NOTIFY: broken on purpose. */
-	bool notify = !mutant_is(MUTANT_THP_SPLIT_NO_NOTIFY);
-	struct page *pmd_table = pt_table_at(mm, haddr, PT_PMD, false);
-	struct mmu_notifier_range range;
-	bool split = false;
 	pte_t *pmdp;
 
-	if (!pmd_table)
-		return;
-	pmdp = &pmd_table->pt_table[pt_index(haddr, PT_PMD)];
-	/*
-	 * Model: Linux 6.12 opens the invalidation whenever the PMD table
-	 * exists, huge or not (a VMA split at an unaligned address sends a
-	 * CLEAR of the 2 MiB span in every kernel built with THP); the model
-	 * only for a huge PMD, so that a host that never maps a huge page
-	 * sends what a kernel without THP sends.
-	 */
-	if (!pmd_leaf(ptep_get(pmdp)))
-		return;
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr,
-				haddr + HPAGE_PMD_SIZE);
-	if (notify)
-		mmu_notifier_invalidate_range_start(&range);
+	*pmd_table = pt_table_at(mm, haddr, PT_PMD, false);
+	if (!*pmd_table)
+		return NULL;
+	pmdp = &(*pmd_table)->pt_table[pt_index(haddr, PT_PMD)];
+	return pmd_leaf(ptep_get(pmdp)) ? pmdp : NULL;
+}
+
+/**
+ * split_huge_pmd_flush() - under the page_table_lock, split the PMD
+ * @pmdp (of @pmd_table, mapping @haddr) if it is still huge, then flush
+ * the 2 MiB; the caller's invalidation covers it.
+ */
+void split_huge_pmd_flush(struct mm_struct *mm, struct page *pmd_table,
+			  pte_t *pmdp, unsigned long haddr)
+{
+	bool split = false;
+
 	spin_lock(&mm->page_table_lock);
 	if (pmd_leaf(ptep_get(pmdp))) {
 		__split_huge_pmd_locked(mm, pmd_table, pmdp, haddr,
@@ -361,8 +361,32 @@ void __split_huge_pmd(struct mm_struct *mm, unsigned long addr)
 		flush_tlb_range(mm, haddr, haddr + HPAGE_PMD_SIZE);
 		count_vm_event(mm->host, THP_SPLIT_PMD);
 	}
-	if (notify)
-		mmu_notifier_invalidate_range_end(&range);
+}
+
+void __split_huge_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	unsigned long haddr = addr & HPAGE_PMD_MASK;
+	struct mmu_notifier_range range;
+	struct page *pmd_table;
+	pte_t *pmdp;
+
+	if (mutant_is(MUTANT_THP_SPLIT_NO_NOTIFY))
+		return __split_huge_pmd_mutant_no_notify(mm, addr);
+	/*
+	 * Model: Linux 6.12 opens the invalidation whenever the PMD table
+	 * exists, huge or not (a VMA split at an unaligned address sends a
+	 * CLEAR of the 2 MiB span in every kernel built with THP); the model
+	 * only for a huge PMD, so that a host that never maps a huge page
+	 * sends what a kernel without THP sends.
+	 */
+	pmdp = huge_pmd_at(mm, haddr, &pmd_table);
+	if (!pmdp)
+		return;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr,
+				haddr + HPAGE_PMD_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	split_huge_pmd_flush(mm, pmd_table, pmdp, haddr);
+	mmu_notifier_invalidate_range_end(&range);
 }
 
 /**

@@ -37,6 +37,7 @@
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/trace/events/mmu_notifier.h>
+#include <mmulab/mutant.h>
 #include "debug.h"
 
 /* ---------------------------------------------------------------------
@@ -377,14 +378,6 @@ static inline void checker_contract_all(struct mmu_notifier *sub,
 {
 	if (unlikely(sub->checker))
 		__checker_contract_all(sub, mm, after);
-}
-
-extern int mmulab_mutant;
-
-/** mutant_is() - is protocol mutant @m active?  (See <mmulab/checker.h>.) */
-static inline bool mutant_is(enum mutant m)
-{
-	return unlikely(__READ_ONCE(mmulab_mutant) == (int)m);
 }
 
 extern struct host *host_table[MAX_HOSTS];
@@ -965,5 +958,34 @@ static inline void mmu_notifier_release(struct mm_struct *mm)
  */
 void set_pte_at_notify(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
 		       pte_t pte);
+enum change_pte_mode change_pte_mode(struct mm_struct *mm);
+
+/* The steps the primary MMU's mutants share with the real code. */
+void zap_vma_list(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		  unsigned long end);
+pte_t *huge_pmd_at(struct mm_struct *mm, unsigned long haddr,
+		   struct page **pmd_table);
+void split_huge_pmd_flush(struct mm_struct *mm, struct page *pmd_table,
+			  pte_t *pmdp, unsigned long haddr);
+bool pud_populated(struct mm_struct *mm, unsigned long addr);
+void change_pud_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		     unsigned long addr, unsigned long end);
+
+/* mutants.c: the primary MMU's protocol mutants (<mmulab/mutant.h>) */
+void unmap_vmas_mutant_free_before_start(struct mmu_gather *tlb,
+					 struct vm_area_struct *vma,
+					 unsigned long start, unsigned long end);
+void unmap_vmas_mutant_end_before_zap(struct mmu_gather *tlb,
+				      struct vm_area_struct *vma,
+				      unsigned long start, unsigned long end);
+void zap_page_range_mutant_free_before_start(struct vm_area_struct *vma,
+					     unsigned long addr,
+					     unsigned long size,
+					     const struct zap_details *details);
+void __split_huge_pmd_mutant_no_notify(struct mm_struct *mm,
+				       unsigned long addr);
+void change_pgd_span_mutant_no_notifier(struct mmu_gather *tlb,
+					struct vm_area_struct *vma,
+					unsigned long addr, unsigned long end);
 
 #endif /* MMULAB_MM_INTERNAL_H */

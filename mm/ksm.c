@@ -226,14 +226,6 @@ static struct page *get_mergeable_page(struct ksm_rmap_item *item)
  * Merging one page: write-protect, then replace
  */
 
-/* Which era of set_pte_at_notify() this host models (as wp_page_copy()). */
-static enum change_pte_mode ksm_change_pte_mode(struct mm_struct *mm)
-{
-	if (mutant_is(MUTANT_CHANGE_PTE_UNBOOKENDED))
-		return CHANGE_PTE_DIRECT; /* broken on purpose */
-	return mm->host->cfg.change_pte;
-}
-
 /*
  * Set a PTE that KSM changed: plainly (CHANGE_PTE_NONE), or through
  * set_pte_at_notify() in the two historical modes.
@@ -260,7 +252,7 @@ static int write_protect_page(struct vm_area_struct *vma, unsigned long addr,
 			      struct page *page, pte_t *orig_pte)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	enum change_pte_mode mode = ksm_change_pte_mode(mm);
+	enum change_pte_mode mode = change_pte_mode(mm);
 	struct mmu_notifier_range range;
 	int err = -EFAULT;
 	spinlock_t *ptl;
@@ -314,7 +306,7 @@ static int replace_page(struct vm_area_struct *vma, unsigned long addr,
 			struct page *page, struct page *kpage, pte_t orig_pte)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	enum change_pte_mode mode = ksm_change_pte_mode(mm);
+	enum change_pte_mode mode = change_pte_mode(mm);
 	struct mmu_notifier_range range;
 	int err = -EFAULT;
 	spinlock_t *ptl;

@@ -462,14 +462,12 @@ static void zap_page_range_details(struct vm_area_struct *vma,
 	struct mmu_notifier_range range;
 	struct mmu_gather tlb;
 
+	if (details && mutant_is(MUTANT_PUNCH_FREE_BEFORE_START))
+		return zap_page_range_mutant_free_before_start(vma, addr, size,
+							       details);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, addr,
 				addr + size);
 	tlb_gather_mmu(&tlb, vma->vm_mm);
-	if (details && mutant_is(MUTANT_PUNCH_FREE_BEFORE_START)) {
-		/* Broken on purpose: the file's pages go before the start. */
-		unmap_page_range_details(&tlb, vma, addr, addr + size, details);
-		tlb_flush_mmu(&tlb);
-	}
 	mmu_notifier_invalidate_range_start(&range);
 	unmap_page_range_details(&tlb, vma, addr, addr + size, details);
 	mmu_notifier_invalidate_range_end(&range);
@@ -753,6 +751,17 @@ pte_t ptep_clear_flush(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
 	return old;
 }
 
+/**
+ * change_pte_mode() - which era of set_pte_at_notify() @mm's host models
+ * (wp_page_copy() and KSM's merge).
+ */
+enum change_pte_mode change_pte_mode(struct mm_struct *mm)
+{
+	if (mutant_is(MUTANT_CHANGE_PTE_UNBOOKENDED))
+		return CHANGE_PTE_DIRECT; /* broken on purpose: no bookends */
+	return mm->host->cfg.change_pte;
+}
+
 /*
  * Copy-on-write: give this mapping its own copy of @old (NULL: the zero
  * page).  The PTE is re-pointed inside a CLEAR invalidation of the page,
@@ -768,7 +777,7 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 			       unsigned int flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	enum change_pte_mode mode = mm->host->cfg.change_pte;
+	enum change_pte_mode mode = change_pte_mode(mm);
 	bool writable = flags & FAULT_FLAG_WRITE;
 	struct mmu_notifier_range range;
 	bool replaced = false;
@@ -788,8 +797,6 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
-	if (mutant_is(MUTANT_CHANGE_PTE_UNBOOKENDED))
-		mode = CHANGE_PTE_DIRECT; /* broken on purpose */
 	if (mode != CHANGE_PTE_DIRECT)
 		mmu_notifier_invalidate_range_start(&range);
 	pte = pte_offset_map_lock(mm, addr, &ptl);

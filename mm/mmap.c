@@ -484,6 +484,35 @@ long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
  * munmap
  */
 
+/** zap_vma_list() - zap every VMA from @vma on that starts below @end. */
+void zap_vma_list(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		  unsigned long end)
+{
+	for (; vma; vma = vma_next_in(vma, end))
+		unmap_page_range(tlb, vma, vma->vm_start, vma->vm_end);
+}
+
+/*
+ * unmap_vmas(): the UNMAP invalidation of [@start, @end) around the zap
+ * of the VMAs from @vma on, which covers them exactly (Linux's
+ * unmap_vmas()).
+ */
+static void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		       unsigned long start, unsigned long end)
+{
+	struct mmu_notifier_range range;
+
+	if (mutant_is(MUTANT_FREE_BEFORE_START))
+		return unmap_vmas_mutant_free_before_start(tlb, vma, start, end);
+	if (mutant_is(MUTANT_END_BEFORE_ZAP))
+		return unmap_vmas_mutant_end_before_zap(tlb, vma, start, end);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, tlb->mm, start,
+				end);
+	mmu_notifier_invalidate_range_start(&range);
+	zap_vma_list(tlb, vma, end);
+	mmu_notifier_invalidate_range_end(&range);
+}
+
 /**
  * do_munmap() - unmap [@start, @end), which is page aligned.  The caller
  * holds the mmap_lock for writing.
@@ -496,7 +525,6 @@ long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
 	struct vm_area_struct *vma, *last, *next;
-	struct mmu_notifier_range range;
 	struct mmu_gather tlb;
 
 	mmap_assert_write_locked(mm);
@@ -516,21 +544,7 @@ int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 		return -ENOMEM;
 
 	tlb_gather_mmu(&tlb, mm);
-	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, start, end);
-	if (mutant_is(MUTANT_FREE_BEFORE_START)) {
-		/* Broken on purpose: pages go before the secondaries know. */
-		for (struct vm_area_struct *v = vma; v; v = vma_next_in(v, end))
-			unmap_page_range(&tlb, v, v->vm_start, v->vm_end);
-		tlb_flush_mmu(&tlb);
-	}
-	mmu_notifier_invalidate_range_start(&range);
-	if (mutant_is(MUTANT_END_BEFORE_ZAP)) /* broken on purpose */
-		mmu_notifier_invalidate_range_end(&range);
-	for (struct vm_area_struct *v = vma; v; v = vma_next_in(v, end))
-		unmap_page_range(&tlb, v, v->vm_start, v->vm_end);
-	if (!mutant_is(MUTANT_END_BEFORE_ZAP))
-		mmu_notifier_invalidate_range_end(&range);
-
+	unmap_vmas(&tlb, vma, start, end);
 	for (; vma; vma = next) {
 		next = vma_next_in(vma, end);
 		vma_remove_free(vma);

@@ -891,8 +891,9 @@ int __mmu_notifier_register(struct mmu_notifier *subscription,
  * no mm_take_all_locks(), so it may join in the middle of an open
  * invalidation window.  Broken on purpose, for the checker's tests.
  */
-static int mn_register_unexcluded(struct mmu_notifier *subscription,
-				  struct mm_struct *mm)
+static int
+mmu_notifier_register_mutant_no_exclusion(struct mmu_notifier *subscription,
+					  struct mm_struct *mm)
 {
 	struct mmu_notifier_subscriptions *subs;
 	int ret = mn_check_subscription(subscription);
@@ -923,7 +924,8 @@ int mmu_notifier_register(struct mmu_notifier *subscription,
 	if (!mm_api_ok(mm, MM_USERS))
 		return -EINVAL;
 	if (mutant_is(MUTANT_REGISTER_NO_EXCLUSION) && subscription)
-		return mn_register_unexcluded(subscription, mm);
+		return mmu_notifier_register_mutant_no_exclusion(subscription,
+								 mm);
 
 	mmap_write_lock(mm);
 	ret = __mmu_notifier_register(subscription, mm);

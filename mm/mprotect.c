@@ -85,7 +85,7 @@ static void change_pte_table(struct mmu_gather *tlb,
 }
 
 /* Is the PUD entry covering @addr populated (a PMD table below it)? */
-static bool pud_populated(struct mm_struct *mm, unsigned long addr)
+bool pud_populated(struct mm_struct *mm, unsigned long addr)
 {
 	pte_t pgd = ptep_get(&mm->pgd->pt_table[pt_index(addr, PT_PGD)]);
 	struct page *pud_table;
@@ -113,8 +113,8 @@ static bool change_pmd_fn(pte_t *pmdp, unsigned long addr, unsigned long end,
 	return change_huge_pmd(c->tlb, c->vma, pmdp, addr);
 }
 
-static void change_pud_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
-			    unsigned long addr, unsigned long end)
+void change_pud_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		     unsigned long addr, unsigned long end)
 {
 	struct change_huge_arg c = { tlb, vma };
 	unsigned long next;
@@ -135,13 +135,13 @@ static void change_pgd_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	struct mmu_notifier_range range;
 	bool started = false;
 
+	if (mutant_is(MUTANT_PRIMARY_NO_NOTIFIER))
+		return change_pgd_span_mutant_no_notifier(tlb, vma, addr, end);
 	while (addr < end) {
 		unsigned long next = pt_addr_end(addr, end, PT_PUD);
 
 		if (pud_populated(vma->vm_mm, addr)) {
-			/* MUTANT_PRIMARY_NO_NOTIFIER: broken on purpose. */
-			if (!started &&
-			    !mutant_is(MUTANT_PRIMARY_NO_NOTIFIER)) {
+			if (!started) {
 				mmu_notifier_range_init(
 					&range, MMU_NOTIFY_PROTECTION_VMA, 0,
 					vma->vm_mm, addr, end);

@@ -17,6 +17,7 @@
 #include <mmulab/checker.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/mutant.h>
 #include "mm/internal.h"
 
 #define RW (PROT_READ | PROT_WRITE)

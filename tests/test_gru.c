@@ -18,6 +18,7 @@
 #include <mmulab/gru.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/mutant.h>
 #include <mmulab/sched.h>
 #include "mm/internal.h"
 #include "driver_fixture.h"

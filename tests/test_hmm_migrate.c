@@ -18,6 +18,7 @@
 #include <mmulab/hmm.h>
 #include <mmulab/memfd.h>
 #include <mmulab/migrate.h>
+#include <mmulab/mutant.h>
 #include "driver_fixture.h"
 #include "mn_recorder.h"
 #include "mm/internal.h"

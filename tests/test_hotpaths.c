@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <mmulab/mutant.h>
 #include <mmulab/sched.h>
 #include "guest.h"
 

@@ -14,6 +14,7 @@
 #include <mmulab/huge_mm.h>
 #include <mmulab/kvm.h>
 #include <mmulab/memfd.h>
+#include <mmulab/mutant.h>
 #include "guest.h"
 #include "mn_recorder.h"
 #include "cpu_access.h"

@@ -17,6 +17,7 @@
 #include <mmulab/checker.h>
 #include <mmulab/mm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/mutant.h>
 #include <mmulab/sched.h>
 #include <mmulab/xpmem.h>
 #include "mm/internal.h"

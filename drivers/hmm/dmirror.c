@@ -11,7 +11,8 @@
 #include <mmulab/hmm.h>
 #include <mmulab/memremap.h>
 #include <mmulab/mmu_notifier.h>
-#include "../../mm/internal.h" /* mutant_is() */
+#include <mmulab/mutant.h>
+#include "../../mm/internal.h"
 #include "../../mm/swapops.h"
 #include "dmirror_internal.h"
 
@@ -65,6 +66,44 @@ static void zap_entry(struct dmirror *d, struct dmirror_entry *e)
 	atomic_long_inc(&d->stat[ST_ZAPPED]);
 }
 
+/**
+ * dmirror_lock_update() - take the update lock for an invalidation of
+ * @range: without waiting if it may not block.  Return: false if busy.
+ */
+bool dmirror_lock_update(struct dmirror *d,
+			 const struct mmu_notifier_range *range)
+{
+	if (!mmu_notifier_range_blockable(range))
+		return mutex_trylock(&d->update);
+	mutex_lock(&d->update);
+	return true;
+}
+
+/** dmirror_unlock_update() - drop the update lock. */
+void dmirror_unlock_update(struct dmirror *d)
+{
+	mutex_unlock(&d->update);
+}
+
+/**
+ * dmirror_zap_range() - under the update lock, drop the entries of the
+ * part of @range the mirror covers, and count the invalidation.
+ */
+void dmirror_zap_range(struct dmirror *d,
+		       const struct mmu_notifier_range *range)
+{
+	unsigned long s = range->start > d->start ? range->start : d->start;
+	unsigned long e = d->start + (d->npages << PAGE_SHIFT);
+
+	if (range->end < e)
+		e = range->end;
+	for (unsigned long a = s; a < e; a += PAGE_SIZE)
+		zap_entry(d, &d->table[(a - d->start) >> PAGE_SHIFT]);
+	atomic_long_inc(&d->stat[ST_INVALIDATIONS]);
+	if ((unsigned int)range->event < MMU_NOTIFY_NR_EVENTS)
+		atomic_long_inc(&d->by_event[range->event]);
+}
+
 /*
  * The collision protocol's write side: under the same lock the fault path
  * holds around read_retry, record the sequence (so a fault that sampled
@@ -76,26 +115,17 @@ static bool dmirror_invalidate(struct mmu_interval_notifier *mni,
 			       unsigned long cur_seq)
 {
 	struct dmirror *d = container_of(mni, struct dmirror, notifier);
-	unsigned long s = range->start > d->start ? range->start : d->start;
-	unsigned long e = d->start + (d->npages << PAGE_SHIFT);
 
-	if (range->end < e)
-		e = range->end;
+	if (mutant_is(MUTANT_INTERVAL_NO_SEQ_BUMP))
+		return dmirror_invalidate_mutant_no_seq_bump(d, range);
 	/* Its own migration: the driver updates its table itself. */
 	if (dmirror_skip_migration(d->mdevice, range))
 		return true;
-	if (mmu_notifier_range_blockable(range))
-		mutex_lock(&d->update);
-	else if (!mutex_trylock(&d->update))
+	if (!dmirror_lock_update(d, range))
 		return false;
-	if (!mutant_is(MUTANT_INTERVAL_NO_SEQ_BUMP)) /* broken on purpose */
-		mmu_interval_set_seq(mni, cur_seq);
-	for (unsigned long a = s; a < e; a += PAGE_SIZE)
-		zap_entry(d, &d->table[(a - d->start) >> PAGE_SHIFT]);
-	atomic_long_inc(&d->stat[ST_INVALIDATIONS]);
-	if ((unsigned int)range->event < MMU_NOTIFY_NR_EVENTS)
-		atomic_long_inc(&d->by_event[range->event]);
-	mutex_unlock(&d->update);
+	mmu_interval_set_seq(mni, cur_seq);
+	dmirror_zap_range(d, range);
+	dmirror_unlock_update(d);
 	return true;
 }
 

@@ -30,4 +30,15 @@ bool dmirror_skip_migration(struct dmirror_device *mdev,
 			    const struct mmu_notifier_range *range);
 void dmirror_device_forget(struct dmirror_device *mdev, struct dmirror *d);
 
+/* dmirror.c, for mutants.c */
+bool dmirror_lock_update(struct dmirror *d,
+			 const struct mmu_notifier_range *range);
+void dmirror_unlock_update(struct dmirror *d);
+void dmirror_zap_range(struct dmirror *d,
+		       const struct mmu_notifier_range *range);
+
+/* mutants.c: the mirror's protocol mutants (<mmulab/mutant.h>) */
+bool dmirror_invalidate_mutant_no_seq_bump(
+	struct dmirror *d, const struct mmu_notifier_range *range);
+
 #endif /* MMULAB_DRIVERS_HMM_DMIRROR_INTERNAL_H */

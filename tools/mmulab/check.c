@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <mmulab/checker.h>
+#include <mmulab/mutant.h>
 
 #include "check.h"
 #include "cli.h"
@@ -602,6 +603,29 @@ static double now(void)
 }
 
 /*
+ * The bounded search @s of @seed failed: run its failing schedule again,
+ * with its report and the replay line.
+ */
+static void bounded_report(const struct check_cmd *c,
+			   const struct check_target *t, struct det_search *s,
+			   u64 seed, unsigned long *steps)
+{
+	struct det_search *again = det_search_parse("");
+	char spec[8192];
+
+	if (det_search_format(s, spec, sizeof(spec)) > 0 && !IS_ERR(again)) {
+		det_search_destroy(again);
+		again = det_search_parse(spec);
+	}
+	if (IS_ERR(again))
+		return;
+	bounded_search = again;
+	script_seed(t, seed, DET_STRATEGY_BOUNDED, true, steps);
+	print_replay(t, seed, DET_STRATEGY_BOUNDED, c->p.mutant);
+	det_search_destroy(again);
+}
+
+/*
  * --strategy bounded: for each program (a seed picks the operations of
  * tasks with `pick`), run every schedule with at most c->bound
  * preemptions, in this process; with --replay, just c->schedule.
@@ -640,25 +664,8 @@ static int check_bounded(const struct check_cmd *c,
 		} while (r == 0 && !interrupted() && det_search_next(s));
 		total += det_search_schedules(s);
 		runs += det_search_runs(s);
-		if (r > 0) {
-			/* Run the failing schedule again, with its report. */
-			struct det_search *again = det_search_parse("");
-			char spec[8192];
-
-			if (det_search_format(s, spec, sizeof(spec)) > 0 &&
-			    !IS_ERR(again)) {
-				det_search_destroy(again);
-				again = det_search_parse(spec);
-			}
-			if (!IS_ERR(again)) {
-				bounded_search = again;
-				script_seed(t, first + i, DET_STRATEGY_BOUNDED,
-					    true, &steps);
-				print_replay(t, first + i, DET_STRATEGY_BOUNDED,
-					     c->p.mutant);
-				det_search_destroy(again);
-			}
-		}
+		if (r > 0)
+			bounded_report(c, t, s, first + i, &steps);
 		det_search_destroy(s);
 		bounded_search = NULL;
 		if (r < 0) {

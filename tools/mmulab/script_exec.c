@@ -1112,124 +1112,73 @@ static void do_record(struct rt *rt, const struct stmt *st)
  * The statement loop and the teardown
  */
 
+/*
+ * What each statement runs: one that makes an object (.make) returns
+ * false when it could not, which ends the run; the others (.run) cannot.
+ * Statements not listed (the host, blocks, workload threads) run nothing
+ * here.
+ */
+static const struct rt_op {
+	bool (*make)(struct rt *rt, const struct stmt *st);
+	void (*run)(struct rt *rt, const struct stmt *st);
+} rt_ops[NR_STMT_KINDS] = {
+	[ST_PROCESS] = { .make = do_process },
+	[ST_MMAP] = { .make = do_mmap },
+	[ST_MUNMAP] = { .run = do_range },
+	[ST_MPROTECT] = { .run = do_range },
+	[ST_MADVISE] = { .run = do_range },
+	[ST_AGE] = { .run = do_age },
+	[ST_MREMAP] = { .run = do_mremap_st },
+	[ST_FORK] = { .make = do_fork },
+	[ST_EXIT] = { .run = do_exit },
+	[ST_OOM_REAP] = { .run = do_oom_reap },
+	[ST_MEMFD] = { .make = do_memfd },
+	[ST_FTRUNCATE] = { .run = do_file_op },
+	[ST_PUNCH_HOLE] = { .run = do_file_op },
+	[ST_WRITE] = { .run = do_access },
+	[ST_READ] = { .run = do_access },
+	[ST_GWRITE] = { .run = do_access },
+	[ST_GREAD] = { .run = do_access },
+	[ST_VM] = { .make = do_vm },
+	[ST_MEMSLOT] = { .run = do_memslot },
+	[ST_VCPU] = { .make = do_vcpu },
+	[ST_GRU] = { .make = do_gru },
+	[ST_XPMEM] = { .make = do_xpmem },
+	[ST_VERIFY] = { .run = do_verify },
+	[ST_KSM] = { .run = do_ksm },
+	[ST_MIGRATE] = { .run = do_migrate },
+	[ST_COMPACT] = { .run = do_compact },
+	[ST_EXPECT] = { .run = do_expect },
+	[ST_RECLAIM] = { .run = do_reclaim },
+	[ST_REPLACE] = { .run = do_replace },
+	[ST_WRPROTECT] = { .run = do_wrprotect },
+	[ST_COW] = { .run = do_cow },
+	[ST_MIRROR] = { .make = do_mirror },
+	[ST_MWRITE] = { .run = do_access },
+	[ST_MREAD] = { .run = do_access },
+	[ST_MMIGRATE] = { .run = do_devmem },
+	[ST_MEVICT] = { .run = do_devmem },
+	[ST_MEXCLUSIVE] = { .run = do_devmem },
+	[ST_RECORD] = { .run = do_record },
+	[ST_NOTIFIER] = { .make = do_notifier },
+	[ST_GUP] = { .run = do_gup },
+	[ST_PIN] = { .run = do_gup },
+	[ST_HMM_FAULT] = { .run = do_hmm_fault },
+	[ST_HMM_SNAPSHOT] = { .run = do_hmm_snapshot },
+};
+
 bool rt_do(struct rt *rt, const struct stmt *st)
 {
-	bool ok = true;
+	const struct rt_op *op;
 
-	switch (st->kind) {
-	case ST_PROCESS:
-		ok = do_process(rt, st);
-		break;
-	case ST_MMAP:
-		ok = do_mmap(rt, st);
-		break;
-	case ST_MUNMAP:
-	case ST_MPROTECT:
-	case ST_MADVISE:
-		do_range(rt, st);
-		break;
-	case ST_AGE:
-		do_age(rt, st);
-		break;
-	case ST_MREMAP:
-		do_mremap_st(rt, st);
-		break;
-	case ST_FORK:
-		ok = do_fork(rt, st);
-		break;
-	case ST_EXIT:
-		do_exit(rt, st);
-		break;
-	case ST_OOM_REAP:
-		do_oom_reap(rt, st);
-		break;
-	case ST_MEMFD:
-		ok = do_memfd(rt, st);
-		break;
-	case ST_FTRUNCATE:
-	case ST_PUNCH_HOLE:
-		do_file_op(rt, st);
-		break;
-	case ST_WRITE:
-	case ST_READ:
-	case ST_GWRITE:
-	case ST_GREAD:
-		do_access(rt, st);
-		break;
-	case ST_VM:
-		ok = do_vm(rt, st);
-		break;
-	case ST_MEMSLOT:
-		do_memslot(rt, st);
-		break;
-	case ST_VCPU:
-		ok = do_vcpu(rt, st);
-		break;
-	case ST_GRU:
-		ok = do_gru(rt, st);
-		break;
-	case ST_XPMEM:
-		ok = do_xpmem(rt, st);
-		break;
-	case ST_VERIFY:
-		do_verify(rt, st);
-		break;
-	case ST_KSM:
-		do_ksm(rt, st);
-		break;
-	case ST_MIGRATE:
-		do_migrate(rt, st);
-		break;
-	case ST_COMPACT:
-		do_compact(rt, st);
-		break;
-	case ST_EXPECT:
-		do_expect(rt, st);
-		break;
-	case ST_RECLAIM:
-		do_reclaim(rt, st);
-		break;
-	case ST_REPLACE:
-		do_replace(rt, st);
-		break;
-	case ST_WRPROTECT:
-		do_wrprotect(rt, st);
-		break;
-	case ST_COW:
-		do_cow(rt, st);
-		break;
-	case ST_MIRROR:
-		ok = do_mirror(rt, st);
-		break;
-	case ST_MWRITE:
-	case ST_MREAD:
-		do_access(rt, st);
-		break;
-	case ST_MMIGRATE:
-	case ST_MEVICT:
-	case ST_MEXCLUSIVE:
-		do_devmem(rt, st);
-		break;
-	case ST_RECORD:
-		do_record(rt, st);
-		break;
-	case ST_NOTIFIER:
-		ok = do_notifier(rt, st);
-		break;
-	case ST_GUP:
-	case ST_PIN:
-		do_gup(rt, st);
-		break;
-	case ST_HMM_FAULT:
-		do_hmm_fault(rt, st);
-		break;
-	case ST_HMM_SNAPSHOT:
-		do_hmm_snapshot(rt, st);
-		break;
-	default:
-		break;
-	}
-	return ok;
+	if ((unsigned int)st->kind >= NR_STMT_KINDS)
+		return true;
+	op = &rt_ops[st->kind];
+	if (op->make)
+		return op->make(rt, st);
+	if (op->run)
+		op->run(rt, st);
+	return true;
 }
 
 static void teardown(struct rt *rt);

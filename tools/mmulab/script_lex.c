@@ -774,16 +774,41 @@ static int check_range(struct parser *p, const struct word *w,
 	return 0;
 }
 
-int parse_value(struct parser *p, const struct word *w,
-		const struct arg_spec *as, struct arg *a)
-{
-	static const char *const time_units[] = { "ns", "us", "ms", "s",
-						   NULL };
-	static const u64 time_scale[] = { 1, 1000, 1000000, 1000000000 };
-	static const char *const rate_units[] = { "/s", "/ms", NULL };
-	static const u64 rate_scale[] = { 1, 1000 };
-	int ret = -EINVAL;
+/* Not a name's type: parse_name_value() leaves it to parse_scalar(). */
+#define NOT_A_NAME 1
 
+/*
+ * A T_MIRROR argument names a device: a mirror, a GRU context or an
+ * XPMEM segment with an importer.
+ */
+static int parse_device(struct parser *p, const struct word *w,
+			const struct arg_spec *as, struct arg *a)
+{
+	int ret = is_name(w) ? find_obj(p, w->s, w->len) : -1;
+
+	if (ret >= 0 && p->s->objs[ret].kind == OBJ_GRU) {
+		a->obj = ret;
+		return 0;
+	}
+	if (ret >= 0 && p->s->objs[ret].kind == OBJ_XPMEM) {
+		if (!p->s->objs[ret].index)
+			return perr(p, w->col, "%s: segment '%.*s%s' has "
+				    "no importer (give its xpmem "
+				    "statement importer=PROCESS)",
+				    p->spec->name, WQ(w));
+		a->obj = ret;
+		return 0;
+	}
+	return parse_ref(p, w, OBJ_MIRROR, as->key, a);
+}
+
+/*
+ * A name: a new object's, a label, a reference to an object or a counter.
+ * Return: 0, an error already said, or NOT_A_NAME.
+ */
+static int parse_name_value(struct parser *p, const struct word *w,
+			    const struct arg_spec *as, struct arg *a)
+{
 	switch (as->type) {
 	case T_DEF_PROC:
 	case T_DEF_REGION:
@@ -802,22 +827,8 @@ int parse_value(struct parser *p, const struct word *w,
 					       "name; expected %s",
 				    p->spec->name, WQ(w), type_what(T_LABEL));
 		return 0;
-	case T_MIRROR: /* a device: a mirror, a GRU context, an importer */
-		ret = is_name(w) ? find_obj(p, w->s, w->len) : -1;
-		if (ret >= 0 && p->s->objs[ret].kind == OBJ_GRU) {
-			a->obj = ret;
-			return 0;
-		}
-		if (ret >= 0 && p->s->objs[ret].kind == OBJ_XPMEM) {
-			if (!p->s->objs[ret].index)
-				return perr(p, w->col, "%s: segment '%.*s%s' has "
-					    "no importer (give its xpmem "
-					    "statement importer=PROCESS)",
-					    p->spec->name, WQ(w));
-			a->obj = ret;
-			return 0;
-		}
-		return parse_ref(p, w, OBJ_MIRROR, as->key, a);
+	case T_MIRROR:
+		return parse_device(p, w, as, a);
 	case T_PROC:
 		return parse_ref(p, w, OBJ_PROCESS, as->key, a);
 	case T_REGION:
@@ -836,47 +847,69 @@ int parse_value(struct parser *p, const struct word *w,
 		return parse_addr(p, w, as->key, a);
 	case T_COUNTER:
 		return parse_counter(p, w, a);
+	default:
+		return NOT_A_NAME;
+	}
+}
+
+/*
+ * A number, an enumerated word, a protection or an expectation, into @a.
+ * Return: 0 or a negative errno for value_error().
+ */
+static int parse_scalar(const struct word *w, const struct arg_spec *as,
+			struct arg *a)
+{
+	static const char *const time_units[] = { "ns", "us", "ms", "s",
+						   NULL };
+	static const u64 time_scale[] = { 1, 1000, 1000000, 1000000000 };
+	static const char *const rate_units[] = { "/s", "/ms", NULL };
+	static const u64 rate_scale[] = { 1, 1000 };
+	int ret;
+
+	switch (as->type) {
 	case T_GPA:
 	case T_SIZE:
 	case T_COUNT:
-		ret = parse_size(w->s, w->len, true, &a->u);
-		break;
+		return parse_size(w->s, w->len, true, &a->u);
 	case T_VALUE:
-		ret = parse_size(w->s, w->len, false, &a->u);
-		break;
+		return parse_size(w->s, w->len, false, &a->u);
 	case T_ENUM:
 		ret = find_name(w->s, w->len, as->choices,
 				nr_choices(as->choices));
 		a->u = ret;
-		ret = ret < 0 ? -EINVAL : 0;
-		break;
+		return ret < 0 ? -EINVAL : 0;
 	case T_PROT:
-		ret = parse_prot(w, &a->u);
-		break;
+		return parse_prot(w, &a->u);
 	case T_PCT:
-		ret = parse_size(w->s, w->len - (w->len > 1 &&
-						 w->s[w->len - 1] == '%'),
-				 false, &a->u);
-		break;
+		return parse_size(w->s, w->len - (w->len > 1 &&
+						  w->s[w->len - 1] == '%'),
+				  false, &a->u);
 	case T_TIME:
-		ret = parse_unit(w, time_units, time_scale, &a->u);
-		break;
+		return parse_unit(w, time_units, time_scale, &a->u);
 	case T_RATE:
-		ret = parse_unit(w, rate_units, rate_scale, &a->u);
-		break;
+		return parse_unit(w, rate_units, rate_scale, &a->u);
 	case T_REAL:
-		ret = parse_real(w, &a->real);
-		break;
+		return parse_real(w, &a->real);
 	case T_EXP_HOST:
 	case T_EXP_GUEST:
 	case T_EXP_AGE:
 	case T_EXP_MIGRATE:
-		ret = parse_expect(w, as->type, a);
-		break;
+		return parse_expect(w, as->type, a);
 	case T_OP:
-		ret = parse_op(w, &a->u);
-		break;
+		return parse_op(w, &a->u);
+	default:
+		return -EINVAL;
 	}
+}
+
+int parse_value(struct parser *p, const struct word *w,
+		const struct arg_spec *as, struct arg *a)
+{
+	int ret = parse_name_value(p, w, as, a);
+
+	if (ret != NOT_A_NAME)
+		return ret;
+	ret = parse_scalar(w, as, a);
 	if (ret)
 		return value_error(p, w, as, ret);
 	switch (as->type) {
@@ -887,6 +920,7 @@ int parse_value(struct parser *p, const struct word *w,
 	case T_TIME:
 	case T_RATE:
 		return check_range(p, w, as, a->u);
+	default:
+		return 0;
 	}
-	return 0;
 }

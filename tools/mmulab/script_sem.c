@@ -404,6 +404,38 @@ static int sem_task(struct parser *p);
 static int sem_replace(struct parser *p);
 static int sem_hmm(struct parser *p);
 
+/* process, fork: a new process named by argument @name, at most so many. */
+static int sem_new_process(struct parser *p, int name)
+{
+	const struct word *w = p->argw[name];
+
+	if (p->nr_procs++ == SCRIPT_MAX_PROCS)
+		return perr(p, w->col, "%s: more than %d processes",
+			    p->spec->name, SCRIPT_MAX_PROCS);
+	return def_named(p, w, OBJ_PROCESS, -1, &p->st->a[name]);
+}
+
+static int sem_ksm(struct parser *p)
+{
+	const struct arg *a = p->st->a;
+
+	if (!a[KSM_SCAN].set && !a[KSM_RUN].set)
+		return perr(p, p->end_col,
+			    "ksm: give scan=N, run=WORD or both");
+	return 0;
+}
+
+static int sem_verify(struct parser *p)
+{
+	const struct arg *a = p->st->a;
+
+	if (a[VERIFY_DATA].set && !p->sym[a[VERIFY_VM].obj].nr_vcpus)
+		return perr(p, a[VERIFY_DATA].col, "verify: data reads through "
+			    "the VM's first vCPU, and '%s' has none",
+			    p->s->objs[a[VERIFY_VM].obj].name);
+	return 0;
+}
+
 int sem_stmt(struct parser *p)
 {
 	const struct word *const *w = p->argw;
@@ -413,11 +445,7 @@ int sem_stmt(struct parser *p)
 	case ST_HOST:
 		return sem_host(p);
 	case ST_PROCESS:
-		if (p->nr_procs++ == SCRIPT_MAX_PROCS)
-			return perr(p, w[PROCESS_NAME]->col, "process: more "
-				    "than %d processes", SCRIPT_MAX_PROCS);
-		return def_named(p, w[PROCESS_NAME], OBJ_PROCESS, -1,
-				 &a[PROCESS_NAME]);
+		return sem_new_process(p, PROCESS_NAME);
 	case ST_MMAP:
 		return sem_mmap(p, w[MMAP_NAME]);
 	case ST_MUNMAP:
@@ -428,11 +456,7 @@ int sem_stmt(struct parser *p)
 	case ST_MREMAP:
 		return sem_mremap(p);
 	case ST_FORK:
-		if (p->nr_procs++ == SCRIPT_MAX_PROCS)
-			return perr(p, w[FORK_NAME]->col, "fork: more than %d "
-				    "processes", SCRIPT_MAX_PROCS);
-		return def_named(p, w[FORK_NAME], OBJ_PROCESS, -1,
-				 &a[FORK_NAME]);
+		return sem_new_process(p, FORK_NAME);
 	case ST_EXIT:
 		p->sym[a[EXIT_PROC].obj].exited = p->line;
 		return 0;
@@ -448,16 +472,9 @@ int sem_stmt(struct parser *p)
 		return def_named(p, w[NOTIFIER_NAME], OBJ_NOTIFIER,
 				 a[NOTIFIER_PROC].obj, &a[NOTIFIER_NAME]);
 	case ST_KSM:
-		if (!a[KSM_SCAN].set && !a[KSM_RUN].set)
-			return perr(p, p->end_col, "ksm: give scan=N, run=WORD "
-				    "or both");
-		return 0;
+		return sem_ksm(p);
 	case ST_VERIFY:
-		if (a[VERIFY_DATA].set && !p->sym[a[VERIFY_VM].obj].nr_vcpus)
-			return perr(p, a[VERIFY_DATA].col, "verify: data reads "
-				    "through the VM's first vCPU, and '%s' has "
-				    "none", p->s->objs[a[VERIFY_VM].obj].name);
-		return 0;
+		return sem_verify(p);
 	case ST_MEMSLOT:
 		return sem_memslot(p);
 	case ST_VCPU:

@@ -675,12 +675,40 @@ static void finish(struct stress *st, struct task_struct *watchdog,
 	}
 }
 
+/*
+ * Sweep every quarter of a second while the workers run, until a violation,
+ * a ^C, the operation limit, or @seconds after @t0 without one.
+ * Return: the sweeps made.
+ */
+static unsigned long sweep_until_done(struct stress *st, double t0,
+				      double seconds)
+{
+	unsigned long sweeps = 0;
+	double last = t0;
+
+	for (;;) {
+		double n = now();
+
+		msleep(20);
+		if (n - last >= 0.25) {
+			sweeps++;
+			checker_park_sweep(&st->park, st->host);
+			last = n;
+		}
+		if (checker_stopped(st->host) || interrupted() ||
+		    (st->ops_limit &&
+		     atomic_long_read(&st->ops) >= (long)st->ops_limit) ||
+		    (!st->ops_limit && n - t0 >= seconds))
+			return sweeps;
+	}
+}
+
 int cmd_stress(int argc, char **argv)
 {
 	struct worker w[MAX_WORKERS];
 	struct stress st = { .workers = w, .watchdog = WATCHDOG_DEFAULT };
-	double seconds = 2, t0, last;
-	unsigned long sweeps = 0, faults = 0, retries = 0, warns;
+	double seconds = 2, t0;
+	unsigned long sweeps, faults = 0, retries = 0, warns;
 	struct task_struct *watchdog;
 	struct kvm_vm_stat vs;
 	struct ksm_stats ksm;
@@ -703,22 +731,8 @@ int cmd_stress(int argc, char **argv)
 	}
 	st.park.nworkers = st.nworkers; /* only sweeps read it */
 	watchdog = kthread_run(watchdog_fn, &st, "watchdog");
-	t0 = last = now();
-	for (;;) {
-		double n = now();
-
-		msleep(20);
-		if (n - last >= 0.25) {
-			sweeps++;
-			checker_park_sweep(&st.park, st.host);
-			last = n;
-		}
-		if (checker_stopped(st.host) || interrupted() ||
-		    (st.ops_limit &&
-		     atomic_long_read(&st.ops) >= (long)st.ops_limit) ||
-		    (!st.ops_limit && n - t0 >= seconds))
-			break;
-	}
+	t0 = now();
+	sweeps = sweep_until_done(&st, t0, seconds);
 	finish(&st, watchdog, nvcpus, &faults, &retries);
 	sweeps++;
 	kvm_get_vm_stat(st.kvm, &vs);

@@ -15,8 +15,9 @@
 #include <mmulab/checker.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/mutant.h>
 #include <mmulab/trace/events/kvm.h>
-#include "../../mm/internal.h" /* mutant_is(), host->checker */
+#include "../../mm/internal.h" /* host->checker */
 
 #define INVALID_GFN (~0ULL)
 #define KVM_MEMSLOT_INVALID (1U << 16) /* being deleted or moved */
@@ -198,9 +199,31 @@ static inline bool kvm_pinned(const struct kvm *kvm)
 	return kvm->flags & KVM_VM_PINNED;
 }
 
+static inline unsigned long slot_hva_end(const struct kvm_memory_slot *slot)
+{
+	return slot->userspace_addr + (slot->npages << PAGE_SHIFT);
+}
+
+static inline gfn_t hva_to_gfn(unsigned long hva,
+			       const struct kvm_memory_slot *slot)
+{
+	return slot->base_gfn + ((hva - slot->userspace_addr) >> PAGE_SHIFT);
+}
+
+/* virt/kvm/kvm_checker.c */
+void kvm_checker_register(struct kvm *kvm);
+
 /* virt/kvm/kvm_main.c */
+void kvm_make_vcpus_request(struct kvm *kvm, int n, unsigned long req);
 void kvm_flush_remote_tlbs(struct kvm *kvm);
 struct kvm_memory_slot *gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn);
+void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end);
+int kvm_mmu_invalidate_range_start(struct kvm *kvm,
+				   const struct mmu_notifier_range *range);
+bool kvm_mmu_invalidate_range_end(struct kvm *kvm,
+				  const struct mmu_notifier_range *range);
+void kvm_mn_invalidate_range_end(struct kvm *kvm,
+				 const struct mmu_notifier_range *range);
 
 /* arch/x86/kvm/mmu/mmu.c */
 #define RET_PF_FIXED 0
@@ -208,6 +231,14 @@ struct kvm_memory_slot *gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn);
 #define RET_PF_RETRY 2
 #define RET_PF_UPGRADED 3 /* an existing SPTE was made writable */
 int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write);
+bool kvm_mmu_retry_in_range(struct kvm *kvm, gfn_t first, gfn_t gfn,
+			    struct kvm_vcpu_stat *stat);
+bool kvm_mmu_retry_in_progress(struct kvm *kvm, gfn_t gfn,
+			       struct kvm_vcpu_stat *stat);
+bool kvm_mmu_retry_seq(struct kvm *kvm, unsigned long mmu_seq,
+		       struct kvm_vcpu_stat *stat);
+bool kvm_mmu_map_huge(struct kvm *kvm, struct kvm_memory_slot *slot,
+		      gfn_t gfn, bool host_huge);
 
 /* arch/x86/kvm/mmu/tdp_mmu.c */
 /* A gfn range of one memslot handed to a notifier handler; @pte is the
@@ -243,5 +274,26 @@ bool kvm_tdp_mmu_peek_range(struct kvm *kvm, gfn_t start, gfn_t end,
 unsigned long kvm_gfn_to_hva_peek(struct kvm *kvm, gfn_t gfn);
 void mark_page_dirty_in_slot(struct kvm *kvm, struct kvm_memory_slot *slot,
 			     gfn_t gfn);
+
+/*
+ * virt/kvm/mutants.c and arch/x86/kvm/mmu/mutants.c: KVM's protocol
+ * mutants (<mmulab/mutant.h>), each named after the function it breaks.
+ */
+void kvm_flush_remote_tlbs_mutant_no_wait(struct kvm *kvm);
+void kvm_mmu_invalidate_end_mutant_seq_after_count(struct kvm *kvm);
+bool kvm_mmu_unmap_gfn_range_mutant_no_flush(struct kvm *kvm,
+					     struct kvm_gfn_range *r);
+int kvm_mmu_notifier_invalidate_range_start_mutant_sleep(
+	struct kvm *kvm, const struct mmu_notifier_range *range);
+void kvm_mmu_notifier_invalidate_range_end_mutant_flush_at_end(
+	struct kvm *kvm, const struct mmu_notifier_range *range);
+int mmu_invalidate_retry_gfn_mutant_off_by_one(struct kvm *kvm,
+					       unsigned long mmu_seq,
+					       gfn_t gfn,
+					       struct kvm_vcpu_stat *stat);
+int kvm_mmu_map_mutant_lock_inversion(struct kvm *kvm,
+				      struct kvm_memory_slot *slot, gfn_t gfn,
+				      struct page *page, bool writable,
+				      bool write, bool huge);
 
 #endif /* MMULAB_KVM_HOST_H */

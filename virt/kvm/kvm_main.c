@@ -27,11 +27,6 @@ static inline struct kvm *mmu_notifier_to_kvm(struct mmu_notifier *mn)
  * Memslots
  */
 
-static unsigned long slot_hva_end(const struct kvm_memory_slot *slot)
-{
-	return slot->userspace_addr + (slot->npages << PAGE_SHIFT);
-}
-
 /** gfn_to_memslot() - the slot containing @gfn, by binary search. */
 struct kvm_memory_slot *gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn)
 {
@@ -397,6 +392,20 @@ int kvm_set_user_memory_region(struct kvm *kvm,
  */
 
 /**
+ * kvm_make_vcpus_request() - post @req to the first @n vCPUs, which honour
+ * it on their next guest entry; a full barrier follows.
+ */
+void kvm_make_vcpus_request(struct kvm *kvm, int n, unsigned long req)
+{
+	for (int i = 0; i < n; i++) {
+		struct kvm_vcpu *v = READ_ONCE(kvm->vcpus[i]);
+
+		atomic_long_fetch_or(req, (atomic_long_t *)&v->requests);
+	}
+	smp_mb();
+}
+
+/**
  * kvm_flush_remote_tlbs() - make every vCPU drop its cached translations
  * before returning.  Each vCPU gets a flush request, which it honours on
  * its next guest entry; a vCPU inside guest mode now may still be using a
@@ -405,18 +414,16 @@ int kvm_set_user_memory_region(struct kvm *kvm,
  */
 void kvm_flush_remote_tlbs(struct kvm *kvm)
 {
-	unsigned long req = checker_tlb_flush_begin(&kvm->checker);
-	int n = atomic_read(&kvm->online_vcpus);
+	unsigned long req;
+	int n;
 
+	if (mutant_is(MUTANT_FLUSH_NO_WAIT))
+		return kvm_flush_remote_tlbs_mutant_no_wait(kvm);
+	req = checker_tlb_flush_begin(&kvm->checker);
+	n = atomic_read(&kvm->online_vcpus);
 	atomic_long_inc(&kvm->stat.remote_tlb_flush);
+	kvm_make_vcpus_request(kvm, n, KVM_REQ_TLB_FLUSH);
 	for (int i = 0; i < n; i++) {
-		struct kvm_vcpu *v = READ_ONCE(kvm->vcpus[i]);
-
-		atomic_long_fetch_or(KVM_REQ_TLB_FLUSH,
-				     (atomic_long_t *)&v->requests);
-	}
-	smp_mb();
-	for (int i = 0; i < n && !mutant_is(MUTANT_FLUSH_NO_WAIT); i++) {
 		struct kvm_vcpu *v = READ_ONCE(kvm->vcpus[i]);
 		unsigned long mode = READ_ONCE(v->mode);
 
@@ -445,13 +452,6 @@ struct kvm_hva_result {
 	bool found_memslot;
 	bool ret;
 };
-
-static gfn_t hva_to_gfn(unsigned long hva, const struct kvm_memory_slot *slot)
-{
-	return slot->base_gfn + ((hva - slot->userspace_addr) >> PAGE_SHIFT);
-}
-
-static void kvm_mmu_invalidate_begin(struct kvm *kvm);
 
 /*
  * Run @range->handler over the gfns of every memslot the HVA range covers.
@@ -499,10 +499,7 @@ static struct kvm_hva_result handle_hva_range(struct kvm *kvm,
 			res.ret |= range->handler(kvm, &r);
 	}
 	if (res.found_memslot) {
-		if (range->flush_on_ret && res.ret &&
-		    !(range->on_lock == kvm_mmu_invalidate_begin &&
-		      (mutant_is(MUTANT_SKIP_TLB_FLUSH) ||
-		       mutant_is(MUTANT_FLUSH_AT_END))))
+		if (range->flush_on_ret && res.ret)
 			kvm_flush_remote_tlbs(kvm);
 		if (range->write)
 			write_unlock(&kvm->mmu_lock);
@@ -528,8 +525,7 @@ static void kvm_mmu_invalidate_begin(struct kvm *kvm)
 	}
 }
 
-static void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start,
-					 gfn_t end)
+void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end)
 {
 	/* As 6.12: the hull and the count change together. */
 	lockdep_assert_held_write(&kvm->mmu_lock);
@@ -552,18 +548,10 @@ static void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start,
  */
 static void kvm_mmu_invalidate_end(struct kvm *kvm)
 {
+	if (mutant_is(MUTANT_SEQ_AFTER_COUNT))
+		return kvm_mmu_invalidate_end_mutant_seq_after_count(kvm);
 	/* As 6.12: seq and count change under the write lock. */
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	if (mutant_is(MUTANT_SEQ_AFTER_COUNT)) {
-		/* Broken on purpose: a fault may see neither. */
-		kvm->mmu_invalidate_in_progress--;
-		write_unlock(&kvm->mmu_lock);
-		cond_resched();
-		write_lock(&kvm->mmu_lock);
-		WRITE_ONCE(kvm->mmu_invalidate_seq,
-			   kvm->mmu_invalidate_seq + 1);
-		return;
-	}
 	WRITE_ONCE(kvm->mmu_invalidate_seq, kvm->mmu_invalidate_seq + 1);
 	smp_wmb();
 	kvm->mmu_invalidate_in_progress--;
@@ -576,17 +564,19 @@ static void kvm_mmu_invalidate_end(struct kvm *kvm)
 
 static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *r)
 {
+	if (mutant_is(MUTANT_SKIP_TLB_FLUSH) || mutant_is(MUTANT_FLUSH_AT_END))
+		return kvm_mmu_unmap_gfn_range_mutant_no_flush(kvm, r);
 	kvm_mmu_invalidate_range_add(kvm, r->start, r->end);
 	return kvm_tdp_mmu_unmap_gfn_range(kvm, r);
 }
 
-/* A driver lock only MUTANT_SLEEP_IN_NONBLOCK takes. */
-DEFINE_MUTEX(mutant_driver_lock);
-
-static int kvm_mmu_notifier_invalidate_range_start(
-	struct mmu_notifier *mn, const struct mmu_notifier_range *range)
+/*
+ * The invalidation starts: it is counted, then the SPTEs in its range are
+ * zapped and the vCPU TLBs flushed under mmu_lock.
+ */
+int kvm_mmu_invalidate_range_start(struct kvm *kvm,
+				   const struct mmu_notifier_range *range)
 {
-	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 	const struct kvm_hva_range hva_range = {
 		.start = range->start,
 		.end = range->end,
@@ -596,11 +586,6 @@ static int kvm_mmu_notifier_invalidate_range_start(
 		.write = true,
 	};
 
-	if (mutant_is(MUTANT_SLEEP_IN_NONBLOCK)) {
-		/* Broken on purpose: a sleeping lock, even if !blockable. */
-		mutex_lock(&mutant_driver_lock);
-		mutex_unlock(&mutant_driver_lock);
-	}
 	/*
 	 * Counted before anything else, and for every invalidation: memslot
 	 * updates wait for this count to drop to zero, which is what keeps
@@ -618,24 +603,44 @@ static int kvm_mmu_notifier_invalidate_range_start(
 	return 0;
 }
 
-static void
-kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
-				      const struct mmu_notifier_range *range)
+static int kvm_mmu_notifier_invalidate_range_start(
+	struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	if (mutant_is(MUTANT_SLEEP_IN_NONBLOCK))
+		return kvm_mmu_notifier_invalidate_range_start_mutant_sleep(
+			kvm, range);
+	return kvm_mmu_invalidate_range_start(kvm, range);
+}
+
+/*
+ * The invalidation's end in the memslots it hits, under mmu_lock.
+ * Return: whether it hit any.
+ */
+bool kvm_mmu_invalidate_range_end(struct kvm *kvm,
+				  const struct mmu_notifier_range *range)
+{
 	const struct kvm_hva_range hva_range = {
 		.start = range->start,
 		.end = range->end,
 		.on_lock = kvm_mmu_invalidate_end,
 		.write = true,
 	};
+
+	return handle_hva_range(kvm, &hva_range).found_memslot;
+}
+
+/*
+ * The invalidation is no longer counted: memslot updates waiting for the
+ * count to drop to zero may go on.
+ */
+void kvm_mn_invalidate_range_end(struct kvm *kvm,
+				 const struct mmu_notifier_range *range)
+{
 	long left;
 	bool wake;
 
-	/* MUTANT_FLUSH_AT_END: the GRU's bug, broken on purpose. */
-	if (handle_hva_range(kvm, &hva_range).found_memslot &&
-	    mutant_is(MUTANT_FLUSH_AT_END))
-		kvm_flush_remote_tlbs(kvm);
 	trace_mmulab_kvm_invalidate_range_end(kvm, range->start, range->end);
 	spin_lock(&kvm->mn_invalidate_lock);
 	left = atomic_long_dec_return(&kvm->mn_active_invalidate_count);
@@ -650,6 +655,19 @@ kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 	wake = left <= 0;
 	if (wake)
 		wake_up_all(&kvm->mn_memslots_update_wq);
+}
+
+static void
+kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
+				      const struct mmu_notifier_range *range)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	if (mutant_is(MUTANT_FLUSH_AT_END))
+		return kvm_mmu_notifier_invalidate_range_end_mutant_flush_at_end(
+			kvm, range);
+	kvm_mmu_invalidate_range_end(kvm, range);
+	kvm_mn_invalidate_range_end(kvm, range);
 }
 
 static int kvm_age(struct mmu_notifier *mn, unsigned long start,
@@ -767,8 +785,8 @@ static void kvm_mmu_notifier_release(struct mmu_notifier *mn,
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 
 	(void)mm;
-	if (mutant_is(MUTANT_RELEASE_LEAVES_MAPPINGS)) /* broken on purpose */
-		return;
+	if (mutant_is(MUTANT_RELEASE_LEAVES_MAPPINGS))
+		return; /* broken on purpose: every SPTE stays */
 	write_lock(&kvm->mmu_lock);
 	if (zap_all(kvm))
 		kvm_flush_remote_tlbs(kvm);
@@ -784,202 +802,6 @@ static const struct mmu_notifier_ops kvm_mmu_notifier_ops = {
 	.change_pte = kvm_mmu_notifier_change_pte,
 	.release = kvm_mmu_notifier_release,
 };
-
-/* ---------------------------------------------------------------------
- * Checker sweep
- */
-
-/* References a frame holds besides the VM's: its mappings and caches. */
-static int expected_refs(struct page *page)
-{
-	return page_mapcount(page) + (PageAnon(page) ? 0 : 1) +
-	       (PageFlag(page, PG_swapcache) ? 1 : 0);
-}
-
-static void kvm_check_spte(struct kvm *kvm, struct kvm_memory_slot *slot,
-			   gfn_t gfn, u64 spte)
-{
-	unsigned long hva = slot->userspace_addr +
-			    ((gfn - slot->base_gfn) << PAGE_SHIFT);
-	unsigned long pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
-	gpa_t gpa = gfn << PAGE_SHIFT;
-	struct page *page = pfn_to_page(kvm->host, pfn);
-	pte_t pte;
-
-	follow_pte(kvm->mm, hva, &pte);
-	if (!pte_present(pte) || pte_pfn(pte) != pfn) {
-		checker_fail(kvm->host, INV_STALE_SECONDARY, pfn, hva, gpa,
-			     "kvm",
-			     "SPTE for gfn %#llx maps frame %lu; the host PTE "
-			     "at %#lx %s %lu",
-			     (unsigned long long)gfn, pfn, hva,
-			     pte_present(pte) ? "maps frame" : "is not present, was",
-			     pte_present(pte) ? pte_pfn(pte) : 0UL);
-		return;
-	}
-	if ((spte & KVM_SPTE_WRITABLE) && !pte_write(pte))
-		checker_fail(kvm->host, INV_WRITABLE_SECONDARY, pfn, hva, gpa,
-			     "kvm",
-			     "SPTE for gfn %#llx is writable, the host PTE at "
-			     "%#lx is read-only",
-			     (unsigned long long)gfn, hva);
-	if (kvm_pinned(kvm) || is_zero_pfn(pfn))
-		return;
-	if (page_ref_count(page) > expected_refs(page))
-		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, pfn, hva, gpa,
-			     "kvm",
-			     "frame %lu mapped by the VM has %d references, "
-			     "%d expected from its mappings: a reference leaked",
-			     pfn, page_ref_count(page), expected_refs(page));
-}
-
-/* Which SPTE maps @pfn?  Lock-free: SPTEs are read once, memslots under
- * SRCU, and tables are never freed while the VM lives. */
-static bool kvm_checker_describe(struct checker_secondary *cs,
-				 unsigned long pfn, char *buf, size_t n,
-				 unsigned long *addr, u64 *gpa)
-{
-	struct kvm *kvm = container_of(cs, struct kvm, checker);
-	struct kvm_memslots *slots;
-	bool found = false;
-	int idx = srcu_read_lock(&kvm->srcu);
-
-	slots = rcu_dereference(kvm->memslots);
-	for (int i = 0; i < slots->nr && !found; i++) {
-		struct kvm_memory_slot *slot = slots->sorted[i];
-
-		gfn_t gfn = slot->base_gfn, end = gfn + slot->npages;
-		u64 spte;
-
-		for (; !found && (spte = kvm_tdp_mmu_next_spte(kvm, &gfn, end));
-		     gfn++) {
-			if ((spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT != pfn)
-				continue;
-			*gpa = gfn << PAGE_SHIFT;
-			*addr = slot->userspace_addr +
-				((gfn - slot->base_gfn) << PAGE_SHIFT);
-			snprintf(buf, n, "SPTE gfn %#llx -> frame %lu (%s%s%s)",
-				 (unsigned long long)gfn, pfn,
-				 spte & KVM_SPTE_WRITABLE ? "W" : "R",
-				 spte & KVM_SPTE_ACCESSED ? "A" : "",
-				 spte & KVM_SPTE_DIRTY ? "D" : "");
-			found = true;
-		}
-	}
-	srcu_read_unlock(&kvm->srcu, idx);
-	return found;
-}
-
-/*
- * A vCPU TLB entry of [gs, ge) still usable: one with a flush request
- * pending is dropped at the vCPU's next guest entry, and the flush that
- * set the request waited for the vCPU to leave guest mode.
- */
-static bool kvm_tlb_mapped(struct kvm *kvm, gfn_t gs, gfn_t ge,
-			   struct checker_mapping *out)
-{
-	int n = checker_peek(kvm->online_vcpus.counter);
-
-	for (int i = 0; i < n; i++) {
-		struct kvm_vcpu *v = checker_peek(kvm->vcpus[i]);
-
-		if (!v || (checker_peek(v->requests) & KVM_REQ_TLB_FLUSH))
-			continue;
-		for (int j = 0; j < KVM_TLB_ENTRIES; j++) {
-			u64 gfn = checker_peek(v->tlb[j].gfn_plus1) - 1;
-
-			if (gfn + 1 == 0 || gfn < gs || gfn >= ge)
-				continue;
-			out->pfn = checker_peek(v->tlb[j].pfn);
-			out->gpa = gfn << PAGE_SHIFT;
-			out->addr = kvm_gfn_to_hva_peek(kvm, gfn);
-			snprintf(out->what, sizeof(out->what),
-				 "vCPU %d's TLB entry for gfn %#llx", i,
-				 (unsigned long long)gfn);
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool kvm_gfns_mapped(struct kvm *kvm, gfn_t gs, gfn_t ge,
-			    struct checker_mapping *out)
-{
-	gfn_t gfn;
-	u64 spte;
-
-	if (kvm_tdp_mmu_peek_range(kvm, gs, ge, &gfn, &spte)) {
-		out->pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
-		out->gpa = gfn << PAGE_SHIFT;
-		out->addr = kvm_gfn_to_hva_peek(kvm, gfn);
-		snprintf(out->what, sizeof(out->what), "the SPTE for gfn %#llx",
-			 (unsigned long long)gfn);
-		return true;
-	}
-	return kvm_tlb_mapped(kvm, gs, ge, out);
-}
-
-/*
- * The contract query: SPTEs and vCPU TLB entries translating host
- * addresses in [start, end) of @mm; everything for the whole space
- * (release, unregister).  Memslots are stable here: updates wait for the
- * invalidation that asks to end.
- */
-static bool kvm_checker_mapped(struct checker_secondary *cs,
-			       struct mm_struct *mm, unsigned long start,
-			       unsigned long end, struct checker_mapping *out)
-{
-	struct kvm *kvm = container_of(cs, struct kvm, checker);
-	struct kvm_memslots *slots;
-
-	if (mm != kvm->mm)
-		return false;
-	if (!start && end == ~0UL)
-		return kvm_gfns_mapped(kvm, 0, 1ULL << (48 - PAGE_SHIFT), out);
-	slots = checker_peek(kvm->memslots);
-	for (int i = 0; slots && i < slots->nr; i++) {
-		struct kvm_memory_slot *slot = slots->sorted[i];
-		unsigned long hs = start > slot->userspace_addr
-					   ? start
-					   : slot->userspace_addr;
-		unsigned long he = end < slot_hva_end(slot) ? end
-							    : slot_hva_end(slot);
-
-		if (hs < he &&
-		    kvm_gfns_mapped(kvm, hva_to_gfn(hs, slot),
-				    hva_to_gfn(he + PAGE_SIZE - 1, slot), out))
-			return true;
-	}
-	return false;
-}
-
-/*
- * At a quiescent point: no invalidation may be half done, and every SPTE
- * must agree with the host page tables.
- */
-static void kvm_checker_sweep(struct checker_secondary *cs, struct host *host)
-{
-	struct kvm *kvm = container_of(cs, struct kvm, checker);
-	struct kvm_memslots *slots = kvm->memslots;
-
-	if (kvm->mmu_invalidate_in_progress ||
-	    atomic_long_read(&kvm->mn_active_invalidate_count))
-		checker_fail(host, INV_PINNED_OR_UNBALANCED, ~0UL, 0, ~0ULL,
-			     "kvm",
-			     "idle VM has %ld invalidations in progress and "
-			     "%ld active",
-			     kvm->mmu_invalidate_in_progress,
-			     atomic_long_read(&kvm->mn_active_invalidate_count));
-	for (int i = 0; i < slots->nr; i++) {
-		struct kvm_memory_slot *slot = slots->sorted[i];
-
-		gfn_t gfn = slot->base_gfn, end = gfn + slot->npages;
-		u64 spte;
-
-		for (; (spte = kvm_tdp_mmu_next_spte(kvm, &gfn, end)); gfn++)
-			kvm_check_spte(kvm, slot, gfn, spte);
-	}
-}
 
 /* ---------------------------------------------------------------------
  * VM life cycle
@@ -1028,14 +850,8 @@ struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned long flags)
 	kvm->memslots = memslots_copy(NULL);
 	r = kvm->memslots ? kvm_tdp_mmu_init(kvm) : -ENOMEM;
 	/* Watched from the first invalidation the notifier sees. */
-	if (!r && READ_ONCE(kvm->host->checker)) {
-		kvm->checker.name = "kvm";
-		kvm->checker.sweep = kvm_checker_sweep;
-		kvm->checker.describe = kvm_checker_describe;
-		kvm->checker.mapped = kvm_checker_mapped;
-		checker_register_secondary(kvm->host, &kvm->checker);
-		checker_watch_notifier(&kvm->checker, &kvm->mmu_notifier);
-	}
+	if (!r && READ_ONCE(kvm->host->checker))
+		kvm_checker_register(kvm);
 	if (!r && !kvm_pinned(kvm)) {
 		kvm->mmu_notifier.ops = &kvm_mmu_notifier_ops;
 		r = mmu_notifier_register(&kvm->mmu_notifier, mm);

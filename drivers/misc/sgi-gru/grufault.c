@@ -14,7 +14,7 @@
 #include <mmulab/bug.h>
 #include <mmulab/checker.h>
 #include <mmulab/gru.h>
-#include "../../../mm/internal.h" /* mutant_is() */
+#include <mmulab/mutant.h>
 #include "grutables.h"
 
 /* Slot of @addr's set; the set index is the low bits of the page number. */

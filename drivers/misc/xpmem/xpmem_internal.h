@@ -99,6 +99,7 @@ int xpmem_register_notifier(struct xpmem_segment *seg);
 void xpmem_drop_range(struct xpmem_attachment *att, unsigned long start,
 		      unsigned long end);
 int xpmem_service(void *arg);
+void xpmem_ack(struct xpmem_attachment *att, long req);
 void xpmem_invalidate_all(struct xpmem_segment *seg);
 
 /* xpmem.c */
@@ -116,5 +117,9 @@ void xpmem_remote_answer(struct xpmem_attachment *att, unsigned long pfn,
 bool xpmem_remote_wait_ack(struct xpmem_attachment *att, long want);
 void xpmem_remote_lose(struct xpmem_attachment *att, const char *why);
 void xpmem_remote_detach(struct xpmem_attachment *att);
+
+/* mutants.c: XPMEM's protocol mutants (<mmulab/mutant.h>) */
+void xpmem_answer_mutant_ack_before_drop(struct xpmem_attachment *att,
+					 long req);
 
 #endif /* MMULAB_XPMEM_INTERNAL_H */

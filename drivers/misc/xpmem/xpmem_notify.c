@@ -6,7 +6,8 @@
  */
 #include <mmulab/bug.h>
 
-#include "../../../mm/internal.h" /* mutant_is() */
+#include <mmulab/mutant.h>
+#include "../../../mm/internal.h"
 #include "xpmem_internal.h"
 
 /* Drop the importer's mappings of exporter range [start, end); att->lock. */
@@ -27,13 +28,34 @@ void xpmem_drop_range(struct xpmem_attachment *att, unsigned long start,
 	}
 }
 
+/** xpmem_ack() - acknowledge invalidation @req to the exporter. */
+void xpmem_ack(struct xpmem_attachment *att, long req)
+{
+	atomic_long_set(&att->done, req);
+	wake_up_all(&att->wq);
+}
+
+/*
+ * Answer invalidation @req: drop the mappings of its range, then
+ * acknowledge it, so that the exporter's callback, which waits for the
+ * answer, returns only once nothing maps the range.
+ */
+static void xpmem_answer(struct xpmem_attachment *att, long req)
+{
+	if (mutant_is(MUTANT_XPMEM_ACK_BEFORE_DROP))
+		return xpmem_answer_mutant_ack_before_drop(att, req);
+	mutex_lock(&att->lock);
+	xpmem_drop_range(att, att->inv_start, att->inv_end);
+	mutex_unlock(&att->lock);
+	xpmem_ack(att, req);
+}
+
 /* The importer's service task: answer messages until told to stop. */
 int xpmem_service(void *arg)
 {
 	struct xpmem_attachment *att = arg;
 
 	for (;;) {
-		unsigned long start, end;
 		long req;
 
 		wait_event(att->wq, atomic_long_read(&att->req) !=
@@ -42,22 +64,7 @@ int xpmem_service(void *arg)
 		req = atomic_long_read(&att->req);
 		if (req == atomic_long_read(&att->done))
 			return 0; /* stopped, nothing pending */
-		mutex_lock(&att->lock);
-		start = att->inv_start;
-		end = att->inv_end;
-		if (mutant_is(MUTANT_XPMEM_ACK_BEFORE_DROP)) { /* on purpose */
-			mutex_unlock(&att->lock);
-			atomic_long_set(&att->done, req);
-			wake_up_all(&att->wq);
-			mutex_lock(&att->lock);
-			xpmem_drop_range(att, start, end);
-			mutex_unlock(&att->lock);
-			continue;
-		}
-		xpmem_drop_range(att, start, end);
-		mutex_unlock(&att->lock);
-		atomic_long_set(&att->done, req);
-		wake_up_all(&att->wq);
+		xpmem_answer(att, req);
 	}
 }
 

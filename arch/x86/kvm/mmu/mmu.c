@@ -20,7 +20,47 @@
  *     mapping from now on.
  */
 #include "../../../../virt/kvm/kvm_host.h"
-#include "../../../../mm/pgtable.h" /* the lock-inversion mutant's PTL */
+
+/*
+ * An invalidation covering @gfn is in progress: its start may already have
+ * zapped, and the page may be freed at any moment.  @first: the first gfn
+ * of the hull taken to be covered (a mutant's may be off).
+ */
+bool kvm_mmu_retry_in_range(struct kvm *kvm, gfn_t first, gfn_t gfn,
+			    struct kvm_vcpu_stat *stat)
+{
+	/* As 6.12 (mmu_invalidate_retry_gfn): the state is stable only so. */
+	lockdep_assert_held(&kvm->mmu_lock);
+	if (likely(!kvm->mmu_invalidate_in_progress))
+		return false;
+	/* begin() always sets the hull before mmu_lock is dropped. */
+	if (WARN_ON_ONCE(kvm->mmu_invalidate_range_start == INVALID_GFN ||
+			 kvm->mmu_invalidate_range_end == INVALID_GFN))
+		return true;
+	if (gfn >= first && gfn < kvm->mmu_invalidate_range_end) {
+		stat_inc(&stat->pf_retry_in_progress);
+		return true;
+	}
+	return false;
+}
+
+bool kvm_mmu_retry_in_progress(struct kvm *kvm, gfn_t gfn,
+			       struct kvm_vcpu_stat *stat)
+{
+	return kvm_mmu_retry_in_range(kvm, kvm->mmu_invalidate_range_start,
+				      gfn, stat);
+}
+
+/* An invalidation ended since @mmu_seq: the page GUP returned may be gone. */
+bool kvm_mmu_retry_seq(struct kvm *kvm, unsigned long mmu_seq,
+		       struct kvm_vcpu_stat *stat)
+{
+	lockdep_assert_held(&kvm->mmu_lock); /* as above */
+	if (kvm->mmu_invalidate_seq == mmu_seq)
+		return false;
+	stat_inc(&stat->pf_retry_seq);
+	return true;
+}
 
 /*
  * Must the fault retry?  Called with mmu_lock held, so the invalidation
@@ -29,29 +69,15 @@
 static int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
 				    gfn_t gfn, struct kvm_vcpu_stat *stat)
 {
-	/* As 6.12 (mmu_invalidate_retry_gfn): the state is stable only so. */
-	lockdep_assert_held(&kvm->mmu_lock);
-	if (unlikely(kvm->mmu_invalidate_in_progress) &&
-	    !mutant_is(MUTANT_SKIP_IN_PROGRESS_CHECK)) {
-		gfn_t first = kvm->mmu_invalidate_range_start;
-
-		/* begin() always sets the hull before mmu_lock is dropped. */
-		if (WARN_ON_ONCE(first == INVALID_GFN ||
-				 kvm->mmu_invalidate_range_end == INVALID_GFN))
-			return 1;
-		if (mutant_is(MUTANT_RANGE_OFF_BY_ONE))
-			first++; /* broken on purpose */
-		if (gfn >= first && gfn < kvm->mmu_invalidate_range_end) {
-			stat_inc(&stat->pf_retry_in_progress);
-			return 1;
-		}
-	}
-	if (kvm->mmu_invalidate_seq != mmu_seq &&
-	    !mutant_is(MUTANT_SKIP_SEQ_CHECK)) {
-		stat_inc(&stat->pf_retry_seq);
-		return 1;
-	}
-	return 0;
+	if (mutant_is(MUTANT_SKIP_IN_PROGRESS_CHECK))
+		return kvm_mmu_retry_seq(kvm, mmu_seq, stat);
+	if (mutant_is(MUTANT_SKIP_SEQ_CHECK))
+		return kvm_mmu_retry_in_progress(kvm, gfn, stat);
+	if (mutant_is(MUTANT_RANGE_OFF_BY_ONE))
+		return mmu_invalidate_retry_gfn_mutant_off_by_one(kvm, mmu_seq,
+								  gfn, stat);
+	return kvm_mmu_retry_in_progress(kvm, gfn, stat) ||
+	       kvm_mmu_retry_seq(kvm, mmu_seq, stat);
 }
 
 /*
@@ -67,22 +93,6 @@ static int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
  * the frees) would run before the install, and the SPTE would map a
  * freed frame (race exit-vm-alive, `mmulab check`).
  */
-/*
- * Broken on purpose (MUTANT_LOCK_INVERSION): take the host PTL inside
- * mmu_lock, while aging takes mmu_lock inside the PTL.
- */
-static void mutant_peek_host_pte(struct kvm *kvm, unsigned long hva)
-{
-	spinlock_t *ptl;
-
-	/* The trylock keeps the tables alive and records no order. */
-	if (!mmap_read_trylock(kvm->mm))
-		return;
-	if (pte_offset_map_lock_nosplit(kvm->mm, hva, &ptl))
-		spin_unlock(ptl);
-	mmap_read_unlock(kvm->mm);
-}
-
 /*
  * A read fault that had to fault the page in may still map it writable:
  * the host's fault may have made the PTE writable (shared memory, a page
@@ -155,6 +165,30 @@ static bool no_invalidation_in_2m(struct kvm *kvm, gfn_t gfn)
 	       kvm->mmu_invalidate_range_start >= first + 512;
 }
 
+/**
+ * kvm_mmu_map_huge() - may the fault at @gfn of @slot map 2 MiB?  Where
+ * the host maps the page huge (@host_huge), and the memslot and the
+ * invalidations in progress allow it.
+ */
+bool kvm_mmu_map_huge(struct kvm *kvm, struct kvm_memory_slot *slot,
+		      gfn_t gfn, bool host_huge)
+{
+	return host_huge && slot_allows_2m(kvm, slot, gfn) &&
+	       no_invalidation_in_2m(kvm, gfn);
+}
+
+/* Install the SPTE: mmu_lock held for read, the retry check passed. */
+static int kvm_mmu_map(struct kvm *kvm, struct kvm_memory_slot *slot,
+		       gfn_t gfn, struct page *page, bool writable, bool write,
+		       bool huge)
+{
+	if (mutant_is(MUTANT_LOCK_INVERSION))
+		return kvm_mmu_map_mutant_lock_inversion(kvm, slot, gfn, page,
+							 writable, write, huge);
+	return kvm_tdp_mmu_map(kvm, gfn, page, writable, write,
+			       kvm_mmu_map_huge(kvm, slot, gfn, huge));
+}
+
 static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
 			struct page **page, bool *writable, bool *huge)
 {
@@ -198,9 +232,10 @@ static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
 
 static void release_page(struct kvm *kvm, struct page *page, bool keep_pin)
 {
+	if (mutant_is(MUTANT_KEEP_GUP_REF) && !kvm_pinned(kvm))
+		return; /* broken on purpose: the GUP reference leaks */
 	if (!kvm_pinned(kvm)) {
-		if (!mutant_is(MUTANT_KEEP_GUP_REF)) /* broken on purpose */
-			put_page(page);
+		put_page(page);
 		return;
 	}
 	if (keep_pin) {
@@ -261,14 +296,9 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	} else {
 		trace_mmulab_kvm_fault_install(vcpu, gpa, hva,
 					       page_to_pfn(page));
-		r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write,
-				    huge && slot_allows_2m(kvm, slot, gfn) &&
-					    no_invalidation_in_2m(kvm, gfn));
+		r = kvm_mmu_map(kvm, slot, gfn, page, writable, write, huge);
 		if (r == RET_PF_RETRY)
 			stat_inc(&vcpu->stat.pf_retry_race);
-		/* Another vCPU mapped it first: rare, a lost race. */
-		if (r == RET_PF_SPURIOUS && mutant_is(MUTANT_LOCK_INVERSION))
-			mutant_peek_host_pte(kvm, hva);
 	}
 	read_unlock(&kvm->mmu_lock);
 
