@@ -116,6 +116,11 @@ static struct checker *checker_of(struct host *host)
 	return host ? checker_peek(host->checker) : NULL;
 }
 
+bool checker_attached(struct host *host)
+{
+	return checker_of(host) != NULL;
+}
+
 static int history_probes(struct checker *c, bool on);
 
 int checker_attach(struct host *host)

@@ -173,7 +173,7 @@ static vm_fault_t do_huge_pmd_anonymous_page(struct vm_area_struct *vma,
 		return VM_FAULT_FALLBACK;
 	}
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
-		clear_page_contents(head + i);
+		clear_highpage(head + i);
 	pmdp = &pmd_table->pt_table[pt_index(haddr, PT_PMD)];
 	spin_lock(&mm->page_table_lock);
 	if (!pte_none(ptep_get(pmdp)) || mm_flag_test(mm, MMF_UNSTABLE)) {
@@ -574,17 +574,18 @@ void huge_pmd_touch(struct mm_struct *mm, unsigned long addr, bool write)
 	set_pte(pmdp, write ? pte_mkdirty(pmd) : pmd);
 }
 
-/**
- * pmd_huge_pfn() - host_pfn_mapping_level()'s question: does a present
- * huge PMD map @addr?  *@head_pfn is its first frame.  The caller holds
- * the mmap_lock.
- */
+/* host_pfn_mapping_level()'s question, under the caller's mmap_lock. */
 bool pmd_huge_pfn(struct mm_struct *mm, unsigned long addr,
 		  unsigned long *head_pfn)
 {
-	struct page *pmd_table = pt_table_at(mm, addr, PT_PMD, false);
+	struct page *pmd_table;
 	pte_t pmd;
 
+	if (!mm_api_ok(mm, MM_STRUCT) || addr >= TASK_SIZE)
+		return false;
+	/* The upper tables are followed without their locks (see pgtable.h). */
+	mmap_assert_locked(mm);
+	pmd_table = pt_table_at(mm, addr, PT_PMD, false);
 	if (!pmd_table)
 		return false;
 	pmd = ptep_get(&pmd_table->pt_table[pt_index(addr, PT_PMD)]);
@@ -663,7 +664,7 @@ static unsigned long collapse_locked(struct vm_area_struct *vma,
 		set_pte_at(mm, a, &table->pt_table[i], __pte(0));
 		if (pte_special(v))
 			continue;
-		copy_page_contents(head + i, pfn_to_page(mm->host, pte_pfn(v)));
+		copy_highpage(head + i, pfn_to_page(mm->host, pte_pfn(v)));
 		old[n] = pfn_to_page(mm->host, pte_pfn(v));
 		page_remove_rmap(old[n++]);
 	}
@@ -709,7 +710,7 @@ static int collapse_span(struct vm_area_struct *vma, unsigned long haddr)
 		return -ENOMEM;
 	}
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
-		clear_page_contents(head + i);
+		clear_highpage(head + i);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr,
 				haddr + HPAGE_PMD_SIZE);
 	mmu_notifier_invalidate_range_start(&range);

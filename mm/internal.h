@@ -406,20 +406,17 @@ static inline struct host *__page_host(const struct page *page)
 }
 
 /* page_alloc.c */
-struct page *alloc_page(struct host *host);
 struct page *isolate_free_page(struct host *host, unsigned long pfn);
 void free_page_frame(struct page *page);
 void release_pages(struct page **pages, unsigned int nr);
 bool page_alloc_in_reclaim(void);
 void *page_address(struct page *page);
-void copy_page_contents(struct page *dst, struct page *src);
-void clear_page_contents(struct page *page);
 struct page *alloc_pt_page(struct host *host);
 void free_pt_page(struct page *page);
 
 /* filemap.c: the page lock (PG_locked), a sleeping bit lock */
 void lock_page(struct page *page);
-bool trylock_page(struct page *page);
+bool trylock_page(struct page *page); /* <mmulab/migrate.h> */
 void unlock_page(struct page *page);
 void __unlock_page(struct page *page);
 void wait_on_page_locked(struct page *page);
@@ -427,18 +424,6 @@ void wait_on_page_locked(struct page *page);
 /* ---------------------------------------------------------------------
  * Address spaces and VMAs
  */
-
-#define VM_READ 0x1UL
-#define VM_WRITE 0x2UL
-#define VM_EXEC 0x4UL
-#define VM_SHARED 0x8UL
-#define VM_MAYREAD 0x10UL
-#define VM_MAYWRITE 0x20UL
-#define VM_MAYEXEC 0x40UL
-#define VM_MAYSHARE 0x80UL
-#define VM_HUGEPAGE 0x20000000UL	/* MADV_HUGEPAGE */
-#define VM_NOHUGEPAGE 0x40000000UL	/* MADV_NOHUGEPAGE */
-#define VM_MERGEABLE 0x80000000UL
 
 #define MMF_OOM_SKIP 0	/* bit in mm->flags: the OOM killer ignores it */
 #define MMF_EXITING 1
@@ -517,32 +502,6 @@ struct file {
 	atomic_t f_count;
 	struct address_space *f_mapping;
 	char f_name[MFD_NAME_MAX_LEN + 1];
-};
-
-/**
- * struct vm_area_struct - one mapping.
- * @vm_start, @vm_end: [start, end) of the mapping.
- * @vm_mm: its address space.
- * @vm_flags: VM_* bits.
- * @vm_pgoff: linear page index of @vm_start (anon) or offset in @vm_file.
- * @anon_vma: reverse map of its anonymous pages, set at the first fault.
- * @anon_vma_node: link in anon_vma->vmas.
- * @vm_file: the file's page cache, for file mappings (MAP_SHARED, or
- *	MAP_PRIVATE of a memfd: then @anon_vma holds the private copies).
- * @shared_node: link in vm_file->i_mmap.
- * @vm_rb: node in the mm's VMA tree, [vm_start, vm_end - 1].
- */
-struct vm_area_struct {
-	unsigned long vm_start;
-	unsigned long vm_end;
-	struct mm_struct *vm_mm;
-	unsigned long vm_flags;
-	unsigned long vm_pgoff;
-	struct anon_vma *anon_vma;
-	struct list_head anon_vma_node;
-	struct address_space *vm_file;
-	struct list_head shared_node;
-	struct interval_tree_node vm_rb;
 };
 
 struct mmu_notifier_subscriptions;
@@ -645,8 +604,6 @@ static inline struct vm_area_struct *vma_of(struct interval_tree_node *n)
 }
 
 /* mmap.c */
-struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
-struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
 struct vm_area_struct *vma_next_in(struct vm_area_struct *vma,
 				   unsigned long end);
 int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end);
@@ -693,12 +650,6 @@ void exit_mmap(struct mm_struct *mm);
 #define FAULT_FLAG_WRITE 0x1	/* the access writes */
 #define FAULT_FLAG_UNSHARE 0x2	/* make a COW-shared anon page exclusive */
 #define FAULT_FLAG_FORCE 0x4	/* FOLL_FORCE: write to a private read-only map */
-
-typedef unsigned int vm_fault_t;
-#define VM_FAULT_OOM 0x1
-#define VM_FAULT_SIGSEGV 0x2
-#define VM_FAULT_SIGBUS 0x4	/* reaped address space, or past a file's end */
-#define VM_FAULT_FALLBACK 0x8	/* no huge page: fault 4 KiB instead */
 
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
@@ -892,8 +843,6 @@ bool copy_huge_pmd(struct vm_area_struct *dst_vma,
 		   unsigned long addr);
 struct page *follow_huge_pmd_lock(struct mm_struct *mm, unsigned long addr,
 				  pte_t *pte, spinlock_t **ptlp);
-bool pmd_huge_pfn(struct mm_struct *mm, unsigned long addr,
-		  unsigned long *head_pfn);
 void huge_pmd_touch(struct mm_struct *mm, unsigned long addr, bool write);
 unsigned long thp_mmap_align(struct mm_struct *mm, unsigned long hint,
 			     unsigned long len);

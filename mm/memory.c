@@ -584,7 +584,7 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma,
 		page = alloc_page(mm->host);
 		if (!page)
 			return VM_FAULT_OOM;
-		clear_page_contents(page);
+		clear_highpage(page);
 	}
 	pte = pte_alloc_map_lock(mm, addr, &ptl);
 	if (!pte) {
@@ -712,7 +712,7 @@ static vm_fault_t do_cow_fault(struct vm_area_struct *vma, unsigned long addr)
 		return VM_FAULT_OOM;
 	}
 	lock_page(page);
-	copy_page_contents(new, page);
+	copy_highpage(new, page);
 	unlock_page(page);
 	put_page(page);
 	pte = pte_alloc_map_lock(mm, addr, &ptl);
@@ -791,9 +791,9 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, unsigned long addr,
 	if (!new)
 		return VM_FAULT_OOM;
 	if (old)
-		copy_page_contents(new, old);
+		copy_highpage(new, old);
 	else
-		clear_page_contents(new);
+		clear_highpage(new);
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
 				addr + PAGE_SIZE);
@@ -1103,7 +1103,7 @@ static void copy_pinned_pte(struct vm_area_struct *dst_vma, pte_t *dst,
 			    unsigned long addr, struct page *src_page,
 			    struct page *new)
 {
-	copy_page_contents(new, src_page);
+	copy_highpage(new, src_page);
 	page_add_new_anon_rmap(new, dst_vma, addr);
 	lru_cache_add(new);
 	inc_mm_counter(dst_vma->vm_mm, MM_ANONPAGES);

@@ -369,7 +369,7 @@ static int __migrate_page_mapped(enum movable_kind kind, struct page *new,
 		ret = -EAGAIN;
 		goto restore;
 	}
-	copy_page_contents(new, old);
+	copy_highpage(new, old);
 	ret = migrate_mapping(kind, new, old);
 	if (ret)
 		goto restore;

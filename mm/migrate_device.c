@@ -612,3 +612,23 @@ void copy_device_private_pte(struct mm_struct *mm, pte_t *dst, pte_t *src,
 	}
 	set_pte(dst, v);
 }
+
+bool pte_entry_pfn(pte_t pte, unsigned long *pfn, bool *write)
+{
+	swp_entry_t e;
+
+	if (pte_present(pte)) {
+		*pfn = pte_pfn(pte);
+		*write = pte_write(pte);
+		return true;
+	}
+	if (!is_swap_pte(pte))
+		return false;
+	e = pte_to_swp_entry(pte);
+	if (!is_device_private_entry(e) && !is_device_exclusive_entry(e))
+		return false;
+	*pfn = swp_offset(e);
+	*write = is_writable_device_private_entry(e) ||
+		 is_writable_device_exclusive_entry(e);
+	return true;
+}

@@ -828,6 +828,12 @@ int page_mapcount(const struct page *page)
 	return atomic_read(&page->_mapcount);
 }
 
+int page_expected_refs(const struct page *page)
+{
+	return page_mapcount(page) + (PageAnon(page) ? 0 : 1) +
+	       (PageFlag(page, PG_swapcache) ? 1 : 0);
+}
+
 bool page_maybe_dma_pinned(const struct page *page)
 {
 	return !PageFlag(page, PG_reserved) &&
@@ -929,8 +935,8 @@ void page_access_u64(struct page *page, unsigned long offset, void *buf,
 		*(u64 *)buf = page_read_u64(page, offset);
 }
 
-/** copy_page_contents() - @dst gets @src's bytes (or tag). */
-void copy_page_contents(struct page *dst, struct page *src)
+/** copy_highpage() - @dst gets @src's bytes (or tag). */
+void copy_highpage(struct page *dst, struct page *src)
 {
 	u64 *d = page_address(dst), *s = page_address(src);
 
@@ -942,8 +948,8 @@ void copy_page_contents(struct page *dst, struct page *src)
 		__WRITE_ONCE(d[i], __READ_ONCE(s[i]));
 }
 
-/** clear_page_contents() - zero @page (data) or its tag. */
-void clear_page_contents(struct page *page)
+/** clear_highpage() - zero @page (data) or its tag. */
+void clear_highpage(struct page *page)
 {
 	u64 *d = page_address(page);
 

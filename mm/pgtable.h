@@ -211,8 +211,6 @@ pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr,
 			   spinlock_t **ptlp);
 pte_t *pte_alloc_map_lock(struct mm_struct *mm, unsigned long addr,
 			  spinlock_t **ptlp);
-pte_t *pte_offset_map_lock_nosplit(struct mm_struct *mm, unsigned long addr,
-				   spinlock_t **ptlp);
 struct page *pte_table_page(struct mm_struct *mm, unsigned long addr);
 struct page *pte_table_next(struct mm_struct *mm, unsigned long *addr,
 			    unsigned long end);

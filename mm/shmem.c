@@ -171,7 +171,7 @@ static void shmem_fill_page(struct address_space *m, void **slot,
 		/* The slot goes with the entry: this is the only copy now. */
 		SetPageFlag(new, PG_dirty);
 	} else {
-		clear_page_contents(new);
+		clear_highpage(new);
 	}
 	new->index = pgoff; /* before the mapping: see struct page */
 	set_page_mapping(new, m);

@@ -196,32 +196,6 @@ static inline bool is_device_exclusive_pte(pte_t pte)
 	       is_device_exclusive_entry(pte_to_swp_entry(pte));
 }
 
-/*
- * pte_entry_pfn() - the frame a leaf entry stands for: a present (or
- * PROT_NONE) PTE's, or a device entry's; false for anything else.  *@write
- * says whether it grants write access.  For checkers comparing a
- * secondary MMU's entries with the CPU's.
- */
-static inline bool pte_entry_pfn(pte_t pte, unsigned long *pfn, bool *write)
-{
-	swp_entry_t e;
-
-	if (pte_present(pte)) {
-		*pfn = pte_pfn(pte);
-		*write = pte_write(pte);
-		return true;
-	}
-	if (!is_swap_pte(pte))
-		return false;
-	e = pte_to_swp_entry(pte);
-	if (!is_device_private_entry(e) && !is_device_exclusive_entry(e))
-		return false;
-	*pfn = swp_offset(e);
-	*write = is_writable_device_private_entry(e) ||
-		 is_writable_device_exclusive_entry(e);
-	return true;
-}
-
 /* Zap and fork of device entries (mm/migrate_device.c). */
 void zap_device_entry(struct mm_struct *mm, swp_entry_t entry);
 void copy_device_private_pte(struct mm_struct *mm, pte_t *dst, pte_t *src,

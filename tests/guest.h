@@ -132,25 +132,32 @@ static inline u64 guest_spte(struct guest *g, unsigned long i)
 	return kvm_lookup_spte(g->kvm, i * PAGE_SIZE);
 }
 
+/* kvm_walk_sptes() callback: report and stop at an incoherent SPTE. */
+static int spte_incoherent(gpa_t gpa, unsigned long hva, u64 spte, void *arg)
+{
+	pte_t pte;
+	int inv = kvm_spte_coherent(arg, hva, spte, &pte);
+
+	if (inv)
+		print_message("gpa %#llx: spte %#llx, host pte %#llx: %s\n",
+			      (unsigned long long)gpa, (unsigned long long)spte,
+			      (unsigned long long)pte_val(pte),
+			      checker_inv_name(inv));
+	return inv;
+}
+
 /*
- * Coherence: every present SPTE maps the frame the host PTE maps at that
- * HVA, and is writable only if the host PTE is.
+ * Coherence: every present SPTE of @kvm maps the frame the host PTE maps
+ * at that HVA, and is writable only if the host PTE is.
  */
+static inline void assert_kvm_coherent(struct kvm *kvm)
+{
+	assert_int_equal(kvm_walk_sptes(kvm, spte_incoherent, kvm), 0);
+}
+
 static inline void assert_guest_coherent(struct guest *g)
 {
-	for (unsigned long i = 0; i < g->npages; i++) {
-		u64 spte = guest_spte(g, i);
-		pte_t pte;
-
-		if (!(spte & KVM_SPTE_PRESENT))
-			continue;
-		pte = guest_pte(g, i);
-		assert_true(pte_present(pte));
-		assert_int_equal(pte_pfn(pte),
-				 (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT);
-		if (spte & KVM_SPTE_WRITABLE)
-			assert_true(pte_write(pte));
-	}
+	assert_kvm_coherent(g->kvm);
 }
 
 #endif /* MMULAB_TESTS_GUEST_H */

@@ -13,6 +13,7 @@
 #include <mmulab/sched.h>
 #include "mm/pgtable.h"
 #include "virt/kvm/kvm_host.h"
+#include "guest.h"
 
 #define NPAGES 32
 #define RW (PROT_READ | PROT_WRITE)
@@ -78,27 +79,9 @@ static unsigned long spte_pfn_of(struct vm *v, gpa_t gpa)
 	return (kvm_lookup_spte(v->kvm, gpa) & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
 }
 
-/*
- * Coherence: every present SPTE maps the frame the host PTE maps at that
- * HVA, and is writable only if the host PTE is.
- */
 static void assert_coherent(struct vm *v)
 {
-	for (unsigned long i = 0; i < NPAGES; i++) {
-		u64 spte = kvm_lookup_spte(v->kvm, i * PAGE_SIZE);
-		pte_t pte;
-
-		if (!(spte & KVM_SPTE_PRESENT))
-			continue;
-		assert_int_equal(follow_pte(v->mm, v->hva + i * PAGE_SIZE,
-					    &pte),
-				 0);
-		assert_true(pte_present(pte));
-		assert_int_equal(pte_pfn(pte), (spte & KVM_SPTE_PFN_MASK) >>
-						       PAGE_SHIFT);
-		if (spte & KVM_SPTE_WRITABLE)
-			assert_true(pte_write(pte));
-	}
+	assert_kvm_coherent(v->kvm);
 }
 
 static void test_host_and_guest_see_each_other(void **state)
@@ -244,6 +227,111 @@ static void test_remap_and_memslots(void **state)
 			 KVM_EXIT_MMIO);
 	assert_false(kvm_lookup_spte(v.kvm, 1ULL << 30) & KVM_SPTE_PRESENT);
 	assert_int_equal(kvm_set_user_memory_region(v.kvm, &r), -EINVAL);
+	vm_free(&v);
+}
+
+static int count_slot(const struct kvm_userspace_memory_region *slot,
+		      void *arg)
+{
+	u64 *n = arg;
+
+	n[0]++;
+	n[1] += slot->memory_size;
+	return slot->guest_phys_addr == n[2] ? 7 : 0;
+}
+
+static int count_spte(gpa_t gpa, unsigned long hva, u64 spte, void *arg)
+{
+	struct vm *v = arg;
+
+	assert_true(spte & KVM_SPTE_PRESENT);
+	assert_int_equal(hva, gfn_to_hva_prot(v->kvm, gpa >> PAGE_SHIFT,
+					      NULL));
+	assert_int_equal(spte, kvm_lookup_spte(v->kvm, gpa));
+	return 0;
+}
+
+static int stop_spte(gpa_t gpa, unsigned long hva, u64 spte, void *arg)
+{
+	(void)hva, (void)spte;
+	*(gpa_t *)arg = gpa;
+	return 1;
+}
+
+/*
+ * The public readers of KVM's state: gfn_to_hva_prot(), the memslot walk,
+ * the SPTE walk (only present SPTEs, a callback's value stops it) and the
+ * SPTE-versus-PTE verdict, which fires for another frame and for a
+ * writable SPTE over a read-only PTE.
+ */
+static void test_memslot_and_spte_walks(void **state)
+{
+	struct kvm_userspace_memory_region r = { 0 };
+	u64 n[3] = { 0, 0, ~0ULL };
+	bool writable = true;
+	gpa_t first = ~0ULL;
+	pte_t pte;
+	struct vm v;
+	u64 spte;
+
+	(void)state;
+	vm_new(&v, CHANGE_PTE_NONE, 0);
+	r.slot = 1;
+	r.flags = KVM_MEM_READONLY;
+	r.guest_phys_addr = 1ULL << 30;
+	r.memory_size = 2 * PAGE_SIZE;
+	r.userspace_addr = v.hva;
+	assert_int_equal(kvm_set_user_memory_region(v.kvm, &r), 0);
+	assert_int_equal(gfn_to_hva_prot(v.kvm, 3, &writable),
+			 v.hva + 3 * PAGE_SIZE);
+	assert_true(writable);
+	assert_int_equal(gfn_to_hva_prot(v.kvm, (1ULL << 30 >> PAGE_SHIFT) + 1,
+					 &writable),
+			 v.hva + PAGE_SIZE);
+	assert_false(writable);
+	assert_true(kvm_is_error_hva(gfn_to_hva_prot(v.kvm, NPAGES, NULL)));
+	assert_true(kvm_is_error_hva(gfn_to_hva_prot(NULL, 0, NULL)));
+
+	assert_int_equal(kvm_for_each_memslot(v.kvm, count_slot, n), 0);
+	assert_int_equal(n[0], 2);
+	assert_int_equal(n[1], NPAGES * PAGE_SIZE + 2 * PAGE_SIZE);
+	n[0] = 0, n[2] = 0; /* stop at the slot at gpa 0, the first */
+	assert_int_equal(kvm_for_each_memslot(v.kvm, count_slot, n), 7);
+	assert_int_equal(n[0], 1);
+	assert_int_equal(kvm_for_each_memslot(v.kvm, NULL, n), -EINVAL);
+
+	/* Nothing mapped yet; then pages 2 and 5. */
+	assert_int_equal(kvm_walk_sptes(v.kvm, stop_spte, &first), 0);
+	assert_int_equal(first, ~0ULL);
+	assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 5 * PAGE_SIZE, 1), 0);
+	assert_int_equal(kvm_vcpu_write_u64(v.vcpu, 2 * PAGE_SIZE, 1), 0);
+	assert_int_equal(kvm_walk_sptes(v.kvm, count_spte, &v), 0);
+	assert_int_equal(kvm_walk_sptes(v.kvm, stop_spte, &first), 1);
+	assert_int_equal(first, 2 * PAGE_SIZE);
+	assert_int_equal(kvm_walk_sptes(NULL, stop_spte, &first), -EINVAL);
+	assert_coherent(&v);
+
+	/* The verdict: agree, another frame, writable over read-only. */
+	spte = kvm_lookup_spte(v.kvm, 2 * PAGE_SIZE);
+	assert_int_equal(kvm_spte_coherent(v.kvm, v.hva + 2 * PAGE_SIZE, spte,
+					   &pte),
+			 0);
+	assert_int_equal(pte_pfn(pte), spte_pfn_of(&v, 2 * PAGE_SIZE));
+	assert_int_equal(kvm_spte_coherent(v.kvm, v.hva + 5 * PAGE_SIZE, spte,
+					   NULL),
+			 INV_STALE_SECONDARY);
+	assert_int_equal(kvm_spte_coherent(v.kvm, v.hva + 7 * PAGE_SIZE, spte,
+					   &pte),
+			 INV_STALE_SECONDARY);
+	assert_false(pte_present(pte));
+	assert_int_equal(do_mprotect(v.mm, v.hva, NPAGES * PAGE_SIZE,
+				     PROT_READ),
+			 0);
+	assert_int_equal(kvm_spte_coherent(v.kvm, v.hva + 2 * PAGE_SIZE, spte,
+					   NULL),
+			 INV_WRITABLE_SECONDARY);
+	assert_int_equal(kvm_spte_coherent(NULL, v.hva, spte, NULL), -EINVAL);
+	assert_coherent(&v);
 	vm_free(&v);
 }
 
@@ -784,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_dontneed_and_mprotect),
 		cmocka_unit_test(test_fork_cow),
 		cmocka_unit_test(test_remap_and_memslots),
+		cmocka_unit_test(test_memslot_and_spte_walks),
 		cmocka_unit_test(test_dirty_log),
 		cmocka_unit_test(test_retry_on_sequence),
 		cmocka_unit_test(test_retry_on_in_progress),

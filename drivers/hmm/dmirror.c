@@ -12,8 +12,6 @@
 #include <mmulab/memremap.h>
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/mutant.h>
-#include "../../mm/internal.h"
-#include "../../mm/swapops.h"
 #include "dmirror_internal.h"
 
 /* @valid and @pfn are stored with checker_poke(): the checker's contract

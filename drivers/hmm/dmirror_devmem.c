@@ -15,7 +15,7 @@
 
 #include <mmulab/hmm.h>
 #include <mmulab/migrate.h>
-#include "../../mm/internal.h" /* vma_lookup(), copy_page_contents() */
+#include <mmulab/mutant.h>
 #include "dmirror_internal.h"
 
 #define DEVMEM_CHUNK 64 /* pages per migrate_vma call */
@@ -116,7 +116,7 @@ static int devmem_copy_to_ram(struct dmirror_device *mdev, unsigned long *src,
 			continue;
 		}
 		WARN_ON_ONCE(!trylock_page(dpage));
-		copy_page_contents(dpage, spage);
+		copy_highpage(dpage, spage);
 		dst[i] = migrate_pfn_encode(page_to_pfn(dpage));
 	}
 	mutex_unlock(&mdev->lock);
@@ -262,9 +262,9 @@ static void devmem_copy_to_device(struct dmirror *d,
 			continue;
 		if (spage) {
 			dmirror_devmem_unmap(d, addr, page_to_pfn(spage));
-			copy_page_contents(dpage, spage);
+			copy_highpage(dpage, spage);
 		} else {
-			clear_page_contents(dpage);
+			clear_highpage(dpage);
 		}
 		mdev->zdata[page_pgmap_index(dpage)] = d;
 		args->dst[i] = migrate_pfn_encode(page_to_pfn(dpage));

@@ -118,6 +118,15 @@ int checker_attach(struct host *host);
  */
 void checker_detach(struct host *host);
 
+/**
+ * checker_attached() - is a checker watching @host?  For a secondary MMU
+ * that skips the work of its checks on its fast paths when none is.  Not
+ * a scheduling point: asking must not change the interleavings.
+ * @host: the host (NULL: false).
+ * Return: true between checker_attach() and checker_detach().
+ */
+bool checker_attached(struct host *host);
+
 /** checker_violations() - number of violations found so far. */
 unsigned long checker_violations(struct host *host);
 

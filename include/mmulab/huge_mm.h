@@ -70,6 +70,19 @@ bool follow_pmd_huge(struct mm_struct *mm, unsigned long addr,
 		     unsigned long *head_pfn);
 
 /**
+ * pmd_huge_pfn() - follow_pmd_huge() for a caller that already holds
+ * @mm's mmap_lock (for reading or writing), as KVM's
+ * host_pfn_mapping_level() reads the host's page table right after GUP.
+ * @mm: the address space.
+ * @addr: any address of the span.
+ * @head_pfn: set to the first frame of the huge page when it is; may be
+ *	NULL.
+ * Return: true when a present PMD leaf maps @addr.
+ */
+bool pmd_huge_pfn(struct mm_struct *mm, unsigned long addr,
+		  unsigned long *head_pfn);
+
+/**
  * khugepaged_collapse() - collapse the 2 MiB span of @mm at @addr, as
  * khugepaged's collapse_huge_page(): a new huge page gets a copy of the
  * 4 KiB pages the span maps (zeroes where none), inside a CLEAR

@@ -20,6 +20,7 @@
 #ifndef MMULAB_KVM_H
 #define MMULAB_KVM_H
 
+#include <mmulab/checker.h> /* kvm_spte_coherent()'s enum checker_inv */
 #include <mmulab/mm.h>
 
 typedef u64 gpa_t;
@@ -265,5 +266,115 @@ u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end);
 
 /* The page-fault error code's write bit (kvm_page_fault's @error_code). */
 #define PFERR_WRITE_MASK (1ULL << 1)
+
+/* ---------------------------------------------------------------------
+ * Reading a VM's memslots and SPTEs from outside KVM (tools, tests,
+ * checks at quiescent points), as the kernel's own helpers do inside it.
+ * Each takes kvm->srcu for reading: a memslot update waits for it, so a
+ * callback must not update the memslots or destroy the VM; it may sleep
+ * and take the VMM's mmap_lock (follow_pte()).
+ */
+
+#define KVM_HVA_ERR_BAD (~0UL)
+
+/** kvm_is_error_hva() - true for the hva gfn_to_hva_prot() fails with. */
+static inline bool kvm_is_error_hva(unsigned long hva)
+{
+	return hva == KVM_HVA_ERR_BAD;
+}
+
+/**
+ * gfn_to_hva_prot() - the host virtual address backing guest frame @gfn.
+ * @kvm: the VM.
+ * @gfn: the guest frame.
+ * @writable: when not NULL, set to whether the memslot lets the guest
+ *	write (not KVM_MEM_READONLY).
+ * Return: the address of the page, or KVM_HVA_ERR_BAD when no memslot
+ * covers @gfn (or it is being deleted or moved), or @kvm is NULL.
+ */
+unsigned long gfn_to_hva_prot(struct kvm *kvm, gfn_t gfn, bool *writable);
+
+/**
+ * typedef kvm_memslot_fn - kvm_for_each_memslot()'s callback.
+ * @slot: the memslot, as kvm_set_user_memory_region() set it.
+ * @arg: the walk's argument.
+ * Return: 0 to go on, anything else to stop the walk with that value.
+ */
+typedef int (*kvm_memslot_fn)(const struct kvm_userspace_memory_region *slot,
+			      void *arg);
+
+/**
+ * kvm_for_each_memslot() - call @fn for each memslot of @kvm, by
+ * guest-physical address; a slot being deleted or moved is skipped.
+ * @kvm: the VM.
+ * @fn: the callback.
+ * @arg: passed to @fn.
+ * Return: 0 after the last slot, what @fn returned when not 0, or -EINVAL
+ * for a NULL @kvm or @fn.
+ */
+int kvm_for_each_memslot(struct kvm *kvm, kvm_memslot_fn fn, void *arg);
+
+/**
+ * typedef kvm_spte_fn - kvm_walk_sptes()'s callback.
+ * @gpa: the guest page the SPTE maps.
+ * @hva: the host page its memslot backs it with.
+ * @spte: the leaf SPTE, KVM_SPTE_PRESENT set; a 2 MiB leaf is visited once
+ *	per 4 KiB page, with the frame of that page.
+ * @arg: the walk's argument.
+ * Return: 0 to go on, anything else to stop the walk with that value.
+ */
+typedef int (*kvm_spte_fn)(gpa_t gpa, unsigned long hva, u64 spte, void *arg);
+
+/**
+ * kvm_walk_sptes() - call @fn for each present leaf SPTE of a gfn that a
+ * memslot of @kvm covers, slot by slot: empty SPTE tables are skipped
+ * whole, so a walk costs what the VM maps, not the size of its memslots.
+ * SPTEs are read without mmu_lock: call it at a quiescent point (no vCPU
+ * running, no invalidation in flight) for a stable answer.
+ * @kvm: the VM.
+ * @fn: the callback.
+ * @arg: passed to @fn.
+ * Return: 0 after the last SPTE, what @fn returned when not 0, or -EINVAL
+ * for a NULL @kvm or @fn.
+ */
+int kvm_walk_sptes(struct kvm *kvm, kvm_spte_fn fn, void *arg);
+
+/**
+ * kvm_spte_coherent() - does @spte agree with the host page table of the
+ * VMM at @hva?  It must map the frame the host PTE maps there, and be
+ * writable only if that PTE is: the invariant MMU notifiers exist to keep.
+ * Meaningful at a quiescent point only.
+ * @kvm: the VM.
+ * @hva: the host page backing the SPTE's gfn (kvm_walk_sptes()).
+ * @spte: a present leaf SPTE.
+ * @pte: when not NULL, set to the host PTE (none when there is no table).
+ * Return: 0 when they agree, INV_STALE_SECONDARY when the host maps
+ * another frame or none, INV_WRITABLE_SECONDARY when the SPTE is writable
+ * over a read-only PTE (enum checker_inv), or -EINVAL for a NULL @kvm.
+ */
+int kvm_spte_coherent(struct kvm *kvm, unsigned long hva, u64 spte,
+		      pte_t *pte);
+
+/**
+ * enum kvm_fault_stage - instrumentation points of the secondary fault,
+ * in order, for tests and experiments that need to place another event
+ * at an exact step of the protocol.
+ * @KVM_FAULT_SNAPSHOT: mmu_invalidate_seq has been read.
+ * @KVM_FAULT_GUP_DONE: the page was faulted in and referenced (no lock).
+ * @KVM_FAULT_LOCKED: mmu_lock is held for read; the retry check is next.
+ *	A hook must not sleep or touch the mm here.
+ */
+enum kvm_fault_stage {
+	KVM_FAULT_SNAPSHOT,
+	KVM_FAULT_GUP_DONE,
+	KVM_FAULT_LOCKED,
+};
+
+typedef void (*kvm_fault_hook_t)(struct kvm_vcpu *vcpu,
+				 enum kvm_fault_stage stage, gpa_t gpa,
+				 void *arg);
+
+/** kvm_set_fault_hook() - call @hook(@arg) at each stage; NULL removes. */
+void kvm_set_fault_hook(struct kvm *kvm, kvm_fault_hook_t hook, void *arg);
 
 #endif /* MMULAB_KVM_H */

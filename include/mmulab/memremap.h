@@ -47,8 +47,8 @@ struct vm_fault {
  * @migrate_to_ram: a CPU access met a device-private entry of this
  *	pagemap: migrate the page back (migrate_vma_setup() with
  *	MIGRATE_VMA_SELECT_DEVICE_PRIVATE and the pagemap's owner).  Return
- *	0 to retry the access, or VM_FAULT_SIGBUS / VM_FAULT_OOM (values of
- *	mm/internal.h's vm_fault_t).
+ *	0 to retry the access, or VM_FAULT_SIGBUS / VM_FAULT_OOM (a
+ *	vm_fault_t, <mmulab/mm.h>).
  */
 struct dev_pagemap_ops {
 	void (*page_free)(struct page *page);

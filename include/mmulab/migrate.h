@@ -141,6 +141,14 @@ long make_device_exclusive_range(struct mm_struct *mm, unsigned long start,
 				 unsigned long end, struct page **pages,
 				 void *owner);
 
+/**
+ * trylock_page() - take the page lock of @page if it is free, as a driver
+ * locks the frame it allocated for a migration's destination.
+ * @page: the frame.
+ * Return: true when the lock was taken.
+ */
+bool trylock_page(struct page *page);
+
 /** unlock_page() - release the page lock (see make_device_exclusive_range()). */
 void unlock_page(struct page *page);
 

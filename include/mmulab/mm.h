@@ -35,6 +35,8 @@
 
 #include <sys/mman.h>
 #include <mmulab/bug.h>
+#include <mmulab/interval_tree.h>
+#include <mmulab/list.h>
 #include <mmulab/sync.h>
 
 #define PAGE_SHIFT 12
@@ -959,5 +961,153 @@ long pin_user_pages_remote(struct mm_struct *mm, unsigned long start,
 void unpin_user_page(struct page *page);
 /** unpin_user_pages() - release @n pins. */
 void unpin_user_pages(struct page **pages, unsigned long n);
+
+/* ---------------------------------------------------------------------
+ * What a driver of a secondary MMU uses of the primary MMU: VMAs, fault
+ * results, page-table walks, and frames it allocates and copies itself
+ * (device memory's migrations), under the kernel's names.
+ */
+
+#define VM_READ 0x1UL
+#define VM_WRITE 0x2UL
+#define VM_EXEC 0x4UL
+#define VM_SHARED 0x8UL
+#define VM_MAYREAD 0x10UL
+#define VM_MAYWRITE 0x20UL
+#define VM_MAYEXEC 0x40UL
+#define VM_MAYSHARE 0x80UL
+#define VM_HUGEPAGE 0x20000000UL	/* MADV_HUGEPAGE */
+#define VM_NOHUGEPAGE 0x40000000UL	/* MADV_NOHUGEPAGE */
+#define VM_MERGEABLE 0x80000000UL
+
+struct anon_vma;
+struct address_space;
+
+/**
+ * struct vm_area_struct - one mapping.
+ * @vm_start, @vm_end: [start, end) of the mapping.
+ * @vm_mm: its address space.
+ * @vm_flags: VM_* bits.
+ * @vm_pgoff: linear page index of @vm_start (anon) or offset in @vm_file.
+ * @anon_vma: reverse map of its anonymous pages, set at the first fault.
+ * @anon_vma_node: link in anon_vma->vmas.
+ * @vm_file: the file's page cache, for file mappings (MAP_SHARED, or
+ *	MAP_PRIVATE of a memfd: then @anon_vma holds the private copies).
+ * @shared_node: link in vm_file->i_mmap.
+ * @vm_rb: node in the mm's VMA tree, [vm_start, vm_end - 1].
+ */
+struct vm_area_struct {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	struct mm_struct *vm_mm;
+	unsigned long vm_flags;
+	unsigned long vm_pgoff;
+	struct anon_vma *anon_vma;
+	struct list_head anon_vma_node;
+	struct address_space *vm_file;
+	struct list_head shared_node;
+	struct interval_tree_node vm_rb;
+};
+
+/**
+ * find_vma() - the first VMA of @mm that ends above @addr.
+ * @mm: the address space; the caller holds its mmap_lock.
+ * @addr: the address.
+ * Return: the VMA, or NULL when none ends above @addr.
+ */
+struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
+
+/**
+ * vma_lookup() - the VMA of @mm that contains @addr.
+ * @mm: the address space; the caller holds its mmap_lock.
+ * @addr: the address.
+ * Return: the VMA, or NULL when no VMA contains @addr.
+ */
+struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
+
+/*
+ * vm_fault_t - what a fault handler returns: 0 when the fault was handled
+ * (the access may be retried), else VM_FAULT_* bits.
+ */
+typedef unsigned int vm_fault_t;
+#define VM_FAULT_OOM 0x1
+#define VM_FAULT_SIGSEGV 0x2
+#define VM_FAULT_SIGBUS 0x4	/* reaped address space, or past a file's end */
+#define VM_FAULT_FALLBACK 0x8	/* no huge page: fault 4 KiB instead */
+
+/**
+ * pte_offset_map_lock_nosplit() - the PTE mapping @addr, with the lock of
+ * its page table (its PTL) taken: Linux's pte_offset_map_lock(), which
+ * finds no PTE table under a huge PMD.  (The model's mm/ also has a
+ * variant that splits the PMD; a driver never wants it.)  Creates no
+ * table and never sleeps.
+ * @mm: the address space; the caller holds its mmap_lock, which keeps the
+ *	page tables from being freed.
+ * @addr: the address (below TASK_SIZE).
+ * @ptlp: set to the lock taken, for pte_unmap_unlock().
+ * Return: the entry, locked; NULL (nothing locked) when no PTE table
+ * covers @addr or a huge PMD maps it.
+ */
+pte_t *pte_offset_map_lock_nosplit(struct mm_struct *mm, unsigned long addr,
+				   spinlock_t **ptlp);
+
+/**
+ * pte_unmap_unlock() - release what pte_offset_map_lock_nosplit() took.
+ * @pte: the entry it returned.
+ * @ptl: the lock it set.
+ */
+static inline void pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
+{
+	(void)pte;
+	spin_unlock(ptl);
+}
+
+/**
+ * pte_entry_pfn() - the frame a leaf page-table entry stands for: a
+ * present (or PROT_NONE) PTE's, or a device-private or device-exclusive
+ * entry's, for a driver comparing its own entries with the CPU's.
+ * @pte: the entry (follow_pte()).
+ * @pfn: set to the frame.
+ * @write: set to whether the entry grants write access.
+ * Return: true, or false (nothing set) for none, swap and migration
+ * entries.
+ */
+bool pte_entry_pfn(pte_t pte, unsigned long *pfn, bool *write);
+
+/**
+ * alloc_page() - a free frame of @host, with one reference: device memory
+ * migrating back to system memory needs one (put_page() frees it).  May
+ * reclaim, which calls every notifier: call it holding no page-table,
+ * rmap or driver lock a notifier callback takes.
+ * @host: the host.
+ * Return: the page, or NULL when the host is out of frames.
+ */
+struct page *alloc_page(struct host *host);
+
+/**
+ * copy_highpage() - @dst gets @src's contents (bytes, or the tag in tag
+ * mode).
+ * @dst: the frame written.
+ * @src: the frame read.
+ */
+void copy_highpage(struct page *dst, struct page *src);
+
+/**
+ * clear_highpage() - zero @page's contents (bytes, or the tag in tag
+ * mode).
+ * @page: the frame.
+ */
+void clear_highpage(struct page *page);
+
+/**
+ * page_expected_refs() - the references @page holds for the primary MMU:
+ * one per PTE mapping it, plus the page cache's (a shared-memory page) and
+ * the swap cache's.  A frame nobody else holds has page_ref_count() equal
+ * to this; a secondary MMU that keeps no reference (uses notifiers, not
+ * pins) checks that it leaked none.
+ * @page: a frame in use.
+ * Return: the count.
+ */
+int page_expected_refs(const struct page *page);
 
 #endif /* MMULAB_MM_H */

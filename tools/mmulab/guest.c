@@ -116,18 +116,17 @@ unsigned long guest_memslot_pages(const struct guest *g)
 static const char *spte_stale(struct guest *g, bool alive, unsigned long hva,
 			      u64 spte, pte_t *pte)
 {
-	unsigned long spfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
-
 	*pte = __pte(0);
 	if (!alive)
 		return "the VMM has exited";
-	if (follow_pte(g->mm, hva, pte) || !pte_present(*pte))
-		return "no CPU PTE";
-	if (pte_pfn(*pte) != spfn)
-		return "another frame";
-	if ((spte & KVM_SPTE_WRITABLE) && !pte_write(*pte))
+	switch (kvm_spte_coherent(g->kvm, hva, spte, pte)) {
+	case 0:
+		return NULL;
+	case INV_WRITABLE_SECONDARY:
 		return "writable over a read-only PTE";
-	return NULL;
+	default:
+		return pte_present(*pte) ? "another frame" : "no CPU PTE";
+	}
 }
 
 static unsigned long verify_slot(struct guest *g, bool alive,

@@ -4,7 +4,11 @@
  * (remembered, so that a guest-physical address can be turned back into
  * the host virtual address the primary MMU knows), its vCPUs, and the
  * checks made at quiescent points: every present SPTE against the CPU
- * page table (kvm_lookup_spte() against follow_pte()).
+ * page table (kvm_next_spte() and kvm_spte_coherent()).  The memslots are
+ * remembered here rather than read with kvm_for_each_memslot() or
+ * gfn_to_hva_prot(): those take kvm->srcu, a scheduling point, and the
+ * workloads and races translate addresses inside deterministic runs, whose
+ * interleavings an observation must not change.
  */
 #ifndef MMULAB_TOOL_GUEST_H
 #define MMULAB_TOOL_GUEST_H

@@ -10,13 +10,6 @@
 #include <stdio.h>
 #include "kvm_host.h"
 
-/* References a frame holds besides the VM's: its mappings and caches. */
-static int expected_refs(struct page *page)
-{
-	return page_mapcount(page) + (PageAnon(page) ? 0 : 1) +
-	       (PageFlag(page, PG_swapcache) ? 1 : 0);
-}
-
 static void kvm_check_spte(struct kvm *kvm, struct kvm_memory_slot *slot,
 			   gfn_t gfn, u64 spte)
 {
@@ -26,9 +19,9 @@ static void kvm_check_spte(struct kvm *kvm, struct kvm_memory_slot *slot,
 	gpa_t gpa = gfn << PAGE_SHIFT;
 	struct page *page = pfn_to_page(kvm->host, pfn);
 	pte_t pte;
+	int inv = kvm_spte_coherent(kvm, hva, spte, &pte);
 
-	follow_pte(kvm->mm, hva, &pte);
-	if (!pte_present(pte) || pte_pfn(pte) != pfn) {
+	if (inv == INV_STALE_SECONDARY) {
 		checker_fail(kvm->host, INV_STALE_SECONDARY, pfn, hva, gpa,
 			     "kvm",
 			     "SPTE for gfn %#llx maps frame %lu; the host PTE "
@@ -38,7 +31,7 @@ static void kvm_check_spte(struct kvm *kvm, struct kvm_memory_slot *slot,
 			     pte_present(pte) ? pte_pfn(pte) : 0UL);
 		return;
 	}
-	if ((spte & KVM_SPTE_WRITABLE) && !pte_write(pte))
+	if (inv == INV_WRITABLE_SECONDARY)
 		checker_fail(kvm->host, INV_WRITABLE_SECONDARY, pfn, hva, gpa,
 			     "kvm",
 			     "SPTE for gfn %#llx is writable, the host PTE at "
@@ -46,12 +39,12 @@ static void kvm_check_spte(struct kvm *kvm, struct kvm_memory_slot *slot,
 			     (unsigned long long)gfn, hva);
 	if (kvm_pinned(kvm) || is_zero_pfn(pfn))
 		return;
-	if (page_ref_count(page) > expected_refs(page))
+	if (page_ref_count(page) > page_expected_refs(page))
 		checker_fail(kvm->host, INV_PINNED_OR_UNBALANCED, pfn, hva, gpa,
 			     "kvm",
 			     "frame %lu mapped by the VM has %d references, "
 			     "%d expected from its mappings: a reference leaked",
-			     pfn, page_ref_count(page), expected_refs(page));
+			     pfn, page_ref_count(page), page_expected_refs(page));
 }
 
 /* Which SPTE maps @pfn?  Lock-free: SPTEs are read once, memslots under

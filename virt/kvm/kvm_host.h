@@ -17,7 +17,6 @@
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/mutant.h>
 #include <mmulab/trace/events/kvm.h>
-#include "../../mm/internal.h" /* host->checker */
 
 #define INVALID_GFN (~0ULL)
 #define KVM_MEMSLOT_INVALID (1U << 16) /* being deleted or moved */

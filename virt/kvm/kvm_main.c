@@ -850,7 +850,7 @@ struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned long flags)
 	kvm->memslots = memslots_copy(NULL);
 	r = kvm->memslots ? kvm_tdp_mmu_init(kvm) : -ENOMEM;
 	/* Watched from the first invalidation the notifier sees. */
-	if (!r && READ_ONCE(kvm->host->checker))
+	if (!r && checker_attached(kvm->host))
 		kvm_checker_register(kvm);
 	if (!r && !kvm_pinned(kvm)) {
 		kvm->mmu_notifier.ops = &kvm_mmu_notifier_ops;
@@ -910,6 +910,106 @@ u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end)
 	if (spte)
 		*gpa = gfn << PAGE_SHIFT;
 	return spte;
+}
+
+static unsigned long slot_gfn_to_hva(const struct kvm_memory_slot *slot,
+				     gfn_t gfn)
+{
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+}
+
+unsigned long gfn_to_hva_prot(struct kvm *kvm, gfn_t gfn, bool *writable)
+{
+	unsigned long hva = KVM_HVA_ERR_BAD;
+	struct kvm_memory_slot *slot;
+	int idx;
+
+	if (!kvm)
+		return KVM_HVA_ERR_BAD;
+	idx = srcu_read_lock(&kvm->srcu);
+	slot = gfn_to_memslot(rcu_dereference(kvm->memslots), gfn);
+	if (slot && !(slot->flags & KVM_MEMSLOT_INVALID)) {
+		hva = slot_gfn_to_hva(slot, gfn);
+		if (writable)
+			*writable = !(slot->flags & KVM_MEM_READONLY);
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return hva;
+}
+
+/* One memslot's part of kvm_walk_sptes(). */
+static int walk_slot_sptes(struct kvm *kvm, struct kvm_memory_slot *slot,
+			   kvm_spte_fn fn, void *arg)
+{
+	gfn_t gfn = slot->base_gfn, end = gfn + slot->npages;
+	int ret = 0;
+	u64 spte;
+
+	for (; !ret && (spte = kvm_tdp_mmu_next_spte(kvm, &gfn, end)); gfn++)
+		ret = fn(gfn << PAGE_SHIFT, slot_gfn_to_hva(slot, gfn), spte,
+			 arg);
+	return ret;
+}
+
+/*
+ * The walks behind kvm_for_each_memslot() and kvm_walk_sptes(): @slot_fn
+ * or, for each slot, its SPTEs, under kvm->srcu.
+ */
+static int walk_memslots(struct kvm *kvm, kvm_memslot_fn slot_fn,
+			 kvm_spte_fn spte_fn, void *arg)
+{
+	struct kvm_memslots *slots;
+	int ret = 0, idx;
+
+	if (!kvm || (!slot_fn && !spte_fn))
+		return -EINVAL;
+	idx = srcu_read_lock(&kvm->srcu);
+	slots = rcu_dereference(kvm->memslots);
+	for (int i = 0; i < slots->nr && !ret; i++) {
+		struct kvm_memory_slot *slot = slots->sorted[i];
+		struct kvm_userspace_memory_region r = {
+			.slot = slot->id,
+			.flags = slot->flags,
+			.guest_phys_addr = slot->base_gfn << PAGE_SHIFT,
+			.memory_size = (u64)slot->npages << PAGE_SHIFT,
+			.userspace_addr = slot->userspace_addr,
+		};
+
+		if (slot->flags & KVM_MEMSLOT_INVALID)
+			continue;
+		ret = slot_fn ? slot_fn(&r, arg)
+			      : walk_slot_sptes(kvm, slot, spte_fn, arg);
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return ret;
+}
+
+int kvm_for_each_memslot(struct kvm *kvm, kvm_memslot_fn fn, void *arg)
+{
+	return fn ? walk_memslots(kvm, fn, NULL, arg) : -EINVAL;
+}
+
+int kvm_walk_sptes(struct kvm *kvm, kvm_spte_fn fn, void *arg)
+{
+	return fn ? walk_memslots(kvm, NULL, fn, arg) : -EINVAL;
+}
+
+int kvm_spte_coherent(struct kvm *kvm, unsigned long hva, u64 spte,
+		      pte_t *pte)
+{
+	unsigned long pfn = (spte & KVM_SPTE_PFN_MASK) >> PAGE_SHIFT;
+	pte_t host = __pte(0);
+
+	if (!kvm)
+		return -EINVAL;
+	follow_pte(kvm->mm, hva, &host);
+	if (pte)
+		*pte = host;
+	if (!pte_present(host) || pte_pfn(host) != pfn)
+		return INV_STALE_SECONDARY;
+	if ((spte & KVM_SPTE_WRITABLE) && !pte_write(host))
+		return INV_WRITABLE_SECONDARY;
+	return 0;
 }
 
 #define STAT(x) out->x = atomic_long_observe(&kvm->stat.x)

@@ -110,6 +110,11 @@ static unsigned long vcpu_enter_guest(struct kvm_vcpu *vcpu,
 	return mode;
 }
 
+static bool tag_mode(struct kvm_vcpu *vcpu)
+{
+	return host_config_of(vcpu->kvm->host)->content == HOST_CONTENT_TAG;
+}
+
 /* Cache the translation of @gfn walked in the guest entry of @stamp. */
 static void vcpu_tlb_fill(struct kvm_vcpu *vcpu, struct kvm_tlb_entry *e,
 			  gfn_t gfn, u64 spte, unsigned long stamp)
@@ -120,7 +125,7 @@ static void vcpu_tlb_fill(struct kvm_vcpu *vcpu, struct kvm_tlb_entry *e,
 	checker_poke(e->pfn, pfn);
 	e->page = pfn_to_page(vcpu->kvm->host, pfn);
 	e->word = page_word_address(e->page, 0);
-	e->word_mask = page_address(e->page) ? PAGE_SIZE / 8 - 1 : 0;
+	e->word_mask = tag_mode(vcpu) ? 0 : PAGE_SIZE / 8 - 1;
 	e->writable = (spte & KVM_SPTE_WRITABLE) && (spte & KVM_SPTE_DIRTY);
 	e->gen = checker_frame_gen(vcpu->kvm->host, pfn);
 	e->stamp = stamp;
@@ -136,7 +141,7 @@ static bool vcpu_tlb_usable(struct kvm_vcpu *vcpu, struct kvm_tlb_entry *e,
 {
 	struct kvm *kvm = vcpu->kvm;
 
-	if (likely(!READ_ONCE(kvm->host->checker)))
+	if (likely(!checker_attached(kvm->host)))
 		return true;
 	/*
 	 * No host address for the report: a vCPU in guest mode holds no
@@ -223,7 +228,7 @@ static int vcpu_access_locked(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 		int once;
 
 		/* A broken protocol was caught: touch no frame any more. */
-		if (unlikely(READ_ONCE(vcpu->kvm->host->checker)) &&
+		if (unlikely(checker_attached(vcpu->kvm->host)) &&
 		    checker_stopped(vcpu->kvm->host)) {
 			r = -EIO;
 			break;
@@ -268,11 +273,6 @@ static int vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf,
 	r = vcpu_access_locked(vcpu, gpa, buf, len, write, fn);
 	mutex_unlock(&vcpu->mutex);
 	return r;
-}
-
-static bool tag_mode(struct kvm_vcpu *vcpu)
-{
-	return host_config_of(vcpu->kvm->host)->content == HOST_CONTENT_TAG;
 }
 
 int kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len)
@@ -343,7 +343,7 @@ static size_t guest_run_hits(struct kvm_vcpu *vcpu, const gpa_t *gpa,
 		sync_point(SP_LOAD, e);
 		if (e->gfn_plus1 != gfn + 1 || (write && !e->writable))
 			break;
-		if (unlikely(READ_ONCE(host->checker)) &&
+		if (unlikely(checker_attached(host)) &&
 		    (checker_stopped(host) || !vcpu_tlb_usable(vcpu, e, g))) {
 			*r = -EIO;
 			break;

@@ -7,7 +7,6 @@
 #include <mmulab/bug.h>
 
 #include <mmulab/mutant.h>
-#include "../../../mm/internal.h"
 #include "xpmem_internal.h"
 
 /* Drop the importer's mappings of exporter range [start, end); att->lock. */

@@ -19,6 +19,7 @@
  *  5. the GUP reference is dropped: the notifier, not a pin, protects the
  *     mapping from now on.
  */
+#include <mmulab/huge_mm.h>
 #include "../../../../virt/kvm/kvm_host.h"
 
 /*

@@ -10,7 +10,6 @@
  * MUTANT_KEEP_GUP_REF is a return in release_page().
  */
 #include "../../../../virt/kvm/kvm_host.h"
-#include "../../../../mm/pgtable.h"
 
 /*
  * MUTANT_RANGE_OFF_BY_ONE: the retry check misses the first gfn of the
@@ -40,12 +39,14 @@ int kvm_mmu_map_mutant_lock_inversion(struct kvm *kvm,
 	int r = kvm_tdp_mmu_map(kvm, gfn, page, writable, write,
 				kvm_mmu_map_huge(kvm, slot, gfn, huge));
 	spinlock_t *ptl;
+	pte_t *pte;
 
 	/* The trylock keeps the tables alive and records no order. */
 	if (r != RET_PF_SPURIOUS || !mmap_read_trylock(kvm->mm))
 		return r;
-	if (pte_offset_map_lock_nosplit(kvm->mm, hva, &ptl))
-		spin_unlock(ptl);
+	pte = pte_offset_map_lock_nosplit(kvm->mm, hva, &ptl);
+	if (pte)
+		pte_unmap_unlock(pte, ptl);
 	mmap_read_unlock(kvm->mm);
 	return r;
 }

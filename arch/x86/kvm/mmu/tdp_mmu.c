@@ -302,10 +302,12 @@ static void handle_removed_leaf(struct kvm *kvm, gfn_t gfn, u64 old)
 	unsigned long n = (old & KVM_SPTE_LARGE) ? TDP_ENTRIES : 1;
 
 	for (unsigned long i = 0; i < n; i++) {
+		struct page *p = pfn_to_page(kvm->host, spte_pfn(old) + i);
+
 		if (old & KVM_SPTE_DIRTY)
-			set_page_dirty(page + i);
+			set_page_dirty(p);
 		if (old & KVM_SPTE_ACCESSED)
-			mark_page_accessed(page + i);
+			mark_page_accessed(p);
 		checker_secondary_map(kvm->host, spte_pfn(old) + i,
 				      kvm_gfn_to_hva_peek(kvm, gfn + i), -1);
 	}
