@@ -23,18 +23,24 @@ struct guest {
 	unsigned long npages;
 };
 
-/* The VM over g->npages pages at g->hva, and its vCPU. */
-static inline void guest_attach_vm(struct guest *g)
+/* The VM (kvm_create_vm() @flags) over g->npages pages at g->hva, and its
+ * vCPU. */
+static inline void guest_attach_vm_flags(struct guest *g, unsigned long flags)
 {
 	struct kvm_userspace_memory_region r = { 0 };
 
-	g->kvm = kvm_create_vm(g->mm, 0);
+	g->kvm = kvm_create_vm(g->mm, flags);
 	assert_false(IS_ERR(g->kvm));
 	r.memory_size = g->npages * PAGE_SIZE;
 	r.userspace_addr = g->hva;
 	assert_int_equal(kvm_set_user_memory_region(g->kvm, &r), 0);
 	g->vcpu = kvm_vcpu_create(g->kvm);
 	assert_false(IS_ERR(g->vcpu));
+}
+
+static inline void guest_attach_vm(struct guest *g)
+{
+	guest_attach_vm_flags(g, 0);
 }
 
 /* A host watched by the checker, and an mm without mappings yet. */

@@ -12,12 +12,9 @@ mmulab=${MMULAB:-$1}
 
 # expect STATUS ARGS...: run mmulab, compare the exit status.
 expect() {
-	want=$1
-	shift
-	"$mmulab" "$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	[ "$got" = "$want" ] || fail "mmulab $*: exit $got, want $want"
-	if [ "$want" = 2 ] && ! [ -s "$tmp/err" ]; then
+	status_is "$@"
+	if [ "$1" = 2 ] && ! [ -s "$tmp/err" ]; then
+		shift
 		fail "mmulab $*: usage error without a message on stderr"
 	fi
 }

@@ -20,6 +20,7 @@
 #include "mm/swap.h"
 #include "mn_recorder.h"
 #include "cpu_access.h"
+#include "guest.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define SWAPIN_RACE_SEEDS 300
@@ -184,35 +185,19 @@ static unsigned long word_off(unsigned int w)
  * A guest: a VMM address space, a VM with one memslot, one vCPU
  */
 
-struct guest {
-	struct host *host;
-	struct mm_struct *mm;
-	struct kvm *kvm;
-	struct kvm_vcpu *vcpu;
-	unsigned long hva;
-	unsigned long npages;
-};
-
-static void guest_new(struct guest *g, struct host *host,
-		      unsigned long npages, unsigned long flags)
+/* A guest of @npages on @host (the guest.h helpers' struct, no checker). */
+static void guest_new_on(struct guest *g, struct host *host,
+			 unsigned long npages, unsigned long flags)
 {
-	struct kvm_userspace_memory_region r = { 0 };
-
 	g->host = host;
 	g->npages = npages;
 	g->mm = mm_alloc(host);
 	assert_false(IS_ERR(g->mm));
 	g->hva = map_anon(g->mm, npages, MAP_PRIVATE);
-	g->kvm = kvm_create_vm(g->mm, flags);
-	assert_false(IS_ERR(g->kvm));
-	r.memory_size = npages * PAGE_SIZE;
-	r.userspace_addr = g->hva;
-	assert_int_equal(kvm_set_user_memory_region(g->kvm, &r), 0);
-	g->vcpu = kvm_vcpu_create(g->kvm);
-	assert_false(IS_ERR(g->vcpu));
+	guest_attach_vm_flags(g, flags);
 }
 
-static void guest_free(struct guest *g)
+static void guest_put(struct guest *g)
 {
 	kvm_destroy_vm(g->kvm);
 	mmput(g->mm);
@@ -300,7 +285,7 @@ static void test_guest_twice_ram_swaps(void **state)
 
 		assert_non_null(shadow);
 		checker_on(host);
-		guest_new(&g, host, 512, 0);
+		guest_new_on(&g, host, 512, 0);
 		guest_workload(&g, shadow);
 		assert_int_equal(checker_sweep(host), 0);
 		kvm_get_vm_stat(g.kvm, &vs);
@@ -313,7 +298,7 @@ static void test_guest_twice_ram_swaps(void **state)
 		assert_true(ev(host, PGMAJFAULT) > 0);
 		assert_int_equal(ev(host, RECLAIM_PINNED), 0);
 		assert_int_equal(ev(host, PGALLOC_FAIL), 0);
-		guest_free(&g);
+		guest_put(&g);
 		checker_off(host);
 		free(shadow);
 		host_done(host);
@@ -337,7 +322,7 @@ static void pinned_run(bool oom)
 	struct guest g;
 	int r = 0;
 
-	guest_new(&g, host, 512, KVM_VM_PINNED);
+	guest_new_on(&g, host, 512, KVM_VM_PINNED);
 	for (i = 0; i < g.npages; i++) {
 		r = gwrite(&g, i, 0, val(i, 1, 0));
 		if (r)
@@ -365,7 +350,7 @@ static void pinned_run(bool oom)
 		assert_int_equal(ev(host, OOM_KILL), 0);
 		assert_true(rd(g.mm, g.hva) == val(0, 1, 0));
 	}
-	guest_free(&g);
+	guest_put(&g);
 	host_done(host);
 }
 
@@ -410,7 +395,7 @@ static void test_aging_keeps_guest_hot_page(void **state)
 	pte_t pte;
 
 	(void)state;
-	guest_new(&g, host, AGING_PAGES, 0);
+	guest_new_on(&g, host, AGING_PAGES, 0);
 	for (unsigned long i = 0; i < AGING_PAGES; i++)
 		assert_int_equal(gwrite(&g, i, 0, val(i, 1, 0)), 0);
 	while ((left = cold_resident(&g)) && rounds++ < 200) {
@@ -431,7 +416,7 @@ static void test_aging_keeps_guest_hot_page(void **state)
 	/* The cold pages come back intact. */
 	for (unsigned long i = 0; i < AGING_PAGES; i++)
 		assert_true(gread(&g, i, 0) == val(i, 1, 0));
-	guest_free(&g);
+	guest_put(&g);
 	host_done(host);
 }
 
@@ -451,7 +436,7 @@ static void test_swapin_via_gup_from_secondary_fault(void **state)
 	u64 spte;
 
 	(void)state;
-	guest_new(&g, host, 8, 0);
+	guest_new_on(&g, host, 8, 0);
 	for (unsigned long i = 0; i < 8; i++)
 		assert_int_equal(gwrite(&g, i, 0, val(i, 1, 0)), 0);
 	kvm_get_vm_stat(g.kvm, &before);
@@ -514,7 +499,7 @@ static void test_swapin_via_gup_from_secondary_fault(void **state)
 	/* The host side reads the rest. */
 	for (unsigned long i = 2; i < 8; i++)
 		assert_true(rd(g.mm, g.hva + i * PAGE_SIZE) == val(i, 1, 0));
-	guest_free(&g);
+	guest_put(&g);
 	host_done(host);
 }
 
@@ -1121,7 +1106,7 @@ static void run_churn(struct host *host, unsigned long gpages,
 	struct guest g;
 
 	checker_on(host);
-	guest_new(&g, host, gpages, 0);
+	guest_new_on(&g, host, gpages, 0);
 	c.g = &g;
 	c.gshadow = calloc(gpages, sizeof(u64));
 	c.mm = g.mm;
@@ -1147,7 +1132,7 @@ static void run_churn(struct host *host, unsigned long gpages,
 		assert_true(gread(&g, i, 0) == c.gshadow[i]);
 	for (unsigned long i = 0; i < hpages; i++)
 		assert_true(rd(g.mm, c.a + i * PAGE_SIZE) == c.hshadow[i]);
-	guest_free(&g);
+	guest_put(&g);
 	checker_off(host);
 	free(c.gshadow);
 	free(c.hshadow);

@@ -15,9 +15,7 @@ mmulab=${MMULAB:-$1}
 expect() {
 	want=$1
 	shift
-	"$mmulab" stress "$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	[ "$got" = "$want" ] || fail "mmulab stress $*: exit $got, want $want"
+	status_is "$want" stress "$@"
 	if [ "$want" = 2 ] && ! grep -q 'usage: mmulab stress' "$tmp/err"; then
 		fail "mmulab stress $*: usage error without the usage"
 	fi
