@@ -37,6 +37,7 @@ const char *__tsan_default_options(void)
 #endif
 
 #include "task_check.h"
+#include "excl_lock.h"
 
 static int teardown(void **state)
 {
@@ -98,18 +99,12 @@ static struct task_struct *spawn(int (*fn)(void *), void *arg,
  * Mutual exclusion
  */
 
-enum excl_kind { EX_SPIN, EX_MUTEX, EX_RWSEM, EX_RWLOCK, EX_NR };
-
 #define EXCL_WRITERS 4
 #define EXCL_READERS 2
 #define EXCL_ITERS 25
 
 struct excl {
-	enum excl_kind kind;
-	spinlock_t spin;
-	struct mutex mutex;
-	struct rw_semaphore rwsem;
-	rwlock_t rwlock;
+	struct excl_locks l;
 	/*
 	 * Plain: one task runs at a time, but a task can be switched out
 	 * between any two scheduling points, inside the section too.
@@ -118,44 +113,6 @@ struct excl {
 	int writers_inside, readers_inside, max_readers_inside;
 };
 
-static void excl_lock(struct excl *e)
-{
-	switch (e->kind) {
-	case EX_SPIN:
-		spin_lock(&e->spin);
-		break;
-	case EX_MUTEX:
-		mutex_lock(&e->mutex);
-		TASK_CHECK(mutex_is_owner(&e->mutex));
-		break;
-	case EX_RWSEM:
-		down_write(&e->rwsem);
-		TASK_CHECK(rwsem_is_write_owner(&e->rwsem));
-		break;
-	default:
-		write_lock(&e->rwlock);
-		break;
-	}
-}
-
-static void excl_unlock(struct excl *e)
-{
-	switch (e->kind) {
-	case EX_SPIN:
-		spin_unlock(&e->spin);
-		break;
-	case EX_MUTEX:
-		mutex_unlock(&e->mutex);
-		break;
-	case EX_RWSEM:
-		up_write(&e->rwsem);
-		break;
-	default:
-		write_unlock(&e->rwlock);
-		break;
-	}
-}
-
 static int excl_writer(void *arg)
 {
 	struct excl *e = arg;
@@ -163,14 +120,14 @@ static int excl_writer(void *arg)
 	for (int i = 0; i < EXCL_ITERS; i++) {
 		unsigned long v;
 
-		excl_lock(e);
+		excl_lock(&e->l);
 		TASK_CHECK(++e->writers_inside == 1);
 		TASK_CHECK(e->readers_inside == 0);
 		v = e->counter;
 		cpu_relax(); /* a scheduling point; spinning, not sleeping */
 		e->counter = v + 1;
 		e->writers_inside--;
-		excl_unlock(e);
+		excl_unlock(&e->l);
 	}
 	return 0;
 }
@@ -180,20 +137,14 @@ static int excl_reader(void *arg)
 	struct excl *e = arg;
 
 	for (int i = 0; i < EXCL_ITERS; i++) {
-		if (e->kind == EX_RWSEM)
-			down_read(&e->rwsem);
-		else
-			read_lock(&e->rwlock);
+		excl_read_lock(&e->l);
 		TASK_CHECK(e->writers_inside == 0);
 		if (++e->readers_inside > e->max_readers_inside)
 			e->max_readers_inside = e->readers_inside;
 		cpu_relax();
 		TASK_CHECK(e->writers_inside == 0);
 		e->readers_inside--;
-		if (e->kind == EX_RWSEM)
-			up_read(&e->rwsem);
-		else
-			read_unlock(&e->rwlock);
+		excl_read_unlock(&e->l);
 	}
 	return 0;
 }
@@ -206,7 +157,7 @@ static void excl_body(void *arg)
 
 	for (int i = 0; i < EXCL_WRITERS; i++)
 		t[n++] = spawn(excl_writer, e, "writer");
-	if (e->kind == EX_RWSEM || e->kind == EX_RWLOCK) {
+	if (excl_kind_shared(e->l.kind)) {
 		for (int i = 0; i < EXCL_READERS; i++)
 			t[n++] = spawn(excl_reader, e, "reader");
 	}
@@ -222,14 +173,11 @@ static void test_mutual_exclusion(void **state)
 
 		for (size_t s = 0; s < NR_STRATEGIES; s++) {
 			for (u64 seed = 1; seed <= 4; seed++) {
-				struct excl e = { .kind = kind };
+				struct excl e = { 0 };
 				struct det_result res;
-				bool rw = kind == EX_RWSEM || kind == EX_RWLOCK;
+				bool rw = excl_kind_shared(kind);
 
-				spin_lock_init(&e.spin);
-				mutex_init(&e.mutex);
-				init_rwsem(&e.rwsem);
-				rwlock_init(&e.rwlock);
+				excl_locks_init(&e.l, kind);
 				res = det_run(seed, strategies[s], excl_body,
 					      &e);
 				assert_int_equal(e.counter,
@@ -244,7 +192,7 @@ static void test_mutual_exclusion(void **state)
 			}
 		}
 		/* Readers did share the lock in some interleaving. */
-		if (kind == EX_RWSEM || kind == EX_RWLOCK)
+		if (excl_kind_shared(kind))
 			assert_int_equal(max_readers, EXCL_READERS);
 	}
 }

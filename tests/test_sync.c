@@ -21,6 +21,7 @@
 #include "kernel/internal.h"
 
 #include "task_check.h"
+#include "excl_lock.h"
 
 static int teardown(void **state)
 {
@@ -61,58 +62,14 @@ static void dawdle(void)
  * Mutual exclusion
  */
 
-enum excl_kind { EX_SPIN, EX_MUTEX, EX_RWSEM, EX_RWLOCK };
-
 struct excl {
-	enum excl_kind kind;
+	struct excl_locks l;
 	unsigned int iters;
-	spinlock_t spin;
-	struct mutex mutex;
-	struct rw_semaphore rwsem;
-	rwlock_t rwlock;
 	/* Plain: the lock is its only protection. */
 	unsigned long counter;
 	/* Writers inside; atomic, as readers check it too. */
 	int inside;
 };
-
-static void excl_lock(struct excl *e)
-{
-	switch (e->kind) {
-	case EX_SPIN:
-		spin_lock(&e->spin);
-		break;
-	case EX_MUTEX:
-		mutex_lock(&e->mutex);
-		TASK_CHECK(mutex_is_owner(&e->mutex));
-		break;
-	case EX_RWSEM:
-		down_write(&e->rwsem);
-		TASK_CHECK(rwsem_is_write_owner(&e->rwsem));
-		break;
-	case EX_RWLOCK:
-		write_lock(&e->rwlock);
-		break;
-	}
-}
-
-static void excl_unlock(struct excl *e)
-{
-	switch (e->kind) {
-	case EX_SPIN:
-		spin_unlock(&e->spin);
-		break;
-	case EX_MUTEX:
-		mutex_unlock(&e->mutex);
-		break;
-	case EX_RWSEM:
-		up_write(&e->rwsem);
-		break;
-	case EX_RWLOCK:
-		write_unlock(&e->rwlock);
-		break;
-	}
-}
 
 static int excl_writer(void *arg)
 {
@@ -121,14 +78,14 @@ static int excl_writer(void *arg)
 	for (unsigned int i = 0; i < e->iters; i++) {
 		unsigned long v;
 
-		excl_lock(e);
+		excl_lock(&e->l);
 		TASK_CHECK(__atomic_add_fetch(&e->inside, 1,
 					      __ATOMIC_RELAXED) == 1);
 		v = e->counter;
 		dawdle();
 		e->counter = v + 1;
 		__atomic_sub_fetch(&e->inside, 1, __ATOMIC_RELAXED);
-		excl_unlock(e);
+		excl_unlock(&e->l);
 	}
 	return 0;
 }
@@ -139,16 +96,10 @@ static int excl_reader(void *arg)
 	struct excl *e = arg;
 
 	for (unsigned int i = 0; i < e->iters; i++) {
-		if (e->kind == EX_RWSEM)
-			down_read(&e->rwsem);
-		else
-			read_lock(&e->rwlock);
+		excl_read_lock(&e->l);
 		TASK_CHECK(!__atomic_load_n(&e->inside, __ATOMIC_RELAXED));
 		(void)e->counter;
-		if (e->kind == EX_RWSEM)
-			up_read(&e->rwsem);
-		else
-			read_unlock(&e->rwlock);
+		excl_read_unlock(&e->l);
 	}
 	return 0;
 }
@@ -157,16 +108,13 @@ static void run_excl(enum excl_kind kind)
 {
 	enum { WRITERS = 4, READERS = 2, ITERS = 5000 };
 	struct task_struct *t[WRITERS + READERS];
-	struct excl e = { .kind = kind, .iters = ITERS };
+	struct excl e = { .iters = ITERS };
 	int n = 0;
 
-	spin_lock_init(&e.spin);
-	mutex_init(&e.mutex);
-	init_rwsem(&e.rwsem);
-	rwlock_init(&e.rwlock);
+	excl_locks_init(&e.l, kind);
 	for (int i = 0; i < WRITERS; i++)
 		t[n++] = kthread_run(excl_writer, &e, "writer");
-	if (kind == EX_RWSEM || kind == EX_RWLOCK) {
+	if (excl_kind_shared(kind)) {
 		for (int i = 0; i < READERS; i++)
 			t[n++] = kthread_run(excl_reader, &e, "reader");
 	}
@@ -175,10 +123,10 @@ static void run_excl(enum excl_kind kind)
 		assert_int_equal(kthread_stop(t[i]), 0);
 	}
 	assert_int_equal(e.counter, (unsigned long)WRITERS * ITERS);
-	assert_false(spin_is_locked(&e.spin));
-	assert_false(mutex_is_locked(&e.mutex));
-	assert_false(rwsem_is_locked(&e.rwsem));
-	assert_false(rwsem_is_locked(&e.rwlock));
+	assert_false(spin_is_locked(&e.l.spin));
+	assert_false(mutex_is_locked(&e.l.mutex));
+	assert_false(rwsem_is_locked(&e.l.rwsem));
+	assert_false(rwsem_is_locked(&e.l.rwlock));
 }
 
 static void test_spinlock_excl(void **state)
