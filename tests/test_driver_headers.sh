@@ -22,47 +22,59 @@ drivers() {
 	echo "xpmem drivers/misc/xpmem drivers/misc/xpmem"
 }
 
-# check ROOT NAME OWN FILE: print each header FILE uses that is neither
-# public nor the driver's own; fail when it cannot be preprocessed.
-check_file() {
-	local root=$1 name=$2 own=$3 file=$4 deps dep ok d
+# is_own DEP OWN: is header DEP public or in one of the driver's own
+# directories (OWN, comma-separated)?
+is_own() {
+	local d
+	case $1 in include/mmulab/*) return 0 ;; esac
+	for d in ${2//,/ }; do
+		case $1 in "$d"/*) return 0 ;; esac
+	done
+	return 1
+}
+
+# check_driver ROOT NAME OWN FILE...: print each header the files use
+# that is neither public nor the driver's own (one preprocessor run for
+# all of them); fail also when they cannot be preprocessed.
+check_driver() {
+	local root=$1 name=$2 own=$3 deps dep file bad=0
+	shift 3
 	if ! deps=$(cd "$root" && "$cc" -std=gnu11 -D_GNU_SOURCE -MM \
-			-Iinclude "$file" 2>&1); then
-		echo "$name: $file does not preprocess against include/ alone:"
+			-Iinclude "$@" 2>&1); then
+		echo "$name: does not preprocess against include/ alone:"
 		echo "$deps" | head -5
 		return 1
 	fi
-	# make-style dependency list: drop the target and the line breaks.
-	deps=$(sed -e 's/^[^:]*://' -e 's/\\$//' <<<"$deps" | tr -s ' \n' '\n')
-	for dep in $deps; do
-		dep=$(cd "$root" && realpath -m --relative-to=. "$dep")
-		[ "$dep" = "$file" ] && continue
-		ok=0
-		case $dep in include/mmulab/*) ok=1 ;; esac
-		for d in ${own//,/ }; do
-			case $dep in "$d"/*) ok=1 ;; esac
-		done
-		if [ "$ok" -eq 0 ]; then
+	# make-style rules, "file.o: file.c headers...": a line per header,
+	# "file header", the header's path made relative to the root.
+	local pairs
+	pairs=$(sed -e 's/\\$//' <<<"$deps" | tr -s ' \t' '\n\n' |
+		awk '/\.o:$/ { next } /\.c$/ { f = $0; next } NF { print f, $0 }')
+	[ -n "$pairs" ] || return 0
+	while read -r file dep; do
+		if ! is_own "$dep" "$own"; then
 			echo "$name: $file includes $dep, a private header"
-			return 1
+			bad=1
 		fi
-	done
-	return 0
+	done < <(paste -d ' ' <(cut -d ' ' -f 1 <<<"$pairs") \
+		<(cut -d ' ' -f 2 <<<"$pairs" |
+		  (cd "$root" && xargs realpath -m --relative-to=.)))
+	return $bad
 }
 
 # check_tree ROOT: 0 if every driver of ROOT is clean.
 check_tree() {
-	local root=$1 bad=0 name own dirs f n
+	local root=$1 bad=0 name own dirs files
 	while read -r name own dirs; do
-		n=0
-		for f in $(cd "$root" && find $dirs -name '*.c' | sort); do
-			check_file "$root" "$name" "$own" "$f" || bad=1
-			n=$((n + 1))
-		done
-		if [ "$n" -eq 0 ]; then
+		# shellcheck disable=SC2086
+		files=$(cd "$root" && find $dirs -name '*.c' | sort)
+		if [ -z "$files" ]; then
 			echo "$name: no sources under $dirs"
 			bad=1
+			continue
 		fi
+		# shellcheck disable=SC2086
+		check_driver "$root" "$name" "$own" $files || bad=1
 	done < <(drivers)
 	return $bad
 }
