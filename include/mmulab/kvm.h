@@ -277,7 +277,11 @@ u64 kvm_next_spte(struct kvm *kvm, gpa_t *gpa, gpa_t end);
 
 #define KVM_HVA_ERR_BAD (~0UL)
 
-/** kvm_is_error_hva() - true for the hva gfn_to_hva_prot() fails with. */
+/**
+ * kvm_is_error_hva() - did gfn_to_hva_prot() fail?
+ * @hva: what it returned.
+ * Return: true for KVM_HVA_ERR_BAD.
+ */
 static inline bool kvm_is_error_hva(unsigned long hva)
 {
 	return hva == KVM_HVA_ERR_BAD;
