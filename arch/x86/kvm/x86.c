@@ -327,6 +327,8 @@ static size_t guest_run_hits(struct kvm_vcpu *vcpu, const gpa_t *gpa,
 {
 	struct host *host = vcpu->kvm->host;
 	unsigned long stamp, mode = vcpu_enter_guest(vcpu, &stamp);
+	/* Once a stay: a checker is attached before the VM exists. */
+	bool checked = checker_attached(host);
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -343,7 +345,7 @@ static size_t guest_run_hits(struct kvm_vcpu *vcpu, const gpa_t *gpa,
 		sync_point(SP_LOAD, e);
 		if (e->gfn_plus1 != gfn + 1 || (write && !e->writable))
 			break;
-		if (unlikely(checker_attached(host)) &&
+		if (unlikely(checked) &&
 		    (checker_stopped(host) || !vcpu_tlb_usable(vcpu, e, g))) {
 			*r = -EIO;
 			break;
