@@ -160,16 +160,18 @@ pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr,
 	return table ? pte_table_lock(table, addr, ptlp) : NULL;
 }
 
-/**
- * pte_offset_map_lock_nosplit() - as pte_offset_map_lock(), but NULL for
- * a huge PMD rather than splitting it (for observers and for callers that
- * may not sleep).
- */
+/* As pte_offset_map_lock(), but NULL for a huge PMD rather than splitting
+ * it: Linux's own pte_offset_map_lock(), public (<mmulab/mm.h>). */
 pte_t *pte_offset_map_lock_nosplit(struct mm_struct *mm, unsigned long addr,
 				   spinlock_t **ptlp)
 {
-	struct page *table = walk_to_table(mm, addr, PT_PTE, false, false);
+	struct page *table;
 
+	if (!mm_api_ok(mm, MM_STRUCT) || !ptlp || addr >= TASK_SIZE)
+		return NULL;
+	/* The upper tables are followed without their locks (pgtable.h). */
+	mmap_assert_locked(mm);
+	table = walk_to_table(mm, addr, PT_PTE, false, false);
 	return table ? pte_table_lock(table, addr, ptlp) : NULL;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <mmulab/huge_mm.h>
 #include "mm/internal.h"
 #include "mn_recorder.h"
 
@@ -83,7 +84,11 @@ static void test_null_objects(void **state)
 	assert_int_equal(host_destroy(NULL), -EINVAL);
 	mmput(NULL);
 	mmdrop(NULL);
-	assert_warned(w0, 11);
+	/* The page-table walkers a driver calls. */
+	assert_null(pte_offset_map_lock_nosplit(NULL, 0x1000, &(spinlock_t *){
+							   NULL }));
+	assert_false(pmd_huge_pfn(NULL, 0x1000, NULL));
+	assert_warned(w0, 13);
 }
 
 /* vm_mmap's caller, exported (-rdynamic) so the WARN can name it. */
