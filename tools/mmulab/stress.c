@@ -28,6 +28,7 @@
 #include <mmulab/mmu_notifier.h>
 
 #include "interrupt.h"
+#include "churn.h"
 #include "cli.h"
 #include "mmulab.h"
 #include "script.h"
@@ -184,65 +185,66 @@ static int device_fn(void *arg)
 	return 0;
 }
 
-static void churn_op(struct worker *w, unsigned int r)
+static struct worker *churn_worker(struct churn *c)
 {
-	struct stress *st = w->st;
-	unsigned long p = (r >> 3) % (st->npages - 3);
-	unsigned long a = st->hva + p * PAGE_SIZE, len = 4 * PAGE_SIZE;
-	unsigned long zone = st->hva + (st->npages - KSM_ZONE) * PAGE_SIZE;
-	struct mm_struct *child;
-
-	switch (r % 10) {
-	case 9: /* swap out what is cold: guests and device refault it */
-		set_op(w, "reclaim");
-		host_reclaim(st->host, 16);
-		break;
-	case 6: /* a KSM pass over the zone of identical pages */
-		set_op(w, "KSM scan");
-		do_madvise(st->mm, zone, KSM_ZONE * PAGE_SIZE, MADV_MERGEABLE);
-		ksm_scan(st->host, 2 * st->npages);
-		break;
-	case 7:
-		set_op(w, "MADV_UNMERGEABLE");
-		do_madvise(st->mm, zone, KSM_ZONE * PAGE_SIZE,
-			   MADV_UNMERGEABLE);
-		break;
-	case 8: /* move pages around under everyone */
-		set_op(w, "compaction");
-		host_compact(st->host, 0, ~0UL, NULL);
-		break;
-	case 0:
-		set_op(w, "mmap MAP_FIXED");
-		vm_mmap(st->mm, a, len, RW,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
-		break;
-	case 1:
-		set_op(w, "mprotect");
-		do_mprotect(st->mm, a, len, PROT_READ);
-		do_mprotect(st->mm, a, len, RW);
-		break;
-	case 2:
-		set_op(w, "MADV_DONTNEED");
-		do_madvise(st->mm, a, len, MADV_DONTNEED);
-		break;
-	case 3:
-		set_op(w, "fork");
-		child = dup_mm(st->mm);
-		cpu_write_u64(st->mm, a + 16, value_for(st, p, r));
-		if (!IS_ERR(child))
-			mmput(child);
-		break;
-	case 4:
-		set_op(w, "MADV_FREE");
-		do_madvise(st->mm, a, len, MADV_FREE);
-		break;
-	default:
-		set_op(w, "host write");
-		cpu_write_u64(st->mm, a + 16, value_for(st, p, r));
-		break;
-	}
+	return c->priv;
 }
 
+static u64 churn_rand(struct churn *c)
+{
+	return rnd(&churn_worker(c)->seed);
+}
+
+static void churn_note(struct churn *c, enum churn_op op)
+{
+	set_op(churn_worker(c), churn_op_name(op));
+}
+
+static u64 churn_value(struct churn *c, u64 addr, u64 r)
+{
+	struct stress *st = churn_worker(c)->st;
+
+	return value_for(st, (addr - st->hva) >> PAGE_SHIFT, r);
+}
+
+static long churn_remap(struct churn *c, u64 addr, u64 len)
+{
+	return vm_mmap(c->mm, addr, len, RW,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+}
+
+/*
+ * Host churn on spans of 4 pages, all results ignored: the vCPUs and the
+ * device see what they see, and the checker judges.  The KSM zone is
+ * made mergeable before each scan, and unmerged.
+ */
+static void churn_op(struct worker *w, unsigned int r)
+{
+	static const struct churn_ops ops = {
+		.rand = churn_rand,
+		.note = churn_note,
+		.value = churn_value,
+		.remap = churn_remap,
+	};
+	static const unsigned int weights[NR_CHURN] = {
+		[CHURN_MAP_FIXED] = 1,	 [CHURN_MPROTECT] = 1,
+		[CHURN_DONTNEED] = 1,	 [CHURN_FORK_PARENT] = 1,
+		[CHURN_FREE] = 1,	 [CHURN_STORE] = 1,
+		[CHURN_KSM] = 1,	 [CHURN_UNMERGEABLE] = 1,
+		[CHURN_COMPACT] = 1,	 [CHURN_RECLAIM] = 1,
+	};
+	struct stress *st = w->st;
+	struct churn c = {
+		.ops = &ops, .priv = w, .host = st->host, .mm = st->mm,
+		.base = st->hva, .npages = st->npages, .span = 4,
+		.weights = weights, .prot = RW, .store_off = 16,
+		.scan_pages = 2 * st->npages, .reclaim_pages = 16,
+		.ksm_zone = st->hva + (st->npages - KSM_ZONE) * PAGE_SIZE,
+		.ksm_len = KSM_ZONE * PAGE_SIZE,
+	};
+
+	churn_step(&c, r);
+}
 
 /* ---------------------------------------------------------------------
  * The soak's extra churn

@@ -40,6 +40,7 @@
 #include <mmulab/sched.h>
 #include <mmulab/xpmem.h>
 
+#include "churn.h"
 #include "interrupt.h"
 #include "mmulab.h"
 #include "progress.h"
@@ -88,8 +89,8 @@ struct wl_before {
  * @reads: percentage of loads.
  * @pattern: enum access_pattern; @theta its zipf exponent.
  * @before: word 0 of each page that held a value when the workload began.
- * @span: churn: pages per operation.
- * @weights: churn: munmap, mprotect, madvise, fork, write, migrate, ksm.
+ * @weights: churn: the generator's weights (the language's eight first).
+ * @churn: churn: the generator's setting (the range, pages per operation).
  * @region: churn: the region (its protection and flags).
  * @out: where its counts go.
  * @task: its task.
@@ -115,8 +116,8 @@ struct wl_thread {
 	unsigned int pattern;
 	double theta;
 	struct wl_before before;
-	unsigned long span;
-	unsigned int weights[NR_CHURN_OPS];
+	unsigned int weights[NR_CHURN];
+	struct churn churn;
 	const struct rt_obj *region;
 	struct report_thread *out;
 	struct task_struct *task;
@@ -357,9 +358,34 @@ static void access_op(struct wl_thread *t, u64 op)
 		report_check(t->wl->rt->r, true, "%s", "");
 }
 
-static bool churn_ret(struct wl_thread *t, const char *what, u64 addr,
-		      long ret, long want)
+static struct wl_thread *churn_thread(struct churn *c)
 {
+	return c->priv;
+}
+
+static u64 churn_rand(struct churn *c)
+{
+	return next_rand(churn_thread(c));
+}
+
+/* Each operation's column of the report. */
+static void churn_count(struct churn *c, enum churn_op op)
+{
+	static const enum report_thread_count col[NR_CHURN] = {
+		[CHURN_MUNMAP] = RT_MUNMAP,	[CHURN_MPROTECT] = RT_MPROTECT,
+		[CHURN_DONTNEED] = RT_MADVISE,	[CHURN_FORK] = RT_FORK,
+		[CHURN_STORE] = RT_HOST_WRITE,	[CHURN_MIGRATE] = RT_MIGRATE,
+		[CHURN_KSM] = RT_KSM,		[CHURN_RECLAIM] = RT_RECLAIM,
+	};
+
+	count(churn_thread(c), col[op]);
+}
+
+static bool churn_check(struct churn *c, const char *what, u64 addr,
+			long ret, long want)
+{
+	struct wl_thread *t = churn_thread(c);
+
 	if (ret == want)
 		return true;
 	report_check(t->wl->rt->r, false, "line %u: churn: %s %#llx: %s",
@@ -368,113 +394,29 @@ static bool churn_ret(struct wl_thread *t, const char *what, u64 addr,
 	return false;
 }
 
-static void churn_munmap(struct wl_thread *t, u64 a, u64 len)
+static void churn_fault(struct churn *c)
 {
-	const struct rt_obj *r = t->region;
-
-	if (churn_ret(t, "munmap", a, vm_munmap(t->mm, a, len), 0))
-		churn_ret(t, "mmap", a,
-			  rt_region_mmap(r, t->mm, a, len),
-			  a);
-	count(t, RT_MUNMAP);
+	count(churn_thread(c), RT_FAULTS);
 }
 
-static void churn_mprotect(struct wl_thread *t, u64 a, u64 len)
+static u64 churn_value(struct churn *c, u64 addr, u64 op)
 {
-	if (churn_ret(t, "mprotect", a, do_mprotect(t->mm, a, len, PROT_READ),
-		      0))
-		churn_ret(t, "mprotect", a,
-			  do_mprotect(t->mm, a, len, t->region->prot), 0);
-	count(t, RT_MPROTECT);
+	return wl_value(addr >> PAGE_SHIFT, churn_thread(c)->id, op);
 }
 
-static void churn_fork(struct wl_thread *t, u64 a, u64 op)
+static long churn_remap(struct churn *c, u64 addr, u64 len)
 {
-	struct mm_struct *child = dup_mm(t->mm);
-	int ret;
-
-	if (!churn_ret(t, "fork", a, IS_ERR(child) ? PTR_ERR(child) : 0, 0))
-		return;
-	/* The child's store breaks COW in the child only. */
-	ret = cpu_write_u64(child, a, wl_value(a >> PAGE_SHIFT, t->id, op));
-	if (ret != -EFAULT)
-		churn_ret(t, "child store", a, ret, 0);
-	mmput(child);
-	count(t, RT_FORK);
+	return rt_region_mmap(churn_thread(c)->region, c->mm, addr, len);
 }
 
-/*
- * Move the page at @a to another frame.  It may be gone by then, or
- * held (a fault's GUP reference), or the host may be full: only those.
- */
-static void churn_migrate(struct wl_thread *t, u64 a)
-{
-	pte_t pte;
-	int ret;
-
-	count(t, RT_MIGRATE);
-	if (follow_pte(t->mm, a, &pte) || !pte_present(pte) ||
-	    is_zero_pfn(pte_pfn(pte)))
-		return;
-	ret = migrate_pfn(t->wl->rt->host, pte_pfn(pte), NULL);
-	if (ret != -EBUSY && ret != -EINVAL && ret != -ENOMEM)
-		churn_ret(t, "migrate", a, ret, 0);
-}
-
-static void churn_op(struct wl_thread *t, u64 op)
-{
-	unsigned int sum = 0, pick, k;
-	unsigned long first = next_rand(t) % (t->npages - t->span + 1);
-	u64 a = t->base + first * PAGE_SIZE, len = t->span * PAGE_SIZE;
-	int ret;
-
-	for (k = 0; k < NR_CHURN_OPS; k++)
-		sum += t->weights[k];
-	pick = next_rand(t) % sum;
-	for (k = 0; pick >= t->weights[k]; k++)
-		pick -= t->weights[k];
-	switch (k) {
-	case 0:
-		churn_munmap(t, a, len);
-		break;
-	case 1:
-		churn_mprotect(t, a, len);
-		break;
-	case 2:
-		churn_ret(t, "madvise", a,
-			  do_madvise(t->mm, a, len, MADV_DONTNEED), 0);
-		count(t, RT_MADVISE);
-		break;
-	case 3:
-		churn_fork(t, a, op);
-		break;
-	case 4:
-		ret = cpu_write_u64(t->mm, a, wl_value(a >> PAGE_SHIFT, t->id,
-						       op));
-		if (ret == -EFAULT)
-			count(t, RT_FAULTS);
-		else
-			churn_ret(t, "store", a, ret, 0);
-		count(t, RT_HOST_WRITE);
-		break;
-	case 5:
-		churn_migrate(t, a + next_rand(t) % t->span * PAGE_SIZE);
-		break;
-	case 6:
-		churn_ret(t, "ksm_scan", a,
-			  ksm_scan(t->wl->rt->host, t->span) < 0 ? -EINVAL : 0,
-			  0);
-		count(t, RT_KSM);
-		break;
-	default: /* swap out (or drop) up to span pages of the host */
-		churn_ret(t, "reclaim", a,
-			  host_reclaim(t->wl->rt->host, t->span) < 0 ? -EINVAL :
-								      0,
-			  0);
-		count(t, RT_RECLAIM);
-		break;
-	}
-}
+static const struct churn_ops wl_churn_ops = {
+	.rand = churn_rand,
+	.note = churn_count,
+	.check = churn_check,
+	.fault = churn_fault,
+	.value = churn_value,
+	.remap = churn_remap,
+};
 
 static u64 now_ns(void)
 {
@@ -529,7 +471,7 @@ static int wl_thread_fn(void *data)
 		if ((wl->duration_ns && READ_ONCE(wl->stop)) || interrupted())
 			break;
 		if (t->st->kind == ST_CHURN)
-			churn_op(t, op);
+			churn_step(&t->churn, op);
 		else
 			access_op(t, op);
 		count(t, RT_OPS);
@@ -672,13 +614,25 @@ static bool setup_thread(struct workload *wl, struct wl_thread *t,
 	else
 		setup_region(t, wl->rt);
 	if (st->kind == ST_CHURN) {
-		t->span = a[TH_SPAN].set ? a[TH_SPAN].u >> PAGE_SHIFT : 4;
-		if (t->span > t->npages)
-			t->span = t->npages;
+		unsigned long span = a[TH_SPAN].set ? a[TH_SPAN].u >> PAGE_SHIFT
+						    : 4;
+
+		/* The language's weights are the generator's first ops. */
+		_Static_assert(TH_RECLAIM - TH_MUNMAP == CHURN_RECLAIM,
+			       "churn weights out of order");
 		for (unsigned int k = 0; k < NR_CHURN_OPS; k++)
-			t->weights[k] = a[TH_MUNMAP + k].u;
+			t->weights[CHURN_MUNMAP + k] = a[TH_MUNMAP + k].u;
+		if (span > t->npages)
+			span = t->npages;
+		t->churn = (struct churn){
+			.ops = &wl_churn_ops, .priv = t, .host = wl->rt->host,
+			.mm = t->mm, .base = t->base, .npages = t->npages,
+			.span = span, .weights = t->weights,
+			.prot = t->region->prot, .scan_pages = span,
+			.reclaim_pages = span,
+		};
 	}
-	if (!t->npages || (st->kind == ST_CHURN && !t->span))
+	if (!t->npages || (st->kind == ST_CHURN && !t->churn.span))
 		return report_check(wl->rt->r, false, "line %u: %s: the range "
 					      "is empty", st->line,
 				    t->out->kind);
