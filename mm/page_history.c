@@ -9,8 +9,9 @@
  * (cleared, copied from which frame and generation, read from which
  * swap slot and which write of it, that write's writer), and the last
  * slot it was written to; a slot keeps its writes and its last writer.
- * dump_user_addr() prints them for the frame or swap entry an address
- * maps now.  Linux's page_owner (CONFIG_PAGE_OWNER) records allocation
+ * dump_frame_provenance() prints a frame's, as an observation (at the
+ * moment a check fails, say); dump_user_addr() those of the frame or swap
+ * entry an address maps now, after a run.  Linux's page_owner (CONFIG_PAGE_OWNER) records allocation
  * stacks for the same purpose; this model records the data's path.
  *
  * Recording is observation: relaxed atomics, no lock, never a scheduling
@@ -116,9 +117,12 @@ static void dump_frame(FILE *f, struct host *host, struct page *page)
 	fprintf(f, "  frame %lu: allocation %u, flags %#lx, refcount %d, "
 		   "mapcount %d, swap entry %#lx\n",
 		page_to_pfn(page), HIST_GET(h->gen),
-		atomic_long_read(&page->flags), page_ref_count(page),
-		page_mapcount(page),
-		PageSwapCache(page) ? __READ_ONCE(page->private) : 0UL);
+		atomic_long_observe(&page->flags),
+		__atomic_load_n(&page->_refcount.counter, __ATOMIC_RELAXED),
+		__atomic_load_n(&page->_mapcount.counter, __ATOMIC_RELAXED),
+		atomic_long_observe(&page->flags) & (1UL << PG_swapcache)
+			? __atomic_load_n(&page->private, __ATOMIC_RELAXED)
+			: 0UL);
 	fprintf(f, "  contents: %s", how[src & 3]);
 	if ((src & 0xff) == PAGE_HIST_COPY)
 		fprintf(f, " frame %lu (allocation %llu)", off,
@@ -139,6 +143,18 @@ static void dump_frame(FILE *f, struct host *host, struct page *page)
 	if ((src & 0xff) == PAGE_HIST_SWAPIN && host->swap &&
 	    off < host->swap->max)
 		dump_slot(f, host, off);
+}
+
+void dump_frame_provenance(struct host *host, unsigned long pfn, FILE *f)
+{
+	struct page *page = pfn_to_page(host, pfn);
+
+	if (!page || !f) {
+		if (f)
+			fprintf(f, "  frame %lu: no such frame\n", pfn);
+		return;
+	}
+	dump_frame(f, host, page);
 }
 
 void dump_user_addr(struct mm_struct *mm, unsigned long addr, FILE *f)

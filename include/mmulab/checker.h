@@ -140,6 +140,21 @@ const struct checker_violation *checker_first(struct host *host);
 void checker_report(struct host *host, FILE *out);
 
 /**
+ * dump_frame_provenance() - print frame @pfn of @host (its allocation
+ * count, flags, references, swap entry) and where its contents came
+ * from, as dump_user_addr() does.  An observation: no lock, no
+ * scheduling point, so a check may call it the moment it fails; the
+ * fields are read one by one while others may change them.
+ * @host: the host.
+ * @pfn: the frame.
+ * @f: where to print.
+ *
+ * Misuse: a frame out of range prints "no such frame"; a NULL @f prints
+ *	nothing.
+ */
+void dump_frame_provenance(struct host *host, unsigned long pfn, FILE *f);
+
+/**
  * dump_user_addr() - print what maps @addr in @mm now, and where its
  * contents came from (mm/page_history.c): the frame (its allocation
  * count, flags, references, swap entry) and how it was last filled

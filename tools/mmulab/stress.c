@@ -26,6 +26,7 @@
 #include <mmulab/hmm.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/trace/events/kvm.h>
 
 #include "interrupt.h"
 #include "cli.h"
@@ -48,6 +49,7 @@ struct bad_read {
 	u64 val;
 	unsigned long addr;
 	double t;
+	char *frame;	/* the provenance of the frame read, then */
 };
 
 /* One operation of the soak task, by sequence number. */
@@ -77,6 +79,9 @@ struct stress {
 	double watchdog;
 	double t0;
 	struct bad_read bad;	/* observation only: plain atomics */
+	/* The frame KVM last mapped each page to (fault_install probe). */
+	unsigned long spte_pfn[MAX_STRESS_PAGES];
+	int nvcpus;
 	u32 soak_seq;		/* the soak task's alone until it is joined */
 	struct soak_entry soak_log[SOAK_LOG];
 };
@@ -144,6 +149,44 @@ static double now(void);
  * the end of the run (stress_explain()).  Observation: a plain atomic,
  * no scheduling point.
  */
+/*
+ * mmulab_kvm_fault_install probe: the frame an SPTE of the stress VM's
+ * slot 0 now maps, which the vCPUs' TLBs then hold.
+ */
+static void note_spte(void *data, struct kvm_vcpu *vcpu, gpa_t gpa,
+		      unsigned long hva, unsigned long pfn)
+{
+	struct stress *st = data;
+	unsigned long p = gpa / PAGE_SIZE;
+
+	(void)hva;
+	if (p >= st->npages)
+		return;
+	/* Only the stress VM's vCPUs: tenants have VMs of their own. */
+	for (int i = 0; i < st->nvcpus; i++)
+		if (st->workers[i].vcpu == vcpu)
+			__atomic_store_n(&st->spte_pfn[p], pfn,
+					 __ATOMIC_RELAXED);
+}
+
+/* The provenance of the frame KVM last mapped @addr's page to. */
+static char *spte_frame(struct stress *st, unsigned long addr)
+{
+	unsigned long pfn = __atomic_load_n(
+		&st->spte_pfn[(addr - st->hva) / PAGE_SIZE], __ATOMIC_RELAXED);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "stress: the frame KVM last mapped the page to, as the "
+		   "read failed:\n");
+	dump_frame_provenance(st->host, pfn, f);
+	fclose(f);
+	return buf;
+}
+
 static void stress_check(struct stress *st, const char *who, u32 loc,
 			 u64 val, unsigned long addr)
 {
@@ -157,6 +200,8 @@ static void stress_check(struct stress *st, const char *who, u32 loc,
 		st->bad.val = val;
 		st->bad.addr = addr;
 		st->bad.t = now() - st->t0;
+		st->bad.frame = !strcmp(who, "vCPU") ? spte_frame(st, addr)
+						     : NULL;
 		__atomic_store_n(&st->bad.set, 1, __ATOMIC_RELEASE);
 	}
 	checker_check_value(st->host, loc, val, addr);
@@ -495,13 +540,22 @@ static int host_fn(void *arg)
  * --inject: the run's own checks, tested.  "stall" takes the mmap_lock
  * for writing and never lets go, as a task spinning under it would: the
  * watchdog must report it.  "warn" raises one WARN, which must fail the
- * run.
+ * run.  "stale" keeps writing into page 0 the value a forked child of
+ * the soak writes into its own copy, as a broken COW or a stale swap
+ * slot would leave it: INV-5 must fire and the report explain it.
  */
 static int inject_fn(void *arg)
 {
 	struct worker *w = arg;
 	bool stall = !strcmp(w->st->inject, "stall");
 
+	if (!strcmp(w->st->inject, "stale")) {
+		set_op(w, "writing a forked child's value (--inject stale)");
+		while (checkpoint(w))
+			cpu_write_u64(w->st->mm, w->st->hva,
+				      soak_value(SOAK_CHILD, 0, 0));
+		return 0;
+	}
 	/* First, before a checkpoint may end the run for this task. */
 	if (!stall) {
 		set_op(w, "raising a WARN (--inject warn)");
@@ -651,7 +705,7 @@ static int setup(struct stress *st, int nvcpus)
 
 static const char usage[] =
 	"usage: mmulab stress [--seconds S | --ops N] [--vcpus N] [--soak]\n"
-	"                     [--watchdog S] [--inject stall|warn]\n";
+	"                     [--watchdog S] [--inject stall|warn|stale]\n";
 
 /* Parse the options into @st: 0, -1 for --help, or 2 for a usage error. */
 static int parse_stress(int argc, char **argv, struct stress *st,
@@ -703,9 +757,11 @@ static int parse_stress(int argc, char **argv, struct stress *st,
 						 optarg);
 			break;
 		case 'i':
-			if (strcmp(optarg, "stall") && strcmp(optarg, "warn"))
-				return cli_error("stress", "--inject is stall or "
-						 "warn, not '%s'", optarg);
+			if (strcmp(optarg, "stall") && strcmp(optarg, "warn") &&
+			    strcmp(optarg, "stale"))
+				return cli_error("stress", "--inject is stall, "
+						 "warn or stale, not '%s'",
+						 optarg);
 			st->inject = optarg;
 			break;
 		case 'h':
@@ -794,7 +850,10 @@ static void stress_explain(struct stress *st)
 	       (unsigned long long)b->val);
 	if (!(hi & SOAK_TAG))
 		printf("a value written to location %d\n", (int)hi - 1);
-	else if (e->seq == seq && seq)
+	else if (!seq)
+		printf("the value --inject stale writes, as a forked child "
+		       "would\n");
+	else if (e->seq == seq)
 		printf("written by the soak's %s of its page %u in its "
 		       "operation %u (%s, at %.3f s)\n",
 		       (hi >> 24 & 0x7f) == SOAK_CHILD ? "forked child"
@@ -806,6 +865,9 @@ static void stress_explain(struct stress *st)
 		       (hi >> 24 & 0x7f) == SOAK_CHILD ? "forked child"
 						       : "tenant",
 		       hi & 0xffffff, seq);
+	if (b->frame)
+		printf("%s", b->frame);
+	free(b->frame);
 	printf("stress: what maps it now:\n");
 	dump_user_addr(st->mm, b->addr & PAGE_MASK, stdout);
 }
@@ -833,15 +895,19 @@ int cmd_stress(int argc, char **argv)
 	init_waitqueue_head(&st.wq);
 	checker_park_init(&st.park, 0);
 	st.t0 = now();
+	memset(st.spte_pfn, 0xff, sizeof(st.spte_pfn));
 	if (setup(&st, nvcpus)) {
 		fprintf(stderr, "mmulab stress: setup failed\n");
 		return 2;
 	}
 	st.park.nworkers = st.nworkers; /* only sweeps read it */
+	st.nvcpus = nvcpus;
+	register_trace_mmulab_kvm_fault_install(note_spte, &st);
 	watchdog = kthread_run(watchdog_fn, &st, "watchdog");
 	t0 = now();
 	sweeps = sweep_until_done(&st, t0, seconds);
 	finish(&st, watchdog, nvcpus, &faults, &retries);
+	unregister_trace_mmulab_kvm_fault_install(note_spte, &st);
 	sweeps++;
 	stress_explain(&st);
 	kvm_get_vm_stat(st.kvm, &vs);
