@@ -85,6 +85,25 @@ enum pageflags {
 #define PAGE_MAPPING_FLAGS PAGE_MAPPING_KSM
 
 /**
+ * struct page_hist - a frame's provenance, for reports (mm/page_history.c).
+ * Written and read with relaxed atomics only: recording is never a
+ * scheduling point and takes no lock.
+ * @gen: allocations of the frame so far (prep_new_page()).
+ * @src: how the current contents were filled (enum page_hist_src) in
+ *	the low 8 bits, the source (frame or swap slot) above.
+ * @src_gen: the source frame's @gen, or the slot's write count, then.
+ * @src_writer: for a swap-in, the slot's last writer (frame << 32 | gen).
+ * @out: the last slot this frame was written to (slot << 32 | @gen then).
+ */
+struct page_hist {
+	u32 gen;
+	u64 src;
+	u64 src_gen;
+	u64 src_writer;
+	u64 out;
+};
+
+/**
  * struct page - one frame.
  * @flags: PG_* bits, host index in the top byte.
  * @_refcount: references; 0 means free.  Each primary mapping holds one,
@@ -313,6 +332,7 @@ struct host {
 	struct host_config cfg;
 	unsigned int index;
 	struct page *pages;
+	struct page_hist *hist; /* per frame, kept across free and reuse */
 	u8 *mem;
 	int mem_fd; /* the memfd behind @mem (cfg.shared_frames), or -1 */
 	spinlock_t free_lock;
@@ -411,6 +431,19 @@ void free_page_frame(struct page *page);
 void release_pages(struct page **pages, unsigned int nr);
 bool page_alloc_in_reclaim(void);
 void *page_address(struct page *page);
+
+/* Provenance records (mm/page_history.c): observations, never scheduling
+ * points. */
+enum page_hist_src {
+	PAGE_HIST_NONE,		/* allocated, not filled by the library */
+	PAGE_HIST_ZERO,		/* cleared */
+	PAGE_HIST_COPY,		/* copied from a frame (COW, migration, ...) */
+	PAGE_HIST_SWAPIN,	/* read from a swap slot */
+};
+void page_hist_alloc(struct page *page);
+void page_hist_fill(struct page *dst, enum page_hist_src how,
+		    struct page *src);
+
 struct page *alloc_pt_page(struct host *host);
 void free_pt_page(struct page *page);
 

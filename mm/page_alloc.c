@@ -140,6 +140,9 @@ static void host_free_memory(struct host *host)
 {
 	if (host->pages)
 		munmap(host->pages, host->cfg.nr_frames * sizeof(struct page));
+	if (host->hist)
+		munmap(host->hist,
+		       host->cfg.nr_frames * sizeof(struct page_hist));
 	if (host->mem)
 		munmap(host->mem, host->cfg.nr_frames * PAGE_SIZE);
 	if (host->mem_fd >= 0)
@@ -329,11 +332,12 @@ struct host *host_create(const struct host_config *cfg)
 	host->mem_fd = -1;
 	watermarks_of(cfg, &host->wmark_low, &host->wmark_high);
 	host->pages = map_zeroed(cfg->nr_frames * sizeof(struct page));
+	host->hist = map_zeroed(cfg->nr_frames * sizeof(struct page_hist));
 	if (cfg->shared_frames)
 		host->mem = map_shared_frames(host, cfg->nr_frames * PAGE_SIZE);
 	else if (cfg->content == HOST_CONTENT_DATA)
 		host->mem = map_zeroed(cfg->nr_frames * PAGE_SIZE);
-	if (!host->pages ||
+	if (!host->pages || !host->hist ||
 	    (cfg->content == HOST_CONTENT_DATA && !host->mem) ||
 	    host_table_add(host)) {
 		host_free_memory(host);
@@ -493,6 +497,7 @@ static void prep_new_page(struct host *host, struct page *page,
 	page->private = 0;
 	page->lru_next = page->lru_prev = PFN_NONE;
 	page->tag = 0;
+	page_hist_alloc(page);
 	atomic_set(&page->_mapcount, 0);
 	smp_store_release(&page->_refcount.counter, 1);
 	atomic_long_dec(&host->nr_free);
@@ -940,6 +945,7 @@ void copy_highpage(struct page *dst, struct page *src)
 {
 	u64 *d = page_address(dst), *s = page_address(src);
 
+	page_hist_fill(dst, PAGE_HIST_COPY, src);
 	if (!d) {
 		__WRITE_ONCE(dst->tag, __READ_ONCE(src->tag));
 		return;
@@ -953,6 +959,7 @@ void clear_highpage(struct page *page)
 {
 	u64 *d = page_address(page);
 
+	page_hist_fill(page, PAGE_HIST_ZERO, NULL);
 	if (!d) {
 		__WRITE_ONCE(page->tag, 0);
 		return;

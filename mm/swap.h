@@ -40,12 +40,17 @@
  * @tag: contents in tag mode.
  * @count: swap entries naming the slot.
  * @workingset: the page last written here was in the working set.
+ * @hist_writes: writes to the slot so far (mm/page_history.c).
+ * @hist_writer: the last writer, frame << 32 | its generation.  Both are
+ *	relaxed atomics, kept when the slot is freed.
  */
 struct swap_slot {
 	struct page *cache;
 	u64 tag;
 	u32 count;
 	bool workingset;
+	u64 hist_writes;
+	u64 hist_writer;
 };
 
 /**
@@ -103,6 +108,11 @@ unsigned long scan_swap_map(struct swap_info_struct *si);
 void swap_slot_put(struct swap_info_struct *si, struct swap_slot *s);
 void swap_write_slot(struct host *host, swp_entry_t entry, struct page *page);
 void swap_read_slot(struct host *host, swp_entry_t entry, struct page *page);
+/* mm/page_history.c: the provenance records of a slot write and read. */
+void page_hist_swap_out(struct host *host, swp_entry_t entry,
+			struct page *page);
+void page_hist_swap_in(struct host *host, swp_entry_t entry,
+		       struct page *page);
 
 /* swap_state.c: the swap cache */
 bool add_to_swap(struct page *page);

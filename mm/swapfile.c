@@ -233,6 +233,7 @@ void swap_write_slot(struct host *host, swp_entry_t entry, struct page *page)
 	unsigned long off = swp_offset(entry);
 	u64 *src = page_address(page), *dst;
 
+	page_hist_swap_out(host, entry, page);
 	if (!si->data) {
 		si->slots[off].tag = __READ_ONCE(page->tag);
 		return;
@@ -248,6 +249,7 @@ void swap_read_slot(struct host *host, swp_entry_t entry, struct page *page)
 	unsigned long off = swp_offset(entry);
 	u64 *dst = page_address(page), *src;
 
+	page_hist_swap_in(host, entry, page);
 	if (!si->data) {
 		__WRITE_ONCE(page->tag, si->slots[off].tag);
 		return;

@@ -49,6 +49,18 @@ for name in vcpu device churn soak; do
 		fail "--inject stall: no $name task shown"
 done
 
+# INV-5 explains itself: whose value the read returned, the provenance
+# of the frame KVM mapped, and what maps the address after the run.
+expect 1 --seconds 20 --inject stale
+grep -q '^stress: INV-5: the .* read of page 0 (0x[0-9a-f]*) at .* s returned 0x8100000000000000: the value --inject stale writes, as a forked child would$' \
+	"$tmp/out" || fail "--inject stale: the bad read is not explained"
+grep -q '^stress: what maps it now:$' "$tmp/out" ||
+	fail "--inject stale: no provenance after the run"
+grep -q '^  contents: \(cleared\|copied from frame\|read from slot\|not filled here\)' \
+	"$tmp/out" || fail "--inject stale: no frame provenance"
+grep -q '^  read of location 0 at 0x[0-9a-f]* returned 0x8100000000000000' \
+	"$tmp/out" || fail "--inject stale: no INV-5 violation"
+
 # A clean soak reports zero of everything.
 expect 0 --soak --seconds 2
 grep -q ' 0 violations, 0 errors, 0 warnings$' "$tmp/out" ||

@@ -140,6 +140,40 @@ const struct checker_violation *checker_first(struct host *host);
 void checker_report(struct host *host, FILE *out);
 
 /**
+ * dump_frame_provenance() - print frame @pfn of @host (its allocation
+ * count, flags, references, swap entry) and where its contents came
+ * from, as dump_user_addr() does.  An observation: no lock, no
+ * scheduling point, so a check may call it the moment it fails; the
+ * fields are read one by one while others may change them.
+ * @host: the host.
+ * @pfn: the frame.
+ * @f: where to print.
+ *
+ * Misuse: a frame out of range prints "no such frame"; a NULL @f prints
+ *	nothing.
+ */
+void dump_frame_provenance(struct host *host, unsigned long pfn, FILE *f);
+
+/**
+ * dump_user_addr() - print what maps @addr in @mm now, and where its
+ * contents came from (mm/page_history.c): the frame (its allocation
+ * count, flags, references, swap entry) and how it was last filled
+ * (cleared, copied from which frame and allocation, read from which swap
+ * slot and which write of it by which frame), or the swap slot of a swap
+ * entry and its last writer.  For a report after a run: it takes the
+ * mmap_lock and the PTL, so it is not an observation to make while the
+ * deterministic scheduler explores.
+ * @mm: the address space.
+ * @addr: the user address.
+ * @f: where to print.
+ *
+ * Misuse: a NULL or freed mm (follow_pte()'s WARN), a NULL @f, or an
+ *	address outside the user range print "no address space" (nothing
+ *	without @f).
+ */
+void dump_user_addr(struct mm_struct *mm, unsigned long addr, FILE *f);
+
+/**
  * checker_sweep() - full check at a quiescent point (no task of the model
  * is running): every secondary translation against the primary page
  * tables, pins, and idle balance of every counter.

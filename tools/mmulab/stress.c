@@ -26,6 +26,7 @@
 #include <mmulab/hmm.h>
 #include <mmulab/kvm.h>
 #include <mmulab/mmu_notifier.h>
+#include <mmulab/trace/events/kvm.h>
 
 #include "interrupt.h"
 #include "churn.h"
@@ -39,6 +40,25 @@
 #define MAX_WORKERS (MAX_VCPUS + 4)
 #define WATCHDOG_DEFAULT 30
 #define MAX_STRESS_PAGES 64
+#define SOAK_LOG 256 /* the soak's last operations, for INV-5's report */
+
+/* The first read that returned another location's value. */
+struct bad_read {
+	int set;
+	const char *who;
+	u32 loc;
+	u64 val;
+	unsigned long addr;
+	double t;
+	char *frame;	/* the provenance of the frame read, then */
+};
+
+/* One operation of the soak task, by sequence number. */
+struct soak_entry {
+	u32 seq;
+	unsigned int r;
+	double t;
+};
 
 struct stress {
 	struct host *host;
@@ -58,6 +78,13 @@ struct stress {
 	struct worker *workers;
 	int nworkers;
 	double watchdog;
+	double t0;
+	struct bad_read bad;	/* observation only: plain atomics */
+	/* The frame KVM last mapped each page to (fault_install probe). */
+	unsigned long spte_pfn[MAX_STRESS_PAGES];
+	int nvcpus;
+	u32 soak_seq;		/* the soak task's alone until it is joined */
+	struct soak_entry soak_log[SOAK_LOG];
 };
 
 /*
@@ -98,6 +125,87 @@ static u64 value_for(struct stress *st, unsigned long p, u32 count)
 {
 	return p >= st->npages - KSM_ZONE ? checker_value(loc_of(st, p), 0)
 					   : checker_value(p, count);
+}
+
+/*
+ * The soak's own processes (fork children, tenants) write values that
+ * name no page of the stress VM.  Bit 31 of the high word marks them,
+ * with the writer's kind and its page, and the low word is the soak
+ * operation that wrote them: a read that returns one says whose it is.
+ */
+#define SOAK_TAG 0x80000000u
+enum soak_writer { SOAK_CHILD = 1, SOAK_TENANT = 2 };
+
+static u64 soak_value(enum soak_writer who, unsigned long page, u32 seq)
+{
+	return (u64)(SOAK_TAG | (u32)who << 24 | (u32)(page & 0xffffff))
+		       << 32 |
+	       seq;
+}
+
+static double now(void);
+
+/*
+ * checker_check_value(), keeping the first bad read for the report at
+ * the end of the run (stress_explain()).  Observation: a plain atomic,
+ * no scheduling point.
+ */
+/*
+ * mmulab_kvm_fault_install probe: the frame an SPTE of the stress VM's
+ * slot 0 now maps, which the vCPUs' TLBs then hold.
+ */
+static void note_spte(void *data, struct kvm_vcpu *vcpu, gpa_t gpa,
+		      unsigned long hva, unsigned long pfn)
+{
+	struct stress *st = data;
+	unsigned long p = gpa / PAGE_SIZE;
+
+	(void)hva;
+	if (p >= st->npages)
+		return;
+	/* Only the stress VM's vCPUs: tenants have VMs of their own. */
+	for (int i = 0; i < st->nvcpus; i++)
+		if (st->workers[i].vcpu == vcpu)
+			__atomic_store_n(&st->spte_pfn[p], pfn,
+					 __ATOMIC_RELAXED);
+}
+
+/* The provenance of the frame KVM last mapped @addr's page to. */
+static char *spte_frame(struct stress *st, unsigned long addr)
+{
+	unsigned long pfn = __atomic_load_n(
+		&st->spte_pfn[(addr - st->hva) / PAGE_SIZE], __ATOMIC_RELAXED);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "stress: the frame KVM last mapped the page to, as the "
+		   "read failed:\n");
+	dump_frame_provenance(st->host, pfn, f);
+	fclose(f);
+	return buf;
+}
+
+static void stress_check(struct stress *st, const char *who, u32 loc,
+			 u64 val, unsigned long addr)
+{
+	int unset = 0;
+
+	if (val && (u32)(val >> 32) != loc + 1 &&
+	    __atomic_compare_exchange_n(&st->bad.set, &unset, -1, false,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		st->bad.who = who;
+		st->bad.loc = loc;
+		st->bad.val = val;
+		st->bad.addr = addr;
+		st->bad.t = now() - st->t0;
+		st->bad.frame = !strcmp(who, "vCPU") ? spte_frame(st, addr)
+						     : NULL;
+		__atomic_store_n(&st->bad.set, 1, __ATOMIC_RELEASE);
+	}
+	checker_check_value(st->host, loc, val, addr);
 }
 
 static unsigned int rnd(u64 *s)
@@ -157,8 +265,8 @@ static int vcpu_fn(void *arg)
 
 			count_error(st, e);
 			if (!e)
-				checker_check_value(st->host, loc_of(st, p),
-						    val, st->hva + p * PAGE_SIZE);
+				stress_check(st, "vCPU", loc_of(st, p), val,
+					     st->hva + p * PAGE_SIZE);
 		}
 	}
 	return 0;
@@ -179,7 +287,7 @@ static int device_fn(void *arg)
 			count_error(st, dmirror_write_u64(st->dmirror, a + 128,
 							  value_for(st, p, r)));
 		} else if (!dmirror_read_u64(st->dmirror, a + 128, &val)) {
-			checker_check_value(st->host, loc_of(st, p), val, a);
+			stress_check(st, "device", loc_of(st, p), val, a);
 		}
 	}
 	return 0;
@@ -257,7 +365,7 @@ static void churn_op(struct worker *w, unsigned int r)
  * writes every page, the VMM swaps them out, the guest reads them back.
  * Half the time the process exits before its VM is destroyed.
  */
-static void soak_tenant(struct worker *w, unsigned int r)
+static void soak_tenant(struct worker *w, unsigned int r, u32 seq)
 {
 	struct stress *st = w->st;
 	struct kvm_userspace_memory_region m = {
@@ -280,8 +388,9 @@ static void soak_tenant(struct worker *w, unsigned int r)
 							: kvm_vcpu_create(kvm);
 		for (unsigned long i = 0; !IS_ERR_OR_NULL(v) &&
 					  i < TENANT_PAGES; i++)
-			count_error(st, kvm_vcpu_write_u64(v, i * PAGE_SIZE,
-							   r + i));
+			count_error(st, kvm_vcpu_write_u64(
+						v, i * PAGE_SIZE,
+						soak_value(SOAK_TENANT, i, seq)));
 		if (!IS_ERR_OR_NULL(v) && (r & 1))
 			do_madvise(mm, a, TENANT_PAGES * PAGE_SIZE,
 				   MADV_PAGEOUT);
@@ -291,7 +400,7 @@ static void soak_tenant(struct worker *w, unsigned int r)
 			int e = kvm_vcpu_read_u64(v, i * PAGE_SIZE, &val);
 
 			count_error(st, e);
-			if (!e && val != r + i)
+			if (!e && val != soak_value(SOAK_TENANT, i, seq))
 				atomic_long_inc(&st->errors);
 		}
 	}
@@ -341,7 +450,8 @@ static void soak_swap_storm(struct stress *st)
 		u64 val;
 
 		if (!cpu_read_u64(st->mm, a, &val))
-			checker_check_value(st->host, loc_of(st, p), val, a);
+			stress_check(st, "swap storm's CPU", loc_of(st, p),
+				     val, a & PAGE_MASK);
 	}
 }
 
@@ -367,11 +477,20 @@ static void soak_migrate_ksm(struct stress *st)
 	}
 }
 
+static const char *const soak_ops[6] = {
+	"process and VM lifetime", "memslot update", "swap storm",
+	"KSM unmerge", "fork and exit", "KSM page migration",
+};
+
 static void soak_op(struct worker *w, unsigned int r)
 {
 	struct stress *st = w->st;
 	struct mm_struct *child;
+	u32 seq = ++st->soak_seq;
+	unsigned long p = (r >> 3) % st->npages;
 
+	st->soak_log[seq % SOAK_LOG] =
+		(struct soak_entry){ .seq = seq, .r = r, .t = now() - st->t0 };
 	switch (r % 6) {
 	case 5:
 		set_op(w, "KSM page migration");
@@ -379,7 +498,7 @@ static void soak_op(struct worker *w, unsigned int r)
 		break;
 	case 0:
 		set_op(w, "process and VM lifetime");
-		soak_tenant(w, r >> 3);
+		soak_tenant(w, r >> 3, seq);
 		break;
 	case 1:
 		set_op(w, "memslot update");
@@ -399,8 +518,8 @@ static void soak_op(struct worker *w, unsigned int r)
 		child = dup_mm(st->mm);
 		if (IS_ERR(child))
 			break;
-		cpu_write_u64(child, st->hva + (r >> 3) % st->npages *
-						       PAGE_SIZE, r);
+		cpu_write_u64(child, st->hva + p * PAGE_SIZE,
+			      soak_value(SOAK_CHILD, p, seq));
 		do_madvise(child, st->hva, st->npages * PAGE_SIZE,
 			   MADV_PAGEOUT);
 		mmput(child);
@@ -423,13 +542,22 @@ static int host_fn(void *arg)
  * --inject: the run's own checks, tested.  "stall" takes the mmap_lock
  * for writing and never lets go, as a task spinning under it would: the
  * watchdog must report it.  "warn" raises one WARN, which must fail the
- * run.
+ * run.  "stale" keeps writing into page 0 the value a forked child of
+ * the soak writes into its own copy, as a broken COW or a stale swap
+ * slot would leave it: INV-5 must fire and the report explain it.
  */
 static int inject_fn(void *arg)
 {
 	struct worker *w = arg;
 	bool stall = !strcmp(w->st->inject, "stall");
 
+	if (!strcmp(w->st->inject, "stale")) {
+		set_op(w, "writing a forked child's value (--inject stale)");
+		while (checkpoint(w))
+			cpu_write_u64(w->st->mm, w->st->hva,
+				      soak_value(SOAK_CHILD, 0, 0));
+		return 0;
+	}
 	/* First, before a checkpoint may end the run for this task. */
 	if (!stall) {
 		set_op(w, "raising a WARN (--inject warn)");
@@ -471,8 +599,6 @@ static void show_tasks(struct stress *st, double *last_done_at, double t)
 			printf("running\n");
 	}
 }
-
-static double now(void);
 
 /*
  * Every 100 ms: has each worker still here finished an operation within
@@ -581,7 +707,7 @@ static int setup(struct stress *st, int nvcpus)
 
 static const char usage[] =
 	"usage: mmulab stress [--seconds S | --ops N] [--vcpus N] [--soak]\n"
-	"                     [--watchdog S] [--inject stall|warn]\n";
+	"                     [--watchdog S] [--inject stall|warn|stale]\n";
 
 /* Parse the options into @st: 0, -1 for --help, or 2 for a usage error. */
 static int parse_stress(int argc, char **argv, struct stress *st,
@@ -633,9 +759,11 @@ static int parse_stress(int argc, char **argv, struct stress *st,
 						 optarg);
 			break;
 		case 'i':
-			if (strcmp(optarg, "stall") && strcmp(optarg, "warn"))
-				return cli_error("stress", "--inject is stall or "
-						 "warn, not '%s'", optarg);
+			if (strcmp(optarg, "stall") && strcmp(optarg, "warn") &&
+			    strcmp(optarg, "stale"))
+				return cli_error("stress", "--inject is stall, "
+						 "warn or stale, not '%s'",
+						 optarg);
 			st->inject = optarg;
 			break;
 		case 'h':
@@ -705,6 +833,47 @@ static unsigned long sweep_until_done(struct stress *st, double t0,
 	}
 }
 
+/*
+ * After the run, with every task stopped: whose value the first bad read
+ * returned (a soak writer's, by its operation; or another page's), and
+ * what maps the address now, with where that frame's contents came from.
+ */
+static void stress_explain(struct stress *st)
+{
+	struct bad_read *b = &st->bad;
+	u32 hi = (u32)(b->val >> 32), seq = (u32)b->val;
+	struct soak_entry *e = &st->soak_log[seq % SOAK_LOG];
+
+	if (__atomic_load_n(&b->set, __ATOMIC_ACQUIRE) != 1)
+		return;
+	printf("stress: INV-5: the %s read of page %lu (%#lx) at %.3f s "
+	       "returned %#llx: ",
+	       b->who, (b->addr - st->hva) / PAGE_SIZE, b->addr, b->t,
+	       (unsigned long long)b->val);
+	if (!(hi & SOAK_TAG))
+		printf("a value written to location %d\n", (int)hi - 1);
+	else if (!seq)
+		printf("the value --inject stale writes, as a forked child "
+		       "would\n");
+	else if (e->seq == seq)
+		printf("written by the soak's %s of its page %u in its "
+		       "operation %u (%s, at %.3f s)\n",
+		       (hi >> 24 & 0x7f) == SOAK_CHILD ? "forked child"
+						       : "tenant",
+		       hi & 0xffffff, seq, soak_ops[e->r % 6], e->t);
+	else
+		printf("written by the soak's %s of its page %u in its "
+		       "operation %u (no longer in the log)\n",
+		       (hi >> 24 & 0x7f) == SOAK_CHILD ? "forked child"
+						       : "tenant",
+		       hi & 0xffffff, seq);
+	if (b->frame)
+		printf("%s", b->frame);
+	free(b->frame);
+	printf("stress: what maps it now:\n");
+	dump_user_addr(st->mm, b->addr & PAGE_MASK, stdout);
+}
+
 int cmd_stress(int argc, char **argv)
 {
 	struct worker w[MAX_WORKERS];
@@ -727,16 +896,22 @@ int cmd_stress(int argc, char **argv)
 	warns = warn_count();
 	init_waitqueue_head(&st.wq);
 	checker_park_init(&st.park, 0);
+	st.t0 = now();
+	memset(st.spte_pfn, 0xff, sizeof(st.spte_pfn));
 	if (setup(&st, nvcpus)) {
 		fprintf(stderr, "mmulab stress: setup failed\n");
 		return 2;
 	}
 	st.park.nworkers = st.nworkers; /* only sweeps read it */
+	st.nvcpus = nvcpus;
+	register_trace_mmulab_kvm_fault_install(note_spte, &st);
 	watchdog = kthread_run(watchdog_fn, &st, "watchdog");
 	t0 = now();
 	sweeps = sweep_until_done(&st, t0, seconds);
 	finish(&st, watchdog, nvcpus, &faults, &retries);
+	unregister_trace_mmulab_kvm_fault_install(note_spte, &st);
 	sweeps++;
+	stress_explain(&st);
 	kvm_get_vm_stat(st.kvm, &vs);
 	ksm_get_stats(st.host, &ksm);
 	kvm_destroy_vm(st.kvm);
