@@ -324,44 +324,63 @@ int bench_zap(struct bench_env *e, unsigned int rep,
 struct fault_arg {
 	struct kvm_vcpu *vcpu;
 	unsigned long first, count;
-	int ret;
+	atomic_t *ready;
+	int nthreads, ret;
+	double start, end;
 };
 
+/*
+ * A vCPU thread: wait until all are running, so that thread creation and
+ * the scheduler's placement of a new thread are not timed, then fault
+ * its share in, noting when it began and ended.
+ */
 static int fault_range(void *arg)
 {
 	struct fault_arg *a = arg;
 	u64 val;
 
+	atomic_inc(a->ready);
+	while (atomic_read(a->ready) < a->nthreads)
+		cpu_relax();
+	a->start = wall_now();
 	for (unsigned long i = a->first; i < a->first + a->count; i++) {
 		a->ret = kvm_vcpu_read_u64(a->vcpu, i * PAGE_SIZE, &val);
 		if (a->ret)
 			break;
 	}
+	a->end = wall_now();
 	return 0;
 }
 
-/* Faults per microsecond of @n vCPUs faulting in a share each. */
+/*
+ * Faults per microsecond of @n vCPUs faulting in a share each: from the
+ * first start to the last end.
+ */
 static double faults_parallel(struct bench_env *e, int n)
 {
 	struct task_struct *t[2];
 	struct fault_arg a[2];
-	double t0, el;
+	atomic_t ready = ATOMIC_INIT(0);
+	double first, last;
 
 	if (zap_sptes(e))
 		return -1;
 	for (int i = 0; i < n; i++)
 		a[i] = (struct fault_arg){e->vcpu[i], i * (e->npages / n),
-					  e->npages / n, 0};
-	t0 = wall_now();
+					  e->npages / n, &ready, n, 0, 0, 0};
 	for (int i = 0; i < n; i++)
 		t[i] = kthread_run(fault_range, &a[i], "bench-vcpu");
 	for (int i = 0; i < n; i++)
 		kthread_stop(t[i]);
-	el = wall_now() - t0;
-	for (int i = 0; i < n; i++)
+	first = a[0].start;
+	last = a[0].end;
+	for (int i = 0; i < n; i++) {
 		if (a[i].ret)
 			return -1;
-	return (e->npages / n) * n / el * 1e3;
+		first = a[i].start < first ? a[i].start : first;
+		last = a[i].end > last ? a[i].end : last;
+	}
+	return (e->npages / n) * n / (last - first) * 1e3;
 }
 
 int bench_parallel(struct bench_env *e, bool fig_first, struct bench_sample *s)
