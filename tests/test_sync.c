@@ -651,6 +651,82 @@ static void test_srcu_callbacks(void **state)
 	assert_int_equal(__atomic_load_n(&ran, __ATOMIC_RELAXED), N + 2);
 }
 
+/*
+ * A reader writes only the counters of its own CPU slot, one cache line
+ * of its own, as Linux's srcu_read_lock(): two readers on two threads
+ * write no common line, and a grace period of one domain does not wait
+ * for the readers of another.
+ */
+struct slot_reader {
+	struct srcu_struct *ssp;
+	unsigned int cpu;
+	int inside, release;
+};
+
+static int slot_reader(void *arg)
+{
+	struct slot_reader *r = arg;
+	int idx = srcu_read_lock(r->ssp);
+
+	r->cpu = stat_cpu();
+	__atomic_store_n(&r->inside, 1, __ATOMIC_RELEASE);
+	WAIT_UNTIL(__atomic_load_n(&r->release, __ATOMIC_RELAXED), LONG_MS);
+	srcu_read_unlock(r->ssp, idx);
+	return 0;
+}
+
+/* A reader count, read while readers may be counting. */
+static unsigned long count_of(const unsigned long *count)
+{
+	return __atomic_load_n(count, __ATOMIC_RELAXED);
+}
+
+static void test_srcu_per_cpu_readers(void **state)
+{
+	struct srcu_ctx c = { .inside = 0 }, other = { .inside = 0 };
+	struct slot_reader r[2] = { { .ssp = &c.srcu }, { .ssp = &c.srcu } };
+	struct task_struct *t[2];
+	unsigned long idx;
+
+	(void)state;
+	init_srcu_struct(&c.srcu);
+	init_srcu_struct(&other.srcu);
+	idx = count_of(&c.srcu.srcu_idx) & 1;
+	for (int i = 0; i < 2; i++) {
+		t[i] = kthread_run(slot_reader, &r[i], "reader");
+		assert_true(WAIT_UNTIL(__atomic_load_n(&r[i].inside,
+						       __ATOMIC_ACQUIRE),
+				       LONG_MS));
+	}
+	/* Each counted in its own slot, and nowhere else. */
+	for (unsigned int s = 0; s < STAT_NR_CPUS; s++) {
+		unsigned long want = (s == r[0].cpu) + (s == r[1].cpu);
+
+		assert_int_equal(count_of(&c.srcu.sda[s].lock_count[idx]), want);
+		assert_int_equal(count_of(&c.srcu.sda[s].unlock_count[idx]), 0);
+		assert_int_equal(count_of(&c.srcu.sda[s].lock_count[!idx]), 0);
+	}
+	/* Two slots never share a line (two threads may share a slot). */
+	for (unsigned int s = 1; s < STAT_NR_CPUS; s++)
+		assert_true((uintptr_t)&c.srcu.sda[s].lock_count[0] / 64 >
+			    (uintptr_t)&c.srcu.sda[s - 1].unlock_count[1] / 64);
+	/* Readers of c inside: a grace period of another domain returns. */
+	synchronize_srcu(&other.srcu);
+	for (int i = 0; i < 2; i++) {
+		__atomic_store_n(&r[i].release, 1, __ATOMIC_RELAXED);
+		assert_int_equal(kthread_stop(t[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct srcu_data *d = &c.srcu.sda[r[i].cpu];
+
+		assert_int_equal(count_of(&d->unlock_count[idx]),
+				 count_of(&d->lock_count[idx]));
+	}
+	synchronize_srcu(&c.srcu);
+	cleanup_srcu_struct(&other.srcu);
+	cleanup_srcu_struct(&c.srcu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +754,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_srcu_callbacks, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_srcu_per_cpu_readers,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

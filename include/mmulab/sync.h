@@ -1001,14 +1001,36 @@ struct callback_head {
 	void *__impl[3];
 };
 
+/*
+ * One CPU slot's SRCU reader counters (Linux's struct srcu_data): how
+ * many read sections entered and left with each index.  The slots are
+ * SRCU_DATA_STRIDE bytes apart, so that two slots never share a cache
+ * line whatever the alignment of the domain.
+ */
+#define SRCU_DATA_STRIDE 128
+struct srcu_data {
+	unsigned long lock_count[2];
+	unsigned long unlock_count[2];
+	char pad[SRCU_DATA_STRIDE - 4 * sizeof(unsigned long)];
+};
+
 /**
  * struct srcu_struct - a sleepable-RCU domain.
+ * @det_readers: deterministic runs: readers per index.
+ * @det_idx: deterministic runs: the index new readers take.
+ * @gp_mutex: deterministic runs: serialises grace periods.
+ * @det_cbs: deterministic runs: callbacks waiting for a grace period.
+ * @det_wq: deterministic runs: where grace periods wait.
+ * @dep_map: the domain's lock class for the validator.
+ * @srcu_idx: real threads: the index new readers take (bit 0).
+ * @sda: real threads: the reader counters, per CPU slot (stat_cpu()).
  *
- * Readers may sleep.  Outside deterministic runs every domain maps onto
- * liburcu's bullet-proof flavour (one global domain, so a grace period of
- * one domain may also wait for readers of another: stronger, never weaker).
- * Inside a deterministic run each domain keeps its own two-phase reader
- * counters and its grace periods are scheduled like any other wait.
+ * Readers may sleep.  With real threads a reader increments only its own
+ * CPU slot's counters, as Linux's srcu_read_lock() does this_cpu_inc(),
+ * so readers on different CPUs write no common cache line; a grace
+ * period sums the slots.  Inside a deterministic run each domain keeps
+ * two-phase reader counters of its own and its grace periods are
+ * scheduled like any other wait.
  */
 struct srcu_struct {
 	long det_readers[2];
@@ -1017,6 +1039,8 @@ struct srcu_struct {
 	struct callback_head *det_cbs;
 	wait_queue_head_t det_wq;
 	struct lockdep_map dep_map;
+	unsigned long srcu_idx;
+	struct srcu_data sda[STAT_NR_CPUS];
 };
 
 /* Back end of init_srcu_struct(). */

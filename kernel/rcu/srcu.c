@@ -2,11 +2,19 @@
 /*
  * Sleepable RCU.
  *
- * Outside deterministic runs: liburcu's bullet-proof flavour, whose
- * readers need no registration and may block.  All srcu_struct domains
- * share its single grace-period domain, which only ever waits longer than
- * per-domain SRCU would.  call_srcu() callbacks run on a worker thread
- * of ours after a liburcu grace period.
+ * Outside deterministic runs: Linux's algorithm (srcu_read_lock(),
+ * srcu_readers_active_idx_check()).  A reader reads the domain's index
+ * and increments its CPU slot's lock count for that index, then a full
+ * barrier; it leaves with a full barrier and an increment of its slot's
+ * unlock count for the same index.  A grace period waits for the index
+ * new readers do not take to drain, flips the index, and waits for the
+ * old one to drain: drained when the unlock counts, summed over the slots,
+ * equal the lock counts summed after them (a barrier between the two
+ * sums).  A reader thus writes only its own slot's cache line, where a
+ * shared reader count would bounce one line between every CPU reading
+ * (the secondary fault path is such a reader of kvm->srcu).
+ * call_srcu() callbacks run on a worker thread of ours after a grace
+ * period of their domain.
  *
  * Inside a deterministic run: per domain, two reader counters and an
  * index.  A grace period flips the index twice and waits, each time, for
@@ -15,26 +23,24 @@
  * stalls the run.  call_srcu() callbacks are queued and run by
  * srcu_barrier(), or at the end of the run.
  */
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <urcu-bp.h>
-/* liburcu's pointer helpers; ours (<mmulab/sync.h>) take their place. */
-#undef rcu_dereference
-#undef rcu_assign_pointer
+#include <string.h>
+#include <time.h>
 
 #include <mmulab/bug.h>
 #include "../internal.h"
 
 #if defined(__SANITIZE_THREAD__)
 /*
- * liburcu is not built with ThreadSanitizer, so TSan sees none of the
- * ordering its grace periods and barriers provide.  Tell it:
- *
- *  - every reader releases into tsan_gp_word when it leaves, and every
- *    grace period (and every callback, which runs after one) acquires
- *    from it, so read-side sections happen before what follows the
- *    grace period.
+ * ThreadSanitizer does not model the full barriers (fences) the reader
+ * counters rely on, so it sees none of the ordering a grace period
+ * provides.  Tell it: every reader releases into tsan_gp_word when it
+ * leaves, and every grace period (and every callback, which runs after
+ * one) acquires from it, so read-side sections happen before what follows
+ * the grace period.  (A shared write, in ThreadSanitizer builds only.)
  */
 static unsigned long tsan_gp_word;
 #define tsan_reader_release()                                                  \
@@ -58,6 +64,8 @@ int __init_srcu_struct(struct srcu_struct *ssp, const char *name,
 	ssp->det_readers[1] = 0;
 	ssp->det_idx = 0;
 	ssp->det_cbs = NULL;
+	ssp->srcu_idx = 0;
+	memset(ssp->sda, 0, sizeof(ssp->sda));
 	mutex_init(&ssp->gp_mutex);
 	init_waitqueue_head(&ssp->det_wq);
 	pthread_mutex_lock(&registry_lock);
@@ -83,6 +91,96 @@ void cleanup_srcu_struct(struct srcu_struct *ssp)
 	pthread_mutex_unlock(&registry_lock);
 }
 
+/* ---------------------------------------------------------------------
+ * Real threads: per-CPU reader counters
+ */
+
+/* Serialises the grace periods of every domain (Linux: srcu_gp_mutex). */
+static pthread_mutex_t gp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * srcu_read_lock(): this slot's lock count of the current index, then a
+ * full barrier (Linux's smp_mb() B), so the section's accesses cannot be
+ * seen before the count.  The slot is shared only when more threads than
+ * slots count at once, hence the atomic add.
+ */
+static int srcu_read_lock_cpu(struct srcu_struct *ssp)
+{
+	int idx = __atomic_load_n(&ssp->srcu_idx, __ATOMIC_RELAXED) & 1;
+
+	__atomic_fetch_add(&ssp->sda[stat_cpu()].lock_count[idx], 1,
+			   __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* B, pairs with A */
+	return idx;
+}
+
+/* srcu_read_unlock(): a full barrier (C), then this slot's unlock count. */
+static void srcu_read_unlock_cpu(struct srcu_struct *ssp, int idx)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* C, pairs with A */
+	__atomic_fetch_add(&ssp->sda[stat_cpu()].unlock_count[idx], 1,
+			   __ATOMIC_RELAXED);
+}
+
+/*
+ * srcu_readers_active_idx_check(): have all readers of @idx left?  The
+ * unlocks are summed first, then a full barrier, then the locks: a reader
+ * whose unlock was counted has its lock counted too, so equal sums mean
+ * no reader that took @idx before the sums is still inside.  A reader
+ * that read the index before a flip and counts its lock after the sums is
+ * missed; it runs after barrier A, so it sees every update made before
+ * the grace period, and the second scan of the grace period (after the
+ * next flip) waits for it.
+ */
+static bool srcu_readers_done(struct srcu_struct *ssp, int idx)
+{
+	unsigned long locks = 0, unlocks = 0;
+
+	for (unsigned int c = 0; c < STAT_NR_CPUS; c++)
+		unlocks += __atomic_load_n(&ssp->sda[c].unlock_count[idx],
+					   __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* A */
+	for (unsigned int c = 0; c < STAT_NR_CPUS; c++)
+		locks += __atomic_load_n(&ssp->sda[c].lock_count[idx],
+					 __ATOMIC_RELAXED);
+	return locks == unlocks;
+}
+
+/* Wait for @idx to drain: a few checks at once, then 20 us sleeps. */
+static void srcu_wait_idx(struct srcu_struct *ssp, int idx)
+{
+	const struct timespec nap = {0, 20000};
+
+	for (unsigned int tries = 0; !srcu_readers_done(ssp, idx); tries++) {
+		if (tries < 16)
+			sched_yield();
+		else
+			nanosleep(&nap, NULL);
+	}
+}
+
+/*
+ * A grace period (Linux's SRCU_STATE_SCAN1, flip, SCAN2): wait for the
+ * readers of the index new readers do not take, flip the index, wait for
+ * those of the old one.  The first scan catches readers that read the
+ * index before a previous flip and counted late.
+ */
+static void srcu_gp(struct srcu_struct *ssp)
+{
+	unsigned long idx;
+
+	pthread_mutex_lock(&gp_lock);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the updates before it */
+	idx = __atomic_load_n(&ssp->srcu_idx, __ATOMIC_RELAXED);
+	srcu_wait_idx(ssp, (int)(1 ^ (idx & 1)));
+	__atomic_store_n(&ssp->srcu_idx, idx + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* D: the flip, then scan */
+	srcu_wait_idx(ssp, (int)(idx & 1));
+	/* The scan, then what follows the grace period. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&gp_lock);
+}
+
 int _srcu_read_lock(struct srcu_struct *ssp, const char *site)
 {
 	int idx;
@@ -90,10 +188,8 @@ int _srcu_read_lock(struct srcu_struct *ssp, const char *site)
 	lockdep_acquire(&ssp->dep_map, &ssp->dep_map.class, LT_SRCU, true,
 			site);
 	sync_point(SP_RCU, ssp);
-	if (!det_on()) {
-		urcu_bp_read_lock();
-		return 0;
-	}
+	if (!det_on())
+		return srcu_read_lock_cpu(ssp);
 	idx = ssp->det_idx & 1;
 	ssp->det_readers[idx]++;
 	return idx;
@@ -105,7 +201,7 @@ void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 	sync_point(SP_RCU, ssp);
 	if (!det_on()) {
 		tsan_reader_release();
-		urcu_bp_read_unlock();
+		srcu_read_unlock_cpu(ssp, idx);
 		return;
 	}
 	WARN_ON_ONCE(ssp->det_readers[idx] <= 0);
@@ -137,18 +233,17 @@ void _synchronize_srcu(struct srcu_struct *ssp, const char *site)
 		det_synchronize(ssp);
 		return;
 	}
-	urcu_bp_synchronize_rcu();
+	srcu_gp(ssp);
 	tsan_gp_acquire();
 }
 
 /*
  * Callbacks outside deterministic runs: our own worker thread, which takes
- * the queue, waits one liburcu grace period (which covers every callback
- * in the batch, all queued before it began) and runs them.  liburcu's own
- * call_rcu worker sleeps 10 ms to batch before it runs anything, which
- * made every srcu_barrier() cost that long; this one runs a batch as soon
- * as it has one, and srcu_barrier() waits for exactly the callbacks
- * queued before it, not for a timer.
+ * the queue, waits one grace period of each domain the batch has
+ * callbacks of (each covers every callback of its domain in the batch, all
+ * queued before it began) and runs them.  It runs a batch as soon as it
+ * has one, and srcu_barrier() waits for exactly the callbacks queued
+ * before it, not for a timer.  A callback's domain is kept in __impl[1].
  */
 static struct {
 	pthread_mutex_t lock;
@@ -163,6 +258,26 @@ static struct {
 	.done = PTHREAD_COND_INITIALIZER,
 	.tail = &cbw.head,
 };
+
+/* A grace period of every domain @batch has callbacks of, once each. */
+static void batch_gp(struct callback_head *batch)
+{
+	struct srcu_struct *done[MMULAB_ARRAY_SIZE(registry)];
+	size_t n = 0;
+
+	for (; batch; batch = batch->__impl[0]) {
+		struct srcu_struct *ssp = batch->__impl[1];
+		size_t i = 0;
+
+		while (i < n && done[i] != ssp)
+			i++;
+		if (i < n)
+			continue;
+		srcu_gp(ssp);
+		if (n < MMULAB_ARRAY_SIZE(done))
+			done[n++] = ssp;
+	}
+}
 
 static void *srcu_cb_worker(void *arg)
 {
@@ -179,7 +294,7 @@ static void *srcu_cb_worker(void *arg)
 		cbw.tail = &cbw.head;
 		pthread_mutex_unlock(&cbw.lock);
 
-		urcu_bp_synchronize_rcu();
+		batch_gp(batch);
 		tsan_gp_acquire();
 		while (batch) {
 			struct callback_head *next = batch->__impl[0];
@@ -241,6 +356,7 @@ void srcu_before_fork(void)
 {
 	pthread_mutex_lock(&cbw.lock);
 	cbw_wait_locked();
+	pthread_mutex_lock(&gp_lock);
 }
 
 void srcu_after_fork(bool child)
@@ -251,6 +367,7 @@ void srcu_after_fork(bool child)
 		pthread_cond_init(&cbw.work, NULL);
 		pthread_cond_init(&cbw.done, NULL);
 	}
+	pthread_mutex_unlock(&gp_lock);
 	pthread_mutex_unlock(&cbw.lock);
 }
 
@@ -268,6 +385,7 @@ void call_srcu(struct srcu_struct *ssp, struct callback_head *head,
 		*tail = head;
 		return;
 	}
+	head->__impl[1] = ssp;
 	pthread_mutex_lock(&cbw.lock);
 	cbw_queue(head);
 	pthread_mutex_unlock(&cbw.lock);
