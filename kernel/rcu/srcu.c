@@ -352,6 +352,26 @@ void srcu_quiesce_callbacks(void)
 	cbw_barrier();
 }
 
+/*
+ * In a child of fork() only the forking thread exists, and it is not
+ * inside a read section (det_fork() is called between runs): a section
+ * another thread of the parent was inside will never end here, so count
+ * every section of the registered domains as ended.
+ */
+static void srcu_forget_other_readers(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < MMULAB_ARRAY_SIZE(registry); i++) {
+		struct srcu_struct *ssp = registry[i];
+
+		for (unsigned int c = 0; ssp && c < STAT_NR_CPUS; c++) {
+			ssp->sda[c].unlock_count[0] = ssp->sda[c].lock_count[0];
+			ssp->sda[c].unlock_count[1] = ssp->sda[c].lock_count[1];
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
 void srcu_before_fork(void)
 {
 	pthread_mutex_lock(&cbw.lock);
@@ -364,6 +384,7 @@ void srcu_after_fork(bool child)
 	if (child) {
 		/* The worker was not copied; the next callback starts one. */
 		cbw.started = false;
+		srcu_forget_other_readers();
 		pthread_cond_init(&cbw.work, NULL);
 		pthread_cond_init(&cbw.done, NULL);
 	}
