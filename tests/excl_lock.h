@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The concurrency layer's four exclusive locks behind one switch, for the
+ * The concurrency layer's exclusive locks behind one switch, for the
  * tests that check each of them excludes: test_sync.c with real threads,
  * test_det.c under the deterministic scheduler.  Include after
  * task_check.h.
@@ -11,7 +11,8 @@
 #include <stdbool.h>
 #include <mmulab/sync.h>
 
-enum excl_kind { EX_SPIN, EX_MUTEX, EX_RWSEM, EX_RWLOCK, EX_NR };
+/* EX_PCPU_RWLOCK: a rwlock_t with per-CPU readers (percpu_rwlock_init()). */
+enum excl_kind { EX_SPIN, EX_MUTEX, EX_RWSEM, EX_RWLOCK, EX_PCPU_RWLOCK, EX_NR };
 
 /* One lock of each kind; @kind says which the test uses. */
 struct excl_locks {
@@ -28,13 +29,16 @@ static inline void excl_locks_init(struct excl_locks *l, enum excl_kind kind)
 	spin_lock_init(&l->spin);
 	mutex_init(&l->mutex);
 	init_rwsem(&l->rwsem);
-	rwlock_init(&l->rwlock);
+	if (kind == EX_PCPU_RWLOCK)
+		percpu_rwlock_init(&l->rwlock);
+	else
+		rwlock_init(&l->rwlock);
 }
 
 /* Has the kind a shared (reader) side? */
 static inline bool excl_kind_shared(enum excl_kind kind)
 {
-	return kind == EX_RWSEM || kind == EX_RWLOCK;
+	return kind == EX_RWSEM || kind == EX_RWLOCK || kind == EX_PCPU_RWLOCK;
 }
 
 static inline void excl_lock(struct excl_locks *l)

@@ -126,7 +126,9 @@ static void run_excl(enum excl_kind kind)
 	assert_false(spin_is_locked(&e.l.spin));
 	assert_false(mutex_is_locked(&e.l.mutex));
 	assert_false(rwsem_is_locked(&e.l.rwsem));
-	assert_false(rwsem_is_locked(&e.l.rwlock));
+	assert_false(rwsem_is_locked(&e.l.rwlock.sem));
+	for (unsigned int c = 0; c < STAT_NR_CPUS; c++)
+		assert_int_equal(e.l.rwlock.slot[c].readers, 0);
 }
 
 static void test_spinlock_excl(void **state)
@@ -151,6 +153,13 @@ static void test_rwlock_excl(void **state)
 {
 	(void)state;
 	run_excl(EX_RWLOCK);
+}
+
+/* Per-CPU readers: writers exclude each other and the readers. */
+static void test_pcpu_rwlock_excl(void **state)
+{
+	(void)state;
+	run_excl(EX_PCPU_RWLOCK);
 }
 
 /* ---------------------------------------------------------------------
@@ -737,6 +746,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rwsem_excl, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rwlock_excl, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pcpu_rwlock_excl, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rwsem_readers_share, setup,
 						teardown),

@@ -737,17 +737,49 @@ bool rwsem_is_locked(struct rw_semaphore *sem);
 /** rwsem_is_write_owner() - true when the calling task holds @sem exclusive. */
 bool rwsem_is_write_owner(struct rw_semaphore *sem);
 
+/*
+ * One CPU slot's readers of a per-CPU-reader rwlock_t.  The slots are
+ * RWLOCK_SLOT_STRIDE bytes apart, and the first is that far from the lock
+ * word, so that no two slots and no slot and the word share a cache line
+ * whatever the alignment of the lock.
+ */
+#define RWLOCK_SLOT_STRIDE 128
+struct rwlock_slot {
+	u32 readers;
+	char pad[RWLOCK_SLOT_STRIDE - sizeof(u32)];
+};
+
 /**
  * typedef rwlock_t - a non-sleeping reader-writer lock (KVM's mmu_lock).
+ * @sem: the lock word, as struct rw_semaphore's: same fairness; the
+ *       difference is the contract: a holder must not sleep, which the
+ *       validator checks.
+ * @percpu: readers count in @slot outside deterministic runs
+ *       (percpu_rwlock_init()).
+ * @nr_slots: per-CPU readers: how many slots readers have used so far,
+ *       the slots a writer scans.
+ * @slot: per-CPU readers: readers inside, per stat_cpu() slot.
  *
- * Same word and same fairness as struct rw_semaphore; the difference is
- * the contract: a holder must not sleep, which the validator checks.
+ * A per-CPU-reader lock ("big reader", as Linux's percpu_rw_semaphore) is
+ * for a lock readers take far more often than writers: outside
+ * deterministic runs a reader increments its own CPU slot's count and
+ * then checks that no writer holds or wants the word, so readers on
+ * different CPUs write no common cache line; a writer takes the word and
+ * then waits for every slot to drain, so it costs a scan of the slots in
+ * use.  In a deterministic run every rwlock_t uses the word alone.
  */
-typedef struct rw_semaphore rwlock_t;
+typedef struct {
+	struct rw_semaphore sem;
+	u32 percpu;
+	u32 nr_slots;
+	char pad[RWLOCK_SLOT_STRIDE - sizeof(struct rw_semaphore) -
+		 2 * sizeof(u32)];
+	struct rwlock_slot slot[STAT_NR_CPUS];
+} rwlock_t;
 
 /* Back ends of the rwlock_t macros below. */
 void __rwlock_init(rwlock_t *lock, const char *name,
-		   struct lock_class_key *key);
+		   struct lock_class_key *key, bool percpu);
 void _read_lock(rwlock_t *lock, const char *site);
 bool _read_trylock(rwlock_t *lock, const char *site);
 void _write_lock(rwlock_t *lock, const char *site);
@@ -761,7 +793,16 @@ void write_unlock(rwlock_t *lock);
 #define rwlock_init(l)                                                         \
 	do {                                                                   \
 		static struct lock_class_key __key;                            \
-		__rwlock_init((l), #l, &__key);                                \
+		__rwlock_init((l), #l, &__key, false);                         \
+	} while (0)
+/**
+ * percpu_rwlock_init() - initialise @l as unlocked with per-CPU readers
+ * outside deterministic runs (see rwlock_t); the call site is its class.
+ */
+#define percpu_rwlock_init(l)                                                  \
+	do {                                                                   \
+		static struct lock_class_key __key;                            \
+		__rwlock_init((l), #l, &__key, true);                          \
 	} while (0)
 /** read_lock() - acquire @l shared, spinning. */
 #define read_lock(l) _read_lock((l), LOCK_SITE)

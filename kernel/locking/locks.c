@@ -8,6 +8,8 @@
  * (an uncontended compare-and-swap) are shared by both modes.
  */
 #include <limits.h>
+#include <sched.h>
+#include <string.h>
 #include <time.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -236,12 +238,6 @@ void __init_rwsem(struct rw_semaphore *sem, const char *name,
 	rw_init(sem, name, key);
 }
 
-void __rwlock_init(rwlock_t *lock, const char *name,
-		   struct lock_class_key *key)
-{
-	rw_init(lock, name, key);
-}
-
 static bool rw_try_read(struct rw_semaphore *sem, u32 *v)
 {
 	*v = __atomic_load_n(&sem->val, __ATOMIC_RELAXED);
@@ -286,20 +282,10 @@ bool _down_read_trylock(struct rw_semaphore *sem, const char *site)
 	return rw_read_trylock(sem, LT_RWSEM, site);
 }
 
-bool _read_trylock(rwlock_t *lock, const char *site)
-{
-	return rw_read_trylock(lock, LT_RWLOCK, site);
-}
-
 void _down_read(struct rw_semaphore *sem, const char *site)
 {
 	__might_sleep(site);
 	rw_read_lock(sem, LT_RWSEM, site);
-}
-
-void _read_lock(rwlock_t *lock, const char *site)
-{
-	rw_read_lock(lock, LT_RWLOCK, site);
 }
 
 void up_read(struct rw_semaphore *sem)
@@ -326,16 +312,18 @@ void up_read(struct rw_semaphore *sem)
 	}
 }
 
-void read_unlock(rwlock_t *lock)
-{
-	up_read(lock);
-}
-
 static bool rw_try_write(struct rw_semaphore *sem, u32 *v)
 {
 	*v = __atomic_load_n(&sem->val, __ATOMIC_RELAXED);
+	/*
+	 * Sequentially consistent: a per-CPU-reader rwlock_t's writer then
+	 * reads the reader slots (see pcpu_try_read()).
+	 */
 	while (!(*v & (RW_READERS | RW_WRITER))) {
-		if (word_cas(&sem->val, v, (*v & ~RW_WANTS) | RW_WRITER)) {
+		if (__atomic_compare_exchange_n(&sem->val, v,
+						(*v & ~RW_WANTS) | RW_WRITER,
+						false, __ATOMIC_SEQ_CST,
+						__ATOMIC_RELAXED)) {
 			__atomic_store_n(&sem->owner, owner_id(),
 					 __ATOMIC_RELAXED);
 			return true;
@@ -380,29 +368,17 @@ bool _down_write_trylock(struct rw_semaphore *sem, const char *site)
 	return rw_write_trylock(sem, LT_RWSEM, site);
 }
 
-bool _write_trylock(rwlock_t *lock, const char *site)
-{
-	return rw_write_trylock(lock, LT_RWLOCK, site);
-}
-
 void _down_write(struct rw_semaphore *sem, const char *site)
 {
 	__might_sleep(site);
 	rw_write_lock(sem, LT_RWSEM, site);
 }
 
-void _write_lock(rwlock_t *lock, const char *site)
-{
-	rw_write_lock(lock, LT_RWLOCK, site);
-}
-
-void up_write(struct rw_semaphore *sem)
+/* Release the word held for write and wake whoever sleeps on it. */
+static void rw_write_release(struct rw_semaphore *sem)
 {
 	u32 v;
 
-	WARN_ON_ONCE(!rwsem_is_write_owner(sem));
-	lockdep_release(sem);
-	sync_point(SP_UNLOCK, sem);
 	__atomic_store_n(&sem->owner, 0, __ATOMIC_RELAXED);
 	v = __atomic_exchange_n(&sem->val, 0, __ATOMIC_RELEASE);
 	if (det_on())
@@ -411,9 +387,12 @@ void up_write(struct rw_semaphore *sem)
 		rw_wake_all(sem);
 }
 
-void write_unlock(rwlock_t *lock)
+void up_write(struct rw_semaphore *sem)
 {
-	up_write(lock);
+	WARN_ON_ONCE(!rwsem_is_write_owner(sem));
+	lockdep_release(sem);
+	sync_point(SP_UNLOCK, sem);
+	rw_write_release(sem);
 }
 
 void downgrade_write(struct rw_semaphore *sem)
@@ -440,6 +419,187 @@ bool rwsem_is_locked(struct rw_semaphore *sem)
 bool rwsem_is_write_owner(struct rw_semaphore *sem)
 {
 	return __atomic_load_n(&sem->owner, __ATOMIC_RELAXED) == owner_id();
+}
+
+/* ---------------------------------------------------------------------
+ * rwlock_t: the reader-writer word above, or, for a lock set up by
+ * percpu_rwlock_init() and outside deterministic runs, per-CPU readers.
+ *
+ * A per-CPU reader increments its stat_cpu() slot and then reads the
+ * word; a writer takes the word (RW_WRITER, or RW_WANTS while it waits
+ * for another writer) and then reads every slot in use.  Both sides are
+ * sequentially consistent read-modify-writes and loads (not bare fences,
+ * which ThreadSanitizer does not model), so at least one sees the other:
+ * the reader sees the writer and counts itself out again, or the writer
+ * sees the reader and waits for its slot to drain.  Readers thus write
+ * only their own slot's cache line; a writer's cost grows with the slots
+ * readers of this lock have used, not with STAT_NR_CPUS.
+ */
+
+/* Busy checks of a slot before a writer starts yielding its CPU. */
+#define RWLOCK_SPINS 64
+
+void __rwlock_init(rwlock_t *lock, const char *name,
+		   struct lock_class_key *key, bool percpu)
+{
+	rw_init(&lock->sem, name, key);
+	memset(lock->slot, 0, sizeof(lock->slot));
+	__atomic_store_n(&lock->nr_slots, 0, __ATOMIC_RELAXED);
+	lock->percpu = percpu;
+}
+
+static bool rwlock_pcpu(const rwlock_t *lock)
+{
+	return lock->percpu && !det_on();
+}
+
+/* Make slot @c one a writer scans, before its first count. */
+static void pcpu_use_slot(rwlock_t *lock, unsigned int c)
+{
+	u32 n = __atomic_load_n(&lock->nr_slots, __ATOMIC_SEQ_CST);
+
+	while (n <= c &&
+	       !__atomic_compare_exchange_n(&lock->nr_slots, &n, c + 1, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+}
+
+/*
+ * Count the calling thread in as a reader of @lock: true if no writer
+ * holds or wants the word; otherwise it is counted out again and @v is
+ * the word it saw.  The slot is shared when more threads than slots read,
+ * hence the read-modify-writes; each thread adds and removes its own.
+ */
+static bool pcpu_try_read(rwlock_t *lock, u32 *v)
+{
+	unsigned int c = stat_cpu();
+	u32 *readers = &lock->slot[c].readers;
+
+	if (unlikely(c >= __atomic_load_n(&lock->nr_slots, __ATOMIC_SEQ_CST)))
+		pcpu_use_slot(lock, c);
+	__atomic_fetch_add(readers, 1, __ATOMIC_SEQ_CST);
+	*v = __atomic_load_n(&lock->sem.val, __ATOMIC_SEQ_CST);
+	if (likely(!(*v & (RW_WRITER | RW_WANTS))))
+		return true;
+	__atomic_fetch_sub(readers, 1, __ATOMIC_RELEASE);
+	return false;
+}
+
+static bool pcpu_slot_busy(rwlock_t *lock, unsigned int c)
+{
+	return __atomic_load_n(&lock->slot[c].readers, __ATOMIC_SEQ_CST);
+}
+
+/* The word is held for write: wait until no reader is inside. */
+static void pcpu_wait_readers(rwlock_t *lock)
+{
+	u32 n = __atomic_load_n(&lock->nr_slots, __ATOMIC_SEQ_CST);
+
+	for (u32 c = 0; c < n; c++) {
+		for (unsigned int i = 0; pcpu_slot_busy(lock, c); i++) {
+			/* A reader's hold is short, unless it was preempted. */
+			if (i >= RWLOCK_SPINS)
+				sched_yield();
+		}
+	}
+}
+
+/* Is no reader inside?  For a trylock, with the word held for write. */
+static bool pcpu_no_readers(rwlock_t *lock)
+{
+	u32 n = __atomic_load_n(&lock->nr_slots, __ATOMIC_SEQ_CST);
+
+	for (u32 c = 0; c < n; c++) {
+		if (pcpu_slot_busy(lock, c))
+			return false;
+	}
+	return true;
+}
+
+/* The validator's and the scheduler's view of a lock: as the word's. */
+static void pcpu_acquire(rwlock_t *lock, bool read, const char *site)
+{
+	lockdep_acquire(&lock->sem, &lock->sem.class, LT_RWLOCK, read, site);
+	sync_point(SP_LOCK, &lock->sem);
+}
+
+void _read_lock(rwlock_t *lock, const char *site)
+{
+	u32 v;
+
+	if (!rwlock_pcpu(lock)) {
+		rw_read_lock(&lock->sem, LT_RWLOCK, site);
+		return;
+	}
+	pcpu_acquire(lock, true, site);
+	while (!pcpu_try_read(lock, &v))
+		rw_sleep(&lock->sem, v, 0);
+}
+
+bool _read_trylock(rwlock_t *lock, const char *site)
+{
+	u32 v;
+
+	if (!rwlock_pcpu(lock))
+		return rw_read_trylock(&lock->sem, LT_RWLOCK, site);
+	sync_point(SP_LOCK, &lock->sem);
+	if (!pcpu_try_read(lock, &v))
+		return false;
+	lockdep_acquired_try(&lock->sem, &lock->sem.class, LT_RWLOCK, true,
+			     site);
+	return true;
+}
+
+void read_unlock(rwlock_t *lock)
+{
+	u32 old;
+
+	if (!rwlock_pcpu(lock)) {
+		up_read(&lock->sem);
+		return;
+	}
+	lockdep_release(&lock->sem);
+	sync_point(SP_UNLOCK, &lock->sem);
+	old = __atomic_fetch_sub(&lock->slot[stat_cpu()].readers, 1,
+				 __ATOMIC_RELEASE);
+	WARN_ON_ONCE(old == 0);
+}
+
+void _write_lock(rwlock_t *lock, const char *site)
+{
+	u32 v;
+
+	if (!rwlock_pcpu(lock)) {
+		rw_write_lock(&lock->sem, LT_RWLOCK, site);
+		return;
+	}
+	pcpu_acquire(lock, false, site);
+	while (!rw_try_write(&lock->sem, &v))
+		rw_sleep(&lock->sem, v, RW_WANTS);
+	pcpu_wait_readers(lock);
+}
+
+bool _write_trylock(rwlock_t *lock, const char *site)
+{
+	u32 v;
+
+	if (!rwlock_pcpu(lock))
+		return rw_write_trylock(&lock->sem, LT_RWLOCK, site);
+	sync_point(SP_LOCK, &lock->sem);
+	if (!rw_try_write(&lock->sem, &v))
+		return false;
+	if (!pcpu_no_readers(lock)) {
+		rw_write_release(&lock->sem);
+		return false;
+	}
+	lockdep_acquired_try(&lock->sem, &lock->sem.class, LT_RWLOCK, false,
+			     site);
+	return true;
+}
+
+void write_unlock(rwlock_t *lock)
+{
+	up_write(&lock->sem);
 }
 
 /* ---------------------------------------------------------------------

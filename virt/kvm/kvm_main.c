@@ -839,7 +839,14 @@ struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned long flags)
 	mmgrab(mm);
 	kvm->host = mm_host(mm);
 	kvm->flags = flags;
-	rwlock_init(&kvm->mmu_lock);
+	/*
+	 * Unlike 6.12's rwlock_t (one qrwlock reader count every CPU
+	 * writes), mmu_lock's readers count per CPU outside deterministic
+	 * runs and its writers scan the counts: the model's fault is ~15x
+	 * cheaper than a real one, so that shared line's bounce would be a
+	 * far larger share of it.  Same exclusion and lockdep semantics.
+	 */
+	percpu_rwlock_init(&kvm->mmu_lock);
 	spin_lock_init(&kvm->mn_invalidate_lock);
 	init_waitqueue_head(&kvm->mn_memslots_update_wq);
 	mutex_init(&kvm->slots_lock);
