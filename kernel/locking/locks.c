@@ -8,7 +8,6 @@
  * (an uncontended compare-and-swap) are shared by both modes.
  */
 #include <limits.h>
-#include <sched.h>
 #include <string.h>
 #include <time.h>
 #include <linux/futex.h>
@@ -431,7 +430,8 @@ bool rwsem_is_write_owner(struct rw_semaphore *sem)
  * sequentially consistent read-modify-writes and loads (not bare fences,
  * which ThreadSanitizer does not model), so at least one sees the other:
  * the reader sees the writer and counts itself out again, or the writer
- * sees the reader and waits for its slot to drain.  Readers thus write
+ * sees the reader and waits for its slot to drain (spinning briefly, then
+ * asleep until a reader leaving wakes it).  Readers thus write
  * only their own slot's cache line; a writer's cost grows with the slots
  * readers of this lock have used, not with STAT_NR_CPUS.
  */
@@ -464,6 +464,61 @@ static void pcpu_use_slot(rwlock_t *lock, unsigned int c)
 		;
 }
 
+static bool pcpu_slot_busy(rwlock_t *lock, unsigned int c)
+{
+	return __atomic_load_n(&lock->slot[c].readers, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Sleep until a reader of slot @c may have left: with the word held for
+ * write, RW_WANTS asks the readers leaving to wake us (pcpu_leave()).
+ * Set before the slot is checked again, so either we see the reader gone
+ * or it sees RW_WANTS and changes the word, which ends or prevents the
+ * sleep.
+ */
+static void pcpu_sleep_readers(rwlock_t *lock, u32 c)
+{
+	u32 v = __atomic_or_fetch(&lock->sem.val, RW_WANTS, __ATOMIC_SEQ_CST);
+
+	if (pcpu_slot_busy(lock, c))
+		futex_wait(&lock->sem.val, v, "rwlock_t readers");
+}
+
+/* The word is held for write: wait until no reader is inside. */
+static void pcpu_wait_readers(rwlock_t *lock)
+{
+	u32 n = __atomic_load_n(&lock->nr_slots, __ATOMIC_SEQ_CST);
+
+	for (u32 c = 0; c < n; c++) {
+		for (unsigned int i = 0; pcpu_slot_busy(lock, c); i++) {
+			/* A reader's hold is short, unless it was preempted. */
+			if (i >= RWLOCK_SPINS)
+				pcpu_sleep_readers(lock, c);
+		}
+	}
+}
+
+/*
+ * Count a reader out of its slot @readers (leaving, or backing out from a
+ * writer); wake a writer that sleeps until the readers are gone.
+ */
+static void pcpu_leave(rwlock_t *lock, u32 *readers)
+{
+	u32 old = __atomic_fetch_sub(readers, 1, __ATOMIC_SEQ_CST);
+	u32 v = __atomic_load_n(&lock->sem.val, __ATOMIC_SEQ_CST);
+
+	WARN_ON_ONCE(old == 0);
+	while ((v & (RW_WRITER | RW_WANTS)) == (RW_WRITER | RW_WANTS)) {
+		if (__atomic_compare_exchange_n(&lock->sem.val, &v,
+						v & ~RW_WANTS, false,
+						__ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			futex_wake(&lock->sem.val, INT_MAX);
+			break;
+		}
+	}
+}
+
 /*
  * Count the calling thread in as a reader of @lock: true if no writer
  * holds or wants the word; otherwise it is counted out again and @v is
@@ -481,27 +536,8 @@ static bool pcpu_try_read(rwlock_t *lock, u32 *v)
 	*v = __atomic_load_n(&lock->sem.val, __ATOMIC_SEQ_CST);
 	if (likely(!(*v & (RW_WRITER | RW_WANTS))))
 		return true;
-	__atomic_fetch_sub(readers, 1, __ATOMIC_RELEASE);
+	pcpu_leave(lock, readers);
 	return false;
-}
-
-static bool pcpu_slot_busy(rwlock_t *lock, unsigned int c)
-{
-	return __atomic_load_n(&lock->slot[c].readers, __ATOMIC_SEQ_CST);
-}
-
-/* The word is held for write: wait until no reader is inside. */
-static void pcpu_wait_readers(rwlock_t *lock)
-{
-	u32 n = __atomic_load_n(&lock->nr_slots, __ATOMIC_SEQ_CST);
-
-	for (u32 c = 0; c < n; c++) {
-		for (unsigned int i = 0; pcpu_slot_busy(lock, c); i++) {
-			/* A reader's hold is short, unless it was preempted. */
-			if (i >= RWLOCK_SPINS)
-				sched_yield();
-		}
-	}
 }
 
 /* Is no reader inside?  For a trylock, with the word held for write. */
@@ -552,17 +588,13 @@ bool _read_trylock(rwlock_t *lock, const char *site)
 
 void read_unlock(rwlock_t *lock)
 {
-	u32 old;
-
 	if (!rwlock_pcpu(lock)) {
 		up_read(&lock->sem);
 		return;
 	}
 	lockdep_release(&lock->sem);
 	sync_point(SP_UNLOCK, &lock->sem);
-	old = __atomic_fetch_sub(&lock->slot[stat_cpu()].readers, 1,
-				 __ATOMIC_RELEASE);
-	WARN_ON_ONCE(old == 0);
+	pcpu_leave(lock, &lock->slot[stat_cpu()].readers);
 }
 
 void _write_lock(rwlock_t *lock, const char *site)
