@@ -20,22 +20,28 @@
 
 #define HVA 0x40000000UL
 
+/*
+ * One vCPU's work: a cache line each, and its result written once, so
+ * that the program itself adds no line both vCPUs write.
+ */
 struct half {
 	struct kvm_vcpu *vcpu;
 	unsigned long first, count;
 	int ret;
-};
+} __attribute__((aligned(64)));
 
 static int read_pages(struct half *h)
 {
+	int ret = 0;
 	u64 val;
 
 	for (unsigned long i = h->first; i < h->first + h->count; i++) {
-		h->ret = kvm_vcpu_read_u64(h->vcpu, i * PAGE_SIZE, &val);
-		if (h->ret)
+		ret = kvm_vcpu_read_u64(h->vcpu, i * PAGE_SIZE, &val);
+		if (ret)
 			break;
 	}
-	return h->ret;
+	h->ret = ret;
+	return ret;
 }
 
 static atomic_t started;

@@ -21,15 +21,23 @@ command -v valgrind >/dev/null || { echo "shared-lines.sh: needs valgrind" >&2; 
 # Lackey prints "I addr,size" for each instruction, then " S addr,size" /
 # " M addr,size" for its stores and modifies; --trace-sched says which
 # thread runs ("SCHED[n]:  acquired lock").  A thread is a vCPU from the
-# first instruction it runs in fault_half() on (the set-up's threads, an
-# SRCU callback worker, are not).
-set -- $(nm -S "$prog" | awk '$4 == "fault_half" { print $1, $2 }')
+# first instruction it runs in fault_half() on; only threads the program
+# started count (Valgrind's thread 1, the main thread, faults every page
+# in first: it is never a vCPU), and so do neither the set-up's threads
+# nor an SRCU callback worker.  Each vCPU's entries into kvm_tdp_mmu_map()
+# are counted too: each must install PAGES/2 SPTEs, or the run is not
+# the one measured.
+sym() { nm -S "$prog" | awk -v f="$1" '$4 == f { print $1, $2 }'; }
+set -- $(sym fault_half)
 [ $# -eq 2 ] || { echo "shared-lines.sh: no fault_half in $prog" >&2; exit 2; }
 fstart=$(printf '%08x' $((0x$1)))
 fend=$(printf '%08x' $((0x$1 + 0x$2)))
+set -- $(sym kvm_tdp_mmu_map)
+[ $# -eq 2 ] || { echo "shared-lines.sh: no kvm_tdp_mmu_map in $prog" >&2; exit 2; }
+mapip=$(printf '%08x' $((0x$1)))
 valgrind --tool=lackey --trace-mem=yes --trace-sched=yes --log-fd=3 \
 	"$prog" "$pages" 3>&1 >/dev/null 2>/dev/null |
-awk -v pages="$pages" -v fstart="$fstart" -v fend="$fend" '
+awk -v pages="$pages" -v fstart="$fstart" -v fend="$fend" -v mapip="$mapip" '
 BEGIN { X = "0123456789abcdef" }
 /SCHED\[[0-9]+\]:  acquired lock/ {
 	tid = substr($0, index($0, "SCHED[") + 6) + 0
@@ -38,8 +46,11 @@ BEGIN { X = "0123456789abcdef" }
 /^I / {
 	split($2, a, ",")
 	ip = a[1]
-	if (!(tid in vcpu) && ip >= fstart && ip < fend && nvcpu < 2)
+	if (!(tid in vcpu) && tid != 1 && ip >= fstart && ip < fend &&
+	    nvcpu < 2)
 		vcpu[tid] = nvcpu++
+	if (ip == mapip && (tid in vcpu))
+		maps[vcpu[tid]]++
 	next
 }
 /^ [SM] / {
@@ -71,7 +82,7 @@ END {
 		nlines++
 		total += n
 	}
-	printf "SUMMARY %d %d %d\n", nlines, total, pages
+	printf "SUMMARY %d %d %d %d %d\n", nlines, total, pages, maps[0], maps[1]
 }' 2>"${TMPDIR:-/tmp}/shared-lines.$$" >"${TMPDIR:-/tmp}/shared-lines.$$.sum"
 
 # Name the writing functions (the program is linked without PIE).
@@ -89,7 +100,7 @@ while read -r line n a b ipl; do
 	      sort -rn | awk '{printf "%s%s %d", s, $2, $1; s=", "}')
 	printf '%s  %6d writes (vCPU0 %d, vCPU1 %d)  %s\n' "$addr" "$n" "$a" "$b" "$fns"
 done | tee "${TMPDIR:-/tmp}/shared-lines.$$.out"
-read -r _ nlines total p <"${TMPDIR:-/tmp}/shared-lines.$$.sum"
+read -r _ nlines total p m0 m1 <"${TMPDIR:-/tmp}/shared-lines.$$.sum"
 rm -f "${TMPDIR:-/tmp}/shared-lines.$$" "${TMPDIR:-/tmp}/shared-lines.$$.sum"
 trap 'rm -f "${TMPDIR:-/tmp}/shared-lines.$$.out"' EXIT
 awk -v l="$nlines" -v t="$total" -v p="$p" 'BEGIN {
@@ -103,3 +114,8 @@ awk -v p="$p" '$3 == "writes" {
 } END {
 	printf "written by each vCPU once per 8 faults or more: %d lines, %.2f writes per fault\n", n, t / p
 }' "${TMPDIR:-/tmp}/shared-lines.$$.out"
+echo "SPTEs installed: vCPU0 $m0, vCPU1 $m1"
+if [ "$m0" -ne $((p / 2)) ] || [ "$m1" -ne $((p / 2)) ]; then
+	echo "shared-lines.sh: each vCPU should have installed $((p / 2))" >&2
+	exit 1
+fi
