@@ -23,6 +23,7 @@
 #include <mmulab/sync.h>
 
 #include "task_check.h"
+#include "wait_until.h"
 
 static int teardown(void **state)
 {
@@ -30,27 +31,6 @@ static int teardown(void **state)
 	task_checks_teardown();
 	return 0;
 }
-
-static u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
-
-/* Poll @cond every millisecond for up to @ms; evaluates to its last value. */
-#define WAIT_UNTIL(cond, ms)                                                   \
-	({                                                                     \
-		u64 __end = now_ms() + (ms);                                   \
-		bool __ok;                                                     \
-		while (!(__ok = (cond)) && now_ms() < __end)                   \
-			msleep(1);                                             \
-		__ok;                                                          \
-	})
-
-/* Bounds waits that take microseconds when nothing is wrong. */
-#define LONG_MS 5000
 
 static u32 readers_in(rwlock_t *lock, unsigned int c)
 {

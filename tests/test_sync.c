@@ -21,6 +21,7 @@
 #include "kernel/internal.h"
 
 #include "task_check.h"
+#include "wait_until.h"
 #include "excl_lock.h"
 
 static int teardown(void **state)
@@ -29,27 +30,6 @@ static int teardown(void **state)
 	task_checks_teardown();
 	return 0;
 }
-
-static u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
-
-/* Poll @cond every millisecond for up to @ms; evaluates to its last value. */
-#define WAIT_UNTIL(cond, ms)                                                   \
-	({                                                                     \
-		u64 __end = now_ms() + (ms);                                   \
-		bool __ok;                                                     \
-		while (!(__ok = (cond)) && now_ms() < __end)                   \
-			msleep(1);                                             \
-		__ok;                                                          \
-	})
-
-/* Generous: these bound waits that take microseconds when nothing is wrong. */
-#define LONG_MS 5000
 
 /* Widen the window between the load and the store of an increment. */
 static void dawdle(void)
