@@ -99,6 +99,18 @@ void cleanup_srcu_struct(struct srcu_struct *ssp)
 static pthread_mutex_t gp_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
+ * A full barrier beside an atomic read-modify-write, Linux's
+ * smp_mb__after_atomic() and smp_mb__before_atomic(): on x86 the locked
+ * instruction already is one, so only the compiler is held back there
+ * (a fence would add a second locked instruction to every read section).
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define smp_mb__beside_rmw() __asm__ volatile("" ::: "memory")
+#else
+#define smp_mb__beside_rmw() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
+
+/*
  * srcu_read_lock(): this slot's lock count of the current index, then a
  * full barrier (Linux's smp_mb() B), so the section's accesses cannot be
  * seen before the count.  The slot is shared only when more threads than
@@ -110,14 +122,14 @@ static int srcu_read_lock_cpu(struct srcu_struct *ssp)
 
 	__atomic_fetch_add(&ssp->sda[stat_cpu()].lock_count[idx], 1,
 			   __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* B, pairs with A */
+	smp_mb__beside_rmw(); /* B, pairs with A */
 	return idx;
 }
 
 /* srcu_read_unlock(): a full barrier (C), then this slot's unlock count. */
 static void srcu_read_unlock_cpu(struct srcu_struct *ssp, int idx)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* C, pairs with A */
+	smp_mb__beside_rmw(); /* C, pairs with A */
 	__atomic_fetch_add(&ssp->sda[stat_cpu()].unlock_count[idx], 1,
 			   __ATOMIC_RELAXED);
 }
