@@ -60,6 +60,16 @@ static int fault_half(void *arg)
 	return 0;
 }
 
+/*
+ * Called once both vCPU threads have exited: shared-lines.sh stops
+ * counting here, before a later thread (an SRCU callback worker) can be
+ * given a vCPU's thread id.
+ */
+__attribute__((noinline)) void fault_pair_done(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
 static int set_slot(struct kvm *kvm, unsigned long hva, unsigned long len)
 {
 	struct kvm_userspace_memory_region r = {0};
@@ -86,6 +96,7 @@ static int pair(struct kvm *kvm, struct kvm_vcpu **vcpu, unsigned long hva,
 	}
 	for (int i = 0; i < 2; i++)
 		kthread_stop(t[i]);
+	fault_pair_done();
 	return h[0].ret || h[1].ret ? -1 : 0;
 }
 

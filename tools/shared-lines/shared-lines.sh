@@ -24,7 +24,9 @@ command -v valgrind >/dev/null || { echo "shared-lines.sh: needs valgrind" >&2; 
 # first instruction it runs in fault_half() on; only threads the program
 # started count (Valgrind's thread 1, the main thread, faults every page
 # in first: it is never a vCPU), and so do neither the set-up's threads
-# nor an SRCU callback worker.  Each vCPU's entries into kvm_tdp_mmu_map()
+# nor an SRCU callback worker; counting stops at fault_pair_done(), once
+# both vCPUs have exited, so that no later thread given a vCPU's thread
+# id is counted.  Each vCPU's entries into kvm_tdp_mmu_map()
 # are counted too: each must install PAGES/2 SPTEs, or the run is not
 # the one measured.
 sym() { nm -S "$prog" | awk -v f="$1" '$4 == f { print $1, $2 }'; }
@@ -35,17 +37,26 @@ fend=$(printf '%08x' $((0x$1 + 0x$2)))
 set -- $(sym kvm_tdp_mmu_map)
 [ $# -eq 2 ] || { echo "shared-lines.sh: no kvm_tdp_mmu_map in $prog" >&2; exit 2; }
 mapip=$(printf '%08x' $((0x$1)))
+set -- $(sym fault_pair_done)
+[ $# -eq 2 ] || { echo "shared-lines.sh: no fault_pair_done in $prog" >&2; exit 2; }
+doneip=$(printf '%08x' $((0x$1)))
 valgrind --tool=lackey --trace-mem=yes --trace-sched=yes --log-fd=3 \
 	"$prog" "$pages" 3>&1 >/dev/null 2>/dev/null |
-awk -v pages="$pages" -v fstart="$fstart" -v fend="$fend" -v mapip="$mapip" '
+awk -v pages="$pages" -v fstart="$fstart" -v fend="$fend" -v mapip="$mapip" \
+	-v doneip="$doneip" '
 BEGIN { X = "0123456789abcdef" }
 /SCHED\[[0-9]+\]:  acquired lock/ {
 	tid = substr($0, index($0, "SCHED[") + 6) + 0
 	next
 }
+done { next }
 /^I / {
 	split($2, a, ",")
 	ip = a[1]
+	if (ip == doneip) {
+		done = 1
+		next
+	}
 	if (!(tid in vcpu) && tid != 1 && ip >= fstart && ip < fend &&
 	    nvcpu < 2)
 		vcpu[tid] = nvcpu++
