@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The concurrency layer outside deterministic runs: real threads, futexes
- * and liburcu.
+ * and per-CPU reader counts (SRCU, per-CPU-reader rwlock_t).
  *
  * cmocka's assertions longjmp, which only works on the thread running the
  * test, so worker threads report through TASK_CHECK() and the test thread
