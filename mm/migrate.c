@@ -89,6 +89,15 @@ vm_fault_t migration_entry_wait(struct mm_struct *mm, spinlock_t *ptl,
 	return 0;
 }
 
+bool pte_migration_pfn(pte_t pte, unsigned long *pfn)
+{
+	if (!is_migration_pte(pte))
+		return false;
+	if (pfn)
+		*pfn = swp_offset(pte_to_swp_entry(pte));
+	return true;
+}
+
 /* ---------------------------------------------------------------------
  * Unmapping: PTEs to migration entries
  */

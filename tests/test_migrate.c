@@ -219,6 +219,7 @@ struct hook {
 	struct guest *g;
 	unsigned long addr;
 	bool armed, saw_entry;
+	unsigned long entry_pfn; /* pte_migration_pfn()'s frame */
 	void (*probe)(struct hook *h);
 	int done[2];
 	bool early[2];
@@ -236,6 +237,9 @@ static void hook_end(struct mmu_notifier *mn,
 	h->armed = false;
 	pte = pte_offset_map_lock(h->g->mm, h->addr, &ptl);
 	h->saw_entry = pte && is_migration_pte(ptep_get(pte));
+	h->entry_pfn = ~0UL;
+	if (pte)
+		pte_migration_pfn(ptep_get(pte), &h->entry_pfn);
 	if (pte)
 		spin_unlock(ptl);
 	h->probe(h);
@@ -290,20 +294,26 @@ static void probe_writers(struct hook *h)
 
 static void test_faults_wait_for_migration(void **state)
 {
-	unsigned long warns = warn_count(), new;
+	unsigned long warns = warn_count(), new, old;
 	struct page *page;
 	struct hook h;
 	struct guest g;
+	pte_t pte;
 
 	(void)state;
 	guest_new(&g, CHANGE_PTE_NONE, NPAGES);
 	guest_fill(&g);
 	hook_register(&h, &g, 6, probe_writers);
-	assert_int_equal(migrate_pfn(g.host, guest_pfn(&g, 6), &new), 0);
+	old = guest_pfn(&g, 6);
+	assert_int_equal(migrate_pfn(g.host, old, &new), 0);
 	kthread_stop(writers[0]);
 	kthread_stop(writers[1]);
 	mmu_notifier_unregister(&h.mn, g.mm);
 	assert_true(h.saw_entry);
+	/* The entry names the frame moved from, and is gone after the move. */
+	assert_int_equal(h.entry_pfn, old);
+	assert_int_equal(follow_pte(g.mm, h.addr, &pte), 0);
+	assert_false(pte_migration_pfn(pte, NULL));
 	/* Neither store got through before the PTE pointed at the new page. */
 	assert_false(h.early[0]);
 	assert_false(h.early[1]);

@@ -822,6 +822,17 @@ void ksm_observe_stats(struct host *host, struct ksm_stats *stats);
 int migrate_pfn(struct host *host, unsigned long pfn, unsigned long *new_pfn);
 
 /**
+ * pte_migration_pfn() - is @pte, an entry as follow_pte() returns it, a
+ * migration entry?  It stands for a page being moved, and exists only
+ * while that move runs: one seen when no migration runs (a quiescent
+ * point) was left behind, and the page's data with it.
+ * @pte: the entry.
+ * @pfn: set to the frame being moved from, when it is one (may be NULL).
+ * Return: true for a migration entry, false for anything else.
+ */
+bool pte_migration_pfn(pte_t pte, unsigned long *pfn);
+
+/**
  * struct compact_result - what host_compact() did.
  * @migrate_scanned: frames looked at from the top for pages to move.
  * @free_scanned: frames looked at from the bottom for free targets.
