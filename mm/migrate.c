@@ -369,7 +369,19 @@ static int __migrate_page_mapped(enum movable_kind kind, struct page *new,
 
 	if (page_maybe_dma_pinned(old))
 		return -EBUSY;
-	if (!try_to_migrate(old)) {
+	/*
+	 * Unmap only a page whose entries the walk will restore (6.12's
+	 * PAGE_WAS_MAPPED), and move only one that is mapped nowhere then.
+	 * Without a walk the page was mapped nowhere when we looked, but it
+	 * may be mapped now: a fault gives its new page the anon_vma before
+	 * the map count, under the PTL, not the page lock, so a migration by
+	 * frame number can lock the page in between (Linux only migrates
+	 * isolated LRU pages, which a new page joins only after it has its
+	 * map count).  Unmapped by try_to_migrate(), its PTE would keep a
+	 * migration entry that nothing restores, for a frame that is then
+	 * freed and reused.
+	 */
+	if ((walk && !try_to_migrate(old)) || page_mapcount(old)) {
 		ret = page_maybe_dma_pinned(old) ? -EBUSY : -EAGAIN;
 		goto restore;
 	}
