@@ -85,6 +85,7 @@ struct stress {
 	int nvcpus;
 	u32 soak_seq;		/* the soak task's alone until it is joined */
 	struct soak_entry soak_log[SOAK_LOG];
+	struct checker_secondary mm_sweep; /* stale migration entries */
 };
 
 /*
@@ -186,6 +187,31 @@ static char *spte_frame(struct stress *st, unsigned long addr)
 	dump_frame_provenance(st->host, pfn, f);
 	fclose(f);
 	return buf;
+}
+
+/*
+ * A sweep callback over the stress VM's memory, run with every worker
+ * parked: no migration is under way then, so a migration entry in a PTE
+ * is one that nothing will restore.  The page's data is lost (accesses
+ * fail, and the workloads ignore -EFAULT), and a later migration of the
+ * page that reuses the frame at that index of the fork family would
+ * point the entry at it: someone else's data.
+ */
+static void sweep_migration_entries(struct checker_secondary *cs,
+				    struct host *host)
+{
+	struct stress *st = container_of(cs, struct stress, mm_sweep);
+	unsigned long a = st->hva, end = st->hva + st->npages * PAGE_SIZE;
+	unsigned long pfn;
+	pte_t pte;
+
+	for (; !follow_pte_next(st->mm, &a, end, &pte); a += PAGE_SIZE)
+		if (pte_migration_pfn(pte, &pfn))
+			checker_fail(host, INV_DATA, pfn, a, ~0ULL, NULL,
+				     "a migration entry for frame %lu at %#lx "
+				     "with no migration under way (a sweep): "
+				     "nothing will restore it",
+				     pfn, a);
 }
 
 static void stress_check(struct stress *st, const char *who, u32 loc,
@@ -692,6 +718,9 @@ static int setup(struct stress *st, int nvcpus)
 	st->dmirror = dmirror_create(st->mm, st->hva, st->npages);
 	if (IS_ERR(st->dmirror))
 		return PTR_ERR(st->dmirror);
+	st->mm_sweep.name = "stress mm";
+	st->mm_sweep.sweep = sweep_migration_entries;
+	checker_register_secondary(st->host, &st->mm_sweep);
 	for (int i = 0; i < nvcpus; i++)
 		start_worker(st, "vcpu", vcpu_fn, NULL,
 			     kvm_vcpu_create(st->kvm), 7u + i);
@@ -914,6 +943,7 @@ int cmd_stress(int argc, char **argv)
 	stress_explain(&st);
 	kvm_get_vm_stat(st.kvm, &vs);
 	ksm_get_stats(st.host, &ksm);
+	checker_unregister_secondary(st.host, &st.mm_sweep);
 	kvm_destroy_vm(st.kvm);
 	dmirror_destroy(st.dmirror);
 	mmput(st.mm);
