@@ -111,7 +111,8 @@ void install_migration_entry(struct mm_struct *mm, unsigned long addr,
 {
 	unsigned long pfn = page_to_pfn(page);
 	pte_t old = ptep_get(pte);
-	bool write;
+	bool write, exclusive = PageAnon(page) &&
+				PageFlag(page, PG_anon_exclusive);
 	swp_entry_t entry;
 
 	/* A device-private entry is not in any TLB: nothing to flush. */
@@ -121,10 +122,22 @@ void install_migration_entry(struct mm_struct *mm, unsigned long addr,
 		write = pte_write(old = ptep_clear_flush(mm, addr, pte));
 	if (write)
 		entry = make_migration_entry(pfn, true);
-	else if (PageAnon(page) && PageFlag(page, PG_anon_exclusive))
+	else if (exclusive)
 		entry = make_readable_exclusive_migration_entry(pfn);
 	else
 		entry = make_migration_entry(pfn, false);
+	/*
+	 * The page's exclusivity moves into the entry, as 6.12's
+	 * try_to_migrate_one() shares the page before it writes one
+	 * (folio_try_share_anon_rmap_pte()): remove_migration_pte() gives it
+	 * back only from an entry that still says so.  A fork meanwhile copies the
+	 * entry and makes both read-only and shared; had the page kept the
+	 * flag, a migration that fails and maps it back would leave a page
+	 * the parent and the child share marked exclusive, and a write fault
+	 * on either side would reuse it instead of copying it.
+	 */
+	if (exclusive)
+		ClearPageFlag(page, PG_anon_exclusive);
 	if (pte_present(old) && pte_dirty(old))
 		SetPageFlag(page, PG_dirty);
 	if (pte_present(old) && pte_young(old))
