@@ -754,6 +754,35 @@ static void test_migrate_under_vcpus_det(void **state)
  */
 
 /*
+ * A small host for one deterministic race, and the race itself: @fn0
+ * and @fn1 on @arg, one task each, under @dc's schedule.
+ */
+static struct host *race_host(void)
+{
+	struct host_config cfg = { .nr_frames = 64,
+				   .content = HOST_CONTENT_DATA };
+	struct host *host = host_create(&cfg);
+
+	assert_false(IS_ERR(host));
+	return host;
+}
+
+static void race_pair(const struct det_config *dc, int (*fn0)(void *),
+		      int (*fn1)(void *), void *arg)
+{
+	struct task_struct *t0, *t1;
+	struct det_result res;
+
+	assert_int_equal(det_begin(dc), 0);
+	t0 = kthread_run(fn0, arg, "race");
+	t1 = kthread_run(fn1, arg, "race");
+	kthread_stop(t0);
+	kthread_stop(t1);
+	assert_int_equal(det_end(&res), 0);
+}
+
+
+/*
  * A write fault maps a new anonymous page while another task migrates
  * that frame by number, as compaction does.  The fault gives the page its
  * anon_vma before its map count, under the PTL but not the page lock, so
@@ -809,16 +838,11 @@ static u64 new_page_race_once(u64 seed, bool *stale)
 {
 	struct det_config dc = { .seed = seed, .strategy = DET_STRATEGY_PCT,
 				 .pct_steps = 100, .pct_depth = 3 };
-	struct host_config cfg = { .nr_frames = 64,
-				   .content = HOST_CONTENT_DATA };
-	struct host *host = host_create(&cfg);
+	struct host *host = race_host();
 	struct new_page_race r = { 0 };
-	struct task_struct *t[2];
-	struct det_result res;
 	u64 v = ~0ULL;
 	pte_t pte;
 
-	assert_false(IS_ERR(host));
 	r.mm = mm_alloc(host);
 	assert_false(IS_ERR(r.mm));
 	r.a = vm_mmap(r.mm, 0, 2 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS);
@@ -828,12 +852,7 @@ static u64 new_page_race_once(u64 seed, bool *stale)
 	assert_int_equal(cpu_write_u64(r.mm, r.a, 2), 0);
 	r.pfn = pfn_at(r.mm, r.a);
 	assert_int_equal(do_madvise(r.mm, r.a, PAGE_SIZE, MADV_DONTNEED), 0);
-	assert_int_equal(det_begin(&dc), 0);
-	t[0] = kthread_run(new_page_writer, &r, "fault");
-	t[1] = kthread_run(new_page_migrator, &r, "migrate");
-	kthread_stop(t[0]);
-	kthread_stop(t[1]);
-	assert_int_equal(det_end(&res), 0);
+	race_pair(&dc, new_page_writer, new_page_migrator, &r);
 	/* No migration runs now: an entry left is one nothing restores. */
 	assert_int_equal(follow_pte(r.mm, r.a, &pte), 0);
 	*stale = pte_migration_pfn(pte, NULL);
@@ -914,17 +933,12 @@ static u64 fork_race_once(u64 seed)
 {
 	struct det_config dc = { .seed = seed, .strategy = DET_STRATEGY_PCT,
 				 .pct_steps = 400, .pct_depth = 2 };
-	struct host_config cfg = { .nr_frames = 64,
-				   .content = HOST_CONTENT_DATA };
-	struct host *host = host_create(&cfg);
+	struct host *host = race_host();
 	struct fork_race r = { 0 };
-	struct task_struct *t[2];
-	struct det_result res;
 	struct page *held;
 	unsigned long a;
 	u64 v = ~0ULL;
 
-	assert_false(IS_ERR(host));
 	r.mm = mm_alloc(host);
 	assert_false(IS_ERR(r.mm));
 	a = vm_mmap(r.mm, 0, PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS);
@@ -933,12 +947,7 @@ static u64 fork_race_once(u64 seed)
 	r.pfn = pfn_at(r.mm, a);
 	held = pfn_to_page(host, r.pfn);
 	get_page(held);
-	assert_int_equal(det_begin(&dc), 0);
-	t[0] = kthread_run(fork_race_migrator, &r, "migrate");
-	t[1] = kthread_run(fork_race_forker, &r, "fork");
-	kthread_stop(t[0]);
-	kthread_stop(t[1]);
-	assert_int_equal(det_end(&res), 0);
+	race_pair(&dc, fork_race_migrator, fork_race_forker, &r);
 	put_page(held);
 	assert_false(IS_ERR_OR_NULL(r.child));
 	assert_int_equal(cpu_write_u64(r.child, a, FORK_RACE_CHILD), 0);
