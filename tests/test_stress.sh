@@ -56,8 +56,15 @@ grep -q '^stress: INV-5: the .* read of page 0 (0x[0-9a-f]*) at .* s returned 0x
 	"$tmp/out" || fail "--inject stale: the bad read is not explained"
 grep -q '^stress: what maps it now:$' "$tmp/out" ||
 	fail "--inject stale: no provenance after the run"
-grep -q '^  contents: \(cleared\|copied from frame\|read from slot\|not filled here\)' \
-	"$tmp/out" || fail "--inject stale: no frame provenance"
+# The frame's provenance: the one KVM mapped when a vCPU read first, else
+# what page 0 maps after the run (a frame, or a swap slot).  Churn may
+# also leave page 0 unmapped at the end (pte 0) when the first bad read
+# was not a vCPU's; then there is no frame to explain.
+if ! grep -q '^  contents: \(cleared\|copied from frame\|read from slot\|not filled here\)' "$tmp/out" &&
+	! grep -q '^  slot [0-9]*: [0-9]* writes, last by' "$tmp/out" &&
+	! grep -q '^  0x[0-9a-f]*: pte 0$' "$tmp/out"; then
+	fail "--inject stale: no frame or slot provenance"
+fi
 grep -q '^  read of location 0 at 0x[0-9a-f]* returned 0x8100000000000000' \
 	"$tmp/out" || fail "--inject stale: no INV-5 violation"
 
