@@ -4,9 +4,11 @@
  * bounded-exhaustive search of the deterministic scheduler (every
  * schedule with at most one preemption), that a page it returns is the
  * page the address mapped when it was taken, however the walk interleaves
- * with munmap, MADV_DONTNEED, exit, a THP split or a migration that
- * frees the page and hands its frame to another address.  The mutant
- * gup-fast-no-recheck (no second look at the entries) must fail that.
+ * with munmap, MADV_DONTNEED, exit, a THP split (64 PCT schedules) or a
+ * migration that frees the page and hands its frame to another address.
+ * The mutant gup-fast-no-recheck (no second look at the entries) fails
+ * that against migration; against exit, so do page tables freed without
+ * a grace period (a walk then reads a freed table).
  * Then KVM: a secondary fault of a mapped page completes while another
  * task holds the mmap_lock for writing (the fast path takes neither it
  * nor an mm_users reference).
