@@ -33,6 +33,8 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_THP_SPLIT_NO_NOTIFY] = "thp-split-no-notify",
 	[MUTANT_HMM_NO_RETRY_CHECK] = "hmm-no-retry-check",
 	[MUTANT_MIGRATE_NO_OWNER_CHECK] = "migrate-no-owner-check",
+	[MUTANT_GUP_FAST_NO_RECHECK] = "gup-fast-no-recheck",
+	[MUTANT_RELEASE_NO_DEAD_MARK] = "release-no-dead-mark",
 };
 
 int mmulab_mutant;

@@ -10,6 +10,8 @@
  * unshares it first, so the pinned page cannot later be replaced under the
  * pin by a COW in another process.
  */
+#include <mmulab/huge_mm.h>
+
 #include "pgtable.h"
 
 static bool gup_must_unshare(struct page *page, unsigned int flags)
@@ -203,4 +205,158 @@ void unpin_user_pages(struct page **pages, unsigned long n)
 {
 	for (unsigned long i = 0; i < n; i++)
 		unpin_user_page(pages[i]);
+}
+
+/* ---------------------------------------------------------------------
+ * GUP-fast: a lockless walk (Linux's gup_fast())
+ *
+ * No mmap_lock, no page-table lock, no mm_users reference.  Safe because:
+ *  - the caller holds at least mmgrab() on @mm, so mm->pgd stays;
+ *  - the walk is a read-side section of pt_free_srcu and page-table pages
+ *    an mm walked so has unlinked are freed only after a grace period
+ *    (mmu_gather.c), so every entry read belongs to a live table;
+ *  - each entry is read once (READ_ONCE) and used as read;
+ *  - the page is taken with a try-get that fails on a zero count (a page
+ *    being freed), then the PMD and the PTE are read again: if either
+ *    changed, the page may have been unmapped, freed and reused between
+ *    the read and the get, so the reference is dropped and the walk fails.
+ */
+
+/* What gup_fast refuses of a leaf entry (gup_fast_pte_range()). */
+static bool gup_fast_leaf_ok(pte_t pte, unsigned int flags)
+{
+	/* Swap, migration and device-private entries; PROT_NONE (NUMA). */
+	if (!pte_present(pte) || pte_protnone(pte))
+		return false;
+	/* pte_access_permitted(): a user page, writable for a write. */
+	if (!(pte_val(pte) & _PAGE_USER))
+		return false;
+	if ((flags & FOLL_WRITE) && !pte_write(pte))
+		return false;
+	/* No struct page reference to take (the zero page, PFN maps). */
+	return !pte_special(pte);
+}
+
+/* try_grab_folio_fast() for FOLL_GET: never on a page being freed. */
+static bool gup_fast_try_get(struct page *page)
+{
+	if (PageFlag(page, PG_reserved))
+		return false;
+	return get_page_unless_zero(page);
+}
+
+/*
+ * The page @entry (at @level, PT_PTE or a huge PMD) maps at @addr,
+ * referenced, if @entry still holds it once referenced.
+ */
+static struct page *gup_fast_take(struct mm_struct *mm, pte_t *pmdp,
+				  pte_t pmd, pte_t *ptep, pte_t pte,
+				  unsigned long addr, unsigned int flags)
+{
+	unsigned long pfn = pte_pfn(pte);
+	struct page *page;
+
+	if (!gup_fast_leaf_ok(pte, flags))
+		return NULL;
+	if (pmd_leaf(pte))
+		pfn += (addr >> PAGE_SHIFT) & (HPAGE_PMD_NR - 1);
+	page = pfn_to_page(mm->host, pfn);
+	if (!gup_fast_try_get(page))
+		return NULL;
+	if (mutant_is(MUTANT_GUP_FAST_NO_RECHECK))
+		return page; /* broken on purpose: the entries are not re-read */
+	if (pte_val(ptep_get(pmdp)) != pte_val(pmd) ||
+	    (ptep != pmdp && pte_val(ptep_get(ptep)) != pte_val(pte))) {
+		put_page(page);
+		return NULL;
+	}
+	SetPageFlag(page, PG_referenced);
+	return page;
+}
+
+/* One page: the walk from the PGD, each level read once. */
+static struct page *gup_fast_one(struct mm_struct *mm, unsigned long addr,
+				 unsigned int flags)
+{
+	struct page *table = mm->pgd;
+	pte_t *pmdp, pmd, *ptep;
+
+	for (int level = PT_PGD; level > PT_PMD; level--) {
+		pte_t v = ptep_get(&table->pt_table[pt_index(addr, level)]);
+
+		if (!pte_present(v))
+			return NULL;
+		table = pt_next(mm, v);
+	}
+	pmdp = &table->pt_table[pt_index(addr, PT_PMD)];
+	pmd = ptep_get(pmdp);
+	if (pte_none(pmd))
+		return NULL;
+	if (pmd_leaf(pmd)) /* gup_fast_pmd_leaf(): the PMD is the leaf */
+		return gup_fast_take(mm, pmdp, pmd, pmdp, pmd, addr, flags);
+	if (!pte_present(pmd))
+		return NULL;
+	table = pt_next(mm, pmd);
+	ptep = &table->pt_table[pt_index(addr, PT_PTE)];
+	return gup_fast_take(mm, pmdp, pmd, ptep, ptep_get(ptep), addr, flags);
+}
+
+int get_user_pages_fast_only(struct mm_struct *mm, unsigned long start,
+			     int nr_pages, unsigned int gup_flags,
+			     struct page **pages)
+{
+	int i, idx;
+
+	if (!mm_api_ok(mm, MM_STRUCT))
+		return -EINVAL;
+	/* FOLL_GET only, as Linux's is_valid_gup_args() wants it here. */
+	if ((gup_flags & ~FOLL_WRITE) || !pages || (start & ~PAGE_MASK) ||
+	    nr_pages < 0 || start >= TASK_SIZE ||
+	    (unsigned long)nr_pages > (TASK_SIZE - start) >> PAGE_SHIFT)
+		return -EINVAL;
+	idx = lockless_walk_begin(mm);
+	for (i = 0; i < nr_pages; i++) {
+		pages[i] = gup_fast_one(mm, start + (unsigned long)i * PAGE_SIZE,
+					gup_flags);
+		if (!pages[i])
+			break;
+	}
+	lockless_walk_end(idx);
+	if (i)
+		count_vm_events(mm->host, GUP_PAGES, i);
+	return i;
+}
+
+bool get_user_page_fast_only(struct mm_struct *mm, unsigned long addr,
+			     unsigned int gup_flags, struct page **pagep)
+{
+	return get_user_pages_fast_only(mm, addr, 1, gup_flags, pagep) == 1;
+}
+
+bool pmd_huge_pfn_fast(struct mm_struct *mm, unsigned long addr,
+		       unsigned long *head_pfn)
+{
+	struct page *table;
+	bool huge = false;
+	pte_t pmd;
+	int idx;
+
+	if (!mm_api_ok(mm, MM_STRUCT) || addr >= TASK_SIZE)
+		return false;
+	idx = lockless_walk_begin(mm);
+	table = mm->pgd;
+	for (int level = PT_PGD; level >= PT_PMD; level--) {
+		pmd = ptep_get(&table->pt_table[pt_index(addr, level)]);
+		if (!pte_present(pmd))
+			break;
+		if (level == PT_PMD) {
+			huge = pmd_leaf(pmd);
+			break;
+		}
+		table = pt_next(mm, pmd);
+	}
+	lockless_walk_end(idx);
+	if (huge && head_pfn)
+		*head_pfn = pte_pfn(pmd);
+	return huge;
 }

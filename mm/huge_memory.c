@@ -117,8 +117,11 @@ static struct page *withdraw_table(struct mm_struct *mm,
 	return pgtable;
 }
 
-/** free_deposited_tables() - free what is left deposited in @pmd_table. */
-void free_deposited_tables(struct page *pmd_table)
+/*
+ * free_deposited_tables() - gather what is left deposited in @pmd_table
+ * into @batch: a table a collapse deposited was in the tree.
+ */
+void free_deposited_tables(struct page *pmd_table, struct pt_free_batch *batch)
 {
 	struct host *host = __page_host(pmd_table);
 
@@ -127,7 +130,7 @@ void free_deposited_tables(struct page *pmd_table)
 
 		pmd_table->private = pgtable->private;
 		pgtable->private = 0;
-		free_pt_page(pgtable);
+		tlb_remove_table(batch, pgtable);
 	}
 }
 
@@ -426,8 +429,9 @@ bool zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	set_pmd_at(mm, addr, pmdp, __pte(0));
 	pgtable = withdraw_table(mm, pmd_table);
 	spin_unlock(&mm->page_table_lock);
+	/* A table a collapse deposited was in the tree: GUP-fast may be in it. */
 	if (pgtable)
-		free_pt_page(pgtable);
+		pte_free_defer(mm, pgtable);
 	head = pfn_to_page(mm->host, pte_pfn(pmd));
 	add_mm_counter(mm, MM_ANONPAGES, -(long)HPAGE_PMD_NR);
 	tlb_track(tlb, addr);

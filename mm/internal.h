@@ -447,6 +447,26 @@ void page_hist_fill(struct page *dst, enum page_hist_src how,
 struct page *alloc_pt_page(struct host *host);
 void free_pt_page(struct page *page);
 
+/*
+ * mmu_gather.c: page-table pages that a lockless walker may have seen are
+ * freed after a grace period of pt_free_srcu() (tlb_remove_table()).
+ */
+struct pt_free_batch {
+	struct page *head; /* linked through ->private */
+};
+/* Gather @table, unlinked from its mm's tree, into @batch. */
+void tlb_remove_table(struct pt_free_batch *batch, struct page *table);
+/* Free @batch's tables: after a grace period if @mm had a lockless walker. */
+void tlb_table_flush(struct mm_struct *mm, struct pt_free_batch *batch);
+/* tlb_table_flush() of @table alone: a PTE table that may have been seen. */
+void pte_free_defer(struct mm_struct *mm, struct page *table);
+/* The lockless walk's read-side section; marks @mm (MMF_LOCKLESS_WALK). */
+int lockless_walk_begin(struct mm_struct *mm);
+void lockless_walk_end(int idx);
+/* Wait until every table whose free was deferred has been freed. */
+void pt_free_barrier(void);
+struct srcu_struct *pt_free_srcu(void);
+
 /* filemap.c: the page lock (PG_locked), a sleeping bit lock */
 void lock_page(struct page *page);
 bool trylock_page(struct page *page); /* <mmulab/migrate.h> */
@@ -463,6 +483,7 @@ void wait_on_page_locked(struct page *page);
 #define MMF_VM_MERGEABLE 2	/* registered with KSM (mm/ksm.c) */
 #define MMF_UNSTABLE 3	/* reaped: faults must not map new memory */
 #define MMF_OOM_VICTIM 4 /* chosen by the OOM killer */
+#define MMF_LOCKLESS_WALK 5 /* walked by GUP-fast: table frees wait (mmu_gather.c) */
 
 /**
  * struct anon_vma - reverse map of anonymous pages.  One per fork family:
@@ -879,7 +900,7 @@ struct page *follow_huge_pmd_lock(struct mm_struct *mm, unsigned long addr,
 void huge_pmd_touch(struct mm_struct *mm, unsigned long addr, bool write);
 unsigned long thp_mmap_align(struct mm_struct *mm, unsigned long hint,
 			     unsigned long len);
-void free_deposited_tables(struct page *pmd_table);
+void free_deposited_tables(struct page *pmd_table, struct pt_free_batch *batch);
 bool tlb_remove_page(struct mmu_gather *tlb, struct page *page);
 void tlb_track(struct mmu_gather *tlb, unsigned long addr);
 

@@ -188,11 +188,11 @@ pte_t *pte_alloc_map_lock(struct mm_struct *mm, unsigned long addr,
  * Free the tables below @table (at @level, covering from @base) that meet
  * [start, end) and whose whole span no VMA covers any more.  Runs with the
  * mmap_lock held for writing, after the VMAs that covered the span were
- * unlinked from the rmap, so no walker can be inside these tables.
+ * unlinked from the rmap, so only GUP-fast can be inside: @batch defers.
  */
 static void free_table_range(struct mm_struct *mm, struct page *table,
 			     int level, unsigned long base, unsigned long start,
-			     unsigned long end)
+			     unsigned long end, struct pt_free_batch *batch)
 {
 	unsigned long span = pt_entry_span(level);
 	unsigned int first = start > base ? (start - base) / span : 0;
@@ -214,7 +214,8 @@ static void free_table_range(struct mm_struct *mm, struct page *table,
 		}
 		child = pt_next(mm, ptep_get_exclusive(e));
 		if (level > PT_PMD)
-			free_table_range(mm, child, level - 1, lo, start, end);
+			free_table_range(mm, child, level - 1, lo, start, end,
+					 batch);
 		if (interval_tree_iter_first(&mm->mm_vmas, lo, hi - 1))
 			continue;
 		if (level == PT_PMD) {
@@ -223,8 +224,8 @@ static void free_table_range(struct mm_struct *mm, struct page *table,
 		}
 		set_pte(e, __pte(0));
 		if (level == PT_PUD)
-			free_deposited_tables(child);
-		free_pt_page(child);
+			free_deposited_tables(child, batch);
+		tlb_remove_table(batch, child); /* GUP-fast may be in it */
 	}
 }
 
@@ -232,8 +233,11 @@ static void free_table_range(struct mm_struct *mm, struct page *table,
 void free_pgtables(struct mm_struct *mm, unsigned long start,
 		   unsigned long end)
 {
+	struct pt_free_batch batch = { NULL };
+
 	mmap_assert_write_locked(mm);
-	free_table_range(mm, mm->pgd, PT_PGD, 0, start, end);
+	free_table_range(mm, mm->pgd, PT_PGD, 0, start, end, &batch);
+	tlb_table_flush(mm, &batch);
 }
 
 /* ---------------------------------------------------------------------

@@ -364,6 +364,7 @@ int host_destroy(struct host *host)
 	    host_teardown_audit(host, __builtin_return_address(0)))
 		return -EBUSY;
 	kswapd_stop(host);
+	pt_free_barrier(); /* the page tables whose free was deferred */
 	checker_free_retired(host);
 	ksm_destroy_host(host);
 	/* Every frame but the zero page must be back on the free list. */

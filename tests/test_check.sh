@@ -89,6 +89,9 @@ expect_found hmm-race hmm-no-retry-check 100
 expect_found mirror-race hmm-no-retry-check 1000
 expect_found punch-race punch-free-before-start 10
 expect_found migrate-race migrate-no-owner-check 10
+# A fault that got its page by GUP-fast (no mm_users reference) installs
+# its SPTE after the release unless the release marks the mm dead.
+expect_found exit-vm-alive release-no-dead-mark 20
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
 # guest store goes through while the page is read-only.

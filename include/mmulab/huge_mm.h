@@ -83,6 +83,20 @@ bool pmd_huge_pfn(struct mm_struct *mm, unsigned long addr,
 		  unsigned long *head_pfn);
 
 /**
+ * pmd_huge_pfn_fast() - pmd_huge_pfn() without the mmap_lock: a lockless
+ * walk like get_user_pages_fast_only()'s, as KVM's
+ * host_pfn_mapping_level() walks the host's table with IRQs off.  The
+ * answer may be stale at once; a fault relies on its retry check.
+ * @mm: the address space; the caller holds at least mmgrab(@mm).
+ * @addr: any address of the span.
+ * @head_pfn: set to the first frame of the huge page when it is; may be
+ *	NULL.
+ * Return: true when a present PMD leaf mapped @addr.
+ */
+bool pmd_huge_pfn_fast(struct mm_struct *mm, unsigned long addr,
+		       unsigned long *head_pfn);
+
+/**
  * khugepaged_collapse() - collapse the 2 MiB span of @mm at @addr, as
  * khugepaged's collapse_huge_page(): a new huge page gets a copy of the
  * 4 KiB pages the span maps (zeroes where none), inside a CLEAR

@@ -968,6 +968,42 @@ long pin_user_pages_remote(struct mm_struct *mm, unsigned long start,
 			   unsigned long nr_pages, unsigned int gup_flags,
 			   struct page **pages);
 
+/**
+ * get_user_pages_fast_only() - take a reference on each of @nr_pages pages
+ * of @mm from @start that its page tables already map as asked, without
+ * the mmap_lock, a page-table lock or a user reference on @mm (Linux's
+ * GUP-fast: a lockless walk, each entry read once, the page taken with a
+ * try-get and dropped again if its entry changed meanwhile).  Never
+ * faults and never sleeps; stops at the first page that is not mapped so
+ * (not present, swap or migration entry, PROT_NONE, special, read-only for
+ * FOLL_WRITE).  The caller holds at least mmgrab(@mm).  Release each page
+ * with put_page().  As with get_user_pages_remote(), the references keep
+ * the frames, not the mappings: a secondary MMU must check for
+ * invalidations (and for its mm's release) before it maps a page.
+ * @mm: the address space (Model: Linux walks current->mm).
+ * @start: page-aligned user address.
+ * @nr_pages: how many pages.
+ * @gup_flags: 0 or FOLL_WRITE.
+ * @pages: where the pages go.
+ * Return: the number of pages taken from @start (0 to @nr_pages), or
+ *	-EINVAL for other flags, a NULL @pages, a misaligned or out-of-range
+ *	request, or a NULL or freed @mm (which also WARNs).
+ */
+int get_user_pages_fast_only(struct mm_struct *mm, unsigned long start,
+			     int nr_pages, unsigned int gup_flags,
+			     struct page **pages);
+
+/**
+ * get_user_page_fast_only() - get_user_pages_fast_only() of one page.
+ * @mm: the address space.
+ * @addr: page-aligned user address.
+ * @gup_flags: 0 or FOLL_WRITE.
+ * @pagep: where the page goes.
+ * Return: true when the page was taken.
+ */
+bool get_user_page_fast_only(struct mm_struct *mm, unsigned long addr,
+			     unsigned int gup_flags, struct page **pagep);
+
 /** unpin_user_page() - release one pin taken by pin_user_pages_remote(). */
 void unpin_user_page(struct page *page);
 /** unpin_user_pages() - release @n pins. */

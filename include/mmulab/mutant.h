@@ -77,6 +77,11 @@
  *	its lock.
  * @MUTANT_MIGRATE_NO_OWNER_CHECK: the device mirror skips every
  *	MMU_NOTIFY_MIGRATE invalidation, not only its own migrations'.
+ * @MUTANT_GUP_FAST_NO_RECHECK: GUP-fast keeps the page it got without
+ *	reading its PMD and PTE again.
+ * @MUTANT_RELEASE_NO_DEAD_MARK: KVM's release zaps but does not mark the
+ *	mm dead, so a fault that got its page by GUP-fast installs an SPTE
+ *	after release.
  */
 enum mutant {
 	MUTANT_NONE,
@@ -104,6 +109,8 @@ enum mutant {
 	MUTANT_THP_SPLIT_NO_NOTIFY,
 	MUTANT_HMM_NO_RETRY_CHECK,
 	MUTANT_MIGRATE_NO_OWNER_CHECK,
+	MUTANT_GUP_FAST_NO_RECHECK,
+	MUTANT_RELEASE_NO_DEAD_MARK,
 	NR_MUTANTS,
 };
 

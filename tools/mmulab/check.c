@@ -125,6 +125,7 @@ static const struct {
 	{ MUTANT_THP_SPLIT_NO_NOTIFY, "thp-split-race" },
 	{ MUTANT_HMM_NO_RETRY_CHECK, "hmm-race" },
 	{ MUTANT_MIGRATE_NO_OWNER_CHECK, "migrate-race" },
+	{ MUTANT_RELEASE_NO_DEAD_MARK, "exit-vm-alive" },
 };
 
 const char *check_race_text(const char *name)

@@ -114,6 +114,9 @@ struct kvm_vcpu {
  * @mmu_invalidate_in_progress: invalidations between begin and end.
  * @mmu_invalidate_range_start, @mmu_invalidate_range_end: hull [start,
  *	end) of the gfns of those invalidations.
+ * @mm_dead: set by the notifier's release, under @mmu_lock for write:
+ *	from then on the mm is torn down without telling KVM, so no fault
+ *	may install an SPTE (checked under @mmu_lock, kvm_tdp_page_fault()).
  * @mn_invalidate_lock: protects @mn_active_invalidate_count.
  * @mn_active_invalidate_count: notifier invalidations between start and
  *	end, whether or not they hit a slot.
@@ -142,6 +145,7 @@ struct kvm {
 	long mmu_invalidate_in_progress;
 	gfn_t mmu_invalidate_range_start;
 	gfn_t mmu_invalidate_range_end;
+	bool mm_dead;
 
 	spinlock_t mn_invalidate_lock;
 	atomic_long_t mn_active_invalidate_count;

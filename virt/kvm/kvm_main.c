@@ -778,7 +778,24 @@ static bool zap_all(struct kvm *kvm)
 	return kvm_tdp_mmu_unmap_gfn_range(kvm, &r);
 }
 
-/* The mm is going away: drop every SPTE, make no more (GUP will fail). */
+/* No fault installs an SPTE from now on; mmu_lock held for write. */
+static void kvm_mark_mm_dead(struct kvm *kvm)
+{
+	if (mutant_is(MUTANT_RELEASE_NO_DEAD_MARK))
+		return; /* broken on purpose: a GUP-fast fault still installs */
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	kvm->mm_dead = true;
+}
+
+/*
+ * The mm is going away: drop every SPTE and make no more.  exit_mmap()
+ * unmaps and frees everything after this without telling KVM (it is
+ * unlinked), and a fault that got its page by GUP-fast holds no user
+ * reference that would hold the teardown off, so the mm is marked dead
+ * under mmu_lock: a fault checks the mark under mmu_lock before it
+ * installs.  Model: Linux 6.12 needs no mark, its vCPU threads being
+ * users of the mm; here a vCPU task is not.
+ */
 static void kvm_mmu_notifier_release(struct mmu_notifier *mn,
 				     struct mm_struct *mm)
 {
@@ -788,6 +805,7 @@ static void kvm_mmu_notifier_release(struct mmu_notifier *mn,
 	if (mutant_is(MUTANT_RELEASE_LEAVES_MAPPINGS))
 		return; /* broken on purpose: every SPTE stays */
 	write_lock(&kvm->mmu_lock);
+	kvm_mark_mm_dead(kvm);
 	if (zap_all(kvm))
 		kvm_flush_remote_tlbs(kvm);
 	write_unlock(&kvm->mmu_lock);

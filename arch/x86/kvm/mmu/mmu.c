@@ -82,17 +82,17 @@ static int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq,
 }
 
 /*
- * hva_to_pfn: the page behind @hva, referenced (pinned for a pinned VM).
- * A read fault takes the page writable if the host already maps it so,
- * without faulting, so a later guest write needs no second exit.
+ * hva_to_pfn_slow: the page behind @hva, referenced (pinned for a pinned
+ * VM).  A read fault takes the page writable if the host already maps it
+ * so, without faulting, so a later guest write needs no second exit.
  *
  * On success the caller holds a user reference on the mm until the SPTE
  * is installed (or not) and drops it with mmput().  In Linux the vCPU
  * thread is a user of current->mm for as long as it runs; here a vCPU
- * task is not, and a reference dropped right after GUP could be the last
- * one: exit_mmap() (the notifier's release, which zaps every SPTE, then
- * the frees) would run before the install, and the SPTE would map a
- * freed frame (race exit-vm-alive, `mmulab check`).
+ * task is not.  The reference is not what keeps a stale SPTE out (the
+ * fast path takes none): the release marks the mm dead under mmu_lock and
+ * the install checks the mark (mm_dead); it is what get_user_pages_remote()
+ * asks of its caller.
  */
 /*
  * A read fault that had to fault the page in may still map it writable:
@@ -231,6 +231,54 @@ static int faultin_page(struct kvm *kvm, unsigned long hva, bool write,
 	return n == -ENOMEM ? -ENOMEM : -EFAULT;
 }
 
+/*
+ * hva_to_pfn_fast(): GUP-fast, no mmap_lock and no mm_users reference, so
+ * that vCPUs faulting at once write no shared cache line here.  Writable
+ * only, whatever the access, as Linux 6.12 asks of it when the caller
+ * accepts a writable mapping; anything else takes the slow path.  Model:
+ * a pinned VM pins through the slow path (FOLL_LONGTERM) always.
+ */
+static bool hva_to_pfn_fast(struct kvm *kvm, unsigned long hva,
+			    struct page **page, bool *writable, bool *huge)
+{
+	unsigned long head;
+
+	if (kvm_pinned(kvm) ||
+	    !get_user_page_fast_only(kvm->mm, hva, FOLL_WRITE, page))
+		return false;
+	*writable = true;
+	/* host_pfn_mapping_level(): a lockless look at the host's PMD. */
+	*huge = pmd_huge_pfn_fast(kvm->mm, hva, &head) &&
+		head + ((hva >> PAGE_SHIFT) & 511) == page_to_pfn(*page);
+	return true;
+}
+
+/* The page behind @hva: GUP-fast, else GUP (with an mm_users reference). */
+static int hva_to_pfn(struct kvm *kvm, unsigned long hva, bool write,
+		      struct page **page, bool *writable, bool *huge,
+		      bool *mm_ref)
+{
+	*mm_ref = false;
+	if (hva_to_pfn_fast(kvm, hva, page, writable, huge))
+		return 0;
+	*mm_ref = true;
+	return faultin_page(kvm, hva, write, page, writable, huge);
+}
+
+/*
+ * May the fault install?  Not once the release marked the mm dead: its
+ * teardown, which KVM no longer hears of, may have unmapped the page.
+ */
+static int kvm_mmu_check_install(struct kvm *kvm, unsigned long mmu_seq,
+				 gfn_t gfn, struct kvm_vcpu_stat *stat)
+{
+	lockdep_assert_held(&kvm->mmu_lock);
+	if (kvm->mm_dead)
+		return -EFAULT;
+	return mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn, stat) ? RET_PF_RETRY
+								   : 0;
+}
+
 static void release_page(struct kvm *kvm, struct page *page, bool keep_pin)
 {
 	if (mutant_is(MUTANT_KEEP_GUP_REF) && !kvm_pinned(kvm))
@@ -258,7 +306,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	struct kvm_memory_slot *slot;
 	unsigned long mmu_seq, hva;
 	struct page *page;
-	bool writable, huge;
+	bool writable, huge, mm_ref;
 	int idx, r;
 
 	trace_kvm_page_fault(vcpu, gpa, write ? PFERR_WRITE_MASK : 0);
@@ -277,7 +325,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	smp_rmb();
 	trace_mmulab_kvm_fault_snapshot(vcpu, gpa, hva, ~0UL);
 
-	r = faultin_page(kvm, hva, write, &page, &writable, &huge);
+	r = hva_to_pfn(kvm, hva, write, &page, &writable, &huge, &mm_ref);
 	if (r) {
 		srcu_read_unlock(&kvm->srcu, idx);
 		stat_inc(&vcpu->stat.pf_efault);
@@ -291,9 +339,9 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 
 	read_lock(&kvm->mmu_lock);
 	trace_mmulab_kvm_fault_locked(vcpu, gpa, hva, page_to_pfn(page));
-	if (mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn, &vcpu->stat)) {
+	r = kvm_mmu_check_install(kvm, mmu_seq, gfn, &vcpu->stat);
+	if (r) {
 		trace_mmulab_kvm_fault_retry(vcpu, gpa, hva, page_to_pfn(page));
-		r = RET_PF_RETRY;
 	} else {
 		trace_mmulab_kvm_fault_install(vcpu, gpa, hva,
 					       page_to_pfn(page));
@@ -311,10 +359,13 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	/* A pinned VM keeps the pin only for a newly installed SPTE. */
 	release_page(kvm, page, r == RET_PF_FIXED);
 	srcu_read_unlock(&kvm->srcu, idx);
-	mmput(kvm->mm); /* faultin_page()'s reference */
+	if (mm_ref)
+		mmput(kvm->mm); /* faultin_page()'s reference */
 	if (r == RET_PF_FIXED || r == RET_PF_UPGRADED)
 		stat_inc(&vcpu->stat.pf_fixed);
 	else if (r == RET_PF_SPURIOUS)
 		stat_inc(&vcpu->stat.pf_spurious);
+	else if (r == -EFAULT)
+		stat_inc(&vcpu->stat.pf_efault);
 	return r;
 }
