@@ -1064,6 +1064,9 @@ struct srcu_data {
  * @det_wq: deterministic runs: where grace periods wait.
  * @dep_map: the domain's lock class for the validator.
  * @srcu_idx: real threads: the index new readers take (bit 0).
+ * @sda_gap: keeps @sda out of the cache lines of the fields every reader
+ *	reads (@srcu_idx, @dep_map): a slot's counts there would make every
+ *	reader's read of them miss whenever that slot's reader writes.
  * @sda: real threads: the reader counters, per CPU slot (stat_cpu()).
  *
  * Readers may sleep.  With real threads a reader increments only its own
@@ -1081,6 +1084,7 @@ struct srcu_struct {
 	wait_queue_head_t det_wq;
 	struct lockdep_map dep_map;
 	unsigned long srcu_idx;
+	char sda_gap[SRCU_DATA_STRIDE];
 	struct srcu_data sda[STAT_NR_CPUS];
 };
 

@@ -272,9 +272,13 @@ static void held_push(struct task_struct *t, const void *lock,
 	if (t->nr_held == t->cap_held) {
 		unsigned int cap = t->cap_held ? 2 * t->cap_held : 16;
 
-		h = realloc(t->held, cap * sizeof(*h));
+		/* Whole cache lines, for the reason task_alloc() gives. */
+		h = aligned_alloc(128, (cap * sizeof(*h) + 127) & ~127UL);
 		if (!h)
 			lockdep_oom();
+		if (t->nr_held)
+			memcpy(h, t->held, t->nr_held * sizeof(*h));
+		free(t->held);
 		t->held = h;
 		t->cap_held = cap;
 	}

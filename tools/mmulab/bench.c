@@ -95,7 +95,7 @@ static int bench_rep(struct bench_env *e, const struct bench_opts *o,
 	       bench_fault(e, !fig_first, &res->s[FIG_FAULT][rep]) ?:
 	       bench_zap(e, rep, &res->s[FIG_ZAP_NO_SPTES][rep],
 			 &res->s[FIG_ZAP_NO_VM][rep]) ?:
-	       bench_parallel(e, fig_first, &res->s[FIG_PARALLEL][rep]);
+	       bench_parallel(e, rep, &res->s[FIG_PARALLEL][rep]);
 }
 
 static void load_now(double load[3])

@@ -26,6 +26,7 @@ int bench_tlb(struct bench_env *e, unsigned long rounds, bool fig_first,
 int bench_fault(struct bench_env *e, bool fig_first, struct bench_sample *s);
 int bench_zap(struct bench_env *e, unsigned int rep,
 	      struct bench_sample *no_sptes, struct bench_sample *no_vm);
-int bench_parallel(struct bench_env *e, bool fig_first, struct bench_sample *s);
+int bench_parallel(struct bench_env *e, unsigned int rep,
+		   struct bench_sample *s);
 
 #endif /* MMULAB_TOOLS_BENCH_H */

@@ -5,6 +5,7 @@
  * to the next (bench.c drives them and computes the statistics); what each
  * measures is in docs/bench.md.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -317,42 +318,71 @@ int bench_zap(struct bench_env *e, unsigned int rep,
 	return 0;
 }
 
+/* A cache line or two each: the two vCPU threads' arguments share none. */
 struct fault_arg {
 	struct kvm_vcpu *vcpu;
 	unsigned long first, count;
 	atomic_t *ready;
 	int nthreads, ret;
+	unsigned int cpu;
 	double start, end;
-};
+} __attribute__((aligned(128)));
 
 /*
- * A vCPU thread: wait until all are running, so that thread creation and
- * the scheduler's placement of a new thread are not timed, then fault
- * its share in, noting when it began and ended.
+ * Run the calling thread on the @n-th CPU the process may use, as a VMM
+ * pins its vCPU threads.  A new thread starts on its creator's CPU, and
+ * the OS may take longer to move it to an idle one than the few
+ * milliseconds a share of faults takes: unpinned, two vCPU threads often
+ * ran one after the other, which measured the OS's placement, not the
+ * fault path.  Nothing is pinned on a machine with one CPU.
+ */
+static void pin_to_cpu(unsigned int n)
+{
+	cpu_set_t allowed, one;
+	unsigned int seen = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) ||
+	    CPU_COUNT(&allowed) < 2)
+		return;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &allowed) ||
+		    seen++ != n % (unsigned int)CPU_COUNT(&allowed))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+		return;
+	}
+}
+
+/*
+ * A vCPU thread: on a CPU of its own, wait until all are running, so that
+ * thread creation is not timed, then fault its share in, noting when it
+ * began and ended.
  */
 static int fault_range(void *arg)
 {
 	struct fault_arg *a = arg;
+	int ret = 0;
 	u64 val;
 
+	pin_to_cpu(a->cpu);
 	atomic_inc(a->ready);
 	while (atomic_read(a->ready) < a->nthreads)
 		cpu_relax();
 	a->start = wall_now();
-	for (unsigned long i = a->first; i < a->first + a->count; i++) {
-		a->ret = kvm_vcpu_read_u64(a->vcpu, i * PAGE_SIZE, &val);
-		if (a->ret)
-			break;
-	}
+	for (unsigned long i = a->first; i < a->first + a->count && !ret; i++)
+		ret = kvm_vcpu_read_u64(a->vcpu, i * PAGE_SIZE, &val);
 	a->end = wall_now();
+	a->ret = ret;
 	return 0;
 }
 
 /*
- * Faults per microsecond of @n vCPUs faulting in a share each: from the
- * first start to the last end.
+ * Faults per microsecond of @n vCPUs faulting in a share each, on CPUs
+ * @cpu, @cpu + 1, ...: from the first start to the last end.
  */
-static double faults_parallel(struct bench_env *e, int n)
+static double faults_parallel(struct bench_env *e, int n, unsigned int cpu)
 {
 	struct task_struct *t[2];
 	struct fault_arg a[2];
@@ -362,8 +392,12 @@ static double faults_parallel(struct bench_env *e, int n)
 	if (zap_sptes(e))
 		return -1;
 	for (int i = 0; i < n; i++)
-		a[i] = (struct fault_arg){e->vcpu[i], i * (e->npages / n),
-					  e->npages / n, &ready, n, 0, 0, 0};
+		a[i] = (struct fault_arg){ .vcpu = e->vcpu[i],
+					   .first = i * (e->npages / n),
+					   .count = e->npages / n,
+					   .ready = &ready,
+					   .nthreads = n,
+					   .cpu = cpu + i };
 	for (int i = 0; i < n; i++)
 		t[i] = kthread_run(fault_range, &a[i], "bench-vcpu");
 	for (int i = 0; i < n; i++)
@@ -379,8 +413,14 @@ static double faults_parallel(struct bench_env *e, int n)
 	return (e->npages / n) * n / (last - first) * 1e3;
 }
 
-int bench_parallel(struct bench_env *e, bool fig_first, struct bench_sample *s)
+/*
+ * The CPUs taken turn about from one repetition to the next, so that the
+ * one vCPU's baseline is not always the same CPU's (two CPUs may differ:
+ * one holds in its cache what the set-up just touched).
+ */
+int bench_parallel(struct bench_env *e, unsigned int rep,
+		   struct bench_sample *s)
 {
-	PAIR(fig_first, s, faults_parallel(e, 2), faults_parallel(e, 1));
+	PAIR(rep & 1, s, faults_parallel(e, 2, rep), faults_parallel(e, 1, rep));
 	return s->value < 0 || s->base < 0 ? -EFAULT : 0;
 }

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 #
 # shared-lines.sh: the cache lines that two vCPUs taking secondary faults
-# at once both write, counted under Valgrind's Lackey, which sees every
-# store; a measure that does not depend on the machine's load
+# at once both write, or that one writes and the other reads, counted
+# under Valgrind's Lackey, which sees every load and store; a measure
+# that does not depend on the machine's load
 # (docs/bench.md, "Shared cache lines on the fault path").
 #
 #     shared-lines.sh FAULT-PAIR [PAGES]
@@ -40,10 +41,11 @@ mapip=$(printf '%08x' $((0x$1)))
 set -- $(sym fault_pair_done)
 [ $# -eq 2 ] || { echo "shared-lines.sh: no fault_pair_done in $prog" >&2; exit 2; }
 doneip=$(printf '%08x' $((0x$1)))
+: >"${TMPDIR:-/tmp}/shared-lines.$$.ro"
 valgrind --tool=lackey --trace-mem=yes --trace-sched=yes --log-fd=3 \
 	"$prog" "$pages" 3>&1 >/dev/null 2>/dev/null |
 awk -v pages="$pages" -v fstart="$fstart" -v fend="$fend" -v mapip="$mapip" \
-	-v doneip="$doneip" '
+	-v doneip="$doneip" -v ro="${TMPDIR:-/tmp}/shared-lines.$$.ro" '
 BEGIN { X = "0123456789abcdef" }
 /SCHED\[[0-9]+\]:  acquired lock/ {
 	tid = substr($0, index($0, "SCHED[") + 6) + 0
@@ -64,7 +66,7 @@ done { next }
 		maps[vcpu[tid]]++
 	next
 }
-/^ [SM] / {
+/^ [SML] / {
 	if (!(tid in vcpu))
 		next
 	v = vcpu[tid]
@@ -75,6 +77,10 @@ done { next }
 	lo = tolower(substr(h, length(h) - 1))
 	q = int((index(X, substr(lo, 1, 1)) - 1) / 4)
 	line = substr(h, 1, length(h) - 2) ":" q
+	if ($1 == "L") {
+		r[line, v]++
+		next
+	}
 	w[line, v]++
 	at[line, ip]++
 	ips[line] = index(ips[line] " ", " " ip " ") ? ips[line] : ips[line] " " ip
@@ -92,6 +98,18 @@ END {
 		printf "\n" > "/dev/stderr"
 		nlines++
 		total += n
+	}
+	# Lines one vCPU writes and the other only reads, each at least
+	# once per 8 of its faults: every read after the other'"'"'s write
+	# misses, as a write would (false sharing of a read-mostly field).
+	for (line in ips) {
+		for (v = 0; v < 2; v++) {
+			o = 1 - v
+			if (w[line, v] >= pages / 16 && w[line, o] < pages / 16 &&
+			    r[line, o] >= pages / 16)
+				printf "%s %d %d %d %d\n", line, v, w[line, v],
+				       o, r[line, o] > ro
+		}
 	}
 	printf "SUMMARY %d %d %d %d %d\n", nlines, total, pages, maps[0], maps[1]
 }' 2>"${TMPDIR:-/tmp}/shared-lines.$$" >"${TMPDIR:-/tmp}/shared-lines.$$.sum"
@@ -125,6 +143,18 @@ awk -v p="$p" '$3 == "writes" {
 } END {
 	printf "written by each vCPU once per 8 faults or more: %d lines, %.2f writes per fault\n", n, t / p
 }' "${TMPDIR:-/tmp}/shared-lines.$$.out"
+# Lines written by one vCPU and read by the other, with the functions
+# that wrote them.
+nro=0
+while read -r line v nw o nr; do
+	q=${line#*:}
+	addr=$(printf '0x%s%02x' "${line%:*}" $((q * 64)))
+	printf '%s  written by vCPU%d (%d), read by vCPU%d (%d)\n' \
+		"$addr" "$v" "$nw" "$o" "$nr"
+	nro=$((nro + 1))
+done <"${TMPDIR:-/tmp}/shared-lines.$$.ro"
+rm -f "${TMPDIR:-/tmp}/shared-lines.$$.ro"
+echo "written by one vCPU and read by the other once per 8 faults or more: $nro lines"
 echo "SPTEs installed: vCPU0 $m0, vCPU1 $m1"
 if [ "$m0" -ne $((p / 2)) ] || [ "$m1" -ne $((p / 2)) ]; then
 	echo "shared-lines.sh: each vCPU should have installed $((p / 2))" >&2
