@@ -960,8 +960,8 @@ int cmd_stress(int argc, char **argv)
 	       atomic_long_read(&st.ops), now() - t0, st.nworkers, nvcpus,
 	       st.nworkers - nvcpus - 1, sweeps, checker_violations(st.host),
 	       atomic_long_read(&st.errors), warns);
-	printf("stress: kvm: %lu invalidations, %lu SPTEs zapped, %lu remote "
-	       "TLB flushes, %lu faults, %lu retries\n",
+	printf("stress: kvm: %lu invalidations, %lu SPTE tables freed, "
+	       "%lu remote TLB flushes, %lu faults, %lu retries\n",
 	       vs.mmu_invalidations, vs.mmu_shadow_zapped, vs.remote_tlb_flush,
 	       faults, retries);
 	printf("stress: host: %lu KSM pages scanned, %lu pages migrated, %lu "
