@@ -23,10 +23,8 @@
  * misses started after the unlink and cannot see the table.  Linux's
  * collapse waits with tlb_remove_table_sync_one() before it deposits the
  * old table, which later is freed at once; here the deposit stays lockless
- * and the later free is the deferred one (pte_free_defer()), because a
- * grace period waited for under the mmap_lock could deadlock with a
- * reader of another domain (outside deterministic runs all SRCU domains
- * share liburcu's one grace period, kernel/rcu/srcu.c).  A walker that
+ * and the later free is the deferred one (pte_free_defer()), so that no
+ * grace period is waited for under the mmap_lock.  A walker that
  * still reads the deposited table sees the entries the collapse cleared,
  * or, after a split refilled it, the same mapping it would see anyway.
  */
