@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <mmulab/sched.h>
+#include "cpu_access.h"
 #include "guest.h"
 #include "mm/swapops.h"
 
@@ -500,15 +501,6 @@ static void layout_build(struct layout *l)
 		if (l->before[i] < l->min_before)
 			l->min_before = l->before[i];
 	}
-}
-
-static unsigned long pfn_at(struct mm_struct *mm, unsigned long addr)
-{
-	pte_t pte;
-
-	assert_int_equal(follow_pte(mm, addr, &pte), 0);
-	assert_true(pte_present(pte));
-	return pte_pfn(pte);
 }
 
 static void test_compaction(void **state)

@@ -62,15 +62,6 @@ static unsigned long map(struct mm_struct *mm, unsigned long len, int prot,
 
 #define RW (PROT_READ | PROT_WRITE)
 
-static unsigned long pfn_at(struct mm_struct *mm, unsigned long addr)
-{
-	pte_t pte;
-
-	assert_int_equal(follow_pte(mm, addr, &pte), 0);
-	assert_true(pte_present(pte));
-	return pte_pfn(pte);
-}
-
 /* The log holds exactly one start/end pair for @mm_range and nothing else. */
 static void expect_pair(struct rec_log *log, unsigned int from,
 			enum mmu_notifier_event ev, unsigned long start,

@@ -41,15 +41,6 @@ static void assert_dump_has(struct mm_struct *mm, unsigned long addr,
 	free(d);
 }
 
-static unsigned long pfn_at(struct mm_struct *mm, unsigned long addr)
-{
-	pte_t pte;
-
-	assert_int_equal(follow_pte(mm, addr, &pte), 0);
-	assert_true(pte_present(pte));
-	return pte_pfn(pte);
-}
-
 static void test_dump_user_addr_provenance(void **state)
 {
 	struct host_config cfg = { .nr_frames = 64,

@@ -5,7 +5,6 @@
  * to the next (bench.c drives them and computes the statistics); what each
  * measures is in docs/bench.md.
  */
-#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -13,6 +12,7 @@
 #include <mmulab/sched.h>
 
 #include "bench.h"
+#include "pin_cpu.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define MAP_ANON_PRIVATE (MAP_PRIVATE | MAP_ANONYMOUS)
@@ -327,33 +327,6 @@ struct fault_arg {
 	unsigned int cpu;
 	double start, end;
 } __attribute__((aligned(128)));
-
-/*
- * Run the calling thread on the @n-th CPU the process may use, as a VMM
- * pins its vCPU threads.  A new thread starts on its creator's CPU, and
- * the OS may take longer to move it to an idle one than the few
- * milliseconds a share of faults takes: unpinned, two vCPU threads often
- * ran one after the other, which measured the OS's placement, not the
- * fault path.  Nothing is pinned on a machine with one CPU.
- */
-static void pin_to_cpu(unsigned int n)
-{
-	cpu_set_t allowed, one;
-	unsigned int seen = 0;
-
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) ||
-	    CPU_COUNT(&allowed) < 2)
-		return;
-	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &allowed) ||
-		    seen++ != n % (unsigned int)CPU_COUNT(&allowed))
-			continue;
-		CPU_ZERO(&one);
-		CPU_SET(c, &one);
-		sched_setaffinity(0, sizeof(one), &one);
-		return;
-	}
-}
 
 /*
  * A vCPU thread: on a CPU of its own, wait until all are running, so that

@@ -21,7 +21,6 @@
  * "Two vCPUs on two idle cores").  Threads are pinned, as a VMM pins
  * vCPU threads.
  */
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,8 @@
 
 #include <mmulab/kvm.h>
 #include <mmulab/sched.h>
+
+#include "../mmulab/pin_cpu.h"
 
 #define HVA 0x40000000UL
 
@@ -60,24 +61,6 @@ static int read_pages(struct half *h)
 static atomic_t started;
 static int nr_threads = 2;
 
-/* Run the calling thread on the @n-th CPU the process may use. */
-static void pin(int n)
-{
-	cpu_set_t allowed, one;
-	int seen = 0;
-
-	if (n < 0 || sched_getaffinity(0, sizeof(allowed), &allowed))
-		return;
-	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &allowed) || seen++ != n)
-			continue;
-		CPU_ZERO(&one);
-		CPU_SET(c, &one);
-		sched_setaffinity(0, sizeof(one), &one);
-		return;
-	}
-}
-
 /*
  * A vCPU thread (shared-lines.sh knows the vCPUs by this function).  It
  * waits for the other one to start, so that the two live at once and do
@@ -85,7 +68,8 @@ static void pin(int n)
  */
 static int fault_half(void *arg)
 {
-	pin(((struct half *)arg)->cpu);
+	if (((struct half *)arg)->cpu >= 0)
+		pin_to_cpu(((struct half *)arg)->cpu);
 	atomic_inc(&started);
 	while (atomic_read(&started) < nr_threads)
 		cpu_relax();
