@@ -13,7 +13,7 @@
 BUILD ?= build
 MESON_OPTS ?=
 DEBIAN_PACKAGES := gcc make meson ninja-build pkg-config \
-	liburcu-dev libcmocka-dev libxxhash-dev libjson-c-dev
+	libcmocka-dev libxxhash-dev libjson-c-dev
 # Optional at run time: what `mmulab run --plot` and `mmulab check --plot`
 # draw with.  Installed with the rest, so that make check tests it.
 DEBIAN_PACKAGES += gnuplot-nox

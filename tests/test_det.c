@@ -799,7 +799,7 @@ static void test_srcu_callbacks(void **state)
 			assert_int_equal(c.cb[0].det_seen, 1);
 			assert_int_equal(c.cb[1].ran, 1);
 			assert_int_equal(c.cb[1].det_seen, 1);
-			/* Outside the run again: liburcu runs it. */
+			/* Outside the run again: SRCU's callback worker runs it. */
 			call_srcu(&c.srcu, &c.cb[2].head, cb_fn);
 			cleanup_srcu_struct(&c.srcu);
 			assert_int_equal(c.cb[2].ran, 1);
@@ -1197,7 +1197,7 @@ static void test_max_steps_not_hit(void **state)
 }
 
 /*
- * After liburcu's call_rcu worker exists, a child made by det_fork() can
+ * After SRCU's callback worker exists, a child made by det_fork() can
  * still use SRCU and start runs (after a plain fork() det_begin() would
  * wait forever for the missing worker).
  */
@@ -1255,7 +1255,7 @@ int main(void)
 		/*
 		 * These fork.  ThreadSanitizer cannot follow a child that
 		 * starts threads when the parent had several, so they run
-		 * before anything starts liburcu's call_rcu worker.
+		 * before anything starts SRCU's callback worker.
 		 */
 		cmocka_unit_test_setup_teardown(test_deadlock_abba, setup,
 						teardown),

@@ -230,7 +230,7 @@ void det_set_failure_handler(void (*fn)(const char *why));
  *
  * The worker thread that runs SRCU callbacks outside deterministic runs
  * is not copied into a child.  det_fork() lets it finish what is queued
- * and holds its queue, and liburcu's, across the fork(), so that SRCU,
+ * and holds its queue across the fork(), so that SRCU,
  * and det_begin(), which waits for pending callbacks, keep working in
  * both processes.  Call it outside
  * any run and any SRCU read-side section.

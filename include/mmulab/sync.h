@@ -8,7 +8,8 @@
  * every interleaving: in a deterministic run exactly one task executes at a
  * time, and each operation below is a scheduling point where the scheduler
  * may switch to another task.  Outside a deterministic run the operations
- * map onto futexes, GCC's __atomic builtins and liburcu, and cost no more
+ * map onto futexes, GCC's __atomic builtins and per-CPU SRCU counts,
+ * and cost no more
  * than a test of one global flag.
  *
  * Memory model: the model's memory is x86-TSO-like.  READ_ONCE() is an

@@ -25,11 +25,6 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include <urcu-bp.h>
-/* liburcu's pointer helpers; ours (<mmulab/sync.h>) take their place. */
-#undef rcu_dereference
-#undef rcu_assign_pointer
-
 #include <mmulab/bug.h>
 #include "../internal.h"
 #include "search.h"
@@ -597,7 +592,7 @@ void det_sched_point(enum sync_point_kind kind, const void *obj)
 	int next;
 
 	(void)obj;
-	/* Threads outside the run (liburcu's, a test's) are not scheduled. */
+	/* Threads outside the run (a test's own) are not scheduled. */
 	if (t->det_id < 0)
 		return;
 	running_task();
@@ -901,17 +896,12 @@ pid_t det_fork(void)
 		return -1;
 	}
 	/*
-	 * Park the SRCU callback worker first: it may be inside a grace
-	 * period, holding the lock urcu_bp_before_fork() takes.
+	 * Park the SRCU callback worker: fork() copies only this thread, and
+	 * the worker may hold its queue's lock or be inside a grace period.
 	 */
 	srcu_before_fork();
-	urcu_bp_before_fork();
 	pid = fork();
 	err = errno;
-	if (pid == 0)
-		urcu_bp_after_fork_child();
-	else
-		urcu_bp_after_fork_parent();
 	srcu_after_fork(pid == 0);
 	errno = err;
 	return pid;
