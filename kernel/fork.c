@@ -9,6 +9,7 @@
  * notifier registration holds one); the last mmdrop() frees it.  mm_users
  * holds one mm_count reference between them, as in the kernel.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../mm/internal.h"
@@ -69,11 +70,39 @@ void mmgrab(struct mm_struct *mm)
 		WARN_ON_ONCE(atomic_inc_return(&mm->mm_count) <= 1);
 }
 
+/*
+ * As 6.12's check_mm(): each PTE that counted a page or a swap entry in
+ * rss_stat uncounted it when it went, so a freed mm's counters are zero.
+ * One that is not means a path changed a PTE without its accounting (the
+ * OOM killer's badness reads these counters).
+ */
+static void check_mm(struct mm_struct *mm)
+{
+	static const char *const names[NR_MM_COUNTERS] = {
+		[MM_ANONPAGES] = "MM_ANONPAGES",
+		[MM_SHMEMPAGES] = "MM_SHMEMPAGES",
+		[MM_SWAPENTS] = "MM_SWAPENTS",
+	};
+	char msg[96];
+
+	for (int i = 0; i < NR_MM_COUNTERS; i++) {
+		long x = get_mm_counter(mm, i);
+
+		if (likely(!x))
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "Bad rss-counter state mm:%d type:%s val:%ld", mm->id,
+			 names[i], x);
+		__warn_msg(msg);
+	}
+}
+
 static void __mmdrop(struct mm_struct *mm)
 {
 	struct host *host = mm->host;
 
 	WARN_ON_ONCE(mm->map_count || !interval_tree_empty(&mm->mm_vmas));
+	check_mm(mm);
 	spin_lock(&host->mmlist_lock);
 	list_del_init(&mm->mmlist);
 	spin_unlock(&host->mmlist_lock);

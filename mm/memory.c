@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Page tables and the primary MMU's core paths: the page-fault handler,
- * copy-on-write, zapping with mmu_gather, fork's copy_page_range(), and
- * CPU loads and stores.
+ * copy-on-write, zapping with mmu_gather, fork's copy_page_range() and
+ * the range walkers (CPU loads and stores are in cpu_access.c).
  *
  * The rule every path here keeps for secondary MMUs: a present PTE is
  * never removed, write-protected or re-pointed except inside an
@@ -312,9 +312,10 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
  * A non-present entry being zapped.  A swap entry gives back its slot
  * reference (and the swap-cache page, if that was the last one).  A
  * migration entry holds neither a reference nor a map count
- * (try_to_migrate_one() dropped both when it wrote the entry), so clearing
- * it is all; the migration then finds the PTE gone and leaves it alone.
- * No TLB can cache a non-present entry.
+ * (try_to_migrate_one() dropped both when it wrote the entry) but still
+ * counts in rss_stat as the page it stands for, as in Linux; the migration
+ * then finds the PTE gone and leaves it alone.  No TLB can cache a
+ * non-present entry.
  */
 static void zap_nonpresent_pte(struct mm_struct *mm, pte_t *pte, pte_t v)
 {
@@ -325,7 +326,12 @@ static void zap_nonpresent_pte(struct mm_struct *mm, pte_t *pte, pte_t v)
 		zap_device_entry(mm, entry);
 		return;
 	}
-	if (is_migration_entry(entry) || WARN_ON_ONCE(!is_swap_entry(entry)))
+	if (is_migration_entry(entry)) {
+		dec_mm_counter(mm, mm_counter_page(pfn_to_page(
+					   mm->host, swp_offset(entry))));
+		return;
+	}
+	if (WARN_ON_ONCE(!is_swap_entry(entry)))
 		return;
 	free_swap_and_cache(mm->host, entry);
 	dec_mm_counter(mm, MM_SWAPENTS);
@@ -1124,12 +1130,16 @@ static void copy_pinned_pte(struct vm_area_struct *dst_vma, pte_t *dst,
  * parent's: a walk that missed the child's entry (not copied yet) restores
  * the parent's first, and the copy is then a present PTE.  In a COW
  * mapping the page is now shared, so neither side may come back writable
- * or exclusive.
+ * or exclusive.  Like the parent's, the child's entry counts in rss_stat
+ * as the page.
  */
-static void copy_migration_pte(pte_t *dst, pte_t *src, pte_t v, bool is_cow)
+static void copy_migration_pte(struct mm_struct *mm, pte_t *dst, pte_t *src,
+			       pte_t v, bool is_cow)
 {
 	swp_entry_t entry = pte_to_swp_entry(v);
 
+	inc_mm_counter(mm, mm_counter_page(pfn_to_page(mm->host,
+						       swp_offset(entry))));
 	if (is_cow && is_exclusive_migration_entry(entry)) {
 		v = swp_entry_to_pte(make_migration_entry(swp_offset(entry),
 							  false));
@@ -1152,7 +1162,7 @@ static void copy_nonpresent_pte(struct vm_area_struct *dst_vma, pte_t *dst,
 	swp_entry_t entry = pte_to_swp_entry(v);
 
 	if (is_migration_entry(entry)) {
-		copy_migration_pte(dst, src, v, is_cow);
+		copy_migration_pte(mm, dst, src, v, is_cow);
 		return;
 	}
 	if (is_device_private_entry(entry)) {
@@ -1284,123 +1294,8 @@ int copy_page_range(struct vm_area_struct *dst_vma,
 }
 
 /* ---------------------------------------------------------------------
- * CPU accesses
+ * Walking a range
  */
-
-/*
- * One access within one page: walk, and if the PTE allows it set the
- * accessed (and dirty) bits and touch the frame under the PTL, which is
- * what keeps the frame from being freed underneath, as a TLB shootdown
- * would; otherwise fault and try again.
- */
-static int access_page(struct mm_struct *mm, unsigned long addr, void *buf,
-		       size_t len, bool write, page_access_fn fn)
-{
-	unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
-
-	for (int tries = 0; tries < 64; tries++) {
-		struct vm_area_struct *vma = vma_lookup(mm, addr);
-		struct page *huge;
-		spinlock_t *ptl;
-		vm_fault_t ret;
-		pte_t *pte, hv;
-
-		if (!vma || !vma_access_ok(vma, flags))
-			return -EFAULT;
-		huge = follow_huge_pmd_lock(mm, addr, &hv, &ptl);
-		pte = huge ? &hv : pte_offset_map_lock(mm, addr, &ptl);
-		if (pte) {
-			pte_t v = ptep_get(pte);
-
-			if (pte_present(v) && (!write || pte_write(v))) {
-				v = pte_mkyoung(v);
-				if (write)
-					v = pte_mkdirty(v);
-				if (huge)
-					huge_pmd_touch(mm, addr, write);
-				else
-					set_pte_at(mm, addr, pte, v);
-				fn(pfn_to_page(mm->host, pte_pfn(v)),
-				   addr & ~PAGE_MASK, buf, len, write);
-				spin_unlock(ptl);
-				return 0;
-			}
-			spin_unlock(ptl);
-		}
-		ret = handle_mm_fault(vma, addr, flags);
-		if (ret & VM_FAULT_OOM)
-			return -ENOMEM;
-		if (ret & (VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS))
-			return -EFAULT;
-	}
-	return -EFAULT;
-}
-
-static int cpu_access(struct mm_struct *mm, unsigned long addr, void *buf,
-		      size_t len, bool write)
-{
-	int ret = 0;
-
-	if (!buf || addr >= TASK_SIZE || len > TASK_SIZE - addr)
-		return -EINVAL;
-	if (!mm->host->mem)
-		return -EINVAL; /* tag mode has no bytes */
-	mmap_read_lock(mm);
-	while (len && !ret) {
-		size_t chunk = PAGE_SIZE - (addr & ~PAGE_MASK);
-
-		if (chunk > len)
-			chunk = len;
-		ret = access_page(mm, addr, buf, chunk, write, page_access_bytes);
-		addr += chunk;
-		buf = (u8 *)buf + chunk;
-		len -= chunk;
-	}
-	mmap_read_unlock(mm);
-	return ret;
-}
-
-int cpu_read(struct mm_struct *mm, unsigned long addr, void *buf, size_t len)
-{
-	if (!mm_api_ok(mm, MM_USERS))
-		return -EINVAL;
-	return cpu_access(mm, addr, buf, len, false);
-}
-
-int cpu_write(struct mm_struct *mm, unsigned long addr, const void *buf,
-	      size_t len)
-{
-	if (!mm_api_ok(mm, MM_USERS))
-		return -EINVAL;
-	return cpu_access(mm, addr, (void *)buf, len, true);
-}
-
-static int cpu_access_u64(struct mm_struct *mm, unsigned long addr, u64 *val,
-			  bool write)
-{
-	int ret;
-
-	if (!val || addr >= TASK_SIZE || (addr & 7))
-		return -EINVAL;
-	mmap_read_lock(mm);
-	ret = access_page(mm, addr, val, 8, write, page_access_u64);
-	mmap_read_unlock(mm);
-	return ret;
-}
-
-int cpu_read_u64(struct mm_struct *mm, unsigned long addr, u64 *val)
-{
-	if (!mm_api_ok(mm, MM_USERS))
-		return -EINVAL;
-	return cpu_access_u64(mm, addr, val, false);
-}
-
-int cpu_write_u64(struct mm_struct *mm, unsigned long addr, u64 val)
-{
-	if (!mm_api_ok(mm, MM_USERS))
-		return -EINVAL;
-	return cpu_access_u64(mm, addr, &val, true);
-}
 
 int follow_pte(struct mm_struct *mm, unsigned long addr, pte_t *out)
 {

@@ -243,6 +243,36 @@ static void test_mmput_twice(void **state)
 	e->mm = NULL;
 }
 
+/*
+ * check_mm(): an mm freed with a page still counted in rss_stat (a path
+ * that cleared a PTE without uncounting it) is reported once per counter;
+ * a clean one is not.
+ */
+static void test_bad_rss_counter(void **state)
+{
+	struct env *e = *state;
+	unsigned long a, w0;
+
+	a = vm_mmap(e->mm, 0, 2 * PAGE_SIZE, RW, MAP_ANON_PRIV);
+	assert_true((long)a > 0);
+	assert_int_equal(cpu_write_u64(e->mm, a, 1), 0);
+	assert_int_equal(get_mm_counter(e->mm, MM_ANONPAGES), 1);
+	w0 = warn_count();
+	mmput(e->mm);
+	assert_warned(w0, 0);
+
+	e->mm = mm_alloc(e->host);
+	assert_false(IS_ERR(e->mm));
+	a = vm_mmap(e->mm, 0, 2 * PAGE_SIZE, RW, MAP_ANON_PRIV);
+	assert_int_equal(cpu_write_u64(e->mm, a, 1), 0);
+	add_mm_counter(e->mm, MM_ANONPAGES, 1);
+	add_mm_counter(e->mm, MM_SWAPENTS, -1);
+	warn_set_quiet(true);
+	mmput(e->mm);
+	e->mm = NULL;
+	assert_warned(w0, 2);
+}
+
 static void test_host_with_live_mm(void **state)
 {
 	struct env *e = *state;
@@ -427,6 +457,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_without_get, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_mmput_twice, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bad_rss_counter, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_host_with_live_mm, setup,
 						teardown),
