@@ -35,6 +35,7 @@ static const char *const mutant_names[NR_MUTANTS] = {
 	[MUTANT_MIGRATE_NO_OWNER_CHECK] = "migrate-no-owner-check",
 	[MUTANT_GUP_FAST_NO_RECHECK] = "gup-fast-no-recheck",
 	[MUTANT_RELEASE_NO_DEAD_MARK] = "release-no-dead-mark",
+	[MUTANT_ZAP_NO_TLB_FLUSH] = "zap-no-tlb-flush",
 };
 
 int mmulab_mutant;

@@ -19,6 +19,14 @@
 #include "pgtable.h"
 
 #define HISTORY 2048
+#define UNFLUSHED_MAX 4096 /* PTEs cleared and not yet flushed, host-wide */
+
+/* INV-14: a present PTE cleared or re-pointed, its TLB flush still owed. */
+struct unflushed {
+	struct mm_struct *mm;
+	unsigned long addr, pfn;
+	int task;
+};
 
 struct checker_event {
 	unsigned long seq;
@@ -34,7 +42,7 @@ struct checker {
 	atomic_t *sec_maps;
 	u32 *gen;
 	atomic_long_t violations;
-	spinlock_t lock;
+	int lock; /* a plain spin: an observer adds no scheduling point */
 	bool have_first;
 	struct checker_violation first;
 	unsigned long first_seq;
@@ -42,7 +50,29 @@ struct checker {
 	struct checker_event hist[HISTORY];
 	struct list_head secondaries;
 	struct checker *retired_next;	/* detached, freed with the host */
+	/* INV-14, under ulock (raw_lock()). */
+	int ulock;
+	unsigned int nr_unflushed;
+	struct unflushed unflushed[UNFLUSHED_MAX];
+	u8 *unflushed_cnt; /* per frame, entries in unflushed[] (saturates) */
 };
+
+/*
+ * The checker's own locks: plain spins, not <mmulab/sync.h>'s, so that
+ * observing adds no scheduling point and no lock class.  A deterministic
+ * run has one task running, which never waits here; real threads hold
+ * them for a few stores.
+ */
+static void raw_lock(int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		__builtin_ia32_pause();
+}
+
+static void raw_unlock(int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
 
 static const char *const inv_names[] = {
 	[INV_STALE_SECONDARY] = "stale-secondary",
@@ -58,6 +88,7 @@ static const char *const inv_names[] = {
 	[INV_LOCK_ORDER] = "lock-order-inversion",
 	[INV_SELF_DEADLOCK] = "self-deadlock",
 	[INV_LOCK_NOT_HELD] = "lock-not-held",
+	[INV_UNFLUSHED_FREE] = "unflushed-free",
 };
 
 /* The violating event, as the history shows it. */
@@ -75,6 +106,7 @@ static const char *const inv_events[] = {
 	[INV_LOCK_ORDER] = "VIOLATION INV-11 lock-order-inversion",
 	[INV_SELF_DEADLOCK] = "VIOLATION INV-12 self-deadlock",
 	[INV_LOCK_NOT_HELD] = "VIOLATION INV-13 lock-not-held",
+	[INV_UNFLUSHED_FREE] = "VIOLATION INV-14 unflushed-free",
 };
 
 const char *checker_inv_name(enum checker_inv inv)
@@ -122,6 +154,9 @@ bool checker_attached(struct host *host)
 }
 
 static int history_probes(struct checker *c, bool on);
+static void unflushed_freed(struct checker *c, unsigned long pfn);
+static void unflushed_add(struct checker *c, struct mm_struct *mm,
+			  unsigned long addr, unsigned long pfn);
 
 int checker_attach(struct host *host)
 {
@@ -138,15 +173,17 @@ int checker_attach(struct host *host)
 	c->nr_frames = host->cfg.nr_frames;
 	c->sec_maps = calloc(c->nr_frames, sizeof(*c->sec_maps));
 	c->gen = calloc(c->nr_frames, sizeof(*c->gen));
-	if (!c->sec_maps || !c->gen || history_probes(c, true)) {
+	c->unflushed_cnt = calloc(c->nr_frames, 1);
+	if (!c->sec_maps || !c->gen || !c->unflushed_cnt ||
+	    history_probes(c, true)) {
 		/* A probe briefly registered may be running with @c. */
 		tracepoint_synchronize_unregister();
 		free(c->sec_maps);
 		free(c->gen);
+		free(c->unflushed_cnt);
 		free(c);
 		return -ENOMEM;
 	}
-	spin_lock_init(&c->lock);
 	INIT_LIST_HEAD(&c->secondaries);
 	WRITE_ONCE(host->checker, c);
 	lockdep_owner = c;
@@ -187,6 +224,7 @@ void checker_free_retired(struct host *host)
 		host->checker_retired = c->retired_next;
 		free(c->sec_maps);
 		free(c->gen);
+		free(c->unflushed_cnt);
 		free(c);
 	}
 }
@@ -210,10 +248,10 @@ static void note(struct checker *c, const char *what, unsigned long pfn,
 {
 	struct checker_event *e;
 
-	spin_lock(&c->lock);
+	raw_lock(&c->lock);
 	/* The history a report shows is the one at the violation. */
 	if (c->have_first) {
-		spin_unlock(&c->lock);
+		raw_unlock(&c->lock);
 		return;
 	}
 	e = &c->hist[c->hist_seq % HISTORY];
@@ -222,7 +260,7 @@ static void note(struct checker *c, const char *what, unsigned long pfn,
 	e->what = what;
 	e->pfn = pfn;
 	e->addr = addr;
-	spin_unlock(&c->lock);
+	raw_unlock(&c->lock);
 }
 
 /*
@@ -301,7 +339,7 @@ static void vfail(struct checker *c, enum checker_inv inv, unsigned long pfn,
 	struct checker_event *e;
 
 	atomic_long_inc(&c->violations);
-	spin_lock(&c->lock);
+	raw_lock(&c->lock);
 	if (!c->have_first) {
 		struct checker_violation *v = &c->first;
 
@@ -321,7 +359,7 @@ static void vfail(struct checker *c, enum checker_inv inv, unsigned long pfn,
 		c->first_seq = e->seq;
 		c->have_first = true;
 	}
-	spin_unlock(&c->lock);
+	raw_unlock(&c->lock);
 }
 
 void checker_fail(struct host *host, enum checker_inv inv, unsigned long pfn,
@@ -424,6 +462,8 @@ void checker_page_free(struct host *host, unsigned long pfn)
 		return;
 	__atomic_fetch_add(&c->gen[pfn], 1, __ATOMIC_RELEASE);
 	note(c, "frame freed", pfn, 0);
+	if (unlikely(__atomic_load_n(&c->unflushed_cnt[pfn], __ATOMIC_RELAXED)))
+		unflushed_freed(c, pfn);
 	maps = atomic_read(&c->sec_maps[pfn]);
 	if (maps > 0) {
 		char what[120] = "";
@@ -462,9 +502,9 @@ void checker_register_secondary(struct host *host,
 	if (!c)
 		return;
 	checker_poke(cs->host, host);
-	spin_lock(&c->lock);
+	raw_lock(&c->lock);
 	list_add_tail(n, &c->secondaries);
-	spin_unlock(&c->lock);
+	raw_unlock(&c->lock);
 }
 
 void checker_unregister_secondary(struct host *host,
@@ -474,9 +514,9 @@ void checker_unregister_secondary(struct host *host,
 
 	if (!c)
 		return;
-	spin_lock(&c->lock);
+	raw_lock(&c->lock);
 	list_del_init((struct list_head *)cs->node);
-	spin_unlock(&c->lock);
+	raw_unlock(&c->lock);
 }
 
 unsigned long checker_sweep(struct host *host)
@@ -675,6 +715,9 @@ void checker_set_pte(struct mm_struct *mm, unsigned long addr, pte_t old,
 {
 	struct checker *c = checker_of(mm->host);
 
+	if (c && pte_present(old) && !pte_special(old) &&
+	    (!pte_present(new) || pte_pfn(new) != pte_pfn(old)))
+		unflushed_add(c, mm, addr, pte_pfn(old));
 	if (!c || !pte_downgrade(old, new) ||
 	    !checker_peek(mm->notifier_subscriptions) ||
 	    mm->host->cfg.change_pte == CHANGE_PTE_DIRECT ||
@@ -709,6 +752,94 @@ void checker_set_pmd(struct mm_struct *mm, unsigned long addr, pte_t old,
 
 		checker_set_pte(mm, addr + i * PAGE_SIZE, o, n);
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * INV-14: the primary TLB flush comes before the free
+ *
+ * A CPU, or a secondary MMU that walks the CPU's page tables and is told
+ * of flushes by arch_invalidate_secondary_tlbs() (an IOMMU in SVA mode),
+ * may keep using a translation after its PTE was cleared, until the TLB
+ * flush covering it.  So Linux frees no page before that flush: mmu_gather
+ * holds the mapping references until tlb_flush_mmu(), and try_to_unmap(),
+ * migration, KSM and COW clear with ptep_clear_flush().  Each present PTE
+ * that is cleared or re-pointed here owes a flush of its address in its
+ * mm, by any task; a frame freed while it is owed is reported.  The
+ * entries are host-wide, under a plain spin that is no scheduling point
+ * (a deterministic run has one task running, so it never waits there).
+ * Past UNFLUSHED_MAX owed flushes, new ones are not recorded: a check
+ * missed, never a false report.
+ */
+
+static void unflushed_drop(struct checker *c, unsigned int i)
+{
+	unsigned long pfn = c->unflushed[i].pfn;
+
+	__atomic_store_n(&c->unflushed_cnt[pfn], c->unflushed_cnt[pfn] - 1,
+			 __ATOMIC_RELAXED);
+	c->unflushed[i] = c->unflushed[--c->nr_unflushed];
+}
+
+static void unflushed_add(struct checker *c, struct mm_struct *mm,
+			  unsigned long addr, unsigned long pfn)
+{
+	if (pfn >= c->nr_frames)
+		return;
+	raw_lock(&c->ulock);
+	if (c->nr_unflushed < UNFLUSHED_MAX && c->unflushed_cnt[pfn] < 255) {
+		c->unflushed[c->nr_unflushed++] = (struct unflushed){
+			.mm = mm, .addr = addr, .pfn = pfn,
+			.task = task_pid(current)};
+		__atomic_store_n(&c->unflushed_cnt[pfn],
+				 c->unflushed_cnt[pfn] + 1, __ATOMIC_RELAXED);
+	}
+	raw_unlock(&c->ulock);
+}
+
+/**
+ * checker_flush_tlb_range() - the primary TLB flush of [@start, @end) in
+ * @mm ran: the flushes owed there are paid.  Called by flush_tlb_range().
+ * @mm: the address space.
+ * @start: first address flushed.
+ * @end: first address past the flush.
+ */
+void checker_flush_tlb_range(struct mm_struct *mm, unsigned long start,
+			     unsigned long end)
+{
+	struct checker *c = checker_of(mm->host);
+
+	if (!c || !__atomic_load_n(&c->nr_unflushed, __ATOMIC_RELAXED))
+		return;
+	raw_lock(&c->ulock);
+	for (unsigned int i = c->nr_unflushed; i-- > 0;) {
+		struct unflushed *u = &c->unflushed[i];
+
+		if (u->mm == mm && u->addr >= start && u->addr < end)
+			unflushed_drop(c, i);
+	}
+	raw_unlock(&c->ulock);
+}
+
+/* @pfn is being freed with a flush still owed for a PTE that mapped it. */
+static void unflushed_freed(struct checker *c, unsigned long pfn)
+{
+	struct unflushed u = { .pfn = ~0UL };
+
+	raw_lock(&c->ulock);
+	for (unsigned int i = c->nr_unflushed; i-- > 0;) {
+		if (c->unflushed[i].pfn != pfn)
+			continue;
+		u = c->unflushed[i];
+		unflushed_drop(c, i);
+	}
+	raw_unlock(&c->ulock);
+	if (u.pfn == ~0UL)
+		return;
+	fail(c, INV_UNFLUSHED_FREE, pfn, u.addr, NULL,
+	     "frame %lu freed before the TLB flush of the PTE at %#lx "
+	     "(mm %d) that mapped it, cleared by task %d: a CPU or a "
+	     "secondary sharing the page tables may still use it",
+	     pfn, u.addr, u.mm->id, u.task);
 }
 
 /* ---------------------------------------------------------------------

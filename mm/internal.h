@@ -359,6 +359,8 @@ struct host {
 
 /* checker.c */
 void checker_page_free(struct host *host, unsigned long pfn);
+void checker_flush_tlb_range(struct mm_struct *mm, unsigned long start,
+			     unsigned long end);
 /* Free the checkers detached from @host; no task of it may run. */
 void checker_free_retired(struct host *host);
 
@@ -971,6 +973,7 @@ pte_t *huge_pmd_at(struct mm_struct *mm, unsigned long haddr,
 void split_huge_pmd_flush(struct mm_struct *mm, struct page *pmd_table,
 			  pte_t *pmdp, unsigned long haddr);
 bool pud_populated(struct mm_struct *mm, unsigned long addr);
+void tlb_batch_pages_flush(struct mmu_gather *tlb);
 void change_pud_span(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		     unsigned long addr, unsigned long end);
 
@@ -990,5 +993,6 @@ void __split_huge_pmd_mutant_no_notify(struct mm_struct *mm,
 void change_pgd_span_mutant_no_notifier(struct mmu_gather *tlb,
 					struct vm_area_struct *vma,
 					unsigned long addr, unsigned long end);
+void tlb_flush_mmu_mutant_no_flush(struct mmu_gather *tlb);
 
 #endif /* MMULAB_MM_INTERNAL_H */

@@ -254,6 +254,7 @@ void flush_tlb_range(struct mm_struct *mm, unsigned long start,
 {
 	count_vm_event(mm->host, TLB_FLUSH);
 	mmu_notifier_arch_invalidate_secondary_tlbs(mm, start, end);
+	checker_flush_tlb_range(mm, start, end);
 }
 
 void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm)
@@ -289,8 +290,16 @@ bool tlb_remove_page(struct mmu_gather *tlb, struct page *page)
  */
 void tlb_flush_mmu(struct mmu_gather *tlb)
 {
+	if (mutant_is(MUTANT_ZAP_NO_TLB_FLUSH))
+		return tlb_flush_mmu_mutant_no_flush(tlb);
 	if (tlb->end > tlb->start)
 		flush_tlb_range(tlb->mm, tlb->start, tlb->end);
+	tlb_batch_pages_flush(tlb);
+}
+
+/* The pages of the batch go (X), and the gather starts a new range. */
+void tlb_batch_pages_flush(struct mmu_gather *tlb)
+{
 	tlb->start = ~0UL;
 	tlb->end = 0;
 	for (unsigned int i = 0; i < tlb->nr; i++)

@@ -97,3 +97,13 @@ void change_pgd_span_mutant_no_notifier(struct mmu_gather *tlb,
 		addr = next;
 	}
 }
+
+/*
+ * MUTANT_ZAP_NO_TLB_FLUSH: mmu_gather frees the zapped pages without the
+ * primary TLB flush, so a CPU (or a secondary sharing the page tables) may
+ * still reach a frame that is reused.
+ */
+void tlb_flush_mmu_mutant_no_flush(struct mmu_gather *tlb)
+{
+	tlb_batch_pages_flush(tlb);
+}

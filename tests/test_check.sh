@@ -92,6 +92,10 @@ expect_found migrate-race migrate-no-owner-check 10
 # A fault that got its page by GUP-fast (no mm_users reference) installs
 # its SPTE after the release unless the release marks the mm dead.
 expect_found exit-vm-alive release-no-dead-mark 20
+# A zap that frees before its TLB flush: INV-14 at the first such free.
+expect_found fault-race zap-no-tlb-flush 10
+grep -q '^violation: INV-14 unflushed-free' <<<"$out" ||
+	{ echo "FAIL: zap-no-tlb-flush: not INV-14"; fail=1; }
 # Permissions checked at every access: a fault that ignores the sequence
 # installs a writable SPTE the write-protection already took away, and a
 # guest store goes through while the page is read-only.

@@ -4,7 +4,8 @@
  * something after its start, invalidate, release or removal returned),
  * INV-7 (a primary PTE removed or downgraded outside an invalidation the
  * task opened), INV-8 (a TLB translation used after a flush that covers
- * it returned), and the report's history frozen at the violation.
+ * it returned), INV-14 (a frame freed before the primary TLB flush of a
+ * PTE that mapped it), and the report's history frozen at the violation.
  */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <mmulab/mmu_notifier.h>
 #include <mmulab/mutant.h>
 #include "mm/internal.h"
+#include "mm/pgtable.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 
@@ -323,6 +325,61 @@ static void test_tlb_flush_rule(void **state)
 	world_free(w, false);
 }
 
+/*
+ * A primary operation of the test's own: clear the PTE of the second page
+ * inside its invalidation (INV-7 holds), flush [@flush_start, +@flush_len)
+ * if @flush_len, then drop the mapping's reference, which frees the frame.
+ */
+static void clear_and_free(struct world *w, unsigned long flush_start,
+			   unsigned long flush_len)
+{
+	unsigned long addr = w->base + PAGE_SIZE;
+	struct mmu_notifier_range range;
+	struct page *page;
+	spinlock_t *ptl;
+	pte_t *pte;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, w->mm, addr,
+				addr + PAGE_SIZE);
+	mmap_read_lock(w->mm);
+	mmu_notifier_invalidate_range_start(&range);
+	pte = pte_offset_map_lock(w->mm, addr, &ptl);
+	assert_non_null(pte);
+	page = pfn_to_page(w->host, pte_pfn(ptep_get(pte)));
+	set_pte_at(w->mm, addr, pte, __pte(0));
+	dec_mm_counter(w->mm, MM_ANONPAGES);
+	page_remove_rmap(page);
+	spin_unlock(ptl);
+	if (flush_len)
+		flush_tlb_range(w->mm, flush_start, flush_start + flush_len);
+	put_page(page);
+	mmu_notifier_invalidate_range_end(&range);
+	mmap_read_unlock(w->mm);
+}
+
+/* INV-14: the frame goes back only after the TLB flush of its PTE. */
+static void test_unflushed_free(void **state)
+{
+	struct world *w = world_new(CHANGE_PTE_NONE);
+
+	(void)state;
+	clear_and_free(w, w->base, 4 * PAGE_SIZE);
+	assert_int_equal(checker_violations(w->host), 0);
+	world_free(w, false);
+
+	/* A flush of the neighbouring pages does not cover it. */
+	w = world_new(CHANGE_PTE_NONE);
+	clear_and_free(w, w->base + 2 * PAGE_SIZE, 2 * PAGE_SIZE);
+	assert_violation(w, INV_UNFLUSHED_FREE, "before the TLB flush");
+	assert_int_equal(checker_first(w->host)->addr, w->base + PAGE_SIZE);
+	world_free(w, false);
+
+	w = world_new(CHANGE_PTE_NONE);
+	clear_and_free(w, 0, 0);
+	assert_violation(w, INV_UNFLUSHED_FREE, "before the TLB flush");
+	world_free(w, false);
+}
+
 /* The report shows the history at the violation, the violation marked. */
 static void test_history_at_violation(void **state)
 {
@@ -431,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_unnotified_pte_exceptions),
 		cmocka_unit_test(test_change_pte_direct_exempt),
 		cmocka_unit_test(test_tlb_flush_rule),
+		cmocka_unit_test(test_unflushed_free),
 		cmocka_unit_test(test_history_at_violation),
 		cmocka_unit_test(test_park_orders_worker_writes),
 	};

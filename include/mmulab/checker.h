@@ -28,7 +28,12 @@
  *	is removed or downgraded outside an invalidation that the changing
  *	task opened over its address;
  *  INV-8 stale-tlb: a secondary TLB uses a translation cached before a
- *	flush request whose flush has returned.
+ *	flush request whose flush has returned;
+ *  INV-14 unflushed-free: a frame is freed while a primary PTE that
+ *	mapped it was cleared or re-pointed and the primary TLB flush
+ *	(flush_tlb_range(), which carries arch_invalidate_secondary_tlbs to
+ *	the secondaries that share the CPU's page tables) has not covered
+ *	that address since.
  *
  * and the kernel's locking rules, from the lock validator of the
  * concurrency layer (<mmulab/sync.h>), while a checker is attached:
@@ -77,6 +82,7 @@ enum checker_inv {
 	INV_LOCK_ORDER = 11,
 	INV_SELF_DEADLOCK = 12,
 	INV_LOCK_NOT_HELD = 13,
+	INV_UNFLUSHED_FREE = 14,
 };
 
 /** checker_inv_name() - "stale-secondary", ...; NULL if unknown. */

@@ -82,6 +82,8 @@
  * @MUTANT_RELEASE_NO_DEAD_MARK: KVM's release zaps but does not mark the
  *	mm dead, so a fault that got its page by GUP-fast installs an SPTE
  *	after release.
+ * @MUTANT_ZAP_NO_TLB_FLUSH: mmu_gather frees the zapped pages without the
+ *	primary TLB flush (and so without arch_invalidate_secondary_tlbs).
  */
 enum mutant {
 	MUTANT_NONE,
@@ -111,6 +113,7 @@ enum mutant {
 	MUTANT_MIGRATE_NO_OWNER_CHECK,
 	MUTANT_GUP_FAST_NO_RECHECK,
 	MUTANT_RELEASE_NO_DEAD_MARK,
+	MUTANT_ZAP_NO_TLB_FLUSH,
 	NR_MUTANTS,
 };
 

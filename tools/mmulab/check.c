@@ -126,6 +126,7 @@ static const struct {
 	{ MUTANT_HMM_NO_RETRY_CHECK, "hmm-race" },
 	{ MUTANT_MIGRATE_NO_OWNER_CHECK, "migrate-race" },
 	{ MUTANT_RELEASE_NO_DEAD_MARK, "exit-vm-alive" },
+	{ MUTANT_ZAP_NO_TLB_FLUSH, "fault-race" },
 };
 
 const char *check_race_text(const char *name)
