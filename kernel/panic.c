@@ -11,13 +11,22 @@
 #include <mmulab/bug.h>
 #include "../mm/debug.h"
 
-static unsigned long nr_warnings;
+static unsigned long nr_warnings, nr_loud;
 static int quiet;
 
-void __warn_report(const char *file, int line, const char *cond, int *once)
+/* Count one warning; true when it is to be printed (not quiet). */
+static bool warn_counted(void)
 {
 	__atomic_fetch_add(&nr_warnings, 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&quiet, __ATOMIC_RELAXED))
+		return false;
+	__atomic_fetch_add(&nr_loud, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+void __warn_report(const char *file, int line, const char *cond, int *once)
+{
+	if (!warn_counted())
 		return;
 	if (once && __atomic_exchange_n(once, 1, __ATOMIC_RELAXED))
 		return;
@@ -26,8 +35,7 @@ void __warn_report(const char *file, int line, const char *cond, int *once)
 
 void __warn_msg(const char *msg)
 {
-	__atomic_fetch_add(&nr_warnings, 1, __ATOMIC_RELAXED);
-	if (msg && !__atomic_load_n(&quiet, __ATOMIC_RELAXED))
+	if (warn_counted() && msg)
 		fprintf(stderr, "WARNING: %s\n", msg);
 }
 
@@ -59,8 +67,7 @@ void __api_warn(const char *func, const void *caller, const char *fmt, ...)
 	char who[256], what[256];
 	va_list ap;
 
-	__atomic_fetch_add(&nr_warnings, 1, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&quiet, __ATOMIC_RELAXED))
+	if (!warn_counted())
 		return;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
@@ -84,6 +91,11 @@ void __bug_report(const char *file, int line, const char *cond)
 unsigned long warn_count(void)
 {
 	return __atomic_load_n(&nr_warnings, __ATOMIC_RELAXED);
+}
+
+unsigned long warn_count_loud(void)
+{
+	return __atomic_load_n(&nr_loud, __ATOMIC_RELAXED);
 }
 
 void warn_set_quiet(bool q)

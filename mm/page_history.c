@@ -163,7 +163,7 @@ void dump_user_addr(struct mm_struct *mm, unsigned long addr, FILE *f)
 	swp_entry_t e;
 	pte_t pte;
 
-	if (!f || follow_pte(mm, addr, &pte)) {
+	if (!f || !mm || follow_pte(mm, addr, &pte)) {
 		if (f)
 			fprintf(f, "  %#lx: no address space\n", addr);
 		return;

@@ -37,6 +37,16 @@ __attribute__((noreturn)) void __bug_report(const char *file, int line,
 unsigned long warn_count(void);
 
 /**
+ * warn_count_loud() - warnings raised while they were printed: those no
+ * caller provoked on purpose behind warn_set_quiet(true).  The test
+ * programs fail when any was raised (tests/no_warnings.c), as a kernel
+ * test run fails on a WARN in the log.
+ *
+ * Return: the number since the process started.
+ */
+unsigned long warn_count_loud(void);
+
+/**
  * warn_set_quiet() - stop (or restart) printing warnings to stderr; they are
  * still counted.  Tests that provoke warnings on purpose use it.
  */
