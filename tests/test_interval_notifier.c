@@ -774,6 +774,7 @@ static void test_insert_registers(void **state)
 	mmap_write_unlock(mm2);
 	assert_true(snap(mm2).has_itree);
 	assert_int_equal(snap(mm2).nr_subscriptions, 0);
+	assert_int_equal(snap(mm2).nr_intervals, 1);
 
 	mmu_interval_notifier_remove(&c.in);
 	mmu_interval_notifier_remove(&b.in);

@@ -251,6 +251,12 @@ static void test_mprotect(void **state)
 	/* A hole is an error. */
 	assert_int_equal(do_mprotect(e->mm, a, 1UL << 30, PROT_READ), -ENOMEM);
 	assert_int_equal(do_mprotect(e->mm, a, PAGE_SIZE, 0x100), -EINVAL);
+	/* The length rounds up to whole pages; the start must be aligned. */
+	assert_int_equal(do_mprotect(e->mm, a + 8, PAGE_SIZE, RW), -EINVAL);
+	assert_int_equal(do_mprotect(e->mm, a, 4 * PAGE_SIZE, PROT_READ), 0);
+	assert_int_equal(do_mprotect(e->mm, a + PAGE_SIZE, 1, RW), 0);
+	assert_int_equal(cpu_write_u64(e->mm, a + 2 * PAGE_SIZE - 8, 5), 0);
+	assert_int_equal(cpu_write_u64(e->mm, a + 2 * PAGE_SIZE, 5), -EFAULT);
 	env_free(e);
 }
 
