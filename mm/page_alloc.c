@@ -706,6 +706,20 @@ struct page *alloc_page(struct host *host)
 	return page;
 }
 
+/*
+ * As 6.12's free_page_is_bad(): a frame going back must be mapped by no
+ * PTE, neither free nor reserved already, out of the swap cache, unlocked,
+ * and no longer in a file's page cache (an anonymous page's mapping is
+ * its anon_vma, which the free forgets, as Linux clears it).
+ */
+static void free_page_check(struct page *page)
+{
+	WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
+	WARN_ON_ONCE(PageFlag(page, PG_buddy) || PageFlag(page, PG_reserved));
+	WARN_ON_ONCE(PageSwapCache(page) || PageLocked(page));
+	WARN_ON_ONCE(PageShmem(page));
+}
+
 /**
  * free_page_frame() - return a frame whose last reference is gone,
  * taking it off its LRU list first.
@@ -714,9 +728,7 @@ void free_page_frame(struct page *page)
 {
 	struct host *host = __page_host(page);
 
-	WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
-	WARN_ON_ONCE(PageFlag(page, PG_buddy) || PageFlag(page, PG_reserved));
-	WARN_ON_ONCE(PageSwapCache(page) || PageLocked(page));
+	free_page_check(page);
 	if (PageFlag(page, PG_lru))
 		lru_del_page(page);
 	if (unlikely(READ_ONCE(host->checker)))
@@ -736,14 +748,8 @@ void free_page_frame(struct page *page)
 static void free_page_frames(struct host *host, struct page **pages,
 			     unsigned int n)
 {
-	for (unsigned int i = 0; i < n; i++) {
-		struct page *page = pages[i];
-
-		WARN_ON_ONCE(atomic_read(&page->_mapcount) != 0);
-		WARN_ON_ONCE(PageFlag(page, PG_buddy) ||
-			     PageFlag(page, PG_reserved));
-		WARN_ON_ONCE(PageSwapCache(page) || PageLocked(page));
-	}
+	for (unsigned int i = 0; i < n; i++)
+		free_page_check(pages[i]);
 	lru_del_pages(pages, n);
 	if (unlikely(READ_ONCE(host->checker)))
 		for (unsigned int i = 0; i < n; i++)
