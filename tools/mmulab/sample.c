@@ -248,6 +248,21 @@ static int sampler_fn(void *arg)
 	return 0;
 }
 
+/*
+ * Between two statements of a run that is not seeded: what a statement
+ * left behind is in the series even when the sampler task did not get a
+ * CPU meanwhile (a loaded machine).  A seeded run samples at scheduling
+ * points already.
+ */
+void sample_point(void)
+{
+	if (!sm.on || sm.det)
+		return;
+	lock();
+	take(wall_us());
+	unlock();
+}
+
 /* Interval of a seeded run in points, otherwise in microseconds. */
 #define SAMPLE_DET_INTERVAL 8
 #define SAMPLE_WALL_INTERVAL_US 200

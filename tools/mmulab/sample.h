@@ -45,6 +45,9 @@ int sample_begin(bool deterministic);
  */
 void sample_end(void);
 
+/** sample_point() - a sample now, between two statements of a script. */
+void sample_point(void);
+
 /**
  * sample_add_host() - sample @host as @name: frames used and free, swap
  * slots used, KSM's pages_shared and pages_sharing, and the invalidations

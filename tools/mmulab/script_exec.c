@@ -1200,6 +1200,7 @@ static unsigned int run_stmt(struct rt *rt, unsigned int i)
 {
 	const struct stmt *st = &rt->s->stmts[i];
 
+	sample_point();
 	report_sample_frames(rt->r, rt->host);
 	if (st->kind != ST_HOST || (int)i != rt->s->host)
 		report_step(rt->r, "%u: %s", st->line, st->text);
