@@ -682,6 +682,10 @@ static void test_memfd_bad_input(void **state)
 			 -EINVAL);
 	assert_int_equal(do_ftruncate(e->file, -1), -EINVAL);
 	assert_int_equal(do_ftruncate(e->file, 1LL << 50), -EFBIG);
+	/* The largest size is allowed, and costs nothing until touched. */
+	assert_int_equal(do_ftruncate(e->file, (long long)SHMEM_MAX_PAGES * P), 0);
+	assert_int_equal(do_ftruncate(e->file, (long long)SHMEM_MAX_PAGES * P + 1), -EFBIG);
+	assert_int_equal(do_ftruncate(e->file, P), 0);
 	assert_int_equal(vfs_fallocate(e->file, FALLOC_FL_PUNCH_HOLE, 0, P),
 			 -EOPNOTSUPP);
 	assert_int_equal(vfs_fallocate(e->file, 0, 0, P), -EOPNOTSUPP);
