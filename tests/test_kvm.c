@@ -120,6 +120,75 @@ static void test_host_and_guest_see_each_other(void **state)
 	vm_free(&v);
 }
 
+/* The counters count what happened, exactly, one step at a time. */
+static void test_stats(void **state)
+{
+	struct kvm_userspace_memory_region r = {0};
+	struct kvm_vcpu_stat c0, c;
+	struct kvm_vm_stat s0, s;
+	unsigned long a;
+	struct vm v;
+
+	(void)state;
+	vm_new(&v, CHANGE_PTE_NONE, 0);
+	kvm_get_vm_stat(v.kvm, &s0);
+	kvm_get_vcpu_stat(v.vcpu, &c0);
+	assert_int_equal(s0.memslot_updates, 1);
+
+	gread(v.vcpu, 0); /* a fault */
+	gread(v.vcpu, 8); /* a TLB hit */
+	kvm_get_vcpu_stat(v.vcpu, &c);
+	assert_int_equal(c.accesses - c0.accesses, 2);
+	assert_int_equal(c.pf_taken - c0.pf_taken, 1);
+	assert_int_equal(c.pf_fixed - c0.pf_fixed, 1);
+	assert_int_equal(c.tlb_hits - c0.tlb_hits, 1);
+	kvm_get_vm_stat(v.kvm, &s);
+	assert_int_equal(s.pages_4k, 1);
+
+	/* Aging asks, finds the SPTE young, and clears it. */
+	assert_true(mmu_notifier_clear_flush_young(v.mm, v.hva,
+						   v.hva + PAGE_SIZE));
+	assert_false(mmu_notifier_test_young(v.mm, v.hva));
+	kvm_get_vm_stat(v.kvm, &s);
+	assert_int_equal(s.age_calls - s0.age_calls, 2);
+	assert_int_equal(s.age_young - s0.age_young, 1);
+
+	/* A zap: one invalidation, one remote flush, which the vCPU runs. */
+	kvm_get_vm_stat(v.kvm, &s0);
+	assert_int_equal(do_madvise(v.mm, v.hva, PAGE_SIZE, MADV_DONTNEED), 0);
+	kvm_get_vm_stat(v.kvm, &s);
+	assert_int_equal(s.mmu_invalidations - s0.mmu_invalidations, 1);
+	assert_int_equal(s.remote_tlb_flush - s0.remote_tlb_flush, 1);
+	assert_int_equal(s.pages_4k, 0);
+	kvm_get_vcpu_stat(v.vcpu, &c0);
+	gread(v.vcpu, 0);
+	kvm_get_vcpu_stat(v.vcpu, &c);
+	assert_int_equal(c.tlb_flushes - c0.tlb_flushes, 1);
+	assert_int_equal(c.pf_taken - c0.pf_taken, 1);
+
+	/* A zap outside every memslot hits none. */
+	kvm_get_vm_stat(v.kvm, &s0);
+	a = vm_mmap(v.mm, 0, PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS);
+	assert_true((long)a > 0);
+	assert_int_equal(cpu_write_u64(v.mm, a, 1), 0);
+	assert_int_equal(do_madvise(v.mm, a, PAGE_SIZE, MADV_DONTNEED), 0);
+	kvm_get_vm_stat(v.kvm, &s);
+	assert_int_equal(s.mmu_invalidations, s0.mmu_invalidations);
+	assert_int_equal(s.mmu_invalidations_nomatch -
+				 s0.mmu_invalidations_nomatch,
+			 1);
+
+	/* A second memslot: one more update. */
+	r.memory_size = PAGE_SIZE;
+	r.userspace_addr = v.hva;
+	r.slot = 1;
+	r.guest_phys_addr = 1ULL << 32;
+	assert_int_equal(kvm_set_user_memory_region(v.kvm, &r), 0);
+	kvm_get_vm_stat(v.kvm, &s0);
+	assert_int_equal(s0.memslot_updates - s.memslot_updates, 1);
+	vm_free(&v);
+}
+
 static void test_dontneed_and_mprotect(void **state)
 {
 	struct vm v;
@@ -869,6 +938,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_host_and_guest_see_each_other),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_dontneed_and_mprotect),
 		cmocka_unit_test(test_fork_cow),
 		cmocka_unit_test(test_remap_and_memslots),
