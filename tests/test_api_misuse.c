@@ -111,7 +111,7 @@ static void test_warn_names_caller(void **state)
 	assert_non_null(out);
 	fflush(stderr);
 	assert_true(dup2(fileno(out), 2) >= 0);
-	warnings_expected++; /* tests/no_warnings.c */
+	warnings_expected++; /* tests/harness.c */
 	assert_int_equal(misuse_caller(NULL), -EINVAL);
 	fflush(stderr);
 	dup2(saved, 2);

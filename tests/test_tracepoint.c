@@ -276,6 +276,7 @@ static void test_checker_history(void **state)
 	(void)state;
 	assert_non_null(out);
 	vm_new(&v, true);
+	checker_detach(v.host); /* the test harness's (tests/harness.c) */
 	assert_false(trace_mmulab_kvm_fault_install_enabled());
 	assert_int_equal(checker_attach(v.host), 0);
 	assert_true(trace_mmulab_kvm_fault_install_enabled());
