@@ -40,12 +40,13 @@ unsigned long warnings_expected;
 #define HARNESS_HOSTS 256
 static struct host *ours[HARNESS_HOSTS];
 
-static bool forget(struct host *host)
+/* Replace @from with @to in the first slot that holds @from. */
+static bool slot_swap(struct host *from, struct host *to)
 {
 	for (unsigned int i = 0; i < HARNESS_HOSTS; i++) {
-		struct host *h = host;
+		struct host *h = from;
 
-		if (__atomic_compare_exchange_n(&ours[i], &h, NULL, false,
+		if (__atomic_compare_exchange_n(&ours[i], &h, to, false,
 						__ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED))
 			return true;
@@ -53,18 +54,16 @@ static bool forget(struct host *host)
 	return false;
 }
 
+static bool forget(struct host *host)
+{
+	return slot_swap(host, NULL);
+}
+
 static void remember(struct host *host)
 {
-	for (unsigned int i = 0; i < HARNESS_HOSTS; i++) {
-		struct host *h = NULL;
-
-		if (__atomic_compare_exchange_n(&ours[i], &h, host, false,
-						__ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
-			return;
-	}
 	/* More live hosts than slots: this one goes unwatched. */
-	__real_checker_detach(host);
+	if (!slot_swap(NULL, host))
+		__real_checker_detach(host);
 }
 
 /* The harness's checker of @host goes: first, what it found. */
