@@ -66,7 +66,8 @@ struct checker {
 static void raw_lock(int *l)
 {
 	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
+		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+			;
 }
 
 static void raw_unlock(int *l)
