@@ -759,6 +759,18 @@ static void test_shmem_swap(void **state)
 	wr(child, a + 3 * PAGE_SIZE, val(3, 2, 0));
 	assert_true(rd(mm, a + 3 * PAGE_SIZE) == val(3, 2, 0));
 	assert_int_equal(swap_used(host), 14);
+	/*
+	 * A page only read back is the only copy once its slot is freed:
+	 * it goes out to swap again, not dropped as a clean page.
+	 */
+	assert_true(rd(child, a + 5 * PAGE_SIZE) == val(5, 1, 0));
+	assert_int_equal(swap_used(host), 13);
+	assert_int_equal(do_madvise(child, a + 5 * PAGE_SIZE, PAGE_SIZE,
+				    MADV_PAGEOUT),
+			 0);
+	assert_int_equal(swap_used(host), 14);
+	assert_true(rd(mm, a + 5 * PAGE_SIZE) == val(5, 1, 0));
+	assert_int_equal(swap_used(host), 13);
 	/* The LRU finds them too. */
 	assert_true(host_reclaim(host, 64) > 0);
 	for (unsigned long i = 0; i < 16; i++) {
