@@ -778,7 +778,10 @@ static void unflushed_drop(struct checker *c, unsigned int i)
 
 	__atomic_store_n(&c->unflushed_cnt[pfn], c->unflushed_cnt[pfn] - 1,
 			 __ATOMIC_RELAXED);
-	c->unflushed[i] = c->unflushed[--c->nr_unflushed];
+	c->unflushed[i] = c->unflushed[c->nr_unflushed - 1];
+	/* Read without ulock by checker_flush_tlb_range()'s first test. */
+	__atomic_store_n(&c->nr_unflushed, c->nr_unflushed - 1,
+			 __ATOMIC_RELAXED);
 }
 
 static void unflushed_add(struct checker *c, struct mm_struct *mm,
@@ -788,9 +791,11 @@ static void unflushed_add(struct checker *c, struct mm_struct *mm,
 		return;
 	raw_lock(&c->ulock);
 	if (c->nr_unflushed < UNFLUSHED_MAX && c->unflushed_cnt[pfn] < 255) {
-		c->unflushed[c->nr_unflushed++] = (struct unflushed){
+		c->unflushed[c->nr_unflushed] = (struct unflushed){
 			.mm = mm, .addr = addr, .pfn = pfn,
 			.task = task_pid(current)};
+		__atomic_store_n(&c->nr_unflushed, c->nr_unflushed + 1,
+				 __ATOMIC_RELAXED);
 		__atomic_store_n(&c->unflushed_cnt[pfn],
 				 c->unflushed_cnt[pfn] + 1, __ATOMIC_RELAXED);
 	}
