@@ -275,6 +275,29 @@ static void test_bad_rss_counter(void **state)
 	assert_warned(w0, 2);
 }
 
+/*
+ * free_page_check(): a frame freed while still in a file's page cache
+ * (its mapping an address_space) is reported, as 6.12's
+ * free_page_is_bad() reports a "non-NULL mapping".
+ */
+static void test_free_page_in_cache(void **state)
+{
+	struct env *e = *state;
+	struct file *f = memfd_alloc_file(e->host, "cache", 0);
+	struct page *page = alloc_page(e->host);
+	unsigned long w0;
+
+	assert_false(IS_ERR(f));
+	assert_non_null(page);
+	set_page_mapping(page, f->f_mapping);
+	w0 = warn_count();
+	warn_set_quiet(true);
+	put_page(page);
+	warn_set_quiet(false);
+	assert_warned(w0, 1);
+	fput(f);
+}
+
 static void test_host_with_live_mm(void **state)
 {
 	struct env *e = *state;
@@ -461,6 +484,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmput_twice, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_rss_counter, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_free_page_in_cache, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_host_with_live_mm, setup,
 						teardown),
