@@ -24,6 +24,7 @@
 #include <mmulab/bug.h>
 #include <mmulab/checker.h>
 #include <mmulab/mm.h>
+#include "harness.h"
 
 struct host *__real_host_create(const struct host_config *cfg);
 int __real_host_destroy(struct host *host);
@@ -33,7 +34,6 @@ void __real_checker_detach(struct host *host);
 static pid_t test_pid;
 static unsigned long violations;
 
-/* Printed warnings a test provoked on purpose (it reads what they say). */
 unsigned long warnings_expected;
 
 /* The hosts whose checker is the harness's. */

@@ -18,10 +18,10 @@
 
 #include <mmulab/huge_mm.h>
 #include "mm/internal.h"
+#include "harness.h"
 #include "mn_recorder.h"
 
 static struct rec_log tlog;
-extern unsigned long warnings_expected;
 
 struct env {
 	struct host *host;
@@ -111,7 +111,7 @@ static void test_warn_names_caller(void **state)
 	assert_non_null(out);
 	fflush(stderr);
 	assert_true(dup2(fileno(out), 2) >= 0);
-	warnings_expected++; /* tests/harness.c */
+	warnings_expected++;
 	assert_int_equal(misuse_caller(NULL), -EINVAL);
 	fflush(stderr);
 	dup2(saved, 2);
